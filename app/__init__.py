@@ -1,0 +1,1 @@
+"""Concierge application: settings, storage, inbox, routing, realtime hub and web."""

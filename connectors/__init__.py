@@ -1,0 +1,1 @@
+"""Channel connectors: one sub-package per channel, all speaking connectors.base."""

@@ -1,0 +1,1 @@
+"""Email: IMAP in (IDLE or polling), SMTP out."""

@@ -1,0 +1,1 @@
+"""Website live chat: the visitor widget's websocket frames."""

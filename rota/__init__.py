@@ -1,0 +1,1 @@
+"""Pure scheduling of offices and the shared duty rota: datetimes in, decisions out."""
