@@ -1,5 +1,191 @@
-"""Command line."""
+"""The ``concierge`` command: run the helpdesk, seed the demo, manage users."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from app.db import Database, create_tables
+from app.demo import Login, seed
+from app.embedded_redis import EmbeddedRedis
+from app.models import Office, Role, User
+from app.security import hash_password
+from app.settings import Settings, get_settings
+
+cli = typer.Typer(help="Concierge: a real-time shared helpdesk for tourist destinations.", no_args_is_help=True)
+user_cli = typer.Typer(help="Manage advisers and managers.", no_args_is_help=True)
+cli.add_typer(user_cli, name="user")
+
+log = logging.getLogger("concierge")
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def _ensure_dev_secret(settings: Settings) -> None:
+    """In development, keep one random secret under var/ so tokens survive restarts."""
+    if "CONCIERGE_SECRET_KEY" in os.environ or settings.environment == "production":
+        return
+    path = settings.var_dir / "secret_key"
+    if not path.exists():
+        _write_private(path, secrets.token_urlsafe(48))
+    os.environ["CONCIERGE_SECRET_KEY"] = path.read_text(encoding="utf-8").strip()
+
+
+async def _prepare(settings: Settings, demo: bool) -> list[Login] | None:
+    db = Database(settings.sqlalchemy_url)
+    try:
+        await create_tables(db.engine)
+        if not demo:
+            return None
+        async with db.session() as session:
+            return await seed(session)
+    finally:
+        await db.dispose()
+
+
+def _print_logins(settings: Settings, logins: list[Login] | None) -> None:
+    path = settings.var_dir / "demo-logins.txt"
+    if logins:
+        lines = [f"{x.email:38} {x.password:14} {x.role:20} {x.office}" for x in logins]
+        _write_private(path, "\n".join(lines) + "\n")
+    if path.exists():
+        typer.echo("\nDemo logins (e-mail, password, role, office) — also in " + str(path) + ":")
+        typer.echo(path.read_text(encoding="utf-8"))
+    typer.echo(f"Adviser inbox:      {settings.base_url}/login")
+    typer.echo(f"Demo visitor page:  {settings.base_url}/demo\n")
+
+
+@cli.command()
+def run(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[int | None, typer.Option(help="App processes sharing one Redis.")] = None,
+) -> None:
+    """Start the helpdesk (with an embedded Redis server when REDIS_URL is unset)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    if host:
+        os.environ["CONCIERGE_HOST"] = host
+    if port:
+        os.environ["CONCIERGE_PORT"] = str(port)
+    _ensure_dev_secret(settings)
+    redis: EmbeddedRedis | None = None
+    if not settings.redis_url:
+        redis = EmbeddedRedis(settings.var_dir / "redis")
+        redis.start()
+        os.environ["REDIS_URL"] = redis.url
+    get_settings.cache_clear()
+    settings = get_settings()
+    try:
+        logins = asyncio.run(_prepare(settings, settings.demo))
+        _print_logins(settings, logins)
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=workers or settings.workers,
+            log_level="info",
+            proxy_headers=True,
+        )
+    finally:
+        if redis is not None:
+            redis.stop()
+            typer.echo("embedded Redis stopped")
+
+
+@cli.command()
+def demo() -> None:
+    """Seed the demo destination (three offices, advisers, chat widgets) if the database is empty."""
+    settings = get_settings()
+    logins = asyncio.run(_prepare(settings, demo=True))
+    if logins is None:
+        typer.echo("A destination already exists: nothing seeded.")
+    _print_logins(settings, logins)
+
+
+@user_cli.command("add")
+def user_add(
+    email: Annotated[str, typer.Argument(help="Login e-mail.")],
+    name: Annotated[str, typer.Option(help="Full name.")],
+    role: Annotated[Role, typer.Option(help="adviser, office_manager or destination_manager.")] = Role.ADVISER,
+    office: Annotated[str | None, typer.Option(help="Office slug (required unless destination_manager).")] = None,
+    language: Annotated[str, typer.Option(help="fr, en, or empty to follow the browser.")] = "",
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="Password (prompted).")
+    ] = "",
+) -> None:
+    """Add an adviser or a manager."""
+    asyncio.run(_user_add(get_settings(), email, name, role, office, language, password))
+
+
+async def _user_add(
+    settings: Settings, email: str, name: str, role: Role, office_slug: str | None, language: str, password: str
+) -> None:
+    from sqlmodel import select
+
+    email = email.strip().lower()
+    if "@" not in email:
+        raise typer.BadParameter("not an e-mail address", param_hint="EMAIL")
+    if len(password) < 10:
+        raise typer.BadParameter("use at least 10 characters", param_hint="--password")
+    if language not in ("", "fr", "en"):
+        raise typer.BadParameter("fr, en or empty", param_hint="--language")
+    if role != Role.DESTINATION_MANAGER and not office_slug:
+        raise typer.BadParameter("required for advisers and office managers", param_hint="--office")
+    db = Database(settings.sqlalchemy_url)
+    try:
+        await create_tables(db.engine)
+        async with db.session() as session:
+            office = None
+            if office_slug:
+                office = (await session.exec(select(Office).where(Office.slug == office_slug))).first()
+                if office is None:
+                    raise typer.BadParameter(f"no office {office_slug!r}", param_hint="--office")
+            if (await session.exec(select(User).where(User.email == email))).first():
+                raise typer.BadParameter("a user with this e-mail exists", param_hint="EMAIL")
+            destination_id = office.destination_id if office else await _only_destination(session)
+            session.add(
+                User(
+                    destination_id=destination_id,
+                    office_id=office.id if office else None,
+                    email=email,
+                    name=name,
+                    password_hash=hash_password(password),
+                    role=role,
+                    language=language,
+                )
+            )
+            await session.commit()
+    finally:
+        await db.dispose()
+    typer.echo(f"added {role} {email}")
+
+
+async def _only_destination(session: object) -> int:
+    from sqlmodel import select
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from app.models import Destination
+
+    assert isinstance(session, AsyncSession)
+    destinations = (await session.exec(select(Destination))).all()
+    if len(destinations) != 1 or destinations[0].id is None:
+        raise typer.BadParameter("give --office: the destination is ambiguous", param_hint="--office")
+    return destinations[0].id
 
 
 def main() -> None:
-    raise SystemExit("not yet")
+    cli()

@@ -1,0 +1,141 @@
+"""What advisers do to conversations: reply, resolve, reopen, read.
+
+``check_*`` functions validate untrusted input; the others trust it, write, and emit events
+after the commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import repository
+from app.events import ConversationChanged, MessageCreated
+from app.models import (
+    Account,
+    AuthorKind,
+    Conversation,
+    ConversationStatus,
+    DeliveryStatus,
+    Direction,
+    Message,
+    User,
+)
+from app.inbox import preview
+from app.outbox import enqueue
+from app.services import Services
+
+
+class ActionError(Exception):
+    """A refusal an adviser can read: ``code`` is a translation key, ``status`` an HTTP code."""
+
+    def __init__(self, code: str, status: int = 422) -> None:
+        super().__init__(code)
+        self.code = code
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    conversation: Conversation
+    account: Account
+
+
+async def check_conversation(session: AsyncSession, user: User, conversation_id: int) -> Loaded:
+    """The conversation if ``user`` may see it; 404 otherwise (never reveal it exists)."""
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None or not repository.can_see(user, conversation):
+        raise ActionError("error.conversation_not_found", 404)
+    account = await session.get(Account, conversation.account_id)
+    assert account is not None
+    return Loaded(conversation, account)
+
+
+def check_text(text: object, max_chars: int) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise ActionError("error.empty_message")
+    if len(text) > max_chars:
+        raise ActionError("error.message_too_long")
+    return text.strip("\n\r")
+
+
+async def reply(
+    services: Services, user: User, conversation_id: int, text: object, client_id: str = ""
+) -> Message:
+    """An adviser's reply: stored, shown live, and queued for its channel's connector."""
+    async with services.db.session() as session:
+        loaded = await check_conversation(session, user, conversation_id)
+        body = check_text(text, services.settings.max_message_chars)
+        conversation, account = loaded.conversation, loaded.account
+        now = services.clock.now()
+        message = Message(
+            conversation_id=conversation_id,
+            account_id=account.id or 0,
+            direction=Direction.OUT,
+            author_kind=AuthorKind.ADVISER,
+            author_user_id=user.id,
+            client_id=client_id[:64],
+            text=body,
+            created_at=now,
+            delivery_status=DeliveryStatus.PENDING,
+        )
+        session.add(message)
+        if conversation.assignee_id is None:
+            conversation.assignee_id = user.id
+        conversation.status = ConversationStatus.OPEN
+        conversation.waiting_since = None
+        conversation.unread = 0
+        conversation.last_message_at = now
+        conversation.preview = preview(body)
+        session.add(conversation)
+        await session.commit()
+        view = await repository.conversation_out(session, conversation)
+    audience = repository.audience(conversation, account)
+    await services.hub.publish(
+        account.destination_id,
+        MessageCreated(**audience, message=repository.message_out(message, user.name)),
+    )
+    await services.hub.publish(
+        account.destination_id, ConversationChanged(**audience, conversation=view)
+    )
+    assert message.id is not None
+    await enqueue(services, account.destination_id, message.id)
+    return message
+
+
+async def set_status(
+    services: Services, user: User, conversation_id: int, status: ConversationStatus
+) -> Conversation:
+    async with services.db.session() as session:
+        loaded = await check_conversation(session, user, conversation_id)
+        conversation, account = loaded.conversation, loaded.account
+        if conversation.status == status:
+            return conversation
+        conversation.status = status
+        if status == ConversationStatus.RESOLVED:
+            conversation.unread = 0
+        session.add(conversation)
+        await session.commit()
+        view = await repository.conversation_out(session, conversation)
+    await services.hub.publish(
+        account.destination_id,
+        ConversationChanged(**repository.audience(conversation, account), conversation=view),
+    )
+    return conversation
+
+
+async def mark_read(services: Services, user: User, conversation_id: int) -> None:
+    async with services.db.session() as session:
+        loaded = await check_conversation(session, user, conversation_id)
+        conversation, account = loaded.conversation, loaded.account
+        if conversation.unread == 0:
+            return
+        conversation.unread = 0
+        session.add(conversation)
+        await session.commit()
+        view = await repository.conversation_out(session, conversation)
+    await services.hub.publish(
+        account.destination_id,
+        ConversationChanged(**repository.audience(conversation, account), conversation=view),
+    )

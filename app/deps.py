@@ -1,0 +1,101 @@
+"""FastAPI dependencies: the services, the current user, CSRF checks, the language."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, WebSocket
+from starlette.requests import HTTPConnection
+
+from app.i18n import Translator, negotiate
+from app.models import Role, User
+from app.security import same_token
+from app.services import Services
+
+SESSION_COOKIE = "concierge_session"
+CSRF_COOKIE = "concierge_csrf"
+CSRF_HEADER = "x-csrf-token"
+
+
+def get_services(conn: HTTPConnection) -> Services:
+    services: Services = conn.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def optional_user(conn: HTTPConnection) -> User | None:
+    services = get_services(conn)
+    data = await services.sessions.get(conn.cookies.get(SESSION_COOKIE))
+    if data is None:
+        return None
+    async with services.db.session() as session:
+        user = await session.get(User, data.user_id)
+    if user is None or not user.active:
+        return None
+    return user
+
+
+async def current_user(request: Request) -> User:
+    user = await optional_user(request)
+    if user is None:
+        raise HTTPException(status_code=401, detail="login required")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+async def current_manager(user: CurrentUser) -> User:
+    if user.role not in (Role.OFFICE_MANAGER, Role.DESTINATION_MANAGER):
+        raise HTTPException(status_code=403, detail="managers only")
+    return user
+
+
+CurrentManager = Annotated[User, Depends(current_manager)]
+
+
+def csrf_token(conn: HTTPConnection) -> str:
+    """The browser's CSRF token (double-submit cookie); a new one when it has none."""
+    token = conn.cookies.get(CSRF_COOKIE)
+    if token and 20 <= len(token) <= 100:
+        return token
+    existing: str | None = getattr(conn.state, "new_csrf", None)
+    if existing:
+        return existing
+    conn.state.new_csrf = secrets.token_urlsafe(32)
+    return str(conn.state.new_csrf)
+
+
+def require_csrf_header(request: Request) -> None:
+    """State-changing JSON calls must echo the CSRF cookie in the X-CSRF-Token header."""
+    if not same_token(request.cookies.get(CSRF_COOKIE), request.headers.get(CSRF_HEADER)):
+        raise HTTPException(status_code=403, detail="missing or wrong CSRF token")
+
+
+CsrfChecked = Depends(require_csrf_header)
+
+
+def language_for(conn: HTTPConnection, user: User | None = None) -> str:
+    services = get_services(conn)
+    if user is not None and user.language in ("fr", "en"):
+        return user.language
+    requested = conn.query_params.get("lang")
+    if requested in ("fr", "en"):
+        return requested
+    return negotiate(conn.headers.get("accept-language"), services.settings.default_language)
+
+
+def translator(conn: HTTPConnection, user: User | None = None) -> Translator:
+    return Translator(language_for(conn, user))
+
+
+def same_origin(ws: WebSocket) -> bool:
+    """Adviser sockets carry the session cookie: accept them from our own pages only."""
+    origin = ws.headers.get("origin")
+    if origin is None:
+        return True  # not a browser
+    host = ws.headers.get("host", "")
+    return origin.split("://", 1)[-1] == host

@@ -1,0 +1,86 @@
+"""Typed live events: what the browsers receive, each dispatched on its ``type``.
+
+Events are written to the destination's Redis stream only after the SQL transaction that caused
+them has committed, so a rolled-back write never reaches a browser.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal, NotRequired, TypedDict
+
+from pydantic import BaseModel, Field, TypeAdapter
+
+
+class MessageOut(BaseModel):
+    id: int
+    conversation_id: int
+    direction: str
+    author_kind: str
+    author_name: str = ""
+    text: str
+    html: str | None = None
+    kind: str = "normal"
+    created_at: datetime
+    delivery_status: str
+    delivery_error: str = ""
+    client_id: str = ""
+
+
+class ConversationOut(BaseModel):
+    id: int
+    account_id: int
+    account_name: str
+    channel: str
+    office_id: int
+    office_name: str
+    assignee_id: int | None
+    assignee_name: str = ""
+    contact_name: str
+    contact_handle: str = ""
+    subject: str = ""
+    status: str
+    unread: int
+    preview: str
+    created_at: datetime
+    last_message_at: datetime
+    waiting_since: datetime | None = None
+
+
+class AudienceFields(TypedDict):
+    conversation_id: int
+    office_id: int
+    assignee_id: int | None
+    visitor_key: str
+    previous_office_id: NotRequired[int | None]
+
+
+class _Audience(BaseModel):
+    """Who may receive an event: the conversation's office, assignee, and its visitor."""
+
+    conversation_id: int
+    office_id: int
+    assignee_id: int | None = None
+    previous_office_id: int | None = None
+    visitor_key: str = ""  # "<account key>:<thread key>" of a chat visitor, "" otherwise
+
+
+class MessageCreated(_Audience):
+    type: Literal["message.created"] = "message.created"
+    message: MessageOut
+
+
+class MessageStatus(_Audience):
+    type: Literal["message.status"] = "message.status"
+    message_id: int
+    status: str
+    error: str = ""
+
+
+class ConversationChanged(_Audience):
+    type: Literal["conversation.changed"] = "conversation.changed"
+    conversation: ConversationOut
+
+
+Event = Annotated[MessageCreated | MessageStatus | ConversationChanged, Field(discriminator="type")]
+event_adapter: TypeAdapter[Event] = TypeAdapter(Event)

@@ -1,0 +1,221 @@
+"""Ingesting inbound messages: the one way anything a visitor writes enters Concierge.
+
+Idempotent: a message is keyed by ``(account, external id)``; the same one ingested twice (a
+widget resending after a reconnect, a connector replaying after a crash) is stored once. The
+events go out only after the transaction has committed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import repository
+from app.events import ConversationChanged, MessageCreated
+from app.models import (
+    Account,
+    AuthorKind,
+    Contact,
+    Conversation,
+    ConversationStatus,
+    DeliveryStatus,
+    Direction,
+    Message,
+    ThreadRef,
+)
+from app.services import Services
+from connectors.base import InboundMessage, IngestResult, MessageKind
+
+log = logging.getLogger(__name__)
+
+PREVIEW_CHARS = 140
+
+
+class UnknownAccountError(LookupError):
+    pass
+
+
+def preview(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= PREVIEW_CHARS else flat[: PREVIEW_CHARS - 1] + "…"
+
+
+class Inbox:
+    """The application's :class:`connectors.base.InboundSink`."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def ingest(self, message: InboundMessage) -> IngestResult:
+        for attempt in range(3):
+            try:
+                return await self._ingest_once(message)
+            except IntegrityError:
+                # Another worker stored the same message (or opened the same thread) meanwhile.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _ingest_once(self, inbound: InboundMessage) -> IngestResult:
+        services = self.services
+        async with services.db.session() as session:
+            account = await repository.account_by_key(session, inbound.account)
+            if account is None or account.id is None:
+                raise UnknownAccountError(inbound.account)
+            existing = (
+                await session.exec(
+                    select(Message).where(
+                        Message.account_id == account.id,
+                        Message.external_id == inbound.external_id,
+                    )
+                )
+            ).first()
+            if existing is not None and existing.id is not None:
+                return IngestResult(existing.conversation_id, existing.id, created=False)
+
+            contact = await _contact(session, account, inbound, services)
+            conversation, opened = await _conversation(session, account, contact, inbound, services)
+            reopened = False
+            counts = inbound.kind == MessageKind.NORMAL
+            if conversation.status == ConversationStatus.RESOLVED and counts:
+                conversation.status = ConversationStatus.OPEN
+                reopened = True
+            message = Message(
+                conversation_id=conversation.id or 0,
+                account_id=account.id,
+                direction=Direction.IN,
+                author_kind=AuthorKind.VISITOR,
+                external_id=inbound.external_id,
+                client_id=inbound.metadata.get("client_id", "")[:64],
+                kind=inbound.kind,
+                text=inbound.text,
+                html=inbound.html,
+                created_at=inbound.received_at,
+                delivery_status=DeliveryStatus.RECEIVED,
+            )
+            session.add(message)
+            session.add(
+                ThreadRef(
+                    account_id=account.id,
+                    ref=inbound.external_id,
+                    conversation_id=conversation.id or 0,
+                )
+            )
+            conversation.last_message_at = max(conversation.last_message_at, inbound.received_at)
+            conversation.preview = preview(inbound.text)
+            if counts:
+                conversation.unread += 1
+                if conversation.waiting_since is None:
+                    conversation.waiting_since = inbound.received_at
+            session.add(conversation)
+            await session.commit()
+            assert message.id is not None and conversation.id is not None
+            view = await repository.conversation_out(session, conversation)
+
+        audience = repository.audience(conversation, account)
+        await services.hub.publish(
+            account.destination_id,
+            ConversationChanged(**audience, conversation=view),
+        )
+        await services.hub.publish(
+            account.destination_id,
+            MessageCreated(**audience, message=repository.message_out(message, contact.name)),
+        )
+        if opened or reopened:
+            log.info(
+                "conversation %s %s on %s",
+                conversation.id,
+                "opened" if opened else "reopened",
+                account.key,
+            )
+        return IngestResult(conversation.id, message.id, created=True)
+
+
+async def _contact(
+    session: AsyncSession, account: Account, inbound: InboundMessage, services: Services
+) -> Contact:
+    author = inbound.author
+    contact = (
+        await session.exec(
+            select(Contact).where(
+                Contact.destination_id == account.destination_id,
+                Contact.channel == inbound.channel,
+                Contact.external_id == author.external_id,
+            )
+        )
+    ).first()
+    if contact is None:
+        contact = Contact(
+            destination_id=account.destination_id,
+            channel=inbound.channel,
+            external_id=author.external_id,
+            name=author.name[:200],
+            handle=author.handle[:320],
+            language=author.language[:16],
+            created_at=services.clock.now(),
+        )
+        session.add(contact)
+        await session.flush()
+    else:
+        changed = False
+        for attr, value in (("name", author.name), ("handle", author.handle)):
+            if value and getattr(contact, attr) != value:
+                setattr(contact, attr, value[:200] if attr == "name" else value[:320])
+                changed = True
+        if changed:
+            session.add(contact)
+    return contact
+
+
+async def _conversation(
+    session: AsyncSession,
+    account: Account,
+    contact: Contact,
+    inbound: InboundMessage,
+    services: Services,
+) -> tuple[Conversation, bool]:
+    """The conversation this message joins (by references, then thread key), or a new one."""
+    assert account.id is not None
+    if inbound.references:
+        refs = (
+            await session.exec(
+                select(ThreadRef).where(
+                    ThreadRef.account_id == account.id,
+                    col(ThreadRef.ref).in_(inbound.references),
+                )
+            )
+        ).all()
+        by_ref = {r.ref: r.conversation_id for r in refs}
+        for ref in inbound.references:
+            if ref in by_ref:
+                found = await session.get(Conversation, by_ref[ref])
+                if found is not None:
+                    return found, False
+    existing = (
+        await session.exec(
+            select(Conversation).where(
+                Conversation.account_id == account.id,
+                Conversation.thread_key == inbound.thread_key,
+            )
+        )
+    ).first()
+    if existing is not None:
+        return existing, False
+    decision = await services.router.decide(session, account, inbound.received_at)
+    conversation = Conversation(
+        destination_id=account.destination_id,
+        account_id=account.id,
+        contact_id=contact.id or 0,
+        office_id=decision.office_id,
+        channel=inbound.channel,
+        thread_key=inbound.thread_key[:512],
+        subject=inbound.subject[:500],
+        created_at=inbound.received_at,
+        last_message_at=inbound.received_at,
+    )
+    session.add(conversation)
+    await session.flush()
+    return conversation, True

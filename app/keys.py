@@ -1,0 +1,46 @@
+"""Every Redis key name, in one place.
+
+Keys of one destination share the hash tag ``{d<id>}`` so they land in one Redis Cluster slot and
+multi-key commands stay legal there.
+"""
+
+from __future__ import annotations
+
+
+def _tag(destination_id: int) -> str:
+    return f"{{d{destination_id}}}"
+
+
+def events(destination_id: int) -> str:
+    """Stream of every live event of a destination; its entry ids are the clients' resume points."""
+    return f"concierge:{_tag(destination_id)}:events"
+
+
+def outbox(destination_id: int) -> str:
+    """Stream of replies waiting for their connector to send them."""
+    return f"concierge:{_tag(destination_id)}:outbox"
+
+
+def online(destination_id: int) -> str:
+    """Sorted set: adviser id → instant (epoch seconds) their presence expires."""
+    return f"concierge:{_tag(destination_id)}:online"
+
+
+def cursor(destination_id: int, account: str) -> str:
+    """Hash of a connector's durable cursors (since_id, UIDVALIDITY/UID…)."""
+    return f"concierge:{_tag(destination_id)}:cursor:{account}"
+
+
+def connector_status(destination_id: int, account: str) -> str:
+    return f"concierge:{_tag(destination_id)}:status:{account}"
+
+
+def session(session_id: str) -> str:
+    return f"concierge:session:{session_id}"
+
+
+def rate(scope: str, subject: str, window: int) -> str:
+    return f"concierge:rate:{scope}:{subject}:{window}"
+
+
+OUTBOX_GROUP = "senders"

@@ -1,0 +1,84 @@
+"""The ASGI application: ``create_app()`` wires settings, services, routes and background tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlmodel import select
+
+from app.actions import ActionError
+from app.db import create_tables
+from app.models import Account, Destination
+from app.outbox import run_dispatchers
+from app.services import Services
+from app.settings import Settings, get_settings
+from app.web import api, pages, ws
+from app.web.headers import SecurityHeaders
+from app.web.render import ROOT
+from connectors.webchat.connector import WebchatConnector
+
+log = logging.getLogger(__name__)
+
+
+async def load_connectors(services: Services) -> None:
+    """One connector per active account (chat widgets here; mail and X add theirs)."""
+    async with services.db.session() as session:
+        accounts = (await session.exec(select(Account).where(Account.active == True))).all()  # noqa: E712
+    for account in accounts:
+        if account.channel == "webchat":
+            services.connectors[account.key] = WebchatConnector(account.key)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    services = Services.create(settings)
+    await create_tables(services.db.engine)
+    await load_connectors(services)
+    app.state.services = services
+    async with services.db.session() as session:
+        destination_ids = [d.id for d in (await session.exec(select(Destination))).all() if d.id]
+    consumer = f"{socket.gethostname()}-{os.getpid()}"
+    dispatch = asyncio.create_task(run_dispatchers(services, destination_ids, consumer))
+    try:
+        yield
+    finally:
+        dispatch.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await dispatch
+        await services.close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Concierge",
+        summary="Real-time shared helpdesk for tourist destinations.",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    app.add_middleware(SecurityHeaders)
+    app.include_router(pages.router)
+    app.include_router(api.router)
+    app.include_router(ws.router)
+    app.add_exception_handler(ActionError, api.action_error_response)
+    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        services: Services = app.state.services
+        await services.redis.ping()
+        return {"status": "ok"}
+
+    return app

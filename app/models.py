@@ -1,0 +1,180 @@
+"""SQL tables (SQLModel): the durable archive that history, search and metrics read.
+
+Datetimes are stored as aware UTC (``UTCDateTime``), never naive.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Index, TypeDecorator, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlmodel import Column, Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC; gives back aware UTC datetimes (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.utcoffset() is None:
+            raise ValueError("naive datetime refused: store aware datetimes only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utc_column(*, nullable: bool = False, index: bool = False) -> Any:
+    return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class Role(enum.StrEnum):
+    ADVISER = "adviser"
+    OFFICE_MANAGER = "office_manager"
+    DESTINATION_MANAGER = "destination_manager"
+
+
+class ConversationStatus(enum.StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class Direction(enum.StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class AuthorKind(enum.StrEnum):
+    VISITOR = "visitor"
+    ADVISER = "adviser"
+    SYSTEM = "system"  # automatic replies: never count as a response
+
+
+class DeliveryStatus(enum.StrEnum):
+    RECEIVED = "received"
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Destination(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(unique=True, index=True, max_length=64)
+    name: str = Field(max_length=200)
+    timezone: str = Field(default="Europe/Paris", max_length=64)
+    rota_toml: str = ""  # the destination's rota, in the readable TOML form of rota/
+
+
+class Office(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    destination_id: int = Field(foreign_key="destination.id", index=True)
+    slug: str = Field(index=True, max_length=64)
+    name: str = Field(max_length=200)
+    adviser_cap: int = 4
+
+    __table_args__ = (UniqueConstraint("destination_id", "slug"),)
+
+
+class Account(SQLModel, table=True):
+    """One public account of an office: a chat widget, a mailbox, an X account."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    destination_id: int = Field(foreign_key="destination.id", index=True)
+    office_id: int = Field(foreign_key="office.id", index=True)
+    channel: str = Field(max_length=16)
+    key: str = Field(unique=True, index=True, max_length=64)
+    name: str = Field(max_length=200)
+    target_seconds: int | None = None  # first-response target; None = the channel's default
+    allowed_origins: str = ""  # space-separated origins allowed to embed a chat widget ("" = any)
+    active: bool = True
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    destination_id: int = Field(foreign_key="destination.id", index=True)
+    office_id: int | None = Field(default=None, foreign_key="office.id", index=True)
+    email: str = Field(unique=True, index=True, max_length=254)
+    name: str = Field(max_length=200)
+    password_hash: str
+    role: Role = Role.ADVISER
+    language: str = Field(default="", max_length=8)  # "" = follow the browser
+    active: bool = True
+
+
+class Contact(SQLModel, table=True):
+    """A visitor as one channel knows them."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    destination_id: int = Field(foreign_key="destination.id", index=True)
+    channel: str = Field(max_length=16)
+    external_id: str = Field(max_length=320)
+    name: str = Field(default="", max_length=200)
+    handle: str = Field(default="", max_length=320)
+    language: str = Field(default="", max_length=16)
+    created_at: datetime = Field(sa_column=utc_column())
+
+    __table_args__ = (UniqueConstraint("destination_id", "channel", "external_id"),)
+
+
+class Conversation(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    destination_id: int = Field(foreign_key="destination.id", index=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    office_id: int = Field(foreign_key="office.id", index=True)  # the office handling it now
+    assignee_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    channel: str = Field(max_length=16)
+    thread_key: str = Field(max_length=512)
+    subject: str = Field(default="", max_length=500)
+    status: ConversationStatus = ConversationStatus.OPEN
+    unread: int = 0  # visitor messages no adviser has seen yet
+    created_at: datetime = Field(sa_column=utc_column())
+    last_message_at: datetime = Field(sa_column=utc_column(index=True))
+    waiting_since: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    preview: str = Field(default="", max_length=200)
+
+    __table_args__ = (
+        UniqueConstraint("account_id", "thread_key"),
+        Index("ix_conversation_office_status", "office_id", "status", "last_message_at"),
+    )
+
+
+class Message(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    account_id: int = Field(foreign_key="account.id")
+    direction: Direction
+    author_kind: AuthorKind
+    author_user_id: int | None = Field(default=None, foreign_key="user.id")
+    external_id: str | None = Field(default=None, max_length=512)
+    client_id: str = Field(default="", max_length=64)
+    kind: str = Field(default="normal", max_length=16)
+    text: str
+    html: str | None = None
+    created_at: datetime = Field(sa_column=utc_column())
+    delivery_status: DeliveryStatus = DeliveryStatus.RECEIVED
+    delivery_error: str = ""
+
+    __table_args__ = (UniqueConstraint("account_id", "external_id"),)
+
+
+class ThreadRef(SQLModel, table=True):
+    """An external id (Message-ID, tweet id…) known to belong to a conversation."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id")
+    ref: str = Field(max_length=512)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+
+    __table_args__ = (UniqueConstraint("account_id", "ref"),)

@@ -1,0 +1,191 @@
+"""The outbox: replies wait in a Redis stream until their channel's connector has sent them.
+
+Each worker runs one dispatcher in the consumer group ``senders``: a reply is taken by one
+worker, sent, and acknowledged only once its outcome (sent, or failed after the last try) is
+stored. A worker that dies mid-send leaves the entry pending; another claims it after a while.
+Retries back off exponentially; the adviser sees "failed" with the reason after the last one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import keys, repository
+from app.events import MessageStatus
+from app.models import Account, Contact, Conversation, DeliveryStatus, Message, ThreadRef
+from app.services import Services
+from connectors.base import Author, Channel, DeliveryResult, OutboundMessage
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+BASE_DELAY = timedelta(seconds=5)
+CLAIM_IDLE_MS = 5_000
+
+
+async def enqueue(services: Services, destination_id: int, message_id: int) -> None:
+    await services.redis.xadd(keys.outbox(destination_id), {"m": str(message_id)})
+
+
+async def ensure_group(services: Services, destination_id: int) -> None:
+    try:
+        await services.redis.xgroup_create(
+            keys.outbox(destination_id), keys.OUTBOX_GROUP, id="0", mkstream=True
+        )
+    except ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+def backoff(attempts: int) -> timedelta:
+    return BASE_DELAY * (2 ** max(0, attempts - 1))
+
+
+class Dispatcher:
+    def __init__(self, services: Services, destination_id: int, consumer: str) -> None:
+        self.services = services
+        self.destination_id = destination_id
+        self.consumer = consumer
+        self.attempts: dict[int, int] = {}
+        self.not_before: dict[int, float] = {}
+
+    async def run(self) -> None:
+        await ensure_group(self.services, self.destination_id)
+        stream = keys.outbox(self.destination_id)
+        redis = self.services.redis
+        while True:
+            try:
+                _next, claimed, *_ = await redis.xautoclaim(
+                    stream, keys.OUTBOX_GROUP, self.consumer, CLAIM_IDLE_MS, "0-0", count=50
+                )
+                fresh = await redis.xreadgroup(
+                    keys.OUTBOX_GROUP, self.consumer, {stream: ">"}, count=50, block=1000
+                )
+            except (RedisConnectionError, OSError) as exc:
+                log.warning("outbox read failed (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(1)
+                continue
+            entries = list(claimed)
+            for _stream, rows in fresh or []:
+                entries.extend(rows)
+            for entry_id, fields in entries:
+                raw = fields.get(b"m") or fields.get("m")
+                done = await self._handle(int(raw)) if raw is not None else True
+                if done:
+                    await redis.xack(stream, keys.OUTBOX_GROUP, entry_id)
+
+    async def _handle(self, message_id: int) -> bool:
+        """Tries one send; True when the entry is finished (sent, failed for good, or gone)."""
+        loop = asyncio.get_running_loop()
+        if loop.time() < self.not_before.get(message_id, 0.0):
+            return False  # backing off: stays pending, claimed again later
+        async with self.services.db.session() as session:
+            message = await session.get(Message, message_id)
+            if message is None or message.delivery_status != DeliveryStatus.PENDING:
+                return True
+            conversation = await session.get(Conversation, message.conversation_id)
+            assert conversation is not None
+            account = await session.get(Account, conversation.account_id)
+            contact = await session.get(Contact, conversation.contact_id)
+            assert account is not None and contact is not None
+            outbound = await _outbound(session, message, conversation, account, contact)
+        connector = self.services.connectors.get(account.key)
+        if connector is None:
+            result = DeliveryResult(ok=False, error="no connector running for this account", retryable=True)
+        else:
+            try:
+                result = await connector.send(outbound)
+            except Exception as exc:  # a connector bug must not lose the reply
+                log.exception("connector %s failed to send message %s", account.key, message_id)
+                result = DeliveryResult(ok=False, error=f"send failed: {type(exc).__name__}", retryable=True)
+        attempts = self.attempts.get(message_id, 0) + 1
+        self.attempts[message_id] = attempts
+        if not result.ok and result.retryable and attempts < MAX_ATTEMPTS:
+            self.not_before[message_id] = loop.time() + backoff(attempts).total_seconds()
+            log.info("message %s not sent (attempt %s): %s", message_id, attempts, result.error)
+            return False
+        await self._record(message_id, result)
+        self.attempts.pop(message_id, None)
+        self.not_before.pop(message_id, None)
+        return True
+
+    async def _record(self, message_id: int, result: DeliveryResult) -> None:
+        async with self.services.db.session() as session:
+            message = await session.get(Message, message_id)
+            assert message is not None
+            conversation = await session.get(Conversation, message.conversation_id)
+            assert conversation is not None
+            account = await session.get(Account, conversation.account_id)
+            assert account is not None
+            message.delivery_status = DeliveryStatus.SENT if result.ok else DeliveryStatus.FAILED
+            message.delivery_error = "" if result.ok else result.error[:500]
+            if result.external_ids:
+                message.external_id = result.external_ids[0]
+                for ref in result.external_ids:
+                    session.add(
+                        ThreadRef(account_id=account.id or 0, ref=ref, conversation_id=conversation.id or 0)
+                    )
+            session.add(message)
+            await session.commit()
+        await self.services.hub.publish(
+            account.destination_id,
+            MessageStatus(
+                **repository.audience(conversation, account),
+                message_id=message_id,
+                status=message.delivery_status,
+                error=message.delivery_error,
+            ),
+        )
+
+
+async def _outbound(
+    session: AsyncSession,
+    message: Message,
+    conversation: Conversation,
+    account: Account,
+    contact: Contact,
+) -> OutboundMessage:
+    inbound = (
+        await session.exec(
+            select(Message)
+            .where(Message.conversation_id == conversation.id, Message.direction == "in")
+            .order_by(col(Message.created_at), col(Message.id))
+        )
+    ).all()
+    refs = tuple(m.external_id for m in inbound if m.external_id)
+    return OutboundMessage(
+        channel=Channel(conversation.channel),
+        account=account.key,
+        conversation_id=conversation.id or 0,
+        message_id=message.id or 0,
+        thread_key=conversation.thread_key,
+        recipient=Author(external_id=contact.external_id, name=contact.name, handle=contact.handle),
+        text=message.text,
+        subject=conversation.subject,
+        reply_to_external_id=refs[-1] if refs else "",
+        references=refs,
+        metadata={"token": f"C{conversation.id}"},
+    )
+
+
+async def run_dispatchers(services: Services, destination_ids: list[int], consumer: str) -> None:
+    tasks = [
+        asyncio.create_task(Dispatcher(services, d, consumer).run(), name=f"outbox-{d}")
+        for d in destination_ids
+    ]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

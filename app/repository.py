@@ -1,0 +1,163 @@
+"""Queries shared by several actions and views, and the projections sent to browsers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeVar
+
+from sqlalchemy import or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.events import AudienceFields, ConversationOut, MessageOut
+from app.models import (
+    Account,
+    Contact,
+    Conversation,
+    ConversationStatus,
+    Message,
+    Office,
+    Role,
+    User,
+)
+
+T = TypeVar("T", Account, Office, Contact, User)
+
+
+async def account_by_key(session: AsyncSession, key: str) -> Account | None:
+    return (await session.exec(select(Account).where(Account.key == key))).first()
+
+
+async def user_by_email(session: AsyncSession, email: str) -> User | None:
+    return (await session.exec(select(User).where(User.email == email.strip().lower()))).first()
+
+
+def can_see(user: User, conversation: Conversation) -> bool:
+    """Per-office permission: an adviser sees their office's conversations and those assigned
+    to them; a destination manager sees the whole destination."""
+    if user.destination_id != conversation.destination_id or not user.active:
+        return False
+    if user.role == Role.DESTINATION_MANAGER:
+        return True
+    return conversation.office_id == user.office_id or conversation.assignee_id == user.id
+
+
+def visible_filter(user: User) -> object:
+    """The SQL form of :func:`can_see`."""
+    if user.role == Role.DESTINATION_MANAGER:
+        return Conversation.destination_id == user.destination_id
+    return (Conversation.destination_id == user.destination_id) & or_(
+        col(Conversation.office_id) == user.office_id, col(Conversation.assignee_id) == user.id
+    )
+
+
+async def list_conversations(
+    session: AsyncSession, user: User, status: ConversationStatus | None, limit: int = 200
+) -> list[ConversationOut]:
+    query = select(Conversation).where(visible_filter(user))
+    if status is not None:
+        query = query.where(Conversation.status == status)
+    query = query.order_by(col(Conversation.last_message_at).desc()).limit(limit)
+    rows = (await session.exec(query)).all()
+    return await conversations_out(session, rows)
+
+
+async def conversations_out(
+    session: AsyncSession, rows: Sequence[Conversation]
+) -> list[ConversationOut]:
+    if not rows:
+        return []
+    accounts = await _by_id(session, Account, {c.account_id for c in rows})
+    offices = await _by_id(session, Office, {c.office_id for c in rows})
+    contacts = await _by_id(session, Contact, {c.contact_id for c in rows})
+    users = await _by_id(session, User, {c.assignee_id for c in rows if c.assignee_id})
+    out = []
+    for c in rows:
+        assert c.id is not None
+        contact = contacts[c.contact_id]
+        assignee = users.get(c.assignee_id) if c.assignee_id else None
+        out.append(
+            ConversationOut(
+                id=c.id,
+                account_id=c.account_id,
+                account_name=accounts[c.account_id].name,
+                channel=c.channel,
+                office_id=c.office_id,
+                office_name=offices[c.office_id].name,
+                assignee_id=c.assignee_id,
+                assignee_name=assignee.name if assignee else "",
+                contact_name=contact.name,
+                contact_handle=contact.handle,
+                subject=c.subject,
+                status=c.status,
+                unread=c.unread,
+                preview=c.preview,
+                created_at=c.created_at,
+                last_message_at=c.last_message_at,
+                waiting_since=c.waiting_since,
+            )
+        )
+    return out
+
+
+async def conversation_out(session: AsyncSession, conversation: Conversation) -> ConversationOut:
+    return (await conversations_out(session, [conversation]))[0]
+
+
+async def _by_id(
+    session: AsyncSession, model: type[T], ids: set[int]
+) -> dict[int, T]:
+    rows = (await session.exec(select(model).where(col(model.id).in_(ids)))).all()
+    return {row.id: row for row in rows if row.id is not None}
+
+
+async def messages(session: AsyncSession, conversation_id: int) -> list[Message]:
+    query = (
+        select(Message)
+        .where(Message.conversation_id == conversation_id)
+        .order_by(col(Message.created_at), col(Message.id))
+    )
+    return list((await session.exec(query)).all())
+
+
+async def author_names(session: AsyncSession, rows: Sequence[Message]) -> dict[int, str]:
+    ids = {m.author_user_id for m in rows if m.author_user_id}
+    if not ids:
+        return {}
+    return {u.id: u.name for u in (await _by_id(session, User, ids)).values() if u.id}
+
+
+def message_out(message: Message, author_name: str = "") -> MessageOut:
+    assert message.id is not None
+    return MessageOut(
+        id=message.id,
+        conversation_id=message.conversation_id,
+        direction=message.direction,
+        author_kind=message.author_kind,
+        author_name=author_name,
+        text=message.text,
+        html=message.html,
+        kind=message.kind,
+        created_at=message.created_at,
+        delivery_status=message.delivery_status,
+        delivery_error=message.delivery_error,
+        client_id=message.client_id,
+    )
+
+
+async def messages_out(session: AsyncSession, conversation_id: int) -> list[MessageOut]:
+    rows = await messages(session, conversation_id)
+    names = await author_names(session, rows)
+    return [message_out(m, names.get(m.author_user_id or 0, "")) for m in rows]
+
+
+def audience(conversation: Conversation, account: Account) -> AudienceFields:
+    """Who receives the events of ``conversation``."""
+    assert conversation.id is not None
+    chat = account.channel == "webchat"
+    return AudienceFields(
+        conversation_id=conversation.id,
+        office_id=conversation.office_id,
+        assignee_id=conversation.assignee_id,
+        visitor_key=f"{account.key}:{conversation.thread_key}" if chat else "",
+    )

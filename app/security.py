@@ -1,0 +1,106 @@
+"""Passwords (argon2), server-side sessions, CSRF tokens and signed visitor tokens."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from pwdlib import PasswordHash
+from redis.asyncio import Redis
+
+from app import keys
+
+_hasher = PasswordHash.recommended()  # argon2id
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    try:
+        return _hasher.verify(password, password_hash)
+    except ValueError:
+        return False
+
+
+# A hash to verify against when the e-mail is unknown, so both cases take the same time.
+DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+
+
+@dataclass(frozen=True, slots=True)
+class SessionData:
+    session_id: str
+    user_id: int
+    csrf: str
+
+
+class SessionStore:
+    """Sessions live in Redis: logging out or disabling a user ends them at once."""
+
+    def __init__(self, redis: Redis, max_age: int) -> None:
+        self.redis = redis
+        self.max_age = max_age
+
+    async def create(self, user_id: int) -> SessionData:
+        data = SessionData(secrets.token_urlsafe(32), user_id, secrets.token_urlsafe(32))
+        payload = json.dumps({"user_id": user_id, "csrf": data.csrf})
+        await self.redis.set(keys.session(data.session_id), payload, ex=self.max_age)
+        return data
+
+    async def get(self, session_id: str | None) -> SessionData | None:
+        if not session_id or len(session_id) > 128:
+            return None
+        raw = await self.redis.get(keys.session(session_id))
+        if raw is None:
+            return None
+        payload = json.loads(raw)
+        return SessionData(session_id, int(payload["user_id"]), str(payload["csrf"]))
+
+    async def delete(self, session_id: str) -> None:
+        await self.redis.delete(keys.session(session_id))
+
+
+def same_token(a: str | None, b: str | None) -> bool:
+    return bool(a) and bool(b) and hmac.compare_digest(str(a), str(b))
+
+
+class VisitorTokenError(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason  # "expired" | "invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class VisitorIdentity:
+    account: str
+    visitor_id: str
+
+
+class VisitorTokens:
+    """A visitor's identity for one chat widget, signed so it cannot be forged or moved."""
+
+    def __init__(self, secret: str, max_age: int) -> None:
+        self._serializer = URLSafeTimedSerializer(secret, salt="concierge.visitor")
+        self.max_age = max_age
+
+    def issue(self, account: str, visitor_id: str | None = None) -> tuple[str, VisitorIdentity]:
+        identity = VisitorIdentity(account, visitor_id or secrets.token_urlsafe(18))
+        token = self._serializer.dumps({"a": identity.account, "v": identity.visitor_id})
+        return token, identity
+
+    def read(self, token: str | None) -> VisitorIdentity:
+        if not token or len(token) > 512:
+            raise VisitorTokenError("invalid")
+        try:
+            data = self._serializer.loads(token, max_age=self.max_age)
+        except SignatureExpired as exc:
+            raise VisitorTokenError("expired") from exc
+        except BadSignature as exc:
+            raise VisitorTokenError("invalid") from exc
+        if not isinstance(data, dict) or not isinstance(data.get("a"), str):
+            raise VisitorTokenError("invalid")
+        return VisitorIdentity(str(data["a"]), str(data["v"]))

@@ -1,0 +1,50 @@
+"""The runtime objects one worker holds, created at start-up and closed at shutdown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+
+from app.clock import Clock
+from app.db import Database
+from app.ratelimit import RateLimiter
+from app.realtime import Hub
+from app.routing import Router
+from app.security import SessionStore, VisitorTokens
+from app.settings import Settings
+from connectors.base import Connector
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    redis: Redis
+    clock: Clock
+    hub: Hub
+    sessions: SessionStore
+    visitor_tokens: VisitorTokens
+    limiter: RateLimiter
+    router: Router = field(default_factory=Router)
+    connectors: dict[str, Connector] = field(default_factory=dict)  # account key → connector
+
+    @classmethod
+    def create(cls, settings: Settings) -> Services:
+        redis = Redis.from_url(settings.redis_url, socket_timeout=30, health_check_interval=30)
+        secret = settings.secret_key.get_secret_value()
+        return cls(
+            settings=settings,
+            db=Database(settings.sqlalchemy_url),
+            redis=redis,
+            clock=Clock(settings.clock_start),
+            hub=Hub(redis),
+            sessions=SessionStore(redis, settings.session_max_age),
+            visitor_tokens=VisitorTokens(secret, settings.visitor_token_max_age),
+            limiter=RateLimiter(redis, settings.rate_window_seconds),
+        )
+
+    async def close(self) -> None:
+        await self.hub.close()
+        await self.redis.aclose()
+        await self.db.dispose()

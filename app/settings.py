@@ -1,0 +1,85 @@
+"""Settings, read once from the environment (``CONCIERGE_*``, ``REDIS_URL``, ``DATABASE_URL``)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_DEV_PLACEHOLDER = "dev-only-change-me"
+
+
+class Settings(BaseSettings):
+    """Every setting has a safe default for the embedded, single-machine mode."""
+
+    model_config = SettingsConfigDict(env_prefix="CONCIERGE_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    public_url: str = ""  # how browsers reach us, e.g. https://help.example.org (default: host:port)
+    var_dir: Path = Path("var")
+    redis_url: str = Field(default="", validation_alias=AliasChoices("REDIS_URL", "CONCIERGE_REDIS_URL"))
+    database_url: str = Field(
+        default="", validation_alias=AliasChoices("DATABASE_URL", "CONCIERGE_DATABASE_URL")
+    )
+    secret_key: SecretStr = SecretStr(_DEV_PLACEHOLDER)
+    session_max_age: int = 12 * 3600
+    visitor_token_max_age: int = 90 * 24 * 3600
+    cookie_secure: bool = False
+    default_language: Literal["fr", "en"] = "fr"
+    max_message_chars: int = 4000
+    visitor_rate: int = 20  # messages per visitor token per window
+    visitor_ip_rate: int = 300  # looser cap per IP address (hotel Wi-Fi)
+    rate_window_seconds: int = 10
+    retention_days: int = 365  # how long conversations are kept (shown to visitors)
+    clock_start: datetime | None = None  # run "as if" from this instant (demos and tests)
+    demo: bool = True  # seed the demo destination on first start
+    x_api_base_url: str = Field(
+        default="https://api.x.com",
+        validation_alias=AliasChoices("X_API_BASE_URL", "CONCIERGE_X_API_BASE_URL"),
+    )
+
+    @field_validator("clock_start")
+    @classmethod
+    def _aware_clock(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            raise ValueError("clock_start must carry a UTC offset, e.g. 2026-07-18T21:14:00+02:00")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> Settings:
+        if self.environment == "production" and (
+            self.secret_key.get_secret_value() == _DEV_PLACEHOLDER
+            or len(self.secret_key.get_secret_value()) < 32
+        ):
+            raise ValueError("CONCIERGE_SECRET_KEY must be set to 32+ random characters in production")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        url = self.database_url or f"sqlite+aiosqlite:///{self.var_dir / 'concierge.db'}"
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            url = "postgresql+asyncpg://" + url.split("://", 1)[1]
+        elif url.startswith("sqlite:///"):
+            url = "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
+        return url
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+
+def generate_secret() -> str:
+    return secrets.token_urlsafe(48)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

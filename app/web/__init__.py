@@ -1,0 +1,1 @@
+"""HTTP and websocket handlers: thin — parse, authorise, call one action, answer."""

@@ -1,0 +1,108 @@
+"""The adviser's JSON API (the inbox page calls it; every read is checked per office)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from app import actions, repository
+from app.actions import ActionError
+from app.deps import CsrfChecked, CurrentUser, ServicesDep, translator
+from app.events import ConversationOut, MessageOut
+from app.models import ConversationStatus, Office
+
+router = APIRouter(prefix="/api", tags=["inbox"])
+
+
+class Me(BaseModel):
+    id: int
+    name: str
+    email: str
+    role: str
+    office_id: int | None
+    office_name: str
+    language: str
+
+
+class ConversationDetail(BaseModel):
+    conversation: ConversationOut
+    messages: list[MessageOut]
+
+
+class ReplyIn(BaseModel):
+    text: str = Field(max_length=20_000)
+    client_id: str = Field(default="", max_length=64, pattern=r"^[A-Za-z0-9_-]*$")
+
+
+class StatusIn(BaseModel):
+    status: ConversationStatus
+
+
+def action_error_response(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ActionError)
+    t = translator(request)
+    return JSONResponse({"detail": t(exc.code), "code": exc.code}, status_code=exc.status)
+
+
+@router.get("/me")
+async def me(user: CurrentUser, services: ServicesDep) -> Me:
+    """The signed-in user."""
+    async with services.db.session() as session:
+        office = await session.get(Office, user.office_id) if user.office_id else None
+    assert user.id is not None
+    return Me(
+        id=user.id,
+        name=user.name,
+        email=user.email,
+        role=user.role,
+        office_id=user.office_id,
+        office_name=office.name if office else "",
+        language=user.language,
+    )
+
+
+@router.get("/conversations")
+async def list_conversations(
+    user: CurrentUser,
+    services: ServicesDep,
+    status: Annotated[Literal["open", "resolved", "all"], Query()] = "open",
+) -> list[ConversationOut]:
+    """Conversations the user may see, most recent first."""
+    wanted = None if status == "all" else ConversationStatus(status)
+    async with services.db.session() as session:
+        return await repository.list_conversations(session, user, wanted)
+
+
+@router.get("/conversations/{conversation_id}")
+async def get_conversation(
+    conversation_id: int, user: CurrentUser, services: ServicesDep
+) -> ConversationDetail:
+    """One conversation with its whole history; marks it read."""
+    await actions.mark_read(services, user, conversation_id)  # checks the permission too
+    async with services.db.session() as session:
+        loaded = await actions.check_conversation(session, user, conversation_id)
+        view = await repository.conversation_out(session, loaded.conversation)
+        msgs = await repository.messages_out(session, conversation_id)
+    return ConversationDetail(conversation=view, messages=msgs)
+
+
+@router.post("/conversations/{conversation_id}/messages", dependencies=[CsrfChecked], status_code=201)
+async def post_reply(
+    conversation_id: int, body: ReplyIn, user: CurrentUser, services: ServicesDep
+) -> MessageOut:
+    """Replies to the visitor on the conversation's channel."""
+    message = await actions.reply(services, user, conversation_id, body.text, body.client_id)
+    return repository.message_out(message, user.name)
+
+
+@router.post("/conversations/{conversation_id}/status", dependencies=[CsrfChecked])
+async def post_status(
+    conversation_id: int, body: StatusIn, user: CurrentUser, services: ServicesDep
+) -> ConversationOut:
+    """Resolves or reopens a conversation."""
+    conversation = await actions.set_status(services, user, conversation_id, body.status)
+    async with services.db.session() as session:
+        return await repository.conversation_out(session, conversation)

@@ -1,0 +1,125 @@
+"""Server-rendered pages: login, logout, the adviser inbox, privacy notice, demo visitor page."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import col, select
+
+from app import repository
+from app.deps import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    ServicesDep,
+    language_for,
+    optional_user,
+)
+from app.models import Account, Office
+from app.security import DUMMY_HASH, same_token, verify_password
+from app.web.render import render
+
+router = APIRouter()
+
+LOGIN_ATTEMPTS_PER_WINDOW = 10
+
+
+@router.get("/", include_in_schema=False)
+async def index(request: Request) -> Response:
+    user = await optional_user(request)
+    return RedirectResponse("/inbox" if user else "/login", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request) -> Response:
+    """The login form."""
+    if await optional_user(request):
+        return RedirectResponse("/inbox", status_code=303)
+    return render(request, "login.html")
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(
+    request: Request,
+    services: ServicesDep,
+    email: Annotated[str, Form(max_length=254)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Checks the credentials and opens a session."""
+    if not same_token(request.cookies.get(CSRF_COOKIE), csrf_token):
+        return render(request, "login.html", error="error.csrf", email=email, status_code=403)
+    ip = request.client.host if request.client else "unknown"
+    if not await services.limiter.hit("login", ip, LOGIN_ATTEMPTS_PER_WINDOW):
+        return render(request, "login.html", error="error.rate_limited", email=email, status_code=429)
+    async with services.db.session() as session:
+        user = await repository.user_by_email(session, email)
+    # Verify even for unknown users so timing does not reveal which e-mails exist.
+    valid = verify_password(password, user.password_hash if user else DUMMY_HASH)
+    if user is None or not valid or not user.active or user.id is None:
+        return render(request, "login.html", error="error.bad_login", email=email, status_code=401)
+    data = await services.sessions.create(user.id)
+    response = RedirectResponse("/inbox", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        data.session_id,
+        httponly=True,
+        samesite="lax",
+        secure=services.settings.cookie_secure,
+        max_age=services.settings.session_max_age,
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout(
+    request: Request,
+    services: ServicesDep,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Ends the session."""
+    if not same_token(request.cookies.get(CSRF_COOKIE), csrf_token):
+        return Response("missing or wrong CSRF token", status_code=403)
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id:
+        await services.sessions.delete(session_id)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+async def inbox_page(request: Request, services: ServicesDep) -> Response:
+    """The adviser inbox (a live single page)."""
+    user = await optional_user(request)
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    async with services.db.session() as session:
+        office = await session.get(Office, user.office_id) if user.office_id else None
+    return render(request, "inbox.html", user=user, office=office)
+
+
+@router.get("/privacy", response_class=HTMLResponse)
+async def privacy_page(request: Request, services: ServicesDep) -> Response:
+    """What Concierge keeps about visitors, for how long, and their rights."""
+    return render(request, "privacy.html", retention_days=services.settings.retention_days)
+
+
+@router.get("/demo", response_class=HTMLResponse)
+async def demo_page(request: Request, services: ServicesDep, account: str = "") -> Response:
+    """A stand-in office website with the chat widget embedded, for trying Concierge out."""
+    async with services.db.session() as session:
+        accounts = (
+            await session.exec(
+                select(Account).where(Account.channel == "webchat").order_by(col(Account.id))
+            )
+        ).all()
+    chosen = next((a for a in accounts if a.key == account), accounts[0] if accounts else None)
+    return render(
+        request,
+        "demo.html",
+        accounts=accounts,
+        chosen=chosen,
+        widget_lang=language_for(request),
+    )

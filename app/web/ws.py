@@ -1,0 +1,306 @@
+"""Websockets: the adviser's live inbox and the visitor's chat.
+
+Both resume from ``last_event_id``: the backlog since that id is sent first, then live events,
+with no gap and no duplicate. Close codes (documented in docs/api.md):
+4401 invalid or forged visitor token or no session, 4403 origin not allowed,
+4404 unknown chat account, 4408 client too slow (reconnect and resume), 4410 visitor token expired.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from app import keys, repository
+from app.deps import get_services, language_for, optional_user, same_origin
+from app.events import Event, MessageCreated, event_adapter
+from app.i18n import catalog, gettext
+from app.inbox import Inbox
+from app.models import Account, Conversation, Office, Role, User
+from app.realtime import Listener, parse_id
+from app.security import VisitorTokenError
+from app.services import Services
+from connectors.webchat.frames import FrameError, PingFrame, parse_frame, to_inbound
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+PRESENCE_TTL = 90
+
+
+def adviser_accepts(user: User) -> Any:
+    def accepts(event: Event) -> bool:
+        if user.role == Role.DESTINATION_MANAGER:
+            return True
+        return user.office_id in (event.office_id, event.previous_office_id) or (
+            event.assignee_id is not None and event.assignee_id == user.id
+        )
+
+    return accepts
+
+
+def valid_resume_id(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        parse_id(value)
+    except ValueError:
+        return None
+    return value
+
+
+async def _pump(
+    ws: WebSocket,
+    services: Services,
+    destination_id: int,
+    listener: Listener,
+    last_event_id: str | None,
+    render: Any,
+) -> None:
+    """Sends the backlog since ``last_event_id`` then live events, each once, in order."""
+    sent = parse_id(last_event_id) if last_event_id else (0, 0)
+    if last_event_id:
+        backlog = await services.hub.backlog(destination_id, last_event_id)
+        if backlog is None:
+            await ws.send_json({"type": "resync"})
+        else:
+            for event_id, event in backlog:
+                if listener.accepts(event):
+                    frame = render(event_id, event)
+                    if frame is not None:
+                        await ws.send_json(frame)
+                    sent = parse_id(event_id)
+    while True:
+        item = await listener.queue.get()
+        if item is None:
+            await ws.close(code=4408, reason="too slow: reconnect and resume")
+            return
+        event_id, event = item
+        if parse_id(event_id) <= sent:
+            continue
+        frame = render(event_id, event)
+        if frame is not None:
+            await ws.send_json(frame)
+        sent = parse_id(event_id)
+
+
+@router.websocket("/ws/adviser")
+async def adviser_socket(ws: WebSocket) -> None:
+    services = get_services(ws)
+    user = await optional_user(ws)
+    if not same_origin(ws):
+        await ws.close(code=4403, reason="origin not allowed")
+        return
+    if user is None or user.id is None:
+        await ws.close(code=4401, reason="login required")
+        return
+    await ws.accept()
+    listener = Listener(accepts=adviser_accepts(user))
+    destination_id = user.destination_id
+    services.hub.subscribe(destination_id, listener)
+    tail = await services.hub.tail_id(destination_id)
+    resume = valid_resume_id(ws.query_params.get("last_event_id"))
+    await ws.send_json({"type": "hello", "last_event_id": resume or tail})
+
+    def render(event_id: str, event: Event) -> dict[str, Any]:
+        frame: dict[str, Any] = event_adapter.dump_python(event, mode="json")
+        frame["event_id"] = event_id
+        return frame
+
+    pump = asyncio.create_task(_pump(ws, services, destination_id, listener, resume, render))
+    online = keys.online(destination_id)
+    try:
+        await services.redis.zadd(online, {str(user.id): services.clock.now().timestamp() + PRESENCE_TTL})
+        while True:
+            receive = asyncio.create_task(ws.receive_text())
+            done, _ = await asyncio.wait({receive, pump}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+            if pump in done:
+                receive.cancel()
+                break
+            if receive in done:
+                raw = receive.result()
+                if raw != '{"type":"ping"}':
+                    await ws.send_json({"type": "error", "code": "unknown_type"})
+            else:
+                receive.cancel()
+            expiry = services.clock.now().timestamp() + PRESENCE_TTL
+            await services.redis.zadd(online, {str(user.id): expiry})
+    except WebSocketDisconnect:
+        pass
+    finally:
+        pump.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await pump
+        services.hub.unsubscribe(destination_id, listener)
+        await services.redis.zrem(online, str(user.id))
+
+
+def visitor_frame(event_id: str, event: Event) -> dict[str, Any] | None:
+    """What a visitor may see of an event: messages of their conversation, nothing internal."""
+    if not isinstance(event, MessageCreated):
+        return None
+    m = event.message
+    return {
+        "type": "message",
+        "event_id": event_id,
+        "message": {
+            "id": m.id,
+            "author": m.author_kind,
+            "author_name": m.author_name if m.author_kind == "adviser" else "",
+            "text": m.text,
+            "created_at": m.created_at.isoformat(),
+            "client_id": m.client_id,
+        },
+    }
+
+
+@router.websocket("/ws/visitor")
+async def visitor_socket(ws: WebSocket) -> None:
+    services = get_services(ws)
+    settings = services.settings
+    account_key = ws.query_params.get("account", "")[:64]
+    token = ws.query_params.get("token")
+    lang = language_for(ws)
+    async with services.db.session() as session:
+        account = await repository.account_by_key(session, account_key)
+        office = await session.get(Office, account.office_id) if account else None
+    if account is None or account.channel != "webchat" or not account.active or office is None:
+        await ws.close(code=4404, reason="unknown chat account")
+        return
+    origin = ws.headers.get("origin", "")
+    if account.allowed_origins and origin not in account.allowed_origins.split():
+        await ws.close(code=4403, reason="origin not allowed for this widget")
+        return
+    ip = ws.client.host if ws.client else "unknown"
+    if token:
+        try:
+            identity = services.visitor_tokens.read(token)
+        except VisitorTokenError as exc:
+            code = 4410 if exc.reason == "expired" else 4401
+            await ws.close(code=code, reason=f"visitor token {exc.reason}")
+            return
+        if identity.account != account.key:
+            await ws.close(code=4401, reason="visitor token invalid")
+            return
+    else:
+        if not await services.limiter.hit("visitor-new", ip, settings.visitor_ip_rate):
+            await ws.close(code=4429, reason="too many new chats from this address")
+            return
+        token, identity = services.visitor_tokens.issue(account.key)
+    await ws.accept()
+    visitor_key = f"{account.key}:{identity.visitor_id}"
+    listener = Listener(accepts=lambda e: e.visitor_key == visitor_key)
+    services.hub.subscribe(account.destination_id, listener)
+    try:
+        tail = await services.hub.tail_id(account.destination_id)
+        resume = valid_resume_id(ws.query_params.get("last_event_id"))
+        history = [] if resume else await _visitor_history(services, account, identity.visitor_id)
+        await ws.send_json(
+            {
+                "type": "hello",
+                "token": token,
+                "last_event_id": resume or tail,
+                "messages": history,
+                "office": office.name,
+                "lang": lang,
+                "strings": {k: v for k, v in catalog(lang).items() if k.startswith("widget.")},
+                "privacy": gettext(lang, "widget.privacy", days=settings.retention_days),
+                "privacy_url": f"{settings.base_url}/privacy?lang={lang}",
+            }
+        )
+        pump = asyncio.create_task(
+            _pump(ws, services, account.destination_id, listener, resume, visitor_frame)
+        )
+        inbox = Inbox(services)
+        try:
+            while not pump.done():
+                raw = await ws.receive_text()
+                await _visitor_frame(ws, services, inbox, account, identity.visitor_id, ip, raw, lang)
+        finally:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pump
+    except WebSocketDisconnect:
+        pass
+    finally:
+        services.hub.unsubscribe(account.destination_id, listener)
+
+
+async def _visitor_history(services: Services, account: Account, visitor_id: str) -> list[Any]:
+    from sqlmodel import select
+
+    async with services.db.session() as session:
+        conversation = (
+            await session.exec(
+                select(Conversation).where(
+                    Conversation.account_id == account.id, Conversation.thread_key == visitor_id
+                )
+            )
+        ).first()
+        if conversation is None or conversation.id is None:
+            return []
+        rows = await repository.messages_out(session, conversation.id)
+    frames = []
+    for m in rows:
+        frame = visitor_frame(
+            "", MessageCreated(conversation_id=m.conversation_id, office_id=0, message=m)
+        )
+        if frame is not None:
+            frames.append(frame["message"])
+    return frames
+
+
+async def _visitor_frame(
+    ws: WebSocket,
+    services: Services,
+    inbox: Inbox,
+    account: Account,
+    visitor_id: str,
+    ip: str,
+    raw: str,
+    lang: str,
+) -> None:
+    settings = services.settings
+
+    async def error(code: str, client_id: str = "") -> None:
+        await ws.send_json(
+            {"type": "error", "code": code, "client_id": client_id, "message": gettext(lang, f"widget.error.{code}")}
+        )
+
+    try:
+        frame = parse_frame(raw, settings.max_message_chars)
+    except FrameError as exc:
+        await error(exc.code, _client_id_of(raw))
+        return
+    if isinstance(frame, PingFrame):
+        await ws.send_json({"type": "pong"})
+        return
+    allowed = await services.limiter.hit("visitor", visitor_id, settings.visitor_rate)
+    allowed = allowed and await services.limiter.hit("visitor-ip", ip, settings.visitor_ip_rate)
+    if not allowed:
+        await error("rate_limited", frame.client_id)
+        return
+    inbound = to_inbound(
+        frame,
+        account=account.key,
+        visitor_id=visitor_id,
+        received_at=services.clock.now(),
+        language=lang,
+    )
+    result = await inbox.ingest(inbound)
+    await ws.send_json(
+        {"type": "ack", "client_id": frame.client_id, "message_id": result.message_id}
+    )
+
+
+def _client_id_of(raw: str) -> str:
+    with contextlib.suppress(ValueError, AttributeError, TypeError):
+        value = json.loads(raw).get("client_id", "")
+        if isinstance(value, str) and len(value) <= 64:
+            return value
+    return ""

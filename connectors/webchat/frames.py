@@ -1,0 +1,85 @@
+"""The visitor widget's websocket frames: parsing and validation of what a browser sends."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from connectors.base import Author, Channel, InboundMessage
+
+MAX_FRAME_BYTES = 64 * 1024
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+class FrameError(ValueError):
+    """A frame refused; ``code`` names the reason (the widget translates it)."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(detail or code)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class VisitorMessageFrame:
+    client_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PingFrame:
+    pass
+
+
+Frame = VisitorMessageFrame | PingFrame
+
+
+def parse_frame(raw: str | bytes, max_chars: int) -> Frame:
+    """``{"type": "message", "client_id": "...", "text": "..."}`` or ``{"type": "ping"}``."""
+    if len(raw) > MAX_FRAME_BYTES:
+        raise FrameError("too_long")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise FrameError("malformed", "frame is not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise FrameError("malformed", "frame must be a JSON object")
+    kind = data.get("type")
+    if kind == "ping":
+        return PingFrame()
+    if kind != "message":
+        raise FrameError("unknown_type", f"unknown frame type {str(kind)[:40]!r}")
+    client_id = data.get("client_id")
+    if not isinstance(client_id, str) or not _CLIENT_ID.match(client_id):
+        raise FrameError("malformed", "client_id must be 8-64 letters, digits, - or _")
+    text = data.get("text")
+    if not isinstance(text, str):
+        raise FrameError("malformed", "text must be a string")
+    if not text.strip():
+        raise FrameError("empty")
+    if len(text) > max_chars:
+        raise FrameError("too_long")
+    return VisitorMessageFrame(client_id=client_id, text=text.strip("\r\n"))
+
+
+def to_inbound(
+    frame: VisitorMessageFrame,
+    *,
+    account: str,
+    visitor_id: str,
+    received_at: datetime,
+    name: str = "",
+    language: str = "",
+) -> InboundMessage:
+    """A chat message as every channel's message; one visitor is one thread."""
+    return InboundMessage(
+        channel=Channel.WEBCHAT,
+        account=account,
+        external_id=f"{visitor_id}:{frame.client_id}",
+        thread_key=visitor_id,
+        author=Author(external_id=visitor_id, name=name, language=language),
+        text=frame.text,
+        received_at=received_at,
+        metadata={"client_id": frame.client_id},
+    )

@@ -1,0 +1,293 @@
+// Concierge visitor chat widget. Embed with:
+//   <script src="https://HOST/static/widget.js" data-account="ACCOUNT" async></script>
+// No framework; everything lives in a shadow root so the host page's styles cannot break it
+// and it cannot break the host page. Messages are inserted as text, never as HTML.
+(function () {
+  "use strict";
+
+  const script = document.currentScript || document.querySelector("script[data-account][src*='widget.js']");
+  if (!script || window.__conciergeWidget) return;
+  window.__conciergeWidget = true;
+  const account = script.dataset.account;
+  const origin = new URL(script.src, location.href).origin;
+  const wsOrigin = origin.replace(/^http/, "ws");
+  const lang = script.dataset.lang || (navigator.language || "fr").slice(0, 2);
+  const storeKey = `concierge:${origin}:${account}`;
+
+  const saved = (() => {
+    try {
+      return JSON.parse(localStorage.getItem(storeKey) || "{}");
+    } catch (e) {
+      return {};
+    }
+  })();
+  const state = {
+    token: saved.token || null,
+    open: saved.open || false,
+    lastEventId: null,
+    strings: {},
+    socket: null,
+    retry: 0,
+    shown: new Set(), // message ids
+    pending: new Map(), // client_id -> {text, node}
+  };
+
+  function persist() {
+    try {
+      localStorage.setItem(storeKey, JSON.stringify({ token: state.token, open: state.open }));
+    } catch (e) {
+      /* private mode: the conversation lasts for this page only */
+    }
+  }
+
+  function t(key, fallback) {
+    return state.strings[`widget.${key}`] || fallback || "";
+  }
+
+  const host = document.createElement("div");
+  host.setAttribute("data-concierge-widget", account);
+  const shadow = host.attachShadow({ mode: "open" });
+  shadow.innerHTML = `
+    <style>
+      :host { all: initial; }
+      * { box-sizing: border-box; font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; }
+      .bubble { position: fixed; right: 20px; bottom: 20px; width: 58px; height: 58px; border-radius: 50%;
+        border: 0; background: #0b6e77; color: #fff; box-shadow: 0 6px 18px rgba(0,0,0,.22); cursor: pointer;
+        display: grid; place-items: center; z-index: 2147483000; }
+      .bubble svg { width: 28px; height: 28px; }
+      .bubble:focus-visible, button:focus-visible, textarea:focus-visible, a:focus-visible { outline: 3px solid #f0a500; outline-offset: 2px; }
+      .panel { position: fixed; right: 20px; bottom: 90px; width: 360px; max-width: calc(100vw - 24px);
+        height: 520px; max-height: calc(100vh - 110px); background: #fff; color: #1d2430; border-radius: 16px;
+        box-shadow: 0 12px 40px rgba(0,0,0,.25); display: flex; flex-direction: column; overflow: hidden; z-index: 2147483000; }
+      .panel[hidden] { display: none; }
+      header { background: #0b6e77; color: #fff; padding: 12px 14px; display: flex; align-items: center; gap: 8px; }
+      header h2 { font-size: 16px; margin: 0; flex: 1; }
+      header p { margin: 2px 0 0; font-size: 12px; opacity: .9; }
+      header button { background: none; border: 0; color: #fff; font-size: 22px; line-height: 1; cursor: pointer; padding: 4px 8px; }
+      .privacy { font-size: 12px; color: #5f6b7a; background: #f5f6f8; padding: 6px 12px; margin: 0; }
+      .privacy a { color: #0b6e77; }
+      ol { list-style: none; margin: 0; padding: 12px; flex: 1; overflow-y: auto; display: flex; flex-direction: column; gap: 8px; }
+      li { max-width: 82%; padding: 8px 11px; border-radius: 14px; white-space: pre-wrap; overflow-wrap: anywhere; font-size: 14px; line-height: 1.4; }
+      li.visitor { align-self: flex-end; background: #0b6e77; color: #fff; border-bottom-right-radius: 4px; }
+      li.adviser, li.system { align-self: flex-start; background: #eef1f5; border-bottom-left-radius: 4px; }
+      li.pending { opacity: .6; }
+      li .who { display: block; font-size: 11px; opacity: .75; margin-bottom: 2px; }
+      .status { font-size: 12px; color: #5f6b7a; padding: 0 12px; min-height: 16px; }
+      .status.error { color: #b3261e; }
+      form { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #e2e6eb; }
+      textarea { flex: 1; resize: none; font-size: 14px; padding: 8px 10px; border: 1px solid #cfd5dc; border-radius: 10px; height: 42px; max-height: 120px; }
+      form button { background: #0b6e77; color: #fff; border: 0; border-radius: 10px; padding: 0 14px; font-weight: 600; cursor: pointer; }
+      @media (max-width: 480px) { .panel { right: 0; bottom: 0; width: 100vw; max-width: 100vw; height: 100vh; max-height: 100vh; border-radius: 0; } }
+    </style>
+    <button class="bubble" part="bubble" data-testid="widget-bubble" aria-expanded="false" aria-controls="concierge-panel">
+      <svg viewBox="0 0 24 24" fill="currentColor" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg>
+    </button>
+    <section class="panel" id="concierge-panel" role="dialog" aria-modal="false" hidden data-testid="widget-panel">
+      <header>
+        <div><h2 data-testid="widget-title"></h2><p data-testid="widget-answering"></p></div>
+        <button type="button" class="close" data-testid="widget-close">&times;</button>
+      </header>
+      <p class="privacy" data-testid="widget-privacy"><span></span> <a target="_blank" rel="noopener"></a></p>
+      <ol data-testid="widget-messages" aria-live="polite"></ol>
+      <div class="status" data-testid="widget-status" role="status"></div>
+      <form data-testid="widget-form">
+        <textarea maxlength="4000" rows="1" data-testid="widget-input"></textarea>
+        <button type="submit" data-testid="widget-send"></button>
+      </form>
+    </section>`;
+
+  const q = (id) => shadow.querySelector(`[data-testid=${id}]`);
+  const bubble = q("widget-bubble");
+  const panel = q("widget-panel");
+  const list = q("widget-messages");
+  const input = q("widget-input");
+  const status = q("widget-status");
+
+  function setStatus(text, isError) {
+    status.textContent = text || "";
+    status.classList.toggle("error", Boolean(isError));
+  }
+
+  function applyStrings(hello) {
+    state.strings = hello.strings || {};
+    bubble.setAttribute("aria-label", t("open", "Chat"));
+    q("widget-close").setAttribute("aria-label", t("close", "Close"));
+    q("widget-title").textContent = t("title", "Chat");
+    q("widget-answering").textContent = t("answering", "").split("{office}").join(hello.office || "");
+    q("widget-privacy").querySelector("span").textContent = hello.privacy || "";
+    const link = q("widget-privacy").querySelector("a");
+    link.textContent = t("privacy_link", "Privacy");
+    link.href = hello.privacy_url;
+    input.placeholder = t("placeholder", "");
+    input.setAttribute("aria-label", t("placeholder", "Message"));
+    q("widget-send").textContent = t("send", "Send");
+  }
+
+  function addMessage(m) {
+    if (state.shown.has(m.id)) return;
+    state.shown.add(m.id);
+    const pending = m.client_id && state.pending.get(m.client_id);
+    if (pending) {
+      pending.node.classList.remove("pending");
+      pending.node.dataset.id = String(m.id);
+      state.pending.delete(m.client_id);
+      return;
+    }
+    const li = document.createElement("li");
+    li.className = m.author;
+    li.dataset.testid = "widget-message";
+    li.dataset.author = m.author;
+    li.dataset.id = String(m.id);
+    if (m.author === "adviser" && m.author_name) {
+      const who = document.createElement("span");
+      who.className = "who";
+      who.textContent = m.author_name;
+      li.append(who);
+    }
+    li.append(document.createTextNode(m.text));
+    list.append(li);
+    list.scrollTop = list.scrollHeight;
+  }
+
+  function newClientId() {
+    const bytes = new Uint8Array(12);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  function sendPending(clientId, text) {
+    if (state.socket && state.socket.readyState === 1) {
+      state.socket.send(JSON.stringify({ type: "message", client_id: clientId, text }));
+    }
+  }
+
+  function submit() {
+    const text = input.value;
+    if (!text.trim()) {
+      setStatus(t("error.empty"), true);
+      return;
+    }
+    const clientId = newClientId();
+    const li = document.createElement("li");
+    li.className = "visitor pending";
+    li.dataset.testid = "widget-message";
+    li.dataset.author = "visitor";
+    li.textContent = text;
+    list.append(li);
+    list.scrollTop = list.scrollHeight;
+    state.pending.set(clientId, { text, node: li });
+    input.value = "";
+    setStatus("");
+    sendPending(clientId, text);
+  }
+
+  function onFrame(frame) {
+    if (frame.event_id) state.lastEventId = frame.event_id;
+    if (frame.type === "hello") {
+      state.token = frame.token;
+      persist();
+      applyStrings(frame);
+      if (!state.lastEventId) state.lastEventId = frame.last_event_id;
+      (frame.messages || []).forEach(addMessage);
+      if (!list.children.length) {
+        addMessage({ id: "welcome", author: "system", text: t("welcome", "Hello!") });
+      }
+      setStatus("");
+      // Messages typed while offline go now; the server stores each client_id once.
+      state.pending.forEach((p, clientId) => sendPending(clientId, p.text));
+    } else if (frame.type === "message") {
+      addMessage(frame.message);
+    } else if (frame.type === "ack") {
+      const pending = state.pending.get(frame.client_id);
+      if (pending) {
+        pending.node.classList.remove("pending");
+        pending.node.dataset.id = String(frame.message_id);
+        state.shown.add(frame.message_id);
+        state.pending.delete(frame.client_id);
+      }
+    } else if (frame.type === "error") {
+      setStatus(frame.message, true);
+      const pending = frame.client_id && state.pending.get(frame.client_id);
+      if (pending && frame.code !== "rate_limited") {
+        pending.node.remove();
+        state.pending.delete(frame.client_id);
+      } else if (pending) {
+        setTimeout(() => sendPending(frame.client_id, pending.text), 5000);
+      }
+    } else if (frame.type === "resync") {
+      state.lastEventId = null;
+      state.shown.clear();
+      list.replaceChildren();
+      if (state.socket) state.socket.close();
+    }
+  }
+
+  function connect() {
+    const params = new URLSearchParams({ account, lang });
+    if (state.token) params.set("token", state.token);
+    if (state.lastEventId) params.set("last_event_id", state.lastEventId);
+    const socket = new WebSocket(`${wsOrigin}/ws/visitor?${params}`);
+    state.socket = socket;
+    socket.addEventListener("message", (ev) => onFrame(JSON.parse(ev.data)));
+    socket.addEventListener("open", () => {
+      state.retry = 0;
+    });
+    socket.addEventListener("close", (ev) => {
+      if (ev.code === 4401 || ev.code === 4410) {
+        // Token refused or expired: start a fresh conversation.
+        state.token = null;
+        state.lastEventId = null;
+        persist();
+      } else if (ev.code === 4404 || ev.code === 4403) {
+        setStatus(ev.reason, true);
+        return;
+      }
+      setStatus(t("reconnecting", "…"));
+      state.retry = Math.min(state.retry + 1, 6);
+      setTimeout(connect, 400 * 2 ** state.retry * (0.5 + Math.random()));
+    });
+  }
+
+  function setOpen(open) {
+    state.open = open;
+    panel.hidden = !open;
+    bubble.setAttribute("aria-expanded", String(open));
+    persist();
+    if (open) {
+      input.focus();
+      list.scrollTop = list.scrollHeight;
+    }
+  }
+
+  bubble.addEventListener("click", () => setOpen(panel.hidden));
+  q("widget-close").addEventListener("click", () => {
+    setOpen(false);
+    bubble.focus();
+  });
+  panel.addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape") {
+      setOpen(false);
+      bubble.focus();
+    }
+  });
+  q("widget-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    submit();
+  });
+  input.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && !ev.shiftKey) {
+      ev.preventDefault();
+      submit();
+    }
+  });
+  setInterval(() => state.socket && state.socket.readyState === 1 && state.socket.send('{"type":"ping"}'), 25000);
+
+  function start() {
+    document.body.append(host);
+    setStatus(t("connecting", "…"));
+    connect();
+    if (state.open) setOpen(true);
+  }
+  if (document.body) start();
+  else document.addEventListener("DOMContentLoaded", start);
+})();

@@ -1,0 +1,163 @@
+"""Shared fixtures: a real Redis server, a real SQLite database, a real HTTP server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from redis import Redis as SyncRedis
+
+from app.demo import seed
+from app.embedded_redis import EmbeddedRedis, free_port
+from app.main import create_app
+from app.settings import Settings
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    """One real Redis/Valkey server for the session, started by the app's own launcher."""
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), persist=False)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: EmbeddedRedis) -> Iterator[str]:
+    client = SyncRedis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    yield redis_server.url
+
+
+@pytest.fixture
+def settings(redis_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        redis_url=redis_url,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'concierge.db'}",
+        secret_key="test-secret-" + "x" * 40,
+        var_dir=tmp_path / "var",
+        demo=False,
+    )
+
+
+@dataclass
+class DemoLogin:
+    email: str
+    password: str
+    office: str
+
+
+@dataclass
+class LiveServer:
+    url: str
+    settings: Settings
+    logins: dict[str, DemoLogin]
+    app: object
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://")
+
+    def services(self) -> object:
+        return self.app.state.services  # type: ignore[attr-defined]
+
+
+def seed_demo(settings: Settings) -> dict[str, DemoLogin]:
+    from app.db import Database, create_tables
+
+    async def _run() -> dict[str, DemoLogin]:
+        db = Database(settings.sqlalchemy_url)
+        await create_tables(db.engine)
+        async with db.session() as session:
+            logins = await seed(session) or []
+        await db.dispose()
+        return {x.email: DemoLogin(x.email, x.password, x.office) for x in logins}
+
+    return asyncio.run(_run())
+
+
+class _Server(uvicorn.Server):
+    def install_signal_handlers(self) -> None:  # runs in a thread
+        pass
+
+
+def start_server(settings: Settings, port: int | None = None) -> tuple[_Server, threading.Thread, str]:
+    port = port or free_port()
+    app = create_app(settings)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = _Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if server.started:
+            break
+        if not thread.is_alive():
+            raise RuntimeError("test server failed to start")
+        time.sleep(0.02)
+    else:
+        raise RuntimeError("test server did not start in time")
+    return server, thread, url
+
+
+def stop_server(server: _Server, thread: threading.Thread) -> None:
+    server.should_exit = True
+    thread.join(timeout=15)
+
+
+@pytest.fixture
+def make_server(settings: Settings) -> Iterator[Callable[..., LiveServer]]:
+    """Starts real HTTP servers (uvicorn in a thread) on the shared Redis and database."""
+    running: list[tuple[_Server, threading.Thread]] = []
+    logins: dict[str, DemoLogin] = {}
+
+    def factory(seed_data: bool = True, **overrides: object) -> LiveServer:
+        nonlocal logins
+        if seed_data and not logins:
+            logins = seed_demo(settings)
+        server_settings = settings.model_copy(update=overrides)
+        server, thread, url = start_server(server_settings)
+        running.append((server, thread))
+        return LiveServer(url, server_settings, logins, server.config.app)
+
+    yield factory
+    for server, thread in running:
+        stop_server(server, thread)
+
+
+@pytest.fixture
+def live(make_server: Callable[..., LiveServer]) -> LiveServer:
+    return make_server()
+
+
+@contextlib.contextmanager
+def login(base_url: str, email: str, password: str) -> Iterator[httpx.Client]:
+    """A browser-like client logged in through the real form (CSRF included)."""
+    with httpx.Client(base_url=base_url, follow_redirects=False, timeout=10) as client:
+        yield _logged_in(client, email, password)
+
+
+def _logged_in(client: httpx.Client, email: str, password: str) -> httpx.Client:
+    page = client.get("/login")
+    token = page.text.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    response = client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+    assert response.status_code == 303, response.text
+    client.headers["X-CSRF-Token"] = token
+    return client
+
+
+def office_login(live: LiveServer, office_slug: str, index: int = 0) -> DemoLogin:
+    matching = [x for x in live.logins.values() if x.email.endswith(f"@{office_slug}.example")]
+    return matching[index]
