@@ -84,7 +84,12 @@ def seed_demo(settings: Settings) -> dict[str, DemoLogin]:
         await db.dispose()
         return {x.email: DemoLogin(x.email, x.password, x.office) for x in logins}
 
-    return asyncio.run(_run())
+    # In a thread of its own: the caller may itself be running an event loop.
+    result: dict[str, dict[str, DemoLogin]] = {}
+    thread = threading.Thread(target=lambda: result.setdefault("logins", asyncio.run(_run())))
+    thread.start()
+    thread.join()
+    return result["logins"]
 
 
 class _Server(uvicorn.Server):

@@ -33,6 +33,12 @@ router = APIRouter()
 PRESENCE_TTL = 90
 
 
+async def refuse(ws: WebSocket, code: int, reason: str) -> None:
+    """Closes with a documented code; accepted first, since a refused handshake carries none."""
+    await ws.accept()
+    await ws.close(code=code, reason=reason)
+
+
 def adviser_accepts(user: User) -> Any:
     def accepts(event: Event) -> bool:
         if user.role == Role.DESTINATION_MANAGER:
@@ -94,10 +100,10 @@ async def adviser_socket(ws: WebSocket) -> None:
     services = get_services(ws)
     user = await optional_user(ws)
     if not same_origin(ws):
-        await ws.close(code=4403, reason="origin not allowed")
+        await refuse(ws, 4403, "origin not allowed")
         return
     if user is None or user.id is None:
-        await ws.close(code=4401, reason="login required")
+        await refuse(ws, 4401, "login required")
         return
     await ws.accept()
     listener = Listener(accepts=adviser_accepts(user))
@@ -170,11 +176,11 @@ async def visitor_socket(ws: WebSocket) -> None:
         account = await repository.account_by_key(session, account_key)
         office = await session.get(Office, account.office_id) if account else None
     if account is None or account.channel != "webchat" or not account.active or office is None:
-        await ws.close(code=4404, reason="unknown chat account")
+        await refuse(ws, 4404, "unknown chat account")
         return
     origin = ws.headers.get("origin", "")
     if account.allowed_origins and origin not in account.allowed_origins.split():
-        await ws.close(code=4403, reason="origin not allowed for this widget")
+        await refuse(ws, 4403, "origin not allowed for this widget")
         return
     ip = ws.client.host if ws.client else "unknown"
     if token:
@@ -182,14 +188,14 @@ async def visitor_socket(ws: WebSocket) -> None:
             identity = services.visitor_tokens.read(token)
         except VisitorTokenError as exc:
             code = 4410 if exc.reason == "expired" else 4401
-            await ws.close(code=code, reason=f"visitor token {exc.reason}")
+            await refuse(ws, code, f"visitor token {exc.reason}")
             return
         if identity.account != account.key:
-            await ws.close(code=4401, reason="visitor token invalid")
+            await refuse(ws, 4401, "visitor token invalid")
             return
     else:
         if not await services.limiter.hit("visitor-new", ip, settings.visitor_ip_rate):
-            await ws.close(code=4429, reason="too many new chats from this address")
+            await refuse(ws, 4429, "too many new chats from this address")
             return
         token, identity = services.visitor_tokens.issue(account.key)
     await ws.accept()
