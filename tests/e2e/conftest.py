@@ -1,0 +1,64 @@
+"""Real Chromium (Debian's /usr/bin/chromium) driven by Playwright."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.conftest import DemoLogin, LiveServer
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).parent / "artifacts"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_page(browser: Browser) -> Iterator[object]:
+    contexts = []
+
+    def factory(locale: str = "fr-FR", viewport: dict[str, int] | None = None) -> Page:
+        context = browser.new_context(
+            locale=locale, viewport=viewport or {"width": 1280, "height": 800}
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("dialog", lambda dialog: (_ for _ in ()).throw(AssertionError(f"dialog: {dialog.message}")))
+        return page
+
+    yield factory
+    for context in contexts:
+        context.close()
+
+
+def adviser_login(page: Page, live: LiveServer, who: DemoLogin) -> None:
+    page.goto(f"{live.url}/login")
+    page.get_by_test_id("login-email").fill(who.email)
+    page.get_by_test_id("login-password").fill(who.password)
+    page.get_by_test_id("login-submit").click()
+    page.wait_for_url(f"{live.url}/inbox")
+    page.locator("[data-testid=live-status][data-state=live]").wait_for()
+
+
+def screenshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
