@@ -73,13 +73,15 @@ class EmbeddedRedis:
         else:
             args += ["--appendonly", "no"]
         self._process = subprocess.Popen(  # noqa: S603 - fixed argument list, no shell
-            args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                err = (self._process.stderr.read() if self._process.stderr else b"").decode()
-                raise EmbeddedRedisError(f"redis server exited at start: {err.strip()[:500]}")
+                log_file = self.data_dir / "redis.log"
+                err = log_file.read_text(errors="replace")[-500:] if log_file.exists() else ""
+                self.stop()
+                raise EmbeddedRedisError(f"redis server exited at start: {err.strip()}")
             if self._ping():
                 log.info("embedded redis listening on 127.0.0.1:%s (data in %s)", self.port, self.data_dir)
                 return
@@ -104,16 +106,15 @@ class EmbeddedRedis:
     def stop(self, timeout: float = 10.0) -> None:
         """Stops the server; SIGTERM makes it flush the append-only file first."""
         proc, self._process = self._process, None
-        if proc is None or proc.poll() is not None:
+        if proc is None:
             return
-        proc.terminate()
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
     def __enter__(self) -> EmbeddedRedis:
         self.start()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pwdlib import PasswordHash
+from pwdlib.exceptions import UnknownHashError
 from redis.asyncio import Redis
 
 from app import keys
@@ -23,7 +24,7 @@ def hash_password(password: str) -> str:
 def verify_password(password: str, password_hash: str) -> bool:
     try:
         return _hasher.verify(password, password_hash)
-    except ValueError:
+    except (ValueError, UnknownHashError):
         return False
 
 

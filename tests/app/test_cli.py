@@ -1,0 +1,147 @@
+"""The ``concierge`` command, run as a user runs it (subprocesses, real servers)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.embedded_redis import free_port
+from tests.conftest import login
+
+CONCIERGE = [sys.executable, "-c", "from app.cli import main; main()"]
+
+
+def run_cli(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CONCIERGE, *args], env=env, input=stdin, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CONCIERGE_")}
+    clean.pop("REDIS_URL", None)
+    clean.pop("DATABASE_URL", None)
+    clean["CONCIERGE_VAR_DIR"] = str(tmp_path / "var")
+    return clean
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["demo"], ["user"], ["user", "add"]])
+def test_every_command_has_help(command: list[str], env: dict[str, str]) -> None:
+    result = run_cli(*command, "--help", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "Usage" in result.stdout
+
+
+def test_demo_then_user_add(env: dict[str, str]) -> None:
+    result = run_cli("demo", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "manager@baie-dargent.example" in result.stdout
+    again = run_cli("demo", env=env)
+    assert "nothing seeded" in again.stdout
+
+    added = run_cli(
+        "user", "add", "Zoe@Port-Argent.example", "--name", "Zoé", "--office", "port-argent",
+        "--password", "a-long-password", env=env,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert "added adviser zoe@port-argent.example" in added.stdout
+
+    duplicate = run_cli(
+        "user", "add", "zoe@port-argent.example", "--name", "Zoé", "--office", "port-argent",
+        "--password", "a-long-password", env=env,
+    )  # fmt: skip
+    assert duplicate.returncode != 0 and "exists" in duplicate.stderr
+    unknown_office = run_cli(
+        "user", "add", "x@y.example", "--name", "X", "--office", "atlantis",
+        "--password", "a-long-password", env=env,
+    )  # fmt: skip
+    assert unknown_office.returncode != 0 and "atlantis" in unknown_office.stderr
+    short = run_cli(
+        "user", "add", "x@y.example", "--name", "X", "--office", "port-argent",
+        "--password", "short", env=env,
+    )  # fmt: skip
+    assert short.returncode != 0 and "10 characters" in short.stderr
+
+
+class Running:
+    def __init__(self, env: dict[str, str], *args: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [*CONCIERGE, "run", "--port", str(self.port), *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.output = ""
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.stop()
+        raise AssertionError(f"concierge run did not start:\n{self.output}")
+
+    def stop(self) -> str:
+        os.killpg(self.proc.pid, signal.SIGINT)
+        self.output, _ = self.proc.communicate(timeout=60)
+        return self.output
+
+
+@pytest.fixture
+def running(env: dict[str, str]) -> Iterator[list[Running]]:
+    started: list[Running] = []
+    yield started
+    for r in started:
+        if r.proc.poll() is None:
+            r.stop()
+
+
+def test_run_embeds_redis_seeds_demo_and_keeps_data_across_restarts(
+    env: dict[str, str], running: list[Running], tmp_path: Path
+) -> None:
+    first = Running(env, "--workers", "2")
+    running.append(first)
+    first.wait_ready()
+    logins = (tmp_path / "var" / "demo-logins.txt").read_text().split("\n")
+    email, password = logins[0].split()[:2]
+    with login(first.url, email, password) as client:
+        assert client.get("/api/me").json()["email"] == email
+    output = first.stop()
+    assert first.proc.returncode == 0, output
+    assert "embedded redis listening" in output
+    assert output.count("Started server process") == 2  # two workers
+    assert "Demo visitor page:" in output and email in output
+    assert "embedded Redis stopped" in output
+    assert (tmp_path / "var" / "redis" / "appendonlydir").is_dir()
+    assert (tmp_path / "var" / "concierge.db").is_file()
+    processes = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True)
+    leftover = [
+        line for line in processes.stdout.splitlines()
+        if re.search(r"(valkey|redis)-server", line) and str(tmp_path) in line
+    ]
+    assert leftover == []  # Ctrl-C stopped the embedded server too
+
+    second = Running(env)
+    running.append(second)
+    second.wait_ready()
+    with login(second.url, email, password) as client:  # same users: data was kept
+        assert client.get("/api/me").status_code == 200
+    output = second.stop()
+    assert "manager@baie-dargent.example" in output  # logins printed again
