@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -131,12 +132,9 @@ def test_run_embeds_redis_seeds_demo_and_keeps_data_across_restarts(
     assert "embedded Redis stopped" in output
     assert (tmp_path / "var" / "redis" / "appendonlydir").is_dir()
     assert (tmp_path / "var" / "concierge.db").is_file()
-    processes = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True)
-    leftover = [
-        line for line in processes.stdout.splitlines()
-        if re.search(r"(valkey|redis)-server", line) and str(tmp_path) in line
-    ]
-    assert leftover == []  # Ctrl-C stopped the embedded server too
+    redis_port = int(re.findall(r"embedded redis listening on 127.0.0.1:(\d+)", output)[0])
+    with pytest.raises(OSError):  # Ctrl-C stopped the embedded server too
+        socket.create_connection(("127.0.0.1", redis_port), timeout=1).close()
 
     second = Running(env)
     running.append(second)
