@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import repository
 from app.events import ConversationChanged, MessageCreated
+from app.inbox import preview
 from app.models import (
     Account,
     AuthorKind,
@@ -22,7 +23,6 @@ from app.models import (
     Message,
     User,
 )
-from app.inbox import preview
 from app.outbox import enqueue
 from app.services import Services
 

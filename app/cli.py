@@ -19,7 +19,9 @@ from app.models import Office, Role, User
 from app.security import hash_password
 from app.settings import Settings, get_settings
 
-cli = typer.Typer(help="Concierge: a real-time shared helpdesk for tourist destinations.", no_args_is_help=True)
+cli = typer.Typer(
+    help="Concierge: a real-time shared helpdesk for tourist destinations.", no_args_is_help=True
+)
 user_cli = typer.Typer(help="Manage advisers and managers.", no_args_is_help=True)
 cli.add_typer(user_cli, name="user")
 
@@ -74,7 +76,9 @@ def run(
     workers: Annotated[int | None, typer.Option(help="App processes sharing one Redis.")] = None,
 ) -> None:
     """Start the helpdesk (with an embedded Redis server when REDIS_URL is unset)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     settings = get_settings()
     if host:
         os.environ["CONCIERGE_HOST"] = host
@@ -108,7 +112,7 @@ def run(
 
 @cli.command()
 def demo() -> None:
-    """Seed the demo destination (three offices, advisers, chat widgets) if the database is empty."""
+    """Seed the demo destination (offices, advisers, chat widgets) into an empty database."""
     settings = get_settings()
     logins = asyncio.run(_prepare(settings, demo=True))
     if logins is None:
@@ -120,11 +124,18 @@ def demo() -> None:
 def user_add(
     email: Annotated[str, typer.Argument(help="Login e-mail.")],
     name: Annotated[str, typer.Option(help="Full name.")],
-    role: Annotated[Role, typer.Option(help="adviser, office_manager or destination_manager.")] = Role.ADVISER,
-    office: Annotated[str | None, typer.Option(help="Office slug (required unless destination_manager).")] = None,
+    role: Annotated[
+        Role, typer.Option(help="adviser, office_manager or destination_manager.")
+    ] = Role.ADVISER,
+    office: Annotated[
+        str | None, typer.Option(help="Office slug (required unless destination_manager).")
+    ] = None,
     language: Annotated[str, typer.Option(help="fr, en, or empty to follow the browser.")] = "",
     password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="Password (prompted).")
+        str,
+        typer.Option(
+            prompt=True, hide_input=True, confirmation_prompt=True, help="Password (prompted)."
+        ),
     ] = "",
 ) -> None:
     """Add an adviser or a manager."""
@@ -132,7 +143,13 @@ def user_add(
 
 
 async def _user_add(
-    settings: Settings, email: str, name: str, role: Role, office_slug: str | None, language: str, password: str
+    settings: Settings,
+    email: str,
+    name: str,
+    role: Role,
+    office_slug: str | None,
+    language: str,
+    password: str,
 ) -> None:
     from sqlmodel import select
 
@@ -151,7 +168,9 @@ async def _user_add(
         async with db.session() as session:
             office = None
             if office_slug:
-                office = (await session.exec(select(Office).where(Office.slug == office_slug))).first()
+                office = (
+                    await session.exec(select(Office).where(Office.slug == office_slug))
+                ).first()
                 if office is None:
                     raise typer.BadParameter(f"no office {office_slug!r}", param_hint="--office")
             if (await session.exec(select(User).where(User.email == email))).first():
@@ -183,7 +202,9 @@ async def _only_destination(session: object) -> int:
     assert isinstance(session, AsyncSession)
     destinations = (await session.exec(select(Destination))).all()
     if len(destinations) != 1 or destinations[0].id is None:
-        raise typer.BadParameter("give --office: the destination is ambiguous", param_hint="--office")
+        raise typer.BadParameter(
+            "give --office: the destination is ambiguous", param_hint="--office"
+        )
     return destinations[0].id
 
 

@@ -59,7 +59,13 @@ async def seed(session: AsyncSession) -> list[Login] | None:
             )
         )
         for adviser in advisers:
-            login = Login(_email(adviser, office_slug), secrets.token_urlsafe(9), adviser, "adviser", office_name)
+            login = Login(
+                _email(adviser, office_slug),
+                secrets.token_urlsafe(9),
+                adviser,
+                "adviser",
+                office_name,
+            )
             logins.append(login)
             session.add(
                 User(

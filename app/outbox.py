@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import timedelta
+from typing import Any
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
@@ -46,7 +47,8 @@ async def ensure_group(services: Services, destination_id: int) -> None:
 
 
 def backoff(attempts: int) -> timedelta:
-    return BASE_DELAY * (2 ** max(0, attempts - 1))
+    factor: int = 2 ** max(0, attempts - 1)
+    return BASE_DELAY * factor
 
 
 class Dispatcher:
@@ -63,17 +65,17 @@ class Dispatcher:
         redis = self.services.redis
         while True:
             try:
-                _next, claimed, *_ = await redis.xautoclaim(
+                claim: Any = await redis.xautoclaim(
                     stream, keys.OUTBOX_GROUP, self.consumer, CLAIM_IDLE_MS, "0-0", count=50
                 )
-                fresh = await redis.xreadgroup(
+                fresh: Any = await redis.xreadgroup(
                     keys.OUTBOX_GROUP, self.consumer, {stream: ">"}, count=50, block=1000
                 )
             except (RedisConnectionError, OSError) as exc:
                 log.warning("outbox read failed (%s); retrying", type(exc).__name__)
                 await asyncio.sleep(1)
                 continue
-            entries = list(claimed)
+            entries = list(claim[1])
             for _stream, rows in fresh or []:
                 entries.extend(rows)
             for entry_id, fields in entries:
@@ -99,13 +101,17 @@ class Dispatcher:
             outbound = await _outbound(session, message, conversation, account, contact)
         connector = self.services.connectors.get(account.key)
         if connector is None:
-            result = DeliveryResult(ok=False, error="no connector running for this account", retryable=True)
+            result = DeliveryResult(
+                ok=False, error="no connector running for this account", retryable=True
+            )
         else:
             try:
                 result = await connector.send(outbound)
             except Exception as exc:  # a connector bug must not lose the reply
                 log.exception("connector %s failed to send message %s", account.key, message_id)
-                result = DeliveryResult(ok=False, error=f"send failed: {type(exc).__name__}", retryable=True)
+                result = DeliveryResult(
+                    ok=False, error=f"send failed: {type(exc).__name__}", retryable=True
+                )
         attempts = self.attempts.get(message_id, 0) + 1
         self.attempts[message_id] = attempts
         if not result.ok and result.retryable and attempts < MAX_ATTEMPTS:
@@ -131,7 +137,11 @@ class Dispatcher:
                 message.external_id = result.external_ids[0]
                 for ref in result.external_ids:
                     session.add(
-                        ThreadRef(account_id=account.id or 0, ref=ref, conversation_id=conversation.id or 0)
+                        ThreadRef(
+                            account_id=account.id or 0,
+                            ref=ref,
+                            conversation_id=conversation.id or 0,
+                        )
                     )
             session.add(message)
             await session.commit()

@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -58,16 +59,16 @@ class Hub:
         return event_id.decode() if isinstance(event_id, bytes) else str(event_id)
 
     async def tail_id(self, destination_id: int) -> str:
-        last = await self.redis.xrevrange(keys.events(destination_id), count=1)
+        last: Any = await self.redis.xrevrange(keys.events(destination_id), count=1)
         return _decode(last[0][0]) if last else "0-0"
 
     async def backlog(self, destination_id: int, after: str) -> list[tuple[str, Event]] | None:
         """Events after ``after``; None when ``after`` is older than what the stream keeps."""
         stream = keys.events(destination_id)
-        first = await self.redis.xrange(stream, count=1)
+        first: Any = await self.redis.xrange(stream, count=1)
         if first and parse_id(_decode(first[0][0])) > parse_id(after) and after != "0-0":
             return None
-        rows = await self.redis.xrange(stream, min=f"({after}")
+        rows: Any = await self.redis.xrange(stream, min=f"({after}")
         return [(eid, ev) for eid, ev in (_entry(row) for row in rows) if ev is not None]
 
     def subscribe(self, destination_id: int, listener: Listener) -> None:
@@ -93,7 +94,7 @@ class Hub:
         last = await self.tail_id(destination_id)
         while True:
             try:
-                batches = await self.redis.xread({stream: last}, block=5000, count=500)
+                batches: Any = await self.redis.xread({stream: last}, block=5000, count=500)
             except (RedisConnectionError, ResponseError, OSError) as exc:
                 log.warning("event stream read failed (%s); retrying", type(exc).__name__)
                 await asyncio.sleep(0.5)
@@ -123,7 +124,7 @@ def _decode(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _entry(row: tuple[bytes | str, dict[bytes | str, bytes | str]]) -> tuple[str, Event | None]:
+def _entry(row: Any) -> tuple[str, Event | None]:
     event_id = _decode(row[0])
     fields = {_decode(k): v for k, v in row[1].items()}
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypeVar
 
-from sqlalchemy import or_
+from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -42,12 +42,14 @@ def can_see(user: User, conversation: Conversation) -> bool:
     return conversation.office_id == user.office_id or conversation.assignee_id == user.id
 
 
-def visible_filter(user: User) -> object:
+def visible_filter(user: User) -> ColumnElement[bool]:
     """The SQL form of :func:`can_see`."""
+    same_destination = col(Conversation.destination_id) == user.destination_id
     if user.role == Role.DESTINATION_MANAGER:
-        return Conversation.destination_id == user.destination_id
-    return (Conversation.destination_id == user.destination_id) & or_(
-        col(Conversation.office_id) == user.office_id, col(Conversation.assignee_id) == user.id
+        return same_destination
+    return and_(
+        same_destination,
+        or_(col(Conversation.office_id) == user.office_id, col(Conversation.assignee_id) == user.id),
     )
 
 
@@ -104,9 +106,7 @@ async def conversation_out(session: AsyncSession, conversation: Conversation) ->
     return (await conversations_out(session, [conversation]))[0]
 
 
-async def _by_id(
-    session: AsyncSession, model: type[T], ids: set[int]
-) -> dict[int, T]:
+async def _by_id(session: AsyncSession, model: type[T], ids: set[int]) -> dict[int, T]:
     rows = (await session.exec(select(model).where(col(model.id).in_(ids)))).all()
     return {row.id: row for row in rows if row.id is not None}
 

@@ -23,9 +23,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
-    public_url: str = ""  # how browsers reach us, e.g. https://help.example.org (default: host:port)
+    public_url: str = (
+        ""  # how browsers reach us, e.g. https://help.example.org (default: host:port)
+    )
     var_dir: Path = Path("var")
-    redis_url: str = Field(default="", validation_alias=AliasChoices("REDIS_URL", "CONCIERGE_REDIS_URL"))
+    redis_url: str = Field(
+        default="", validation_alias=AliasChoices("REDIS_URL", "CONCIERGE_REDIS_URL")
+    )
     database_url: str = Field(
         default="", validation_alias=AliasChoices("DATABASE_URL", "CONCIERGE_DATABASE_URL")
     )
@@ -59,7 +63,9 @@ class Settings(BaseSettings):
             self.secret_key.get_secret_value() == _DEV_PLACEHOLDER
             or len(self.secret_key.get_secret_value()) < 32
         ):
-            raise ValueError("CONCIERGE_SECRET_KEY must be set to 32+ random characters in production")
+            raise ValueError(
+                "CONCIERGE_SECRET_KEY must be set to 32+ random characters in production"
+            )
         return self
 
     @property

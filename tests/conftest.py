@@ -97,7 +97,9 @@ class _Server(uvicorn.Server):
         pass
 
 
-def start_server(settings: Settings, port: int | None = None) -> tuple[_Server, threading.Thread, str]:
+def start_server(
+    settings: Settings, port: int | None = None
+) -> tuple[_Server, threading.Thread, str]:
     port = port or free_port()
     app = create_app(settings)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
@@ -157,7 +159,9 @@ def login(base_url: str, email: str, password: str) -> Iterator[httpx.Client]:
 def _logged_in(client: httpx.Client, email: str, password: str) -> httpx.Client:
     page = client.get("/login")
     token = page.text.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
-    response = client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+    response = client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": token}
+    )
     assert response.status_code == 303, response.text
     client.headers["X-CSRF-Token"] = token
     return client

@@ -89,7 +89,9 @@ async def get_conversation(
     return ConversationDetail(conversation=view, messages=msgs)
 
 
-@router.post("/conversations/{conversation_id}/messages", dependencies=[CsrfChecked], status_code=201)
+@router.post(
+    "/conversations/{conversation_id}/messages", dependencies=[CsrfChecked], status_code=201
+)
 async def post_reply(
     conversation_id: int, body: ReplyIn, user: CurrentUser, services: ServicesDep
 ) -> MessageOut:

@@ -52,7 +52,9 @@ async def login(
         return render(request, "login.html", error="error.csrf", email=email, status_code=403)
     ip = request.client.host if request.client else "unknown"
     if not await services.limiter.hit("login", ip, LOGIN_ATTEMPTS_PER_WINDOW):
-        return render(request, "login.html", error="error.rate_limited", email=email, status_code=429)
+        return render(
+            request, "login.html", error="error.rate_limited", email=email, status_code=429
+        )
     async with services.db.session() as session:
         user = await repository.user_by_email(session, email)
     # Verify even for unknown users so timing does not reveal which e-mails exist.

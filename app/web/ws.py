@@ -121,10 +121,14 @@ async def adviser_socket(ws: WebSocket) -> None:
     pump = asyncio.create_task(_pump(ws, services, destination_id, listener, resume, render))
     online = keys.online(destination_id)
     try:
-        await services.redis.zadd(online, {str(user.id): services.clock.now().timestamp() + PRESENCE_TTL})
+        await services.redis.zadd(
+            online, {str(user.id): services.clock.now().timestamp() + PRESENCE_TTL}
+        )
         while True:
             receive = asyncio.create_task(ws.receive_text())
-            done, _ = await asyncio.wait({receive, pump}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                {receive, pump}, timeout=30, return_when=asyncio.FIRST_COMPLETED
+            )
             if pump in done:
                 receive.cancel()
                 break
@@ -226,7 +230,9 @@ async def visitor_socket(ws: WebSocket) -> None:
         try:
             while not pump.done():
                 raw = await ws.receive_text()
-                await _visitor_frame(ws, services, inbox, account, identity.visitor_id, ip, raw, lang)
+                await _visitor_frame(
+                    ws, services, inbox, account, identity.visitor_id, ip, raw, lang
+                )
         finally:
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -275,7 +281,12 @@ async def _visitor_frame(
 
     async def error(code: str, client_id: str = "") -> None:
         await ws.send_json(
-            {"type": "error", "code": code, "client_id": client_id, "message": gettext(lang, f"widget.error.{code}")}
+            {
+                "type": "error",
+                "code": code,
+                "client_id": client_id,
+                "message": gettext(lang, f"widget.error.{code}"),
+            }
         )
 
     try:

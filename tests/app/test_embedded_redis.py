@@ -16,7 +16,7 @@ def test_a_real_server_starts_persists_and_stops(tmp_path: Path) -> None:
         client.close()
         port = server.port
     # Stopped: nothing listens any more.
-    with pytest.raises(Exception):  # noqa: B017, PT011
+    with pytest.raises(Exception):  # noqa: B017
         Redis(port=port, socket_connect_timeout=0.5).ping()
     # Started again on the same directory, the data is still there.
     with EmbeddedRedis(tmp_path) as server:
@@ -28,7 +28,7 @@ def test_a_real_server_starts_persists_and_stops(tmp_path: Path) -> None:
 def test_the_server_refuses_clients_without_the_password(tmp_path: Path) -> None:
     with EmbeddedRedis(tmp_path, persist=False) as server:
         client = Redis(port=server.port)
-        with pytest.raises(Exception, match="(?i)auth"):
+        with pytest.raises(Exception, match=r"(?i)auth"):
             client.ping()
         client.close()
 

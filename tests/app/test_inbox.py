@@ -64,7 +64,9 @@ async def test_the_same_message_twice_is_stored_once(services: Services) -> None
 async def test_thread_key_and_references_join_conversations(services: Services) -> None:
     inbox = Inbox(services)
     a = await inbox.ingest(mail("m1", thread_key="visitor-1"))
-    b = await inbox.ingest(mail("m2", thread_key="visitor-1", received_at=T0 + timedelta(minutes=1)))
+    b = await inbox.ingest(
+        mail("m2", thread_key="visitor-1", received_at=T0 + timedelta(minutes=1))
+    )
     # A reply naming an earlier message joins its conversation whatever its own thread key.
     c = await inbox.ingest(mail("m3", thread_key="other", references=("unknown", "m2")))
     d = await inbox.ingest(mail("m4", thread_key="fresh"))

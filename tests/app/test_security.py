@@ -2,7 +2,13 @@ import time
 
 import pytest
 
-from app.security import VisitorTokenError, VisitorTokens, hash_password, same_token, verify_password
+from app.security import (
+    VisitorTokenError,
+    VisitorTokens,
+    hash_password,
+    same_token,
+    verify_password,
+)
 
 
 def test_passwords_are_argon2_hashed() -> None:

@@ -43,13 +43,17 @@ def test_login_page_sets_csrf_cookie_and_security_headers(live: LiveServer) -> N
 
 
 def test_login_page_speaks_french_by_accept_language(live: LiveServer) -> None:
-    response = httpx.get(f"{live.url}/login", headers={"accept-language": "fr-FR,fr;q=0.9,en;q=0.5"})
+    response = httpx.get(
+        f"{live.url}/login", headers={"accept-language": "fr-FR,fr;q=0.9,en;q=0.5"}
+    )
     assert "Connexion" in response.text and 'lang="fr"' in response.text
 
 
 def test_login_without_csrf_is_refused(live: LiveServer) -> None:
     user = next(iter(live.logins.values()))
-    response = httpx.post(f"{live.url}/login", data={"email": user.email, "password": user.password})
+    response = httpx.post(
+        f"{live.url}/login", data={"email": user.email, "password": user.password}
+    )
     assert response.status_code == 403
     assert "concierge_session" not in response.headers.get("set-cookie", "")
 
@@ -83,7 +87,9 @@ def test_session_cookie_is_httponly_and_samesite_and_logout_ends_it(live: LiveSe
 def test_session_cookie_flags(live: LiveServer) -> None:
     user = next(iter(live.logins.values()))
     with httpx.Client(base_url=live.url) as client:
-        token = client.get("/login").text.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+        token = (
+            client.get("/login").text.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+        )
         response = client.post(
             "/login", data={"email": user.email, "password": user.password, "csrf_token": token}
         )
@@ -94,14 +100,18 @@ def test_session_cookie_flags(live: LiveServer) -> None:
 def test_pages_and_api_need_a_session(live: LiveServer) -> None:
     assert httpx.get(f"{live.url}/inbox").headers["location"] == "/login"
     assert httpx.get(f"{live.url}/api/conversations").status_code == 401
-    assert httpx.post(f"{live.url}/api/conversations/1/messages", json={"text": "x"}).status_code in (
+    assert httpx.post(
+        f"{live.url}/api/conversations/1/messages", json={"text": "x"}
+    ).status_code in (
         401,
         403,
     )
 
 
 def test_adviser_replies_and_resolves(live: LiveServer) -> None:
-    conversation_id = _visitor_conversation(live, "chat-port-argent", "Bonjour, horaires du phare ?")
+    conversation_id = _visitor_conversation(
+        live, "chat-port-argent", "Bonjour, horaires du phare ?"
+    )
     adviser = office_login(live, "port-argent")
     with login(live.url, adviser.email, adviser.password) as client:
         detail = client.get(f"/api/conversations/{conversation_id}").json()
@@ -129,7 +139,9 @@ def test_reply_without_csrf_header_is_refused_and_nothing_stored(live: LiveServe
     adviser = office_login(live, "port-argent")
     with login(live.url, adviser.email, adviser.password) as client:
         del client.headers["X-CSRF-Token"]
-        response = client.post(f"/api/conversations/{conversation_id}/messages", json={"text": "Oui"})
+        response = client.post(
+            f"/api/conversations/{conversation_id}/messages", json={"text": "Oui"}
+        )
         assert response.status_code == 403
         assert "CSRF" in response.json()["detail"]
         messages = client.get(f"/api/conversations/{conversation_id}").json()["messages"]
@@ -143,7 +155,9 @@ def test_bad_replies_get_clear_errors(live: LiveServer) -> None:
         client.headers["accept-language"] = "en"
         empty = client.post(f"/api/conversations/{conversation_id}/messages", json={"text": "   "})
         assert empty.status_code == 422 and empty.json()["detail"] == "The message is empty."
-        long = client.post(f"/api/conversations/{conversation_id}/messages", json={"text": "a" * 4001})
+        long = client.post(
+            f"/api/conversations/{conversation_id}/messages", json={"text": "a" * 4001}
+        )
         assert long.status_code == 422 and "too long" in long.json()["detail"]
         malformed = client.post(
             f"/api/conversations/{conversation_id}/messages",
@@ -151,7 +165,9 @@ def test_bad_replies_get_clear_errors(live: LiveServer) -> None:
             headers={"content-type": "application/json"},
         )
         assert malformed.status_code == 422
-        bad_status = client.post(f"/api/conversations/{conversation_id}/status", json={"status": "x"})
+        bad_status = client.post(
+            f"/api/conversations/{conversation_id}/status", json={"status": "x"}
+        )
         assert bad_status.status_code == 422
         messages = client.get(f"/api/conversations/{conversation_id}").json()["messages"]
     assert len(messages) == 1
@@ -161,11 +177,15 @@ def test_an_adviser_never_sees_another_offices_conversations(live: LiveServer) -
     conversation_id = _visitor_conversation(live, "chat-port-argent", "Marées ?")
     other = office_login(live, "saint-clair")
     with login(live.url, other.email, other.password) as client:
-        assert conversation_id not in [c["id"] for c in client.get("/api/conversations?status=all").json()]
+        assert conversation_id not in [
+            c["id"] for c in client.get("/api/conversations?status=all").json()
+        ]
         assert client.get(f"/api/conversations/{conversation_id}").status_code == 404
         reply = client.post(f"/api/conversations/{conversation_id}/messages", json={"text": "Hi"})
         assert reply.status_code == 404
-        status = client.post(f"/api/conversations/{conversation_id}/status", json={"status": "resolved"})
+        status = client.post(
+            f"/api/conversations/{conversation_id}/status", json={"status": "resolved"}
+        )
         assert status.status_code == 404
     manager = next(x for x in live.logins.values() if x.email.startswith("manager@"))
     with login(live.url, manager.email, manager.password) as client:
@@ -180,7 +200,9 @@ def test_privacy_page_tells_retention(live: LiveServer) -> None:
 def test_login_is_rate_limited(make_server: object) -> None:
     live = make_server()  # type: ignore[operator]
     with httpx.Client(base_url=live.url) as client:
-        token = client.get("/login").text.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+        token = (
+            client.get("/login").text.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+        )
         codes = [
             client.post(
                 "/login", data={"email": "x@y.z", "password": "nope", "csrf_token": token}

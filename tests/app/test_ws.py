@@ -143,7 +143,9 @@ async def test_a_visitor_sending_too_fast_is_told_to_wait(make_server: Any) -> N
         await recv_until(ws, "hello")
         for i in range(5):
             await send_message(ws, f"msg {i}", client_id=f"client-{i:04d}")
-        await ws.send(json.dumps({"type": "message", "client_id": "client-9999", "text": "one more"}))
+        await ws.send(
+            json.dumps({"type": "message", "client_id": "client-9999", "text": "one more"})
+        )
         error = await recv_until(ws, "error")
         assert error["code"] == "rate_limited"
         assert error["message"] == "Please wait a moment before sending more messages."
@@ -230,7 +232,9 @@ async def test_adviser_resumes_from_last_event_without_gap_or_duplicate(live: Li
         # Offline: two more messages arrive.
         await send_message(visitor_ws, "two", client_id="client-0002")
         await send_message(visitor_ws, "three", client_id="client-0003")
-        async with websockets.connect(f"{url}?last_event_id={last}", additional_headers=cookie) as ws:
+        async with websockets.connect(
+            f"{url}?last_event_id={last}", additional_headers=cookie
+        ) as ws:
             await recv_until(ws, "hello")
             texts = [(await recv_until(ws, "message.created"))["message"]["text"] for _ in range(2)]
             await send_message(visitor_ws, "four", client_id="client-0004")

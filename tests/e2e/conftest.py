@@ -42,7 +42,10 @@ def new_page(browser: Browser) -> Iterator[object]:
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()
-        page.on("dialog", lambda dialog: (_ for _ in ()).throw(AssertionError(f"dialog: {dialog.message}")))
+        page.on(
+            "dialog",
+            lambda dialog: (_ for _ in ()).throw(AssertionError(f"dialog: {dialog.message}")),
+        )
         return page
 
     yield factory

@@ -45,7 +45,9 @@ def test_chat_round_trip_live_and_reload_resumes(live: LiveServer, new_page: Any
     expect(item).to_contain_text("Is the lighthouse open tonight?")
     expect(item.get_by_test_id("unread-badge")).to_have_text("1")
     item.click()
-    expect(adviser_page.get_by_test_id("messages")).to_contain_text("Is the lighthouse open tonight?")
+    expect(adviser_page.get_by_test_id("messages")).to_contain_text(
+        "Is the lighthouse open tonight?"
+    )
     expect(item.get_by_test_id("unread-badge")).to_have_count(0)
 
     adviser_page.get_by_test_id("reply-text").fill("Yes, until 22:00.")
@@ -94,9 +96,13 @@ def test_hostile_html_is_shown_as_text_and_never_runs(live: LiveServer, new_page
     adviser_page.get_by_test_id("reply-text").fill(XSS_IMG)
     adviser_page.get_by_test_id("reply-send").click()
     expect(widget.locator("[data-author=adviser]").last).to_contain_text(XSS_IMG)
-    assert visitor_page.evaluate(
-        "document.querySelector('[data-concierge-widget]').shadowRoot.querySelectorAll('ol img').length"
-    ) == 0
+    assert (
+        visitor_page.evaluate(
+            "document.querySelector('[data-concierge-widget]')"
+            ".shadowRoot.querySelectorAll('ol img').length"
+        )
+        == 0
+    )
     assert visitor_page.evaluate("window.__pwned") is None
 
 
@@ -133,4 +139,6 @@ def test_two_server_processes_share_one_redis(make_server: Any, new_page: Any) -
     expect(adviser_page.get_by_test_id("messages")).to_contain_text("Bonjour depuis le serveur A")
     adviser_page.get_by_test_id("reply-text").fill("Réponse depuis le serveur B")
     adviser_page.get_by_test_id("reply-send").click()
-    expect(widget.locator("[data-author=adviser]").last).to_contain_text("Réponse depuis le serveur B")
+    expect(widget.locator("[data-author=adviser]").last).to_contain_text(
+        "Réponse depuis le serveur B"
+    )

@@ -37,7 +37,9 @@ def test_good_frames() -> None:
         '{"type": "message", "client_id": "abc-123_XYZ", "text": "\\nBonjour <b>!</b>\\n"}', 4000
     )
     assert frame == type(frame)(client_id="abc-123_XYZ", text="Bonjour <b>!</b>")
-    exactly = parse_frame('{"type": "message", "client_id": "abcdefgh", "text": "' + "é" * 4000 + '"}', 4000)
+    exactly = parse_frame(
+        '{"type": "message", "client_id": "abcdefgh", "text": "' + "é" * 4000 + '"}', 4000
+    )
     assert len(exactly.text) == 4000  # type: ignore[union-attr]
 
 
