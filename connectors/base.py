@@ -133,7 +133,8 @@ class OutboundMessage:
 @dataclass(frozen=True, slots=True)
 class DeliveryResult:
     ok: bool
-    external_ids: tuple[str, ...] = ()  # what the channel calls what was sent (tweet ids, Message-ID)
+    # What the channel calls what was sent: tweet ids, the e-mail's Message-ID.
+    external_ids: tuple[str, ...] = ()
     error: str = ""  # a reason an adviser can read, never a secret
     retryable: bool = False
 
