@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import secrets
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -69,6 +70,10 @@ def _print_logins(settings: Settings, logins: list[Login] | None) -> None:
     typer.echo(f"Demo visitor page:  {settings.base_url}/demo\n")
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 @cli.command()
 def run(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
@@ -92,6 +97,9 @@ def run(
         os.environ["REDIS_URL"] = redis.url
     get_settings.cache_clear()
     settings = get_settings()
+    # uvicorn re-raises the signal that stopped it; make SIGTERM unwind like Ctrl-C does, so the
+    # embedded Redis below is stopped cleanly in both cases.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         logins = asyncio.run(_prepare(settings, settings.demo))
         _print_logins(settings, logins)

@@ -8,9 +8,13 @@ listens on loopback only.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
+import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -37,6 +41,30 @@ def find_server_binary() -> str:
     return str(get_binary_path())
 
 
+def _die_with_parent() -> None:
+    """Runs in the child before exec: on Linux, the server gets SIGTERM if the app dies."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _stop_stale(pidfile: Path) -> None:
+    """A server left by an app that was killed would share our data directory: stop it."""
+    try:
+        pid = int(pidfile.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return
+    if b"redis-server" in cmdline or b"valkey-server" in cmdline:
+        log.warning("stopping a Redis server (pid %s) left running on %s", pid, pidfile.parent)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        for _ in range(100):
+            if not Path(f"/proc/{pid}").exists():
+                return
+            time.sleep(0.05)
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -60,6 +88,8 @@ class EmbeddedRedis:
 
     def start(self, timeout: float = 15.0) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        pidfile = self.data_dir / "redis.pid"
+        _stop_stale(pidfile)
         args = [
             find_server_binary(),
             "--bind", "127.0.0.1",
@@ -69,13 +99,18 @@ class EmbeddedRedis:
             "--daemonize", "no",
             "--save", "",
             "--logfile", "redis.log",
+            "--pidfile", str(pidfile.resolve()),
         ]  # fmt: skip
         if self.persist:
             args += ["--appendonly", "yes", "--appendfsync", "everysec"]
         else:
             args += ["--appendonly", "no"]
         self._process = subprocess.Popen(  # noqa: S603 - fixed argument list, no shell
-            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+            args,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C reaches the app, which stops the server in order
+            preexec_fn=_die_with_parent,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

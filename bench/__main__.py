@@ -1,0 +1,25 @@
+"""``make bench``: every benchmark in turn."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+BENCHMARKS = ("chat_latency", "rota_bench", "email_bench", "x_bench")
+
+
+def main() -> None:
+    for name in BENCHMARKS:
+        try:
+            module = importlib.import_module(f"bench.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"bench.{name}":
+                raise
+            continue
+        print(f"\n=== {name} ===", flush=True)
+        module.main([]) if name == "chat_latency" else module.main()
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

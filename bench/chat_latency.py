@@ -1,0 +1,289 @@
+"""Chat delivery latency under load, against a floor measured in the same run.
+
+Starts ``concierge run`` (embedded Redis, SQLite, demo destination) in a temporary directory,
+connects 20 advisers and 200 visitors over websockets, and for DURATION seconds has every visitor
+write regularly and an adviser of the right office answer each message over HTTP. Prints:
+
+- visitor → adviser: from the visitor's frame sent to the adviser's socket receiving it;
+- adviser → visitor: from the adviser's POST to the visitor's socket receiving the reply;
+- messages/s through the system; peak memory (VmHWM) of the app process;
+- the floor: a bare Redis PUBLISH → subscriber round trip plus a bare websocket echo round trip
+  on this machine, and the ratio project p99 / floor p99.
+
+Run: ``python -m bench.chat_latency [--duration 30] [--visitors 200] [--advisers 20]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import httpx
+import websockets
+from redis.asyncio import Redis
+
+from app.embedded_redis import EmbeddedRedis, free_port
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def fmt(values: list[float]) -> str:
+    p50, p99 = pct(values, 50) * 1000, pct(values, 99) * 1000
+    return f"p50 {p50:7.2f} ms   p99 {p99:7.2f} ms   (n={len(values)})"
+
+
+async def floor(samples: int = 2000) -> tuple[list[float], list[float]]:
+    """Bare Redis PUBLISH→subscriber and bare websocket echo round trips."""
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis(Path(tmp), persist=False) as server:
+        redis = Redis.from_url(server.url)
+        pubsub = redis.pubsub()
+        await pubsub.subscribe("floor")
+        await pubsub.get_message(timeout=1)
+        pub: list[float] = []
+        for _ in range(samples):
+            start = time.perf_counter()
+            await redis.publish("floor", b"x")
+            while (await pubsub.get_message(timeout=1)) is None:
+                pass
+            pub.append(time.perf_counter() - start)
+        await pubsub.aclose()
+        await redis.aclose()
+
+    async def echo(ws: Any) -> None:
+        async for message in ws:
+            await ws.send(message)
+
+    port = free_port()
+    ws_rtt: list[float] = []
+    async with (
+        websockets.serve(echo, "127.0.0.1", port),
+        websockets.connect(f"ws://127.0.0.1:{port}") as ws,
+    ):
+        for _ in range(samples):
+            start = time.perf_counter()
+            await ws.send("x" * 100)
+            await ws.recv()
+            ws_rtt.append(time.perf_counter() - start)
+    return pub, ws_rtt
+
+
+def vm_hwm_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def login(base: str, email: str, password: str) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(base_url=base, timeout=30)
+    page = await client.get("/login")
+    token = page.text.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    response = await client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": token}
+    )
+    if response.status_code != 303:
+        raise RuntimeError(f"login failed for {email}")
+    client.headers["X-CSRF-Token"] = token
+    return client
+
+
+async def load(
+    base: str, logins: list[tuple[str, str, str]], args: argparse.Namespace
+) -> dict[str, Any]:
+    ws_base = base.replace("http://", "ws://")
+    offices = sorted({office for _, _, office in logins if office})
+    accounts = {office: f"chat-{office}" for office in offices}
+    by_office: dict[str, list[httpx.AsyncClient]] = defaultdict(list)
+    adviser_sockets = []
+    advisers = [x for x in logins if x[2]]
+    sent_at: dict[str, float] = {}
+    reply_sent_at: dict[str, float] = {}
+    v2a: list[float] = []
+    a2v: list[float] = []
+    pending_replies: asyncio.Queue[tuple[str, int, str]] = asyncio.Queue()
+    stop = asyncio.Event()
+    seen: set[int] = set()  # message ids already received by some adviser
+
+    for i in range(args.advisers):
+        email, password, office = advisers[i % len(advisers)]
+        client = await login(base, email, password)
+        by_office[office].append(client)
+        cookie = f"concierge_session={client.cookies['concierge_session']}"
+        ws = await websockets.connect(
+            f"{ws_base}/ws/adviser", additional_headers={"cookie": cookie}, max_queue=None
+        )
+        await ws.recv()
+        adviser_sockets.append((ws, office))
+
+    async def adviser_reader(ws: Any, office: str) -> None:
+        async for raw in ws:
+            frame = json.loads(raw)
+            if frame["type"] != "message.created" or frame["message"]["direction"] != "in":
+                continue
+            tag = frame["message"]["text"].split()[0]
+            start = sent_at.get(tag)
+            message_id = frame["message"]["id"]
+            if start is not None and message_id not in seen:
+                seen.add(message_id)
+                v2a.append(time.perf_counter() - start)
+                if office == tag.split(":")[0]:
+                    await pending_replies.put((office, frame["conversation_id"], tag))
+
+    async def responder() -> None:
+        turn = 0
+        while True:
+            office, conversation_id, tag = await pending_replies.get()
+            clients = by_office[office]
+            client = clients[turn % len(clients)]
+            turn += 1
+            reply_tag = "r" + tag
+            reply_sent_at[reply_tag] = time.perf_counter()
+            response = await client.post(
+                f"/api/conversations/{conversation_id}/messages",
+                json={"text": f"{reply_tag} merci"},
+            )
+            if response.status_code != 201:
+                print("reply refused:", response.status_code, response.text[:200], file=sys.stderr)
+
+    async def visitor(index: int) -> None:
+        office = offices[index % len(offices)]
+        url = f"{ws_base}/ws/visitor?account={accounts[office]}"
+        async with websockets.connect(url, max_queue=None) as ws:
+            await ws.recv()
+            counter = 0
+
+            async def reader() -> None:
+                async for raw in ws:
+                    frame = json.loads(raw)
+                    if frame["type"] == "message" and frame["message"]["author"] == "adviser":
+                        tag = frame["message"]["text"].split()[0]
+                        start = reply_sent_at.pop(tag, None)
+                        if start is not None:
+                            a2v.append(time.perf_counter() - start)
+                    elif frame["type"] == "error":
+                        print("visitor error:", frame, file=sys.stderr)
+
+            read_task = asyncio.create_task(reader())
+            await asyncio.sleep(args.interval * index / args.visitors)  # spread the load
+            while not stop.is_set():
+                counter += 1
+                tag = f"{office}:{index}:{counter}"
+                sent_at[tag] = time.perf_counter()
+                await ws.send(
+                    json.dumps(
+                        {
+                            "type": "message",
+                            "client_id": f"c{index:04d}x{counter:06d}",
+                            "text": f"{tag} bonjour",
+                        }
+                    )
+                )
+                await asyncio.sleep(args.interval)
+            await asyncio.sleep(2)
+            read_task.cancel()
+
+    readers = [asyncio.create_task(adviser_reader(ws, office)) for ws, office in adviser_sockets]
+    responders = [asyncio.create_task(responder()) for _ in range(8)]
+    started = time.perf_counter()
+    visitors = [asyncio.create_task(visitor(i)) for i in range(args.visitors)]
+    await asyncio.sleep(args.duration)
+    stop.set()
+    await asyncio.gather(*visitors, return_exceptions=True)
+    elapsed = time.perf_counter() - started
+    for task in readers + responders:
+        task.cancel()
+    for ws, _ in adviser_sockets:
+        await ws.close()
+    for clients in by_office.values():
+        for client in clients:
+            await client.aclose()
+    return {"v2a": v2a, "a2v": a2v, "elapsed": elapsed, "sent": len(sent_at)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=30)
+    parser.add_argument("--visitors", type=int, default=200)
+    parser.add_argument("--advisers", type=int, default=20)
+    parser.add_argument(
+        "--interval", type=float, default=5.0, help="seconds between a visitor's messages"
+    )
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CONCIERGE_")}
+        env.pop("REDIS_URL", None)
+        env.pop("DATABASE_URL", None)
+        env.update(
+            CONCIERGE_VAR_DIR=str(Path(tmp) / "var"),
+            CONCIERGE_VISITOR_IP_RATE="1000000",  # every simulated visitor comes from 127.0.0.1
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from app.cli import main; main()", "run", "--port", str(port)],
+            env=env,
+            stdout=(Path(tmp) / "app.log").open("w"),  # a pipe nobody reads would block the app
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            logins = []
+            for line in (Path(tmp) / "var" / "demo-logins.txt").read_text().splitlines():
+                email, password, role, *_ = line.split()
+                office = email.split("@")[1].removesuffix(".example") if role == "adviser" else ""
+                logins.append((email, password, office))
+            print(
+                f"chat latency: {args.visitors} visitors, {args.advisers} advisers,"
+                f" {args.duration:.0f} s, one message per visitor every {args.interval:.0f} s,"
+                " each answered"
+            )
+            result = asyncio.run(load(base, logins, args))
+            peak = vm_hwm_kib(proc.pid)
+        finally:
+            os.killpg(proc.pid, signal.SIGINT)
+            proc.communicate(timeout=60)
+
+    pub, ws_rtt = asyncio.run(floor())
+    floor_samples = [a + b for a, b in zip(pub, ws_rtt, strict=False)]
+    v2a, a2v = result["v2a"], result["a2v"]
+    total = len(v2a) + len(a2v)
+    print(f"  visitor → adviser  {fmt(v2a)}")
+    print(f"  adviser → visitor  {fmt(a2v)}")
+    print(
+        f"  throughput         {total / result['elapsed']:.1f} messages/s delivered"
+        f" ({result['sent']} visitor messages sent)"
+    )
+    print(f"  app peak memory    {peak / 1024:.1f} MiB (VmHWM)")
+    print(f"  floor: redis pub→sub {fmt(pub)}")
+    print(f"  floor: ws echo       {fmt(ws_rtt)}")
+    print(f"  floor: sum           {fmt(floor_samples)}")
+    worst = max(pct(v2a, 99), pct(a2v, 99))
+    print(f"  ratio p99 project / floor: {worst / pct(floor_samples, 99):.1f}x (goal ≤ 2x)")
+
+
+if __name__ == "__main__":
+    main()
