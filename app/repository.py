@@ -49,7 +49,9 @@ def visible_filter(user: User) -> ColumnElement[bool]:
         return same_destination
     return and_(
         same_destination,
-        or_(col(Conversation.office_id) == user.office_id, col(Conversation.assignee_id) == user.id),
+        or_(
+            col(Conversation.office_id) == user.office_id, col(Conversation.assignee_id) == user.id
+        ),
     )
 
 
