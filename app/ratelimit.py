@@ -1,4 +1,8 @@
-"""Fixed-window rate limits kept in Redis, shared by every worker."""
+"""Sliding-window rate limits kept in Redis, shared by every worker.
+
+The count of the current fixed window plus the previous window's count weighted by how much of it
+still lies inside the sliding window: smooth at window edges, two keys per subject.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +19,15 @@ class RateLimiter:
         self.window = window_seconds
 
     async def hit(self, scope: str, subject: str, limit: int) -> bool:
-        """Counts one hit; False when ``subject`` is over ``limit`` in the current window."""
-        window = int(time.time()) // self.window
-        key = keys.rate(scope, subject, window)
+        """Counts one hit; False when ``subject`` is over ``limit`` in the sliding window."""
+        now = time.time()
+        current = int(now // self.window)
+        elapsed = (now % self.window) / self.window
+        key = keys.rate(scope, subject, current)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.incr(key)
             pipe.expire(key, self.window * 2)
-            count, _ = await pipe.execute()
-        return int(count) <= limit
+            pipe.get(keys.rate(scope, subject, current - 1))
+            count, _, previous = await pipe.execute()
+        weighted = int(count) + int(previous or 0) * (1 - elapsed)
+        return weighted <= limit
