@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import repository
+from app.assignment import assign_waiting
 from app.events import ConversationChanged, MessageCreated
 from app.inbox import preview
 from app.models import (
@@ -21,6 +22,8 @@ from app.models import (
     DeliveryStatus,
     Direction,
     Message,
+    Office,
+    RoutingDecision,
     User,
 )
 from app.outbox import enqueue
@@ -122,6 +125,8 @@ async def set_status(
         account.destination_id,
         ConversationChanged(**repository.audience(conversation, account), conversation=view),
     )
+    # Resolving frees room under the cap; reopening an unassigned one queues it.
+    await assign_waiting(services, account.destination_id, conversation.office_id)
     return conversation
 
 
@@ -139,3 +144,92 @@ async def mark_read(services: Services, user: User, conversation_id: int) -> Non
         account.destination_id,
         ConversationChanged(**repository.audience(conversation, account), conversation=view),
     )
+
+
+async def take(services: Services, user: User, conversation_id: int) -> Conversation:
+    """An adviser picks a conversation from their office's queue (caps don't stop a choice)."""
+    async with services.db.session() as session:
+        loaded = await check_conversation(session, user, conversation_id)
+        conversation, account = loaded.conversation, loaded.account
+        if conversation.assignee_id is not None and conversation.assignee_id != user.id:
+            raise ActionError("error.already_assigned", 409)
+        if conversation.assignee_id == user.id:
+            return conversation
+        conversation.assignee_id = user.id
+        session.add(conversation)
+        session.add(
+            RoutingDecision(
+                conversation_id=conversation_id,
+                office_id=conversation.office_id,
+                adviser_id=user.id,
+                reason="picked",
+                at=services.clock.now(),
+            )
+        )
+        await session.commit()
+        view = await repository.conversation_out(session, conversation)
+    await services.hub.publish(
+        account.destination_id,
+        ConversationChanged(**repository.audience(conversation, account), conversation=view),
+    )
+    return conversation
+
+
+async def transfer(
+    services: Services, user: User, conversation_id: int, office_id: int, note: object
+) -> Conversation:
+    """Hands a conversation to another office of the destination, with a note for its advisers."""
+    text = note.strip() if isinstance(note, str) else ""
+    if len(text) > services.settings.max_message_chars:
+        raise ActionError("error.message_too_long")
+    async with services.db.session() as session:
+        loaded = await check_conversation(session, user, conversation_id)
+        conversation, account = loaded.conversation, loaded.account
+        target = await session.get(Office, office_id)
+        if target is None or target.destination_id != conversation.destination_id:
+            raise ActionError("error.unknown_office")
+        if target.id == conversation.office_id:
+            raise ActionError("error.same_office")
+        previous = conversation.office_id
+        now = services.clock.now()
+        conversation.office_id = office_id
+        conversation.assignee_id = None
+        session.add(conversation)
+        session.add(
+            RoutingDecision(
+                conversation_id=conversation_id,
+                office_id=office_id,
+                adviser_id=user.id,
+                reason="transfer",
+                detail=text[:500],
+                at=now,
+            )
+        )
+        note_message = None
+        if text:
+            note_message = Message(
+                conversation_id=conversation_id,
+                account_id=account.id or 0,
+                direction=Direction.NOTE,
+                author_kind=AuthorKind.ADVISER,
+                author_user_id=user.id,
+                text=text,
+                kind="note",
+                created_at=now,
+                delivery_status=DeliveryStatus.RECEIVED,
+            )
+            session.add(note_message)
+        await session.commit()
+        view = await repository.conversation_out(session, conversation)
+    audience = repository.audience(conversation, account)
+    audience["previous_office_id"] = previous
+    if note_message is not None:
+        await services.hub.publish(
+            account.destination_id,
+            MessageCreated(**audience, message=repository.message_out(note_message, user.name)),
+        )
+    await services.hub.publish(
+        account.destination_id, ConversationChanged(**audience, conversation=view)
+    )
+    await assign_waiting(services, account.destination_id, office_id)
+    return conversation

@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import repository
+from app.assignment import assign_waiting
 from app.events import ConversationChanged, MessageCreated
 from app.models import (
     Account,
@@ -24,6 +25,7 @@ from app.models import (
     DeliveryStatus,
     Direction,
     Message,
+    RoutingDecision,
     ThreadRef,
 )
 from app.services import Services
@@ -124,6 +126,8 @@ class Inbox:
             account.destination_id,
             MessageCreated(**audience, message=repository.message_out(message, contact.name)),
         )
+        if conversation.assignee_id is None and conversation.status == ConversationStatus.OPEN:
+            await assign_waiting(services, account.destination_id, conversation.office_id)
         if opened or reopened:
             log.info(
                 "conversation %s %s on %s",
@@ -218,4 +222,13 @@ async def _conversation(
     )
     session.add(conversation)
     await session.flush()
+    session.add(
+        RoutingDecision(
+            conversation_id=conversation.id or 0,
+            office_id=decision.office_id,
+            reason=decision.reason,
+            detail=decision.detail,
+            at=inbound.received_at,
+        )
+    )
     return conversation, True

@@ -26,6 +26,11 @@ def online(destination_id: int) -> str:
     return f"concierge:{_tag(destination_id)}:online"
 
 
+def assign_lock(destination_id: int, office_id: int) -> str:
+    """Held while one worker assigns an office's queue, so per-adviser caps hold."""
+    return f"concierge:{_tag(destination_id)}:assign:{office_id}"
+
+
 def cursor(destination_id: int, account: str) -> str:
     """Hash of a connector's durable cursors (since_id, UIDVALIDITY/UID…)."""
     return f"concierge:{_tag(destination_id)}:cursor:{account}"

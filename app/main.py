@@ -15,8 +15,9 @@ from fastapi.staticfiles import StaticFiles
 from sqlmodel import select
 
 from app.actions import ActionError
+from app.assignment import assign_waiting
 from app.db import create_tables
-from app.models import Account, Destination
+from app.models import Account, Destination, Office
 from app.outbox import run_dispatchers
 from app.services import Services
 from app.settings import Settings, get_settings
@@ -37,6 +38,20 @@ async def load_connectors(services: Services) -> None:
             services.connectors[account.key] = WebchatConnector(account.key)
 
 
+async def sweep_queues(services: Services, every: float = 30) -> None:
+    """A backstop: assigns queued conversations that no event woke up (presence expiring…)."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            async with services.db.session() as session:
+                offices = (await session.exec(select(Office))).all()
+            for office in offices:
+                if office.id is not None:
+                    await assign_waiting(services, office.destination_id, office.id)
+        except Exception:  # the sweep must outlive a passing database or Redis error
+            log.exception("queue sweep failed")
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -47,13 +62,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     async with services.db.session() as session:
         destination_ids = [d.id for d in (await session.exec(select(Destination))).all() if d.id]
     consumer = f"{socket.gethostname()}-{os.getpid()}"
-    dispatch = asyncio.create_task(run_dispatchers(services, destination_ids, consumer))
+    tasks = [
+        asyncio.create_task(run_dispatchers(services, destination_ids, consumer)),
+        asyncio.create_task(sweep_queues(services)),
+    ]
     try:
         yield
     finally:
-        dispatch.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await dispatch
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await services.close()
 
 

@@ -53,6 +53,7 @@ class ConversationStatus(enum.StrEnum):
 class Direction(enum.StrEnum):
     IN = "in"
     OUT = "out"
+    NOTE = "note"  # internal: between advisers only, never sent to the visitor
 
 
 class AuthorKind(enum.StrEnum):
@@ -178,3 +179,17 @@ class ThreadRef(SQLModel, table=True):
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
 
     __table_args__ = (UniqueConstraint("account_id", "ref"),)
+
+
+class RoutingDecision(SQLModel, table=True):
+    """Why a conversation went where it went, when: the routing's audit trail."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    office_id: int | None = Field(default=None, foreign_key="office.id")
+    adviser_id: int | None = Field(default=None, foreign_key="user.id")
+    # own_hours | shared_duty | override | swap | nobody_on_duty | account_office
+    # | assigned | picked | handover | transfer | moved
+    reason: str = Field(max_length=32)
+    detail: str = Field(default="", max_length=500)
+    at: datetime = Field(sa_column=utc_column(index=True))

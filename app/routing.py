@@ -19,6 +19,7 @@ class RouteDecision:
     office_id: int
     reason: str  # own_hours | shared_duty | override | swap | nobody_on_duty | account_office
     next_answer_at: datetime | None = None  # when nobody is on duty: when someone will be
+    detail: str = ""
 
 
 class Router:

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlmodel import col, select
 
 from app import actions, repository
 from app.actions import ActionError
@@ -39,6 +40,17 @@ class ReplyIn(BaseModel):
 
 class StatusIn(BaseModel):
     status: ConversationStatus
+
+
+class TransferIn(BaseModel):
+    office_id: int
+    note: str = Field(default="", max_length=20_000)
+
+
+class OfficeOut(BaseModel):
+    id: int
+    slug: str
+    name: str
 
 
 def action_error_response(request: Request, exc: Exception) -> JSONResponse:
@@ -108,3 +120,39 @@ async def post_status(
     conversation = await actions.set_status(services, user, conversation_id, body.status)
     async with services.db.session() as session:
         return await repository.conversation_out(session, conversation)
+
+
+@router.post("/conversations/{conversation_id}/take", dependencies=[CsrfChecked])
+async def post_take(
+    conversation_id: int, user: CurrentUser, services: ServicesDep
+) -> ConversationOut:
+    """Assigns a queued conversation to the signed-in adviser."""
+    conversation = await actions.take(services, user, conversation_id)
+    async with services.db.session() as session:
+        return await repository.conversation_out(session, conversation)
+
+
+@router.post("/conversations/{conversation_id}/transfer", dependencies=[CsrfChecked])
+async def post_transfer(
+    conversation_id: int, body: TransferIn, user: CurrentUser, services: ServicesDep
+) -> ConversationOut:
+    """Hands a conversation over to another office, with a note for its advisers."""
+    conversation = await actions.transfer(
+        services, user, conversation_id, body.office_id, body.note
+    )
+    async with services.db.session() as session:
+        return await repository.conversation_out(session, conversation)
+
+
+@router.get("/offices")
+async def list_offices(user: CurrentUser, services: ServicesDep) -> list[OfficeOut]:
+    """The destination's offices (transfer targets)."""
+    async with services.db.session() as session:
+        rows = (
+            await session.exec(
+                select(Office)
+                .where(Office.destination_id == user.destination_id)
+                .order_by(col(Office.name))
+            )
+        ).all()
+    return [OfficeOut(id=o.id, slug=o.slug, name=o.name) for o in rows if o.id is not None]

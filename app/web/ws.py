@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from app import keys, repository
+from app.assignment import assign_waiting
 from app.deps import get_services, language_for, optional_user, same_origin
 from app.events import Event, MessageCreated, event_adapter
 from app.i18n import catalog, gettext
@@ -124,6 +125,8 @@ async def adviser_socket(ws: WebSocket) -> None:
         await services.redis.zadd(
             online, {str(user.id): services.clock.now().timestamp() + PRESENCE_TTL}
         )
+        if user.office_id is not None:  # someone came online: the office queue may move
+            await assign_waiting(services, destination_id, user.office_id)
         while True:
             receive = asyncio.create_task(ws.receive_text())
             done, _ = await asyncio.wait(
@@ -152,7 +155,7 @@ async def adviser_socket(ws: WebSocket) -> None:
 
 def visitor_frame(event_id: str, event: Event) -> dict[str, Any] | None:
     """What a visitor may see of an event: messages of their conversation, nothing internal."""
-    if not isinstance(event, MessageCreated):
+    if not isinstance(event, MessageCreated) or event.message.direction == "note":
         return None
     m = event.message
     return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import weakref
 from typing import Any
 
 import pytest
@@ -17,12 +18,21 @@ from tests.conftest import LiveServer, login, office_login
 ACCOUNT = "chat-port-argent"
 
 
+_skipped: weakref.WeakKeyDictionary[Any, list[dict[str, Any]]] = weakref.WeakKeyDictionary()
+
+
 async def recv_until(ws: Any, wanted: str, timeout: float = 5) -> dict[str, Any]:
+    """The next frame of type ``wanted``; frames of other types are kept for later calls."""
+    stash = _skipped.setdefault(ws, [])
+    for i, frame in enumerate(stash):
+        if frame["type"] == wanted:
+            return stash.pop(i)
     deadline = time.monotonic() + timeout
     while True:
         frame = json.loads(await asyncio.wait_for(ws.recv(), deadline - time.monotonic()))
         if frame["type"] == wanted:
             return frame
+        stash.append(frame)
 
 
 async def send_message(ws: Any, text: str, client_id: str = "client-0001") -> dict[str, Any]:

@@ -1,0 +1,135 @@
+"""Inside an office: who answers a conversation.
+
+A waiting conversation goes to the online adviser with the fewest open conversations, under the
+office's per-adviser cap. When everyone is at the cap it waits in the office queue, oldest first,
+and is assigned as soon as someone has room. Several workers may run this at once: a short Redis
+lock per office makes each pass exclusive, so caps hold.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import keys, repository
+from app.events import ConversationChanged
+from app.models import (
+    Account,
+    Conversation,
+    ConversationStatus,
+    Office,
+    Role,
+    RoutingDecision,
+    User,
+)
+from app.services import Services
+
+log = logging.getLogger(__name__)
+
+
+async def online_advisers(services: Services, destination_id: int, now: datetime) -> set[int]:
+    """Advisers with a live inbox (their websocket refreshes the presence every 30 s)."""
+    members: Any = await services.redis.zrangebyscore(
+        keys.online(destination_id), now.timestamp(), "+inf"
+    )
+    return {int(m) for m in members}
+
+
+async def open_counts(session: AsyncSession, adviser_ids: set[int]) -> dict[int, int]:
+    if not adviser_ids:
+        return {}
+    rows = (
+        await session.exec(
+            select(Conversation.assignee_id, func.count())
+            .where(
+                col(Conversation.assignee_id).in_(adviser_ids),
+                Conversation.status == ConversationStatus.OPEN,
+            )
+            .group_by(col(Conversation.assignee_id))
+        )
+    ).all()
+    counts = {adviser_id: 0 for adviser_id in adviser_ids}
+    counts.update({int(a): int(n) for a, n in rows if a is not None})
+    return counts
+
+
+async def assign_waiting(services: Services, destination_id: int, office_id: int) -> list[int]:
+    """Assigns the office's queued conversations while advisers have room; returns their ids."""
+    lock = services.redis.lock(
+        keys.assign_lock(destination_id, office_id), timeout=10, blocking_timeout=5
+    )
+    if not await lock.acquire():
+        log.warning("assignment lock for office %s busy; the next pass will assign", office_id)
+        return []
+    try:
+        return await _assign_pass(services, office_id)
+    finally:
+        await lock.release()
+
+
+async def _assign_pass(services: Services, office_id: int) -> list[int]:
+    now = services.clock.now()
+    assigned: list[tuple[Conversation, Account]] = []
+    async with services.db.session() as session:
+        office = await session.get(Office, office_id)
+        if office is None:
+            return []
+        online = await online_advisers(services, office.destination_id, now)
+        staff = (
+            await session.exec(
+                select(User).where(
+                    User.office_id == office_id,
+                    User.active == True,  # noqa: E712
+                    col(User.role).in_([Role.ADVISER, Role.OFFICE_MANAGER]),
+                    col(User.id).in_(online),
+                )
+            )
+        ).all()
+        if not staff:
+            return []
+        counts = await open_counts(session, {u.id for u in staff if u.id is not None})
+        queue = (
+            await session.exec(
+                select(Conversation)
+                .where(
+                    Conversation.office_id == office_id,
+                    Conversation.status == ConversationStatus.OPEN,
+                    col(Conversation.assignee_id).is_(None),
+                )
+                .order_by(col(Conversation.created_at), col(Conversation.id))
+            )
+        ).all()
+        for conversation in queue:
+            adviser_id = min(counts, key=lambda a: (counts[a], a))
+            if counts[adviser_id] >= office.adviser_cap:
+                break
+            counts[adviser_id] += 1
+            conversation.assignee_id = adviser_id
+            session.add(conversation)
+            session.add(
+                RoutingDecision(
+                    conversation_id=conversation.id or 0,
+                    office_id=office_id,
+                    adviser_id=adviser_id,
+                    reason="assigned",
+                    at=now,
+                )
+            )
+            account = await session.get(Account, conversation.account_id)
+            assert account is not None
+            assigned.append((conversation, account))
+        if not assigned:
+            return []
+        await session.commit()
+        views = await repository.conversations_out(session, [c for c, _ in assigned])
+    for (conversation, account), view in zip(assigned, views, strict=True):
+        await services.hub.publish(
+            account.destination_id,
+            ConversationChanged(**repository.audience(conversation, account), conversation=view),
+        )
+    return [c.id for c, _ in assigned if c.id is not None]
