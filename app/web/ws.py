@@ -110,23 +110,24 @@ async def adviser_socket(ws: WebSocket) -> None:
     listener = Listener(accepts=adviser_accepts(user))
     destination_id = user.destination_id
     services.hub.subscribe(destination_id, listener)
-    tail = await services.hub.tail_id(destination_id)
-    resume = valid_resume_id(ws.query_params.get("last_event_id"))
-    await ws.send_json({"type": "hello", "last_event_id": resume or tail})
+    online = keys.online(destination_id)
 
     def render(event_id: str, event: Event) -> dict[str, Any]:
         frame: dict[str, Any] = event_adapter.dump_python(event, mode="json")
         frame["event_id"] = event_id
         return frame
 
-    pump = asyncio.create_task(_pump(ws, services, destination_id, listener, resume, render))
-    online = keys.online(destination_id)
+    pump: asyncio.Task[None] | None = None
     try:
+        tail = await services.hub.tail_id(destination_id)
+        resume = valid_resume_id(ws.query_params.get("last_event_id"))
         await services.redis.zadd(
             online, {str(user.id): services.clock.now().timestamp() + PRESENCE_TTL}
         )
         if user.office_id is not None:  # someone came online: the office queue may move
             await assign_waiting(services, destination_id, user.office_id)
+        await ws.send_json({"type": "hello", "last_event_id": resume or tail})
+        pump = asyncio.create_task(_pump(ws, services, destination_id, listener, resume, render))
         while True:
             receive = asyncio.create_task(ws.receive_text())
             done, _ = await asyncio.wait(
@@ -146,9 +147,10 @@ async def adviser_socket(ws: WebSocket) -> None:
     except WebSocketDisconnect:
         pass
     finally:
-        pump.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await pump
+        if pump is not None:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pump
         services.hub.unsubscribe(destination_id, listener)
         await services.redis.zrem(online, str(user.id))
 

@@ -1,0 +1,127 @@
+"""Assignment inside an office, the queue, picking and transferring — over real servers."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import websockets
+
+from tests.app.test_ws import recv_until, send_message, visitor_url
+from tests.conftest import LiveServer, login, office_login
+
+
+def set_cap(live: LiveServer, slug: str, cap: int) -> None:
+    path = live.settings.sqlalchemy_url.split(":///", 1)[1]
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute("UPDATE office SET adviser_cap = ? WHERE slug = ?", (cap, slug))
+
+
+@contextlib.asynccontextmanager
+async def online(live: LiveServer, client: httpx.Client) -> AsyncIterator[Any]:
+    """An adviser's inbox socket: while it is open, the adviser is online."""
+    cookie = {"cookie": f"concierge_session={client.cookies['concierge_session']}"}
+    async with websockets.connect(f"{live.ws_url}/ws/adviser", additional_headers=cookie) as ws:
+        await recv_until(ws, "hello")
+        yield ws
+
+
+async def visitor_writes(live: LiveServer, text: str, account: str = "chat-port-argent") -> None:
+    async with websockets.connect(visitor_url(live, account=account)) as ws:
+        await recv_until(ws, "hello")
+        await send_message(ws, text)
+
+
+def conversations(client: httpx.Client) -> dict[str, dict[str, Any]]:
+    return {c["preview"]: c for c in client.get("/api/conversations?status=all").json()}
+
+
+async def test_least_loaded_under_the_cap_then_the_queue(live: LiveServer) -> None:
+    set_cap(live, "port-argent", 1)
+    first, second = office_login(live, "port-argent", 0), office_login(live, "port-argent", 1)
+    with (
+        login(live.url, first.email, first.password) as a,
+        login(live.url, second.email, second.password) as b,
+    ):
+        async with online(live, a):
+            await visitor_writes(live, "one")
+            await visitor_writes(live, "two")
+            rows = conversations(a)
+            assert rows["one"]["assignee_name"] == "Camille Martin"
+            assert rows["two"]["assignee_id"] is None  # Camille is at the cap: two waits
+            async with online(live, b):  # Hugo comes online and gets the oldest waiting one
+                rows = conversations(a)
+                assert rows["two"]["assignee_name"] == "Hugo Bernard"
+                await visitor_writes(live, "three")
+                assert conversations(a)["three"]["assignee_id"] is None
+                # Camille resolves hers: she has room again and three is hers.
+                resolved = a.post(
+                    f"/api/conversations/{rows['one']['id']}/status", json={"status": "resolved"}
+                )
+                assert resolved.status_code == 200
+                assert conversations(a)["three"]["assignee_name"] == "Camille Martin"
+
+
+async def test_nobody_online_means_the_queue_and_picking_from_it(live: LiveServer) -> None:
+    first, second = office_login(live, "port-argent", 0), office_login(live, "port-argent", 1)
+    await visitor_writes(live, "waiting")
+    with (
+        login(live.url, first.email, first.password) as a,
+        login(live.url, second.email, second.password) as b,
+    ):
+        row = conversations(a)["waiting"]
+        assert row["assignee_id"] is None
+        taken = a.post(f"/api/conversations/{row['id']}/take")
+        assert taken.status_code == 200 and taken.json()["assignee_name"] == "Camille Martin"
+        refused = b.post(f"/api/conversations/{row['id']}/take", headers={"accept-language": "en"})
+        assert refused.status_code == 409
+        assert refused.json()["detail"] == "Another adviser already answers this conversation."
+
+
+async def test_transfer_with_a_note_moves_it_to_the_other_office(live: LiveServer) -> None:
+    here = office_login(live, "port-argent")
+    there = office_login(live, "saint-clair")
+    async with websockets.connect(visitor_url(live)) as visitor:
+        await recv_until(visitor, "hello")
+        await send_message(visitor, "ferry pour Saint-Clair ?")
+        with (
+            login(live.url, here.email, here.password) as a,
+            login(live.url, there.email, there.password) as b,
+        ):
+            offices = {o["slug"]: o["id"] for o in a.get("/api/offices").json()}
+            row = conversations(a)["ferry pour Saint-Clair ?"]
+            async with online(live, a) as here_ws, online(live, b) as there_ws:
+                same = a.post(
+                    f"/api/conversations/{row['id']}/transfer",
+                    json={"office_id": offices["port-argent"]},
+                )
+                assert same.status_code == 422
+                unknown = a.post(
+                    f"/api/conversations/{row['id']}/transfer", json={"office_id": 9999}
+                )
+                assert unknown.status_code == 422
+                moved = a.post(
+                    f"/api/conversations/{row['id']}/transfer",
+                    json={"office_id": offices["saint-clair"], "note": "Horaires du bac, merci"},
+                )
+                assert moved.status_code == 200
+                assert moved.json()["office_name"] == "Office de Tourisme de Saint-Clair"
+                # Both offices are told live.
+                left = await recv_until(here_ws, "conversation.changed")
+                while left["office_id"] != offices["saint-clair"]:  # skip earlier changes
+                    left = await recv_until(here_ws, "conversation.changed")
+                assert left["previous_office_id"] == offices["port-argent"]
+                note = await recv_until(there_ws, "message.created")
+                assert note["message"]["direction"] == "note"
+            assert a.get(f"/api/conversations/{row['id']}").status_code == 404
+            detail = b.get(f"/api/conversations/{row['id']}").json()
+            assert [m["direction"] for m in detail["messages"]] == ["in", "note"]
+        # The visitor never sees the internal note.
+        with contextlib.suppress(TimeoutError):
+            frame = await recv_until(visitor, "message", timeout=1)
+            assert frame["message"]["author"] == "visitor"
+            await recv_until(visitor, "message", timeout=1)
+            raise AssertionError("the visitor received the internal note")
