@@ -16,7 +16,7 @@ from app.deps import (
     language_for,
     optional_user,
 )
-from app.models import Account, Office
+from app.models import Account, Office, Role
 from app.security import DUMMY_HASH, same_token, verify_password
 from app.web.render import render
 
@@ -99,7 +99,9 @@ async def inbox_page(request: Request, services: ServicesDep) -> Response:
         return RedirectResponse("/login", status_code=303)
     async with services.db.session() as session:
         office = await session.get(Office, user.office_id) if user.office_id else None
-    return render(request, "inbox.html", user=user, office=office)
+    # The office whose conversations fill this inbox ("" for a destination manager: all).
+    scope = "" if user.role == Role.DESTINATION_MANAGER or office is None else office.id
+    return render(request, "inbox.html", user=user, office=office, scope_office_id=scope)
 
 
 @router.get("/privacy", response_class=HTMLResponse)

@@ -74,7 +74,10 @@
   }
 
   // ---- list ---------------------------------------------------------------
+  const me = Number(root.dataset.userId);
+
   function visible(conversation) {
+    if (state.filter === "mine") return conversation.assignee_id === me && conversation.status === "open";
     return state.filter === "all" || conversation.status === state.filter;
   }
 
@@ -103,6 +106,7 @@
             { class: "tags" },
             el("span", { class: "tag" }, t(`inbox.channel.${c.channel}`)),
             el("span", { class: "tag" }, c.account_name),
+            c.assignee_id === null && c.status === "open" ? el("span", { class: "tag", dataset: { testid: "queued" } }, t("inbox.queued")) : null,
             c.unread > 0 ? el("span", { class: "badge", dataset: { testid: "unread-badge" }, title: t("inbox.unread", { count: c.unread }) }, String(c.unread)) : null,
           ),
         );
@@ -116,8 +120,27 @@
   }
 
   async function loadList() {
-    const rows = await api(`/api/conversations?status=${state.filter}`);
+    const status = state.filter === "mine" ? "open" : state.filter;
+    const rows = await api(`/api/conversations?status=${status}`);
     for (const c of rows) state.conversations.set(c.id, c);
+    renderList();
+  }
+
+  // A conversation as it is now: kept if it is still ours to see, dropped if it moved away.
+  function upsert(c) {
+    const ours = root.dataset.officeId === "" || Number(root.dataset.officeId) === c.office_id || c.assignee_id === me;
+    if (ours) {
+      state.conversations.set(c.id, c);
+      if (c.id === state.selected) renderHead(c);
+    } else {
+      state.conversations.delete(c.id);
+      if (c.id === state.selected) {
+        state.selected = null;
+        root.classList.remove("has-thread");
+        $("thread").hidden = true;
+        $("thread-placeholder").hidden = false;
+      }
+    }
     renderList();
   }
 
@@ -129,12 +152,15 @@
     const toggle = $("toggle-status");
     toggle.textContent = c.status === "open" ? t("inbox.resolve") : t("inbox.reopen");
     toggle.dataset.next = c.status === "open" ? "resolved" : "open";
+    $("take").hidden = !(c.assignee_id === null && c.status === "open");
   }
 
   function messageNode(m) {
-    const cls = m.author_kind === "system" ? "system" : m.direction === "in" ? "in" : "out";
+    const cls = m.direction === "note" ? "note" : m.author_kind === "system" ? "system" : m.direction === "in" ? "in" : "out";
     let status = "";
-    if (m.direction === "out" && m.author_kind !== "system") {
+    if (m.direction === "note") {
+      status = t("inbox.note");
+    } else if (m.direction === "out" && m.author_kind !== "system") {
       status = m.delivery_status === "failed" ? t("inbox.delivery.failed", { error: m.delivery_error }) : t(`inbox.delivery.${m.delivery_status}`);
     }
     const author = m.author_kind === "system" ? t("inbox.system") : m.author_name;
@@ -199,10 +225,38 @@
   async function toggleStatus() {
     if (state.selected === null) return;
     const next = $("toggle-status").dataset.next;
-    const c = await api(`/api/conversations/${state.selected}/status`, { method: "POST", body: JSON.stringify({ status: next }) });
-    state.conversations.set(c.id, c);
-    renderHead(c);
-    renderList();
+    upsert(await api(`/api/conversations/${state.selected}/status`, { method: "POST", body: JSON.stringify({ status: next }) }));
+  }
+
+  async function take() {
+    if (state.selected === null) return;
+    upsert(await api(`/api/conversations/${state.selected}/take`, { method: "POST", body: "{}" }));
+  }
+
+  async function openTransfer() {
+    const form = $("transfer-form");
+    const select = $("transfer-office");
+    const offices = await api("/api/offices");
+    const current = state.conversations.get(state.selected);
+    select.replaceChildren(
+      ...offices.filter((o) => !current || o.id !== current.office_id).map((o) => el("option", { value: String(o.id) }, o.name)),
+    );
+    form.hidden = false;
+    select.focus();
+  }
+
+  async function submitTransfer(ev) {
+    ev.preventDefault();
+    const form = $("transfer-form");
+    const body = { office_id: Number($("transfer-office").value), note: $("transfer-note").value };
+    try {
+      const c = await api(`/api/conversations/${state.selected}/transfer`, { method: "POST", body: JSON.stringify(body) });
+      form.hidden = true;
+      $("transfer-note").value = "";
+      upsert(c);
+    } catch (err) {
+      $("reply-error").textContent = err.message;
+    }
   }
 
   // ---- live events --------------------------------------------------------
@@ -217,13 +271,9 @@
         loadList();
         if (state.selected !== null) open(state.selected);
         break;
-      case "conversation.changed": {
-        const c = frame.conversation;
-        state.conversations.set(c.id, c);
-        if (c.id === state.selected) renderHead(c);
-        renderList();
+      case "conversation.changed":
+        upsert(frame.conversation);
         break;
-      }
       case "message.created":
         if (frame.conversation_id === state.selected) {
           appendMessage(frame.message);
@@ -292,6 +342,12 @@
     send();
   });
   $("toggle-status").addEventListener("click", toggleStatus);
+  $("take").addEventListener("click", take);
+  $("transfer").addEventListener("click", openTransfer);
+  $("transfer-form").addEventListener("submit", submitTransfer);
+  $("transfer-cancel").addEventListener("click", () => {
+    $("transfer-form").hidden = true;
+  });
   replyEl.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
       ev.preventDefault();
@@ -320,6 +376,8 @@
       ev.preventDefault();
     } else if (ev.key === "e" && state.selected !== null) {
       toggleStatus();
+    } else if (ev.key === "t" && state.selected !== null) {
+      take();
     } else if (ev.key === "Escape") {
       root.classList.remove("has-thread");
     }

@@ -142,3 +142,35 @@ def test_two_server_processes_share_one_redis(make_server: Any, new_page: Any) -
     expect(widget.locator("[data-author=adviser]").last).to_contain_text(
         "Réponse depuis le serveur B"
     )
+
+
+def test_adviser_takes_and_transfers_from_the_inbox(live: LiveServer, new_page: Any) -> None:
+    visitor_page = new_page()
+    widget = open_widget(visitor_page, live)
+    visitor_says(widget, "Le bac pour Saint-Clair part à quelle heure ?")
+
+    here = new_page()
+    adviser_login(here, live, office_login(live, "port-argent"))
+    there = new_page()
+    adviser_login(there, live, office_login(live, "saint-clair"))
+
+    # Camille came online after the message: the queued conversation was assigned to her.
+    item = here.get_by_test_id("conversation-item").first
+    item.click()
+    expect(here.get_by_test_id("thread-meta")).to_contain_text("Attribuée à Camille Martin")
+    here.get_by_test_id("transfer").click()
+    here.get_by_test_id("transfer-office").select_option(label="Office de Tourisme de Saint-Clair")
+    here.get_by_test_id("transfer-note").fill("Question sur le bac")
+    here.get_by_test_id("transfer-confirm").click()
+    expect(here.get_by_test_id("conversation-item")).to_have_count(0)
+
+    arrived = there.get_by_test_id("conversation-item").first
+    expect(arrived).to_contain_text("Le bac pour Saint-Clair")
+    arrived.click()
+    expect(there.locator(".msg.note")).to_contain_text("Question sur le bac")
+    expect(there.get_by_test_id("thread-meta")).to_contain_text("Office de Tourisme de Saint-Clair")
+    screenshot(there, "inbox-transfer")
+    there.get_by_test_id("reply-text").fill("Départ à 18 h 10.")
+    there.get_by_test_id("reply-send").click()
+    expect(widget.locator("[data-author=adviser]").last).to_contain_text("Départ à 18 h 10.")
+    expect(widget.get_by_test_id("widget-messages")).not_to_contain_text("Question sur le bac")
