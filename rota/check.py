@@ -1,0 +1,51 @@
+"""Problems in a rota over a period: gaps in the duty windows and conflicts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from rota.schedule import Schedule
+from rota.timeutil import require_aware
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    kind: str  # gap | conflict
+    start: datetime
+    end: datetime
+    detail: str
+
+
+def check(schedule: Schedule, start: datetime, days: int = 30) -> list[Problem]:
+    start = require_aware(start, "start")
+    end = start + timedelta(days=days)
+    problems = [
+        Problem("gap", a, b, "nobody is on duty during a duty window")
+        for a, b in schedule.gaps(start, end)
+    ]
+    zone = schedule.zone
+    for seg in schedule.segments(start, end):
+        day = seg.start.astimezone(zone).date()
+        if not schedule.available(seg.office, day):
+            problems.append(
+                Problem(
+                    "conflict",
+                    seg.start,
+                    seg.end,
+                    f"{seg.office} is on duty but closed or unavailable",
+                )
+            )
+    overrides = sorted(schedule.rota.overrides, key=lambda o: o.start)
+    for i, first in enumerate(overrides):
+        for second in overrides[i + 1 :]:
+            if second.start >= first.end:
+                break
+            overlap = second.start < first.end and second.end > first.start
+            if overlap and first.priority == second.priority and first.office != second.office:
+                a, b = max(first.start, second.start), min(first.end, second.end)
+                if b > start and a < end:
+                    problems.append(
+                        Problem("conflict", a, b, "two overrides of the same priority disagree")
+                    )
+    return sorted(problems, key=lambda p: (p.start, p.kind))
