@@ -199,7 +199,7 @@ def test_only_turns_that_occur_are_counted() -> None:
 
 
 def test_holidays_from_the_library_and_alsace_moselle() -> None:
-    # 26 December 2026, a Saturday, is a holiday only in Alsace-Moselle (duty from 10:00, not 12:00).
+    # 26 December 2026, a Saturday, is a holiday in Alsace-Moselle only (duty from 10:00, not 12).
     def at_1030(rota: Rota) -> str | None:
         return Schedule(rota).on_duty(utc(2026, 12, 26, 9, 30)).office
 
