@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -11,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.models import Account, Destination, Office, Role, User
 from app.security import hash_password
 
+DEMO_ROTA = Path(__file__).resolve().parents[1] / "docs" / "rota.example.toml"
 DESTINATION = ("baie-dargent", "Baie d'Argent", "Europe/Paris")
 OFFICES = (
     ("port-argent", "Office de Tourisme de Port-Argent", ("Camille Martin", "Hugo Bernard")),
@@ -39,7 +41,9 @@ async def seed(session: AsyncSession) -> list[Login] | None:
     if (await session.exec(select(Destination))).first() is not None:
         return None
     slug, name, tz = DESTINATION
-    destination = Destination(slug=slug, name=name, timezone=tz)
+    destination = Destination(
+        slug=slug, name=name, timezone=tz, rota_toml=DEMO_ROTA.read_text("utf-8")
+    )
     session.add(destination)
     await session.flush()
     assert destination.id is not None

@@ -8,6 +8,7 @@ events go out only after the transaction has committed.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -16,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import repository
 from app.assignment import assign_waiting
 from app.events import ConversationChanged, MessageCreated
+from app.i18n import gettext
 from app.models import (
     Account,
     AuthorKind,
@@ -23,12 +25,17 @@ from app.models import (
     Conversation,
     ConversationStatus,
     DeliveryStatus,
+    Destination,
     Direction,
     Message,
+    Office,
     RoutingDecision,
     ThreadRef,
 )
+from app.outbox import enqueue
+from app.routing import RouteDecision
 from app.services import Services
+from app.timefmt import human_when
 from connectors.base import InboundMessage, IngestResult, MessageKind
 
 log = logging.getLogger(__name__)
@@ -79,12 +86,17 @@ class Inbox:
                 return IngestResult(existing.conversation_id, existing.id, created=False)
 
             contact = await _contact(session, account, inbound, services)
-            conversation, opened = await _conversation(session, account, contact, inbound, services)
+            conversation, decision = await _conversation(
+                session, account, contact, inbound, services
+            )
+            opened = decision is not None
             reopened = False
+            previous_office = conversation.office_id
             counts = inbound.kind == MessageKind.NORMAL
             if conversation.status == ConversationStatus.RESOLVED and counts:
                 conversation.status = ConversationStatus.OPEN
                 reopened = True
+                decision = await _reroute(session, account, conversation, inbound, services)
             message = Message(
                 conversation_id=conversation.id or 0,
                 account_id=account.id,
@@ -118,6 +130,8 @@ class Inbox:
             view = await repository.conversation_out(session, conversation)
 
         audience = repository.audience(conversation, account)
+        if previous_office != conversation.office_id:
+            audience["previous_office_id"] = previous_office
         await services.hub.publish(
             account.destination_id,
             ConversationChanged(**audience, conversation=view),
@@ -128,6 +142,9 @@ class Inbox:
         )
         if conversation.assignee_id is None and conversation.status == ConversationStatus.OPEN:
             await assign_waiting(services, account.destination_id, conversation.office_id)
+        if decision is not None and decision.reason == "nobody_on_duty" and counts:
+            language = contact.language or services.settings.default_language
+            await auto_reply(services, conversation, account, decision, language)
         if opened or reopened:
             log.info(
                 "conversation %s %s on %s",
@@ -180,8 +197,9 @@ async def _conversation(
     contact: Contact,
     inbound: InboundMessage,
     services: Services,
-) -> tuple[Conversation, bool]:
-    """The conversation this message joins (by references, then thread key), or a new one."""
+) -> tuple[Conversation, RouteDecision | None]:
+    """The conversation this message joins (by references, then thread key), or a new one
+    with the routing decision that placed it."""
     assert account.id is not None
     if inbound.references:
         refs = (
@@ -197,7 +215,7 @@ async def _conversation(
             if ref in by_ref:
                 found = await session.get(Conversation, by_ref[ref])
                 if found is not None:
-                    return found, False
+                    return found, None
     existing = (
         await session.exec(
             select(Conversation).where(
@@ -207,7 +225,7 @@ async def _conversation(
         )
     ).first()
     if existing is not None:
-        return existing, False
+        return existing, None
     decision = await services.router.decide(session, account, inbound.received_at)
     conversation = Conversation(
         destination_id=account.destination_id,
@@ -222,13 +240,75 @@ async def _conversation(
     )
     session.add(conversation)
     await session.flush()
+    _record(session, conversation, decision, inbound.received_at)
+    return conversation, decision
+
+
+def _record(
+    session: AsyncSession, conversation: Conversation, decision: RouteDecision, at: datetime
+) -> None:
     session.add(
         RoutingDecision(
             conversation_id=conversation.id or 0,
             office_id=decision.office_id,
             reason=decision.reason,
             detail=decision.detail,
-            at=inbound.received_at,
+            at=at,
         )
     )
-    return conversation, True
+
+
+async def _reroute(
+    session: AsyncSession,
+    account: Account,
+    conversation: Conversation,
+    inbound: InboundMessage,
+    services: Services,
+) -> RouteDecision:
+    """A reopened conversation goes to whoever answers now; its adviser keeps it if still there."""
+    decision = await services.router.decide(session, account, inbound.received_at)
+    if decision.office_id != conversation.office_id:
+        conversation.office_id = decision.office_id
+        conversation.assignee_id = None
+    _record(session, conversation, decision, inbound.received_at)
+    return decision
+
+
+async def auto_reply(
+    services: Services,
+    conversation: Conversation,
+    account: Account,
+    decision: RouteDecision,
+    language: str,
+) -> None:
+    """Tells the visitor when an answer can be expected. Never counts as a response."""
+    async with services.db.session() as session:
+        destination = await session.get(Destination, account.destination_id)
+        office = await session.get(Office, conversation.office_id)
+        assert destination is not None and office is not None
+        now = services.clock.now()
+        if decision.next_answer_at is not None:
+            when = human_when(decision.next_answer_at, now, destination.timezone, language)
+            text = gettext(language, "auto.nobody_on_duty", office=office.name, when=when)
+        else:
+            text = gettext(language, "auto.nobody_at_all")
+        message = Message(
+            conversation_id=conversation.id or 0,
+            account_id=account.id or 0,
+            direction=Direction.OUT,
+            author_kind=AuthorKind.SYSTEM,
+            kind="auto_reply",
+            text=text,
+            created_at=now,
+            delivery_status=DeliveryStatus.PENDING,
+        )
+        session.add(message)
+        await session.commit()
+    await services.hub.publish(
+        account.destination_id,
+        MessageCreated(
+            **repository.audience(conversation, account), message=repository.message_out(message)
+        ),
+    )
+    assert message.id is not None
+    await enqueue(services, account.destination_id, message.id)

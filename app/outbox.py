@@ -21,7 +21,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import keys, repository
 from app.events import MessageStatus
-from app.models import Account, Contact, Conversation, DeliveryStatus, Message, ThreadRef
+from app.models import (
+    Account,
+    AuthorKind,
+    Contact,
+    Conversation,
+    DeliveryStatus,
+    Message,
+    ThreadRef,
+)
 from app.services import Services
 from connectors.base import Author, Channel, DeliveryResult, OutboundMessage
 
@@ -182,7 +190,10 @@ async def _outbound(
         subject=conversation.subject,
         reply_to_external_id=refs[-1] if refs else "",
         references=refs,
-        metadata={"token": f"C{conversation.id}"},
+        metadata={
+            "token": f"C{conversation.id}",
+            "auto": "1" if message.author_kind == AuthorKind.SYSTEM else "",
+        },
     )
 
 

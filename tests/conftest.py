@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -21,6 +22,7 @@ from app.main import create_app
 from app.settings import Settings
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+OFFICE_HOURS = datetime(2026, 7, 21, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +50,9 @@ def settings(redis_url: str, tmp_path: Path) -> Settings:
         secret_key="test-secret-" + "x" * 40,
         var_dir=tmp_path / "var",
         demo=False,
+        # Tuesday 21 July 2026, 10:00 in Paris: every demo office is in its own opening hours,
+        # so each chat goes to its own office unless a test says otherwise.
+        clock_start=OFFICE_HOURS,
     )
 
 
