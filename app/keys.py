@@ -31,6 +31,10 @@ def assign_lock(destination_id: int, office_id: int) -> str:
     return f"concierge:{_tag(destination_id)}:assign:{office_id}"
 
 
+def handover_lock(destination_id: int) -> str:
+    return f"concierge:{_tag(destination_id)}:handover"
+
+
 def cursor(destination_id: int, account: str) -> str:
     """Hash of a connector's durable cursors (since_id, UIDVALIDITY/UID…)."""
     return f"concierge:{_tag(destination_id)}:cursor:{account}"

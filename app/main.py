@@ -17,6 +17,7 @@ from sqlmodel import select
 from app.actions import ActionError
 from app.assignment import assign_waiting
 from app.db import create_tables
+from app.handover import hand_over
 from app.models import Account, Destination, Office
 from app.outbox import run_dispatchers
 from app.services import Services
@@ -38,13 +39,16 @@ async def load_connectors(services: Services) -> None:
             services.connectors[account.key] = WebchatConnector(account.key)
 
 
-async def sweep_queues(services: Services, every: float = 30) -> None:
-    """A backstop: assigns queued conversations that no event woke up (presence expiring…)."""
+async def sweep_queues(services: Services) -> None:
+    """Every few seconds: hands queued conversations over when the duty changes hands, and
+    assigns what no event woke up (an adviser's presence expiring…)."""
     while True:
-        await asyncio.sleep(every)
+        await asyncio.sleep(services.settings.sweep_seconds)
         try:
             async with services.db.session() as session:
                 offices = (await session.exec(select(Office))).all()
+            for destination_id in {o.destination_id for o in offices}:
+                await hand_over(services, destination_id)
             for office in offices:
                 if office.id is not None:
                     await assign_waiting(services, office.destination_id, office.id)

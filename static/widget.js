@@ -113,7 +113,9 @@
     bubble.setAttribute("aria-label", t("open", "Chat"));
     q("widget-close").setAttribute("aria-label", t("close", "Close"));
     q("widget-title").textContent = t("title", "Chat");
-    q("widget-answering").textContent = t("answering", "").split("{office}").join(hello.office || "");
+    q("widget-answering").textContent = hello.office
+      ? t("answering", "").split("{office}").join(hello.office)
+      : hello.next_answer || "";
     q("widget-privacy").querySelector("span").textContent = hello.privacy || "";
     const link = q("widget-privacy").querySelector("a");
     link.textContent = t("privacy_link", "Privacy");

@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import keys, repository
 from app.assignment import assign_waiting
@@ -22,10 +23,11 @@ from app.deps import get_services, language_for, optional_user, same_origin
 from app.events import Event, MessageCreated, event_adapter
 from app.i18n import catalog, gettext
 from app.inbox import Inbox
-from app.models import Account, Conversation, Office, Role, User
+from app.models import Account, Conversation, Destination, Office, Role, User
 from app.realtime import Listener, parse_id
 from app.security import VisitorTokenError
 from app.services import Services
+from app.timefmt import human_when
 from connectors.webchat.frames import FrameError, PingFrame, parse_frame, to_inbound
 
 log = logging.getLogger(__name__)
@@ -184,6 +186,7 @@ async def visitor_socket(ws: WebSocket) -> None:
     async with services.db.session() as session:
         account = await repository.account_by_key(session, account_key)
         office = await session.get(Office, account.office_id) if account else None
+        answering = await _who_answers(services, session, account, lang) if account else ("", "")
     if account is None or account.channel != "webchat" or not account.active or office is None:
         await refuse(ws, 4404, "unknown chat account")
         return
@@ -221,7 +224,8 @@ async def visitor_socket(ws: WebSocket) -> None:
                 "token": token,
                 "last_event_id": resume or tail,
                 "messages": history,
-                "office": office.name,
+                "office": answering[0],
+                "next_answer": answering[1],
                 "lang": lang,
                 "strings": {k: v for k, v in catalog(lang).items() if k.startswith("widget.")},
                 "privacy": gettext(lang, "widget.privacy", days=settings.retention_days),
@@ -246,6 +250,22 @@ async def visitor_socket(ws: WebSocket) -> None:
         pass
     finally:
         services.hub.unsubscribe(account.destination_id, listener)
+
+
+async def _who_answers(
+    services: Services, session: AsyncSession, account: Account, lang: str
+) -> tuple[str, str]:
+    """(the office answering now, "") or ("", when the next answer can be expected)."""
+    now = services.clock.now()
+    decision = await services.router.decide(session, account, now)
+    if decision.reason != "nobody_on_duty":
+        office = await session.get(Office, decision.office_id)
+        return (office.name if office else "", "")
+    destination = await session.get(Destination, account.destination_id)
+    if decision.next_answer_at is None or destination is None:
+        return ("", "")
+    when = human_when(decision.next_answer_at, now, destination.timezone, lang)
+    return ("", gettext(lang, "widget.next_answer", when=when))
 
 
 async def _visitor_history(services: Services, account: Account, visitor_id: str) -> list[Any]:

@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
 from app import keys
-from app.db import create_tables
-from app.demo import seed
 from app.events import ConversationChanged, Event, MessageCreated, event_adapter
 from app.inbox import Inbox, UnknownAccountError
 from app.models import Conversation, ConversationStatus, Message
 from app.services import Services
-from app.settings import Settings
 from connectors.base import Author, Channel, InboundMessage, MessageKind
 
 T0 = datetime(2026, 7, 18, 19, 14, tzinfo=UTC)
-
-
-@pytest.fixture
-async def services(settings: Settings) -> AsyncIterator[Services]:
-    services = Services.create(settings)
-    await create_tables(services.db.engine)
-    async with services.db.session() as session:
-        await seed(session)
-    yield services
-    await services.close()
 
 
 async def capture_events(services: Services) -> list[Event]:

@@ -1,0 +1,22 @@
+"""Fixtures of the app tests: the services of one worker, in the test's own event loop."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from app.db import create_tables
+from app.demo import seed
+from app.services import Services
+from app.settings import Settings
+
+
+@pytest.fixture
+async def services(settings: Settings) -> AsyncIterator[Services]:
+    services = Services.create(settings)
+    await create_tables(services.db.engine)
+    async with services.db.session() as session:
+        await seed(session)
+    yield services
+    await services.close()
