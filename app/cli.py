@@ -7,24 +7,32 @@ import logging
 import os
 import secrets
 import signal
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import rota_admin
+from app.clock import Clock
 from app.db import Database, create_tables
 from app.demo import Login, seed
 from app.embedded_redis import EmbeddedRedis
-from app.models import Office, Role, User
+from app.models import Destination, Office, Role, User
 from app.security import hash_password
 from app.settings import Settings, get_settings
+from rota import Problem, RotaValidationError, Schedule, check, dumps_toml
 
 cli = typer.Typer(
     help="Concierge: a real-time shared helpdesk for tourist destinations.", no_args_is_help=True
 )
 user_cli = typer.Typer(help="Manage advisers and managers.", no_args_is_help=True)
 cli.add_typer(user_cli, name="user")
+rota_cli = typer.Typer(help="The shared duty rota: import, export, check.", no_args_is_help=True)
+cli.add_typer(rota_cli, name="rota")
 
 log = logging.getLogger("concierge")
 
@@ -159,8 +167,6 @@ async def _user_add(
     language: str,
     password: str,
 ) -> None:
-    from sqlmodel import select
-
     email = email.strip().lower()
     if "@" not in email:
         raise typer.BadParameter("not an e-mail address", param_hint="EMAIL")
@@ -201,19 +207,98 @@ async def _user_add(
     typer.echo(f"added {role} {email}")
 
 
-async def _only_destination(session: object) -> int:
-    from sqlmodel import select
-    from sqlmodel.ext.asyncio.session import AsyncSession
-
-    from app.models import Destination
-
-    assert isinstance(session, AsyncSession)
+async def _only_destination(session: AsyncSession) -> int:
     destinations = (await session.exec(select(Destination))).all()
     if len(destinations) != 1 or destinations[0].id is None:
         raise typer.BadParameter(
             "give --office: the destination is ambiguous", param_hint="--office"
         )
     return destinations[0].id
+
+
+async def _destination(session: AsyncSession, slug: str | None) -> Destination:
+    query = select(Destination)
+    if slug:
+        query = query.where(Destination.slug == slug)
+    found = (await session.exec(query)).all()
+    if len(found) != 1:
+        hint = "no destination" if not found else "several destinations: give --destination"
+        raise typer.BadParameter(hint, param_hint="--destination")
+    return found[0]
+
+
+async def _with_destination(settings: Settings, slug: str | None, work: Any) -> Any:
+    db = Database(settings.sqlalchemy_url)
+    try:
+        await create_tables(db.engine)
+        async with db.session() as session:
+            return await work(session, await _destination(session, slug))
+    finally:
+        await db.dispose()
+
+
+DestinationOption = Annotated[str | None, typer.Option(help="Destination slug (if several).")]
+
+
+@rota_cli.command("import")
+def rota_import(
+    file: Annotated[Path, typer.Argument(help="A rota in TOML (see docs/rota.example.toml).")],
+    destination: DestinationOption = None,
+) -> None:
+    """Replace the destination's rota with FILE, after checking it; nothing changes on error."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise typer.BadParameter(str(exc), param_hint="FILE") from exc
+
+    async def work(session: AsyncSession, found: Destination) -> None:
+        await rota_admin.import_text(session, found, text)
+
+    try:
+        asyncio.run(_with_destination(get_settings(), destination, work))
+    except RotaValidationError as exc:
+        for path, reason in exc.errors:
+            typer.echo(f"{path}: {reason}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"rota imported from {file}")
+
+
+@rota_cli.command("export")
+def rota_export(destination: DestinationOption = None) -> None:
+    """Print the destination's rota as TOML."""
+
+    async def work(session: AsyncSession, found: Destination) -> str:
+        return dumps_toml(await rota_admin.current(session, found))
+
+    typer.echo(asyncio.run(_with_destination(get_settings(), destination, work)), nl=False)
+
+
+@rota_cli.command("check")
+def rota_check(
+    days: Annotated[int, typer.Option(min=1, max=366, help="How many days ahead.")] = 30,
+    start: Annotated[
+        datetime | None, typer.Option(help="From this instant (default: now), with its offset.")
+    ] = None,
+    destination: DestinationOption = None,
+) -> None:
+    """List gaps and conflicts in the coming days; exit 1 if there are any."""
+    settings = get_settings()
+    begin = start or Clock(settings.clock_start).now()
+    if begin.utcoffset() is None:
+        raise typer.BadParameter(
+            "give a UTC offset, e.g. 2026-07-01T00:00:00+02:00", param_hint="--start"
+        )
+
+    async def work(session: AsyncSession, found: Destination) -> list[Problem]:
+        return check(Schedule(await rota_admin.current(session, found)), begin, days)
+
+    problems = asyncio.run(_with_destination(settings, destination, work))
+    for problem in problems:
+        span = f"{problem.start:%Y-%m-%d %H:%M}Z → {problem.end:%H:%M}Z"
+        typer.echo(f"{problem.kind:9} {span}  {problem.detail}")
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"no gap and no conflict in the {days} days from {begin:%Y-%m-%d %H:%M %Z}")
 
 
 def main() -> None:

@@ -19,6 +19,14 @@ OFFICES = (
     ("saint-clair", "Office de Tourisme de Saint-Clair", ("Léa Dubois", "Nathan Moreau")),
     ("les-salines", "Office de Tourisme des Salines", ("Chloé Laurent", "Louis Garnier")),
 )
+# Mailboxes and X accounts exist from the start but stay inactive until their connection
+# settings (server, credentials) are configured.
+OTHER_CHANNELS = {
+    "port-argent": ("email", "twitter"),
+    "saint-clair": ("email",),
+    "les-salines": ("email", "twitter"),
+}
+CHANNEL_PREFIX = {"email": "mail", "twitter": "x"}
 MANAGER = ("Sophie Lefèvre", "manager@baie-dargent.example")
 
 
@@ -62,6 +70,18 @@ async def seed(session: AsyncSession) -> list[Login] | None:
                 name=f"Chat {office_name.removeprefix('Office de Tourisme ')}",
             )
         )
+        short = office_name.removeprefix("Office de Tourisme ")
+        for channel in OTHER_CHANNELS[office_slug]:
+            session.add(
+                Account(
+                    destination_id=destination.id,
+                    office_id=office.id,
+                    channel=channel,
+                    key=f"{CHANNEL_PREFIX[channel]}-{office_slug}",
+                    name=f"{'E-mail' if channel == 'email' else 'X'} {short}",
+                    active=False,
+                )
+            )
         for adviser in advisers:
             login = Login(
                 _email(adviser, office_slug),

@@ -143,3 +143,40 @@ def test_run_embeds_redis_seeds_demo_and_keeps_data_across_restarts(
         assert client.get("/api/me").status_code == 200
     output = second.stop()
     assert "manager@baie-dargent.example" in output  # logins printed again
+
+
+def test_rota_import_export_check(env: dict[str, str], tmp_path: Path) -> None:
+    assert run_cli("demo", env=env).returncode == 0
+    exported = run_cli("rota", "export", env=env)
+    assert exported.returncode == 0 and 'id = "port-argent"' in exported.stdout
+    ok = run_cli("rota", "check", "--start", "2026-08-01T00:00:00+02:00", env=env)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "no gap and no conflict" in ok.stdout
+
+    # Les Salines is closed in January, yet an override puts it on duty: a conflict; and a
+    # "closed" override leaves a gap. check names both and fails.
+    edited = exported.stdout + (
+        "\n[[overrides]]\nstart = 2026-01-20T17:00:00+01:00\nend = 2026-01-20T19:00:00+01:00\n"
+        'office = "les-salines"\n'
+        "\n[[overrides]]\nstart = 2026-01-21T17:00:00+01:00\nend = 2026-01-21T18:00:00+01:00\n"
+    )
+    path = tmp_path / "rota.toml"
+    path.write_text(edited)
+    assert run_cli("rota", "import", str(path), env=env).returncode == 0
+    bad = run_cli("rota", "check", "--start", "2026-01-19T00:00:00+01:00", "--days", "7", env=env)
+    assert bad.returncode == 1
+    assert "conflict" in bad.stdout and "les-salines is on duty but closed" in bad.stdout
+    assert "gap" in bad.stdout and "2026-01-21 16:00Z → 17:00Z" in bad.stdout
+
+    # A refused import names the field and the reason, and changes nothing.
+    before = run_cli("rota", "export", env=env).stdout
+    path.write_text(before.replace('"17:00-22:00"', '"22:00-09:00"', 1))
+    refused = run_cli("rota", "import", str(path), env=env)
+    assert refused.returncode == 1
+    assert "overnight window must be explicit" in refused.stderr and "duty.week" in refused.stderr
+    path.write_text(before.replace('"saint-clair"', '"atlantis"'))
+    refused = run_cli("rota", "import", str(path), env=env)
+    assert refused.returncode == 1 and "no office 'atlantis' in this destination" in refused.stderr
+    assert run_cli("rota", "export", env=env).stdout == before
+    missing = run_cli("rota", "import", str(tmp_path / "nope.toml"), env=env)
+    assert missing.returncode != 0
