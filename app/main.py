@@ -22,7 +22,7 @@ from app.models import Account, Destination, Office
 from app.outbox import run_dispatchers
 from app.services import Services
 from app.settings import Settings, get_settings
-from app.web import api, pages, ws
+from app.web import api, pages, rota_pages, ws
 from app.web.headers import SecurityHeaders
 from app.web.render import ROOT
 from connectors.webchat.connector import WebchatConnector
@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(rota_pages.router)
     app.include_router(ws.router)
     app.add_exception_handler(ActionError, api.action_error_response)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")

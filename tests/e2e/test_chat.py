@@ -174,3 +174,17 @@ def test_adviser_takes_and_transfers_from_the_inbox(live: LiveServer, new_page: 
     there.get_by_test_id("reply-send").click()
     expect(widget.locator("[data-author=adviser]").last).to_contain_text("Départ à 18 h 10.")
     expect(widget.get_by_test_id("widget-messages")).not_to_contain_text("Question sur le bac")
+
+
+def test_rota_page_renders(live: LiveServer, new_page: Any) -> None:
+    page = new_page(locale="fr-FR")
+    manager = next(x for x in live.logins.values() if x.email.startswith("manager@"))
+    adviser_login(page, live, manager)
+    page.get_by_test_id("nav-rota").click()
+    expect(page.get_by_test_id("rota-calendar")).to_be_visible()
+    expect(page.get_by_test_id("rota-day")).to_have_count(7)
+    page.get_by_test_id("override-start").fill("2026-07-24T19:00")
+    page.get_by_test_id("override-end").fill("2026-07-24T22:00")
+    page.get_by_test_id("override-add").click()
+    expect(page.get_by_test_id("rota-gap").first).to_contain_text("19:00–22:00")
+    screenshot(page, "rota")
