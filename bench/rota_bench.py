@@ -82,7 +82,7 @@ async def ingest_to_assigned(samples: int = 300) -> list[float]:
     from app.embedded_redis import EmbeddedRedis
     from app.inbox import Inbox
     from app.keys import online
-    from app.models import Conversation
+    from app.models import Conversation, ConversationStatus
     from app.services import Services
     from app.settings import Settings
     from connectors.base import Author, Channel, InboundMessage
@@ -120,11 +120,11 @@ async def ingest_to_assigned(samples: int = 300) -> list[float]:
                 conversation = await session.get(Conversation, result.conversation_id)
             timings.append(time.perf_counter() - start)
             assert conversation is not None and conversation.assignee_id is not None
-            if n % 4 == 3:  # advisers resolve as they go, so caps never stall the bench
-                async with services.db.session() as session:
-                    conversation.status = "resolved"  # type: ignore[assignment]
-                    session.add(conversation)
-                    await session.commit()
+            # Advisers resolve as they go, so the per-adviser cap never stalls the bench.
+            async with services.db.session() as session:
+                conversation.status = ConversationStatus.RESOLVED
+                session.add(conversation)
+                await session.commit()
         await services.close()
         return timings
 
