@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import col, select
@@ -71,10 +72,10 @@ async def conversations_out(
 ) -> list[ConversationOut]:
     if not rows:
         return []
-    accounts = await _by_id(session, Account, {c.account_id for c in rows})
-    offices = await _by_id(session, Office, {c.office_id for c in rows})
+    accounts = await _cached_by_id(session, Account, {c.account_id for c in rows})
+    offices = await _cached_by_id(session, Office, {c.office_id for c in rows})
     contacts = await _by_id(session, Contact, {c.contact_id for c in rows})
-    users = await _by_id(session, User, {c.assignee_id for c in rows if c.assignee_id})
+    users = await _cached_by_id(session, User, {c.assignee_id for c in rows if c.assignee_id})
     out = []
     for c in rows:
         assert c.id is not None
@@ -113,6 +114,27 @@ async def _by_id(session: AsyncSession, model: type[T], ids: set[int]) -> dict[i
     return {row.id: row for row in rows if row.id is not None}
 
 
+# Accounts, offices and users change rarely and are read on every event for their names: each
+# worker keeps them a short while instead of querying them for every message.
+DISPLAY_TTL = 30.0
+_display: dict[tuple[type[Any], int], tuple[float, Any]] = {}
+
+
+async def _cached_by_id(session: AsyncSession, model: type[T], ids: set[int]) -> dict[int, T]:
+    now = time.monotonic()
+    found: dict[int, T] = {}
+    for key in ids:
+        hit = _display.get((model, key))
+        if hit is not None and now - hit[0] < DISPLAY_TTL:
+            found[key] = hit[1]
+    missing = ids - found.keys()
+    if missing:
+        for key, row in (await _by_id(session, model, missing)).items():
+            _display[(model, key)] = (now, row)
+            found[key] = row
+    return found
+
+
 async def messages(session: AsyncSession, conversation_id: int) -> list[Message]:
     query = (
         select(Message)
@@ -126,7 +148,7 @@ async def author_names(session: AsyncSession, rows: Sequence[Message]) -> dict[i
     ids = {m.author_user_id for m in rows if m.author_user_id}
     if not ids:
         return {}
-    return {u.id: u.name for u in (await _by_id(session, User, ids)).values() if u.id}
+    return {u.id: u.name for u in (await _cached_by_id(session, User, ids)).values() if u.id}
 
 
 def message_out(message: Message, author_name: str = "") -> MessageOut:
