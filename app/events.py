@@ -12,6 +12,14 @@ from typing import Annotated, Literal, NotRequired, TypedDict
 from pydantic import BaseModel, Field, TypeAdapter
 
 
+class AttachmentOut(BaseModel):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    available: bool  # False when it was over the size cap and only listed
+
+
 class MessageOut(BaseModel):
     id: int
     conversation_id: int
@@ -25,6 +33,8 @@ class MessageOut(BaseModel):
     delivery_status: str
     delivery_error: str = ""
     client_id: str = ""
+    quote_start: int | None = None
+    attachments: list[AttachmentOut] = []
 
 
 class ConversationOut(BaseModel):

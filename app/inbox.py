@@ -30,6 +30,7 @@ from app.models import (
     Message,
     Office,
     RoutingDecision,
+    StoredAttachment,
     ThreadRef,
 )
 from app.outbox import enqueue
@@ -45,6 +46,11 @@ PREVIEW_CHARS = 140
 
 class UnknownAccountError(LookupError):
     pass
+
+
+def _quote_start(inbound: InboundMessage) -> int | None:
+    value = inbound.metadata.get("quote_start", "")
+    return int(value) if value.isdigit() and 0 < int(value) < len(inbound.text) else None
 
 
 def preview(text: str) -> str:
@@ -107,6 +113,7 @@ class Inbox:
                 kind=inbound.kind,
                 text=inbound.text,
                 html=inbound.html,
+                quote_start=_quote_start(inbound),
                 created_at=inbound.received_at,
                 delivery_status=DeliveryStatus.RECEIVED,
             )
@@ -118,6 +125,19 @@ class Inbox:
                     conversation_id=conversation.id or 0,
                 )
             )
+            if inbound.attachments:
+                await session.flush()
+                for attachment in inbound.attachments:
+                    session.add(
+                        StoredAttachment(
+                            message_id=message.id or 0,
+                            filename=attachment.filename[:200],
+                            content_type=attachment.content_type[:100],
+                            size=attachment.size,
+                            stored=attachment.data is not None,
+                            data=attachment.data,
+                        )
+                    )
             conversation.last_message_at = max(conversation.last_message_at, inbound.received_at)
             conversation.preview = preview(inbound.text)
             if counts:
@@ -240,6 +260,14 @@ async def _conversation(
     )
     session.add(conversation)
     await session.flush()
+    # Replies quoting "[#C<id>]" in their subject find their conversation again.
+    session.add(
+        ThreadRef(
+            account_id=account.id,
+            ref=f"token:C{conversation.id}",
+            conversation_id=conversation.id or 0,
+        )
+    )
     _record(session, conversation, decision, inbound.received_at)
     return conversation, decision
 

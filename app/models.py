@@ -163,6 +163,7 @@ class Message(SQLModel, table=True):
     kind: str = Field(default="normal", max_length=16)
     text: str
     html: str | None = None
+    quote_start: int | None = None  # where quoted history or a signature begins in ``text``
     created_at: datetime = Field(sa_column=utc_column())
     delivery_status: DeliveryStatus = DeliveryStatus.RECEIVED
     delivery_error: str = ""
@@ -193,3 +194,27 @@ class RoutingDecision(SQLModel, table=True):
     reason: str = Field(max_length=32)
     detail: str = Field(default="", max_length=500)
     at: datetime = Field(sa_column=utc_column(index=True))
+
+
+class StoredAttachment(SQLModel, table=True):
+    """A file that came with a visitor's message; ``data`` is None when it was over the cap."""
+
+    __tablename__ = "attachment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    filename: str = Field(max_length=200)
+    content_type: str = Field(max_length=100)
+    size: int
+    stored: bool = True  # False when it was over the size cap: listed, not kept
+    data: bytes | None = None
+
+
+class Quarantine(SQLModel, table=True):
+    """Something a connector received but could not read: kept whole, with the reason."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_key: str = Field(max_length=64, index=True)
+    reason: str = Field(max_length=500)
+    raw: bytes
+    at: datetime = Field(sa_column=utc_column())

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.events import AudienceFields, ConversationOut, MessageOut
+from app.events import AttachmentOut, AudienceFields, ConversationOut, MessageOut
 from app.models import (
     Account,
     Contact,
@@ -19,6 +20,7 @@ from app.models import (
     Message,
     Office,
     Role,
+    StoredAttachment,
     User,
 )
 
@@ -151,7 +153,9 @@ async def author_names(session: AsyncSession, rows: Sequence[Message]) -> dict[i
     return {u.id: u.name for u in (await _cached_by_id(session, User, ids)).values() if u.id}
 
 
-def message_out(message: Message, author_name: str = "") -> MessageOut:
+def message_out(
+    message: Message, author_name: str = "", attachments: Sequence[StoredAttachment] = ()
+) -> MessageOut:
     assert message.id is not None
     return MessageOut(
         id=message.id,
@@ -166,13 +170,37 @@ def message_out(message: Message, author_name: str = "") -> MessageOut:
         delivery_status=message.delivery_status,
         delivery_error=message.delivery_error,
         client_id=message.client_id,
+        quote_start=message.quote_start,
+        attachments=[
+            AttachmentOut(
+                id=a.id or 0,
+                filename=a.filename,
+                content_type=a.content_type,
+                size=a.size,
+                available=a.stored,
+            )
+            for a in attachments
+        ],
     )
 
 
 async def messages_out(session: AsyncSession, conversation_id: int) -> list[MessageOut]:
     rows = await messages(session, conversation_id)
     names = await author_names(session, rows)
-    return [message_out(m, names.get(m.author_user_id or 0, "")) for m in rows]
+    files: dict[int, list[StoredAttachment]] = {}
+    ids = [m.id for m in rows if m.id is not None]
+    if ids:
+        # Listing only: the file contents stay in the database until someone downloads one.
+        query = (
+            select(StoredAttachment)
+            .where(col(StoredAttachment.message_id).in_(ids))
+            .options(defer(StoredAttachment.data))  # type: ignore[arg-type]
+        )
+        for row in (await session.exec(query)).all():
+            files.setdefault(row.message_id, []).append(row)
+    return [
+        message_out(m, names.get(m.author_user_id or 0, ""), files.get(m.id or 0, ())) for m in rows
+    ]
 
 
 def audience(conversation: Conversation, account: Account) -> AudienceFields:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
@@ -13,7 +14,7 @@ from app import actions, repository
 from app.actions import ActionError
 from app.deps import CsrfChecked, CurrentUser, ServicesDep, translator
 from app.events import ConversationOut, MessageOut
-from app.models import ConversationStatus, Office
+from app.models import ConversationStatus, Message, Office, StoredAttachment
 
 router = APIRouter(prefix="/api", tags=["inbox"])
 
@@ -156,3 +157,24 @@ async def list_offices(user: CurrentUser, services: ServicesDep) -> list[OfficeO
             )
         ).all()
     return [OfficeOut(id=o.id, slug=o.slug, name=o.name) for o in rows if o.id is not None]
+
+
+@router.get("/attachments/{attachment_id}")
+async def download_attachment(
+    attachment_id: int, user: CurrentUser, services: ServicesDep
+) -> Response:
+    """A visitor's file, for the advisers who may see its conversation; never shown inline."""
+    async with services.db.session() as session:
+        attachment = await session.get(StoredAttachment, attachment_id)
+        message = await session.get(Message, attachment.message_id) if attachment else None
+        if attachment is None or message is None:
+            raise ActionError("error.attachment_not_found", 404)
+        await actions.check_conversation(session, user, message.conversation_id)
+    if attachment.data is None:
+        raise ActionError("error.attachment_too_large", 410)
+    quoted = quote(attachment.filename)
+    return Response(
+        attachment.data,
+        media_type="application/octet-stream",
+        headers={"content-disposition": f"attachment; filename*=UTF-8''{quoted}"},
+    )

@@ -164,10 +164,28 @@
       status = m.delivery_status === "failed" ? t("inbox.delivery.failed", { error: m.delivery_error }) : t(`inbox.delivery.${m.delivery_status}`);
     }
     const author = m.author_kind === "system" ? t("inbox.system") : m.author_name;
+    const body = el("span", { class: "text" });
+    if (m.quote_start) {
+      // Quoted history and signatures are folded away, one click to unfold.
+      body.append(m.text.slice(0, m.quote_start).trimEnd());
+      body.append(el("details", { class: "quote" }, el("summary", { title: t("inbox.show_quote") }, "…"), m.text.slice(m.quote_start)));
+    } else {
+      body.append(m.text);
+    }
+    const files = (m.attachments || []).map((a) =>
+      el(
+        "li",
+        {},
+        a.available
+          ? el("a", { href: `/api/attachments/${a.id}`, download: a.filename, dataset: { testid: "attachment" } }, `${a.filename} (${Math.ceil(a.size / 1024)} KB)`)
+          : `${a.filename} — ${t("inbox.attachment_missing")}`,
+      ),
+    );
     return el(
       "li",
       { class: `msg ${cls}${m.delivery_status === "failed" ? " failed" : ""}`, dataset: { testid: "message", id: String(m.id), direction: m.direction } },
-      el("span", { class: "text" }, m.text),
+      body,
+      files.length ? el("ul", { class: "files" }, ...files) : null,
       el("span", { class: "meta" }, [author, when(m.created_at), status].filter(Boolean).join(" · ")),
     );
   }
