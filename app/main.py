@@ -16,27 +16,18 @@ from sqlmodel import select
 
 from app.actions import ActionError
 from app.assignment import assign_waiting
+from app.channels import load_connectors, supervise
 from app.db import create_tables
 from app.handover import hand_over
-from app.models import Account, Destination, Office
+from app.models import Destination, Office
 from app.outbox import run_dispatchers
 from app.services import Services
 from app.settings import Settings, get_settings
 from app.web import api, pages, rota_pages, ws
 from app.web.headers import SecurityHeaders
 from app.web.render import ROOT
-from connectors.webchat.connector import WebchatConnector
 
 log = logging.getLogger(__name__)
-
-
-async def load_connectors(services: Services) -> None:
-    """One connector per active account (chat widgets here; mail and X add theirs)."""
-    async with services.db.session() as session:
-        accounts = (await session.exec(select(Account).where(Account.active == True))).all()  # noqa: E712
-    for account in accounts:
-        if account.channel == "webchat":
-            services.connectors[account.key] = WebchatConnector(account.key)
 
 
 async def sweep_queues(services: Services) -> None:
@@ -69,6 +60,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     tasks = [
         asyncio.create_task(run_dispatchers(services, destination_ids, consumer)),
         asyncio.create_task(sweep_queues(services)),
+        asyncio.create_task(supervise(services, consumer)),
     ]
     try:
         yield

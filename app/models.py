@@ -98,6 +98,7 @@ class Account(SQLModel, table=True):
     name: str = Field(max_length=200)
     target_seconds: int | None = None  # first-response target; None = the channel's default
     allowed_origins: str = ""  # space-separated origins allowed to embed a chat widget ("" = any)
+    settings: str = ""  # the connector's connection settings, JSON, never a secret
     active: bool = True
 
 
