@@ -14,6 +14,7 @@ from app import repository
 from app.assignment import assign_waiting
 from app.events import ConversationChanged, MessageCreated
 from app.inbox import preview
+from app.metrics import close_turn
 from app.models import (
     Account,
     AuthorKind,
@@ -84,6 +85,8 @@ async def reply(
             delivery_status=DeliveryStatus.PENDING,
         )
         session.add(message)
+        compiled = await services.router.schedule(session, account.destination_id)
+        await close_turn(session, conversation, account, user, now, compiled.schedule)
         if conversation.assignee_id is None:
             conversation.assignee_id = user.id
         conversation.status = ConversationStatus.OPEN

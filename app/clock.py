@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 
@@ -17,11 +16,14 @@ class Clock:
         self._offset = timedelta(0)
         if start is not None:
             self._offset = start.astimezone(UTC) - datetime.now(UTC)
-        self._mono0 = time.monotonic()
+        self._frozen: datetime | None = None
 
     def now(self) -> datetime:
+        if self._frozen is not None:
+            return self._frozen
         return datetime.now(UTC) + self._offset
 
-    def set(self, instant: datetime) -> None:
-        """Jump to ``instant`` (tests)."""
+    def set(self, instant: datetime, frozen: bool = False) -> None:
+        """Jump to ``instant``; ``frozen`` stops time there (tests that need exact figures)."""
         self._offset = instant.astimezone(UTC) - datetime.now(UTC)
+        self._frozen = instant.astimezone(UTC) if frozen else None

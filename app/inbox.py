@@ -18,6 +18,7 @@ from app import repository
 from app.assignment import assign_waiting
 from app.events import ConversationChanged, MessageCreated
 from app.i18n import gettext
+from app.metrics import open_turn
 from app.models import (
     Account,
     AuthorKind,
@@ -144,6 +145,11 @@ class Inbox:
                 conversation.unread += 1
                 if conversation.waiting_since is None:
                     conversation.waiting_since = inbound.received_at
+                    destination = await session.get(Destination, account.destination_id)
+                    assert destination is not None
+                    await open_turn(
+                        session, conversation, destination, inbound.received_at, opened or reopened
+                    )
             session.add(conversation)
             await session.commit()
             assert message.id is not None and conversation.id is not None

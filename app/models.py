@@ -219,3 +219,30 @@ class Quarantine(SQLModel, table=True):
     reason: str = Field(max_length=500)
     raw: bytes
     at: datetime = Field(sa_column=utc_column())
+
+
+class ResponseTurn(SQLModel, table=True):
+    """One visitor turn: from the first unanswered visitor message to the next human reply.
+
+    Recorded when it happens (times, the office on duty, the on-duty seconds), so later edits of
+    the rota never rewrite history. ``first`` marks the conversation's first response (or the
+    first after a reopen)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    account_id: int = Field(foreign_key="account.id")
+    channel: str = Field(max_length=16)
+    office_on_duty_id: int = Field(foreign_key="office.id")
+    first: bool = False
+    started_at: datetime = Field(sa_column=utc_column())
+    answered_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    responder_id: int | None = Field(default=None, foreign_key="user.id")
+    responder_office_id: int | None = Field(default=None, foreign_key="office.id")
+    wall_seconds: float | None = None
+    duty_seconds: float | None = None
+    hour_of_week: int = 0  # 0 = Monday 00:00–01:00, local time of the destination
+
+    __table_args__ = (
+        Index("ix_turn_started_account", "started_at", "account_id"),
+        Index("ix_turn_open", "conversation_id", "answered_at"),
+    )

@@ -1,0 +1,89 @@
+"""Response times, recorded as they happen.
+
+A turn opens when a visitor writes to a conversation nobody is waiting to answer, and closes at
+the next reply written by a human adviser (automatic replies and internal notes never close one).
+Both the wall-clock time and the on-duty time (only the minutes when the rota had an office on
+duty for that account) are stored at closing, so later rota edits never rewrite history.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.models import Account, Conversation, Destination, ResponseTurn, User
+from rota import Schedule
+
+
+def hour_of_week(at: datetime, timezone: str) -> int:
+    local = at.astimezone(ZoneInfo(timezone))
+    return local.weekday() * 24 + local.hour
+
+
+def duty_seconds(schedule: Schedule | None, account: str, start: datetime, end: datetime) -> float:
+    """Seconds between two instants when someone was on duty for ``account``."""
+    if schedule is None:
+        return (end - start).total_seconds()
+    total = timedelta(0)
+    at = start
+    while at < end:
+        answer = schedule.route(account, at)
+        until = min(answer.valid_until, end)
+        if answer.office is not None:
+            total += until - at
+        at = until
+    return total.total_seconds()
+
+
+async def open_turn(
+    session: AsyncSession,
+    conversation: Conversation,
+    destination: Destination,
+    at: datetime,
+    first: bool,
+) -> None:
+    session.add(
+        ResponseTurn(
+            conversation_id=conversation.id or 0,
+            account_id=conversation.account_id,
+            channel=conversation.channel,
+            office_on_duty_id=conversation.office_id,
+            first=first,
+            started_at=at,
+            hour_of_week=hour_of_week(at, destination.timezone),
+        )
+    )
+
+
+async def close_turn(
+    session: AsyncSession,
+    conversation: Conversation,
+    account: Account,
+    responder: User,
+    at: datetime,
+    schedule: Schedule | None,
+) -> ResponseTurn | None:
+    turn = (
+        await session.exec(
+            select(ResponseTurn)
+            .where(
+                ResponseTurn.conversation_id == conversation.id,
+                col(ResponseTurn.answered_at).is_(None),
+            )
+            .order_by(col(ResponseTurn.id).desc())
+        )
+    ).first()
+    if turn is None:
+        return None
+    turn.answered_at = at
+    turn.responder_id = responder.id
+    turn.responder_office_id = responder.office_id
+    turn.wall_seconds = max(0.0, (at - turn.started_at).total_seconds())
+    turn.duty_seconds = (
+        duty_seconds(schedule, account.key, turn.started_at, at) if at > turn.started_at else 0.0
+    )
+    session.add(turn)
+    return turn
