@@ -17,13 +17,14 @@ from sqlmodel import select
 from app.actions import ActionError
 from app.assignment import assign_waiting
 from app.channels import load_connectors, supervise
+from app.dashboard import DashboardError
 from app.db import create_tables
 from app.handover import hand_over
 from app.models import Destination, Office
 from app.outbox import run_dispatchers
 from app.services import Services
 from app.settings import Settings, get_settings
-from app.web import api, pages, rota_pages, ws
+from app.web import api, dashboard_pages, pages, rota_pages, ws
 from app.web.headers import SecurityHeaders
 from app.web.render import ROOT
 
@@ -88,8 +89,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(rota_pages.router)
+    app.include_router(dashboard_pages.router)
     app.include_router(ws.router)
     app.add_exception_handler(ActionError, api.action_error_response)
+    app.add_exception_handler(DashboardError, dashboard_pages.error_response)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
 
     @app.get("/healthz", include_in_schema=False)

@@ -17,6 +17,28 @@ ROOT = Path(__file__).resolve().parents[2]
 templates = Jinja2Templates(directory=ROOT / "templates")
 
 
+def duration(seconds: float | None) -> str:
+    """A response time as people read it: 45 s, 12 min, 1 h 04, 2 d 3 h."""
+    if seconds is None:
+        return "—"
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        return f"{seconds // 3600} h {seconds % 3600 // 60:02d}"
+    return f"{seconds // 86400} d {seconds % 86400 // 3600} h"
+
+
+def percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.0f} %"
+
+
+templates.env.filters["duration"] = duration
+templates.env.filters["percent"] = percent
+
+
 def render(
     request: Request,
     name: str,

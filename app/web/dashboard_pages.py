@@ -1,0 +1,280 @@
+"""The managers' dashboard: response times per account, office on duty and adviser; trend; heat
+map; live tiles; CSV and JSON exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from app.dashboard import DashboardError, Filters, Period, Report, Row, report, scope_office
+from app.deps import CurrentUser, ServicesDep, optional_user, translator
+from app.models import (
+    Account,
+    Conversation,
+    ConversationStatus,
+    Destination,
+    Office,
+    ResponseTurn,
+    User,
+)
+from app.services import Services
+from app.web.render import render
+
+router = APIRouter()
+
+Preset = Literal["today", "7", "30", "custom"]
+
+
+def error_response(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DashboardError)
+    t = translator(request)
+    return JSONResponse({"detail": t(exc.code), "code": exc.code}, status_code=exc.status)
+
+
+async def _period(
+    services: Services, user: User, preset: Preset, first: date | None, last: date | None
+) -> tuple[Period, str]:
+    async with services.db.session() as session:
+        destination = await session.get(Destination, user.destination_id)
+    timezone = destination.timezone if destination else "Europe/Paris"
+    today = services.clock.now().astimezone(ZoneInfo(timezone)).date()
+    if preset == "custom":
+        if first is None or last is None:
+            raise DashboardError("error.period_missing")
+        return Period.of(first, last, timezone), timezone
+    days = {"today": 1, "7": 7, "30": 30}[preset]
+    return Period.of(today - timedelta(days=days - 1), today, timezone), timezone
+
+
+async def _report(
+    services: Services,
+    user: User,
+    preset: Preset,
+    first: date | None,
+    last: date | None,
+    filters: Filters,
+) -> tuple[Report, Report, str]:
+    period, timezone = await _period(services, user, preset, first, last)
+    async with services.db.session() as session:
+        current = await report(session, user, period, filters, timezone)
+        previous = await report(session, user, period.previous(timezone), filters, timezone)
+    return current, previous, timezone
+
+
+FiltersQuery = Annotated[str | None, Query(max_length=16)]
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+async def dashboard_page(
+    request: Request,
+    services: ServicesDep,
+    preset: Preset = "7",
+    first: date | None = None,
+    last: date | None = None,
+    channel: FiltersQuery = None,
+    account_id: int | None = None,
+    office_id: int | None = None,
+) -> Response:
+    """Response times for a period, compared with the period before."""
+    user = await optional_user(request)
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    filters = Filters(channel or None, account_id, office_id)
+    try:
+        current, previous, timezone = await _report(services, user, preset, first, last, filters)
+    except DashboardError as exc:
+        t = translator(request, user)
+        return render(
+            request,
+            "dashboard.html",
+            user=user,
+            error=t(exc.code),
+            status_code=exc.status,
+            report=None,
+        )
+    async with services.db.session() as session:
+        accounts = (
+            await session.exec(select(Account).where(Account.destination_id == user.destination_id))
+        ).all()
+        offices = (
+            await session.exec(select(Office).where(Office.destination_id == user.destination_id))
+        ).all()
+    return render(
+        request,
+        "dashboard.html",
+        user=user,
+        report=current,
+        previous=previous,
+        preset=preset,
+        filters=filters,
+        accounts=accounts,
+        offices=offices,
+        trend=_trend_points(current),
+        heat_max=max((n for row in current.heat for n, _ in row), default=0),
+        query=request.url.query,
+        timezone=timezone,
+    )
+
+
+def _trend_points(current: Report) -> dict[str, Any]:
+    """The median first response per day as SVG polyline points (drawn by the template)."""
+    values = [m for _, m, _ in current.trend if m is not None]
+    top = max(values, default=0) or 1
+    width, height = 600, 160
+    step = width / max(1, len(current.trend) - 1)
+    points = [
+        f"{i * step:.1f},{height - (m / top) * (height - 10):.1f}"
+        for i, (_, m, _) in enumerate(current.trend)
+        if m is not None
+    ]
+    return {"points": " ".join(points), "top": top, "width": width, "height": height}
+
+
+@router.get("/api/metrics")
+async def metrics_json(
+    user: CurrentUser,
+    services: ServicesDep,
+    preset: Preset = "7",
+    first: date | None = None,
+    last: date | None = None,
+    channel: FiltersQuery = None,
+    account_id: int | None = None,
+    office_id: int | None = None,
+) -> dict[str, Any]:
+    """The dashboard's figures as JSON (seconds; rates between 0 and 1)."""
+    current, previous, _ = await _report(
+        services, user, preset, first, last, Filters(channel or None, account_id, office_id)
+    )
+
+    def rows(items: list[Row]) -> list[dict[str, object]]:
+        return [r.as_dict() for r in items]
+
+    return {
+        "period": {
+            "first": current.period.first.isoformat(),
+            "last": current.period.last.isoformat(),
+        },
+        "total": current.total.as_dict(),
+        "previous_total": previous.total.as_dict(),
+        "accounts": rows(current.accounts),
+        "offices": rows(current.offices),
+        "advisers": rows(current.advisers),
+        "trend": [
+            {"day": d.isoformat(), "median_seconds": m, "conversations": n}
+            for d, m, n in current.trend
+        ],
+        "heat": [[{"turns": n, "median_seconds": m} for n, m in row] for row in current.heat],
+    }
+
+
+@router.get("/api/metrics/export.csv")
+async def metrics_csv(
+    user: CurrentUser,
+    services: ServicesDep,
+    kind: Literal["conversations", "accounts", "offices", "advisers"] = "conversations",
+    preset: Preset = "30",
+    first: date | None = None,
+    last: date | None = None,
+    channel: FiltersQuery = None,
+    account_id: int | None = None,
+    office_id: int | None = None,
+) -> Response:
+    """CSV: one row per response turn with all its timings, or an aggregated table."""
+    filters = Filters(channel or None, account_id, office_id)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    if kind == "conversations":
+        period, _ = await _period(services, user, preset, first, last)
+        office_scope = scope_office(user, office_id)
+        async with services.db.session() as session:
+            query = select(ResponseTurn, Account.key).join(
+                Account, col(Account.id) == ResponseTurn.account_id
+            )
+            query = query.where(
+                Account.destination_id == user.destination_id,
+                col(ResponseTurn.started_at) >= period.start,
+                col(ResponseTurn.started_at) < period.end,
+            ).order_by(col(ResponseTurn.started_at))
+            if filters.channel:
+                query = query.where(ResponseTurn.channel == filters.channel)
+            if filters.account_id is not None:
+                query = query.where(ResponseTurn.account_id == filters.account_id)
+            if office_scope is not None:
+                query = query.where(
+                    (col(ResponseTurn.office_on_duty_id) == office_scope)
+                    | (col(ResponseTurn.responder_office_id) == office_scope)
+                )
+            if user.role == "adviser":
+                query = query.where(ResponseTurn.responder_id == user.id)
+            rows = (await session.exec(query)).all()
+        writer.writerow(
+            ["conversation", "account", "channel", "office_on_duty", "first_response", "started_at",
+             "answered_at", "wall_seconds", "on_duty_seconds", "responder", "responder_office"]
+        )  # fmt: skip
+        for turn, key in rows:
+            answered = turn.answered_at.isoformat() if turn.answered_at else ""
+            writer.writerow(
+                [turn.conversation_id, key, turn.channel, turn.office_on_duty_id, int(turn.first),
+                 turn.started_at.isoformat(), answered, _blank(turn.wall_seconds),
+                 _blank(turn.duty_seconds), _blank(turn.responder_id),
+                 _blank(turn.responder_office_id)]
+            )  # fmt: skip
+    else:
+        current, _, _ = await _report(services, user, preset, first, last, filters)
+        table = {
+            "accounts": current.accounts,
+            "offices": current.offices,
+            "advisers": current.advisers,
+        }[kind]
+        columns = ["key", "label", "conversations", "replied", "reply_rate", "mean_seconds",
+                   "median_seconds", "p90_seconds", "median_duty_seconds",
+                   "within_target"]  # fmt: skip
+        writer.writerow(columns)
+        for row in table:
+            data = row.as_dict()
+            writer.writerow([_blank(data[c]) for c in columns])
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="concierge-{kind}.csv"'},
+    )
+
+
+def _blank(value: object) -> object:
+    return "" if value is None else value
+
+
+@router.get("/api/metrics/live")
+async def live_tiles(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+    """Today's tiles: waiting now, oldest waiting, answered today, median first response."""
+    office_scope = scope_office(user, None)
+    now = services.clock.now()
+    async with services.db.session() as session:
+        destination = await session.get(Destination, user.destination_id)
+        timezone = destination.timezone if destination else "Europe/Paris"
+        waiting = select(func.count(), func.min(Conversation.waiting_since)).where(
+            Conversation.destination_id == user.destination_id,
+            Conversation.status == ConversationStatus.OPEN,
+            col(Conversation.waiting_since).is_not(None),
+        )
+        if office_scope is not None:
+            waiting = waiting.where(Conversation.office_id == office_scope)
+        count, oldest = (await session.exec(waiting)).one()
+        today = now.astimezone(ZoneInfo(timezone)).date()
+        period = Period.of(today, today, timezone)
+        current = await report(session, user, period, Filters(), timezone)
+    oldest_at: datetime | None = oldest
+    return {
+        "waiting": int(count or 0),
+        "oldest_waiting_seconds": (now - oldest_at).total_seconds() if oldest_at else None,
+        "answered_today": current.total.replied,
+        "median_today_seconds": current.total.median,
+    }
