@@ -48,9 +48,15 @@ async def history(services: Services) -> None:
     async with services.db.session() as session:
         office = (await session.exec(select(Office).where(Office.slug == "saint-clair"))).one()
         session.add(
-            User(destination_id=1, office_id=office.id, email="boss@saint-clair.example", name="Boss",
-                 password_hash=hash_password("boss-password-1"), role=Role.OFFICE_MANAGER)
-        )  # fmt: skip
+            User(
+                destination_id=1,
+                office_id=office.id,
+                email="boss@saint-clair.example",
+                name="Boss",
+                password_hash=hash_password("boss-password-1"),
+                role=Role.OFFICE_MANAGER,
+            )
+        )
         await session.commit()
 
 
