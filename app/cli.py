@@ -20,6 +20,7 @@ from app import rota_admin
 from app.clock import Clock
 from app.db import Database, create_tables
 from app.demo import Login, seed
+from app.demo_history import generate
 from app.embedded_redis import EmbeddedRedis
 from app.models import Destination, Office, Role, User
 from app.security import hash_password
@@ -110,6 +111,11 @@ def run(
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         logins = asyncio.run(_prepare(settings, settings.demo))
+        if logins and settings.demo_history_days:
+            typer.echo(
+                f"Writing {settings.demo_history_days} days of demo history for the dashboard…"
+            )
+            asyncio.run(_history(settings, settings.demo_history_days, None))
         _print_logins(settings, logins)
         uvicorn.run(
             "app.main:create_app",
@@ -127,13 +133,32 @@ def run(
 
 
 @cli.command()
-def demo() -> None:
+def demo(
+    days: Annotated[
+        int, typer.Option(min=0, max=730, help="Also write this many days of history.")
+    ] = 0,
+) -> None:
     """Seed the demo destination (offices, advisers, chat widgets) into an empty database."""
     settings = get_settings()
     logins = asyncio.run(_prepare(settings, demo=True))
     if logins is None:
         typer.echo("A destination already exists: nothing seeded.")
     _print_logins(settings, logins)
+    if days:
+        with typer.progressbar(length=days, label=f"Writing {days} days of history") as bar:
+            written = asyncio.run(_history(settings, days, bar.update))
+        typer.echo(f"{written} conversations written")
+
+
+async def _history(settings: Settings, days: int, progress: Any) -> int:
+    db = Database(settings.sqlalchemy_url)
+    try:
+        async with db.session() as session:
+            return await generate(
+                session, days, Clock(settings.clock_start).now(), progress=progress
+            )
+    finally:
+        await db.dispose()
 
 
 @user_cli.command("add")

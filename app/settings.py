@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     retention_days: int = 365  # how long conversations are kept (shown to visitors)
     clock_start: datetime | None = None  # run "as if" from this instant (demos and tests)
     demo: bool = True  # seed the demo destination on first start
+    demo_history_days: int = 90  # …with this many days of past conversations for the dashboard
     sweep_seconds: float = 30  # how often queues are handed over and re-assigned
     x_api_base_url: str = Field(
         default="https://api.x.com",

@@ -47,8 +47,9 @@ def test_demo_then_user_add(env: dict[str, str]) -> None:
     result = run_cli("demo", env=env)
     assert result.returncode == 0, result.stderr
     assert "manager@baie-dargent.example" in result.stdout
-    again = run_cli("demo", env=env)
+    again = run_cli("demo", "--days", "3", env=env)
     assert "nothing seeded" in again.stdout
+    assert re.search(r"\d+ conversations written", again.stdout)
 
     added = run_cli(
         "user", "add", "Zoe@Port-Argent.example", "--name", "Zoé", "--office", "port-argent",

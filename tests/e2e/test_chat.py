@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.conftest import LiveServer, office_login
+from tests.conftest import OFFICE_HOURS, LiveServer, office_login
 from tests.e2e.conftest import adviser_login, screenshot
 
 XSS_IMG = "<img src=x onerror=alert(1)>"
@@ -188,3 +189,35 @@ def test_rota_page_renders(live: LiveServer, new_page: Any) -> None:
     page.get_by_test_id("override-add").click()
     expect(page.get_by_test_id("rota-gap").first).to_contain_text("19:00–22:00")
     screenshot(page, "rota")
+
+
+def test_dashboard_renders_with_demo_history(live: LiveServer, new_page: Any) -> None:
+    import asyncio
+    import threading
+
+    from app.db import Database
+    from app.demo_history import generate
+
+    async def write() -> int:
+        db = Database(live.settings.sqlalchemy_url)
+        async with db.session() as session:
+            written = await generate(session, 14, OFFICE_HOURS)
+        await db.dispose()
+        return written
+
+    done: list[int] = []
+    thread = threading.Thread(target=lambda: done.append(asyncio.run(write())))
+    thread.start()
+    thread.join()
+    assert done[0] > 50
+    page = new_page(locale="en-GB")
+    manager = next(x for x in live.logins.values() if x.email.startswith("manager@"))
+    adviser_login(page, live, manager)
+    page.goto(f"{live.url}/dashboard?preset=30")
+    expect(page.get_by_test_id("dash-accounts").locator("tbody tr")).not_to_have_count(0)
+    expect(page.get_by_test_id("dash-trend").locator("polyline")).to_have_attribute(
+        "points", re.compile(r"\d")
+    )
+    expect(page.get_by_test_id("dash-heat").locator("td")).to_have_count(7 * 24)
+    expect(page.locator("[data-tile=waiting]")).to_have_text(re.compile(r"^\d+$"))
+    screenshot(page, "dashboard")
