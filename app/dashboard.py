@@ -7,17 +7,17 @@ through the index on (started_at, account); no page scans messages.
 
 from __future__ import annotations
 
-import statistics
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import col, select
+from sqlalchemy import TextClause, bindparam, text
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.models import Account, Office, ResponseTurn, Role, User
+from app.models import Account, Office, Role, User, UTCDateTime
 from rota.timeutil import to_utc
 
 DEFAULT_TARGETS = {"webchat": 120, "twitter": 3600, "email": 4 * 3600}
@@ -66,8 +66,10 @@ class Row:
     conversations: int = 0
     replied: int = 0
     within_target: int = 0
-    times: list[float] = field(default_factory=list)
-    duty_times: list[float] = field(default_factory=list)
+    mean: float | None = None
+    median: float | None = None
+    p90: float | None = None
+    median_duty: float | None = None
 
     @property
     def reply_rate(self) -> float | None:
@@ -76,22 +78,6 @@ class Row:
     @property
     def within_rate(self) -> float | None:
         return self.within_target / self.conversations if self.conversations else None
-
-    @property
-    def mean(self) -> float | None:
-        return statistics.fmean(self.times) if self.times else None
-
-    @property
-    def median(self) -> float | None:
-        return statistics.median(self.times) if self.times else None
-
-    @property
-    def p90(self) -> float | None:
-        return percentile(self.times, 90)
-
-    @property
-    def median_duty(self) -> float | None:
-        return statistics.median(self.duty_times) if self.duty_times else None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -106,14 +92,6 @@ class Row:
             "median_duty_seconds": self.median_duty,
             "within_target": self.within_rate,
         }
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[rank]
 
 
 @dataclass
@@ -156,110 +134,154 @@ async def report(
     if filters.office_id is not None and filters.office_id not in offices:
         raise DashboardError("error.unknown_office")
     office_scope = scope_office(user, filters.office_id)
-    query = select(ResponseTurn).where(
-        col(ResponseTurn.started_at) >= period.start,
-        col(ResponseTurn.started_at) < period.end,
-        col(ResponseTurn.account_id).in_(list(accounts)),
-    )
-    if filters.channel:
-        query = query.where(ResponseTurn.channel == filters.channel)
-    if filters.account_id is not None:
-        query = query.where(ResponseTurn.account_id == filters.account_id)
-    if office_scope is not None:
-        query = query.where(
-            (col(ResponseTurn.office_on_duty_id) == office_scope)
-            | (col(ResponseTurn.responder_office_id) == office_scope)
-        )
-    if user.role == Role.ADVISER:
-        query = query.where(ResponseTurn.responder_id == user.id)
-    turns = (await session.exec(query)).all()
     users = {
         u.id: u.name
         for u in (
             await session.exec(select(User).where(User.destination_id == user.destination_id))
         ).all()
     }
-    return build_report(period, turns, accounts, offices, users, timezone)
+    where = ["t.started_at >= :start", "t.started_at < :end", "a.destination_id = :destination"]
+    params: dict[str, object] = {
+        "start": period.start,
+        "end": period.end,
+        "destination": user.destination_id,
+        **{f"default_{k}": v for k, v in DEFAULT_TARGETS.items()},
+    }
+    if filters.channel:
+        where.append("t.channel = :channel")
+        params["channel"] = filters.channel
+    if filters.account_id is not None:
+        where.append("t.account_id = :account")
+        params["account"] = filters.account_id
+    if office_scope is not None:
+        where.append("(t.office_on_duty_id = :office OR t.responder_office_id = :office)")
+        params["office"] = office_scope
+    if user.role == Role.ADVISER:
+        where.append("t.responder_id = :me")
+        params["me"] = user.id
+    conn = await session.connection()
+    result = await conn.execute(_bound(_SCAN.format(where=" AND ".join(where))), params)
+    return _aggregate(period, result.all(), accounts, offices, users)
 
 
-def _target(account: Account | None, channel: str) -> float:
-    if account is not None and account.target_seconds:
-        return float(account.target_seconds)
-    return float(DEFAULT_TARGETS.get(channel, 3600))
+class _Group:
+    __slots__ = ("count", "duty", "replied", "times", "within")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.replied = 0
+        self.within = 0
+        self.times: list[float] = []
+        self.duty: list[float] = []
+
+    def add(self, wall: float | None, duty: float | None, target: float) -> None:
+        self.count += 1
+        if wall is not None:
+            self.replied += 1
+            self.times.append(wall)
+            if wall <= target:
+                self.within += 1
+            if duty is not None:
+                self.duty.append(duty)
+
+    def row(self, key: int, label: str) -> Row:
+        times = sorted(self.times)
+        return Row(
+            key, label, self.count, self.replied, self.within,
+            sum(times) / len(times) if times else None, median(times), nearest_rank(times, 90),
+            median(sorted(self.duty)),
+        )  # fmt: skip
 
 
-def _add(row: Row, turn: ResponseTurn, target: float) -> None:
-    row.conversations += 1
-    if turn.wall_seconds is not None:
-        row.replied += 1
-        row.times.append(turn.wall_seconds)
-        if turn.duty_seconds is not None:
-            row.duty_times.append(turn.duty_seconds)
-        if turn.wall_seconds <= target:
-            row.within_target += 1
+def median(ordered: Sequence[float]) -> float | None:
+    """The middle value (the mean of the middle pair for an even count)."""
+    n = len(ordered)
+    if not n:
+        return None
+    return ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
 
 
-def build_report(
+def nearest_rank(ordered: Sequence[float], q: int) -> float | None:
+    if not ordered:
+        return None
+    return ordered[max(0, -(-q * len(ordered) // 100) - 1)]
+
+
+def _aggregate(
     period: Period,
-    turns: Iterable[ResponseTurn],
+    rows: Sequence[Any],
     accounts: dict[int | None, Account],
     offices: dict[int | None, Office],
     users: dict[int | None, str],
-    timezone: str,
 ) -> Report:
-    zone = ZoneInfo(timezone)
-    by_account: dict[int, Row] = {}
-    by_office: dict[int, Row] = {}
-    by_adviser: dict[int, Row] = {}
-    total = Row(0, "")
-    per_day: dict[date, list[float]] = defaultdict(list)
-    per_day_count: dict[date, int] = defaultdict(int)
-    heat_count = [[0] * 24 for _ in range(7)]
-    heat_times: list[list[list[float]]] = [[[] for _ in range(24)] for _ in range(7)]
-    for turn in turns:
-        account = accounts.get(turn.account_id)
-        target = _target(account, turn.channel)
-        weekday, hour = divmod(turn.hour_of_week, 24)
-        heat_count[weekday][hour] += 1
-        if turn.wall_seconds is not None:
-            heat_times[weekday][hour].append(turn.wall_seconds)
-        if turn.responder_id is not None and turn.wall_seconds is not None:
-            adviser = by_adviser.setdefault(
-                turn.responder_id, Row(turn.responder_id, users.get(turn.responder_id, "?"))
+    by_account: dict[int, _Group] = {}
+    by_office: dict[int, _Group] = {}
+    by_adviser: dict[int, _Group] = {}
+    total = _Group()
+    by_day: dict[str, _Group] = {}
+    by_hour: dict[int, _Group] = {}
+    for account_id, office_id, responder_id, first, wall, duty, target, hour, day in rows:
+        target = float(target)
+        (by_hour.get(hour) or by_hour.setdefault(hour, _Group())).add(wall, duty, target)
+        if responder_id is not None and wall is not None:
+            (by_adviser.get(responder_id) or by_adviser.setdefault(responder_id, _Group())).add(
+                wall, duty, target
             )
-            _add(adviser, turn, target)
-        if not turn.first:
+        if not first:
             continue
-        label = account.name if account else "?"
-        _add(by_account.setdefault(turn.account_id, Row(turn.account_id, label)), turn, target)
-        office = offices.get(turn.office_on_duty_id)
-        _add(
-            by_office.setdefault(
-                turn.office_on_duty_id, Row(turn.office_on_duty_id, office.name if office else "?")
-            ),
-            turn,
-            target,
+        (by_account.get(account_id) or by_account.setdefault(account_id, _Group())).add(
+            wall, duty, target
         )
-        _add(total, turn, target)
-        day = turn.started_at.astimezone(zone).date()
-        per_day_count[day] += 1
-        if turn.wall_seconds is not None:
-            per_day[day].append(turn.wall_seconds)
+        (by_office.get(office_id) or by_office.setdefault(office_id, _Group())).add(
+            wall, duty, target
+        )
+        (by_day.get(day) or by_day.setdefault(day, _Group())).add(wall, duty, target)
+        total.add(wall, duty, target)
+
+    def table(groups: dict[int, _Group], labels: dict[int | None, str]) -> list[Row]:
+        built = [group.row(key, labels.get(key, "?")) for key, group in groups.items()]
+        return sorted(built, key=lambda r: (-r.conversations, r.label))
+
     days = [period.first + timedelta(days=n) for n in range((period.last - period.first).days + 1)]
-    trend = [
-        (d, statistics.median(per_day[d]) if per_day[d] else None, per_day_count[d]) for d in days
-    ]
+    trend: list[tuple[date, float | None, int]] = []
+    for day in days:
+        group = by_day.get(day.isoformat())
+        trend.append(
+            (day, median(sorted(group.times)) if group else None, group.count if group else 0)
+        )
     heat = [
         [
-            (heat_count[w][h], statistics.median(heat_times[w][h]) if heat_times[w][h] else None)
+            (by_hour[w * 24 + h].count, median(sorted(by_hour[w * 24 + h].times)))
+            if w * 24 + h in by_hour
+            else (0, None)
             for h in range(24)
         ]
         for w in range(7)
     ]
-
-    def ordered(rows: dict[int, Row]) -> list[Row]:
-        return sorted(rows.values(), key=lambda r: (-r.conversations, r.label))
-
     return Report(
-        period, ordered(by_account), ordered(by_office), ordered(by_adviser), total, trend, heat
+        period,
+        table(by_account, {k: a.name for k, a in accounts.items()}),
+        table(by_office, {k: o.name for k, o in offices.items()}),
+        table(by_adviser, users),
+        total.row(0, ""),
+        trend,
+        heat,
     )
+
+
+def _bound(sql: str) -> TextClause:
+    """Instants bound as the columns store them (UTC), on SQLite and PostgreSQL alike."""
+    return text(sql).bindparams(
+        bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime())
+    )
+
+
+# One scan of the period, read from the covering index; the target of each turn's account.
+_SCAN = """
+SELECT t.account_id, t.office_on_duty_id, t.responder_id, t.first, t.wall_seconds, t.duty_seconds,
+       COALESCE(a.target_seconds, CASE t.channel WHEN 'webchat' THEN :default_webchat
+            WHEN 'email' THEN :default_email ELSE :default_twitter END),
+       t.hour_of_week, t.local_day
+FROM responseturn t JOIN account a ON a.id = t.account_id
+WHERE {where}
+"""

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.metrics import duty_seconds, hour_of_week
+from app.metrics import duty_seconds, hour_of_week, local_day
 from app.models import (
     Account,
     AuthorKind,
@@ -211,6 +211,7 @@ async def _conversation(
         first=True,
         started_at=at,
         hour_of_week=hour_of_week(at, timezone),
+        local_day=local_day(at, timezone),
     )
     if not unanswered and adviser is not None:
         session.add(

@@ -23,6 +23,10 @@ def hour_of_week(at: datetime, timezone: str) -> int:
     return local.weekday() * 24 + local.hour
 
 
+def local_day(at: datetime, timezone: str) -> str:
+    return at.astimezone(ZoneInfo(timezone)).date().isoformat()
+
+
 def duty_seconds(schedule: Schedule | None, account: str, start: datetime, end: datetime) -> float:
     """Seconds between two instants when someone was on duty for ``account``."""
     if schedule is None:
@@ -54,6 +58,7 @@ async def open_turn(
             first=first,
             started_at=at,
             hour_of_week=hour_of_week(at, destination.timezone),
+            local_day=local_day(at, destination.timezone),
         )
     )
 

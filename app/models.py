@@ -241,8 +241,23 @@ class ResponseTurn(SQLModel, table=True):
     wall_seconds: float | None = None
     duty_seconds: float | None = None
     hour_of_week: int = 0  # 0 = Monday 00:00–01:00, local time of the destination
+    local_day: str = Field(default="", max_length=10)  # YYYY-MM-DD, local time of the destination
 
     __table_args__ = (
-        Index("ix_turn_started_account", "started_at", "account_id"),
+        # Covers the dashboard's one scan: a period's turns are read from the index alone.
+        Index(
+            "ix_turn_dashboard",
+            "started_at",
+            "account_id",
+            "first",
+            "wall_seconds",
+            "duty_seconds",
+            "office_on_duty_id",
+            "responder_id",
+            "responder_office_id",
+            "channel",
+            "hour_of_week",
+            "local_day",
+        ),
         Index("ix_turn_open", "conversation_id", "answered_at"),
     )

@@ -1,0 +1,206 @@
+"""Dashboard queries on a large history, against a naive recomputation from the messages.
+
+Writes N conversations (default 1,000,000) over 90 days into a fresh SQLite database — each with
+its visitor message, its reply and its recorded response turn — then times, 20 times each:
+the per-account table for 30 days, the hour-of-week heat map, the CSV export of 30 days; and,
+as the floor to beat, a naive recomputation of the first response times from the messages.
+
+Run: ``python -m bench.metrics_bench [--conversations 1000000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sqlite3
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+NOW = datetime(2026, 9, 1, tzinfo=UTC)
+
+
+def build(path: Path, conversations: int) -> None:
+    from app.db import Database, create_tables
+    from app.demo import seed
+
+    async def schema() -> None:
+        db = Database(f"sqlite+aiosqlite:///{path}")
+        await create_tables(db.engine)
+        async with db.session() as session:
+            await seed(session)
+        await db.dispose()
+
+    asyncio.run(schema())
+    rng = random.Random(5)
+    db = sqlite3.connect(path)
+    accounts = [row[0] for row in db.execute("select id from account")]
+    office_of = dict(db.execute("select id, office_id from account"))
+    users = [row[0] for row in db.execute("select id from user where office_id is not null")]
+    channel_of = dict(db.execute("select id, channel from account"))
+    start = NOW - timedelta(days=90)
+    fmt = "%Y-%m-%d %H:%M:%S.%f"
+    batch = 50_000
+    next_id = 1
+    while next_id <= conversations:
+        convs, msgs, turns = [], [], []
+        for cid in range(next_id, min(conversations, next_id + batch - 1) + 1):
+            account = rng.choice(accounts)
+            at = start + timedelta(seconds=rng.randrange(90 * 86400))
+            wait = rng.lognormvariate(6, 1.5)
+            answered = at + timedelta(seconds=wait)
+            convs.append((cid, 1, account, 1, office_of[account], channel_of[account], f"t{cid}", "RESOLVED",
+                          at.strftime(fmt), answered.strftime(fmt)))  # fmt: skip
+            msgs.append(
+                (
+                    2 * cid - 1,
+                    cid,
+                    account,
+                    "IN",
+                    "VISITOR",
+                    None,
+                    f"e{cid}",
+                    "Bonjour",
+                    at.strftime(fmt),
+                )
+            )
+            msgs.append((2 * cid, cid, account, "OUT", "ADVISER", rng.choice(users), None, "Bonjour !",
+                         answered.strftime(fmt)))  # fmt: skip
+            local = at + timedelta(hours=2)
+            turns.append((cid, account, channel_of[account], office_of[account], 1, at.strftime(fmt),
+                          answered.strftime(fmt), rng.choice(users), office_of[account], wait, wait * 0.6,
+                          local.weekday() * 24 + local.hour, local.date().isoformat()))  # fmt: skip
+        db.execute(
+            "insert or ignore into contact (id, destination_id, channel, external_id, name, handle, language, created_at) values (1, 1, 'webchat', 'x', '', '', '', '2026-01-01 00:00:00')"
+        )
+        db.executemany(
+            "insert into conversation (id, destination_id, account_id, contact_id, office_id, channel, thread_key,"
+            " status, created_at, last_message_at, subject, unread, preview) values (?,?,?,?,?,?,?,?,?,?,'',0,'')",
+            convs,
+        )
+        db.executemany(
+            "insert into message (id, conversation_id, account_id, direction, author_kind, author_user_id,"
+            " external_id, text, created_at, client_id, kind, delivery_status, delivery_error)"
+            " values (?,?,?,?,?,?,?,?,?,'','normal','SENT','')",
+            msgs,
+        )
+        db.executemany(
+            "insert into responseturn (conversation_id, account_id, channel, office_on_duty_id, first, started_at,"
+            " answered_at, responder_id, responder_office_id, wall_seconds, duty_seconds, hour_of_week,"
+            " local_day) values (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            turns,
+        )
+        db.commit()
+        next_id += batch
+    db.execute("analyze")
+    db.close()
+
+
+NAIVE = """
+select c.account_id, count(*), avg(strftime('%s', r.first_reply) - strftime('%s', v.first_in))
+from conversation c
+join (select conversation_id, min(created_at) first_in from message where direction = 'IN'
+      group by conversation_id) v on v.conversation_id = c.id
+left join (select conversation_id, min(created_at) first_reply from message
+           where direction = 'OUT' and author_kind = 'ADVISER' group by conversation_id) r
+  on r.conversation_id = c.id
+where v.first_in >= ? and v.first_in < ?
+group by c.account_id
+"""
+
+
+async def timings(path: Path, repeat: int) -> dict[str, list[float]]:
+    from sqlmodel import select
+
+    from app.dashboard import Filters, Period, report
+    from app.db import Database
+    from app.models import Role, User
+
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    results: dict[str, list[float]] = {
+        "accounts, 30 days": [],
+        "heat map, 30 days": [],
+        "CSV, 30 days": [],
+    }
+    async with db.session() as session:
+        manager = (
+            await session.exec(select(User).where(User.role == Role.DESTINATION_MANAGER))
+        ).one()
+        period = Period.of(
+            (NOW - timedelta(days=30)).date(), (NOW - timedelta(days=1)).date(), "Europe/Paris"
+        )
+        for _ in range(repeat):
+            start = time.perf_counter()
+            current = await report(session, manager, period, Filters(), "Europe/Paris")
+            elapsed = time.perf_counter() - start
+            results["accounts, 30 days"].append(elapsed)
+            results["heat map, 30 days"].append(elapsed)  # the same pass computes both
+            assert current.accounts
+            start = time.perf_counter()
+            rows = await export_rows(session, period)
+            results["CSV, 30 days"].append(time.perf_counter() - start)
+            assert rows
+    await db.dispose()
+    return results
+
+
+async def export_rows(session: object, period: object) -> int:
+    from sqlmodel import col, select
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from app.models import ResponseTurn
+
+    assert isinstance(session, AsyncSession)
+    query = select(ResponseTurn).where(
+        col(ResponseTurn.started_at) >= period.start,  # type: ignore[attr-defined]
+        col(ResponseTurn.started_at) < period.end,  # type: ignore[attr-defined]
+    )
+    return len((await session.exec(query)).all())
+
+
+def naive(path: Path, repeat: int) -> list[float]:
+    db = sqlite3.connect(path)
+    start_at = (NOW - timedelta(days=30)).strftime("%Y-%m-%d %H:%M:%S")
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        db.execute(NAIVE, (start_at, NOW.strftime("%Y-%m-%d %H:%M:%S"))).fetchall()
+        out.append(time.perf_counter() - start)
+    db.close()
+    return out
+
+
+def p95(values: list[float]) -> float:
+    return sorted(values)[max(0, round(0.95 * len(values)) - 1)]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--conversations", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "metrics.db"
+        start = time.perf_counter()
+        build(path, args.conversations)
+        print(
+            f"metrics: {args.conversations:,} conversations written in {time.perf_counter() - start:.0f} s"
+        )
+        results = asyncio.run(timings(path, args.repeat))
+        floor = naive(path, max(3, args.repeat // 5))
+    for name, values in results.items():
+        print(
+            f"  {name:20} p50 {statistics.median(values) * 1000:8.1f} ms   p95 {p95(values) * 1000:8.1f} ms"
+        )
+    print(f"  naive recomputation from messages: p50 {statistics.median(floor) * 1000:8.1f} ms")
+    ratio = statistics.median(floor) / statistics.median(results["accounts, 30 days"])
+    print(
+        f"  per-account table is {ratio:.1f}x faster than the naive recomputation (goal: p95 ≤ 200 ms)"
+    )
+
+
+if __name__ == "__main__":
+    main()
