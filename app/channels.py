@@ -1,10 +1,10 @@
-"""Running the connectors: one per active account, exactly one worker at a time per account.
+"""Running the connectors: one receive loop per active account, in one worker at a time.
 
 Chat widgets need nothing running (their frames arrive on the websocket). Mailboxes and X
 accounts each need a receive loop: every worker competes for a short Redis lease per account and
 the holder runs the connector, renewing the lease as it goes; when the holder dies its lease
-lapses and another worker takes over. Connection settings come from the account's ``settings``
-(never secret); secrets come from the environment, ``CONCIERGE_SECRET_<ACCOUNT>_<NAME>``.
+lapses and another worker takes over. An account configured while the app runs starts within a
+few seconds, without a restart.
 """
 
 from __future__ import annotations
@@ -13,9 +13,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
-import re
-from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -23,41 +20,16 @@ from typing import Any
 from sqlmodel import col, select
 
 from app import keys
+from app.connector_registry import ConfigurationError, connector_for
 from app.inbox import Inbox
-from app.models import Account, Quarantine
+from app.models import Account
 from app.services import Services
 from connectors.base import Connector, ConnectorStatus
-from connectors.webchat.connector import WebchatConnector
 
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 30
 STATUS_EVERY = 5
-
-Factory = Callable[[Account, Services], Connector]
-FACTORIES: dict[str, Factory] = {}
-
-
-class ConfigurationError(ValueError):
-    """An account cannot run: its settings are incomplete or a secret is missing."""
-
-
-def secret(account_key: str, name: str) -> str:
-    variable = "CONCIERGE_SECRET_" + re.sub(r"[^A-Z0-9]", "_", f"{account_key}_{name}".upper())
-    value = os.environ.get(variable, "")
-    if not value:
-        raise ConfigurationError(f"the secret {variable} is not set")
-    return value
-
-
-def account_settings(account: Account) -> dict[str, Any]:
-    try:
-        data = json.loads(account.settings or "{}")
-    except ValueError as exc:
-        raise ConfigurationError("the account's settings are not valid JSON") from exc
-    if not isinstance(data, dict):
-        raise ConfigurationError("the account's settings must be a JSON object")
-    return data
 
 
 class RedisCursors:
@@ -75,38 +47,26 @@ class RedisCursors:
         await self.redis.hset(self.key, key, value)
 
 
-def quarantine(services: Services, account: str) -> Callable[[bytes, str], Any]:
-    """What a connector calls with something it could not read: kept whole, reason logged."""
+async def _active(services: Services) -> list[Account]:
+    async with services.db.session() as session:
+        return list(
+            (await session.exec(select(Account).where(col(Account.active).is_(True)))).all()
+        )
 
-    async def keep(raw: bytes, reason: str) -> None:
-        log.warning("quarantined a message on %s: %s", account, reason)
-        async with services.db.session() as session:
-            session.add(
-                Quarantine(
-                    account_key=account, reason=reason[:500], raw=raw, at=services.clock.now()
-                )
-            )
-            await session.commit()
 
-    return keep
+async def build(services: Services, account: Account) -> Connector | None:
+    """The account's connector, or None (its status then tells what is missing)."""
+    try:
+        return connector_for(services, account)
+    except ConfigurationError as exc:
+        log.error("account %s cannot run: %s", account.key, exc)
+        await write_status(services, account, ConnectorStatus(state="error", detail=str(exc)))
+        return None
 
 
 async def load_connectors(services: Services) -> None:
-    """Builds every active account's connector (chat widgets at once; others on demand)."""
-    async with services.db.session() as session:
-        accounts = (await session.exec(select(Account).where(Account.active == True))).all()  # noqa: E712
-    for account in accounts:
-        if account.channel == "webchat":
-            services.connectors[account.key] = WebchatConnector(account.key)
-            continue
-        factory = FACTORIES.get(account.channel)
-        if factory is None:
-            continue
-        try:
-            services.connectors[account.key] = factory(account, services)
-        except ConfigurationError as exc:
-            log.error("account %s cannot run: %s", account.key, exc)
-            await write_status(services, account, ConnectorStatus(state="error", detail=str(exc)))
+    for account in await _active(services):
+        await build(services, account)
 
 
 async def write_status(services: Services, account: Account, status: ConnectorStatus) -> None:
@@ -128,16 +88,10 @@ async def supervise(services: Services, worker: str) -> None:
     running: dict[str, asyncio.Task[None]] = {}
     try:
         while True:
-            async with services.db.session() as session:
-                accounts = (
-                    await session.exec(
-                        select(Account).where(
-                            col(Account.active).is_(True), Account.channel != "webchat"
-                        )
-                    )
-                ).all()
-            for account in accounts:
-                connector = services.connectors.get(account.key)
+            for account in await _active(services):
+                if account.channel == "webchat":
+                    continue
+                connector = await build(services, account)
                 if connector is None:
                     continue
                 lease = keys.connector_status(account.destination_id, account.key) + ":lease"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import secrets
@@ -13,16 +14,18 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import rota_admin
 from app.clock import Clock
+from app.connector_registry import readable, secret_variable
 from app.db import Database, create_tables
 from app.demo import Login, seed
 from app.demo_history import generate
 from app.embedded_redis import EmbeddedRedis
-from app.models import Destination, Office, Role, User
+from app.models import Account, Destination, Office, Role, User
 from app.security import hash_password
 from app.settings import Settings, get_settings
 from rota import Problem, RotaValidationError, Schedule, check, dumps_toml
@@ -34,6 +37,8 @@ user_cli = typer.Typer(help="Manage advisers and managers.", no_args_is_help=Tru
 cli.add_typer(user_cli, name="user")
 rota_cli = typer.Typer(help="The shared duty rota: import, export, check.", no_args_is_help=True)
 cli.add_typer(rota_cli, name="rota")
+account_cli = typer.Typer(help="Configure mailboxes and X accounts.", no_args_is_help=True)
+cli.add_typer(account_cli, name="account")
 
 log = logging.getLogger("concierge")
 
@@ -324,6 +329,67 @@ def rota_check(
     if problems:
         raise typer.Exit(1)
     typer.echo(f"no gap and no conflict in the {days} days from {begin:%Y-%m-%d %H:%M %Z}")
+
+
+@account_cli.command("email")
+def account_email(
+    key: Annotated[str, typer.Argument(help="The account's key, e.g. mail-port-argent.")],
+    address: Annotated[str, typer.Option(help="The mailbox's address.")],
+    imap_host: Annotated[str, typer.Option(help="IMAP server.")],
+    imap_user: Annotated[str, typer.Option(help="IMAP login.")],
+    imap_port: Annotated[int, typer.Option(help="IMAP port.")] = 993,
+    imap_security: Annotated[str, typer.Option(help="tls or plain.")] = "tls",
+    folder: Annotated[str, typer.Option(help="Folder to watch.")] = "INBOX",
+    sent_folder: Annotated[str, typer.Option(help="Where copies of replies go.")] = "Sent",
+    smtp_host: Annotated[str, typer.Option(help="SMTP server (replies).")] = "",
+    smtp_port: Annotated[int, typer.Option(help="SMTP port.")] = 465,
+    smtp_security: Annotated[str, typer.Option(help="tls, starttls or plain.")] = "tls",
+    smtp_user: Annotated[str, typer.Option(help="SMTP login (empty: no login).")] = "",
+    display_name: Annotated[str, typer.Option(help="Name shown in replies.")] = "",
+    poll_interval: Annotated[float, typer.Option(help="Poll interval without IDLE.")] = 60,
+) -> None:
+    """Connect a mailbox account; its passwords come from the environment (printed below)."""
+    from connectors.email.config import MailboxConfig
+
+    settings_data = {
+        "address": address, "display_name": display_name, "imap_host": imap_host,
+        "imap_port": imap_port, "imap_security": imap_security, "imap_user": imap_user,
+        "folder": folder, "sent_folder": sent_folder, "smtp_host": smtp_host,
+        "smtp_port": smtp_port, "smtp_security": smtp_security, "smtp_user": smtp_user,
+        "poll_interval": poll_interval,
+    }  # fmt: skip
+    try:
+        # Checks the settings alone: passwords are not stored, they come from the environment.
+        placeholder = {"imap_password": "unset", "smtp_password": "unset"}
+        MailboxConfig(**settings_data, **placeholder, account=key)
+    except ValidationError as exc:
+        typer.echo(readable(exc), err=True)
+        raise typer.Exit(1) from None
+    asyncio.run(_configure(get_settings(), key, "email", settings_data))
+    typer.echo(f"{key} configured. Set its secrets in the environment before `concierge run`:")
+    typer.echo(f"  {secret_variable(key, 'imap_password')}")
+    if smtp_user:
+        typer.echo(f"  {secret_variable(key, 'smtp_password')}")
+
+
+async def _configure(settings: Settings, key: str, channel: str, data: dict[str, Any]) -> None:
+    db = Database(settings.sqlalchemy_url)
+    try:
+        await create_tables(db.engine)
+        async with db.session() as session:
+            account = (await session.exec(select(Account).where(Account.key == key))).first()
+            if account is None:
+                raise typer.BadParameter(f"no account {key!r}", param_hint="KEY")
+            if account.channel != channel:
+                raise typer.BadParameter(
+                    f"{key!r} is a {account.channel} account", param_hint="KEY"
+                )
+            account.settings = json.dumps(data)
+            account.active = True
+            session.add(account)
+            await session.commit()
+    finally:
+        await db.dispose()
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ from app.models import Destination, Office
 from app.outbox import run_dispatchers
 from app.services import Services
 from app.settings import Settings, get_settings
-from app.web import api, dashboard_pages, pages, rota_pages, ws
+from app.web import accounts_pages, api, dashboard_pages, pages, rota_pages, ws
 from app.web.headers import SecurityHeaders
 from app.web.render import ROOT
 
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(rota_pages.router)
     app.include_router(dashboard_pages.router)
+    app.include_router(accounts_pages.router)
     app.include_router(ws.router)
     app.add_exception_handler(ActionError, api.action_error_response)
     app.add_exception_handler(DashboardError, dashboard_pages.error_response)

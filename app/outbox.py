@@ -20,6 +20,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import keys, repository
+from app.connector_registry import ConfigurationError, connector_for
 from app.events import MessageStatus
 from app.models import (
     Account,
@@ -107,7 +108,11 @@ class Dispatcher:
             contact = await session.get(Contact, conversation.contact_id)
             assert account is not None and contact is not None
             outbound = await _outbound(session, message, conversation, account, contact)
-        connector = self.services.connectors.get(account.key)
+        try:
+            connector = connector_for(self.services, account)
+        except ConfigurationError as exc:
+            connector = None
+            log.warning("account %s cannot send: %s", account.key, exc)
         if connector is None:
             result = DeliveryResult(
                 ok=False, error="no connector running for this account", retryable=True

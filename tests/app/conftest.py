@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -20,3 +22,12 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
         await seed(session)
     yield services
     await services.close()
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CONCIERGE_")}
+    clean.pop("REDIS_URL", None)
+    clean.pop("DATABASE_URL", None)
+    clean["CONCIERGE_VAR_DIR"] = str(tmp_path / "var")
+    return clean

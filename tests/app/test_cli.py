@@ -27,15 +27,6 @@ def run_cli(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.Comp
     )
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("CONCIERGE_")}
-    clean.pop("REDIS_URL", None)
-    clean.pop("DATABASE_URL", None)
-    clean["CONCIERGE_VAR_DIR"] = str(tmp_path / "var")
-    return clean
-
-
 @pytest.mark.parametrize("command", [[], ["run"], ["demo"], ["user"], ["user", "add"]])
 def test_every_command_has_help(command: list[str], env: dict[str, str]) -> None:
     result = run_cli(*command, "--help", env=env)

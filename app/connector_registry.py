@@ -1,0 +1,113 @@
+"""Building connectors: which factory serves which channel, with which settings and secrets.
+
+Connection settings come from the account's ``settings`` (never secret); secrets come from the
+environment, ``CONCIERGE_SECRET_<ACCOUNT>_<NAME>``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.models import Account, Quarantine
+from app.services import Services
+from connectors.base import Connector
+from connectors.webchat.connector import WebchatConnector
+
+log = logging.getLogger(__name__)
+
+Factory = Callable[[Account, Services], Connector]
+FACTORIES: dict[str, Factory] = {}
+
+
+class ConfigurationError(ValueError):
+    """An account cannot run: its settings are incomplete or a secret is missing."""
+
+
+def secret_variable(account_key: str, name: str) -> str:
+    return "CONCIERGE_SECRET_" + re.sub(r"[^A-Z0-9]", "_", f"{account_key}_{name}".upper())
+
+
+def secret(account_key: str, name: str) -> str:
+    variable = secret_variable(account_key, name)
+    value = os.environ.get(variable, "")
+    if not value:
+        raise ConfigurationError(f"the secret {variable} is not set")
+    return value
+
+
+def account_settings(account: Account) -> dict[str, Any]:
+    try:
+        data = json.loads(account.settings or "{}")
+    except ValueError as exc:
+        raise ConfigurationError("the account's settings are not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise ConfigurationError("the account's settings must be a JSON object")
+    return data
+
+
+def quarantine(services: Services, account: str) -> Callable[[bytes, str], Any]:
+    """What a connector calls with something it could not read: kept whole, reason logged."""
+
+    async def keep(raw: bytes, reason: str) -> None:
+        log.warning("quarantined a message on %s: %s", account, reason)
+        async with services.db.session() as session:
+            session.add(
+                Quarantine(
+                    account_key=account, reason=reason[:500], raw=raw, at=services.clock.now()
+                )
+            )
+            await session.commit()
+
+    return keep
+
+
+def _email(account: Account, services: Services) -> Connector:
+    from connectors.email.config import MailboxConfig
+    from connectors.email.connector import EmailConnector
+
+    data = account_settings(account)
+    try:
+        smtp_password = secret(account.key, "smtp_password") if data.get("smtp_user") else ""
+        config = MailboxConfig(
+            **{**data, "account": account.key},
+            imap_password=secret(account.key, "imap_password"),
+            smtp_password=smtp_password,
+        )
+    except ValidationError as exc:
+        raise ConfigurationError(readable(exc)) from None
+    return EmailConnector(config, on_quarantine=quarantine(services, account.key))
+
+
+def readable(exc: ValidationError) -> str:
+    """Pydantic's errors as "field: reason" (never echoing a value: it could be a secret)."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc'])}: {str(e['msg']).removeprefix('Value error, ')}"
+        for e in exc.errors(include_input=False)
+    )
+
+
+FACTORIES["email"] = _email
+
+
+def connector_for(services: Services, account: Account) -> Connector | None:
+    """The account's connector, built on first use (so a newly configured account runs at once
+    in every worker); None when its channel has no factory or it cannot be built yet."""
+    existing = services.connectors.get(account.key)
+    if existing is not None:
+        return existing
+    if account.channel == "webchat":
+        connector: Connector = WebchatConnector(account.key)
+    else:
+        factory = FACTORIES.get(account.channel)
+        if factory is None or not account.active:
+            return None
+        connector = factory(account, services)  # may raise ConfigurationError
+    services.connectors[account.key] = connector
+    return connector

@@ -1,0 +1,145 @@
+"""A mailbox in the live inbox: real Dovecot in, real SMTP server (aiosmtpd) out, through the app."""
+
+from __future__ import annotations
+
+import contextlib
+import imaplib
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from app.embedded_redis import free_port
+from tests.conftest import SHARED, LiveServer, login, office_login
+from tests.support.dovecot import Dovecot, running
+
+CORPUS = SHARED / "corpus" / "email"
+
+
+class Collector:
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
+@pytest.fixture
+def dovecot(tmp_path: Path) -> Iterator[Dovecot]:
+    with running(tmp_path / "dovecot") as server:
+        yield server
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Collector, int]]:
+    collector = Collector()
+    port = free_port()
+    controller = Controller(collector, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield collector, port
+    controller.stop()
+
+
+def append(server: Dovecot, raw: bytes) -> None:
+    client = imaplib.IMAP4(server.host, server.port)
+    client.login(server.user, server.password)
+    client.append("INBOX", None, None, raw)
+    client.logout()
+
+
+def configure(live: LiveServer, server: Dovecot, smtp_port: int) -> None:
+    settings = {
+        "address": "info@port-argent.example", "display_name": "Office de Tourisme de Port-Argent",
+        "imap_host": server.host, "imap_port": server.port, "imap_security": "plain",
+        "imap_user": server.user, "smtp_host": "127.0.0.1", "smtp_port": smtp_port,
+        "smtp_security": "plain", "catchup_interval": 2, "timeout": 10,
+    }  # fmt: skip
+    path = live.settings.sqlalchemy_url.split(":///", 1)[1]
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute(
+            "update account set active = 1, settings = ? where key = 'mail-port-argent'",
+            (json.dumps(settings),),
+        )
+        # The mails carry today's dates: without a rota, the mailbox's own office answers them.
+        db.execute("update destination set rota_toml = ''")
+
+
+def wait_for(predicate: Any, timeout: float = 15) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+def test_mail_in_reply_out_in_the_same_thread(
+    make_server: Any, dovecot: Dovecot, smtp: tuple[Collector, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    collector, smtp_port = smtp
+    monkeypatch.setenv("CONCIERGE_SECRET_MAIL_PORT_ARGENT_IMAP_PASSWORD", dovecot.password)
+    seed = make_server(seed_data=True)  # seeds the demo; this first server has no mailbox yet
+    configure(seed, dovecot, smtp_port)
+    live = make_server()
+    raw = (CORPUS / "talon-replies" / "gmail.eml").read_bytes()
+    original = message_from_bytes(raw, policy=policy.default)
+    started = time.monotonic()
+    append(dovecot, raw)
+    adviser = office_login(live, "port-argent")
+    with login(live.url, adviser.email, adviser.password) as client:
+        rows = wait_for(
+            lambda: [r for r in client.get("/api/conversations").json() if r["channel"] == "email"]
+        )
+        arrival = time.monotonic() - started
+        assert arrival < 10, f"the mail took {arrival:.1f} s to reach the inbox"
+        conversation = rows[0]
+        assert conversation["account_name"] == "E-mail de Port-Argent"
+        detail = client.get(f"/api/conversations/{conversation['id']}").json()
+        assert detail["messages"][0]["direction"] == "in"
+        reply = client.post(
+            f"/api/conversations/{conversation['id']}/messages",
+            json={"text": "Bonjour, voici les horaires du phare."},
+        )
+        assert reply.status_code == 201
+        sent = wait_for(lambda: collector.messages)
+        status = wait_for(
+            lambda: [
+                m for m in client.get(f"/api/conversations/{conversation['id']}").json()["messages"]
+                if m["direction"] == "out" and m["delivery_status"] == "sent"
+            ]
+        )  # fmt: skip
+        assert status
+    mail = message_from_bytes(sent[0], policy=policy.default)
+    original_id = str(original["Message-ID"]).strip()
+    assert str(mail["In-Reply-To"]).strip() == original_id
+    assert original_id in str(mail["References"])
+    assert str(mail["Subject"]).lower().startswith("re:")
+    assert "info@port-argent.example" in str(mail["From"])
+    assert "Bonjour, voici les horaires du phare." in mail.get_body(("plain",)).get_content()
+    # The visitor answers the reply: the mail joins the same conversation.
+    answer = (
+        f"From: {original['From']}\r\nTo: info@port-argent.example\r\n"
+        f"Subject: Re: {mail['Subject']}\r\nMessage-ID: <answer-1@example.org>\r\n"
+        f"In-Reply-To: {mail['Message-ID']}\r\nReferences: {mail['Message-ID']}\r\n\r\nMerci !\r\n"
+    ).encode()
+    append(dovecot, answer)
+    with login(live.url, adviser.email, adviser.password) as client:
+        texts = wait_for(
+            lambda: [
+                m["text"] for m in client.get(f"/api/conversations/{conversation['id']}").json()["messages"]
+                if "Merci" in m["text"]
+            ]
+        )  # fmt: skip
+        assert texts
+        assert (
+            len([r for r in client.get("/api/conversations").json() if r["channel"] == "email"])
+            == 1
+        )
