@@ -1,0 +1,1 @@
+"""Real servers for tests and benchmarks (a Dovecot launcher), importable from both."""
