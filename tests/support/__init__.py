@@ -1,1 +1,1 @@
-"""Real servers for tests and benchmarks: Dovecot (IMAP), aiosmtpd (SMTP)."""
+"""Real servers for tests and benchmarks (a Dovecot launcher), importable from both."""

@@ -1,4 +1,10 @@
-"""A throw-away Dovecot IMAP server on a free loopback port, for tests and benchmarks."""
+"""A throw-away real Dovecot IMAP server on a free loopback port, for tests and benchmarks.
+
+Plain IMAP on 127.0.0.1 only, plaintext auth allowed, one passwd-file user, maildir storage in
+a private directory. Works as an ordinary user and as root (CI): Dovecot refuses to serve mail
+as UID 0, so under root the mail user and the internal services run as Debian's ``dovecot``
+and ``dovenull`` users and the working directory is made traversable for them.
+"""
 
 from __future__ import annotations
 
@@ -16,164 +22,191 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+DOVECOT = Path("/usr/sbin/dovecot")
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        return int(sock.getsockname()[1])
 
 
-@dataclass
-class Dovecot:
-    root: Path
-    user: str = "office"
-    password: str = "imap-test-password"
-    port: int = field(default_factory=free_port)
-    _process: subprocess.Popen[bytes] | None = None
-    _cleanup: bool = False
+def _existing(*names: str) -> pwd.struct_passwd:
+    for name in names:
+        with contextlib.suppress(KeyError):
+            return pwd.getpwnam(name)
+    raise RuntimeError(f"none of the users {names} exists")
 
-    @property
-    def host(self) -> str:
-        return "127.0.0.1"
 
-    def _config(self) -> Path:
-        me = pwd.getpwuid(os.getuid())
-        if os.getuid() == 0:
-            # Dovecot refuses to deliver mail as root: the mailbox belongs to "nobody", in a
-            # directory every process of the test server can reach.
-            self.root = Path(tempfile.mkdtemp(prefix="concierge-dovecot-"))
-            self.root.chmod(0o755)
-            self._cleanup = True
-        mail_owner = pwd.getpwnam("nobody") if os.getuid() == 0 else me
-        mail = self.root / "mail"
-        run = self.root / "run"
-        mail.mkdir(parents=True, exist_ok=True)
-        run.mkdir(parents=True, exist_ok=True)
-        if os.getuid() == 0:
-            os.chown(mail, mail_owner.pw_uid, mail_owner.pw_gid)
-        (self.root / "passwd").write_text(
-            f"{self.user}:{{PLAIN}}{self.password}:{mail_owner.pw_uid}:{mail_owner.pw_gid}::{mail}::\n"
-        )
-        internal = "dovecot" if os.getuid() == 0 else me.pw_name
-        login_user = "dovenull" if os.getuid() == 0 else me.pw_name
-        config = self.root / "dovecot.conf"
-        config.write_text(
-            f"""
+def _accounts() -> tuple[str, str, pwd.struct_passwd]:
+    """(internal user, login user, mail user) Dovecot accepts when run by the current user."""
+    me = pwd.getpwuid(os.getuid())
+    if os.getuid() != 0:
+        return me.pw_name, me.pw_name, me
+    internal = _existing("dovecot", "nobody")
+    login = _existing("dovenull", "nobody")
+    return internal.pw_name, login.pw_name, internal
+
+
+CONFIG = """\
+# Generated for one test run; nothing here is read from /etc/dovecot.
+instance_name = concierge-test-{port}
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-base_dir = {run}
-state_dir = {run}
-instance_name = concierge-test-{self.port}
-default_internal_user = {internal}
-default_login_user = {login_user}
-default_internal_group = {grp.getgrgid(pwd.getpwnam(internal).pw_gid).gr_name}
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
-log_path = {self.root / "dovecot.log"}
-mail_location = maildir:{mail}/Maildir
-first_valid_uid = 0
-passdb {{
-  driver = passwd-file
-  args = {self.root / "passwd"}
-}}
-userdb {{
-  driver = passwd-file
-  args = {self.root / "passwd"}
-}}
-service imap-login {{
-  inet_listener imap {{
-    address = 127.0.0.1
-    port = {self.port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-service anvil {{
-  chroot =
-}}
-# The passwd file lives in the test's private temporary directory: read it as its owner.
-service auth {{
-  user = {me.pw_name}
-}}
-service auth-worker {{
-  user = {me.pw_name}
-}}
-service imap-login {{
-  chroot =
-}}
+default_internal_user = {internal}
+default_internal_group = {internal_group}
+default_login_user = {login}
+first_valid_uid = {uid}
+last_valid_uid = 0
+mail_location = maildir:{root}/mail/%u
+mailbox_idle_check_interval = 1 secs
 namespace inbox {{
   inbox = yes
+  separator = /
   mailbox Sent {{
     special_use = \\Sent
     auto = create
   }}
 }}
-imap_idle_notify_interval = 1 secs
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/passwd
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {root}/passwd
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
 """
-        )
-        return config
 
-    def start(self, timeout: float = 15) -> None:
-        config = self._config()
-        self._process = subprocess.Popen(
-            [DOVECOT, "-F", "-c", str(config)],
+
+@dataclass
+class DovecotServer:
+    """One Dovecot master process; ``restart()`` keeps the port, the user and the mail."""
+
+    user: str = "concierge"
+    password: str = "s3cret-imap"  # a throw-away test account
+    host: str = "127.0.0.1"
+    port: int = field(default_factory=free_port)
+    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="concierge-dovecot-")))
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "dovecot.conf"
+
+    @property
+    def log(self) -> str:
+        path = self.root / "dovecot.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def _write_config(self) -> None:
+        internal, login, mail = _accounts()
+        self.root.chmod(0o755)
+        for sub in ("run", "state", "mail"):
+            (self.root / sub).mkdir(exist_ok=True)
+        mail_dir = self.root / "mail"
+        os.chown(mail_dir, mail.pw_uid, mail.pw_gid)
+        self.config_path.write_text(
+            CONFIG.format(
+                root=self.root,
+                port=self.port,
+                internal=internal,
+                internal_group=grp.getgrgid(mail.pw_gid).gr_name,
+                login=login,
+                uid=mail.pw_uid,
+            )
+        )
+        home = mail_dir / self.user
+        (self.root / "passwd").write_text(
+            f"{self.user}:{{PLAIN}}{self.password}:{mail.pw_uid}:{mail.pw_gid}::{home}::\n"
+        )
+
+    def start(self, timeout: float = 15.0) -> None:
+        if not DOVECOT.exists():
+            raise RuntimeError("Dovecot is not installed (make test installs dovecot-imapd)")
+        self._write_config()
+        self.process = subprocess.Popen(
+            [str(DOVECOT), "-F", "-c", str(self.config_path)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            start_new_session=True,
+            start_new_session=True,  # its own process group: stop() ends imap/auth children too
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                err = self._process.stderr.read().decode() if self._process.stderr else ""
-                log = (
-                    (self.root / "dovecot.log").read_text()
-                    if (self.root / "dovecot.log").exists()
-                    else ""
-                )
-                raise RuntimeError(f"dovecot exited: {err}\n{log[-2000:]}")
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection((self.host, self.port), 0.5) as s,
-            ):
-                if s.recv(100).startswith(b"* OK"):
-                    return
-            time.sleep(0.1)
-        raise RuntimeError("dovecot did not start")
+            if self.process.poll() is not None:
+                stderr = self.process.stderr.read() if self.process.stderr else b""
+                self.process = None
+                raise RuntimeError(f"dovecot exited: {stderr.decode(errors='replace')}{self.log}")
+            if _greets(self.host, self.port):
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"dovecot did not start listening in time\n{self.log}")
 
     def stop(self) -> None:
-        proc, self._process = self._process, None
-        if proc is None:
+        process, self.process = self.process, None
+        if process is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
-
-    def remove(self) -> None:
-        if self._cleanup:
-            shutil.rmtree(self.root, ignore_errors=True)
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+        # Dovecot lets idling imap processes linger for seconds after the master has gone: end
+        # them now, so a restart looks like a real crash/restart to clients (connections drop).
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        if process.stderr:
+            process.stderr.close()
+        # The imap and auth children go with the master; wait until the port is closed.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _greets(self.host, self.port):
+            time.sleep(0.05)
 
     def restart(self) -> None:
         self.stop()
         self.start()
 
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _greets(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5) as sock:
+            return sock.recv(64).startswith(b"* OK")
+    except OSError:
+        return False
+
 
 @contextlib.contextmanager
-def running(root: Path) -> Iterator[Dovecot]:
-    server = Dovecot(root)
+def running_dovecot() -> Iterator[DovecotServer]:
+    """A started Dovecot, stopped and deleted on exit."""
+    server = DovecotServer()
     server.start()
     try:
         yield server
     finally:
-        server.stop()
-        server.remove()
+        server.cleanup()

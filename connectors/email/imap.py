@@ -1,0 +1,253 @@
+"""IMAP plumbing over aioimaplib: connect (TLS, STARTTLS or plain), select, search, fetch, append.
+
+Errors come out as :class:`ImapError` with a readable reason (never a password) and whether
+trying again later can help (a refused login cannot, a dropped connection can).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import ssl
+from collections.abc import Awaitable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+
+import aioimaplib
+
+from connectors.email.config import MailboxConfig
+
+_UID = re.compile(rb"\bUID (\d+)")
+_INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]+)"')
+_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+_FETCH_START = re.compile(rb"^\d+ FETCH \(")
+_UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]")
+
+
+class ImapError(Exception):
+    def __init__(self, reason: str, *, auth: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.auth = auth  # wrong credentials: retrying soon will not help
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    uid: int
+    internaldate: datetime | None
+    size: int
+    raw: bytes | None = None
+
+
+def tls_context(config: MailboxConfig) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if not config.verify_tls:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class Connection:
+    """One logged-in IMAP connection; ``lost`` is set when the server goes away."""
+
+    def __init__(self, config: MailboxConfig) -> None:
+        self.config = config
+        self.lost = asyncio.Event()
+        self.client: aioimaplib.IMAP4 | None = None
+
+    def _on_lost(self, exc: Exception | None) -> None:
+        self.lost.set()
+
+    @property
+    def imap(self) -> aioimaplib.IMAP4:
+        if self.client is None:
+            raise ImapError("not connected")
+        return self.client
+
+    async def open(self) -> None:
+        config = self.config
+        context = tls_context(config) if config.imap_security == "tls" else None
+        self.client = aioimaplib.IMAP4(
+            host=config.imap_host,
+            port=config.imap_port,
+            timeout=config.timeout,
+            conn_lost_cb=self._on_lost,
+            ssl_context=context,
+        )
+        try:
+            await self.imap.wait_hello_from_server()
+        except (OSError, TimeoutError, aioimaplib.AioImapException) as exc:
+            raise ImapError(
+                f"cannot reach {config.imap_host}:{config.imap_port}: {_reason(exc)}"
+            ) from exc
+        if config.imap_security == "starttls":
+            await self._starttls()
+        response = await self.imap.login(config.imap_user, config.imap_password.get_secret_value())
+        if response.result != "OK":
+            raise ImapError(f"login refused for {config.imap_user}: {_text(response)}", auth=True)
+
+    async def _starttls(self) -> None:
+        # aioimaplib has no STARTTLS helper: send the command, then upgrade the transport.
+        protocol = self.imap.protocol
+        if "STARTTLS" not in protocol.capabilities:
+            raise ImapError("server does not offer STARTTLS", auth=True)
+        command = aioimaplib.Command("STARTTLS", protocol.new_tag(), loop=protocol.loop)
+        response = await asyncio.wait_for(protocol.execute(command), self.config.timeout)
+        if response.result != "OK":
+            raise ImapError(f"STARTTLS refused: {_text(response)}")
+        loop = asyncio.get_running_loop()
+        transport = await loop.start_tls(
+            protocol.transport,
+            protocol,
+            tls_context(self.config),
+            server_hostname=self.config.imap_host,
+        )
+        protocol.transport = transport
+        await asyncio.wait_for(protocol.capability(), self.config.timeout)
+
+    async def call(self, command: Awaitable[aioimaplib.Response]) -> aioimaplib.Response:
+        """Runs an IMAP command, failing at once (not at the timeout) if the connection drops."""
+        task = asyncio.ensure_future(command)
+        lost = asyncio.ensure_future(self.lost.wait())
+        try:
+            done, _ = await asyncio.wait({task, lost}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+            await asyncio.gather(lost, return_exceptions=True)
+        if task in done:
+            return task.result()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        raise ImapError("connection to the IMAP server was lost")
+
+    def has_idle(self) -> bool:
+        return bool(self.imap.has_capability("IDLE"))
+
+    async def select(self, folder: str) -> int:
+        """Selects ``folder``; returns its UIDVALIDITY."""
+        response = await self.call(self.imap.select(_quote(folder)))
+        if response.result != "OK":
+            raise ImapError(f"cannot open folder {folder!r}: {_text(response)}")
+        for line in response.lines:
+            if isinstance(line, bytes | bytearray) and (match := _UIDVALIDITY.search(line)):
+                return int(match.group(1))
+        raise ImapError(f"server gave no UIDVALIDITY for {folder!r}")
+
+    async def validity(self, folder: str) -> int:
+        """UIDVALIDITY of ``folder`` now (STATUS): a changed one means the session is stale."""
+        response = await self.call(self.imap.status(_quote(folder), "(UIDVALIDITY)"))
+        _check(response, "STATUS")
+        for line in response.lines:
+            if match := re.search(rb"UIDVALIDITY (\d+)", bytes(line)):
+                return int(match.group(1))
+        raise ImapError(f"server gave no UIDVALIDITY for {folder!r}")
+
+    async def uids_after(self, last_uid: int) -> list[int]:
+        response = await self.call(self.imap.uid_search(f"UID {last_uid + 1}:*", charset=None))
+        _check(response, "UID SEARCH")
+        uids: set[int] = set()
+        for line in response.lines[:-1]:
+            uids.update(int(x) for x in bytes(line).split() if x.isdigit())
+        # "n:*" always matches the highest UID, even when it is below n.
+        return sorted(uid for uid in uids if uid > last_uid)
+
+    async def sizes(self, uids: Iterable[int]) -> list[Fetched]:
+        """UID, INTERNALDATE and size of ``uids`` (no bodies)."""
+        command = self.imap.uid("fetch", _set(uids), "(UID INTERNALDATE RFC822.SIZE)")
+        response = await self.call(command)
+        _check(response, "UID FETCH")
+        return sorted(parse_fetch(response.lines), key=lambda f: f.uid)
+
+    async def bodies(self, uids: Iterable[int]) -> list[Fetched]:
+        """Full raw messages, without setting \\Seen (the mailbox stays as people left it)."""
+        response = await self.call(
+            self.imap.uid("fetch", _set(uids), "(UID INTERNALDATE BODY.PEEK[])")
+        )
+        _check(response, "UID FETCH")
+        return sorted(parse_fetch(response.lines), key=lambda f: f.uid)
+
+    async def append(self, mail: EmailMessage | bytes, folder: str) -> None:
+        raw = mail if isinstance(mail, bytes) else mail.as_bytes()
+        response = await self.call(self.imap.append(raw, mailbox=_quote(folder), flags="(\\Seen)"))
+        _check(response, "APPEND")
+
+    async def close(self) -> None:
+        client, self.client = self.client, None
+        if client is None:
+            return
+        try:
+            if not self.lost.is_set():
+                await asyncio.wait_for(client.logout(), 5)
+        except (OSError, TimeoutError, aioimaplib.AioImapException, ImapError):
+            pass
+        finally:
+            transport = client.protocol.transport
+            if transport is not None:
+                transport.close()
+
+
+def parse_fetch(lines: list[bytes | bytearray]) -> list[Fetched]:
+    """aioimaplib's FETCH response lines to one :class:`Fetched` per message."""
+    found: list[Fetched] = []
+    meta = b""
+    raw: bytes | None = None
+
+    def flush() -> None:
+        if uid := _UID.search(meta):
+            date = _INTERNALDATE.search(meta)
+            size = _SIZE.search(meta)
+            found.append(
+                Fetched(
+                    uid=int(uid.group(1)),
+                    internaldate=_internaldate(date.group(1)) if date else None,
+                    size=int(size.group(1)) if size else len(raw or b""),
+                    raw=raw,
+                )
+            )
+
+    for line in lines:
+        if isinstance(line, bytearray):
+            raw = bytes(line)
+        elif _FETCH_START.match(line):
+            if meta:
+                flush()
+            meta, raw = line, None
+        else:
+            meta += b" " + line
+    if meta:
+        flush()
+    return found
+
+
+def _internaldate(value: bytes) -> datetime | None:
+    try:
+        return datetime.strptime(value.decode().strip(), "%d-%b-%Y %H:%M:%S %z").astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def _set(uids: Iterable[int]) -> str:
+    return ",".join(str(uid) for uid in uids)
+
+
+def _quote(folder: str) -> str:
+    if re.fullmatch(r"[A-Za-z0-9._/-]+", folder):
+        return folder
+    return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _text(response: aioimaplib.Response) -> str:
+    lines = [bytes(x).decode(errors="replace") for x in response.lines if isinstance(x, bytes)]
+    return " ".join(lines)[-200:] or response.result
+
+
+def _check(response: aioimaplib.Response, what: str) -> None:
+    if response.result != "OK":
+        raise ImapError(f"{what} failed: {_text(response)}")
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    return str(exc) or type(exc).__name__

@@ -1,0 +1,101 @@
+"""Sending one mail with aiosmtplib, and keeping a copy in the Sent folder.
+
+No retries here: a failure comes back as ``DeliveryResult(ok=False, retryable=…)`` — 4xx
+replies, timeouts and dropped connections are retryable, 5xx replies and unusable recipients
+are not — and the application's outbox decides when to try again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from email.message import EmailMessage
+
+import aiosmtplib
+
+from connectors.base import DeliveryResult
+from connectors.email.config import MailboxConfig
+from connectors.email.imap import Connection, tls_context
+from connectors.email.parse import normalise_message_id
+
+log = logging.getLogger(__name__)
+
+
+def _retryable(code: int) -> bool:
+    return 400 <= code < 500 or code < 200  # 4xx is transient; odd codes are not proof of failure
+
+
+def _failure(exc: Exception) -> DeliveryResult:
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [r.code for r in exc.recipients]
+        reasons = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+        return DeliveryResult(
+            ok=False,
+            error=f"recipient refused: {reasons}"[:300],
+            retryable=all(_retryable(c) for c in codes),
+        )
+    if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+        return DeliveryResult(
+            ok=False,
+            error=f"the SMTP server refused our login ({exc.code})",
+            retryable=_retryable(exc.code),
+        )
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return DeliveryResult(
+            ok=False,
+            error=f"SMTP server said {exc.code}: {exc.message}"[:300],
+            retryable=_retryable(exc.code),
+        )
+    if isinstance(exc, TimeoutError | aiosmtplib.SMTPTimeoutError):
+        return DeliveryResult(ok=False, error="the SMTP server timed out", retryable=True)
+    if isinstance(exc, OSError | aiosmtplib.SMTPException):
+        detail = str(exc) or type(exc).__name__
+        return DeliveryResult(
+            ok=False, error=f"SMTP connection failed: {detail}"[:300], retryable=True
+        )
+    raise exc
+
+
+async def send_mail(config: MailboxConfig, mail: EmailMessage) -> DeliveryResult:
+    """Submits ``mail`` to the account's SMTP server; never raises for delivery problems."""
+    security = config.smtp_security
+    client = aiosmtplib.SMTP(
+        hostname=config.smtp_host,
+        port=config.smtp_port,
+        use_tls=security == "tls",
+        start_tls=security == "starttls",
+        tls_context=tls_context(config) if security != "plain" else None,
+        timeout=config.timeout,
+    )
+    try:
+        async with client:
+            if config.smtp_user:
+                await client.login(config.smtp_user, config.smtp_password.get_secret_value())
+            await client.send_message(mail, sender=config.address)
+    except Exception as exc:
+        result = _failure(exc)
+        log.warning("email %s: send failed: %s", config.account, result.error)
+        return result
+    return DeliveryResult(ok=True, external_ids=(normalise_message_id(str(mail["Message-ID"])),))
+
+
+async def append_sent(config: MailboxConfig, mail: EmailMessage) -> bool:
+    """A copy in the Sent folder when there is one; a failure here is logged, never raised."""
+    if not config.sent_folder:
+        return False
+    connection = Connection(config)
+    try:
+        await asyncio.wait_for(_append(connection, mail), config.timeout * 2)
+        return True
+    except Exception as exc:  # the copy is a courtesy: the mail itself has gone
+        log.warning(
+            "email %s: could not keep a copy in %s: %s", config.account, config.sent_folder, exc
+        )
+        return False
+    finally:
+        await connection.close()
+
+
+async def _append(connection: Connection, mail: EmailMessage) -> None:
+    await connection.open()
+    await connection.append(mail, connection.config.sent_folder)

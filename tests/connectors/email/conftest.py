@@ -1,0 +1,234 @@
+"""Email fixtures: a real Dovecot, a real SMTP server (aiosmtpd), and in-memory app doubles.
+
+``dovecot_server`` and ``smtp_server`` are meant to be reused by the app's tests: import them
+from here (``from tests.connectors.email.conftest import dovecot_server, smtp_server``) or
+use the launcher in :mod:`tests.support.dovecot` directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import aioimaplib
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope, Session
+from aiosmtpd.smtp import SMTP as SMTPServer
+
+from connectors.base import InboundMessage, IngestResult
+from connectors.email.config import MailboxConfig
+from tests.support.dovecot import DovecotServer, free_port
+
+CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus" / "email"
+
+
+def corpus(name: str) -> Path:
+    return CORPUS / name
+
+
+@pytest.fixture
+def dovecot_server() -> Iterator[DovecotServer]:
+    """A real Dovecot on a free loopback port: ``host``, ``port``, ``user``, ``password``,
+    ``restart()``, ``stop()``, ``start()``; deleted with its mail after the test."""
+    server = DovecotServer()
+    server.start()
+    yield server
+    server.cleanup()
+
+
+@dataclass
+class ReceivedMail:
+    sender: str
+    recipients: list[str]
+    message: EmailMessage
+    raw: bytes
+
+
+@dataclass
+class SmtpHandler:
+    """Collects what it is sent; ``reply`` (e.g. "451 4.3.0 try later") refuses the DATA."""
+
+    received: list[ReceivedMail] = field(default_factory=list)
+    reply: str = ""
+
+    async def handle_DATA(self, server: SMTPServer, session: Session, envelope: Envelope) -> str:
+        if self.reply:
+            return self.reply
+        raw = bytes(envelope.original_content or envelope.content or b"")
+        message = email.message_from_bytes(raw, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        self.received.append(
+            ReceivedMail(str(envelope.mail_from), list(envelope.rcpt_tos), message, raw)
+        )
+        return "250 OK"
+
+
+@dataclass
+class SmtpServer:
+    host: str
+    port: int
+    handler: SmtpHandler
+
+    @property
+    def received(self) -> list[ReceivedMail]:
+        return self.handler.received
+
+    async def wait_for(self, count: int, timeout: float = 5.0) -> list[ReceivedMail]:
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        return self.received
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd in a thread) on a free loopback port, collecting mail."""
+    handler = SmtpHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, data_size_limit=64 << 20)
+    controller.start()
+    yield SmtpServer("127.0.0.1", port, handler)
+    controller.stop()
+
+
+class MemorySink:
+    """The app's side of the contract, in memory: dedupes on external id like the real inbox."""
+
+    def __init__(self) -> None:
+        self.messages: list[InboundMessage] = []
+        self.by_id: dict[str, InboundMessage] = {}
+        self.calls = 0
+        self.ingested_at: dict[str, float] = {}
+        self.fail_next = 0
+        self.arrived = asyncio.Event()
+
+    async def ingest(self, message: InboundMessage) -> IngestResult:
+        self.calls += 1
+        if self.fail_next:
+            self.fail_next -= 1
+            raise ConnectionError("inbox unavailable (test)")
+        created = message.external_id not in self.by_id
+        if created:
+            self.by_id[message.external_id] = message
+            self.messages.append(message)
+            self.ingested_at[message.external_id] = time.monotonic()
+        self.arrived.set()
+        return IngestResult(conversation_id=1, message_id=len(self.messages), created=created)
+
+    async def wait_for(self, count: int, timeout: float = 10.0) -> list[InboundMessage]:
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            self.arrived.clear()
+            try:
+                await asyncio.wait_for(self.arrived.wait(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                break
+        return self.messages
+
+
+class MemoryCursors:
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    async def get(self, key: str) -> str | None:
+        return self.values.get(key)
+
+    async def set(self, key: str, value: str) -> None:
+        self.values[key] = value
+
+
+@pytest.fixture
+def sink() -> MemorySink:
+    return MemorySink()
+
+
+@pytest.fixture
+def cursors() -> MemoryCursors:
+    return MemoryCursors()
+
+
+@pytest.fixture
+def make_config(
+    dovecot_server: DovecotServer, smtp_server: SmtpServer
+) -> Callable[..., MailboxConfig]:
+    """A MailboxConfig pointing at the test Dovecot and SMTP server; keywords override."""
+
+    def factory(**overrides: Any) -> MailboxConfig:
+        values: dict[str, Any] = {
+            "account": "office-bay",
+            "address": "hello@bay.example",
+            "display_name": "Bay Tourist Office",
+            "imap_host": dovecot_server.host,
+            "imap_port": dovecot_server.port,
+            "imap_security": "plain",
+            "imap_user": dovecot_server.user,
+            "imap_password": dovecot_server.password,
+            "smtp_host": smtp_server.host,
+            "smtp_port": smtp_server.port,
+            "smtp_security": "plain",
+            "poll_interval": 0.5,
+            "catchup_interval": 5.0,
+            "timeout": 10.0,
+        }
+        values.update(overrides)
+        return MailboxConfig(**values)
+
+    return factory
+
+
+Append = Callable[..., Awaitable[None]]
+
+
+@pytest.fixture
+async def imap_client(dovecot_server: DovecotServer) -> Any:
+    """A logged-in aioimaplib client of the test Dovecot, to play the outside world."""
+    client = aioimaplib.IMAP4(host=dovecot_server.host, port=dovecot_server.port, timeout=30)
+    await client.wait_hello_from_server()
+    await client.login(dovecot_server.user, dovecot_server.password)
+    yield client
+    try:
+        await asyncio.wait_for(client.logout(), 5)
+    except (TimeoutError, aioimaplib.AioImapException, OSError):
+        pass
+
+
+@pytest.fixture
+def append(dovecot_server: DovecotServer) -> Append:
+    """APPENDs raw mails to a folder over a fresh IMAP connection (like a delivering MTA)."""
+
+    async def _append(*raws: bytes, folder: str = "INBOX") -> None:
+        client = aioimaplib.IMAP4(host=dovecot_server.host, port=dovecot_server.port, timeout=60)
+        await client.wait_hello_from_server()
+        await client.login(dovecot_server.user, dovecot_server.password)
+        for raw in raws:
+            response = await client.append(raw, mailbox=folder)
+            assert response.result == "OK", response
+        await client.logout()
+
+    return _append
+
+
+def mail(
+    subject: str = "Ferry times",
+    body: str = "Hello, when is the first ferry tomorrow?",
+    *,
+    sender: str = "Visitor <Visitor@Example.org>",
+    message_id: str | None = "<m1@example.org>",
+    extra: str = "",
+) -> bytes:
+    headers = [f"From: {sender}", "To: hello@bay.example", f"Subject: {subject}"]
+    headers.append("Date: Tue, 21 Jul 2026 10:00:00 +0200")
+    if message_id:
+        headers.append(f"Message-ID: {message_id}")
+    if extra:
+        headers.append(extra)
+    headers += ["MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8"]
+    return ("\r\n".join(headers) + "\r\n\r\n" + body + "\r\n").encode()
