@@ -9,7 +9,6 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from email import message_from_bytes, policy
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from aiosmtpd.controller import Controller
 
 from app.embedded_redis import free_port
 from tests.conftest import SHARED, LiveServer, login, office_login
-from tests.support.dovecot import Dovecot, running
+from tests.support.dovecot import DovecotServer, running_dovecot
 
 CORPUS = SHARED / "corpus" / "email"
 
@@ -32,8 +31,8 @@ class Collector:
 
 
 @pytest.fixture
-def dovecot(tmp_path: Path) -> Iterator[Dovecot]:
-    with running(tmp_path / "dovecot") as server:
+def dovecot() -> Iterator[DovecotServer]:
+    with running_dovecot() as server:
         yield server
 
 
@@ -47,14 +46,14 @@ def smtp() -> Iterator[tuple[Collector, int]]:
     controller.stop()
 
 
-def append(server: Dovecot, raw: bytes) -> None:
+def append(server: DovecotServer, raw: bytes) -> None:
     client = imaplib.IMAP4(server.host, server.port)
     client.login(server.user, server.password)
     client.append("INBOX", None, None, raw)
     client.logout()
 
 
-def configure(live: LiveServer, server: Dovecot, smtp_port: int) -> None:
+def configure(live: LiveServer, server: DovecotServer, smtp_port: int) -> None:
     settings = {
         "address": "info@port-argent.example", "display_name": "Office de Tourisme de Port-Argent",
         "imap_host": server.host, "imap_port": server.port, "imap_security": "plain",
@@ -82,7 +81,7 @@ def wait_for(predicate: Any, timeout: float = 15) -> Any:
 
 
 def test_mail_in_reply_out_in_the_same_thread(
-    make_server: Any, dovecot: Dovecot, smtp: tuple[Collector, int], monkeypatch: pytest.MonkeyPatch
+    make_server: Any, dovecot: DovecotServer, smtp: tuple[Collector, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     collector, smtp_port = smtp
     monkeypatch.setenv("CONCIERGE_SECRET_MAIL_PORT_ARGENT_IMAP_PASSWORD", dovecot.password)
