@@ -7,6 +7,7 @@ trying again later can help (a refused login cannot, a dropped connection can).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import ssl
 from collections.abc import Awaitable, Iterable
@@ -173,18 +174,21 @@ class Connection:
         _check(response, "APPEND")
 
     async def close(self) -> None:
+        """Logs out when the connection is usable, then closes it; never raises."""
         client, self.client = self.client, None
         if client is None:
             return
-        try:
-            if not self.lost.is_set():
+        # LOGOUT would queue behind a pending IDLE (until the timeout): just hang up then.
+        if not self.lost.is_set() and not client.has_pending_idle():
+            with contextlib.suppress(OSError, TimeoutError, aioimaplib.AioImapException):
                 await asyncio.wait_for(client.logout(), 5)
-        except (OSError, TimeoutError, aioimaplib.AioImapException, ImapError):
-            pass
-        finally:
-            transport = client.protocol.transport
-            if transport is not None:
-                transport.close()
+        transport = client.protocol.transport
+        if transport is not None:
+            transport.close()
+        pending = [*client.tasks, *client.protocol.tasks]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
 
 def parse_fetch(lines: list[bytes | bytearray]) -> list[Fetched]:

@@ -126,14 +126,14 @@ def _filename(part: Message) -> str | None:
     return _decode_raw_header(name).replace("/", "_").replace("\\", "_")[:200]
 
 
-def _is_attachment(part: Message) -> bool:
+def _is_attachment(part: Message, content_type: str) -> bool:
     try:
         disposition = (part.get_content_disposition() or "").lower()
     except Exception:
         disposition = ""
-    return disposition == "attachment" or (
-        _filename(part) is not None and part.get_content_maintype() != "text"
-    )
+    if disposition == "attachment":
+        return True
+    return not content_type.startswith("text/") and _filename(part) is not None
 
 
 class _Bodies:
@@ -148,13 +148,13 @@ def _collect(message: Message, cap: int) -> _Bodies:
     for index, part in enumerate(message.walk()):
         if part.is_multipart():
             continue
-        content_type = part.get_content_type()
-        attached = _is_attachment(part)
+        content_type = part.get_content_type()  # parsed again on every call: once per part
+        attached = _is_attachment(part, content_type)
         if not attached and content_type == "text/plain" and bodies.plain is None:
             bodies.plain = decode_text(_payload(part), _charset(part))
         elif not attached and content_type == "text/html" and bodies.html is None:
             bodies.html = decode_text(_payload(part), _charset(part))
-        elif attached or part.get_content_maintype() not in ("text", "message"):
+        elif attached or content_type.partition("/")[0] not in ("text", "message"):
             data = _payload(part)
             bodies.attachments.append(
                 Attachment(

@@ -8,6 +8,7 @@ use the launcher in :mod:`tests.support.dovecot` directly.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -20,8 +21,8 @@ from typing import Any
 import aioimaplib
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope, Session
 from aiosmtpd.smtp import SMTP as SMTPServer
+from aiosmtpd.smtp import Envelope, Session
 
 from connectors.base import InboundMessage, IngestResult
 from connectors.email.config import MailboxConfig
@@ -194,10 +195,8 @@ async def imap_client(dovecot_server: DovecotServer) -> Any:
     await client.wait_hello_from_server()
     await client.login(dovecot_server.user, dovecot_server.password)
     yield client
-    try:
+    with contextlib.suppress(TimeoutError, aioimaplib.AioImapException, OSError):
         await asyncio.wait_for(client.logout(), 5)
-    except (TimeoutError, aioimaplib.AioImapException, OSError):
-        pass
 
 
 @pytest.fixture

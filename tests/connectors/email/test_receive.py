@@ -270,8 +270,9 @@ async def test_a_25_mb_attachment_is_listed_not_kept(
         b"Message-ID: <big@x>\r\nMIME-Version: 1.0\r\n"
         b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
         b"--b\r\nContent-Type: text/plain\r\n\r\nHere is the map.\r\n"
-        b'--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename="map.pdf"'
-        b"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + blob + b"--b--\r\n"
+        b"--b\r\nContent-Type: application/pdf\r\n"
+        b'Content-Disposition: attachment; filename="map.pdf"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + blob + b"--b--\r\n"
     )
     await append(raw, mail(message_id="<small@x>"))
     connector = EmailConnector(make_config())
