@@ -65,7 +65,12 @@ def check_text(text: object, max_chars: int) -> str:
 
 
 async def reply(
-    services: Services, user: User, conversation_id: int, text: object, client_id: str = ""
+    services: Services,
+    user: User,
+    conversation_id: int,
+    text: object,
+    client_id: str = "",
+    split_thread: bool = False,
 ) -> Message:
     """An adviser's reply: stored, shown live, and queued for its channel's connector."""
     async with services.db.session() as session:
@@ -83,6 +88,7 @@ async def reply(
             text=body,
             created_at=now,
             delivery_status=DeliveryStatus.PENDING,
+            split_thread=split_thread,
         )
         session.add(message)
         compiled = await services.router.schedule(session, account.destination_id)

@@ -372,6 +372,36 @@ def account_email(
         typer.echo(f"  {secret_variable(key, 'smtp_password')}")
 
 
+@account_cli.command("x")
+def account_x(
+    key: Annotated[str, typer.Argument(help="The account's key, e.g. x-port-argent.")],
+    handle: Annotated[str, typer.Option(help="The account's @handle.")],
+    user_id: Annotated[str, typer.Option(help="The account's numeric X user id.")],
+    poll_interval: Annotated[float, typer.Option(help="Seconds between polls.")] = 60,
+    direct_messages: Annotated[bool, typer.Option(help="Also read direct messages.")] = True,
+) -> None:
+    """Connect an X account; its tokens come from the environment (printed below)."""
+    from connectors.twitter.config import XAccountConfig
+
+    settings_data = {
+        "handle": handle.lstrip("@"),
+        "user_id": user_id,
+        "poll_interval": poll_interval,
+        "direct_messages": direct_messages,
+    }
+    try:
+        # Checks the settings alone: tokens are not stored, they come from the environment.
+        XAccountConfig(**settings_data, **{"account": key, "bearer_token": "unset"})
+    except ValidationError as exc:
+        typer.echo(readable(exc), err=True)
+        raise typer.Exit(1) from None
+    asyncio.run(_configure(get_settings(), key, "twitter", settings_data))
+    typer.echo(f"{key} configured. Set its tokens in the environment before `concierge run`:")
+    typer.echo(f"  {secret_variable(key, 'bearer_token')}  (reading)")
+    for name in ("consumer_key", "consumer_secret", "access_token", "access_token_secret"):
+        typer.echo(f"  {secret_variable(key, name)}  (posting and DMs, OAuth 1.0a)")
+
+
 async def _configure(settings: Settings, key: str, channel: str, data: dict[str, Any]) -> None:
     db = Database(settings.sqlalchemy_url)
     try:

@@ -95,6 +95,29 @@ def readable(exc: ValidationError) -> str:
 
 FACTORIES["email"] = _email
 
+X_SECRETS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+
+
+def _x(account: Account, services: Services) -> Connector:
+    from connectors.twitter.config import XAccountConfig
+    from connectors.twitter.connector import XConnector
+
+    data = account_settings(account)
+    optional = {name: os.environ.get(secret_variable(account.key, name), "") for name in X_SECRETS}
+    try:
+        config = XAccountConfig(
+            **{**data, "account": account.key},
+            bearer_token=secret(account.key, "bearer_token"),
+            api_base_url=services.settings.x_api_base_url,
+            **optional,
+        )
+    except ValidationError as exc:
+        raise ConfigurationError(readable(exc)) from None
+    return XConnector(config)
+
+
+FACTORIES["twitter"] = _x
+
 
 def connector_for(services: Services, account: Account) -> Connector | None:
     """The account's connector, built on first use (so a newly configured account runs at once

@@ -55,6 +55,7 @@ class ConversationOut(BaseModel):
     created_at: datetime
     last_message_at: datetime
     waiting_since: datetime | None = None
+    direct: bool = False  # an X direct message conversation (no 280-character limit)
 
 
 class AudienceFields(TypedDict):

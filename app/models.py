@@ -165,6 +165,7 @@ class Message(SQLModel, table=True):
     text: str
     html: str | None = None
     quote_start: int | None = None  # where quoted history or a signature begins in ``text``
+    split_thread: bool = False  # a reply too long for one tweet, to post as a numbered thread
     created_at: datetime = Field(sa_column=utc_column())
     delivery_status: DeliveryStatus = DeliveryStatus.RECEIVED
     delivery_error: str = ""

@@ -198,6 +198,7 @@ async def _outbound(
         metadata={
             "token": f"C{conversation.id}",
             "auto": "1" if message.author_kind == AuthorKind.SYSTEM else "",
+            "split": "1" if message.split_thread else "",
         },
     )
 

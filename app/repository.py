@@ -102,6 +102,7 @@ async def conversations_out(
                 created_at=c.created_at,
                 last_message_at=c.last_message_at,
                 waiting_since=c.waiting_since,
+                direct=c.channel == "twitter" and c.thread_key.startswith("dm:"),
             )
         )
     return out

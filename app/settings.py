@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     demo_history_days: int = 90  # …with this many days of past conversations for the dashboard
     sweep_seconds: float = 30  # how often queues are handed over and re-assigned
     x_api_base_url: str = Field(
-        default="https://api.x.com",
+        default="https://api.twitter.com",  # tweepy's own host: no rewriting, OAuth signatures hold
         validation_alias=AliasChoices("X_API_BASE_URL", "CONCIERGE_X_API_BASE_URL"),
     )
 

@@ -37,6 +37,7 @@ class ConversationDetail(BaseModel):
 class ReplyIn(BaseModel):
     text: str = Field(max_length=20_000)
     client_id: str = Field(default="", max_length=64, pattern=r"^[A-Za-z0-9_-]*$")
+    split_thread: bool = False  # X: post an answer over 280 characters as a numbered thread
 
 
 class StatusIn(BaseModel):
@@ -109,7 +110,9 @@ async def post_reply(
     conversation_id: int, body: ReplyIn, user: CurrentUser, services: ServicesDep
 ) -> MessageOut:
     """Replies to the visitor on the conversation's channel."""
-    message = await actions.reply(services, user, conversation_id, body.text, body.client_id)
+    message = await actions.reply(
+        services, user, conversation_id, body.text, body.client_id, body.split_thread
+    )
     return repository.message_out(message, user.name)
 
 

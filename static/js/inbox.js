@@ -144,6 +144,43 @@
     renderList();
   }
 
+  // X counts characters by weight: URLs 23, CJK and emoji 2, most other scripts 1.
+  const URL_RE = /https?:\/\/\S+|(?<![@\w])(?:[a-z0-9-]+\.)+(?:com|org|net|fr|eu|de|es|nl|uk|io|co)(?:\/\S*)?/gi;
+  function tweetLength(text) {
+    let total = 0;
+    const plain = text.normalize("NFC").replace(URL_RE, () => {
+      total += 23;
+      return "";
+    });
+    let afterJoiner = false;
+    for (const char of plain) {
+      const code = char.codePointAt(0);
+      if (code === 0x200d) {
+        afterJoiner = true;
+        continue;
+      }
+      const mark = /\p{M}/u.test(char) || (code >= 0xfe00 && code <= 0xfe0f) || (code >= 0x1f3fb && code <= 0x1f3ff);
+      const light = code <= 0x10ff || (code >= 0x2000 && code <= 0x200d) || (code >= 0x2010 && code <= 0x201f) || (code >= 0x2032 && code <= 0x2037);
+      const weight = mark ? 0 : light ? 1 : 2;
+      total += afterJoiner && weight === 2 ? 0 : weight;
+      afterJoiner = false;
+    }
+    return total;
+  }
+
+  function updateCount() {
+    const c = state.conversations.get(state.selected);
+    const tools = $("x-tools");
+    tools.hidden = !(c && c.channel === "twitter" && !c.direct);
+    if (tools.hidden) return;
+    const length = tweetLength(replyEl.value);
+    const count = $("reply-count");
+    count.textContent = `${length}/280`;
+    count.classList.toggle("over", length > 280 && !$("reply-split").checked);
+  }
+  replyEl.addEventListener("input", updateCount);
+  $("reply-split").addEventListener("change", updateCount);
+
   // ---- thread -------------------------------------------------------------
   function renderHead(c) {
     $("thread-title").textContent = contactLabel(c) + (c.subject ? ` — ${c.subject}` : "");
@@ -153,6 +190,7 @@
     toggle.textContent = c.status === "open" ? t("inbox.resolve") : t("inbox.reopen");
     toggle.dataset.next = c.status === "open" ? "resolved" : "open";
     $("take").hidden = !(c.assignee_id === null && c.status === "open");
+    updateCount();
   }
 
   function messageNode(m) {
@@ -228,10 +266,12 @@
       const clientId = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now())).replace(/[^A-Za-z0-9_-]/g, "");
       const message = await api(`/api/conversations/${state.selected}/messages`, {
         method: "POST",
-        body: JSON.stringify({ text, client_id: clientId }),
+        body: JSON.stringify({ text, client_id: clientId, split_thread: $("reply-split").checked }),
       });
       appendMessage(message);
       replyEl.value = "";
+      $("reply-split").checked = false;
+      updateCount();
       $("reply-error").textContent = "";
     } catch (err) {
       $("reply-error").textContent = err.message;

@@ -81,7 +81,10 @@ def wait_for(predicate: Any, timeout: float = 15) -> Any:
 
 
 def test_mail_in_reply_out_in_the_same_thread(
-    make_server: Any, dovecot: DovecotServer, smtp: tuple[Collector, int], monkeypatch: pytest.MonkeyPatch
+    make_server: Any,
+    dovecot: DovecotServer,
+    smtp: tuple[Collector, int],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     collector, smtp_port = smtp
     monkeypatch.setenv("CONCIERGE_SECRET_MAIL_PORT_ARGENT_IMAP_PASSWORD", dovecot.password)

@@ -1,0 +1,94 @@
+"""An X account in the live inbox, through the app, against the local fake X API."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from app.embedded_redis import free_port
+from tests.app.test_email_channel import wait_for
+from tests.conftest import LiveServer, login, office_login
+from tests.support.fake_x import FakeX, start
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeX]:
+    fake = FakeX()
+    server, thread = start(fake, free_port())
+    yield fake
+    server.should_exit = True
+    thread.join(10)
+
+
+def configure(live: LiveServer) -> None:
+    settings = {"handle": "PortArgentOT", "user_id": "1072250532645998596", "poll_interval": 0.5}
+    path = live.settings.sqlalchemy_url.split(":///", 1)[1]
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute(
+            "update account set active = 1, settings = ? where key = 'x-port-argent'",
+            (json.dumps(settings),),
+        )
+        db.execute("update destination set rota_toml = ''")  # the fake's tweets carry any date
+
+
+def messages(client: Any, conversation_id: int) -> list[dict[str, Any]]:
+    return client.get(f"/api/conversations/{conversation_id}").json()["messages"]  # type: ignore[no-any-return]
+
+
+def test_mentions_in_replies_out(
+    make_server: Any, fake: FakeX, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONCIERGE_SECRET_X_PORT_ARGENT_BEARER_TOKEN", "test-bearer")
+    seed = make_server(x_api_base_url=fake.url)  # every worker sees the same settings
+    configure(seed)
+    live = make_server(x_api_base_url=fake.url)
+    tweet = fake.add_mention("@PortArgentOT le phare est ouvert ce soir ? 🌊", username="ana")
+    adviser = office_login(live, "port-argent")
+    with login(live.url, adviser.email, adviser.password) as client:
+        rows = wait_for(
+            lambda: [
+                r for r in client.get("/api/conversations").json() if r["channel"] == "twitter"
+            ]
+        )
+        conversation = rows[0]
+        assert conversation["contact_handle"] == "@ana" and not conversation["direct"]
+        answer = client.post(
+            f"/api/conversations/{conversation['id']}/messages",
+            json={"text": "Oui, jusqu'à 22 h !"},
+        )
+        assert answer.status_code == 201
+        wait_for(lambda: fake.posted)
+        assert fake.posted[0]["reply"] == {"in_reply_to_tweet_id": tweet}
+        assert fake.posted[0]["text"] == "Oui, jusqu'à 22 h !"
+        # Over 280 characters: refused with the reason, unless posted as a thread.
+        long = " ".join(["marée"] * 60)
+        client.post(f"/api/conversations/{conversation['id']}/messages", json={"text": long})
+        failed = wait_for(
+            lambda: [
+                m for m in messages(client, conversation["id"]) if m["delivery_status"] == "failed"
+            ]
+        )
+        assert "359/280" in failed[0]["delivery_error"]
+        client.post(
+            f"/api/conversations/{conversation['id']}/messages",
+            json={"text": long, "split_thread": True},
+        )
+        wait_for(lambda: len(fake.posted) == 3)
+        assert [p["text"][:4] for p in fake.posted[1:]] == ["1/2 ", "2/2 "]
+    # The visitor's answer to our reply joins the same conversation.
+    fake.add_mention("@PortArgentOT merci !", username="ana", conversation=tweet)
+    with login(live.url, adviser.email, adviser.password) as client:
+        wait_for(
+            lambda: any(
+                m["text"] == "@PortArgentOT merci !" for m in messages(client, conversation["id"])
+            )
+        )
+        assert (
+            len([r for r in client.get("/api/conversations").json() if r["channel"] == "twitter"])
+            == 1
+        )
