@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import repository
+from app import keys, repository
 from app.assignment import assign_waiting
 from app.events import ConversationChanged, MessageCreated
 from app.i18n import gettext
@@ -43,6 +43,7 @@ from connectors.base import InboundMessage, IngestResult, MessageKind
 log = logging.getLogger(__name__)
 
 PREVIEW_CHARS = 140
+AUTO_REPLY_EVERY = 4 * 3600  # seconds between two automatic replies to one contact
 
 
 class UnknownAccountError(LookupError):
@@ -315,7 +316,18 @@ async def auto_reply(
     decision: RouteDecision,
     language: str,
 ) -> None:
-    """Tells the visitor when an answer can be expected. Never counts as a response."""
+    """Tells the visitor when an answer can be expected. Never counts as a response.
+
+    At most one per contact and account every few hours, so two robots can never keep
+    answering each other (RFC 3834)."""
+    fresh = await services.redis.set(
+        keys.auto_reply(account.destination_id, account.key, conversation.contact_id),
+        "1",
+        nx=True,
+        ex=AUTO_REPLY_EVERY,
+    )
+    if not fresh:
+        return
     async with services.db.session() as session:
         destination = await session.get(Destination, account.destination_id)
         office = await session.get(Office, conversation.office_id)

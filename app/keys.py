@@ -35,6 +35,11 @@ def handover_lock(destination_id: int) -> str:
     return f"concierge:{_tag(destination_id)}:handover"
 
 
+def auto_reply(destination_id: int, account: str, contact_id: int) -> str:
+    """Set while a contact has had an automatic reply from an account (RFC 3834 rate limit)."""
+    return f"concierge:{_tag(destination_id)}:autoreply:{account}:{contact_id}"
+
+
 def cursor(destination_id: int, account: str) -> str:
     """Hash of a connector's durable cursors (since_id, UIDVALIDITY/UID…)."""
     return f"concierge:{_tag(destination_id)}:cursor:{account}"

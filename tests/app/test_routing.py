@@ -166,3 +166,19 @@ async def test_saturday_evening_chat_reaches_only_the_office_on_duty(make_server
         other = office_login(live, slug)
         with login(live.url, other.email, other.password) as client:
             assert client.get("/api/conversations?status=all").json() == []
+
+
+async def test_one_automatic_reply_per_contact_every_few_hours(services: Services) -> None:
+    services.clock.set(TUESDAY_2330)
+    first = await Inbox(services).ingest(chat("chat-port-argent", 1, TUESDAY_2330))
+    # The same visitor opens a second conversation the same night: no second automatic reply.
+    other = dataclasses.replace(
+        chat("chat-port-argent", 1, TUESDAY_2330), external_id="v1:x", thread_key="v1-b"
+    )
+    second = await Inbox(services).ingest(other)
+    assert first.conversation_id != second.conversation_id
+    async with services.db.session() as session:
+        automatic = (
+            await session.exec(select(Message).where(Message.author_kind == AuthorKind.SYSTEM))
+        ).all()
+    assert [m.conversation_id for m in automatic] == [first.conversation_id]
