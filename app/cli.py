@@ -28,7 +28,7 @@ from app.embedded_redis import EmbeddedRedis
 from app.models import Account, Destination, Office, Role, User
 from app.security import hash_password
 from app.settings import Settings, get_settings
-from rota import Problem, RotaValidationError, Schedule, check, dumps_toml
+from rota import Plan, Problem, RotaValidationError, Schedule, check, dumps_toml, plan
 
 cli = typer.Typer(
     help="Concierge: a real-time shared helpdesk for tourist destinations.", no_args_is_help=True
@@ -329,6 +329,67 @@ def rota_check(
     if problems:
         raise typer.Exit(1)
     typer.echo(f"no gap and no conflict in the {days} days from {begin:%Y-%m-%d %H:%M %Z}")
+
+
+@rota_cli.command("plan")
+def rota_plan(
+    first: Annotated[
+        datetime, typer.Option("--from", help="First day of the season (YYYY-MM-DD).")
+    ],
+    last: Annotated[datetime, typer.Option("--to", help="Last day of the season (YYYY-MM-DD).")],
+    apply: Annotated[bool, typer.Option(help="Store the plan as low-priority overrides.")] = False,
+    destination: DestinationOption = None,
+) -> None:
+    """Plan a fair season: each slot class balanced by weight, unavailability respected."""
+    if last < first:
+        raise typer.BadParameter("the season ends before it starts", param_hint="--to")
+
+    async def work(session: AsyncSession, found: Destination) -> Plan:
+        rota = await rota_admin.current(session, found)
+        result = plan(rota, first.date(), last.date())
+        if apply:
+            await rota_admin.apply_plan(session, found, result)
+        return result
+
+    result = asyncio.run(_with_destination(get_settings(), destination, work))
+    typer.echo(f"{'office':24} {'weekday evenings':>17} {'weekend days':>13} {'holidays':>9}")
+    for office, counts in result.counts.items():
+        evenings, weekends, holidays = (
+            counts["weekday_evening"],
+            counts["weekend_day"],
+            counts["holiday"],
+        )
+        typer.echo(f"{office:24} {evenings:>17} {weekends:>13} {holidays:>9}")
+    unfilled = sum(1 for a in result.assignments if a.office is None)
+    if unfilled:
+        typer.echo(f"{unfilled} slots found nobody available")
+    typer.echo("plan stored as overrides" if apply else "not stored: add --apply to use it")
+
+
+@account_cli.command("target")
+def account_target(
+    key: Annotated[str, typer.Argument(help="The account's key.")],
+    seconds: Annotated[
+        int, typer.Argument(min=0, help="First-response target; 0: the channel's default.")
+    ],
+) -> None:
+    """Set an account's first-response target used by the dashboard."""
+
+    async def work() -> None:
+        db = Database(get_settings().sqlalchemy_url)
+        try:
+            async with db.session() as session:
+                account = (await session.exec(select(Account).where(Account.key == key))).first()
+                if account is None:
+                    raise typer.BadParameter(f"no account {key!r}", param_hint="KEY")
+                account.target_seconds = seconds or None
+                session.add(account)
+                await session.commit()
+        finally:
+            await db.dispose()
+
+    asyncio.run(work())
+    typer.echo(f"{key}: target {seconds or 'default'} s")
 
 
 @account_cli.command("email")

@@ -15,9 +15,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.models import Account, Destination, Office
 from rota import (
     Override,
+    Plan,
     Rota,
     RotaValidationError,
     Swap,
+    as_overrides,
     build,
     check_override,
     dumps_toml,
@@ -121,5 +123,14 @@ async def remove_swap(session: AsyncSession, destination: Destination, index: in
         raise RotaValidationError([("swap", "no such swap")])
     kept = [s.model_dump(mode="json") for i, s in enumerate(rota.swaps) if i != index]
     new = _with(rota, swaps=kept)
+    await save(session, destination, new)
+    return new
+
+
+async def apply_plan(session: AsyncSession, destination: Destination, result: Plan) -> Rota:
+    """Stores a planned season as low-priority overrides (hand-made overrides still win)."""
+    rota = await current(session, destination)
+    planned = [o.model_dump(mode="json") for o in as_overrides(result)]
+    new = _with(rota, overrides=[*[o.model_dump(mode="json") for o in rota.overrides], *planned])
     await save(session, destination, new)
     return new
