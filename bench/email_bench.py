@@ -22,6 +22,7 @@ import aioimaplib
 from connectors.base import InboundMessage, IngestResult
 from connectors.email import EmailConnector, MailboxConfig
 from tests.support.dovecot import DovecotServer, running_dovecot
+from tests.support.memory import MemoryCursors
 
 LATENCY_MAILS = 200
 THROUGHPUT_MAILS = 5_000
@@ -46,17 +47,6 @@ class TimingSink:
             self.changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), 1)
-
-
-class Cursors:
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    async def get(self, key: str) -> str | None:
-        return self.values.get(key)
-
-    async def set(self, key: str, value: str) -> None:
-        self.values[key] = value
 
 
 def sample_mail(n: int) -> bytes:
@@ -103,7 +93,7 @@ def config(server: DovecotServer, folder: str) -> MailboxConfig:
 
 
 async def latency(server: DovecotServer) -> list[float]:
-    sink, cursors = TimingSink(), Cursors()
+    sink, cursors = TimingSink(), MemoryCursors()
     connector = EmailConnector(config(server, "INBOX"))
     task = asyncio.create_task(connector.run(sink, cursors))
     client = await imap_client(server)
@@ -133,7 +123,7 @@ async def fill(server: DovecotServer, folder: str, count: int) -> None:
 
 
 async def throughput(server: DovecotServer, folder: str, count: int) -> float:
-    sink, cursors = TimingSink(), Cursors()
+    sink, cursors = TimingSink(), MemoryCursors()
     connector = EmailConnector(config(server, folder))
     started = time.perf_counter()
     task = asyncio.create_task(connector.run(sink, cursors))

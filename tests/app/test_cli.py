@@ -178,7 +178,10 @@ def test_rota_plan_and_account_target(env: dict[str, str]) -> None:
     assert run_cli("demo", env=env).returncode == 0
     shown = run_cli("rota", "plan", "--from", "2026-07-01", "--to", "2026-08-31", env=env)
     assert shown.returncode == 0, shown.stderr
-    rows = {line.split()[0]: [int(n) for n in line.split()[1:]] for line in shown.stdout.splitlines()[1:4]}
+    rows = {
+        line.split()[0]: [int(n) for n in line.split()[1:]]
+        for line in shown.stdout.splitlines()[1:4]
+    }
     # Port-Argent has weight 2: twice the slots of each other office, class by class (±1).
     for column in range(2):
         others = [rows["saint-clair"][column], rows["les-salines"][column]]
@@ -186,8 +189,12 @@ def test_rota_plan_and_account_target(env: dict[str, str]) -> None:
         assert abs(rows["port-argent"][column] - 2 * others[0]) <= 2
     before = run_cli("rota", "export", env=env).stdout
     assert "not stored" in shown.stdout and "planned" not in before
-    applied = run_cli("rota", "plan", "--from", "2026-07-01", "--to", "2026-07-07", "--apply", env=env)
-    assert applied.returncode == 0 and 'note = "planned"' in run_cli("rota", "export", env=env).stdout
+    applied = run_cli(
+        "rota", "plan", "--from", "2026-07-01", "--to", "2026-07-07", "--apply", env=env
+    )
+    assert (
+        applied.returncode == 0 and 'note = "planned"' in run_cli("rota", "export", env=env).stdout
+    )
     inverted = run_cli("rota", "plan", "--from", "2026-07-07", "--to", "2026-07-01", env=env)
     assert inverted.returncode != 0 and "ends before it starts" in inverted.stderr
     assert run_cli("account", "target", "chat-port-argent", "180", env=env).returncode == 0

@@ -9,8 +9,8 @@ import pytest
 from connectors.base import Author, Channel, OutboundMessage
 from connectors.twitter.config import XAccountConfig
 from connectors.twitter.connector import XConnector
-from tests.connectors.twitter.conftest import MemoryCursors, MemorySink
 from tests.support.fake_x import FakeX, recorded_mentions
+from tests.support.memory import MemoryCursors, MemorySink
 
 
 def connector(fake: FakeX, **changes: object) -> XConnector:
@@ -74,7 +74,7 @@ async def test_the_cursor_stays_behind_what_the_inbox_could_not_store(
     second = fake_x.add_mention("two")
     sink.fail_on = second
     x = connector(fake_x)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(ConnectionError):
         await x.poll_once(sink, cursors)
     assert cursors.values["since_id"] == first
     sink.fail_on = None
