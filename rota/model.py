@@ -7,171 +7,52 @@ Wall-clock times are local to the destination's time zone; overrides are aware i
 from __future__ import annotations
 
 import itertools
-import re
-from datetime import date, datetime, time
-from typing import Annotated, Any, Literal
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    PlainSerializer,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_INTERVAL = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*(\+1)?\s*$")
-_MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
+from rota.calendar import unknown_region
+from rota.errors import RotaValidationError
+from rota.timeutil import require_aware
+from rota.wallclock import (
+    WEEKDAYS,
+    DateRange,
+    DayIntervals,
+    Interval,
+    Season,
+    Week,
+    no_overlap,
+    runs_into,
+)
 
-
-class RotaValidationError(ValueError):
-    """The rota was refused; ``errors`` lists (field path, reason) pairs."""
-
-    def __init__(self, errors: list[tuple[str, str]]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(f"{path}: {reason}" for path, reason in errors))
-
-
-class Interval(BaseModel):
-    """A local wall-clock interval; ``overnight`` means it ends on the next day."""
-
-    model_config = ConfigDict(frozen=True)
-
-    start: time
-    end: time
-    overnight: bool = False
-
-    @model_validator(mode="before")
-    @classmethod
-    def _parse(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            match = _INTERVAL.match(value)
-            if not match:
-                raise ValueError(f"{value!r} is not HH:MM-HH:MM (add +1 for an overnight window)")
-            h1, m1, h2, m2, plus = match.groups()
-            if int(h1) > 23 or int(h2) > 23 or int(m1) > 59 or int(m2) > 59:
-                raise ValueError(f"{value!r} has an impossible time")
-            return {
-                "start": time(int(h1), int(m1)),
-                "end": time(int(h2), int(m2)),
-                "overnight": bool(plus),
-            }
-        return value
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Interval:
-        if not self.overnight and self.end <= self.start:
-            raise ValueError(
-                f"ends at {self.end:%H:%M}, not after its start {self.start:%H:%M}: an overnight"
-                f" window must be explicit ({self.start:%H:%M}-{self.end:%H:%M}+1)"
-            )
-        if self.overnight and self.end > self.start:
-            raise ValueError("an overnight window must end at or before its start time, next day")
-        return self
-
-    def __str__(self) -> str:
-        return f"{self.start:%H:%M}-{self.end:%H:%M}" + ("+1" if self.overnight else "")
-
-    def minutes(self) -> tuple[int, int]:
-        """Start and end in minutes from the day's midnight (end may pass 1440)."""
-        start = self.start.hour * 60 + self.start.minute
-        end = self.end.hour * 60 + self.end.minute + (1440 if self.overnight else 0)
-        return start, end
-
-
-IntervalField = Annotated[Interval, PlainSerializer(str, return_type=str)]
-
-
-def _no_overlap(intervals: list[Interval]) -> list[Interval]:
-    spans = sorted(i.minutes() for i in intervals)
-    for (s1, e1), (s2, _e2) in itertools.pairwise(spans):
-        if s2 < e1:
-            raise ValueError(
-                f"windows overlap ({s1 // 60:02d}:{s1 % 60:02d} and {s2 // 60:02d}:{s2 % 60:02d})"
-            )
-    return intervals
-
-
-DayIntervals = Annotated[
-    list[IntervalField], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)
+__all__ = [
+    "WEEKDAYS",
+    "DateRange",
+    "Duty",
+    "Holidays",
+    "Interval",
+    "Member",
+    "Office",
+    "Override",
+    "Rota",
+    "RotaValidationError",
+    "Rotation",
+    "Season",
+    "Swap",
+    "Week",
+    "build",
+    "check_override",
 ]
-
-
-class Week(BaseModel):
-    """Intervals for each weekday; a missing day has none."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    mon: DayIntervals = []
-    tue: DayIntervals = []
-    wed: DayIntervals = []
-    thu: DayIntervals = []
-    fri: DayIntervals = []
-    sat: DayIntervals = []
-    sun: DayIntervals = []
-
-    @field_validator(*WEEKDAYS)
-    @classmethod
-    def _check_day(cls, value: list[Interval]) -> list[Interval]:
-        return _no_overlap(value)
-
-    def day(self, weekday: int) -> list[Interval]:
-        intervals: list[Interval] = getattr(self, WEEKDAYS[weekday])
-        return intervals
-
-
-def _month_day(value: Any) -> Any:
-    if isinstance(value, str):
-        match = _MONTH_DAY.match(value)
-        if not match:
-            raise ValueError(f"{value!r} is not MM-DD")
-        month, day = int(match.group(1)), int(match.group(2))
-        date(2000, month, day)  # 2000 is a leap year: 02-29 is allowed
-        return (month, day)
-    return value
-
-
-MonthDay = Annotated[
-    tuple[int, int],
-    BeforeValidator(_month_day),
-    PlainSerializer(lambda v: f"{v[0]:02d}-{v[1]:02d}", return_type=str),
-]
-
-
-class Season(BaseModel):
-    """Opening hours used every year between two month-days (inclusive), e.g. July–August."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    start: MonthDay
-    end: MonthDay
-    hours: Week
-
-    def contains(self, day: date) -> bool:
-        key = (day.month, day.day)
-        if self.start <= self.end:
-            return self.start <= key <= self.end
-        return key >= self.start or key <= self.end  # a season across New Year
-
-
-class DateRange(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    start: date
-    end: date
-
-    @model_validator(mode="after")
-    def _ordered(self) -> DateRange:
-        if self.end < self.start:
-            raise ValueError(f"ends {self.end} before it starts {self.start}")
-        return self
-
-    def contains(self, day: date) -> bool:
-        return self.start <= day <= self.end
 
 
 class Office(BaseModel):
@@ -185,6 +66,17 @@ class Office(BaseModel):
     unavailable: list[DateRange] = []  # cannot take shared duty (the planner respects it)
     closed_on_holidays: bool = False
     accounts: list[str] = []
+
+    @field_validator("seasons")
+    @classmethod
+    def _one_season_a_day(cls, value: list[Season]) -> list[Season]:
+        for i, j in itertools.combinations(range(len(value)), 2):
+            day = date(2000, 1, 1)  # a leap year: every month-day occurs once
+            while day.year == 2000:
+                if value[i].contains(day) and value[j].contains(day):
+                    raise ValueError(f"seasons {i} and {j} overlap on {day:%m-%d}")
+                day += timedelta(days=1)
+        return value
 
 
 class Member(BaseModel):
@@ -220,17 +112,39 @@ class Duty(BaseModel):
     @field_validator("holiday")
     @classmethod
     def _check_holiday(cls, value: list[Interval]) -> list[Interval]:
-        return _no_overlap(value)
+        return no_overlap(value)
+
+    @model_validator(mode="after")
+    def _holiday_across_midnight(self) -> Duty:
+        # A public holiday may fall on any weekday, before or after any other day.
+        for weekday, name in enumerate(WEEKDAYS):
+            problem = runs_into(self.holiday, self.week.day(weekday), name)
+            if problem:
+                raise RotaValidationError([("holiday", problem)])
+            problem = runs_into(self.week.day(weekday), self.holiday, "a public holiday")
+            if problem:
+                raise RotaValidationError([(f"week.{name}", problem)])
+        return self
 
 
 class Holidays(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     country: str = "FR"
-    subdivision: str | None = None  # "57" (Moselle) or "6AE" (Alsace) for Alsace-Moselle's days
+    subdivision: str | None = (
+        None  # "57" (Moselle), "6AE", "67" or "68" (Alsace) for Alsace-Moselle's days
+    )
     extra: list[date] = []  # local public holidays of the destination
     not_holidays: list[date] = []  # dates the library lists that are switched off here
     no_duty: list[date] = []  # dates without any shared duty
+
+    @model_validator(mode="after")
+    def _known_region(self) -> Holidays:
+        reason = unknown_region(self.country, self.subdivision)
+        if reason is not None:
+            field = "country" if unknown_region(self.country, None) else "subdivision"
+            raise RotaValidationError([(field, reason)])
+        return self
 
 
 class Override(BaseModel):
@@ -251,11 +165,13 @@ class Override(BaseModel):
             raise ValueError("needs a UTC offset, e.g. 2026-07-14T22:00:00+02:00")
         return value
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Override:
-        if self.end <= self.start:
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, value: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("start")
+        if start is not None and value <= start:
             raise ValueError("ends before it starts")
-        return self
+        return value
 
 
 class Swap(BaseModel):
@@ -269,11 +185,12 @@ class Swap(BaseModel):
     b: str
     note: str = ""
 
-    @model_validator(mode="after")
-    def _different(self) -> Swap:
-        if self.a == self.b:
+    @field_validator("b")
+    @classmethod
+    def _different(cls, value: str, info: ValidationInfo) -> str:
+        if value == info.data.get("a"):
             raise ValueError("an office cannot swap with itself")
-        return self
+        return value
 
 
 class Rota(BaseModel):
@@ -345,24 +262,38 @@ class Rota(BaseModel):
         return None
 
 
-def build(data: Any) -> Rota:
-    """A validated rota from plain data; raises :class:`RotaValidationError` naming each field."""
+def build(data: Any, now: datetime | None = None) -> Rota:
+    """A validated rota from plain data; raises :class:`RotaValidationError` naming each field.
+
+    With ``now``, an override that ends at or before it is refused as well (nothing here reads a
+    clock: the caller says what time it is).
+    """
     try:
-        return Rota.model_validate(data)
+        rota = Rota.model_validate(data)
     except ValidationError as exc:
         errors: list[tuple[str, str]] = []
         for error in exc.errors():
             path = ".".join(str(p) for p in error["loc"])
             cause = error.get("ctx", {}).get("error")
             if isinstance(cause, RotaValidationError):
-                errors.extend(cause.errors)
+                errors.extend((f"{path}.{p}" if path else p, r) for p, r in cause.errors)
                 continue
             message = str(error["msg"]).removeprefix("Value error, ")
             errors.append((path or "rota", message))
         raise RotaValidationError(errors) from None
+    if now is not None:
+        now = require_aware(now, "now")
+        past = [
+            (f"overrides.{i}.end", "is in the past")
+            for i, override in enumerate(rota.overrides)
+            if override.end <= now
+        ]
+        if past:
+            raise RotaValidationError(past)
+    return rota
 
 
 def check_override(override: Override, now: datetime) -> None:
     """A new override must not lie wholly in the past."""
-    if override.end <= now:
+    if override.end <= require_aware(now, "now"):
         raise RotaValidationError([("override.end", "is in the past")])

@@ -43,7 +43,7 @@ def base(**changes: object) -> dict[str, object]:
             "rotation.members.0.weight",
             "above 0",
         ),
-        ({"swaps": [{"turn": "2026-07-06", "a": "a", "b": "a"}]}, "swaps.0", "itself"),
+        ({"swaps": [{"turn": "2026-07-06", "a": "a", "b": "a"}]}, "swaps.0.b", "itself"),
         ({"swaps": [{"turn": "2026-07-06", "a": "a", "b": "nope"}]}, "swaps.0.b", "unknown office"),
         (
             {
@@ -64,7 +64,7 @@ def base(**changes: object) -> dict[str, object]:
                     {"start": "2026-07-06T18:00:00+02:00", "end": "2026-07-06T17:00:00+02:00"}
                 ]
             },
-            "overrides.0",
+            "overrides.0.end",
             "ends before it starts",
         ),
         (
@@ -84,6 +84,55 @@ def base(**changes: object) -> dict[str, object]:
             "offices.0.closures.0",
             "before it starts",
         ),
+        # An overnight window may not run into the next day's first window, Sunday into Monday too.
+        (
+            {"duty": {"week": {"sun": ["22:00-08:00+1"], "mon": ["07:00-09:00"]}}},
+            "duty.week.sun",
+            "runs into mon 07:00-09:00",
+        ),
+        (
+            {"offices": [{"id": "a", "hours": {"tue": ["20:00-02:00+1"], "wed": ["01:00-03:00"]}}]},
+            "offices.0.hours.tue",
+            "runs into wed",
+        ),
+        (
+            {"duty": {"week": {"mon": ["08:00-10:00"]}, "holiday": ["20:00-09:00+1"]}},
+            "duty.holiday",
+            "runs into mon 08:00-10:00",
+        ),
+        (
+            {"duty": {"week": {"fri": ["20:00-03:00+1"]}, "holiday": ["02:00-04:00"]}},
+            "duty.week.fri",
+            "runs into a public holiday",
+        ),
+        ({"duty": {"week": {"mon": ["17:00-17:00"]}}}, "duty.week.mon.0", "not after its start"),
+        (
+            {
+                "offices": [
+                    {
+                        "id": "a",
+                        "seasons": [
+                            {"start": "07-01", "end": "08-31", "hours": {}},
+                            {"start": "08-15", "end": "09-15", "hours": {}},
+                        ],
+                    }
+                ]
+            },
+            "offices.0.seasons",
+            "overlap on 08-15",
+        ),
+        (
+            {
+                "offices": [
+                    {"id": "a", "seasons": [{"start": "02-30", "end": "03-01", "hours": {}}]}
+                ]
+            },
+            "offices.0.seasons.0.start",
+            "day is out of range",
+        ),
+        ({"holidays": {"country": "FR", "subdivision": "99"}}, "holidays.subdivision", "99"),
+        ({"holidays": {"country": "XX"}}, "holidays.country", "XX"),
+        ({"rotation": {"turn": "fortnight"}}, "rotation.turn", "'window', 'day' or 'week'"),
     ],
 )
 def test_each_error_names_its_field(changes: dict[str, object], field: str, reason: str) -> None:
@@ -92,6 +141,30 @@ def test_each_error_names_its_field(changes: dict[str, object], field: str, reas
     assert any(path == field and reason in message for path, message in info.value.errors), (
         info.value.errors
     )
+
+
+def test_every_error_is_reported_at_once() -> None:
+    with pytest.raises(RotaValidationError) as info:
+        build(
+            base(
+                timezone="Nowhere/Atlantis",
+                rotation={"members": [{"office": "a", "weight": 0}]},
+                swaps=[{"turn": "2026-07-06", "a": "b", "b": "b"}],
+            )
+        )
+    assert [path for path, _ in info.value.errors] == [
+        "timezone",
+        "rotation.members.0.weight",
+        "swaps.0.b",
+    ]
+    assert isinstance(info.value, ValueError)
+    assert str(info.value).startswith("timezone: unknown time zone 'Nowhere/Atlantis'; ")
+
+
+@pytest.mark.parametrize("subdivision", ["57", "6AE", "67", "68", "Alsace", "Moselle"])
+def test_alsace_moselle_subdivisions_are_accepted(subdivision: str) -> None:
+    rota = build(base(holidays={"country": "FR", "subdivision": subdivision}))
+    assert rota.holidays.subdivision == subdivision
 
 
 def test_a_valid_rota_and_explicit_overnight_windows() -> None:
@@ -110,3 +183,19 @@ def test_an_override_in_the_past_is_refused() -> None:
         check_override(past, now)
     assert info.value.errors == [("override.end", "is in the past")]
     check_override(Override(start=now, end=datetime(2026, 7, 2, tzinfo=UTC), office="a"), now)
+    with pytest.raises(ValueError, match="aware"):
+        check_override(past, datetime(2026, 7, 1))  # noqa: DTZ001
+
+
+def test_build_with_now_refuses_overrides_already_over() -> None:
+    overrides = [
+        {"start": "2026-07-01T10:00:00+02:00", "end": "2026-07-01T12:00:00+02:00", "office": "a"},
+        {"start": "2026-07-01T11:00:00+02:00", "end": "2026-07-01T13:00:00+02:00", "office": "b"},
+    ]
+    now = datetime(2026, 7, 1, 10, 30, tzinfo=UTC)  # 12:30 in Paris: the first one is over
+    with pytest.raises(RotaValidationError) as info:
+        build(base(overrides=overrides), now=now)
+    assert info.value.errors == [("overrides.0.end", "is in the past")]
+    # Without ``now`` (loading a stored rota) past overrides are history, not errors.
+    assert len(build(base(overrides=overrides)).overrides) == 2
+    assert len(build(base(overrides=overrides[1:]), now=now).overrides) == 1
