@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     max_message_chars: int = 4000
     visitor_rate: int = 20  # messages per visitor token per window
     visitor_ip_rate: int = 300  # looser cap per IP address (hotel Wi-Fi)
+    login_rate: int = 10  # login attempts per IP address per window
     rate_window_seconds: int = 10
     retention_days: int = 365  # how long conversations are kept (shown to visitors)
     clock_start: datetime | None = None  # run "as if" from this instant (demos and tests)

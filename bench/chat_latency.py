@@ -233,6 +233,7 @@ def main(argv: list[str] | None = None) -> None:
         env.update(
             CONCIERGE_VAR_DIR=str(Path(tmp) / "var"),
             CONCIERGE_VISITOR_IP_RATE="1000000",  # every simulated visitor comes from 127.0.0.1
+            CONCIERGE_LOGIN_RATE="1000",  # and so do the 20 advisers logging in
         )
         proc = subprocess.Popen(
             [sys.executable, "-c", "from app.cli import main; main()", "run", "--port", str(port)],

@@ -22,7 +22,6 @@ from app.web.render import render
 
 router = APIRouter()
 
-LOGIN_ATTEMPTS_PER_WINDOW = 10
 
 
 @router.get("/", include_in_schema=False)
@@ -51,7 +50,7 @@ async def login(
     if not same_token(request.cookies.get(CSRF_COOKIE), csrf_token):
         return render(request, "login.html", error="error.csrf", email=email, status_code=403)
     ip = request.client.host if request.client else "unknown"
-    if not await services.limiter.hit("login", ip, LOGIN_ATTEMPTS_PER_WINDOW):
+    if not await services.limiter.hit("login", ip, services.settings.login_rate):
         return render(
             request, "login.html", error="error.rate_limited", email=email, status_code=429
         )
