@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from rota import Rota, Schedule, build
+from rota.schedule import FAR_FUTURE
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]
 
@@ -267,3 +268,154 @@ def test_demo_destination_weights_and_seasonal_hours(demo_rota: Rota) -> None:
 def test_naive_instants_are_refused() -> None:
     with pytest.raises(ValueError, match="aware"):
         SCHEDULE.on_duty(datetime(2026, 8, 10, 18, 0))  # noqa: DTZ001
+
+
+# The demo destination (docs/rota.example.toml): weekly turns from Monday 2026-01-05 in the cycle
+# port-argent, saint-clair, les-salines, port-argent (weight 2); week n from the anchor → n % 4.
+PA, SC, LS = "port-argent", "saint-clair", "les-salines"
+
+
+@pytest.mark.parametrize(
+    ("at", "office", "reason", "valid_until"),
+    [
+        # 1 January (Thursday, a holiday) is in week -1 → index 3: port-argent, 10:00–22:00 CET.
+        (utc(2026, 1, 1, 9, 0), PA, "shared_duty", utc(2026, 1, 1, 21, 0)),
+        (utc(2026, 1, 1, 8, 59), None, None, utc(2026, 1, 1, 9, 0)),
+        # Week 2 is les-salines', closed until 15 February: the next in the cycle takes it.
+        (utc(2026, 1, 21, 16, 0), PA, "shared_duty", utc(2026, 1, 21, 21, 0)),
+        # Week 11 → port-argent; Saturday 12:00 CET, then Sunday 10:00 CEST after the jump.
+        (utc(2026, 3, 28, 11, 0), PA, "shared_duty", utc(2026, 3, 28, 21, 0)),
+        (utc(2026, 3, 28, 21, 0), None, None, utc(2026, 3, 29, 8, 0)),
+        (utc(2026, 3, 29, 8, 0), PA, "shared_duty", utc(2026, 3, 29, 20, 0)),
+        # Easter Monday, week 13 → saint-clair, holiday hours 10:00–22:00 CEST.
+        (utc(2026, 4, 6, 8, 0), SC, "shared_duty", utc(2026, 4, 6, 20, 0)),
+        (utc(2026, 4, 7, 8, 0), None, None, utc(2026, 4, 7, 15, 0)),
+        # 14 July, week 27 → port-argent.
+        (utc(2026, 7, 14, 19, 59), PA, "shared_duty", utc(2026, 7, 14, 20, 0)),
+        # The fall-back night: week 41 → saint-clair; Sunday 10:00 CET.
+        (utc(2026, 10, 24, 10, 0), SC, "shared_duty", utc(2026, 10, 24, 20, 0)),
+        (utc(2026, 10, 25, 1, 30), None, None, utc(2026, 10, 25, 9, 0)),
+        (utc(2026, 10, 25, 9, 0), SC, "shared_duty", utc(2026, 10, 25, 21, 0)),
+        # 26 December (Saturday) is no holiday on the Atlantic coast: duty from 12:00 only.
+        (utc(2026, 12, 26, 9, 30), None, None, utc(2026, 12, 26, 11, 0)),
+        (utc(2026, 12, 26, 11, 0), LS, "shared_duty", utc(2026, 12, 26, 21, 0)),
+    ],
+)
+def test_on_duty_in_the_demo_destination(
+    demo_rota: Rota, at: datetime, office: str | None, reason: str | None, valid_until: datetime
+) -> None:
+    answer = Schedule(demo_rota).on_duty(at)
+    assert (answer.office, answer.reason, answer.valid_until) == (office, reason, valid_until)
+
+
+def test_26_december_in_alsace_moselle(demo_rota: Rota) -> None:
+    for subdivision in ("57", "67", "68"):
+        rota = build(
+            {
+                **demo_rota.model_dump(mode="json"),
+                "holidays": {"country": "FR", "subdivision": subdivision},
+            }
+        )
+        answer = Schedule(rota).on_duty(utc(2026, 12, 26, 9, 30))  # 10:30 CET, holiday hours
+        assert (answer.office, answer.reason, answer.valid_until) == (
+            LS,
+            "shared_duty",
+            utc(2026, 12, 26, 21, 0),
+        )
+
+
+@pytest.mark.parametrize(
+    ("account", "at", "expected"),
+    [
+        # July–August: Port-Argent's own hours are 09:00–19:00 every day, Sunday included.
+        ("chat-port-argent", utc(2026, 7, 19, 16, 30), (PA, "own_hours", utc(2026, 7, 19, 17, 0))),
+        # In June its Sunday is 10:00–13:00; at 13:30 the shared duty (week 23 → port-argent)
+        # answers until 22:00, before Port-Argent opens on Monday.
+        (
+            "chat-port-argent",
+            utc(2026, 6, 21, 11, 30),
+            (PA, "shared_duty", utc(2026, 6, 21, 20, 0)),
+        ),
+        # Saint-Clair's lunch break on a Friday in week 27: nobody until it reopens at 14:00.
+        (
+            "mail-saint-clair",
+            utc(2026, 7, 17, 10, 45),
+            (None, "nobody_on_duty", utc(2026, 7, 17, 12, 0)),
+        ),
+        ("mail-saint-clair", utc(2026, 7, 17, 12, 0), (SC, "own_hours", utc(2026, 7, 17, 15, 30))),
+        # Saint-Clair closes at 17:30 but the evening duty (port-argent) started at 17:00.
+        (
+            "mail-saint-clair",
+            utc(2026, 7, 17, 15, 30),
+            (PA, "shared_duty", utc(2026, 7, 17, 20, 0)),
+        ),
+        # Les Salines is closed until 15 February: on a Tuesday in January the duty answers.
+        (
+            "x-les-salines",
+            utc(2026, 1, 13, 10, 0),
+            (None, "nobody_on_duty", utc(2026, 1, 13, 16, 0)),
+        ),
+        ("x-les-salines", utc(2026, 2, 17, 10, 0), (LS, "own_hours", utc(2026, 2, 17, 16, 0))),
+    ],
+)
+def test_route_in_the_demo_destination(
+    demo_rota: Rota, account: str, at: datetime, expected: tuple[object, ...]
+) -> None:
+    answer = Schedule(demo_rota).route(account, at)
+    assert (answer.office, answer.reason, answer.valid_until) == expected
+    if answer.office is None:
+        assert answer.next_at == answer.valid_until and answer.next_office is not None
+
+
+def test_across_new_year_windows_once_and_segments_whole() -> None:
+    rota = build(
+        {
+            "offices": [{"id": "n"}, {"id": "m"}],
+            "duty": {"week": {"thu": ["20:00-02:00+1"]}},  # 31 December 2026 is a Thursday
+            "rotation": {"turn": "window", "members": [{"office": "n"}]},
+            "overrides": [
+                {
+                    "start": "2027-06-01T00:00:00+02:00",
+                    "end": "2029-06-01T00:00:00+02:00",
+                    "office": "m",
+                    "note": "two whole years",
+                }
+            ],
+        }
+    )
+    schedule = Schedule(rota)
+    windows = list(schedule.windows(utc(2026, 12, 30), utc(2027, 1, 2)))
+    assert [(w.start, w.end) for w in windows] == [
+        (utc(2026, 12, 31, 19, 0), utc(2027, 1, 1, 1, 0))
+    ]
+    (segment,) = schedule.segments(utc(2026, 12, 30), utc(2027, 1, 2))
+    assert (segment.start, segment.end, segment.office) == (
+        utc(2026, 12, 31, 19, 0),
+        utc(2027, 1, 1, 1, 0),
+        "n",
+    )
+    assert schedule.on_duty(utc(2026, 12, 31, 22, 0)).valid_until == utc(2027, 1, 1, 1, 0)
+    # An override over several years holds until its end, not just until New Year.
+    answer = schedule.on_duty(utc(2027, 7, 1))
+    assert (answer.office, answer.reason, answer.valid_until) == (
+        "m",
+        "override",
+        utc(2029, 5, 31, 22, 0),
+    )
+    following = schedule.next_on_duty(utc(2027, 5, 31, 21, 0))
+    assert following is not None
+    assert (following.start, following.end) == (utc(2027, 5, 31, 22, 0), utc(2029, 5, 31, 22, 0))
+
+
+def test_a_rota_without_duty_answers_nobody_ever() -> None:
+    schedule = Schedule(build({"offices": [{"id": "a", "accounts": ["chat-a"]}]}))
+    answer = schedule.on_duty(utc(2026, 5, 1, 12, 0))
+    assert (answer.office, answer.valid_until) == (None, FAR_FUTURE)
+    assert schedule.next_on_duty(utc(2026, 5, 1, 12, 0)) is None
+    route = schedule.route("chat-a", utc(2026, 5, 1, 12, 0))
+    assert (route.office, route.reason, route.valid_until, route.next_at) == (
+        None,
+        "nobody_on_duty",
+        FAR_FUTURE,
+        None,
+    )
