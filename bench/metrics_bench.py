@@ -83,8 +83,8 @@ def build(path: Path, conversations: int) -> None:
         )
         db.executemany(
             "insert into message (id, conversation_id, account_id, direction, author_kind, author_user_id,"
-            " external_id, text, created_at, client_id, kind, delivery_status, delivery_error)"
-            " values (?,?,?,?,?,?,?,?,?,'','normal','SENT','')",
+            " external_id, text, created_at, client_id, kind, delivery_status, delivery_error, split_thread)"
+            " values (?,?,?,?,?,?,?,?,?,'','normal','SENT','',0)",
             msgs,
         )
         db.executemany(
