@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rota import Rota, Schedule, build, fairness, feed, parse_events, plan
-from tests.rota.test_schedule import SCHEDULE
+from tests.rota.test_schedule import ROTA, SCHEDULE
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 instants = st.integers(min_value=0, max_value=365 * 24 * 60 - 1).map(
@@ -92,6 +92,80 @@ def test_ical_round_trips(start_day: int, office: str | None) -> None:
     for a, b, summary in events:
         mid = a + (b - a) / 2
         assert SCHEDULE.on_duty(mid).office in summary
+
+
+overrides = st.lists(
+    st.tuples(
+        st.integers(min_value=-3 * 24 * 60, max_value=40 * 24 * 60),  # minutes from 2026-10-01
+        st.sampled_from([15, 60, 300, 24 * 60, 10 * 24 * 60]),
+        st.sampled_from(["a", "b", "c", None]),
+        st.integers(min_value=-1, max_value=2),
+    ),
+    max_size=12,
+)
+
+
+@given(overrides, st.lists(st.integers(min_value=0, max_value=45 * 24 * 60), min_size=5))
+@settings(max_examples=150, deadline=None)
+def test_overrides_win_by_priority_then_by_order(
+    raw: list[tuple[int, int, str | None, int]], probes: list[int]
+) -> None:
+    """Against a brute-force reading: the last-listed of the highest-priority overrides covering
+    an instant decides it; with none, the rota without overrides does (swaps, rotation)."""
+    origin = datetime(2026, 10, 1, tzinfo=UTC)  # the fall-back night is in the range
+    data = [
+        {
+            "start": (origin + timedelta(minutes=m)).isoformat(),
+            "end": (origin + timedelta(minutes=m + length)).isoformat(),
+            "office": office,
+            "priority": priority,
+        }
+        for m, length, office, priority in raw
+    ]
+    schedule = Schedule(build({**ROTA.model_dump(mode="json"), "overrides": data}))
+    plain = Schedule(build({**ROTA.model_dump(mode="json"), "overrides": []}))
+    for probe in probes:
+        at = origin + timedelta(minutes=probe, seconds=30)
+        covering = [
+            (o.priority, i, o)
+            for i, o in enumerate(schedule.rota.overrides)
+            if o.start <= at < o.end
+        ]
+        if covering:
+            winner = max(covering, key=lambda c: (c[0], c[1]))[2]
+            expected = (winner.office, "override" if winner.office else None)
+        else:
+            base = plain.on_duty(at)
+            expected = (base.office, base.reason)
+        answer = schedule.on_duty(at)
+        assert (answer.office, answer.reason) == expected, at
+        # valid_until is exact: the answer holds just before it and changes at it.
+        assert answer.valid_until > at
+        last_second = schedule.on_duty(answer.valid_until - timedelta(seconds=1))
+        assert (last_second.office, last_second.reason) == (answer.office, answer.reason)
+        after = schedule.on_duty(answer.valid_until)
+        assert (after.office, after.reason) != (answer.office, answer.reason)
+
+
+@given(instants, st.sampled_from(["chat-a", "chat-b", "chat-c", "nobody's"]))
+@settings(max_examples=300, deadline=None)
+def test_route_is_own_hours_then_duty_then_the_next_answer(at: datetime, account: str) -> None:
+    answer = SCHEDULE.route(account, at)
+    owner = ROTA.account_office(account)
+    closes = SCHEDULE.is_open(owner, at) if owner else None
+    duty = SCHEDULE.on_duty(at)
+    if closes is not None:
+        assert (answer.office, answer.reason, answer.valid_until) == (owner, "own_hours", closes)
+    elif duty.office is not None:
+        assert (answer.office, answer.reason) == (duty.office, duty.reason)
+        assert answer.valid_until <= duty.valid_until
+    else:
+        assert answer.office is None and answer.reason == "nobody_on_duty"
+        assert answer.next_at == answer.valid_until > at
+        # Nobody answers in between, and someone does from next_at.
+        middle = at + (answer.valid_until - at) / 2
+        assert SCHEDULE.route(account, middle).office is None
+        assert SCHEDULE.route(account, answer.valid_until).office == answer.next_office
 
 
 def _rota(offices: list[str], weights: list[int]) -> Rota:
