@@ -5,19 +5,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from rota.model import Rota
 from rota.schedule import Schedule
 from rota.timeutil import require_aware
 
 
 @dataclass(frozen=True, slots=True)
 class Problem:
+    """Something to fix in the rota, with when it happens."""
+
     kind: str  # gap | conflict
     start: datetime
     end: datetime
     detail: str
 
 
-def check(schedule: Schedule, start: datetime, days: int = 30) -> list[Problem]:
+def check(rota: Rota | Schedule, start: datetime, days: int = 30) -> list[Problem]:
+    """Gaps and conflicts over ``days`` from ``start``, in time order (empty: all is well).
+
+    A gap: a duty window, or part of one, with nobody on duty. A conflict: an office on duty
+    while closed or unavailable, two overrides of one priority naming different offices at once.
+    """
+    schedule = rota if isinstance(rota, Schedule) else Schedule(rota)
     start = require_aware(start, "start")
     end = start + timedelta(days=days)
     problems = [

@@ -1,4 +1,8 @@
-"""The rota as a readable TOML file (``concierge rota import | export``)."""
+"""The rota as a readable TOML file (``concierge rota import | export``).
+
+Dates and instants are TOML's own (``anchor = 2026-01-05``, ``start = 2026-07-14 22:00:00+02:00``);
+wall-clock windows are strings (``"17:00-22:00"``, ``"22:00-08:00+1"`` for an overnight one).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from rota.model import Rota, RotaValidationError, build
 
 
 def loads_toml(text: str) -> Rota:
+    """A validated rota from TOML text; raises :class:`RotaValidationError` naming each field."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -19,16 +24,15 @@ def loads_toml(text: str) -> Rota:
 
 
 def dumps_toml(rota: Rota) -> str:
-    data = rota.model_dump(mode="json", exclude_defaults=False)
-    return tomli_w.dumps(_drop_empty(data))
+    """The rota as TOML text that :func:`loads_toml` reads back to an equal rota."""
+    return tomli_w.dumps(_drop_empty(rota.model_dump(mode="python")))
 
 
 def _drop_empty(value: Any) -> Any:
     """TOML has no null: leave out empty values so the file stays short and valid."""
     if isinstance(value, dict):
-        return {
-            k: _drop_empty(v) for k, v in value.items() if v is not None and v != [] and v != {}
-        }
+        cleaned = {k: _drop_empty(v) for k, v in value.items()}
+        return {k: v for k, v in cleaned.items() if v is not None and v not in ("", [], {})}
     if isinstance(value, list):
         return [_drop_empty(v) for v in value]
     return value
