@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rota import Rota, Schedule, build, fairness, feed, parse_events, plan
+from rota.duty import SLOT_CLASSES
 from tests.rota.test_schedule import ROTA, SCHEDULE
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -48,6 +51,27 @@ def test_the_planner_is_fair_with_equal_weights(offices: list[str], first: date,
         counts = [result.counts[o][slot] for o in offices]
         assert max(counts) - min(counts) <= 1, (slot, counts)
     assert all(a.office is not None for a in result.assignments)
+
+
+@given(
+    st.lists(st.integers(min_value=1, max_value=5), min_size=2, max_size=4),
+    st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 12, 1)),
+    st.integers(min_value=1, max_value=150),
+)
+@settings(max_examples=80, deadline=None)
+def test_the_planner_keeps_every_class_within_one_slot_of_its_share(
+    weights: list[int], first: date, days: int
+) -> None:
+    offices = list("pqrs"[: len(weights)])
+    result = plan(_rota(offices, weights), first, first + timedelta(days=days))
+    for slot in ("weekday_evening", "weekend_day", "holiday"):
+        slots = sum(result.counts[o][slot] for o in offices)
+        for office, weight in zip(offices, weights, strict=True):
+            share = Fraction(weight * slots, sum(weights))
+            assert abs(result.counts[office][slot] - share) < 1, (slot, office, result.counts)
+    # The counts table is the assignments, counted.
+    counted = Counter((a.office, a.window.slot) for a in result.assignments)
+    assert all(result.counts[o][s] == counted[(o, s)] for o in offices for s in SLOT_CLASSES)
 
 
 @given(st.lists(st.integers(min_value=1, max_value=4), min_size=2, max_size=4))
