@@ -3,6 +3,7 @@
 - ``on_duty`` lookups per second on a one-year rota of 10 offices with 50, 500 and 5,000
   overrides (the goal: at least 100,000/s with 500, and cost growing with the logarithm of the
   number of segments), beside a bare ``bisect`` over as many sorted instants;
+- ``route(account, at)`` per second on the rota with 500 overrides (own hours, then duty);
 - ingest → assigned for new chat conversations (p50, p99): a real embedded Redis, SQLite, the demo
   destination routed by the demo rota, an adviser online.
 
@@ -41,7 +42,14 @@ def one_year_rota(offices: int, overrides: int, seed: int = 7) -> Schedule:
         )
     rota = build(
         {
-            "offices": [{"id": i, "hours": {d: ["09:00-17:00"] for d in WEEKDAYS}} for i in ids],
+            "offices": [
+                {
+                    "id": i,
+                    "accounts": [f"chat-{i}"],
+                    "hours": {d: ["09:00-17:00"] for d in WEEKDAYS},
+                }
+                for i in ids
+            ],
             "duty": {
                 "week": {
                     **{d: ["17:00-22:00"] for d in WEEKDAYS},
@@ -65,6 +73,15 @@ def lookups_per_second(schedule: Schedule, instants: list[datetime]) -> float:
     start = time.perf_counter()
     for at in instants:
         schedule.on_duty(at)
+    return len(instants) / (time.perf_counter() - start)
+
+
+def routes_per_second(schedule: Schedule, instants: list[datetime]) -> float:
+    accounts = [f"chat-office-{i}" for i in range(10)]
+    schedule.route(accounts[0], instants[0])
+    start = time.perf_counter()
+    for n, at in enumerate(instants):
+        schedule.route(accounts[n % 10], at)
     return len(instants) / (time.perf_counter() - start)
 
 
@@ -141,6 +158,7 @@ def main() -> None:
     ]
     probes = [int((at - YEAR_START).total_seconds()) for at in instants]
     print("on_duty lookups, one-year rota, 10 offices:")
+    routes = 0.0
     for overrides in (50, 500, 5000):
         schedule = one_year_rota(10, overrides)
         start = time.perf_counter()
@@ -154,6 +172,9 @@ def main() -> None:
             f"   floor bisect {floor:12,.0f}/s   ratio {floor / rate:5.1f}x"
             f"   (year compiled in {compile_ms:6.1f} ms)"
         )
+        if overrides == 500:
+            routes = routes_per_second(schedule, instants[:50_000])
+    print(f"route(account, at), own hours then duty, 500 overrides: {routes:10,.0f} routes/s")
     timings = asyncio.run(ingest_to_assigned())
     print(
         f"chat ingest → assigned (Saturday 21:14, demo rota): p50 {pct(timings, 50) * 1000:.2f} ms"

@@ -8,11 +8,22 @@ planner balances a season; :func:`feed` writes iCalendar. Nothing here reads a c
 from rota.check import Problem, check
 from rota.ical import feed, parse_events
 from rota.model import Override, Rota, RotaValidationError, Swap, build, check_override
-from rota.planner import Plan, as_overrides, fairness, plan
-from rota.schedule import DutyAnswer, RouteAnswer, Schedule, Segment, Window
+from rota.planner import Assignment, Plan, as_overrides, fairness, plan
+from rota.schedule import (
+    FAR_FUTURE,
+    SLOT_CLASSES,
+    DutyAnswer,
+    RouteAnswer,
+    Schedule,
+    Segment,
+    Window,
+)
 from rota.toml_io import dumps_toml, loads_toml
 
 __all__ = [
+    "FAR_FUTURE",
+    "SLOT_CLASSES",
+    "Assignment",
     "DutyAnswer",
     "Override",
     "Plan",

@@ -75,6 +75,7 @@ class Schedule:
         self.hours = OwnHours(rota, self.calendar, self.zone)
         self._years: dict[int, _Year] = {}
         self._last: _Year | None = None
+        self.owners = {a: o.id for o in rota.offices for a in o.accounts}  # account → office
 
     # ---- compiling a year --------------------------------------------------
     def _year(self, year: int) -> _Year:
@@ -242,7 +243,7 @@ class Schedule:
         nobody, with who answers next and from when (the duty or the owner's opening).
         """
         at = require_aware(at)
-        owner = self.rota.account_office(account)
+        owner = self.owners.get(account)
         if owner is not None:
             closes = self.hours.closes(owner, at)
             if closes is not None:
