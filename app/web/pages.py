@@ -23,7 +23,6 @@ from app.web.render import render
 router = APIRouter()
 
 
-
 @router.get("/", include_in_schema=False)
 async def index(request: Request) -> Response:
     user = await optional_user(request)
