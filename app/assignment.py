@@ -8,6 +8,7 @@ lock per office makes each pass exclusive, so caps hold.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 from typing import Any
@@ -59,7 +60,15 @@ async def open_counts(session: AsyncSession, adviser_ids: set[int]) -> dict[int,
 
 
 async def assign_waiting(services: Services, destination_id: int, office_id: int) -> list[int]:
-    """Assigns the office's queued conversations while advisers have room; returns their ids."""
+    """Assigns the office's queued conversations while advisers have room; returns their ids.
+
+    Passes of one worker queue up on an in-process lock (no polling); the Redis lock then only
+    has to separate workers."""
+    async with services.local_locks.setdefault(f"assign:{office_id}", asyncio.Lock()):
+        return await _assign_exclusively(services, destination_id, office_id)
+
+
+async def _assign_exclusively(services: Services, destination_id: int, office_id: int) -> list[int]:
     lock = services.redis.lock(
         keys.assign_lock(destination_id, office_id), timeout=10, blocking_timeout=5
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
@@ -28,6 +29,7 @@ class Services:
     limiter: RateLimiter
     router: Router = field(default_factory=Router)
     connectors: dict[str, Connector] = field(default_factory=dict)  # account key → connector
+    local_locks: dict[str, asyncio.Lock] = field(default_factory=dict)  # this worker's only
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
