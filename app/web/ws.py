@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import keys, repository
@@ -269,8 +270,6 @@ async def _who_answers(
 
 
 async def _visitor_history(services: Services, account: Account, visitor_id: str) -> list[Any]:
-    from sqlmodel import select
-
     async with services.db.session() as session:
         conversation = (
             await session.exec(
