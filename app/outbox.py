@@ -80,6 +80,13 @@ class Dispatcher:
                 fresh: Any = await redis.xreadgroup(
                     keys.OUTBOX_GROUP, self.consumer, {stream: ">"}, count=50, block=1000
                 )
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                # Redis lost the stream (restarted without its data): make the group again.
+                log.warning("outbox consumer group missing; creating it again")
+                await ensure_group(self.services, self.destination_id)
+                continue
             except (RedisConnectionError, OSError) as exc:
                 log.warning("outbox read failed (%s); retrying", type(exc).__name__)
                 await asyncio.sleep(1)
@@ -89,7 +96,11 @@ class Dispatcher:
                 entries.extend(rows)
             for entry_id, fields in entries:
                 raw = fields.get(b"m") or fields.get("m")
-                done = await self._handle(int(raw)) if raw is not None else True
+                try:
+                    done = await self._handle(int(raw)) if raw is not None else True
+                except Exception:  # left pending: claimed and tried again after a while
+                    log.exception("outbox entry %s failed; it stays queued", entry_id)
+                    continue
                 if done:
                     await redis.xack(stream, keys.OUTBOX_GROUP, entry_id)
 
@@ -214,5 +225,5 @@ async def run_dispatchers(services: Services, destination_ids: list[int], consum
         for task in tasks:
             task.cancel()
         for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task

@@ -99,6 +99,12 @@ class Hub:
                 log.warning("event stream read failed (%s); retrying", type(exc).__name__)
                 await asyncio.sleep(0.5)
                 continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # live events must keep flowing whatever one read did
+                log.exception("event stream read failed; retrying")
+                await asyncio.sleep(0.5)
+                continue
             for _stream, rows in batches or []:
                 for row in rows:
                     event_id, event = _entry(row)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
-from app import keys
+from app import actions, keys
+from app.channels import load_connectors
 from app.events import ConversationChanged, Event, MessageCreated, event_adapter
 from app.inbox import Inbox, UnknownAccountError
-from app.models import Conversation, ConversationStatus, Message
+from app.models import Conversation, ConversationStatus, DeliveryStatus, Message, User
+from app.outbox import run_dispatchers
 from app.services import Services
 from connectors.base import Author, Channel, InboundMessage, MessageKind
 
@@ -120,3 +124,34 @@ async def test_datetimes_come_back_aware_utc(services: Services) -> None:
     assert message is not None
     assert message.created_at.tzinfo == UTC
     assert message.created_at == paris
+
+
+async def wait_sent(services: Services, message_id: int | None) -> bool:
+    for _ in range(100):
+        async with services.db.session() as session:
+            message = await session.get(Message, message_id)
+        if message is not None and message.delivery_status == DeliveryStatus.SENT:
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def test_the_outbox_survives_redis_losing_its_stream(services: Services) -> None:
+    result = await Inbox(services).ingest(mail("m1"))
+    async with services.db.session() as session:
+        user = (
+            await session.exec(select(User).where(User.email == "camille@port-argent.example"))
+        ).one()
+    await load_connectors(services)
+    task = asyncio.create_task(run_dispatchers(services, [1], "test-worker"))
+    try:
+        first = await actions.reply(services, user, result.conversation_id, "one")
+        assert await wait_sent(services, first.id)
+        await services.redis.delete(keys.outbox(1))  # Redis restarted without its data
+        second = await actions.reply(services, user, result.conversation_id, "two")
+        assert await wait_sent(services, second.id)
+        assert not task.done()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
