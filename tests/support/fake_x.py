@@ -1,14 +1,23 @@
-"""A local fake of the X API v2, shaped like the real recorded responses in
-``shared/corpus/x-api/``: mentions with since_id and pagination, DM events, posting tweets and
-DMs, rate-limit headers — and on demand 429s, 503s, 401s, malformed bodies, errors in a 200."""
+"""A local fake of the X API v2 for tests and benchmarks, shaped like the real recorded responses
+in ``shared/corpus/x-api/`` (and seeded from them): the mentions timeline with since_id,
+pagination_token and max_results, DM events, posting tweets and DMs, ``/2/users/me``, the
+``x-rate-limit-*`` headers, fields and expansions as requested (only those), ``errors`` beside
+the data for deleted tweets and suspended users — and on demand 429s with a reset time, 5xx,
+401/403, slow answers, malformed or cut JSON, an error object inside a 200.
+
+Every request is recorded (method, path, query, JSON body, kind of credentials).
+"""
 
 from __future__ import annotations
 
-import itertools
+import asyncio
 import json
+import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,139 +28,346 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "x-api"
+ME = "1072250532645998596"  # the account of the recorded DM cassette
+TWEET_DEFAULT = {"id", "text", "edit_history_tweet_ids"}
+USER_DEFAULT = {"id", "name", "username"}
+DM_DEFAULT = {"id", "event_type", "text"}
+LIMITS = {"mentions": 450, "dm_events": 300, "tweets": 200, "dm_post": 200, "me": 75}
+TWITTER_EPOCH_MS = 1288834974657
+
+
+def recorded(name: str) -> list[dict[str, Any]]:
+    """The request/response pairs of one recorded cassette."""
+    return list(json.loads((CORPUS / f"{name}.json").read_text())["interactions"])
 
 
 def recorded_mentions() -> list[dict[str, Any]]:
     """The tweets of the real recorded mentions page."""
-    data = json.loads((CORPUS / "test_client_get_users_mentions.json").read_text())
-    body: dict[str, Any] = data["interactions"][0]["response"]["body"]
-    return list(body["data"])
+    return list(recorded("test_client_get_users_mentions")[0]["response"]["body"]["data"])
+
+
+def snowflake_time(tweet_id: str) -> str:
+    ms = (int(tweet_id) >> 22) + TWITTER_EPOCH_MS
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    params: dict[str, str]
+    body: dict[str, Any] | None
+    auth: str  # "bearer:<token>" | "oauth1" | ""
+
+
+@dataclass
+class Scripted:
+    status: int | None  # None: answer normally (after ``delay``)
+    body: Any = None  # a dict is JSON; a str is sent as is (malformed, cut short)
+    path: str = ""  # only for requests whose path contains this
+    reset: float | None = None
+    delay: float = 0.0
 
 
 @dataclass
 class FakeX:
-    tweets: list[dict[str, Any]] = field(default_factory=list)
+    me: str = ME
+    handle: str = "PortArgentOT"
+    clock: Callable[[], float] = time.time
+    strict_auth: bool = False  # refuse app-only bearer tokens where X wants a user context
+    app_bearer: str = "test-bearer"
+    tweets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    mentions: list[str] = field(default_factory=list)
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    suspended: set[str] = field(default_factory=set)
     dm_events: list[dict[str, Any]] = field(default_factory=list)
     posted: list[dict[str, Any]] = field(default_factory=list)
-    requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
-    failures: list[tuple[int, Any]] = field(default_factory=list)  # (status, body) served next
-    remaining: int = 450
-    page_size: int = 5
-    ids: Any = field(default_factory=lambda: itertools.count(1900000000000000000))
+    requests: list[Recorded] = field(default_factory=list)
+    script: list[Scripted] = field(default_factory=list)
+    windows: dict[str, list[float]] = field(default_factory=dict)  # kind → [remaining, reset]
+    revoked: bool = False
+    page_cap: int = 100  # the most items one page holds, whatever max_results says
+    next_id: int = 1900000000000000000
     url: str = ""
 
-    def add_mention(self, text: str, author: str = "4242", username: str = "visitor", conversation: str | None = None,
-                    tweet_id: str | None = None) -> str:  # fmt: skip
-        tweet_id = tweet_id or str(next(self.ids))
-        self.users[author] = {"id": author, "username": username, "name": username.title()}
-        self.tweets.append(
-            {"id": tweet_id, "text": text, "author_id": author, "conversation_id": conversation or tweet_id,
-             "created_at": "2026-07-18T19:14:00.000Z", "edit_history_tweet_ids": [tweet_id]}
-        )  # fmt: skip
+    # ---- test controls ---------------------------------------------------------
+    def new_id(self) -> str:
+        self.next_id += 1 << 22  # snowflakes: later ids are larger
+        return str(self.next_id)
+
+    def now_iso(self) -> str:
+        return datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+    def add_user(self, user_id: str, username: str, name: str = "") -> None:
+        self.users[user_id] = {"id": user_id, "name": name or username.title(), "username": username,
+                               "created_at": "2019-03-01T10:00:00.000Z", "verified": False}  # fmt: skip
+
+    def add_tweet(self, text: str, author: str = "4242", username: str = "visitor", *,
+                  conversation: str | None = None, tweet_id: str | None = None, reply_to: str | None = None,
+                  quote_of: str | None = None, lang: str = "fr", mention: bool = False, **extra: Any) -> str:  # fmt: skip
+        tweet_id = tweet_id or self.new_id()
+        if author not in self.users:
+            self.add_user(author, username)
+        refs = [{"type": "replied_to", "id": reply_to}] if reply_to else []
+        refs += [{"type": "quoted", "id": quote_of}] if quote_of else []
+        tweet: dict[str, Any] = {
+            "id": tweet_id, "text": text, "edit_history_tweet_ids": [tweet_id], "author_id": author,
+            "conversation_id": conversation or tweet_id, "created_at": self.now_iso(), "lang": lang,
+            "entities": {"mentions": [{"start": m.start(), "end": m.end(), "username": m.group()[1:]}
+                                      for m in re.finditer(r"@\w+", text)]},
+        }  # fmt: skip
+        urls = [{"url": u, "expanded_url": f"https://example.org/{u[-6:]}"} for u in re.findall(r"https://t\.co/\w+", text)]  # fmt: skip
+        if urls:
+            tweet["entities"]["urls"] = urls
+        if refs:
+            tweet["referenced_tweets"] = refs
+        if reply_to and reply_to in self.tweets:
+            tweet["in_reply_to_user_id"] = self.tweets[reply_to]["author_id"]
+        tweet.update(extra)
+        self.tweets[tweet_id] = tweet
+        if mention:
+            self.mentions.append(tweet_id)
         return tweet_id
 
-    def add_dm(self, text: str, sender: str = "4242") -> str:
-        event_id = str(next(self.ids))
+    def add_mention(self, text: str, author: str = "4242", username: str = "visitor", conversation: str | None = None,
+                    tweet_id: str | None = None, **extra: Any) -> str:  # fmt: skip
+        """A tweet mentioning the account; its id."""
+        return self.add_tweet(text, author, username, conversation=conversation, tweet_id=tweet_id,
+                              mention=True, **extra)  # fmt: skip
+
+    def seed_recorded(self) -> list[str]:
+        """The recorded mentions page's ten tweets, given authors (the cassette asked none)."""
+        ids = []
+        for n, tweet in enumerate(sorted(recorded_mentions(), key=lambda t: int(t["id"]))):
+            ids.append(self.add_mention(tweet["text"], author=str(5000 + n % 4), username=f"visitor{n % 4}",
+                                        tweet_id=tweet["id"], lang="en"))  # fmt: skip
+            self.tweets[tweet["id"]]["created_at"] = snowflake_time(tweet["id"])
+        return ids
+
+    def add_dm(self, text: str, sender: str = "4242", username: str = "visitor") -> str:
+        event_id = self.new_id()
+        if sender not in self.users:
+            self.add_user(sender, username)
+        other = sender if sender != self.me else "4242"
         self.dm_events.append(
             {"id": event_id, "event_type": "MessageCreate", "text": text, "sender_id": sender,
-             "created_at": "2026-07-18T19:20:00.000Z", "dm_conversation_id": f"{sender}-1"}
+             "created_at": self.now_iso(), "dm_conversation_id": f"{other}-{self.me}"}
         )  # fmt: skip
         return event_id
 
-    def _headers(self) -> dict[str, str]:
-        self.remaining = max(0, self.remaining - 1)
-        return {
-            "x-rate-limit-limit": "450",
-            "x-rate-limit-remaining": str(self.remaining),
-            "x-rate-limit-reset": str(int(time.time()) + 900),
-        }
+    def fail(self, status: int, body: Any = None, *, path: str = "", times: int = 1,
+             reset: float | None = None) -> None:  # fmt: skip
+        """The next ``times`` requests (to ``path``) answer ``status`` with ``body``."""
+        self.script += [Scripted(status, body, path, reset) for _ in range(times)]
 
-    def _failure(self) -> Response | None:
-        if not self.failures:
-            return None
-        status, body = self.failures.pop(0)
-        headers = self._headers()
-        if status == 429:
-            headers["x-rate-limit-remaining"] = "0"
-            headers["x-rate-limit-reset"] = str(int(body))
-            return JSONResponse({"title": "Too Many Requests", "status": 429}, 429, headers=headers)
-        if isinstance(body, str):
-            return Response(body, status, headers=headers, media_type="application/json")
-        return JSONResponse(body, status, headers=headers)
+    def slow(self, seconds: float, *, path: str = "", times: int = 1) -> None:
+        self.script += [Scripted(None, path=path, delay=seconds) for _ in range(times)]
 
-    def _page(self, items: list[dict[str, Any]], request: Request) -> Response:
-        size = min(int(request.query_params.get("max_results", self.page_size)), self.page_size)
-        start = int(request.query_params.get("pagination_token", "p0")[1:] or 0)
-        chunk = items[start : start + size]
+    def calls(self, path_part: str, method: str = "GET") -> list[Recorded]:
+        return [r for r in self.requests if path_part in r.path and r.method == method]
+
+    # ---- serving -------------------------------------------------------------
+    def _headers(self, kind: str, spend: bool = True) -> dict[str, str]:
+        now = self.clock()
+        window = self.windows.setdefault(kind, [LIMITS[kind], now + 900])
+        if now >= window[1]:
+            window[:] = [LIMITS[kind], now + 900]
+        if spend:
+            window[0] = max(0, window[0] - 1)
+        return {"x-rate-limit-limit": str(LIMITS[kind]), "x-rate-limit-remaining": str(int(window[0])),
+                "x-rate-limit-reset": str(int(window[1]))}  # fmt: skip
+
+    async def _gate(self, request: Request, kind: str, body: dict[str, Any] | None,
+                    user_only: bool = False) -> Response | None:  # fmt: skip
+        """Records the request; a scripted, auth or rate-limit answer, or None to serve it."""
+        header = request.headers.get("authorization", "")
+        auth = "oauth1" if header.startswith("OAuth ") else "bearer:" + header[7:] if header.startswith("Bearer ") else ""  # fmt: skip
+        self.requests.append(
+            Recorded(request.method, request.url.path, dict(request.query_params), body, auth)
+        )
+        step = next((s for s in self.script if s.path in request.url.path), None)
+        if step is not None:
+            self.script.remove(step)
+            await asyncio.sleep(step.delay)
+        if not auth or self.revoked:
+            return JSONResponse({"title": "Unauthorized", "type": "about:blank", "status": 401,
+                                 "detail": "Unauthorized"}, 401)  # fmt: skip
+        if user_only and self.strict_auth and auth == f"bearer:{self.app_bearer}":
+            return JSONResponse({"title": "Unsupported Authentication", "status": 403, "type": "https://api.twitter.com/2/problems/unsupported-authentication",
+                                 "detail": "Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint.  Supported authentication types are [OAuth 1.0a User Context, OAuth 2.0 User Context]."}, 403)  # fmt: skip
+        if step is not None and step.status is not None:
+            headers = self._headers(kind)
+            if step.status == 429:
+                reset = step.reset if step.reset is not None else self.clock() + 900
+                headers.update(
+                    {"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(int(reset))}
+                )
+                return JSONResponse({"title": "Too Many Requests", "detail": "Too Many Requests",
+                                     "type": "about:blank", "status": 429}, 429, headers=headers)  # fmt: skip
+            if isinstance(step.body, str):
+                return Response(
+                    step.body, step.status, headers=headers, media_type="application/json"
+                )
+            body_out = (
+                step.body if step.body is not None else {"title": "Error", "status": step.status}
+            )
+            return JSONResponse(body_out, step.status, headers=headers)
+        window = self.windows.get(kind)
+        if window and window[0] <= 0 and self.clock() < window[1]:
+            headers = self._headers(kind, spend=False)
+            return JSONResponse({"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank",
+                                 "status": 429}, 429, headers=headers)  # fmt: skip
+        return None
+
+    @staticmethod
+    def _fields(request: Request, name: str, default: set[str]) -> set[str]:
+        return default | set(filter(None, request.query_params.get(name, "").split(",")))
+
+    def _page(self, request: Request, kind: str, items: list[dict[str, Any]], low: int, default: int,
+              shape: Callable[[list[dict[str, Any]]], dict[str, Any]]) -> Response:  # fmt: skip
+        raw = request.query_params.get("max_results", str(default))
+        if not raw.isdigit() or not low <= int(raw) <= 100:
+            return JSONResponse({"errors": [{"parameters": {"max_results": [raw]},
+                                             "message": f"The `max_results` query parameter value [{raw}] is not between {low} and 100"}],
+                                 "title": "Invalid Request", "detail": "One or more parameters to your request was invalid.",
+                                 "type": "https://api.twitter.com/2/problems/invalid-request"}, 400)  # fmt: skip
+        token = request.query_params.get("pagination_token")
+        if token:  # our tokens carry the id the previous page stopped at: stable under new arrivals
+            items = [i for i in items if int(i["id"]) < int(token, 16)]
+        chunk = items[: min(int(raw), self.page_cap)]
         if not chunk:
-            return JSONResponse({"meta": {"result_count": 0}}, headers=self._headers())
-        authors = {str(i.get("author_id") or i.get("sender_id")) for i in chunk}
-        meta: dict[str, Any] = {
-            "result_count": len(chunk),
-            "newest_id": chunk[0]["id"],
-            "oldest_id": chunk[-1]["id"],
-        }
-        if start + size < len(items):
-            meta["next_token"] = f"p{start + size}"
-        body = {"data": chunk, "meta": meta,
-                "includes": {"users": [self.users[a] for a in authors if a in self.users]}}  # fmt: skip
-        return JSONResponse(body, headers=self._headers())
+            return JSONResponse({"meta": {"result_count": 0}}, headers=self._headers(kind))
+        body = shape(chunk)
+        body.setdefault("meta", {})["result_count"] = len(chunk)
+        if len(items) > len(chunk):
+            body["meta"]["next_token"] = format(int(chunk[-1]["id"]), "x")
+        return JSONResponse(body, headers=self._headers(kind))
 
-    async def mentions(self, request: Request) -> Response:
-        self.requests.append(("GET", request.url.path, dict(request.query_params)))
-        if (failure := self._failure()) is not None:
-            return failure
+    def _expand(self, request: Request, ids: list[str], kind: str, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:  # fmt: skip
+        out, seen = [], set()
+        for i in ids:
+            if i in seen:
+                continue
+            seen.add(i)
+            found = (
+                (self.users.get(i) if i not in self.suspended else None)
+                if kind == "user"
+                else self.tweets.get(i)
+            )
+            if found is None:
+                detail = (
+                    f"User has been suspended: [{i}]."
+                    if i in self.suspended
+                    else f"Could not find {kind} with id: [{i}]."
+                )
+                errors.append({"value": i, "detail": detail, "title": "Forbidden" if i in self.suspended else "Not Found Error",
+                               "resource_type": kind, "resource_id": i,
+                               "type": "https://api.twitter.com/2/problems/resource-not-found"})  # fmt: skip
+                continue
+            keep = self._fields(request, f"{kind}.fields" if kind == "user" else "tweet.fields", USER_DEFAULT if kind == "user" else TWEET_DEFAULT)  # fmt: skip
+            out.append({k: v for k, v in found.items() if k in keep})
+        return out
+
+    def _tweets_page(self, request: Request, chunk: list[dict[str, Any]]) -> dict[str, Any]:
+        expansions = set(request.query_params.get("expansions", "").split(","))
+        implied = {"author_id", "in_reply_to_user_id"} & expansions  # an expansion shows its field
+        implied |= {"referenced_tweets"} if "referenced_tweets.id" in expansions else set()
+        keep = self._fields(request, "tweet.fields", TWEET_DEFAULT) | implied
+        errors: list[dict[str, Any]] = []
+        refs = (
+            [r["id"] for t in chunk for r in t.get("referenced_tweets", [])]
+            if "referenced_tweets.id" in expansions
+            else []
+        )
+        included = self._expand(request, refs, "tweet", errors)
+        user_ids = [t["author_id"] for t in chunk] if "author_id" in expansions else []
+        user_ids += [
+            t["in_reply_to_user_id"]
+            for t in chunk
+            if "in_reply_to_user_id" in expansions and "in_reply_to_user_id" in t
+        ]
+        user_ids += [
+            self.tweets[i]["author_id"]
+            for i in refs
+            if i in self.tweets and "referenced_tweets.id.author_id" in expansions
+        ]
+        body: dict[str, Any] = {"data": [{k: v for k, v in t.items() if k in keep} for t in chunk],
+                                "meta": {"newest_id": chunk[0]["id"], "oldest_id": chunk[-1]["id"]}}  # fmt: skip
+        includes = {"users": self._expand(request, user_ids, "user", errors), "tweets": included}
+        body["includes"] = {k: v for k, v in includes.items() if v}
+        if errors:
+            body["errors"] = errors
+        return body
+
+    async def get_mentions(self, request: Request) -> Response:
+        if (early := await self._gate(request, "mentions", None)) is not None:
+            return early
         since = int(request.query_params.get("since_id", "0"))
         items = sorted(
-            (t for t in self.tweets if int(t["id"]) > since), key=lambda t: -int(t["id"])
+            (self.tweets[i] for i in self.mentions if int(i) > since), key=lambda t: -int(t["id"])
         )
-        return self._page(items, request)
+        return self._page(
+            request, "mentions", items, 5, 10, lambda c: self._tweets_page(request, c)
+        )
 
-    async def dms(self, request: Request) -> Response:
-        self.requests.append(("GET", request.url.path, dict(request.query_params)))
-        if (failure := self._failure()) is not None:
-            return failure
-        return self._page(sorted(self.dm_events, key=lambda e: -int(e["id"])), request)
+    async def get_dm_events(self, request: Request) -> Response:
+        if (early := await self._gate(request, "dm_events", None, user_only=True)) is not None:
+            return early
+        keep = self._fields(request, "dm_event.fields", DM_DEFAULT)
 
-    async def create_tweet(self, request: Request) -> Response:
+        def shape(chunk: list[dict[str, Any]]) -> dict[str, Any]:
+            senders = (
+                [e["sender_id"] for e in chunk]
+                if "sender_id" in request.query_params.get("expansions", "")
+                else []
+            )
+            errors: list[dict[str, Any]] = []
+            body: dict[str, Any] = {
+                "data": [{k: v for k, v in e.items() if k in keep} for e in chunk]
+            }
+            if users := self._expand(request, senders, "user", errors):
+                body["includes"] = {"users": users}
+            return body
+
+        items = sorted(self.dm_events, key=lambda e: -int(e["id"]))
+        return self._page(request, "dm_events", items, 1, 100, shape)
+
+    async def post_tweet(self, request: Request) -> Response:
         body = await request.json()
-        self.requests.append(("POST", request.url.path, {k: str(v) for k, v in body.items()}))
-        if (failure := self._failure()) is not None:
-            return failure
-        tweet_id = str(next(self.ids))
+        if (early := await self._gate(request, "tweets", body, user_only=True)) is not None:
+            return early
+        reply = body.get("reply", {}).get("in_reply_to_tweet_id")
+        tweet_id = self.add_tweet(body.get("text", ""), self.me, self.handle, reply_to=reply,
+                                  conversation=self.tweets.get(reply or "", {}).get("conversation_id"))  # fmt: skip
         self.posted.append({"id": tweet_id, **body})
-        return JSONResponse(
-            {"data": {"id": tweet_id, "text": body.get("text", "")}}, 201, headers=self._headers()
-        )
+        return JSONResponse({"data": {"id": tweet_id, "text": body.get("text", ""), "edit_history_tweet_ids": [tweet_id]}},
+                            201, headers=self._headers("tweets"))  # fmt: skip
 
-    async def create_dm(self, request: Request) -> Response:
+    async def post_dm(self, request: Request) -> Response:
         body = await request.json()
+        if (early := await self._gate(request, "dm_post", body, user_only=True)) is not None:
+            return early
         participant = request.path_params["participant"]
-        self.requests.append(("POST", request.url.path, {k: str(v) for k, v in body.items()}))
-        if (failure := self._failure()) is not None:
-            return failure
-        event_id = str(next(self.ids))
+        event_id = self.add_dm(body.get("text", ""), sender=self.me)
+        self.dm_events[-1]["dm_conversation_id"] = f"{participant}-{self.me}"
         self.posted.append({"dm_to": participant, "id": event_id, **body})
-        return JSONResponse(
-            {"data": {"dm_conversation_id": f"{participant}-1", "dm_event_id": event_id}},
-            201,
-            headers=self._headers(),
-        )
+        return JSONResponse({"data": {"dm_conversation_id": f"{participant}-{self.me}", "dm_event_id": event_id}},
+                            201, headers=self._headers("dm_post"))  # fmt: skip
+
+    async def get_me(self, request: Request) -> Response:
+        if (early := await self._gate(request, "me", None, user_only=True)) is not None:
+            return early
+        return JSONResponse({"data": {"id": self.me, "name": "Office de tourisme", "username": self.handle}},
+                            headers=self._headers("me"))  # fmt: skip
 
     def app(self) -> Starlette:
-        return Starlette(
-            routes=[
-                Route("/2/users/{user_id}/mentions", self.mentions),
-                Route("/2/dm_events", self.dms),
-                Route("/2/tweets", self.create_tweet, methods=["POST"]),
-                Route(
-                    "/2/dm_conversations/with/{participant}/messages",
-                    self.create_dm,
-                    methods=["POST"],
-                ),
-            ]
-        )
+        return Starlette(routes=[
+            Route("/2/users/me", self.get_me),
+            Route("/2/users/{user_id}/mentions", self.get_mentions),
+            Route("/2/dm_events", self.get_dm_events),
+            Route("/2/tweets", self.post_tweet, methods=["POST"]),
+            Route("/2/dm_conversations/with/{participant}/messages", self.post_dm, methods=["POST"]),
+        ])  # fmt: skip
 
 
 class _Server(uvicorn.Server):
@@ -160,7 +376,11 @@ class _Server(uvicorn.Server):
 
 
 def start(fake: FakeX, port: int) -> tuple[_Server, threading.Thread]:
-    server = _Server(uvicorn.Config(fake.app(), host="127.0.0.1", port=port, log_level="warning"))
+    """Serves ``fake`` on 127.0.0.1:``port`` in a daemon thread; sets ``fake.url``."""
+    config = uvicorn.Config(
+        fake.app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+    )
+    server = _Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:

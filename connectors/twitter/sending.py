@@ -1,0 +1,115 @@
+"""Posting an adviser's reply: a reply tweet, a numbered thread, or a direct message.
+
+Failures come back as a readable :class:`DeliveryResult`: retryable for 429, 5xx and network
+errors (X refuses duplicate content, so a retry of a post that did go out fails safely), not
+for other 4xx, nor for a thread cut in the middle (its first parts are out: never again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import tweepy
+
+from connectors.base import DeliveryResult, OutboundMessage
+from connectors.twitter.api import Answer, ApiError, Failure
+from connectors.twitter.text import LIMIT, split_thread, weighted_length
+
+DM_LIMIT = 10_000  # characters in one direct message
+
+Request = Callable[..., Awaitable[Answer]]
+
+
+def describe(exc: ApiError) -> str:
+    if exc.failure == Failure.RATE_LIMITED:
+        if exc.limits.reset:
+            until = datetime.fromtimestamp(exc.limits.reset, UTC)
+            return f"X rate limit reached until {until:%H:%M} UTC"
+        return "X rate limit reached"
+    if exc.failure in (Failure.AUTH, Failure.REFUSED):
+        return f"refused by X ({exc.status}): {exc.reason}"
+    if exc.failure == Failure.MALFORMED:
+        return f"X's answer could not be read ({exc.reason})"
+    return f"X unavailable ({exc.reason})"
+
+
+class Sender:
+    def __init__(
+        self,
+        client: tweepy.Client,
+        *,
+        user_auth: bool,
+        request: Request,
+        count: Callable[[str, int], None],
+    ) -> None:
+        self._client = client
+        self._user_auth = user_auth
+        self._request = request
+        self._count = count
+
+    async def send(self, message: OutboundMessage) -> DeliveryResult:
+        if not message.text.strip():
+            return DeliveryResult(False, error="an empty reply cannot be posted")
+        if message.thread_key.startswith("dm:"):
+            return await self._direct_message(message.thread_key[3:], message.text)
+        return await self._tweets(message)
+
+    async def _post(self, method: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
+        answer = await self._request(method, user_auth=self._user_auth, **kwargs)
+        data = answer.body.get("data")
+        if not isinstance(data, dict):
+            raise ApiError(Failure.MALFORMED, "no 'data' in X's answer")
+        return data
+
+    async def _direct_message(self, participant: str, text: str) -> DeliveryResult:
+        if not participant.isdigit():
+            return DeliveryResult(False, error=f"not an X user id: {participant[:40]!r}")
+        if len(text) > DM_LIMIT:
+            return DeliveryResult(False, error=f"too long for a DM: {len(text)}/{DM_LIMIT}")
+        try:
+            data = await self._post(
+                self._client.create_direct_message, participant_id=participant, text=text
+            )
+        except ApiError as exc:
+            retryable = exc.retryable and exc.failure != Failure.MALFORMED
+            return DeliveryResult(False, error=describe(exc), retryable=retryable)
+        self._count("sent", 1)
+        event = str(data.get("dm_event_id") or "")
+        return DeliveryResult(True, external_ids=(f"dm:{event}",) if event else ())
+
+    async def _tweets(self, message: OutboundMessage) -> DeliveryResult:
+        length = weighted_length(message.text)
+        if length > LIMIT and message.metadata.get("split") != "1":
+            return DeliveryResult(
+                False,
+                error=f"too long for X: {length}/{LIMIT} characters (shorten it, or post a thread)",
+            )
+        reply_to = message.reply_to_external_id or None
+        if reply_to is None and message.thread_key.startswith("conv:"):
+            reply_to = message.thread_key[5:] or None  # the conversation's first tweet
+        parts = split_thread(message.text)
+        posted: list[str] = []
+        for part in parts:
+            try:
+                data = await self._post(
+                    self._client.create_tweet, text=part, in_reply_to_tweet_id=reply_to
+                )
+            except ApiError as exc:
+                if posted:  # the first parts are out: say so, never post them twice
+                    return DeliveryResult(
+                        False,
+                        tuple(posted),
+                        f"thread cut after {len(posted)} of {len(parts)} parts: {describe(exc)}",
+                    )
+                retryable = exc.retryable and exc.failure != Failure.MALFORMED
+                return DeliveryResult(False, error=describe(exc), retryable=retryable)
+            reply_to = str(data.get("id") or "")
+            if not reply_to:
+                return DeliveryResult(
+                    False, tuple(posted), "X accepted the post but gave no id for it"
+                )
+            posted.append(reply_to)
+        self._count("sent", len(posted))
+        return DeliveryResult(True, external_ids=tuple(posted))
