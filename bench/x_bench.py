@@ -1,13 +1,16 @@
-"""X connector: how soon a mention reaches a connected adviser, and what polling costs.
+"""X connector: how long from a mention appearing on X to ``sink.ingest``, and what polling costs.
 
-Against the local fake X API: a real app server (embedded Redis, SQLite, demo destination), the
-X account configured, an adviser's websocket connected. Each sample adds a mention to the fake
-API and times until the adviser's socket shows it. Printed at a short interval (2 s) and at the
-default interval (60 s, fewer samples), beside the floor (one poll's round trip, the cost left
-when the interval is zero), and the requests per hour per account at the default settings
-against X's documented per-user limits.
+Against the local fake X API (real HTTP through tweepy), with the app's side in memory:
 
-Run: ``python -m bench.x_bench [--samples 10] [--default-samples 3]``.
+* short intervals, in real time: a mention appears at a random moment, timed until the sink
+  holds it;
+* the default interval (60 s), in virtual time: the waiting is simulated (the connector's
+  clock and sleep are injected, mentions appear at random virtual instants) and each poll's
+  real HTTP time is added; ``--real-default N`` measures N samples in wall-clock time instead;
+* requests and items read per hour per account at default settings (mentions and DMs on,
+  a trickle of 30 mentions and 10 DMs an hour), against X's documented per-user limits.
+
+Run: ``python -m bench.x_bench [--samples 20] [--real-default 0]``.
 """
 
 from __future__ import annotations
@@ -15,147 +18,160 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
-import os
-import sqlite3
+import random
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
-
-import httpx
-import websockets
 
 from app.embedded_redis import free_port
-from tests.support.fake_x import FakeX
-from tests.support.fake_x import start as start_fake
+from connectors.twitter.config import (
+    DEFAULT_POLL_INTERVAL,
+    DM_EVENTS_LIMIT_PER_15_MIN,
+    MENTIONS_LIMIT_PER_15_MIN,
+    XAccountConfig,
+)
+from connectors.twitter.connector import XConnector
+from tests.support.fake_x import ME, FakeX, start
+from tests.support.memory import MemoryCursors, MemorySink
 
-DEFAULT_INTERVAL = 60.0
-LIMITS_PER_HOUR = {"mentions timeline (user token)": 180 * 4, "DM events": 300 * 4}
-
-
-def run_app(
-    tmp: Path, fake: FakeX, interval: float
-) -> tuple[subprocess.Popen[str], str, list[str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONCIERGE_")}
-    env.pop("REDIS_URL", None)
-    env.update(
-        CONCIERGE_VAR_DIR=str(tmp / "var"),
-        CONCIERGE_DEMO_HISTORY_DAYS="0",
-        X_API_BASE_URL=fake.url,
-    )
-    env["CONCIERGE_SECRET_X_PORT_ARGENT_BEARER_TOKEN"] = "bench-" + "bearer"  # the fake checks none
-    cli = [sys.executable, "-c", "from app.cli import main; main()"]
-    subprocess.run([*cli, "demo"], env=env, check=True, capture_output=True)
-    with contextlib.closing(sqlite3.connect(tmp / "var" / "concierge.db")) as db, db:
-        settings = {
-            "handle": "PortArgentOT",
-            "user_id": "1",
-            "poll_interval": interval,
-            "direct_messages": True,
-        }
-        db.execute(
-            "update account set active = 1, settings = ? where key = 'x-port-argent'",
-            (json.dumps(settings),),
-        )
-        db.execute("update destination set rota_toml = ''")
-    port = free_port()
-    log = (tmp / "app.log").open("w")
-    proc = subprocess.Popen(
-        [*cli, "run", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT, text=True
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        time.sleep(0.1)
-    logins = (tmp / "var" / "demo-logins.txt").read_text().split("\n")
-    return proc, url, logins[0].split()[:2]
+CREDENTIALS = {
+    "consumer_key": "bench-ck",
+    "consumer_secret": "bench-cs",
+    "access_token": "bench-at",
+    "access_token_secret": "bench-ats",
+}
 
 
-def session_cookie(url: str, login: list[str]) -> dict[str, str]:
-    with httpx.Client(base_url=url) as client:
-        token = (
-            client.get("/login").text.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
-        )
-        client.post("/login", data={"email": login[0], "password": login[1], "csrf_token": token})
-        return {"cookie": f"concierge_session={client.cookies['concierge_session']}"}
+def config(fake: FakeX, interval: float, dms: bool) -> XAccountConfig:
+    return XAccountConfig(
+        account="x-bench", handle="PortArgentOT", user_id=ME, bearer_token="bench-bearer",  # type: ignore[arg-type]  # noqa: S106 - the fake checks none
+        api_base_url=fake.url, poll_interval=interval, direct_messages=dms, **CREDENTIALS,  # type: ignore[arg-type]
+    )  # fmt: skip
 
 
-async def latencies(url: str, cookie: dict[str, str], fake: FakeX, samples: int) -> list[float]:
+class Served:
+    def __init__(self) -> None:
+        self.fake = FakeX()
+        self.server, self.thread = start(self.fake, free_port())
+
+    def close(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+async def real_time(interval: float, samples: int) -> list[float]:
+    served = Served()
+    sink, cursors = MemorySink(), MemoryCursors()
+    connector = XConnector(config(served.fake, interval, dms=False))
+    await connector.poll_once(sink, cursors)  # the cursor is set: from here on, only new ones
+    task = asyncio.create_task(connector.run(sink, cursors))
     out = []
-    async with websockets.connect(
-        url.replace("http", "ws") + "/ws/adviser", additional_headers=cookie
-    ) as ws:
-        await ws.recv()
+    try:
         for n in range(samples):
-            text = f"@PortArgentOT bench {n}"
-            fake.add_mention(text)
-            start = time.perf_counter()
-            while True:
-                frame = json.loads(await ws.recv())
-                if frame.get("type") == "message.created" and frame["message"]["text"] == text:
-                    break
-            out.append(time.perf_counter() - start)
+            # A uniform phase within the real poll period (the rate limit paces below 2 s).
+            await asyncio.sleep(random.uniform(0, max(interval, 900 / 450)))
+            tweet = served.fake.add_mention(f"@PortArgentOT bench {n}")
+            appeared = time.monotonic()
+            await sink.wait_for(n + 1, timeout=interval + 30)
+            out.append(sink.ingested_at[tweet] - appeared)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        served.close()
     return out
 
 
-def measure(interval: float, samples: int) -> tuple[list[float], int, float]:
-    fake = FakeX()
-    server, thread = start_fake(fake, free_port())
-    with tempfile.TemporaryDirectory() as tmp:
-        proc, url, login = run_app(Path(tmp), fake, interval)
-        try:
-            started = time.perf_counter()
-            values = asyncio.run(latencies(url, session_cookie(url, login), fake, samples))
-            elapsed = time.perf_counter() - started
-        finally:
-            proc.terminate()
-            proc.wait(30)
-    server.should_exit = True
-    thread.join(10)
-    return values, len(fake.requests), elapsed
+class Virtual:
+    def __init__(self) -> None:
+        self.now = 1_784_400_000.0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
 
 
-def floor_round_trip(samples: int = 50) -> float:
-    fake = FakeX()
-    server, thread = start_fake(fake, free_port())
-    times = []
-    with httpx.Client() as client:
-        for _ in range(samples):
-            start = time.perf_counter()
-            client.get(f"{fake.url}/2/users/1/mentions")
-            times.append(time.perf_counter() - start)
-    server.should_exit = True
-    thread.join(10)
-    return statistics.median(times)
+async def virtual_hour(
+    interval: float, mentions: int, dms: int, hours: float = 1.0
+) -> tuple[list[float], FakeX, XConnector]:
+    """Latencies (simulated wait + real poll time) and the fake's request log for ``hours``."""
+    served = Served()
+    vt = Virtual()
+    served.fake.clock = vt.clock
+    sink, cursors = MemorySink(), MemoryCursors()
+    connector = XConnector(config(served.fake, interval, dms=True), sleep=vt.sleep, clock=vt.clock)
+    await connector.poll_once(sink, cursors)
+    start_at, end_at = vt.now, vt.now + hours * 3600
+    arrivals = sorted((random.uniform(start_at, end_at), "m") for _ in range(mentions))
+    arrivals += [(random.uniform(start_at, end_at), "d") for _ in range(dms)]
+    arrivals.sort()
+    latencies = []
+    try:
+        while vt.now < end_at:
+            vt.now = min(t.due for t in connector.timelines.values())
+            appeared = []
+            while arrivals and arrivals[0][0] <= vt.now:
+                at, kind = arrivals.pop(0)
+                if kind == "m":
+                    appeared.append((served.fake.add_mention("@PortArgentOT une question"), at))
+                else:
+                    served.fake.add_dm("une question en privé")
+            began = time.perf_counter()
+            await connector.poll_once(sink, cursors)
+            took = time.perf_counter() - began
+            latencies += [vt.now - at + took for tweet, at in appeared if tweet in sink.by_id]
+    finally:
+        served.close()
+    return latencies, served.fake, connector
+
+
+def summary(values: list[float]) -> str:
+    values = sorted(values)
+    p95 = values[min(len(values) - 1, int(len(values) * 0.95))]
+    return f"p50 {statistics.median(values):.2f} s, p95 {p95:.2f} s, max {values[-1]:.2f} s (n={len(values)})"
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--samples", type=int, default=10)
-    parser.add_argument("--default-samples", type=int, default=2)
+    parser.add_argument("--samples", type=int, default=20)
+    parser.add_argument("--real-default", type=int, default=0, help="wall-clock samples at 60 s")
     args = parser.parse_args(argv)
-    floor = floor_round_trip()
-    short, _, _ = measure(2.0, args.samples)
+    for interval in (0.5, 2.0):
+        values = asyncio.run(real_time(interval, args.samples))
+        print(
+            f"x: mention → sink.ingest at a {interval:g} s interval (real time): {summary(values)}"
+        )
     print(
-        f"x: mention → adviser at a 2 s interval: p50 {statistics.median(short):.2f} s, max {max(short):.2f} s (n={len(short)})"
+        "x:   (450 requests / 15 min on the mentions timeline: below 2 s the poller paces itself to 2 s)"
     )
-    if args.default_samples:
-        slow, requests, elapsed = measure(DEFAULT_INTERVAL, args.default_samples)
-        print(
-            f"x: mention → adviser at the default {DEFAULT_INTERVAL:.0f} s interval: p50 {statistics.median(slow):.1f} s, "
-            f"max {max(slow):.1f} s (n={len(slow)}); {requests / elapsed * 3600:.0f} requests/hour measured"
-        )
-    print(f"x: floor, one API round trip: {floor * 1000:.1f} ms")
-    per_hour = 3600 / DEFAULT_INTERVAL
-    for name, limit in LIMITS_PER_HOUR.items():
-        print(
-            f"x: default polling makes {per_hour:.0f} requests/hour on the {name}; X allows {limit}/hour ({per_hour / limit:.0%})"
-        )
+    latencies, fake, connector = asyncio.run(
+        virtual_hour(DEFAULT_POLL_INTERVAL, 200, 0, hours=200 / 30)
+    )
+    print(
+        f"x: mention → sink.ingest at the default {DEFAULT_POLL_INTERVAL:g} s interval "
+        f"(simulated wait + real poll): {summary(latencies)}"
+    )
+    if args.real_default:
+        values = asyncio.run(real_time(DEFAULT_POLL_INTERVAL, args.real_default))
+        print(f"x: mention → sink.ingest at the default interval (real time): {summary(values)}")
+    _, fake, connector = asyncio.run(virtual_hour(DEFAULT_POLL_INTERVAL, 30, 10))
+    mentions = len(fake.calls("/mentions"))
+    dm_reads = len(fake.calls("/dm_events"))
+    print(
+        f"x: default settings, one account, one hour (30 mentions, 10 DMs): {mentions} requests on "
+        f"the mentions timeline, {dm_reads} on DM events; "
+        f"{connector.status.counters['items_today']} items read"
+    )
+    for name, made, limits in (
+        ("mentions timeline", mentions, MENTIONS_LIMIT_PER_15_MIN),
+        ("DM events", dm_reads, DM_EVENTS_LIMIT_PER_15_MIN),
+    ):
+        for scope, per_15 in limits.items():
+            allowed = per_15 * 4
+            print(
+                f"x:   {name}: {made}/hour against {allowed}/hour per {scope} ({made / allowed:.0%})"
+            )
 
 
 if __name__ == "__main__":
