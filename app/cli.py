@@ -461,6 +461,9 @@ def account_x(
     typer.echo(f"  {secret_variable(key, 'bearer_token')}  (reading)")
     for name in ("consumer_key", "consumer_secret", "access_token", "access_token_secret"):
         typer.echo(f"  {secret_variable(key, name)}  (posting and DMs, OAuth 1.0a)")
+    typer.echo(
+        f"  or {secret_variable(key, 'oauth2_user_token')}  (posting and DMs, OAuth 2.0 user)"
+    )
 
 
 async def _configure(settings: Settings, key: str, channel: str, data: dict[str, Any]) -> None:

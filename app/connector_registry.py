@@ -95,7 +95,13 @@ def readable(exc: ValidationError) -> str:
 
 FACTORIES["email"] = _email
 
-X_SECRETS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+X_SECRETS = (
+    "consumer_key",
+    "consumer_secret",
+    "access_token",
+    "access_token_secret",
+    "oauth2_user_token",
+)
 
 
 def _x(account: Account, services: Services) -> Connector:

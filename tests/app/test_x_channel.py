@@ -44,6 +44,7 @@ def test_mentions_in_replies_out(
     make_server: Any, fake: FakeX, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CONCIERGE_SECRET_X_PORT_ARGENT_BEARER_TOKEN", "test-bearer")
+    monkeypatch.setenv("CONCIERGE_SECRET_X_PORT_ARGENT_OAUTH2_USER_TOKEN", "user-token")
     seed = make_server(x_api_base_url=fake.url)  # every worker sees the same settings
     configure(seed)
     live = make_server(x_api_base_url=fake.url)
@@ -65,6 +66,11 @@ def test_mentions_in_replies_out(
         wait_for(lambda: fake.posted)
         assert fake.posted[0]["reply"] == {"in_reply_to_tweet_id": tweet}
         assert fake.posted[0]["text"] == "Oui, jusqu'à 22 h !"
+        # Reading with the app's token, posting with the OAuth 2.0 user token from the environment.
+        posts = [r for r in fake.requests if r.method == "POST" and r.path == "/2/tweets"]
+        assert {r.auth for r in posts} == {"bearer:user-token"}
+        reads = [r for r in fake.requests if "/mentions" in r.path]
+        assert reads and {r.auth for r in reads} == {"bearer:test-bearer"}
         # Over 280 characters: refused with the reason, unless posted as a thread.
         long = " ".join(["marée"] * 60)
         client.post(f"/api/conversations/{conversation['id']}/messages", json={"text": long})
