@@ -11,6 +11,7 @@ import signal
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 import uvicorn
@@ -26,6 +27,7 @@ from app.demo import Login, seed
 from app.demo_history import generate
 from app.embedded_redis import EmbeddedRedis
 from app.models import Account, Destination, Office, Role, User
+from app.rollups import build_stale
 from app.security import hash_password
 from app.settings import Settings, get_settings
 from rota import Plan, Problem, RotaValidationError, Schedule, check, dumps_toml, plan
@@ -158,10 +160,15 @@ def demo(
 async def _history(settings: Settings, days: int, progress: Any) -> int:
     db = Database(settings.sqlalchemy_url)
     try:
+        now = Clock(settings.clock_start).now()
         async with db.session() as session:
-            return await generate(
-                session, days, Clock(settings.clock_start).now(), progress=progress
+            written = await generate(session, days, now, progress=progress)
+            destination = (await session.exec(select(Destination))).first()
+        if destination is not None:  # the dashboard reads these days from their rollups
+            await build_stale(
+                db, destination, now.astimezone(ZoneInfo(destination.timezone)).date()
             )
+        return written
     finally:
         await db.dispose()
 

@@ -1,23 +1,25 @@
 """Response-time figures for managers: per account, per office on duty, per adviser, per day and
 per hour of the week. Definitions: docs/metrics.md.
 
-Figures come from the response turns recorded as conversations happen (``ResponseTurn``), read
-through the index on (started_at, account); no page scans messages.
+Figures come from the per-day rollups of the response turns (``app.rollups``): sorted durations
+per day, account, office and adviser, merged here without re-sorting where they can be; today and
+any day changed since its rollup are summarised from the turns. No page scans messages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import TextClause, bindparam, text
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.models import Account, Office, Role, User, UTCDateTime
+from app.models import Account, Office, Role, RollupGrain, User
+from app.rollups import Piece, TurnFilter, pieces
 from rota.timeutil import to_utc
 
 DEFAULT_TARGETS = {"webchat": 120, "twitter": 3600, "email": 4 * 3600}
@@ -114,20 +116,163 @@ def scope_office(user: User, requested: int | None) -> int | None:
     return user.office_id
 
 
-async def report(
-    session: AsyncSession, user: User, period: Period, filters: Filters, timezone: str
-) -> Report:
+def kth(lists: Sequence[Sequence[float]], k: int) -> float:
+    """The ``k``-th smallest value (from 0) of the union of sorted lists, without merging them.
+
+    Each step takes the weighted median of the middles of the remaining ranges as the pivot and
+    counts around it by bisection, so each discards a quarter of what remains or more."""
+    live = [values for values in lists if values]
+    if len(live) == 1:
+        return live[0][k]
+    lo = [0] * len(live)
+    hi = [len(values) for values in live]
+    while True:
+        middles = sorted(
+            (values[(a + b) // 2], b - a)
+            for values, a, b in zip(live, lo, hi, strict=True)
+            if b > a
+        )
+        if not middles:
+            raise IndexError(k)
+        half, seen = sum(w for _, w in middles) / 2, 0
+        pivot = middles[-1][0]
+        for value, weight in middles:
+            seen += weight
+            if seen >= half:
+                pivot = value
+                break
+        below = [bisect_left(v, pivot, a, b) for v, a, b in zip(live, lo, hi, strict=True)]
+        under = sum(x - a for x, a in zip(below, lo, strict=True))
+        if k < under:
+            hi = below
+            continue
+        upto = [bisect_right(v, pivot, a, b) for v, a, b in zip(live, lo, hi, strict=True)]
+        through = sum(x - a for x, a in zip(upto, lo, strict=True))
+        if k < through:
+            return pivot
+        k -= through
+        lo = upto
+
+
+def median(lists: Sequence[Sequence[float]]) -> float | None:
+    """The middle value (the mean of the middle pair for an even count) of sorted lists."""
+    n = sum(len(values) for values in lists)
+    if not n:
+        return None
+    if n % 2:
+        return kth(lists, n // 2)
+    return (kth(lists, n // 2 - 1) + kth(lists, n // 2)) / 2
+
+
+def nearest_rank(lists: Sequence[Sequence[float]], q: int) -> float | None:
+    n = sum(len(values) for values in lists)
+    if not n:
+        return None
+    return kth(lists, max(0, -(-q * n // 100) - 1))
+
+
+class _Group:
+    """Sorted durations and counts of some turns."""
+
+    __slots__ = ("count", "duty", "replied", "times", "wall_sum", "within")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.replied = 0
+        self.within = 0
+        self.wall_sum = 0.0
+        self.times: list[list[float]] = []  # sorted lists
+        self.duty: list[list[float]] = []
+
+    def merge(self, other: _Group) -> None:
+        self.count += other.count
+        self.replied += other.replied
+        self.within += other.within
+        self.wall_sum += other.wall_sum
+        self.times.extend(other.times)
+        self.duty.extend(other.duty)
+
+    def row(self, key: int, label: str) -> Row:
+        return Row(
+            key, label, self.count, self.replied, self.within,
+            self.wall_sum / self.replied if self.replied else None, median(self.times),
+            nearest_rank(self.times, 90), median(self.duty),
+        )  # fmt: skip
+
+
+def _sorted_group(found: Sequence[Piece], target: float | None, answered_only: bool) -> _Group:
+    """One group of pieces, their durations merged and sorted once."""
+    group = _Group()
+    times: list[float] = []
+    duty: list[float] = []
+    for piece in found:
+        group.count += piece.replied if answered_only else piece.turns
+        group.replied += piece.replied
+        group.wall_sum += piece.wall_sum
+        times.extend(piece.walls)
+        duty.extend(piece.duties)
+    times.sort()
+    duty.sort()
+    if target is not None:
+        group.within = bisect_right(times, target)
+    group.times.append(times)
+    group.duty.append(duty)
+    return group
+
+
+def _by(found: Iterable[Piece], key: Callable[[Piece], Any]) -> dict[Any, list[Piece]]:
+    groups: dict[Any, list[Piece]] = {}
+    for piece in found:
+        groups.setdefault(key(piece), []).append(piece)
+    return groups
+
+
+def _table(groups: dict[int, _Group], labels: dict[int, str]) -> list[Row]:
+    built = [group.row(key, labels.get(key, "?")) for key, group in groups.items()]
+    return sorted(built, key=lambda r: (-r.conversations, r.label))
+
+
+@dataclass
+class Tables:
+    accounts: list[Row]
+    offices: list[Row]
+    total: Row
+
+
+@dataclass
+class Scope:
+    """What a user asked for and may see: labels, targets and the filter on turns."""
+
+    where: TurnFilter
+    timezone: str
+    accounts: dict[int, Account]
+    offices: dict[int, Office]
+    users: dict[int, str]
+
+    def target(self, account_id: int) -> float:
+        account = self.accounts.get(account_id)
+        if account is None:
+            return float(DEFAULT_TARGETS["twitter"])
+        if account.target_seconds:
+            return float(account.target_seconds)
+        return float(DEFAULT_TARGETS.get(account.channel, DEFAULT_TARGETS["twitter"]))
+
+
+async def scope(session: AsyncSession, user: User, filters: Filters, timezone: str) -> Scope:
+    """Checks ``filters`` against what ``user`` may see (422 unknown, 403 not theirs)."""
     accounts = {
         a.id: a
         for a in (
             await session.exec(select(Account).where(Account.destination_id == user.destination_id))
         ).all()
+        if a.id is not None
     }
     offices = {
         o.id: o
         for o in (
             await session.exec(select(Office).where(Office.destination_id == user.destination_id))
         ).all()
+        if o.id is not None
     }
     if filters.account_id is not None and filters.account_id not in accounts:
         raise DashboardError("error.unknown_account")
@@ -139,149 +284,118 @@ async def report(
         for u in (
             await session.exec(select(User).where(User.destination_id == user.destination_id))
         ).all()
+        if u.id is not None
     }
-    where = ["t.started_at >= :start", "t.started_at < :end", "a.destination_id = :destination"]
-    params: dict[str, object] = {
-        "start": period.start,
-        "end": period.end,
-        "destination": user.destination_id,
-        **{f"default_{k}": v for k, v in DEFAULT_TARGETS.items()},
+    chosen: frozenset[int] | None = None
+    if filters.channel or filters.account_id is not None:
+        chosen = frozenset(
+            key
+            for key, a in accounts.items()
+            if (not filters.channel or a.channel == filters.channel)
+            and (filters.account_id is None or key == filters.account_id)
+        )
+    where = TurnFilter(
+        user.destination_id,
+        chosen,
+        office_scope,
+        user.id if user.role == Role.ADVISER else None,
+    )
+    return Scope(where, timezone, accounts, offices, users)
+
+
+async def day_pieces(session: AsyncSession, seen: Scope, period: Period) -> list[Piece]:
+    return await pieces(
+        session, seen.where, RollupGrain.DAY, period.first, period.last, seen.timezone
+    )
+
+
+def account_tables(seen: Scope, found: Sequence[Piece]) -> Tables:
+    """The per-account table, the same per office on duty, and the totals (first turns)."""
+    pairs = {
+        pair: _sorted_group(group, seen.target(pair[0]), answered_only=False)
+        for pair, group in _by(
+            (p for p in found if p.first), lambda p: (p.account_id, p.office_on_duty_id)
+        ).items()
     }
-    if filters.channel:
-        where.append("t.channel = :channel")
-        params["channel"] = filters.channel
-    if filters.account_id is not None:
-        where.append("t.account_id = :account")
-        params["account"] = filters.account_id
-    if office_scope is not None:
-        where.append("(t.office_on_duty_id = :office OR t.responder_office_id = :office)")
-        params["office"] = office_scope
-    if user.role == Role.ADVISER:
-        where.append("t.responder_id = :me")
-        params["me"] = user.id
-    conn = await session.connection()
-    result = await conn.execute(_bound(_SCAN.format(where=" AND ".join(where))), params)
-    return _aggregate(period, result.all(), accounts, offices, users)
-
-
-class _Group:
-    __slots__ = ("count", "duty", "replied", "times", "within")
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.replied = 0
-        self.within = 0
-        self.times: list[float] = []
-        self.duty: list[float] = []
-
-    def add(self, wall: float | None, duty: float | None, target: float) -> None:
-        self.count += 1
-        if wall is not None:
-            self.replied += 1
-            self.times.append(wall)
-            if wall <= target:
-                self.within += 1
-            if duty is not None:
-                self.duty.append(duty)
-
-    def row(self, key: int, label: str) -> Row:
-        times = sorted(self.times)
-        return Row(
-            key, label, self.count, self.replied, self.within,
-            sum(times) / len(times) if times else None, median(times), nearest_rank(times, 90),
-            median(sorted(self.duty)),
-        )  # fmt: skip
-
-
-def median(ordered: Sequence[float]) -> float | None:
-    """The middle value (the mean of the middle pair for an even count)."""
-    n = len(ordered)
-    if not n:
-        return None
-    return ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
-
-
-def nearest_rank(ordered: Sequence[float], q: int) -> float | None:
-    if not ordered:
-        return None
-    return ordered[max(0, -(-q * len(ordered) // 100) - 1)]
-
-
-def _aggregate(
-    period: Period,
-    rows: Sequence[Any],
-    accounts: dict[int | None, Account],
-    offices: dict[int | None, Office],
-    users: dict[int | None, str],
-) -> Report:
     by_account: dict[int, _Group] = {}
     by_office: dict[int, _Group] = {}
-    by_adviser: dict[int, _Group] = {}
     total = _Group()
-    by_day: dict[str, _Group] = {}
-    by_hour: dict[int, _Group] = {}
-    for account_id, office_id, responder_id, first, wall, duty, target, hour, day in rows:
-        target = float(target)
-        (by_hour.get(hour) or by_hour.setdefault(hour, _Group())).add(wall, duty, target)
-        if responder_id is not None and wall is not None:
-            (by_adviser.get(responder_id) or by_adviser.setdefault(responder_id, _Group())).add(
-                wall, duty, target
-            )
-        if not first:
+    for (account_id, office_id), group in pairs.items():
+        by_account.setdefault(account_id, _Group()).merge(group)
+        by_office.setdefault(office_id, _Group()).merge(group)
+        total.merge(group)
+    return Tables(
+        _table(by_account, {k: a.name for k, a in seen.accounts.items()}),
+        _table(by_office, {k: o.name for k, o in seen.offices.items()}),
+        total.row(0, ""),
+    )
+
+
+def adviser_table(seen: Scope, found: Sequence[Piece]) -> list[Row]:
+    """Every answered turn (first or later) per adviser who answered it."""
+    groups: dict[int, _Group] = {}
+    for responder, group in _by(
+        (p for p in found if p.responder_id), lambda p: p.responder_id
+    ).items():
+        merged = _Group()
+        for account_id, same in _by(group, lambda p: p.account_id).items():
+            part = _sorted_group(same, seen.target(account_id), answered_only=True)
+            merged.merge(part)
+        groups[responder] = merged
+    return _table(groups, seen.users)
+
+
+def trend(period: Period, found: Sequence[Piece]) -> list[tuple[date, float | None, int]]:
+    """Per day: the median first response and the number of conversations."""
+    days = _by((p for p in found if p.first), lambda p: p.day)
+    out: list[tuple[date, float | None, int]] = []
+    for n in range((period.last - period.first).days + 1):
+        day = period.first + timedelta(days=n)
+        group = days.get(day.isoformat())
+        if group is None:
+            out.append((day, None, 0))
             continue
-        (by_account.get(account_id) or by_account.setdefault(account_id, _Group())).add(
-            wall, duty, target
-        )
-        (by_office.get(office_id) or by_office.setdefault(office_id, _Group())).add(
-            wall, duty, target
-        )
-        (by_day.get(day) or by_day.setdefault(day, _Group())).add(wall, duty, target)
-        total.add(wall, duty, target)
+        sorted_group = _sorted_group(group, None, answered_only=False)
+        out.append((day, median(sorted_group.times), sorted_group.count))
+    return out
 
-    def table(groups: dict[int, _Group], labels: dict[int | None, str]) -> list[Row]:
-        built = [group.row(key, labels.get(key, "?")) for key, group in groups.items()]
-        return sorted(built, key=lambda r: (-r.conversations, r.label))
 
-    days = [period.first + timedelta(days=n) for n in range((period.last - period.first).days + 1)]
-    trend: list[tuple[date, float | None, int]] = []
-    for day in days:
-        group = by_day.get(day.isoformat())
-        trend.append(
-            (day, median(sorted(group.times)) if group else None, group.count if group else 0)
-        )
-    heat = [
-        [
-            (by_hour[w * 24 + h].count, median(sorted(by_hour[w * 24 + h].times)))
-            if w * 24 + h in by_hour
-            else (0, None)
-            for h in range(24)
-        ]
-        for w in range(7)
-    ]
+async def heat(
+    session: AsyncSession, seen: Scope, period: Period
+) -> list[list[tuple[int, float | None]]]:
+    """Per weekday and hour (local time): the turns that started then, and their median."""
+    found = await pieces(
+        session, seen.where, RollupGrain.HOUR, period.first, period.last, seen.timezone
+    )
+    hours = _by(found, lambda p: p.hour)
+    cells: dict[int, tuple[int, float | None]] = {}
+    for hour, group in hours.items():
+        sorted_group = _sorted_group(group, None, answered_only=False)
+        cells[hour] = (sorted_group.count, median(sorted_group.times))
+    return [[cells.get(w * 24 + h, (0, None)) for h in range(24)] for w in range(7)]
+
+
+async def report(
+    session: AsyncSession, user: User, period: Period, filters: Filters, timezone: str
+) -> Report:
+    """Everything the dashboard shows for one period."""
+    seen = await scope(session, user, filters, timezone)
+    found = await day_pieces(session, seen, period)
+    tables = account_tables(seen, found)
     return Report(
         period,
-        table(by_account, {k: a.name for k, a in accounts.items()}),
-        table(by_office, {k: o.name for k, o in offices.items()}),
-        table(by_adviser, users),
-        total.row(0, ""),
-        trend,
-        heat,
+        tables.accounts,
+        tables.offices,
+        adviser_table(seen, found),
+        tables.total,
+        trend(period, found),
+        await heat(session, seen, period),
     )
 
 
-def _bound(sql: str) -> TextClause:
-    """Instants bound as the columns store them (UTC), on SQLite and PostgreSQL alike."""
-    return text(sql).bindparams(
-        bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime())
-    )
-
-
-# One scan of the period, read from the covering index; the target of each turn's account.
-_SCAN = """
-SELECT t.account_id, t.office_on_duty_id, t.responder_id, t.first, t.wall_seconds, t.duty_seconds,
-       COALESCE(a.target_seconds, CASE t.channel WHEN 'webchat' THEN :default_webchat
-            WHEN 'email' THEN :default_email ELSE :default_twitter END),
-       t.hour_of_week, t.local_day
-FROM responseturn t JOIN account a ON a.id = t.account_id
-WHERE {where}
-"""
+async def totals(
+    session: AsyncSession, user: User, period: Period, filters: Filters, timezone: str
+) -> Row:
+    """The totals alone (the previous period's comparison, the live tiles)."""
+    seen = await scope(session, user, filters, timezone)
+    return account_tables(seen, await day_pieces(session, seen, period)).total

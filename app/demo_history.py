@@ -31,6 +31,7 @@ from app.models import (
     Role,
     User,
 )
+from app.rollups import day_changed
 from rota import Schedule, loads_toml
 
 QUESTIONS = {
@@ -122,6 +123,7 @@ async def generate(
                     office_ids,
                     office_advisers,
                 )
+        await day_changed(session, destination.id, day.isoformat())
         await session.commit()
         if progress:
             progress(1)

@@ -58,3 +58,8 @@ def rate(scope: str, subject: str, window: int) -> str:
 
 
 OUTBOX_GROUP = "senders"
+
+
+def rollup_lease() -> str:
+    """Held by the worker rebuilding the dashboard's rollups."""
+    return "concierge:rollups:lease"

@@ -21,6 +21,7 @@ from app.db import create_tables
 from app.handover import hand_over
 from app.models import Destination, Office
 from app.outbox import run_dispatchers
+from app.rollups import keep_built
 from app.services import Services
 from app.settings import Settings, get_settings
 from app.web import accounts_pages, api, dashboard_pages, pages, rota_pages, ws
@@ -61,6 +62,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         asyncio.create_task(run_dispatchers(services, destination_ids, consumer)),
         asyncio.create_task(sweep_queues(services)),
         asyncio.create_task(supervise(services, consumer)),
+        asyncio.create_task(keep_built(services, consumer)),
     ]
     try:
         yield

@@ -15,6 +15,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models import Account, Conversation, Destination, ResponseTurn, User
+from app.rollups import day_changed
 from rota import Schedule
 
 
@@ -49,6 +50,7 @@ async def open_turn(
     at: datetime,
     first: bool,
 ) -> None:
+    day = local_day(at, destination.timezone)
     session.add(
         ResponseTurn(
             conversation_id=conversation.id or 0,
@@ -58,9 +60,10 @@ async def open_turn(
             first=first,
             started_at=at,
             hour_of_week=hour_of_week(at, destination.timezone),
-            local_day=local_day(at, destination.timezone),
+            local_day=day,
         )
     )
+    await day_changed(session, conversation.destination_id, day)
 
 
 async def close_turn(
@@ -91,4 +94,5 @@ async def close_turn(
         duty_seconds(schedule, account.key, turn.started_at, at) if at > turn.started_at else 0.0
     )
     session.add(turn)
+    await day_changed(session, conversation.destination_id, turn.local_day)
     return turn

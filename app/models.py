@@ -262,3 +262,63 @@ class ResponseTurn(SQLModel, table=True):
         ),
         Index("ix_turn_open", "conversation_id", "answered_at"),
     )
+
+
+class RollupDay(SQLModel, table=True):
+    """Whether one local day's rollups still match its turns.
+
+    ``changes`` counts the writes to the day's turns (bumped in the same transaction as each
+    write); ``built`` is the count the stored rollups were built from. Rollups are read only for
+    days where the two are equal; other days are read from the turns themselves."""
+
+    destination_id: int = Field(foreign_key="destination.id", primary_key=True)
+    local_day: str = Field(max_length=10, primary_key=True)
+    changes: int = 0
+    built: int = 0
+
+
+class RollupGrain(enum.IntEnum):
+    DAY = 0  # one row per account, office on duty, responding office, adviser and first/later
+    HOUR = 1  # one row per hour of the week, account, office on duty and responding office
+
+
+class TurnRollup(SQLModel, table=True):
+    """A local day's turns summed for the dashboard, with their durations as sorted arrays
+    (float64, native order) so medians and percentiles over any set of days stay exact.
+
+    Zero stands for "none" in ``responder_office_id`` and ``responder_id`` (unanswered turns)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    destination_id: int
+    grain: int  # RollupGrain
+    local_day: str = Field(max_length=10)
+    hour_of_week: int = -1  # HOUR rows only
+    account_id: int
+    office_on_duty_id: int
+    responder_office_id: int = 0
+    responder_id: int = 0
+    first: bool = False
+    turns: int = 0
+    replied: int = 0
+    wall_sum: float = 0.0
+    walls: bytes = b""
+    duties: bytes = b""
+
+    __table_args__ = (Index("ix_rollup_read", "destination_id", "grain", "local_day"),)
+
+
+class CsvRollup(SQLModel, table=True):
+    """A local day's turns as CSV lines, per account, office on duty, responding office and
+    adviser, so the export of a period is a concatenation."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    destination_id: int
+    local_day: str = Field(max_length=10)
+    account_id: int
+    office_on_duty_id: int
+    responder_office_id: int = 0
+    responder_id: int = 0
+    rows: int = 0
+    body: bytes = b""
+
+    __table_args__ = (Index("ix_csv_read", "destination_id", "local_day"),)

@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     demo: bool = True  # seed the demo destination on first start
     demo_history_days: int = 90  # …with this many days of past conversations for the dashboard
     sweep_seconds: float = 30  # how often queues are handed over and re-assigned
+    rollup_seconds: float = 60  # how often the dashboard's rollups of past days are rebuilt
     x_api_base_url: str = Field(
         default="https://api.twitter.com",  # tweepy's own host: no rewriting, OAuth signatures hold
         validation_alias=AliasChoices("X_API_BASE_URL", "CONCIERGE_X_API_BASE_URL"),

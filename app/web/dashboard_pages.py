@@ -5,16 +5,33 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from app.dashboard import DashboardError, Filters, Period, Report, Row, report, scope_office
+from app.dashboard import (
+    DashboardError,
+    Filters,
+    Period,
+    Report,
+    Row,
+    report,
+    scope,
+    scope_office,
+    totals,
+)
 from app.deps import CurrentUser, ServicesDep, optional_user, translator
 from app.models import (
     Account,
@@ -22,9 +39,9 @@ from app.models import (
     ConversationStatus,
     Destination,
     Office,
-    ResponseTurn,
     User,
 )
+from app.rollups import csv_chunks, csv_header
 from app.services import Services
 from app.web.render import render
 
@@ -61,11 +78,12 @@ async def _report(
     first: date | None,
     last: date | None,
     filters: Filters,
-) -> tuple[Report, Report, str]:
+) -> tuple[Report, Row, str]:
+    """The period's figures, and the previous period's totals to compare with."""
     period, timezone = await _period(services, user, preset, first, last)
     async with services.db.session() as session:
         current = await report(session, user, period, filters, timezone)
-        previous = await report(session, user, period.previous(timezone), filters, timezone)
+        previous = await totals(session, user, period.previous(timezone), filters, timezone)
     return current, previous, timezone
 
 
@@ -163,7 +181,7 @@ async def metrics_json(
             "last": current.period.last.isoformat(),
         },
         "total": current.total.as_dict(),
-        "previous_total": previous.total.as_dict(),
+        "previous_total": previous.as_dict(),
         "accounts": rows(current.accounts),
         "offices": rows(current.offices),
         "advisers": rows(current.advisers),
@@ -189,63 +207,34 @@ async def metrics_csv(
 ) -> Response:
     """CSV: one row per response turn with all its timings, or an aggregated table."""
     filters = Filters(channel or None, account_id, office_id)
+    headers = {"content-disposition": f'attachment; filename="concierge-{kind}.csv"'}
+    if kind == "conversations":
+        period, timezone = await _period(services, user, preset, first, last)
+        async with services.db.session() as session:
+            seen = await scope(session, user, filters, timezone)
+            chunks = await csv_chunks(session, seen.where, period.first, period.last, timezone)
+        return StreamingResponse(
+            _stream([csv_header(), *chunks]),
+            media_type="text/csv; charset=utf-8",
+            headers=headers,
+        )
     out = io.StringIO()
     writer = csv.writer(out)
-    if kind == "conversations":
-        period, _ = await _period(services, user, preset, first, last)
-        office_scope = scope_office(user, office_id)
-        async with services.db.session() as session:
-            query = select(ResponseTurn, Account.key).join(
-                Account, col(Account.id) == ResponseTurn.account_id
-            )
-            query = query.where(
-                Account.destination_id == user.destination_id,
-                col(ResponseTurn.started_at) >= period.start,
-                col(ResponseTurn.started_at) < period.end,
-            ).order_by(col(ResponseTurn.started_at))
-            if filters.channel:
-                query = query.where(ResponseTurn.channel == filters.channel)
-            if filters.account_id is not None:
-                query = query.where(ResponseTurn.account_id == filters.account_id)
-            if office_scope is not None:
-                query = query.where(
-                    (col(ResponseTurn.office_on_duty_id) == office_scope)
-                    | (col(ResponseTurn.responder_office_id) == office_scope)
-                )
-            if user.role == "adviser":
-                query = query.where(ResponseTurn.responder_id == user.id)
-            rows = (await session.exec(query)).all()
-        writer.writerow(
-            ["conversation", "account", "channel", "office_on_duty", "first_response", "started_at",
-             "answered_at", "wall_seconds", "on_duty_seconds", "responder", "responder_office"]
-        )  # fmt: skip
-        for turn, key in rows:
-            answered = turn.answered_at.isoformat() if turn.answered_at else ""
-            writer.writerow(
-                [turn.conversation_id, key, turn.channel, turn.office_on_duty_id, int(turn.first),
-                 turn.started_at.isoformat(), answered, _blank(turn.wall_seconds),
-                 _blank(turn.duty_seconds), _blank(turn.responder_id),
-                 _blank(turn.responder_office_id)]
-            )  # fmt: skip
-    else:
-        current, _, _ = await _report(services, user, preset, first, last, filters)
-        table = {
-            "accounts": current.accounts,
-            "offices": current.offices,
-            "advisers": current.advisers,
-        }[kind]
-        columns = ["key", "label", "conversations", "replied", "reply_rate", "mean_seconds",
-                   "median_seconds", "p90_seconds", "median_duty_seconds",
-                   "within_target"]  # fmt: skip
-        writer.writerow(columns)
-        for row in table:
-            data = row.as_dict()
-            writer.writerow([_blank(data[c]) for c in columns])
-    return Response(
-        out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"content-disposition": f'attachment; filename="concierge-{kind}.csv"'},
-    )
+    current, _, _ = await _report(services, user, preset, first, last, filters)
+    table = {"accounts": current.accounts, "offices": current.offices,
+             "advisers": current.advisers}[kind]  # fmt: skip
+    columns = ["key", "label", "conversations", "replied", "reply_rate", "mean_seconds",
+               "median_seconds", "p90_seconds", "median_duty_seconds", "within_target"]  # fmt: skip
+    writer.writerow(columns)
+    for row in table:
+        data = row.as_dict()
+        writer.writerow([_blank(data[c]) for c in columns])
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+async def _stream(chunks: list[bytes]) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
 
 
 def _blank(value: object) -> object:
@@ -270,11 +259,11 @@ async def live_tiles(user: CurrentUser, services: ServicesDep) -> dict[str, Any]
         count, oldest = (await session.exec(waiting)).one()
         today = now.astimezone(ZoneInfo(timezone)).date()
         period = Period.of(today, today, timezone)
-        current = await report(session, user, period, Filters(), timezone)
+        current = await totals(session, user, period, Filters(), timezone)
     oldest_at: datetime | None = oldest
     return {
         "waiting": int(count or 0),
         "oldest_waiting_seconds": (now - oldest_at).total_seconds() if oldest_at else None,
-        "answered_today": current.total.replied,
-        "median_today_seconds": current.total.median,
+        "answered_today": current.replied,
+        "median_today_seconds": current.median,
     }

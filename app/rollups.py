@@ -1,0 +1,500 @@
+"""Per-day rollups of the response turns, so the dashboard never reads every turn of a period.
+
+Each write to a turn bumps its local day's ``RollupDay.changes`` in the same transaction. A
+background pass rebuilds the rollups of past days whose ``built`` count lags behind, from the
+turns: one ``TurnRollup`` row per (account, office on duty, responding office, adviser, first or
+later turn) with its durations as a sorted array, the same per hour of the week, and the day's
+CSV lines. Readers take rollups only for days where ``built == changes`` (read in the same
+transaction) and summarise the other days — today, usually — from the turns themselves, with
+the same code; both paths give the same figures.
+"""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import csv
+import io
+import logging
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, func, or_, text
+from sqlalchemy import select as select_core
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import SQLModel, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import keys
+from app.models import CsvRollup, Destination, RollupGrain, TurnRollup
+from rota.timeutil import to_utc
+
+if TYPE_CHECKING:
+    from app.db import Database
+    from app.services import Services
+
+log = logging.getLogger(__name__)
+
+CSV_COLUMNS = (
+    "conversation", "account", "channel", "office_on_duty", "first_response", "started_at",
+    "answered_at", "wall_seconds", "on_duty_seconds", "responder", "responder_office",
+)  # fmt: skip
+LEASE_SECONDS = 300
+BUILD_BATCH = 31  # days rebuilt per pass and destination
+
+
+# --- the write side -----------------------------------------------------------------------------
+
+_BUMP = text(
+    "INSERT INTO rollupday (destination_id, local_day, changes, built) VALUES (:d, :day, 1, 0) "
+    "ON CONFLICT (destination_id, local_day) DO UPDATE SET changes = rollupday.changes + 1"
+)
+
+
+async def day_changed(session: AsyncSession, destination_id: int, day: str) -> None:
+    """Marks a local day's rollups stale; call in the transaction that writes its turns."""
+    await (await session.connection()).execute(_BUMP, {"d": destination_id, "day": day})
+
+
+# --- pieces: the unit both paths produce --------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Piece:
+    """Turns sharing a day (and hour), account, offices, responder and first/later."""
+
+    day: str
+    hour: int
+    account_id: int
+    office_on_duty_id: int
+    responder_office_id: int
+    responder_id: int
+    first: bool
+    turns: int = 0
+    replied: int = 0
+    wall_sum: float = 0.0
+    walls: list[float] = field(default_factory=list)  # sorted
+    duties: list[float] = field(default_factory=list)  # sorted
+
+
+_TURNS = SQLModel.metadata.tables["responseturn"]
+_ACCOUNTS = SQLModel.metadata.tables["account"]
+# The columns every summary needs, in this order; the CSV adds its own.
+TURN_COLUMNS = (
+    _TURNS.c.account_id,
+    _TURNS.c.office_on_duty_id,
+    func.coalesce(_TURNS.c.responder_office_id, 0),
+    func.coalesce(_TURNS.c.responder_id, 0),
+    _TURNS.c.first,
+    _TURNS.c.wall_seconds,
+    _TURNS.c.duty_seconds,
+    _TURNS.c.hour_of_week,
+    _TURNS.c.local_day,
+)
+CSV_EXTRA = (
+    _TURNS.c.conversation_id,
+    _ACCOUNTS.c.key,
+    _TURNS.c.channel,
+    _TURNS.c.started_at,
+    _TURNS.c.answered_at,
+)
+
+
+def summarise(rows: Iterable[Sequence[Any]], grain: RollupGrain) -> list[Piece]:
+    """Pieces of ``rows`` (TURN_COLUMNS first), durations sorted."""
+    pieces: dict[tuple[Any, ...], Piece] = {}
+    by_hour = grain == RollupGrain.HOUR
+    for row in rows:
+        account, duty_office, responder_office, responder, first, wall, duty, hour, day = row[:9]
+        if by_hour:
+            key: tuple[Any, ...] = (day, hour, account, duty_office, responder_office)
+        else:
+            key = (day, account, duty_office, responder_office, responder, bool(first))
+        piece = pieces.get(key)
+        if piece is None:
+            piece = pieces[key] = (
+                Piece(day, hour, account, duty_office, responder_office, 0, False)
+                if by_hour
+                else Piece(day, -1, account, duty_office, responder_office, responder, bool(first))
+            )
+        piece.turns += 1
+        if wall is not None:
+            piece.replied += 1
+            piece.wall_sum += wall
+            piece.walls.append(wall)
+            if duty is not None and not by_hour:
+                piece.duties.append(duty)
+    for piece in pieces.values():
+        piece.walls.sort()
+        piece.duties.sort()
+    return list(pieces.values())
+
+
+def csv_line(writer: Any, row: Sequence[Any]) -> None:
+    """One turn as a CSV row; ``row`` is TURN_COLUMNS then CSV_EXTRA."""
+    (_, duty_office, responder_office, responder, first, wall, duty, _, _,
+     conversation, key, channel, started, answered) = row  # fmt: skip
+    writer.writerow(
+        (conversation, key, channel, duty_office, int(bool(first)), started.isoformat(),
+         answered.isoformat() if answered else "", _blank(wall), _blank(duty),
+         responder or "", responder_office or "")
+    )  # fmt: skip
+
+
+def _blank(value: object) -> object:
+    return "" if value is None else value
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def day_bounds(first: date, last: date, timezone: str) -> tuple[datetime, datetime]:
+    zone = ZoneInfo(timezone)
+    return to_utc(first, 0, zone), to_utc(last + timedelta(days=1), 0, zone)
+
+
+def runs(days: Sequence[date]) -> Iterator[tuple[date, date]]:
+    """Consecutive days as (first, last) runs."""
+    start = previous = None
+    for day in sorted(days):
+        if previous is not None and day == previous + timedelta(days=1):
+            previous = day
+            continue
+        if start is not None and previous is not None:
+            yield start, previous
+        start = previous = day
+    if start is not None and previous is not None:
+        yield start, previous
+
+
+@dataclass(frozen=True, slots=True)
+class TurnFilter:
+    """Which turns a reader may see, as SQL over ``responseturn t JOIN account a``."""
+
+    destination_id: int
+    account_ids: frozenset[int] | None = None  # None: every account
+    office_id: int | None = None  # turns this office was on duty for or answered
+    responder_id: int | None = None
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        t = _TURNS.c
+        found = [_ACCOUNTS.c.destination_id == self.destination_id]
+        if self.account_ids is not None:
+            found.append(t.account_id.in_(sorted(self.account_ids)))
+        if self.office_id is not None:
+            found.append(or_(t.office_on_duty_id == self.office_id,
+                             t.responder_office_id == self.office_id))  # fmt: skip
+        if self.responder_id is not None:
+            found.append(t.responder_id == self.responder_id)
+        return found
+
+    def keeps(
+        self, account_id: int, duty_office: int, responder_office: int, responder: int
+    ) -> bool:
+        if self.account_ids is not None and account_id not in self.account_ids:
+            return False
+        if self.office_id is not None and self.office_id not in (duty_office, responder_office):
+            return False
+        return self.responder_id is None or responder == self.responder_id
+
+
+async def clean_days(
+    conn: AsyncConnection, destination_id: int, first: date, last: date
+) -> set[str]:
+    """Days of the period whose stored rollups match their turns."""
+    result = await conn.execute(
+        text(
+            "SELECT local_day FROM rollupday WHERE destination_id = :d AND local_day >= :first "
+            "AND local_day <= :last AND built = changes"
+        ),
+        {"d": destination_id, "first": first.isoformat(), "last": last.isoformat()},
+    )
+    return {row[0] for row in result.all()}
+
+
+async def scan(
+    conn: AsyncConnection,
+    where: TurnFilter,
+    days: Sequence[date],
+    timezone: str,
+    csv_columns: bool = False,
+) -> list[Sequence[Any]]:
+    """The turns of ``days`` that ``where`` keeps, read through the dashboard's covering index
+    (TURN_COLUMNS, then CSV_EXTRA in order of arrival if asked)."""
+    rows: list[Sequence[Any]] = []
+    for first, last in runs(days):
+        start, end = day_bounds(first, last, timezone)
+        query = (
+            select_core(*TURN_COLUMNS, *(CSV_EXTRA if csv_columns else ()))
+            .select_from(_TURNS.join(_ACCOUNTS, _ACCOUNTS.c.id == _TURNS.c.account_id))
+            .where(_TURNS.c.started_at >= start, _TURNS.c.started_at < end, *where.clauses())
+        )
+        if csv_columns:
+            query = query.order_by(_TURNS.c.started_at)
+        rows.extend((await conn.execute(query)).all())
+    return rows
+
+
+def _floats(blob: bytes) -> list[float]:
+    values = array.array("d")
+    values.frombytes(blob)
+    if sys.byteorder != "little":
+        values.byteswap()
+    return values.tolist()
+
+
+def _blob(values: list[float]) -> bytes:
+    packed = array.array("d", values)
+    if sys.byteorder != "little":
+        packed.byteswap()
+    return packed.tobytes()
+
+
+async def stored(
+    conn: AsyncConnection, where: TurnFilter, grain: RollupGrain, days: set[str]
+) -> list[Piece]:
+    """The stored pieces of ``days`` (clean days) that ``where`` keeps."""
+    if not days:
+        return []
+    result = await conn.execute(
+        text(
+            "SELECT local_day, hour_of_week, account_id, office_on_duty_id, responder_office_id, "
+            "responder_id, first, turns, replied, wall_sum, walls, duties FROM turnrollup "
+            "WHERE destination_id = :d AND grain = :grain AND local_day >= :first "
+            "AND local_day <= :last"
+        ),
+        {"d": where.destination_id, "grain": int(grain), "first": min(days), "last": max(days)},
+    )
+    keeps = where.keeps
+    return [
+        Piece(day, hour, account, duty, resp_office, responder, bool(first), turns, replied,
+              wall_sum, _floats(walls), _floats(duties))
+        for (day, hour, account, duty, resp_office, responder, first, turns, replied, wall_sum,
+             walls, duties) in result.all()
+        if day in days and keeps(account, duty, resp_office, responder)
+    ]  # fmt: skip
+
+
+async def pieces(
+    session: AsyncSession,
+    where: TurnFilter,
+    grain: RollupGrain,
+    first: date,
+    last: date,
+    timezone: str,
+) -> list[Piece]:
+    """The period's pieces: stored for clean days, summarised from the turns for the others.
+
+    Rollups carry no adviser on HOUR rows: a reader limited to one adviser reads the turns."""
+    conn = await session.connection()
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    clean: set[str] = set()
+    if not (grain == RollupGrain.HOUR and where.responder_id is not None):
+        clean = await clean_days(conn, where.destination_id, first, last)
+    live = [d for d in days if d.isoformat() not in clean]
+    found = await stored(conn, where, grain, clean)
+    if live:
+        found.extend(summarise(await scan(conn, where, live, timezone), grain))
+    return found
+
+
+async def csv_chunks(
+    session: AsyncSession, where: TurnFilter, first: date, last: date, timezone: str
+) -> list[bytes]:
+    """The period's turns as CSV (UTF-8, no header), day by day: stored lines for clean days."""
+    conn = await session.connection()
+    clean = await clean_days(conn, where.destination_id, first, last)
+    stored_bodies: dict[str, list[bytes]] = {}
+    if clean:
+        result = await conn.execute(
+            text(
+                "SELECT local_day, account_id, office_on_duty_id, responder_office_id, "
+                "responder_id, body FROM csvrollup WHERE destination_id = :d "
+                "AND local_day >= :first AND local_day <= :last ORDER BY local_day, id"
+            ),
+            {"d": where.destination_id, "first": min(clean), "last": max(clean)},
+        )
+        keeps = where.keeps
+        for day, account, duty, resp_office, responder, body in result.all():
+            if day in clean and keeps(account, duty, resp_office, responder):
+                stored_bodies.setdefault(day, []).append(body)
+    chunks: list[bytes] = []
+    for n in range((last - first).days + 1):
+        day = first + timedelta(days=n)
+        if day.isoformat() in clean:
+            chunks.extend(stored_bodies.get(day.isoformat(), ()))
+            continue
+        out = io.StringIO()
+        writer = csv.writer(out)
+        for row in await scan(conn, where, [day], timezone, csv_columns=True):
+            csv_line(writer, row)
+        chunks.append(out.getvalue().encode())
+    return chunks
+
+
+def csv_header() -> bytes:
+    out = io.StringIO()
+    csv.writer(out).writerow(CSV_COLUMNS)
+    return out.getvalue().encode()
+
+
+# --- building -----------------------------------------------------------------------------------
+
+
+async def build_day(db: Database, destination: Destination, day: date) -> None:
+    """Rebuilds one local day's rollups from its turns."""
+    assert destination.id is not None
+    everything = TurnFilter(destination.id)
+    async with db.session() as session:
+        conn = await session.connection()
+        # The count first, then the turns: the rollups are at least as new as the count says.
+        changes = (
+            await conn.execute(
+                text(
+                    "SELECT changes FROM rollupday WHERE destination_id = :d AND local_day = :day"
+                ),
+                {"d": destination.id, "day": day.isoformat()},
+            )
+        ).scalar()
+        rows = await scan(conn, everything, [day], destination.timezone, csv_columns=True)
+    by_day = summarise(rows, RollupGrain.DAY)
+    by_hour = summarise(rows, RollupGrain.HOUR)
+    bodies: dict[tuple[int, int, int, int], tuple[io.StringIO, Any, int]] = {}
+    for row in rows:
+        key = (row[0], row[1], row[2], row[3])
+        entry = bodies.get(key)
+        if entry is None:
+            out = io.StringIO()
+            entry = (out, csv.writer(out), 0)
+        csv_line(entry[1], row)
+        bodies[key] = (entry[0], entry[1], entry[2] + 1)
+    async with db.session() as session:
+        conn = await session.connection()
+        where = {"d": destination.id, "day": day.isoformat()}
+        await conn.execute(
+            text("DELETE FROM turnrollup WHERE destination_id = :d AND local_day = :day"), where
+        )
+        await conn.execute(
+            text("DELETE FROM csvrollup WHERE destination_id = :d AND local_day = :day"), where
+        )
+        session.add_all(
+            TurnRollup(
+                destination_id=destination.id, grain=grain, local_day=p.day,
+                hour_of_week=p.hour, account_id=p.account_id,
+                office_on_duty_id=p.office_on_duty_id, responder_office_id=p.responder_office_id,
+                responder_id=p.responder_id, first=p.first, turns=p.turns, replied=p.replied,
+                wall_sum=p.wall_sum, walls=_blob(p.walls), duties=_blob(p.duties),
+            )
+            for grain, found in ((RollupGrain.DAY, by_day), (RollupGrain.HOUR, by_hour))
+            for p in found
+        )  # fmt: skip
+        session.add_all(
+            CsvRollup(
+                destination_id=destination.id, local_day=day.isoformat(), account_id=key[0],
+                office_on_duty_id=key[1], responder_office_id=key[2], responder_id=key[3],
+                rows=count, body=out.getvalue().encode(),
+            )
+            for key, (out, _, count) in sorted(bodies.items())
+        )  # fmt: skip
+        if changes is None:  # a day nobody marked (history written before rollups existed)
+            await conn.execute(
+                text(
+                    "INSERT INTO rollupday (destination_id, local_day, changes, built) "
+                    "VALUES (:d, :day, 0, 0) ON CONFLICT (destination_id, local_day) DO NOTHING"
+                ),
+                where,
+            )
+        else:
+            await conn.execute(
+                text(
+                    "UPDATE rollupday SET built = :built "
+                    "WHERE destination_id = :d AND local_day = :day"
+                ),
+                {**where, "built": changes},
+            )
+        await session.commit()
+
+
+async def stale_days(db: Database, destination: Destination, before: date) -> list[date]:
+    """Past days whose rollups lag behind their turns, oldest first (at most BUILD_BATCH)."""
+    async with db.session() as session:
+        conn = await session.connection()
+        result = await conn.execute(
+            text(
+                "SELECT local_day FROM rollupday WHERE destination_id = :d AND built != changes "
+                "AND local_day < :before ORDER BY local_day LIMIT :limit"
+            ),
+            {"d": destination.id, "before": before.isoformat(), "limit": BUILD_BATCH},
+        )
+        return [date.fromisoformat(row[0]) for row in result.all()]
+
+
+async def mark_unmarked(db: Database, destination: Destination) -> None:
+    """Marks the days that have turns but no ``RollupDay``: history written before rollups."""
+    async with db.session() as session:
+        conn = await session.connection()
+        params = {"d": destination.id}
+        if (
+            await conn.execute(text("SELECT 1 FROM rollupday WHERE destination_id = :d"), params)
+        ).first() is not None:
+            return
+        await conn.execute(
+            text(
+                "INSERT INTO rollupday (destination_id, local_day, changes, built) "
+                "SELECT :d, t.local_day, 1, 0 FROM responseturn t "
+                "JOIN account a ON a.id = t.account_id WHERE a.destination_id = :d "
+                "GROUP BY t.local_day"
+            ),
+            params,
+        )
+        await session.commit()
+
+
+async def build_stale(db: Database, destination: Destination, today: date) -> int:
+    """Rebuilds every past day whose rollups are stale; the number of days rebuilt."""
+    built = 0
+    while days := await stale_days(db, destination, today):
+        for day in days:
+            await build_day(db, destination, day)
+        built += len(days)
+    return built
+
+
+async def _destinations(db: Database) -> list[Destination]:
+    async with db.session() as session:
+        return list((await session.exec(select(Destination))).all())
+
+
+async def build_pass(services: Services, worker: str) -> int:
+    """One batch of stale days per destination, by the worker holding the lease; days rebuilt."""
+    lease = keys.rollup_lease()
+    if not await services.redis.set(lease, worker, nx=True, ex=LEASE_SECONDS):
+        owner: Any = await services.redis.get(lease)
+        if owner is None or (owner.decode() if isinstance(owner, bytes) else owner) != worker:
+            return 0
+        await services.redis.expire(lease, LEASE_SECONDS)
+    built = 0
+    now = services.clock.now()
+    for destination in await _destinations(services.db):
+        await mark_unmarked(services.db, destination)
+        today = now.astimezone(ZoneInfo(destination.timezone)).date()
+        for day in await stale_days(services.db, destination, today):
+            await build_day(services.db, destination, day)
+            built += 1
+    return built
+
+
+async def keep_built(services: Services, worker: str) -> None:
+    """Forever: rebuilds the rollups of stale past days, a batch per pass."""
+    while True:
+        try:
+            days = await build_pass(services, worker)
+            if days:
+                log.info("rollups rebuilt for %d day(s)", days)
+        except Exception:  # the pass must outlive a passing database or Redis error
+            log.exception("rollup pass failed")
+        await asyncio.sleep(services.settings.rollup_seconds)
