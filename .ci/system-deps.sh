@@ -1,9 +1,11 @@
 #!/bin/sh
-# Installs the system packages the tests drive for real: Debian's Chromium and Dovecot.
+# Installs the system packages the tests drive for real: Debian's Chromium and Dovecot, and
+# openssl, which makes the throw-away certificates of the TLS tests.
 set -e
 missing=""
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 [ -x /usr/sbin/dovecot ] || missing="$missing dovecot-imapd"
+command -v openssl >/dev/null || missing="$missing openssl"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
     echo "missing system packages:$missing (install them, or run make test as root)" >&2

@@ -1,9 +1,12 @@
 """A throw-away real Dovecot IMAP server on a free loopback port, for tests and benchmarks.
 
 Plain IMAP on 127.0.0.1 only, plaintext auth allowed, one passwd-file user, maildir storage in
-a private directory. Works as an ordinary user and as root (CI): Dovecot refuses to serve mail
-as UID 0, so under root the mail user and the internal services run as Debian's ``dovecot``
-and ``dovenull`` users and the working directory is made traversable for them.
+a private directory. With ``tls=True`` it also speaks TLS with a throw-away self-signed
+certificate (:mod:`tests.support.tls`) kept in that directory: STARTTLS offered on ``port``,
+implicit TLS (IMAPS) on ``tls_port``; a client trusts it with ``certificate.cert`` as its CA
+file. Works as an ordinary user and as root (CI): Dovecot refuses to serve mail as UID 0, so
+under root the mail user and the internal services run as Debian's ``dovecot`` and ``dovenull``
+users and the working directory is made traversable for them.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.support.tls import Certificate, self_signed
 
 DOVECOT = Path("/usr/sbin/dovecot")
 
@@ -56,7 +61,7 @@ state_dir = {root}/state
 log_path = {root}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_internal_user = {internal}
@@ -88,7 +93,9 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
+    ssl = yes
   }}
 }}
 """
@@ -102,12 +109,22 @@ class DovecotServer:
     password: str = "s3cret-imap"  # a throw-away test account
     host: str = "127.0.0.1"
     port: int = field(default_factory=free_port)
+    tls: bool = False
+    tls_port: int = field(default_factory=free_port)  # implicit TLS; used only when ``tls``
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="concierge-dovecot-")))
     process: subprocess.Popen[bytes] | None = None
 
     @property
     def config_path(self) -> Path:
         return self.root / "dovecot.conf"
+
+    @property
+    def certificate(self) -> Certificate:
+        """The server's self-signed certificate, made on first use and kept across restarts."""
+        certificate = Certificate(self.root / "tls" / "cert.pem", self.root / "tls" / "key.pem")
+        if not certificate.key.exists():
+            certificate = self_signed(self.root / "tls")
+        return certificate
 
     @property
     def log(self) -> str:
@@ -125,10 +142,17 @@ class DovecotServer:
             (self.root / sub).mkdir(exist_ok=True)
         mail_dir = self.root / "mail"
         os.chown(mail_dir, mail.pw_uid, mail.pw_gid)
+        ssl = "ssl = no"
+        if self.tls:
+            # The master process (root in CI) reads the files and hands them to imap-login.
+            certificate = self.certificate
+            ssl = f"ssl = yes\nssl_cert = <{certificate.cert}\nssl_key = <{certificate.key}"
         self.config_path.write_text(
             CONFIG.format(
                 root=self.root,
                 port=self.port,
+                ssl=ssl,
+                tls_port=self.tls_port if self.tls else 0,
                 internal=internal,
                 internal_group=grp.getgrgid(mail.pw_gid).gr_name,
                 login=login,
@@ -202,9 +226,9 @@ def _greets(host: str, port: int) -> bool:
 
 
 @contextlib.contextmanager
-def running_dovecot() -> Iterator[DovecotServer]:
+def running_dovecot(*, tls: bool = False) -> Iterator[DovecotServer]:
     """A started Dovecot, stopped and deleted on exit."""
-    server = DovecotServer()
+    server = DovecotServer(tls=tls)
     server.start()
     try:
         yield server
