@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -40,12 +41,21 @@ class MailboxConfig(BaseModel):
     attachment_cap: int = Field(default=10 * MB, ge=0)
     timeout: float = Field(default=30.0, gt=0)  # per IMAP/SMTP command
     verify_tls: bool = True
+    tls_ca_file: str = ""  # a PEM file of certificates to trust besides the system's
 
     @field_validator("address")
     @classmethod
     def _plain_address(cls, value: str) -> str:
         if "@" not in value or any(c in value for c in "\r\n<> "):
             raise ValueError("address must be a bare e-mail address (name@domain)")
+        return value
+
+    @field_validator("tls_ca_file")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        # Workers do not share a working directory with the command that configured them.
+        if value and not PurePath(value).is_absolute():
+            raise ValueError("must be an absolute path")
         return value
 
     @field_validator("display_name")

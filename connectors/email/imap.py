@@ -18,6 +18,7 @@ from email.message import EmailMessage
 import aioimaplib
 
 from connectors.email.config import MailboxConfig
+from connectors.email.tls import TlsSetupError, tls_context, untrusted_certificate
 
 _UID = re.compile(rb"\bUID (\d+)")
 _INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]+)"')
@@ -30,7 +31,7 @@ class ImapError(Exception):
     def __init__(self, reason: str, *, auth: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.auth = auth  # wrong credentials: retrying soon will not help
+        self.auth = auth  # wrong credentials, untrusted certificate: retrying soon will not help
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,14 +40,6 @@ class Fetched:
     internaldate: datetime | None
     size: int
     raw: bytes | None = None
-
-
-def tls_context(config: MailboxConfig) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    if not config.verify_tls:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 class Connection:
@@ -66,9 +59,19 @@ class Connection:
             raise ImapError("not connected")
         return self.client
 
+    @property
+    def server(self) -> str:
+        return f"{self.config.imap_host}:{self.config.imap_port}"
+
+    def _context(self) -> ssl.SSLContext:
+        try:
+            return tls_context(self.config)
+        except TlsSetupError as exc:
+            raise ImapError(str(exc), auth=True) from None
+
     async def open(self) -> None:
         config = self.config
-        context = tls_context(config) if config.imap_security == "tls" else None
+        context = self._context() if config.imap_security == "tls" else None
         self.client = aioimaplib.IMAP4(
             host=config.imap_host,
             port=config.imap_port,
@@ -79,9 +82,9 @@ class Connection:
         try:
             await self.imap.wait_hello_from_server()
         except (OSError, TimeoutError, aioimaplib.AioImapException) as exc:
-            raise ImapError(
-                f"cannot reach {config.imap_host}:{config.imap_port}: {_reason(exc)}"
-            ) from exc
+            if untrusted := untrusted_certificate(exc, self.server):
+                raise ImapError(untrusted, auth=True) from exc
+            raise ImapError(f"cannot reach {self.server}: {_reason(exc)}") from exc
         if config.imap_security == "starttls":
             await self._starttls()
         response = await self.imap.login(config.imap_user, config.imap_password.get_secret_value())
@@ -92,18 +95,28 @@ class Connection:
         # aioimaplib has no STARTTLS helper: send the command, then upgrade the transport.
         protocol = self.imap.protocol
         if "STARTTLS" not in protocol.capabilities:
-            raise ImapError("server does not offer STARTTLS", auth=True)
+            # Never fall back to logging in without TLS.
+            raise ImapError(f"{self.server} does not offer STARTTLS", auth=True)
+        context = self._context()
         command = aioimaplib.Command("STARTTLS", protocol.new_tag(), loop=protocol.loop)
         response = await asyncio.wait_for(protocol.execute(command), self.config.timeout)
         if response.result != "OK":
             raise ImapError(f"STARTTLS refused: {_text(response)}")
         loop = asyncio.get_running_loop()
-        transport = await loop.start_tls(
-            protocol.transport,
-            protocol,
-            tls_context(self.config),
-            server_hostname=self.config.imap_host,
-        )
+        try:
+            transport = await loop.start_tls(
+                protocol.transport,
+                protocol,
+                context,
+                server_hostname=self.config.imap_host,
+                ssl_handshake_timeout=self.config.timeout,
+            )
+        except (OSError, TimeoutError) as exc:
+            if untrusted := untrusted_certificate(exc, self.server):
+                raise ImapError(untrusted, auth=True) from exc
+            raise ImapError(f"STARTTLS with {self.server} failed: {_reason(exc)}") from exc
+        if transport is None:
+            raise ImapError(f"STARTTLS with {self.server} failed: the connection closed")
         protocol.transport = transport
         await asyncio.wait_for(protocol.capability(), self.config.timeout)
 
@@ -147,11 +160,8 @@ class Connection:
     async def uids_after(self, last_uid: int) -> list[int]:
         response = await self.call(self.imap.uid_search(f"UID {last_uid + 1}:*", charset=None))
         _check(response, "UID SEARCH")
-        uids: set[int] = set()
-        for line in response.lines[:-1]:
-            uids.update(int(x) for x in bytes(line).split() if x.isdigit())
         # "n:*" always matches the highest UID, even when it is below n.
-        return sorted(uid for uid in uids if uid > last_uid)
+        return [uid for uid in _search_uids(response) if uid > last_uid]
 
     async def sizes(self, uids: Iterable[int]) -> list[Fetched]:
         """UID, INTERNALDATE and size of ``uids`` (no bodies)."""
@@ -229,6 +239,13 @@ def _internaldate(value: bytes) -> datetime | None:
         return datetime.strptime(value.decode().strip(), "%d-%b-%Y %H:%M:%S %z").astimezone(UTC)
     except ValueError:
         return None
+
+
+def _search_uids(response: aioimaplib.Response) -> list[int]:
+    uids: set[int] = set()
+    for line in response.lines[:-1]:
+        uids.update(int(x) for x in bytes(line).split() if x.isdigit())
+    return sorted(uids)
 
 
 def _set(uids: Iterable[int]) -> str:

@@ -15,8 +15,9 @@ import aiosmtplib
 
 from connectors.base import DeliveryResult
 from connectors.email.config import MailboxConfig
-from connectors.email.imap import Connection, tls_context
+from connectors.email.imap import Connection
 from connectors.email.parse import normalise_message_id
+from connectors.email.tls import TlsSetupError, tls_context, untrusted_certificate
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,13 @@ def _retryable(code: int) -> bool:
     return 400 <= code < 500 or code < 200  # 4xx is transient; odd codes are not proof of failure
 
 
-def _failure(exc: Exception) -> DeliveryResult:
+def _failure(exc: Exception, server: str) -> DeliveryResult:
+    # An untrusted certificate or an unusable CA file is the account's problem, not the
+    # message's: retryable, so the reply goes out once an administrator has fixed it.
+    if isinstance(exc, TlsSetupError):
+        return DeliveryResult(ok=False, error=str(exc), retryable=True)
+    if untrusted := untrusted_certificate(exc, server):
+        return DeliveryResult(ok=False, error=untrusted, retryable=True)
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         codes = [r.code for r in exc.recipients]
         reasons = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
@@ -59,21 +66,21 @@ def _failure(exc: Exception) -> DeliveryResult:
 async def send_mail(config: MailboxConfig, mail: EmailMessage) -> DeliveryResult:
     """Submits ``mail`` to the account's SMTP server; never raises for delivery problems."""
     security = config.smtp_security
-    client = aiosmtplib.SMTP(
-        hostname=config.smtp_host,
-        port=config.smtp_port,
-        use_tls=security == "tls",
-        start_tls=security == "starttls",
-        tls_context=tls_context(config) if security != "plain" else None,
-        timeout=config.timeout,
-    )
     try:
+        client = aiosmtplib.SMTP(
+            hostname=config.smtp_host,
+            port=config.smtp_port,
+            use_tls=security == "tls",
+            start_tls=security == "starttls",
+            tls_context=tls_context(config) if security != "plain" else None,
+            timeout=config.timeout,
+        )
         async with client:
             if config.smtp_user:
                 await client.login(config.smtp_user, config.smtp_password.get_secret_value())
             await client.send_message(mail, sender=config.address)
     except Exception as exc:
-        result = _failure(exc)
+        result = _failure(exc, f"{config.smtp_host}:{config.smtp_port}")
         log.warning("email %s: send failed: %s", config.account, result.error)
         return result
     return DeliveryResult(ok=True, external_ids=(normalise_message_id(str(mail["Message-ID"])),))

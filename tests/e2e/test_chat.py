@@ -195,13 +195,20 @@ def test_dashboard_renders_with_demo_history(live: LiveServer, new_page: Any) ->
     import asyncio
     import threading
 
+    from sqlmodel import select
+
     from app.db import Database
     from app.demo_history import generate
+    from app.models import Destination
+    from app.rollups import build_stale
 
     async def write() -> int:
         db = Database(live.settings.sqlalchemy_url)
         async with db.session() as session:
             written = await generate(session, 14, OFFICE_HOURS)
+            destination = (await session.exec(select(Destination))).one()
+        # Past days from their rollups, as after `concierge demo`; today from its turns.
+        assert await build_stale(db, destination, OFFICE_HOURS.date()) >= 13
         await db.dispose()
         return written
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email
+import functools
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -22,11 +24,12 @@ import aioimaplib
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
-from aiosmtpd.smtp import Envelope, Session
+from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
 from connectors.email.config import MailboxConfig
 from tests.support.dovecot import DovecotServer, free_port
 from tests.support.memory import MemoryCursors, MemorySink
+from tests.support.tls import Certificate
 
 CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus" / "email"
 
@@ -45,12 +48,24 @@ def dovecot_server() -> Iterator[DovecotServer]:
     server.cleanup()
 
 
+@pytest.fixture
+def tls_dovecot() -> Iterator[DovecotServer]:
+    """A real Dovecot with TLS: STARTTLS on ``port``, implicit TLS on ``tls_port``, with a
+    throw-away self-signed ``certificate`` (trust it with ``certificate.cert``)."""
+    server = DovecotServer(tls=True)
+    server.start()
+    yield server
+    server.cleanup()
+
+
 @dataclass
 class ReceivedMail:
     sender: str
     recipients: list[str]
     message: EmailMessage
     raw: bytes
+    cipher: tuple[str, str, int] | None = None  # the TLS cipher the mail came over, if any
+    login: str = ""  # the SMTP user that logged in, if any
 
 
 @dataclass
@@ -66,8 +81,17 @@ class SmtpHandler:
         raw = bytes(envelope.original_content or envelope.content or b"")
         message = email.message_from_bytes(raw, policy=policy.default)
         assert isinstance(message, EmailMessage)
+        transport = server.transport
+        login = session.auth_data.login.decode() if session.auth_data else ""
         self.received.append(
-            ReceivedMail(str(envelope.mail_from), list(envelope.rcpt_tos), message, raw)
+            ReceivedMail(
+                str(envelope.mail_from),
+                list(envelope.rcpt_tos),
+                message,
+                raw,
+                transport.get_extra_info("cipher") if transport else None,
+                login,
+            )
         )
         return "250 OK"
 
@@ -100,6 +124,53 @@ def smtp_server() -> Iterator[SmtpServer]:
     controller.stop()
 
 
+SMTP_USER, SMTP_PASSWORD = "office-bay", "s3cret-smtp"  # a throw-away test account
+
+
+def _check_login(
+    server: SMTPServer, session: Session, envelope: Envelope, mechanism: str, data: Any
+) -> AuthResult:
+    ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+        SMTP_USER.encode(),
+        SMTP_PASSWORD.encode(),
+    )
+    return AuthResult(success=ok, auth_data=data if ok else None)
+
+
+@pytest.fixture
+def start_smtp_tls() -> Iterator[Callable[[str, Certificate], SmtpServer]]:
+    """Starts real SMTP servers (aiosmtpd) with TLS and a login: ``start("starttls", cert)``
+    requires STARTTLS, then AUTH, before MAIL; ``start("tls", cert)`` is TLS from the first
+    byte."""
+    controllers: list[Controller] = []
+
+    def start(security: str, certificate: Certificate) -> SmtpServer:
+        handler = SmtpHandler()
+        port = free_port()
+        tls: dict[str, Any] = (
+            {
+                "tls_context": certificate.server_context(),
+                "require_starttls": True,
+                "auth_required": True,
+            }
+            if security == "starttls"
+            # aiosmtpd only counts STARTTLS as encryption when it decides whether AUTH may be
+            # offered (and warns about requiring it otherwise); on an implicit-TLS port every
+            # byte is encrypted already: ReceivedMail.login tells whether the client logged in.
+            else {"ssl_context": certificate.server_context(), "auth_require_tls": False}
+        )
+        controller = Controller(
+            handler, hostname="127.0.0.1", port=port, authenticator=_check_login, **tls
+        )
+        controller.start()
+        controllers.append(controller)
+        return SmtpServer("127.0.0.1", port, handler)
+
+    yield start
+    for controller in controllers:
+        controller.stop()
+
+
 @pytest.fixture
 def sink() -> MemorySink:
     return MemorySink()
@@ -117,26 +188,31 @@ def make_config(
     """A MailboxConfig pointing at the test Dovecot and SMTP server; keywords override."""
 
     def factory(**overrides: Any) -> MailboxConfig:
-        values: dict[str, Any] = {
-            "account": "office-bay",
-            "address": "hello@bay.example",
-            "display_name": "Bay Tourist Office",
-            "imap_host": dovecot_server.host,
-            "imap_port": dovecot_server.port,
-            "imap_security": "plain",
-            "imap_user": dovecot_server.user,
-            "imap_password": dovecot_server.password,
-            "smtp_host": smtp_server.host,
-            "smtp_port": smtp_server.port,
-            "smtp_security": "plain",
-            "poll_interval": 0.5,
-            "catchup_interval": 5.0,
-            "timeout": 10.0,
-        }
-        values.update(overrides)
-        return MailboxConfig(**values)
+        return mailbox_config(dovecot_server, smtp_server, **overrides)
 
     return factory
+
+
+def mailbox_config(dovecot: DovecotServer, smtp: SmtpServer, **overrides: Any) -> MailboxConfig:
+    """A plain-text MailboxConfig for ``dovecot`` and ``smtp``; keywords override."""
+    values: dict[str, Any] = {
+        "account": "office-bay",
+        "address": "hello@bay.example",
+        "display_name": "Bay Tourist Office",
+        "imap_host": dovecot.host,
+        "imap_port": dovecot.port,
+        "imap_security": "plain",
+        "imap_user": dovecot.user,
+        "imap_password": dovecot.password,
+        "smtp_host": smtp.host,
+        "smtp_port": smtp.port,
+        "smtp_security": "plain",
+        "poll_interval": 0.5,
+        "catchup_interval": 5.0,
+        "timeout": 10.0,
+    }
+    values.update(overrides)
+    return MailboxConfig(**values)
 
 
 Append = Callable[..., Awaitable[None]]
@@ -153,20 +229,24 @@ async def imap_client(dovecot_server: DovecotServer) -> Any:
         await asyncio.wait_for(client.logout(), 5)
 
 
+async def append_to(
+    server: DovecotServer, *raws: bytes, folder: str = "INBOX", date: datetime | None = None
+) -> None:
+    """APPENDs raw mails over a fresh plain IMAP connection (like a delivering MTA); ``date``
+    is their INTERNALDATE, the time the server says it received them (default: now)."""
+    client = aioimaplib.IMAP4(host=server.host, port=server.port, timeout=60)
+    await client.wait_hello_from_server()
+    await client.login(server.user, server.password)
+    for raw in raws:
+        response = await client.append(raw, mailbox=folder, date=date)
+        assert response.result == "OK", response
+    await client.logout()
+
+
 @pytest.fixture
 def append(dovecot_server: DovecotServer) -> Append:
-    """APPENDs raw mails to a folder over a fresh IMAP connection (like a delivering MTA)."""
-
-    async def _append(*raws: bytes, folder: str = "INBOX") -> None:
-        client = aioimaplib.IMAP4(host=dovecot_server.host, port=dovecot_server.port, timeout=60)
-        await client.wait_hello_from_server()
-        await client.login(dovecot_server.user, dovecot_server.password)
-        for raw in raws:
-            response = await client.append(raw, mailbox=folder)
-            assert response.result == "OK", response
-        await client.logout()
-
-    return _append
+    """APPENDs raw mails to a folder of the test Dovecot: see :func:`append_to`."""
+    return functools.partial(append_to, dovecot_server)
 
 
 def mail(
