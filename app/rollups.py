@@ -4,9 +4,10 @@ Each write to a turn bumps its local day's ``RollupDay.changes`` in the same tra
 background pass rebuilds the rollups of past days whose ``built`` count lags behind, from the
 turns: one ``TurnRollup`` row per (account, office on duty, responding office, adviser, first or
 later turn) with its durations as a sorted array, the same per hour of the week, and the day's
-CSV lines. Readers take rollups only for days where ``built == changes`` (read in the same
-transaction) and summarise the other days — today, usually — from the turns themselves, with
-the same code; both paths give the same figures.
+CSV lines. Readers take rollups only for days where ``built == changes`` and summarise the other
+days — today, usually — from the turns themselves, with the same code; both paths give the same
+figures. A rebuild replaces a day's rows in one transaction, and the count it records was read
+before the turns, so a write that races a rebuild leaves the day stale, never wrong.
 """
 
 from __future__ import annotations
