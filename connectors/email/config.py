@@ -42,6 +42,8 @@ class MailboxConfig(BaseModel):
     timeout: float = Field(default=30.0, gt=0)  # per IMAP/SMTP command
     verify_tls: bool = True
     tls_ca_file: str = ""  # a PEM file of certificates to trust besides the system's
+    # A mailbox's first run brings in the mail of its last N days (0: only mail still to come).
+    backfill_days: int = Field(default=7, ge=0, le=36500)
 
     @field_validator("address")
     @classmethod

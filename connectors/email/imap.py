@@ -12,7 +12,7 @@ import re
 import ssl
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.message import EmailMessage
 
 import aioimaplib
@@ -163,6 +163,18 @@ class Connection:
         # "n:*" always matches the highest UID, even when it is below n.
         return [uid for uid in _search_uids(response) if uid > last_uid]
 
+    async def uids_since(self, day: date) -> list[int]:
+        """UIDs of the mail the server received on ``day`` or later (its INTERNALDATE)."""
+        response = await self.call(self.imap.uid_search(f"SINCE {imap_date(day)}", charset=None))
+        _check(response, "UID SEARCH")
+        return _search_uids(response)
+
+    async def last_uid(self) -> int:
+        """The highest UID in the selected folder; 0 when it is empty."""
+        response = await self.call(self.imap.uid_search("UID *", charset=None))
+        _check(response, "UID SEARCH")
+        return max(_search_uids(response), default=0)
+
     async def sizes(self, uids: Iterable[int]) -> list[Fetched]:
         """UID, INTERNALDATE and size of ``uids`` (no bodies)."""
         command = self.imap.uid("fetch", _set(uids), "(UID INTERNALDATE RFC822.SIZE)")
@@ -239,6 +251,14 @@ def _internaldate(value: bytes) -> datetime | None:
         return datetime.strptime(value.decode().strip(), "%d-%b-%Y %H:%M:%S %z").astimezone(UTC)
     except ValueError:
         return None
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def imap_date(day: date) -> str:
+    """``14-Jul-2026``: RFC 3501's date, with English month names whatever the locale."""
+    return f"{day.day}-{_MONTHS[day.month - 1]}-{day.year:04d}"
 
 
 def _search_uids(response: aioimaplib.Response) -> list[int]:

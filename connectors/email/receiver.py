@@ -3,6 +3,11 @@
 The cursor is ``"<UIDVALIDITY>:<last UID>"`` in the CursorStore, written only after
 ``sink.ingest()`` returned for that UID. A new UIDVALIDITY re-scans the whole folder: the app
 dedupes on the Message-ID, so nothing is lost and nothing is stored twice.
+
+A mailbox seen for the first time (no cursor) does not bring in its whole history: the cursor
+starts just below the first mail of the last ``backfill_days`` days (by the server's
+INTERNALDATE), or at the newest mail when ``backfill_days`` is 0. That starting point is stored
+at once, so mail arriving later is never taken for history.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import inspect
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from connectors.base import ConnectorStatus, CursorStore, InboundMessage, InboundSink
 from connectors.email.config import MailboxConfig
@@ -176,16 +181,18 @@ class Receiver:
         """Ingests every UID past the cursor, oldest first; returns how many were handled."""
         key = self.config.cursor_key()
         stored_validity, last_uid = parse_cursor(await cursors.get(key))
-        if stored_validity != validity:
-            if stored_validity:
-                log.warning(
-                    "email %s: UIDVALIDITY of %s changed (%s → %s), re-scanning the folder",
-                    self.config.account,
-                    self.config.folder,
-                    stored_validity,
-                    validity,
-                )
-                self._count("uidvalidity_changes")
+        if not stored_validity:
+            last_uid = await self.first_uid(connection) - 1
+            await cursors.set(key, f"{validity}:{last_uid}")
+        elif stored_validity != validity:
+            log.warning(
+                "email %s: UIDVALIDITY of %s changed (%s → %s), re-scanning the folder",
+                self.config.account,
+                self.config.folder,
+                stored_validity,
+                validity,
+            )
+            self._count("uidvalidity_changes")
             last_uid = 0
         uids = await connection.uids_after(last_uid)
         handled = 0
@@ -200,6 +207,21 @@ class Receiver:
                 await cursors.set(key, f"{validity}:{fetched.uid}")
                 handled += 1
         return handled
+
+    async def first_uid(self, connection: Connection) -> int:
+        """Where a mailbox seen for the first time starts: its first mail of the backfill."""
+        days = self.config.backfill_days
+        since = (datetime.now(UTC) - timedelta(days=days)).date()
+        uids = await connection.uids_since(since) if days else []
+        first = uids[0] if uids else await connection.last_uid() + 1
+        log.info(
+            "email %s: first run on %s, starting at UID %s (mail of the last %s days)",
+            self.config.account,
+            self.config.folder,
+            first,
+            days,
+        )
+        return first
 
     async def _handle(self, fetched: Fetched, sink: InboundSink) -> None:
         raw = fetched.raw or b""

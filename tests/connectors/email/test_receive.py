@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,8 +15,9 @@ from connectors.base import MessageKind
 from connectors.email import EmailConnector, MailboxConfig
 from connectors.email import receiver as receiver_module
 from connectors.email.receiver import parse_cursor
+from tests.support.dovecot import DovecotServer
 
-from .conftest import CORPUS, Append, MemoryCursors, MemorySink, mail
+from .conftest import CORPUS, Append, MemoryCursors, MemorySink, append_to, mail
 
 
 @contextlib.asynccontextmanager
@@ -126,6 +128,44 @@ async def test_a_mail_that_cannot_be_parsed_is_quarantined_and_the_cursor_moves(
     assert seen[0][0].replace(b"\r\n", b"\n") == poison.replace(b"\r\n", b"\n")
     assert "cannot read this one" in seen[0][1] and "UID 2" in seen[0][1]
     assert connector.status.counters["quarantined"] == 1
+
+
+@pytest.mark.parametrize(
+    ("backfill_days", "history"),
+    [
+        (None, ["week@x", "today@x"]),  # the default: the last 7 days
+        (0, []),  # from now on
+        (60, ["month@x", "week@x", "today@x"]),
+    ],
+)
+async def test_a_new_mailbox_brings_in_its_recent_mail_not_its_whole_history(
+    backfill_days: int | None,
+    history: list[str],
+    make_config: Callable[..., MailboxConfig],
+    sink: MemorySink,
+    cursors: MemoryCursors,
+    dovecot_server: DovecotServer,
+) -> None:
+    now = datetime.now(UTC)
+    for message_id, age in [("year", 400), ("month", 30), ("week", 3), ("today", 0)]:
+        raw = mail(message_id=f"<{message_id}@x>")
+        await append_to(dovecot_server, raw, date=now - timedelta(days=age))
+    config = make_config(**({} if backfill_days is None else {"backfill_days": backfill_days}))
+    connector = EmailConnector(config)
+    async with running(connector, sink, cursors):
+        await wait_until(lambda: connector.status.state == "connected")
+        await wait_until(lambda: config.cursor_key() in cursors.values)
+        # Once the mailbox has a cursor, new mail comes in whatever date it carries.
+        await append_to(dovecot_server, mail(message_id="<late@x>"), date=now - timedelta(days=90))
+        await sink.wait_for(len(history) + 1)
+    assert [m.external_id for m in sink.messages] == [*history, "late@x"]
+    # Started again with its cursor, the mailbox goes on from where it was.
+    again = EmailConnector(config)
+    async with running(again, sink, cursors):
+        await append_to(dovecot_server, mail(message_id="<next@x>"))
+        await sink.wait_for(len(history) + 2)
+    assert [m.external_id for m in sink.messages] == [*history, "late@x", "next@x"]
+    assert sink.calls == len(history) + 2
 
 
 async def test_idle_delivers_a_new_mail_within_seconds(
