@@ -406,7 +406,7 @@ def account_email(
     imap_host: Annotated[str, typer.Option(help="IMAP server.")],
     imap_user: Annotated[str, typer.Option(help="IMAP login.")],
     imap_port: Annotated[int, typer.Option(help="IMAP port.")] = 993,
-    imap_security: Annotated[str, typer.Option(help="tls or plain.")] = "tls",
+    imap_security: Annotated[str, typer.Option(help="tls, starttls or plain.")] = "tls",
     folder: Annotated[str, typer.Option(help="Folder to watch.")] = "INBOX",
     sent_folder: Annotated[str, typer.Option(help="Where copies of replies go.")] = "Sent",
     smtp_host: Annotated[str, typer.Option(help="SMTP server (replies).")] = "",
@@ -415,6 +415,12 @@ def account_email(
     smtp_user: Annotated[str, typer.Option(help="SMTP login (empty: no login).")] = "",
     display_name: Annotated[str, typer.Option(help="Name shown in replies.")] = "",
     poll_interval: Annotated[float, typer.Option(help="Poll interval without IDLE.")] = 60,
+    tls_ca_file: Annotated[
+        str, typer.Option(help="PEM file of extra certificates to trust (absolute path).")
+    ] = "",
+    backfill_days: Annotated[
+        int, typer.Option(help="First run: bring in the mail of the last N days (0: none).")
+    ] = 7,
 ) -> None:
     """Connect a mailbox account; its passwords come from the environment (printed below)."""
     from connectors.email.config import MailboxConfig
@@ -424,7 +430,8 @@ def account_email(
         "imap_port": imap_port, "imap_security": imap_security, "imap_user": imap_user,
         "folder": folder, "sent_folder": sent_folder, "smtp_host": smtp_host,
         "smtp_port": smtp_port, "smtp_security": smtp_security, "smtp_user": smtp_user,
-        "poll_interval": poll_interval,
+        "poll_interval": poll_interval, "tls_ca_file": tls_ca_file,
+        "backfill_days": backfill_days,
     }  # fmt: skip
     try:
         # Checks the settings alone: passwords are not stored, they come from the environment.

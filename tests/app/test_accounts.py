@@ -17,17 +17,19 @@ def test_account_email_configures_and_refuses_bad_settings(
     ok = run_cli(
         "account", "email", "mail-port-argent", "--address", "info@port-argent.example",
         "--imap-host", "imap.example.org", "--imap-user", "info", "--smtp-host", "smtp.example.org",
-        "--smtp-user", "info", env=env,
+        "--smtp-user", "info", "--backfill-days", "30", env=env,
     )  # fmt: skip
     assert ok.returncode == 0, ok.stderr
     assert "CONCIERGE_SECRET_MAIL_PORT_ARGENT_IMAP_PASSWORD" in ok.stdout
     assert "CONCIERGE_SECRET_MAIL_PORT_ARGENT_SMTP_PASSWORD" in ok.stdout
     bad = run_cli(
         "account", "email", "mail-port-argent", "--address", "not-an-address",
-        "--imap-host", "imap.example.org", "--imap-user", "info", "--imap-security", "sometimes", env=env,
+        "--imap-host", "imap.example.org", "--imap-user", "info", "--imap-security", "sometimes",
+        "--tls-ca-file", "office-ca.pem", env=env,
     )  # fmt: skip
     assert bad.returncode == 1
     assert "address:" in bad.stderr and "imap_security:" in bad.stderr
+    assert "tls_ca_file: must be an absolute path" in bad.stderr
     wrong = run_cli(
         "account", "email", "chat-port-argent", "--address", "a@b.c", "--imap-host", "h", "--imap-user", "u",
         env=env,
@@ -37,6 +39,7 @@ def test_account_email_configures_and_refuses_bad_settings(
         query = "select settings, active from account where key = 'mail-port-argent'"
         settings, active = db.execute(query).fetchone()
     assert '"imap_host": "imap.example.org"' in settings and active == 1
+    assert '"backfill_days": 30' in settings
     assert "password" not in settings
 
 

@@ -1,4 +1,5 @@
-"""A mailbox in the live inbox: real Dovecot in, real SMTP server (aiosmtpd) out, through the app."""
+"""A mailbox in the live inbox: real Dovecot in (over TLS, its self-signed certificate trusted
+through the account's settings), real SMTP server (aiosmtpd) out, through the app."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ class Collector:
 
 @pytest.fixture
 def dovecot() -> Iterator[DovecotServer]:
-    with running_dovecot() as server:
+    with running_dovecot(tls=True) as server:
         yield server
 
 
@@ -56,9 +57,10 @@ def append(server: DovecotServer, raw: bytes) -> None:
 def configure(live: LiveServer, server: DovecotServer, smtp_port: int) -> None:
     settings = {
         "address": "info@port-argent.example", "display_name": "Office de Tourisme de Port-Argent",
-        "imap_host": server.host, "imap_port": server.port, "imap_security": "plain",
-        "imap_user": server.user, "smtp_host": "127.0.0.1", "smtp_port": smtp_port,
-        "smtp_security": "plain", "catchup_interval": 2, "timeout": 10,
+        "imap_host": server.host, "imap_port": server.tls_port, "imap_security": "tls",
+        "tls_ca_file": str(server.certificate.cert), "imap_user": server.user,
+        "smtp_host": "127.0.0.1", "smtp_port": smtp_port, "smtp_security": "plain",
+        "catchup_interval": 2, "timeout": 10,
     }  # fmt: skip
     path = live.settings.sqlalchemy_url.split(":///", 1)[1]
     with contextlib.closing(sqlite3.connect(path)) as db, db:
