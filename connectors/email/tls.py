@@ -11,6 +11,10 @@ import ssl
 
 from connectors.email.config import MailboxConfig
 
+# OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH: a trusted
+# certificate made out to another name, which no CA file can fix.
+NAME_MISMATCH = frozenset({62, 64})
+
 
 class TlsSetupError(Exception):
     """The account's TLS settings cannot be used (an unreadable CA file)."""
@@ -40,6 +44,11 @@ def untrusted_certificate(exc: BaseException, server: str) -> str | None:
     while current is not None and id(current) not in seen:
         if isinstance(current, ssl.SSLCertVerificationError):
             why = current.verify_message or current.reason or "verification failed"
+            if current.verify_code in NAME_MISMATCH:
+                return (
+                    f"the TLS certificate of {server} is for another name ({why}); connect "
+                    "with a host name the certificate carries"
+                )
             return (
                 f"the TLS certificate of {server} is not trusted ({why}); if the server uses "
                 "a self-signed or private certificate, set tls_ca_file to it"

@@ -34,8 +34,13 @@ class Certificate:
         return ssl.create_default_context(cafile=str(self.cert))
 
 
-def self_signed(directory: Path, common_name: str = "localhost") -> Certificate:
-    """A new key and self-signed certificate for ``localhost`` and 127.0.0.1 in ``directory``."""
+def self_signed(
+    directory: Path,
+    common_name: str = "localhost",
+    names: str = "DNS:localhost,IP:127.0.0.1",
+) -> Certificate:
+    """A new key and self-signed certificate for ``names`` (by default ``localhost`` and
+    127.0.0.1) in ``directory``."""
     if shutil.which(OPENSSL) is None:
         raise RuntimeError("openssl is not installed (make test installs it)")
     directory.mkdir(parents=True, exist_ok=True)
@@ -45,7 +50,7 @@ def self_signed(directory: Path, common_name: str = "localhost") -> Certificate:
         [
             OPENSSL, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
             "-nodes", "-days", "2", "-subj", f"/CN={common_name}",
-            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-addext", f"subjectAltName={names}",
             "-keyout", str(certificate.key), "-out", str(certificate.cert),
         ],
         check=True,

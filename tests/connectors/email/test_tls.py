@@ -228,3 +228,21 @@ async def test_an_untrusted_smtp_certificate_is_a_readable_retryable_failure(
     assert (await fixed.send(reply())).ok
     assert len(await smtp.wait_for(1)) == 1
     assert fixed.status.counters == {"sent": 1, "sent_copies": 1}
+
+
+async def test_a_certificate_for_another_name_says_so(
+    tls_dovecot: DovecotServer, start_smtp_tls: Any, tmp_path: Path
+) -> None:
+    elsewhere = self_signed(
+        tmp_path / "elsewhere", "mail.elsewhere.example", "DNS:mail.elsewhere.example"
+    )
+    smtp = start_smtp_tls("starttls", elsewhere)
+    # Trusted (its own CA file), but made out to another host than the one connected to.
+    connector = EmailConnector(smtp_config(tls_dovecot, smtp, "starttls", elsewhere))
+    result = await connector.send(reply())
+    assert (result.ok, result.retryable) == (False, True)
+    assert result.error.startswith(
+        f"the TLS certificate of 127.0.0.1:{smtp.port} is for another name"
+    )
+    assert "127.0.0.1" in result.error and "tls_ca_file" not in result.error
+    assert smtp.received == []
