@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from rota.calendar import HolidayCalendar
+from rota.cycle import spread_cycle
 from rota.intervals import Window
 from rota.model import Interval, Rota, Swap
 from rota.timeutil import to_utc
@@ -19,18 +20,10 @@ TurnKey = tuple[date, int]
 
 
 def weighted_cycle(rota: Rota) -> list[str]:
-    """The rotation's order with weights, spread out (smooth weighted round robin)."""
-    members = rota.rotation.members
-    total = sum(m.weight for m in members)
-    current = [0] * len(members)
-    order: list[str] = []
-    for _ in range(total):
-        for i, member in enumerate(members):
-            current[i] += member.weight
-        best = max(range(len(members)), key=lambda i: (current[i], -i))
-        current[best] -= total
-        order.append(members[best].office)
-    return order
+    """The rotation's order over one cycle: each member weight times, spread out (see
+    :mod:`rota.cycle`); no office has two turns running, across cycles too, when any order avoids
+    it."""
+    return spread_cycle((m.office, m.weight) for m in rota.rotation.members)
 
 
 class DutyWindows:

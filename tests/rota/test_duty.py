@@ -42,7 +42,7 @@ def monday_evenings(rota: Rota, weeks: int = 6) -> list[str | None]:
     ("weights", "cycle"),
     [
         ([1, 1, 1], ["a", "b", "c"]),
-        ([2, 1, 1], ["a", "b", "c", "a"]),
+        ([2, 1, 1], ["a", "b", "a", "c"]),
         ([3, 1], ["a", "a", "b", "a"]),
         ([1, 2], ["b", "a", "b"]),
     ],

@@ -18,8 +18,8 @@ def test_the_spring_forward_weekend_as_icalendar(demo_rota: Rota) -> None:
         (e.decoded("dtstart"), e.decoded("dtend"), str(e["summary"]), str(e["uid"]))
         for e in calendar.walk("VEVENT")
     ]
-    # Week 11 → port-argent: Friday 17–22 CET, Saturday 12–22 CET, Sunday 10–22 CEST.
-    title = "Permanence: Office de Tourisme de Port-Argent"
+    # Week 11 → les-salines: Friday 17–22 CET, Saturday 12–22 CET, Sunday 10–22 CEST.
+    title = "Permanence: Office de Tourisme des Salines"
     assert [(a, b, s) for a, b, s, _ in events] == [
         (utc(2026, 3, 27, 16, 0), utc(2026, 3, 27, 21, 0), title),
         (utc(2026, 3, 28, 11, 0), utc(2026, 3, 28, 21, 0), title),
@@ -29,7 +29,7 @@ def test_the_spring_forward_weekend_as_icalendar(demo_rota: Rota) -> None:
     assert b"DTSTART:20260329T080000Z" in data  # UTC: right in every calendar, either side of DST
     for start, end, _, _ in events:
         answer = schedule.on_duty(start)
-        assert (answer.office, answer.valid_until) == ("port-argent", end)
+        assert (answer.office, answer.valid_until) == ("les-salines", end)
 
 
 def test_one_feed_per_office_and_one_for_the_destination(demo_rota: Rota) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
@@ -14,6 +15,7 @@ from rota.duty import SLOT_CLASSES
 from tests.rota.test_schedule import ROTA, SCHEDULE
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
+WEEKDAYS_ALL = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 instants = st.integers(min_value=0, max_value=365 * 24 * 60 - 1).map(
     lambda m: START + timedelta(minutes=m)
 )
@@ -190,6 +192,44 @@ def test_route_is_own_hours_then_duty_then_the_next_answer(at: datetime, account
         middle = at + (answer.valid_until - at) / 2
         assert SCHEDULE.route(account, middle).office is None
         assert SCHEDULE.route(account, answer.valid_until).office == answer.next_office
+
+
+@given(
+    st.lists(st.integers(min_value=1, max_value=4), min_size=1, max_size=4),
+    st.dates(min_value=date(2026, 11, 1), max_value=date(2027, 1, 31)),
+)
+@settings(max_examples=40, deadline=None)
+def test_turns_as_they_occur_keep_weights_and_spread(weights: list[int], anchor: date) -> None:
+    """Day turns across New Year, public holidays (no window) taking none: every run of a cycle's
+    length of turns holds each office's weight, and an office takes two turns running only when it
+    outweighs all the others together."""
+    offices = list("pqrs"[: len(weights)])
+    rota = build(
+        {
+            "offices": [{"id": o} for o in offices],
+            "duty": {"week": {d: ["18:00-20:00"] for d in WEEKDAYS_ALL}},
+            "rotation": {
+                "turn": "day",
+                "anchor": anchor.isoformat(),
+                "members": [
+                    {"office": o, "weight": w} for o, w in zip(offices, weights, strict=True)
+                ],
+            },
+        }
+    )
+    schedule = Schedule(rota)
+    turns = [
+        schedule.on_duty(w.start).office
+        for w in schedule.windows(
+            datetime(2026, 11, 15, tzinfo=UTC), datetime(2027, 2, 15, tzinfo=UTC)
+        )
+    ]
+    cycle = sum(weights)
+    for i in range(len(turns) - cycle + 1):
+        assert Counter(turns[i : i + cycle]) == dict(zip(offices, weights, strict=True)), i
+    for office, weight in zip(offices, weights, strict=True):
+        if weight <= cycle - weight:
+            assert not any(a == b == office for a, b in itertools.pairwise(turns)), turns
 
 
 def _rota(offices: list[str], weights: list[int]) -> Rota:

@@ -3,7 +3,7 @@ CEST = UTC+2 from 2026-03-29 01:00 UTC to 2026-10-25 01:00 UTC)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -256,10 +256,11 @@ def test_a_window_inside_the_gap_or_the_fold() -> None:
 
 def test_demo_destination_weights_and_seasonal_hours(demo_rota: Rota) -> None:
     schedule = Schedule(demo_rota)
-    # Port-Argent has weight 2: the cycle is port-argent, saint-clair, les-salines, port-argent.
-    mondays = [date(2026, 3, 2), date(2026, 3, 9), date(2026, 3, 16), date(2026, 3, 23)]
+    # Port-Argent has weight 2: the cycle is port-argent, saint-clair, port-argent, les-salines
+    # (weeks 8–11), never two weeks running, the next cycle's first week included (week 12).
+    mondays = [date(2026, 3, 2) + timedelta(weeks=n) for n in range(5)]
     offices = [schedule.on_duty(utc(m.year, m.month, m.day, 17, 0)).office for m in mondays]
-    assert sorted(offices) == ["les-salines", "port-argent", "port-argent", "saint-clair"]
+    assert offices == [PA, SC, PA, LS, PA]
     # July–August: Port-Argent opens until 19:00; in June it closes at 18:00.
     assert schedule.is_open("port-argent", utc(2026, 7, 20, 16, 30)) == utc(2026, 7, 20, 17, 0)
     assert schedule.is_open("port-argent", utc(2026, 6, 22, 16, 30)) is None
@@ -271,34 +272,38 @@ def test_naive_instants_are_refused() -> None:
 
 
 # The demo destination (docs/rota.example.toml): weekly turns from Monday 2026-01-05 in the cycle
-# port-argent, saint-clair, les-salines, port-argent (weight 2); week n from the anchor → n % 4.
+# port-argent, saint-clair, port-argent, les-salines (weight 2); week n from the anchor → n % 4.
 PA, SC, LS = "port-argent", "saint-clair", "les-salines"
 
 
 @pytest.mark.parametrize(
     ("at", "office", "reason", "valid_until"),
     [
-        # 1 January (Thursday, a holiday) is in week -1 → index 3: port-argent, 10:00–22:00 CET.
+        # 1 January (Thursday, a holiday) is in week -1 → index 3: les-salines, closed from that
+        # day: the next in the cycle (port-argent) takes it, 10:00–22:00 CET.
         (utc(2026, 1, 1, 9, 0), PA, "shared_duty", utc(2026, 1, 1, 21, 0)),
         (utc(2026, 1, 1, 8, 59), None, None, utc(2026, 1, 1, 9, 0)),
-        # Week 2 is les-salines', closed until 15 February: the next in the cycle takes it.
+        # Week 2 → port-argent; week 3 is les-salines', closed until 15 February: the next in the
+        # cycle (port-argent) takes it.
         (utc(2026, 1, 21, 16, 0), PA, "shared_duty", utc(2026, 1, 21, 21, 0)),
-        # Week 11 → port-argent; Saturday 12:00 CET, then Sunday 10:00 CEST after the jump.
-        (utc(2026, 3, 28, 11, 0), PA, "shared_duty", utc(2026, 3, 28, 21, 0)),
+        (utc(2026, 1, 28, 16, 0), PA, "shared_duty", utc(2026, 1, 28, 21, 0)),
+        # Week 11 → les-salines; Saturday 12:00 CET, then Sunday 10:00 CEST after the jump.
+        (utc(2026, 3, 28, 11, 0), LS, "shared_duty", utc(2026, 3, 28, 21, 0)),
         (utc(2026, 3, 28, 21, 0), None, None, utc(2026, 3, 29, 8, 0)),
-        (utc(2026, 3, 29, 8, 0), PA, "shared_duty", utc(2026, 3, 29, 20, 0)),
+        (utc(2026, 3, 29, 8, 0), LS, "shared_duty", utc(2026, 3, 29, 20, 0)),
         # Easter Monday, week 13 → saint-clair, holiday hours 10:00–22:00 CEST.
         (utc(2026, 4, 6, 8, 0), SC, "shared_duty", utc(2026, 4, 6, 20, 0)),
         (utc(2026, 4, 7, 8, 0), None, None, utc(2026, 4, 7, 15, 0)),
-        # 14 July, week 27 → port-argent.
-        (utc(2026, 7, 14, 19, 59), PA, "shared_duty", utc(2026, 7, 14, 20, 0)),
+        # 14 July, week 27 → les-salines.
+        (utc(2026, 7, 14, 19, 59), LS, "shared_duty", utc(2026, 7, 14, 20, 0)),
         # The fall-back night: week 41 → saint-clair; Sunday 10:00 CET.
         (utc(2026, 10, 24, 10, 0), SC, "shared_duty", utc(2026, 10, 24, 20, 0)),
         (utc(2026, 10, 25, 1, 30), None, None, utc(2026, 10, 25, 9, 0)),
         (utc(2026, 10, 25, 9, 0), SC, "shared_duty", utc(2026, 10, 25, 21, 0)),
-        # 26 December (Saturday) is no holiday on the Atlantic coast: duty from 12:00 only.
+        # 26 December (Saturday, week 50 → port-argent) is no holiday on the Atlantic coast: duty
+        # from 12:00 only.
         (utc(2026, 12, 26, 9, 30), None, None, utc(2026, 12, 26, 11, 0)),
-        (utc(2026, 12, 26, 11, 0), LS, "shared_duty", utc(2026, 12, 26, 21, 0)),
+        (utc(2026, 12, 26, 11, 0), PA, "shared_duty", utc(2026, 12, 26, 21, 0)),
     ],
 )
 def test_on_duty_in_the_demo_destination(
@@ -318,7 +323,7 @@ def test_26_december_in_alsace_moselle(demo_rota: Rota) -> None:
         )
         answer = Schedule(rota).on_duty(utc(2026, 12, 26, 9, 30))  # 10:30 CET, holiday hours
         assert (answer.office, answer.reason, answer.valid_until) == (
-            LS,
+            PA,
             "shared_duty",
             utc(2026, 12, 26, 21, 0),
         )
@@ -329,12 +334,12 @@ def test_26_december_in_alsace_moselle(demo_rota: Rota) -> None:
     [
         # July–August: Port-Argent's own hours are 09:00–19:00 every day, Sunday included.
         ("chat-port-argent", utc(2026, 7, 19, 16, 30), (PA, "own_hours", utc(2026, 7, 19, 17, 0))),
-        # In June its Sunday is 10:00–13:00; at 13:30 the shared duty (week 23 → port-argent)
+        # In June its Sunday is 10:00–13:00; at 13:30 the shared duty (week 23 → les-salines)
         # answers until 22:00, before Port-Argent opens on Monday.
         (
             "chat-port-argent",
             utc(2026, 6, 21, 11, 30),
-            (PA, "shared_duty", utc(2026, 6, 21, 20, 0)),
+            (LS, "shared_duty", utc(2026, 6, 21, 20, 0)),
         ),
         # Saint-Clair's lunch break on a Friday in week 27: nobody until it reopens at 14:00.
         (
@@ -343,11 +348,11 @@ def test_26_december_in_alsace_moselle(demo_rota: Rota) -> None:
             (None, "nobody_on_duty", utc(2026, 7, 17, 12, 0)),
         ),
         ("mail-saint-clair", utc(2026, 7, 17, 12, 0), (SC, "own_hours", utc(2026, 7, 17, 15, 30))),
-        # Saint-Clair closes at 17:30 but the evening duty (port-argent) started at 17:00.
+        # Saint-Clair closes at 17:30 but the evening duty (les-salines) started at 17:00.
         (
             "mail-saint-clair",
             utc(2026, 7, 17, 15, 30),
-            (PA, "shared_duty", utc(2026, 7, 17, 20, 0)),
+            (LS, "shared_duty", utc(2026, 7, 17, 20, 0)),
         ),
         # Les Salines is closed until 15 February: on a Tuesday in January the duty answers.
         (
