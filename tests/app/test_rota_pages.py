@@ -21,10 +21,10 @@ def form(client: httpx.Client, url: str, **fields: str) -> httpx.Response:
 
 def test_week_calendar_shows_who_is_on_duty(live: LiveServer) -> None:
     with login(live.url, *manager(live)) as client:
-        page = client.get("/rota?start=2026-07-06", headers={"accept-language": "en"})
+        page = client.get("/rota?start=2026-07-13", headers={"accept-language": "en"})
     assert page.status_code == 200
-    # Week of 6 July 2026: the rotation gives Les Salines the week (Saturday 12:00–22:00).
-    saturday = page.text.split('data-date="2026-07-11"', 1)[1].split("</li>", 1)[0]
+    # Week of 13 July 2026: the rotation gives Les Salines the week (Saturday 12:00–22:00).
+    saturday = page.text.split('data-date="2026-07-18"', 1)[1].split("</li>", 1)[0]
     assert "12:00–22:00" in saturday and "Office de Tourisme des Salines" in saturday
     assert 'data-testid="rota-fairness"' in page.text
 

@@ -16,7 +16,7 @@ from connectors.base import Author, Channel, InboundMessage
 from tests.app.test_ws import recv_until, send_message, visitor_url
 from tests.conftest import LiveServer, login, office_login
 
-SATURDAY_2114 = datetime(2026, 7, 11, 19, 14, tzinfo=UTC)  # 21:14 in Paris; les-salines on duty
+SATURDAY_2114 = datetime(2026, 7, 18, 19, 14, tzinfo=UTC)  # 21:14 in Paris; les-salines on duty
 TUESDAY_2330 = datetime(2026, 7, 21, 21, 30, tzinfo=UTC)  # 23:30 in Paris; nobody on duty
 
 
@@ -61,7 +61,7 @@ async def test_evening_chat_goes_to_the_office_on_duty(services: Services) -> No
 
 
 async def test_daytime_chat_stays_with_its_own_office(services: Services) -> None:
-    at = datetime(2026, 7, 11, 9, 59, tzinfo=UTC)  # Saturday 11:59: Saint-Clair is open
+    at = datetime(2026, 7, 18, 9, 59, tzinfo=UTC)  # Saturday 11:59: Saint-Clair is open
     result = await Inbox(services).ingest(chat("chat-saint-clair", 1, at))
     assert await decisions(services, result.conversation_id) == [("own_hours", "saint-clair")]
 
@@ -104,7 +104,7 @@ async def test_nobody_on_duty_gets_an_automatic_reply_in_the_visitors_language(
 
 
 async def test_handover_moves_queued_conversations_not_taken_ones(services: Services) -> None:
-    before = datetime(2026, 7, 11, 9, 59, tzinfo=UTC)  # Saint-Clair open until 12:30
+    before = datetime(2026, 7, 18, 9, 59, tzinfo=UTC)  # Saturday: Saint-Clair open until 12:30
     services.clock.set(before)
     inbox = Inbox(services)
     queued = await inbox.ingest(chat("chat-saint-clair", 1, before))
@@ -116,7 +116,7 @@ async def test_handover_moves_queued_conversations_not_taken_ones(services: Serv
         session.add(conversation)
         await session.commit()
     assert await hand_over(services, 1) == []  # still Saint-Clair's hours
-    services.clock.set(datetime(2026, 7, 11, 10, 31, tzinfo=UTC))  # 12:31: les-salines on duty
+    services.clock.set(datetime(2026, 7, 18, 10, 31, tzinfo=UTC))  # 12:31: les-salines on duty
     assert await hand_over(services, 1) == [queued.conversation_id]
     assert await office_of(services, queued.conversation_id) == "les-salines"
     assert await office_of(services, taken.conversation_id) == "saint-clair"
