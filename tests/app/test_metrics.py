@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 
+import pytest
 from sqlmodel import col, select
 
 from app import actions
 from app.inbox import Inbox
-from app.models import ConversationStatus, ResponseTurn, User
+from app.models import Conversation, ConversationStatus, ResponseTurn, Role, User
 from app.services import Services
 from connectors.base import Author, Channel, InboundMessage
 
@@ -39,6 +40,20 @@ async def camille(services: Services) -> User:
     return user
 
 
+async def adviser_of(services: Services, conversation_id: int) -> User:
+    """An adviser of the office the conversation was routed to."""
+    async with services.db.session() as session:
+        conversation = await session.get(Conversation, conversation_id)
+        assert conversation is not None
+        return (
+            await session.exec(
+                select(User)
+                .where(User.office_id == conversation.office_id, User.role == Role.ADVISER)
+                .order_by(col(User.id))
+            )
+        ).first() or pytest.fail("no adviser in the office on duty")
+
+
 async def test_a_reply_across_the_spring_dst_night(services: Services) -> None:
     asked = datetime(2026, 3, 28, 20, 50, tzinfo=UTC)  # Saturday 21:50 in Paris, duty until 22:00
     answered = datetime(2026, 3, 29, 8, 5, tzinfo=UTC)  # Sunday 10:05 CEST, duty from 10:00
@@ -46,13 +61,14 @@ async def test_a_reply_across_the_spring_dst_night(services: Services) -> None:
     result = await Inbox(services).ingest(chat(1, asked))
     await Inbox(services).ingest(chat(2, datetime(2026, 3, 28, 20, 55, tzinfo=UTC)))  # same turn
     services.clock.set(answered, frozen=True)
-    await actions.reply(services, await camille(services), result.conversation_id, "Bonjour !")
+    adviser = await adviser_of(services, result.conversation_id)  # the office on duty that night
+    await actions.reply(services, adviser, result.conversation_id, "Bonjour !")
     (turn,) = await turns(services)
     assert turn.first and turn.started_at == asked and turn.answered_at == answered
     assert turn.wall_seconds == 11 * 3600 + 15 * 60  # real time: the night lost an hour
     assert turn.duty_seconds == 15 * 60  # 21:50–22:00 Saturday, 10:00–10:05 Sunday
     assert turn.hour_of_week == 5 * 24 + 21  # Saturday, 21:00–22:00
-    assert turn.responder_id == (await camille(services)).id
+    assert turn.responder_id == adviser.id and turn.responder_office_id == adviser.office_id
 
 
 async def test_automatic_replies_never_count_and_reopen_starts_a_first_turn(
