@@ -33,6 +33,7 @@ from app.models import (
     RoutingDecision,
     StoredAttachment,
     ThreadRef,
+    erased_id,
 )
 from app.outbox import enqueue
 from app.routing import RouteDecision
@@ -86,7 +87,10 @@ class Inbox:
                 await session.exec(
                     select(Message).where(
                         Message.account_id == account.id,
-                        Message.external_id == inbound.external_id,
+                        # An erased message keeps a hash of its id: read again, it stays erased.
+                        col(Message.external_id).in_(
+                            [inbound.external_id, erased_id(inbound.external_id)]
+                        ),
                     )
                 )
             ).first()

@@ -63,3 +63,8 @@ OUTBOX_GROUP = "senders"
 def rollup_lease() -> str:
     """Held by the worker rebuilding the dashboard's rollups."""
     return "concierge:rollups:lease"
+
+
+def privacy_lease() -> str:
+    """Held by the worker running the retention sweep."""
+    return "concierge:privacy:lease"

@@ -21,6 +21,7 @@ from app.db import create_tables
 from app.handover import hand_over
 from app.models import Destination, Office
 from app.outbox import run_dispatchers
+from app.privacy import keep_swept
 from app.rollups import keep_built
 from app.services import Services
 from app.settings import Settings, get_settings
@@ -63,6 +64,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         asyncio.create_task(sweep_queues(services)),
         asyncio.create_task(supervise(services, consumer)),
         asyncio.create_task(keep_built(services, consumer)),
+        asyncio.create_task(keep_swept(services, consumer)),
     ]
     try:
         yield

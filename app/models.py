@@ -6,6 +6,7 @@ Datetimes are stored as aware UTC (``UTCDateTime``), never naive.
 from __future__ import annotations
 
 import enum
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -171,6 +172,16 @@ class Message(SQLModel, table=True):
     delivery_error: str = ""
 
     __table_args__ = (UniqueConstraint("account_id", "external_id"),)
+
+
+ERASED = "erased:"  # what erased identifiers start with (app.privacy)
+
+
+def erased_id(external_id: str) -> str:
+    """What is kept of a channel's message id once erased: enough to recognise it, no more."""
+    if external_id.startswith(ERASED):
+        return external_id
+    return ERASED + hashlib.sha256(external_id.encode()).hexdigest()[:40]
 
 
 class ThreadRef(SQLModel, table=True):

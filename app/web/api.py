@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Literal
 from urllib.parse import quote
 
@@ -10,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
-from app import actions, repository
+from app import actions, privacy, repository
 from app.actions import ActionError
 from app.deps import CsrfChecked, CurrentUser, ServicesDep, translator
 from app.events import ConversationOut, MessageOut
@@ -181,3 +182,25 @@ async def download_attachment(
         media_type="application/octet-stream",
         headers={"content-disposition": f"attachment; filename*=UTF-8''{quoted}"},
     )
+
+
+@router.get("/conversations/{conversation_id}/visitor-data")
+async def visitor_data(conversation_id: int, user: CurrentUser, services: ServicesDep) -> Response:
+    """A copy of everything kept about the visitor behind a conversation (managers), as JSON."""
+    data = await privacy.export_visitor(services, user, conversation_id)
+    return Response(
+        json.dumps(data, ensure_ascii=False, indent=2),
+        media_type="application/json; charset=utf-8",
+        headers={
+            "content-disposition": f'attachment; filename="visitor-{conversation_id}.json"',
+            "cache-control": "no-store",
+        },
+    )
+
+
+@router.post("/conversations/{conversation_id}/erase-visitor", dependencies=[CsrfChecked])
+async def erase_visitor(
+    conversation_id: int, user: CurrentUser, services: ServicesDep
+) -> dict[str, object]:
+    """Erases the visitor behind a conversation: their words, files and identity (managers)."""
+    return await privacy.erase_visitor(services, user, conversation_id)

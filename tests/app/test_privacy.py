@@ -1,0 +1,219 @@
+"""Visitors' data: a copy and erasure on request (managers), erasure after the retention period.
+Response times survive erasure; nothing a visitor wrote does, in SQL or in Redis."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlmodel import col, select
+
+from app import actions, keys, privacy
+from app.inbox import Inbox
+from app.models import (
+    Contact,
+    Conversation,
+    Message,
+    Office,
+    Quarantine,
+    ResponseTurn,
+    Role,
+    RoutingDecision,
+    ThreadRef,
+    User,
+)
+from app.security import hash_password
+from app.services import Services
+from connectors.base import Attachment, Author, Channel, InboundMessage
+from tests.conftest import LiveServer, login, office_login
+
+EIGHT = datetime(2026, 7, 21, 8, 0, tzinfo=UTC)  # 10:00 in Paris: every office is open
+DAY = "preset=custom&first=2026-07-21&last=2026-07-21"
+
+
+def mail(
+    account: str, message_id: str, text: str, at: datetime = EIGHT, **extra: Any
+) -> InboundMessage:
+    return InboundMessage(
+        channel=Channel.EMAIL, account=account, external_id=message_id, thread_key=message_id,
+        author=Author(external_id="ana@example.org", name="Ana Lopes", handle="ana@example.org"),
+        text=text, received_at=at, **extra,
+    )  # fmt: skip
+
+
+async def add_office_manager(services: Services, slug: str, email: str) -> None:
+    async with services.db.session() as session:
+        office = (await session.exec(select(Office).where(Office.slug == slug))).one()
+        session.add(
+            User(destination_id=1, office_id=office.id, email=email, name="Responsable",
+                 password_hash=hash_password("manager-password-1"), role=Role.OFFICE_MANAGER)
+        )  # fmt: skip
+        await session.commit()
+
+
+async def user(services: Services, email: str) -> User:
+    async with services.db.session() as session:
+        return (await session.exec(select(User).where(User.email == email))).one()
+
+
+async def stream_text(services: Services) -> bytes:
+    entries: Any = await services.redis.xrange(keys.events(1))
+    return b" ".join(value for _, fields in entries for value in fields.values())
+
+
+async def test_a_manager_exports_then_erases_a_visitor(
+    live: LiveServer, services: Services
+) -> None:
+    inbox = Inbox(services)
+    first = await inbox.ingest(
+        mail("mail-port-argent", "m1@example.org", "Voici mon billet, Ana Lopes, 06 12 34 56 78.",
+             attachments=(Attachment("billet.pdf", "application/pdf", 5, b"%PDF-"),))
+    )  # fmt: skip
+    second = await inbox.ingest(mail("mail-port-argent", "m2@example.org", "Et le parking ?"))
+    elsewhere = await inbox.ingest(
+        mail("mail-saint-clair", "m3@example.org", "Bonjour Saint-Clair")
+    )
+    services.clock.set(EIGHT + timedelta(minutes=5), frozen=True)
+    camille = await user(services, "camille@port-argent.example")
+    await actions.reply(services, camille, first.conversation_id, "Bien reçu, Ana.")
+    await add_office_manager(services, "port-argent", "resp@port-argent.example")
+    await add_office_manager(services, "saint-clair", "resp@saint-clair.example")
+    manager = next(x for x in live.logins.values() if x.email.startswith("manager@"))
+    with login(live.url, manager.email, manager.password) as client:
+        figures_before = client.get(f"/api/metrics?{DAY}").json()
+    assert b"06 12 34 56 78" in await stream_text(services)
+
+    adviser = office_login(live, "port-argent")
+    with login(live.url, adviser.email, adviser.password) as client:
+        client.headers["accept-language"] = "en"
+        refused = client.get(f"/api/conversations/{first.conversation_id}/visitor-data")
+        assert refused.status_code == 403
+        assert refused.json()["detail"] == "Only a manager can export or erase a visitor's data."
+        assert (
+            client.post(f"/api/conversations/{first.conversation_id}/erase-visitor").status_code
+            == 403
+        )
+    with login(live.url, "resp@saint-clair.example", "manager-password-1") as client:
+        assert (
+            client.get(f"/api/conversations/{first.conversation_id}/visitor-data").status_code
+            == 404
+        )
+        assert (
+            client.post(f"/api/conversations/{first.conversation_id}/erase-visitor").status_code
+            == 404
+        )
+
+    with login(live.url, "resp@port-argent.example", "manager-password-1") as client:
+        copy = client.get(f"/api/conversations/{first.conversation_id}/visitor-data")
+        assert copy.status_code == 200
+        assert copy.headers["content-disposition"].startswith("attachment;")
+        data = copy.json()
+        assert (
+            data["visitor"]["address"] == "ana@example.org"
+            and data["visitor"]["name"] == "Ana Lopes"
+        )
+        # Their own office's conversations only: not Saint-Clair's.
+        assert [c["id"] for c in data["conversations"]] == [
+            first.conversation_id,
+            second.conversation_id,
+        ]
+        texts = [m["text"] for c in data["conversations"] for m in c["messages"]]
+        assert texts == [
+            "Voici mon billet, Ana Lopes, 06 12 34 56 78.",
+            "Bien reçu, Ana.",
+            "Et le parking ?",
+        ]
+        assert data["conversations"][0]["messages"][0]["attachments"][0]["filename"] == "billet.pdf"
+        file_id = client.get(f"/api/conversations/{first.conversation_id}").json()["messages"][0][
+            "attachments"
+        ][0]["id"]
+
+        no_csrf = client.post(
+            f"/api/conversations/{first.conversation_id}/erase-visitor",
+            headers={"x-csrf-token": "forged"},
+        )
+        assert no_csrf.status_code == 403
+        erased = client.post(f"/api/conversations/{first.conversation_id}/erase-visitor")
+        assert erased.status_code == 200
+        assert erased.json() == {"conversations": 2, "visitor_erased": False}  # Saint-Clair's stays
+        detail = client.get(f"/api/conversations/{first.conversation_id}").json()
+        assert [m["text"] for m in detail["messages"]] == ["", ""]
+        assert detail["messages"][0]["attachments"] == []
+        assert client.get(f"/api/attachments/{file_id}").status_code == 404
+
+    async with services.db.session() as session:
+        kept = (
+            await session.exec(
+                select(Message).where(Message.conversation_id == elsewhere.conversation_id)
+            )
+        ).one()
+        assert kept.text == "Bonjour Saint-Clair"
+        contact = (await session.exec(select(Contact))).one()
+        assert contact.name == "Ana Lopes"  # still writing to Saint-Clair
+
+    with login(live.url, manager.email, manager.password) as client:
+        everything = client.post(f"/api/conversations/{elsewhere.conversation_id}/erase-visitor")
+        assert everything.json() == {"conversations": 1, "visitor_erased": True}
+        figures_after = client.get(f"/api/metrics?{DAY}").json()
+    assert figures_after == figures_before  # response times survive erasure
+
+    async with services.db.session() as session:
+        messages = (await session.exec(select(Message))).all()
+        assert {m.text for m in messages} == {""} and all(m.html is None for m in messages)
+        assert all((m.external_id or "erased:").startswith("erased:") for m in messages)
+        assert (await session.exec(select(ThreadRef))).all() == []
+        assert {d.detail for d in (await session.exec(select(RoutingDecision))).all()} <= {""}
+        conversations = (await session.exec(select(Conversation))).all()
+        assert {(c.subject, c.preview) for c in conversations} == {("", "")}
+        contact = (await session.exec(select(Contact))).one()
+        assert (contact.name, contact.handle) == ("", "") and contact.external_id.startswith(
+            "erased:"
+        )
+        turns = (await session.exec(select(ResponseTurn).order_by(col(ResponseTurn.id)))).all()
+        assert [t.wall_seconds for t in turns] == [300.0, None, None]
+    events = await stream_text(services)
+    assert b"06 12 34 56 78" not in events and b"Ana Lopes" not in events
+
+    # The mailbox read again (a new connector, a UIDVALIDITY change): nothing comes back.
+    again = await inbox.ingest(mail("mail-port-argent", "m1@example.org", "Voici mon billet…"))
+    assert again.created is False
+    async with services.db.session() as session:
+        assert "Voici" not in {m.text for m in (await session.exec(select(Message))).all()}
+    # A new mail from the same address is a new visitor with a new conversation.
+    new = await inbox.ingest(mail("mail-port-argent", "m4@example.org", "Re-bonjour"))
+    assert new.created and new.conversation_id not in {
+        first.conversation_id,
+        second.conversation_id,
+    }
+
+
+async def test_the_retention_period_erases_what_ran_out(services: Services) -> None:
+    inbox = Inbox(services)
+    now = EIGHT
+    old = await inbox.ingest(
+        mail("mail-port-argent", "old@example.org", "Vieux message", now - timedelta(days=400))
+    )
+    recent = await inbox.ingest(
+        mail("mail-port-argent", "new@example.org", "Message récent", now - timedelta(days=3))
+    )
+    async with services.db.session() as session:
+        session.add(
+            Quarantine(
+                account_key="mail-port-argent", reason="x", raw=b"old", at=now - timedelta(days=366)
+            )
+        )
+        session.add(
+            Quarantine(
+                account_key="mail-port-argent", reason="x", raw=b"new", at=now - timedelta(days=1)
+            )
+        )
+        await session.commit()
+    assert await privacy.sweep(services, now) == 1
+    assert await privacy.sweep(services, now) == 0  # done once
+    async with services.db.session() as session:
+        texts = {m.conversation_id: m.text for m in (await session.exec(select(Message))).all()}
+        quarantined = [q.raw for q in (await session.exec(select(Quarantine))).all()]
+        contact = (await session.exec(select(Contact))).one()
+    assert texts == {old.conversation_id: "", recent.conversation_id: "Message récent"}
+    assert quarantined == [b"new"]
+    assert contact.name == "Ana Lopes"  # still in a conversation within the period
