@@ -16,6 +16,7 @@ from app.events import ConversationChanged, MessageCreated
 from app.inbox import preview
 from app.metrics import close_turn
 from app.models import (
+    ERASED,
     Account,
     AuthorKind,
     Conversation,
@@ -56,6 +57,13 @@ async def check_conversation(session: AsyncSession, user: User, conversation_id:
     return Loaded(conversation, account)
 
 
+def check_writable(loaded: Loaded) -> Loaded:
+    """An erased conversation is kept for the figures only: nobody writes to it again."""
+    if loaded.conversation.thread_key.startswith(ERASED):
+        raise ActionError("error.conversation_erased", 409)
+    return loaded
+
+
 def check_text(text: object, max_chars: int) -> str:
     if not isinstance(text, str) or not text.strip():
         raise ActionError("error.empty_message")
@@ -74,7 +82,7 @@ async def reply(
 ) -> Message:
     """An adviser's reply: stored, shown live, and queued for its channel's connector."""
     async with services.db.session() as session:
-        loaded = await check_conversation(session, user, conversation_id)
+        loaded = check_writable(await check_conversation(session, user, conversation_id))
         body = check_text(text, services.settings.max_message_chars)
         conversation, account = loaded.conversation, loaded.account
         now = services.clock.now()
@@ -120,7 +128,7 @@ async def set_status(
     services: Services, user: User, conversation_id: int, status: ConversationStatus
 ) -> Conversation:
     async with services.db.session() as session:
-        loaded = await check_conversation(session, user, conversation_id)
+        loaded = check_writable(await check_conversation(session, user, conversation_id))
         conversation, account = loaded.conversation, loaded.account
         if conversation.status == status:
             return conversation
@@ -158,7 +166,7 @@ async def mark_read(services: Services, user: User, conversation_id: int) -> Non
 async def take(services: Services, user: User, conversation_id: int) -> Conversation:
     """An adviser picks a conversation from their office's queue (caps don't stop a choice)."""
     async with services.db.session() as session:
-        loaded = await check_conversation(session, user, conversation_id)
+        loaded = check_writable(await check_conversation(session, user, conversation_id))
         conversation, account = loaded.conversation, loaded.account
         if conversation.assignee_id is not None and conversation.assignee_id != user.id:
             raise ActionError("error.already_assigned", 409)
@@ -192,7 +200,7 @@ async def transfer(
     if len(text) > services.settings.max_message_chars:
         raise ActionError("error.message_too_long")
     async with services.db.session() as session:
-        loaded = await check_conversation(session, user, conversation_id)
+        loaded = check_writable(await check_conversation(session, user, conversation_id))
         conversation, account = loaded.conversation, loaded.account
         target = await session.get(Office, office_id)
         if target is None or target.destination_id != conversation.destination_id:

@@ -56,6 +56,7 @@ class ConversationOut(BaseModel):
     last_message_at: datetime
     waiting_since: datetime | None = None
     direct: bool = False  # an X direct message conversation (no 280-character limit)
+    erased: bool = False  # its visitor's data was erased: kept for the figures, read-only
 
 
 class AudienceFields(TypedDict):

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.events import AttachmentOut, AudienceFields, ConversationOut, MessageOut
 from app.models import (
+    ERASED,
     Account,
     Contact,
     Conversation,
@@ -103,6 +104,7 @@ async def conversations_out(
                 last_message_at=c.last_message_at,
                 waiting_since=c.waiting_since,
                 direct=c.channel == "twitter" and c.thread_key.startswith("dm:"),
+                erased=c.thread_key.startswith(ERASED),
             )
         )
     return out

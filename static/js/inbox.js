@@ -189,7 +189,11 @@
     const toggle = $("toggle-status");
     toggle.textContent = c.status === "open" ? t("inbox.resolve") : t("inbox.reopen");
     toggle.dataset.next = c.status === "open" ? "resolved" : "open";
-    $("take").hidden = !(c.assignee_id === null && c.status === "open");
+    $("take").hidden = c.erased || !(c.assignee_id === null && c.status === "open");
+    // An erased conversation stays for the figures only: read-only.
+    for (const id of ["toggle-status", "transfer", "visitor-data", "erase-visitor", "composer"]) {
+      if ($(id)) $(id).hidden = Boolean(c.erased);
+    }
     updateCount();
   }
 
@@ -207,6 +211,8 @@
       // Quoted history and signatures are folded away, one click to unfold.
       body.append(m.text.slice(0, m.quote_start).trimEnd());
       body.append(el("details", { class: "quote" }, el("summary", { title: t("inbox.show_quote") }, "…"), m.text.slice(m.quote_start)));
+    } else if (m.text === "" && !(m.attachments || []).length) {
+      body.append(el("em", { class: "muted", dataset: { testid: "erased-message" } }, t("inbox.erased_message")));
     } else {
       body.append(m.text);
     }
@@ -243,6 +249,11 @@
     $("thread-placeholder").hidden = true;
     $("thread").hidden = false;
     $("reply-error").textContent = "";
+    $("thread-notice").hidden = true;
+    const exportLink = $("visitor-data");
+    if (exportLink) exportLink.href = `/api/conversations/${id}/visitor-data`;
+    const eraseForm = $("erase-form");
+    if (eraseForm) eraseForm.hidden = true;
     const data = await api(`/api/conversations/${id}`);
     if (state.selected !== id) return;
     state.conversations.set(id, data.conversation);
@@ -312,6 +323,22 @@
       form.hidden = true;
       $("transfer-note").value = "";
       upsert(c);
+    } catch (err) {
+      $("reply-error").textContent = err.message;
+    }
+  }
+
+  async function eraseVisitor(ev) {
+    ev.preventDefault();
+    const id = state.selected;
+    if (id === null) return;
+    try {
+      const result = await api(`/api/conversations/${id}/erase-visitor`, { method: "POST", body: "{}" });
+      $("erase-form").hidden = true;
+      await open(id);
+      const notice = $("thread-notice");
+      notice.textContent = t("inbox.erased", { count: result.conversations });
+      notice.hidden = false;
     } catch (err) {
       $("reply-error").textContent = err.message;
     }
@@ -406,6 +433,16 @@
   $("transfer-cancel").addEventListener("click", () => {
     $("transfer-form").hidden = true;
   });
+  if ($("erase-visitor")) {
+    $("erase-visitor").addEventListener("click", () => {
+      $("erase-form").hidden = false;
+      $("erase-confirm").focus();
+    });
+    $("erase-form").addEventListener("submit", eraseVisitor);
+    $("erase-cancel").addEventListener("click", () => {
+      $("erase-form").hidden = true;
+    });
+  }
   replyEl.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
       ev.preventDefault();

@@ -217,3 +217,30 @@ async def test_the_retention_period_erases_what_ran_out(services: Services) -> N
     assert texts == {old.conversation_id: "", recent.conversation_id: "Message récent"}
     assert quarantined == [b"new"]
     assert contact.name == "Ana Lopes"  # still in a conversation within the period
+
+
+async def test_an_erased_conversation_is_read_only(live: LiveServer, services: Services) -> None:
+    done = await Inbox(services).ingest(mail("mail-port-argent", "m1@example.org", "Bonjour"))
+    manager = next(x for x in live.logins.values() if x.email.startswith("manager@"))
+    with login(live.url, manager.email, manager.password) as client:
+        client.headers["accept-language"] = "en"
+        assert (
+            client.post(f"/api/conversations/{done.conversation_id}/erase-visitor").status_code
+            == 200
+        )
+        view = client.get(f"/api/conversations/{done.conversation_id}").json()["conversation"]
+        assert (
+            view["erased"] is True and view["contact_name"] == "" and view["status"] == "resolved"
+        )
+        base = f"/api/conversations/{done.conversation_id}"
+        for path, body in (
+            ("/messages", {"text": "Encore là ?"}),
+            ("/status", {"status": "open"}),
+            ("/take", {}),
+            ("/transfer", {"office_id": 2}),
+        ):
+            refused = client.post(base + path, json=body)
+            assert refused.status_code == 409, path
+            assert "erased" in refused.json()["detail"]
+        again = client.post(f"{base}/erase-visitor")
+        assert again.json() == {"conversations": 0, "visitor_erased": True}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page, expect
@@ -228,3 +229,41 @@ def test_dashboard_renders_with_demo_history(live: LiveServer, new_page: Any) ->
     expect(page.get_by_test_id("dash-heat").locator("td")).to_have_count(7 * 24)
     expect(page.locator("[data-tile=waiting]")).to_have_text(re.compile(r"^\d+$"))
     screenshot(page, "dashboard")
+
+
+def test_a_manager_downloads_then_erases_a_visitors_data(live: LiveServer, new_page: Any) -> None:
+    import json
+
+    visitor_page = new_page()
+    widget = open_widget(visitor_page, live)
+    visitor_says(widget, "Je suis Ana, mon numéro est le 06 12 34 56 78")
+
+    adviser = new_page()
+    adviser_login(adviser, live, office_login(live, "port-argent"))
+    expect(adviser.get_by_test_id("conversation-item").first).to_contain_text("06 12 34 56 78")
+    expect(adviser.get_by_test_id("erase-visitor")).to_have_count(0)  # managers only
+
+    page = new_page(locale="en-GB")
+    manager = next(x for x in live.logins.values() if x.email.startswith("manager@"))
+    adviser_login(page, live, manager)
+    page.get_by_test_id("conversation-item").first.click()
+    expect(page.get_by_test_id("messages")).to_contain_text("06 12 34 56 78")
+    with page.expect_download() as info:
+        page.get_by_test_id("visitor-data").click()
+    copy = json.loads(Path(info.value.path()).read_text(encoding="utf-8"))
+    assert copy["conversations"][0]["messages"][0]["text"].startswith("Je suis Ana")
+
+    page.get_by_test_id("erase-visitor").click()
+    expect(page.get_by_test_id("erase-form")).to_be_visible()
+    page.get_by_test_id("erase-cancel").click()
+    expect(page.get_by_test_id("messages")).to_contain_text("06 12 34 56 78")  # nothing yet
+    page.get_by_test_id("erase-visitor").click()
+    page.keyboard.press("Enter")  # the confirm button has the focus
+    expect(page.get_by_test_id("thread-notice")).to_have_text("Erased: 1 conversation(s).")
+    expect(page.get_by_test_id("erased-message")).to_have_count(1)
+    expect(page.get_by_test_id("messages")).not_to_contain_text("06 12 34 56 78")
+    expect(page.get_by_test_id("composer")).to_be_hidden()  # read-only from now on
+    expect(page.get_by_test_id("toggle-status")).to_be_hidden()
+    screenshot(page, "inbox-erased")
+    # The adviser's open inbox follows live.
+    expect(adviser.get_by_test_id("conversation-list")).not_to_contain_text("06 12 34 56 78")
