@@ -33,6 +33,7 @@ from app.models import (
     Contact,
     Conversation,
     ConversationStatus,
+    DeliveryStatus,
     Message,
     Quarantine,
     Role,
@@ -183,6 +184,8 @@ async def _erase(
         delete(StoredAttachment).where(col(StoredAttachment.message_id).in_(message_ids))
     )
     for message in messages:
+        if message.delivery_status == DeliveryStatus.PENDING:  # the outbox must not send it
+            message.delivery_status = DeliveryStatus.FAILED
         message.text = ""
         message.html = None
         message.quote_start = None

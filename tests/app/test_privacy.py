@@ -208,13 +208,21 @@ async def test_the_retention_period_erases_what_ran_out(services: Services) -> N
             )
         )
         await session.commit()
+    # A reply written back then and never delivered (its channel was down) is not sent once erased.
+    services.clock.set(now - timedelta(days=399), frozen=True)
+    camille = await user(services, "camille@port-argent.example")
+    pending = await actions.reply(services, camille, old.conversation_id, "Réponse tardive")
+    assert pending.delivery_status == "pending"
     assert await privacy.sweep(services, now) == 1
     assert await privacy.sweep(services, now) == 0  # done once
     async with services.db.session() as session:
-        texts = {m.conversation_id: m.text for m in (await session.exec(select(Message))).all()}
+        messages = (await session.exec(select(Message))).all()
+        texts = {m.conversation_id: m.text for m in messages}
+        statuses = {m.id: m.delivery_status for m in messages}
         quarantined = [q.raw for q in (await session.exec(select(Quarantine))).all()]
         contact = (await session.exec(select(Contact))).one()
     assert texts == {old.conversation_id: "", recent.conversation_id: "Message récent"}
+    assert statuses[pending.id] == "failed"
     assert quarantined == [b"new"]
     assert contact.name == "Ana Lopes"  # still in a conversation within the period
 
