@@ -60,11 +60,19 @@ async def open_counts(session: AsyncSession, adviser_ids: set[int]) -> dict[int,
 
 
 async def assign_waiting(services: Services, destination_id: int, office_id: int) -> list[int]:
-    """Assigns the office's queued conversations while advisers have room; returns their ids.
+    """Assigns the office's queued conversations while advisers have room; returns the ids this
+    call's pass assigned.
 
     Passes of one worker queue up on an in-process lock (no polling); the Redis lock then only
-    has to separate workers."""
-    async with services.local_locks.setdefault(f"assign:{office_id}", asyncio.Lock()):
+    has to separate workers. Asks are coalesced: when a pass begins, it covers every ask made
+    before it, so however many messages arrive during a pass, one more pass follows, not one
+    each. Every caller still returns only once a pass begun after its ask has ended."""
+    key = f"assign:{office_id}"
+    asked = services.passes_asked[key] = services.passes_asked.get(key, 0) + 1
+    async with services.local_locks.setdefault(key, asyncio.Lock()):
+        if services.passes_begun.get(key, 0) >= asked:
+            return []  # a pass that began after this ask has just run
+        services.passes_begun[key] = services.passes_asked[key]
         return await _assign_exclusively(services, destination_id, office_id)
 
 

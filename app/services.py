@@ -30,6 +30,9 @@ class Services:
     router: Router = field(default_factory=Router)
     connectors: dict[str, Connector] = field(default_factory=dict)  # account key → connector
     local_locks: dict[str, asyncio.Lock] = field(default_factory=dict)  # this worker's only
+    # Passes asked for and passes started, per key: a pass covers every ask made before it began.
+    passes_asked: dict[str, int] = field(default_factory=dict)
+    passes_begun: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def create(cls, settings: Settings) -> Services:

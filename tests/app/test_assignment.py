@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import pytest
 import websockets
 
 from tests.app.test_ws import recv_until, send_message, visitor_url
@@ -125,3 +127,25 @@ async def test_transfer_with_a_note_moves_it_to_the_other_office(live: LiveServe
             assert frame["message"]["author"] == "visitor"
             await recv_until(visitor, "message", timeout=1)
             raise AssertionError("the visitor received the internal note")
+
+
+async def test_passes_asked_during_a_pass_are_coalesced(
+    services: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst of messages to a queued office runs one more pass, not one per message; every
+    caller still returns after a pass begun after it asked."""
+    from app import assignment
+
+    begun: list[int] = []
+    real = assignment._assign_exclusively
+
+    async def counted(services: Any, destination_id: int, office_id: int) -> list[int]:
+        begun.append(office_id)
+        await asyncio.sleep(0.05)  # a pass takes a while: the asks pile up meanwhile
+        return await real(services, destination_id, office_id)
+
+    monkeypatch.setattr(assignment, "_assign_exclusively", counted)
+    await asyncio.gather(*(assignment.assign_waiting(services, 1, 1) for _ in range(20)))
+    assert begun == [1, 1]  # the first ask's pass, then one pass for the 19 asked during it
+    await assignment.assign_waiting(services, 1, 1)
+    assert begun == [1, 1, 1]  # a later ask gets its own pass
