@@ -20,14 +20,23 @@ class RateLimiter:
 
     async def hit(self, scope: str, subject: str, limit: int) -> bool:
         """Counts one hit; False when ``subject`` is over ``limit`` in the sliding window."""
+        return await self.hit_all((scope, subject, limit))
+
+    async def hit_all(self, *limits: tuple[str, str, int]) -> bool:
+        """Counts one hit against each (scope, subject, limit), in one round trip; False when
+        any subject is over its limit."""
         now = time.time()
         current = int(now // self.window)
         elapsed = (now % self.window) / self.window
-        key = keys.rate(scope, subject, current)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, self.window * 2)
-            pipe.get(keys.rate(scope, subject, current - 1))
-            count, _, previous = await pipe.execute()
-        weighted = int(count) + int(previous or 0) * (1 - elapsed)
-        return weighted <= limit
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for scope, subject, _ in limits:
+                key = keys.rate(scope, subject, current)
+                pipe.incr(key)
+                pipe.expire(key, self.window * 2)
+                pipe.get(keys.rate(scope, subject, current - 1))
+            replies = await pipe.execute()
+        allowed = True
+        for n, (_, _, limit) in enumerate(limits):
+            count, _, previous = replies[3 * n : 3 * n + 3]
+            allowed = allowed and int(count) + int(previous or 0) * (1 - elapsed) <= limit
+        return allowed

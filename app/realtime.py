@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +26,7 @@ from app.events import Event, event_adapter
 
 log = logging.getLogger(__name__)
 
+FRAMES_KEPT = 1024  # rendered frames kept for the other sockets of the same event
 STREAM_MAXLEN = 100_000  # events kept for resuming; an older resume point asks for a resync
 
 
@@ -49,6 +52,7 @@ class Hub:
         self.redis = redis
         self._listeners: dict[int, set[Listener]] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._frames: OrderedDict[tuple[str, int, str], str | None] = OrderedDict()
 
     async def publish(self, destination_id: int, event: Event) -> str:
         """Appends an event to the destination's stream; returns its id."""
@@ -111,6 +115,29 @@ class Hub:
                     last = event_id
                     if event is not None:
                         self._dispatch(destination_id, event_id, event)
+
+    def frame_text(
+        self,
+        render: Callable[[str, Event], dict[str, Any] | None],
+        destination_id: int,
+        event_id: str,
+        event: Event,
+    ) -> str | None:
+        """``render``'s frame for an event as JSON text. Every socket of one kind gets the same
+        frame, so it is rendered once and kept for the other sockets."""
+        key = (render.__name__, destination_id, event_id)
+        try:
+            return self._frames[key]
+        except KeyError:
+            pass
+        frame = render(event_id, event)
+        text = (
+            None if frame is None else json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+        )
+        self._frames[key] = text
+        if len(self._frames) > FRAMES_KEPT:
+            self._frames.popitem(last=False)
+        return text
 
     def _dispatch(self, destination_id: int, event_id: str, event: Event) -> None:
         for listener in list(self._listeners.get(destination_id, ())):

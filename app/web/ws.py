@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -30,6 +31,8 @@ from app.security import VisitorTokenError
 from app.services import Services
 from app.timefmt import human_when
 from connectors.webchat.frames import FrameError, PingFrame, parse_frame, to_inbound
+
+Renderer = Callable[[str, Event], dict[str, Any] | None]
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -70,7 +73,7 @@ async def _pump(
     destination_id: int,
     listener: Listener,
     last_event_id: str | None,
-    render: Any,
+    render: Renderer,
 ) -> None:
     """Sends the backlog since ``last_event_id`` then live events, each once, in order."""
     sent = parse_id(last_event_id) if last_event_id else (0, 0)
@@ -81,9 +84,9 @@ async def _pump(
         else:
             for event_id, event in backlog:
                 if listener.accepts(event):
-                    frame = render(event_id, event)
-                    if frame is not None:
-                        await ws.send_json(frame)
+                    text = services.hub.frame_text(render, destination_id, event_id, event)
+                    if text is not None:
+                        await ws.send_text(text)
                     sent = parse_id(event_id)
     while True:
         item = await listener.queue.get()
@@ -93,10 +96,17 @@ async def _pump(
         event_id, event = item
         if parse_id(event_id) <= sent:
             continue
-        frame = render(event_id, event)
-        if frame is not None:
-            await ws.send_json(frame)
+        text = services.hub.frame_text(render, destination_id, event_id, event)
+        if text is not None:
+            await ws.send_text(text)
         sent = parse_id(event_id)
+
+
+def adviser_frame(event_id: str, event: Event) -> dict[str, Any] | None:
+    """What an adviser's inbox receives of an event (who may receive it is checked before)."""
+    frame: dict[str, Any] = event_adapter.dump_python(event, mode="json")
+    frame["event_id"] = event_id
+    return frame
 
 
 @router.websocket("/ws/adviser")
@@ -115,11 +125,6 @@ async def adviser_socket(ws: WebSocket) -> None:
     services.hub.subscribe(destination_id, listener)
     online = keys.online(destination_id)
 
-    def render(event_id: str, event: Event) -> dict[str, Any]:
-        frame: dict[str, Any] = event_adapter.dump_python(event, mode="json")
-        frame["event_id"] = event_id
-        return frame
-
     pump: asyncio.Task[None] | None = None
     try:
         tail = await services.hub.tail_id(destination_id)
@@ -130,7 +135,9 @@ async def adviser_socket(ws: WebSocket) -> None:
         if user.office_id is not None:  # someone came online: the office queue may move
             await assign_waiting(services, destination_id, user.office_id)
         await ws.send_json({"type": "hello", "last_event_id": resume or tail})
-        pump = asyncio.create_task(_pump(ws, services, destination_id, listener, resume, render))
+        pump = asyncio.create_task(
+            _pump(ws, services, destination_id, listener, resume, adviser_frame)
+        )
         while True:
             receive = asyncio.create_task(ws.receive_text())
             done, _ = await asyncio.wait(
@@ -321,8 +328,9 @@ async def _visitor_frame(
     if isinstance(frame, PingFrame):
         await ws.send_json({"type": "pong"})
         return
-    allowed = await services.limiter.hit("visitor", visitor_id, settings.visitor_rate)
-    allowed = allowed and await services.limiter.hit("visitor-ip", ip, settings.visitor_ip_rate)
+    allowed = await services.limiter.hit_all(
+        ("visitor", visitor_id, settings.visitor_rate), ("visitor-ip", ip, settings.visitor_ip_rate)
+    )
     if not allowed:
         await error("rate_limited", frame.client_id)
         return
