@@ -31,3 +31,12 @@ async def test_the_previous_window_still_counts(
     assert not await limiter.hit("s", "a", 5)
     clock[0] = 1_000_019.9  # nearly a whole window later, the old hits have faded
     assert await limiter.hit("s", "a", 5)
+
+
+async def test_several_limits_at_once_refuse_when_any_is_over(redis: Redis) -> None:
+    limiter = RateLimiter(redis, window_seconds=60)
+    visitor, address = ("visitor", "v1", 2), ("visitor-ip", "10.0.0.1", 3)
+    assert [await limiter.hit_all(visitor, address) for _ in range(3)] == [True, True, False]
+    # The address counted every hit: a second visitor from it is refused too…
+    assert await limiter.hit_all(("visitor", "v2", 2), address) is False
+    assert await limiter.hit("visitor", "v2", 2)  # …though their own count (2 of 2) is within
