@@ -239,9 +239,11 @@ async def _erase_contact_if_done(session: AsyncSession, contact: Contact) -> boo
     return True
 
 
-async def _forget_events(services: Services, erased: Sequence[Conversation]) -> None:
+async def _forget_events(
+    services: Services, erased: Sequence[Conversation], tell_inboxes: bool = True
+) -> None:
     """Deletes the live events that carried the erased conversations' words or their visitor's
-    name, and tells the inboxes showing them."""
+    name (one pass over each destination's stream), and tells the inboxes showing them."""
     by_destination: dict[int, set[int]] = {}
     for conversation in erased:
         by_destination.setdefault(conversation.destination_id, set()).add(conversation.id or 0)
@@ -260,6 +262,8 @@ async def _forget_events(services: Services, erased: Sequence[Conversation]) -> 
             start = "(" + last_text
             if len(entries) < 1000:
                 break
+    if not tell_inboxes:
+        return
     async with services.db.session() as session:
         for conversation in erased:
             account = await session.get(Account, conversation.account_id)
@@ -288,6 +292,7 @@ async def sweep(services: Services, now: datetime) -> int:
     """Erases what the retention period has run out on; the number of conversations erased."""
     cutoff = now - timedelta(days=services.settings.retention_days)
     total = 0
+    forgotten: dict[int | None, Conversation] = {}
     while True:
         async with services.db.session() as session:
             found = (
@@ -309,8 +314,10 @@ async def sweep(services: Services, now: datetime) -> int:
                 if contact is not None and await _erase_contact_if_done(session, contact):
                     forget.update((c.id, c) for c in await _all_of(session, contact_id))
             await session.commit()
-        await _forget_events(services, list(forget.values()))
+        forgotten.update(forget)
         total += len(erased)
+    if forgotten:  # one pass over the streams for the whole sweep; nobody has these open
+        await _forget_events(services, list(forgotten.values()), tell_inboxes=False)
     async with services.db.session() as session:
         await session.exec(delete(Quarantine).where(col(Quarantine.at) < cutoff))
         await session.commit()
