@@ -200,8 +200,10 @@ class _Group:
         )  # fmt: skip
 
 
-def _sorted_group(found: Sequence[Piece], target: float | None, answered_only: bool) -> _Group:
-    """One group of pieces, their durations merged and sorted once."""
+def _sorted_group(
+    found: Sequence[Piece], target: float | None, answered_only: bool, with_duty: bool = True
+) -> _Group:
+    """One group of pieces, their durations merged and sorted once (on-duty ones if asked)."""
     group = _Group()
     times: list[float] = []
     duty: list[float] = []
@@ -210,7 +212,8 @@ def _sorted_group(found: Sequence[Piece], target: float | None, answered_only: b
         group.replied += piece.replied
         group.wall_sum += piece.wall_sum
         times.extend(piece.walls)
-        duty.extend(piece.duties)
+        if with_duty:
+            duty.extend(piece.duties)
     times.sort()
     duty.sort()
     if target is not None:
@@ -355,7 +358,7 @@ def trend(period: Period, found: Sequence[Piece]) -> list[tuple[date, float | No
         if group is None:
             out.append((day, None, 0))
             continue
-        sorted_group = _sorted_group(group, None, answered_only=False)
+        sorted_group = _sorted_group(group, None, answered_only=False, with_duty=False)
         out.append((day, median(sorted_group.times), sorted_group.count))
     return out
 
@@ -370,7 +373,7 @@ async def heat(
     hours = _by(found, lambda p: p.hour)
     cells: dict[int, tuple[int, float | None]] = {}
     for hour, group in hours.items():
-        sorted_group = _sorted_group(group, None, answered_only=False)
+        sorted_group = _sorted_group(group, None, answered_only=False, with_duty=False)
         cells[hour] = (sorted_group.count, median(sorted_group.times))
     return [[cells.get(w * 24 + h, (0, None)) for h in range(24)] for w in range(7)]
 
