@@ -121,6 +121,11 @@ async def test_csv_exports(live: LiveServer, services: Services) -> None:
                 io.StringIO(client.get(f"/api/metrics/export.csv?kind=accounts&{DAY}").text)
             )
         )
+        by_office, by_adviser = (
+            {r["label"]: r["conversations"] for r in csv.DictReader(io.StringIO(
+                client.get(f"/api/metrics/export.csv?kind={kind}&{DAY}").text))}
+            for kind in ("offices", "advisers")
+        )  # fmt: skip
         page = client.get(f"/dashboard?{DAY}")
     assert len(rows) == 4 and {r["account"] for r in rows} == {
         "chat-port-argent",
@@ -131,6 +136,11 @@ async def test_csv_exports(live: LiveServer, services: Services) -> None:
         "Chat de Port-Argent": "3",
         "Chat de Saint-Clair": "1",
     }
+    assert by_office == {
+        "Office de Tourisme de Port-Argent": "3",
+        "Office de Tourisme de Saint-Clair": "1",
+    }
+    assert by_adviser == {"Camille Martin": "2", "Léa Dubois": "1"}  # answered turns
     assert (
         page.status_code == 200
         and 'data-testid="dash-accounts"' in page.text
