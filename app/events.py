@@ -37,6 +37,23 @@ class MessageOut(BaseModel):
     attachments: list[AttachmentOut] = []
 
 
+class ActivityOut(BaseModel):
+    id: int
+    conversation_id: int
+    kind: str
+    actor_id: int | None = None
+    actor_name: str = ""
+    user_id: int | None = None
+    user_name: str = ""
+    office_id: int | None = None
+    office_name: str = ""
+    from_office_id: int | None = None
+    from_office_name: str = ""
+    message_id: int | None = None
+    detail: str = ""
+    at: datetime
+
+
 class ConversationOut(BaseModel):
     id: int
     account_id: int
@@ -75,6 +92,7 @@ class _Audience(BaseModel):
     assignee_id: int | None = None
     previous_office_id: int | None = None
     visitor_key: str = ""  # "<account key>:<thread key>" of a chat visitor, "" otherwise
+    staff: bool = False  # for every adviser and manager of the destination (never a visitor)
 
 
 class MessageCreated(_Audience):
@@ -89,10 +107,56 @@ class MessageStatus(_Audience):
     error: str = ""
 
 
+class ActivityCreated(_Audience):
+    type: Literal["activity.created"] = "activity.created"
+    activity: ActivityOut
+
+
 class ConversationChanged(_Audience):
     type: Literal["conversation.changed"] = "conversation.changed"
     conversation: ConversationOut
 
 
-Event = Annotated[MessageCreated | MessageStatus | ConversationChanged, Field(discriminator="type")]
+# Ephemeral signals: sent live through Redis pub/sub (``Hub.signal``), never stored, never
+# resumed; a client that missed one simply sees the next.
+
+
+class Typing(_Audience):
+    """Someone is typing in a conversation (``active`` False: stopped)."""
+
+    type: Literal["typing"] = "typing"
+    side: Literal["visitor", "adviser"]
+    user_id: int | None = None
+    name: str = ""
+    active: bool = True
+
+
+class Viewing(_Audience):
+    """An adviser has a conversation open in front of them (``active`` False: left it)."""
+
+    type: Literal["viewing"] = "viewing"
+    user_id: int
+    name: str
+    active: bool = True
+
+
+class PresenceChanged(_Audience):
+    """An adviser went online, away or offline (audience: the destination's staff)."""
+
+    type: Literal["presence.changed"] = "presence.changed"
+    user_id: int
+    name: str = ""
+    status: Literal["online", "away", "offline"]
+
+
+Event = Annotated[
+    MessageCreated
+    | MessageStatus
+    | ConversationChanged
+    | ActivityCreated
+    | Typing
+    | Viewing
+    | PresenceChanged,
+    Field(discriminator="type"),
+]
 event_adapter: TypeAdapter[Event] = TypeAdapter(Event)

@@ -1,6 +1,7 @@
 """One translation layer for every user-facing string (pages, API errors, the visitor widget).
 
-Catalogs are JSON files in ``app/locales`` keyed by message id, so the same catalog serves the
+Catalogs are JSON files in ``app/locales`` keyed by message id (``fr.json`` plus one
+``fr.<area>.json`` per area of the interface, merged), so the same catalog serves the
 server's templates and the widget's JavaScript. French and English must stay complete: a test
 checks both hold the same keys and placeholders.
 """
@@ -19,7 +20,10 @@ _LOCALES = Path(__file__).with_name("locales")
 
 @lru_cache
 def catalog(language: str) -> dict[str, str]:
-    data: dict[str, str] = json.loads((_LOCALES / f"{language}.json").read_text(encoding="utf-8"))
+    data: dict[str, str] = {}
+    for path in [*sorted(_LOCALES.glob(f"{language}.*.json")), _LOCALES / f"{language}.json"]:
+        if path.is_file():
+            data.update(json.loads(path.read_text(encoding="utf-8")))
     return data
 
 

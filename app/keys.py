@@ -16,6 +16,11 @@ def events(destination_id: int) -> str:
     return f"concierge:{_tag(destination_id)}:events"
 
 
+def signals(destination_id: int) -> str:
+    """Pub/sub channel of a destination's ephemeral signals (typing, viewing, presence)."""
+    return f"concierge:{_tag(destination_id)}:signals"
+
+
 def outbox(destination_id: int) -> str:
     """Stream of replies waiting for their connector to send them."""
     return f"concierge:{_tag(destination_id)}:outbox"

@@ -25,7 +25,7 @@ from app.privacy import keep_swept
 from app.rollups import keep_built
 from app.services import Services
 from app.settings import Settings, get_settings
-from app.web import accounts_pages, api, dashboard_pages, pages, rota_pages, ws
+from app.web import accounts_pages, api, dashboard_pages, pages, rota_pages, visitor_ws, ws
 from app.web.headers import SecurityHeaders
 from app.web.render import ROOT
 
@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dashboard_pages.router)
     app.include_router(accounts_pages.router)
     app.include_router(ws.router)
+    app.include_router(visitor_ws.router)
     app.add_exception_handler(ActionError, api.action_error_response)
     app.add_exception_handler(DashboardError, dashboard_pages.error_response)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")

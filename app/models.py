@@ -209,6 +209,25 @@ class RoutingDecision(SQLModel, table=True):
     at: datetime = Field(sa_column=utc_column(index=True))
 
 
+class Activity(SQLModel, table=True):
+    """Something that happened to a conversation other than a message: assigned, transferred,
+    resolved, reopened, answered automatically, erased, a colleague mentioned. The thread shows
+    each as a compact line between the messages."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    # assigned | picked | assigned_to | transferred | handover | resolved | reopened
+    # | auto_reply | erased | mention
+    kind: str = Field(max_length=32)
+    actor_id: int | None = Field(default=None, foreign_key="user.id")  # who; None: Concierge
+    user_id: int | None = Field(default=None, foreign_key="user.id")  # whom: assignee, mentioned
+    office_id: int | None = Field(default=None, foreign_key="office.id")  # the office it went to
+    from_office_id: int | None = Field(default=None, foreign_key="office.id")
+    message_id: int | None = Field(default=None, foreign_key="message.id")  # a mention's note
+    detail: str = Field(default="", max_length=500)
+    at: datetime = Field(sa_column=utc_column())
+
+
 class StoredAttachment(SQLModel, table=True):
     """A file that came with a visitor's message; ``data`` is None when it was over the cap."""
 

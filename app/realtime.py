@@ -4,6 +4,9 @@ Every event goes into the destination's Redis stream (``XADD``); each worker rea
 with one blocking ``XREAD`` and hands each event to the local listeners whose filter accepts it.
 Stream entry ids are the events' ids: a client that reconnects with the last id it saw gets the
 backlog from the stream, then live events, with no gap and no duplicate.
+
+Ephemeral signals (typing, viewing, presence) go through Redis pub/sub instead: nothing is kept,
+and listeners receive them with an empty event id, outside the resumable order.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ class Hub:
         self.redis = redis
         self._listeners: dict[int, set[Listener]] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._signal_tasks: dict[int, asyncio.Task[None]] = {}
         self._frames: OrderedDict[tuple[str, int, str], str | None] = OrderedDict()
 
     async def publish(self, destination_id: int, event: Event) -> str:
@@ -61,6 +65,10 @@ class Hub:
             keys.events(destination_id), {"e": data}, maxlen=STREAM_MAXLEN, approximate=True
         )
         return event_id.decode() if isinstance(event_id, bytes) else str(event_id)
+
+    async def signal(self, destination_id: int, event: Event) -> None:
+        """Sends an ephemeral event to the listeners of every worker, now, and keeps nothing."""
+        await self.redis.publish(keys.signals(destination_id), event_adapter.dump_json(event))
 
     async def tail_id(self, destination_id: int) -> str:
         last: Any = await self.redis.xrevrange(keys.events(destination_id), count=1)
@@ -81,17 +89,49 @@ class Hub:
             self._tasks[destination_id] = asyncio.create_task(
                 self._read(destination_id), name=f"hub-reader-{destination_id}"
             )
+        if destination_id not in self._signal_tasks or self._signal_tasks[destination_id].done():
+            self._signal_tasks[destination_id] = asyncio.create_task(
+                self._listen(destination_id), name=f"hub-signals-{destination_id}"
+            )
 
     def unsubscribe(self, destination_id: int, listener: Listener) -> None:
         self._listeners.get(destination_id, set()).discard(listener)
 
     async def close(self) -> None:
-        for task in self._tasks.values():
+        tasks = [*self._tasks.values(), *self._signal_tasks.values()]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks.values():
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        self._signal_tasks.clear()
+
+    async def _listen(self, destination_id: int) -> None:
+        """Hands each ephemeral signal of the destination to the local listeners."""
+        channel = keys.signals(destination_id)
+        while True:
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(channel)
+                while True:
+                    message = await pubsub.get_message(timeout=5.0)
+                    if message is None or message.get("type") != "message":
+                        continue
+                    try:
+                        event = event_adapter.validate_json(message["data"])
+                    except ValueError:
+                        log.error("skipping unreadable signal on %s", channel)
+                        continue
+                    self._dispatch(destination_id, "", event)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # signals must keep flowing whatever one read did
+                log.warning("signal channel read failed (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(0.5)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def _read(self, destination_id: int) -> None:
         stream = keys.events(destination_id)
@@ -124,7 +164,11 @@ class Hub:
         event: Event,
     ) -> str | None:
         """``render``'s frame for an event as JSON text. Every socket of one kind gets the same
-        frame, so it is rendered once and kept for the other sockets."""
+        frame, so it is rendered once and kept for the other sockets (ephemeral signals, with
+        no event id, are rendered each time)."""
+        if not event_id:
+            frame = render(event_id, event)
+            return None if frame is None else json.dumps(frame, ensure_ascii=False)
         key = (render.__name__, destination_id, event_id)
         try:
             return self._frames[key]
