@@ -31,6 +31,12 @@ def online(destination_id: int) -> str:
     return f"concierge:{_tag(destination_id)}:online"
 
 
+def live_visitors(destination_id: int) -> str:
+    """Sorted set: "<account id>:<thread key>" of a chat visitor → instant their widget counts
+    as closed unless it speaks again."""
+    return f"concierge:{_tag(destination_id)}:live-visitors"
+
+
 def assign_lock(destination_id: int, office_id: int) -> str:
     """Held while one worker assigns an office's queue, so per-adviser caps hold."""
     return f"concierge:{_tag(destination_id)}:assign:{office_id}"

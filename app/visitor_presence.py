@@ -1,0 +1,46 @@
+"""Which chat visitors have their widget open right now: ephemeral Redis state, never SQL.
+
+A visitor's socket touches its entry when it opens and on every frame or ping; the entry
+expires on its own if the socket dies without a goodbye. Live visitors go before older backlog,
+in assignment and in the advisers' lists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app import keys
+from app.models import Conversation
+from app.services import Services
+
+LIVE_TTL = 75  # seconds: the widget pings every 25 s
+
+
+def member(account_id: int, thread_key: str) -> str:
+    return f"{account_id}:{thread_key}"
+
+
+def member_of(conversation: Conversation) -> str:
+    return member(conversation.account_id, conversation.thread_key)
+
+
+async def touch(services: Services, destination_id: int, account_id: int, thread_key: str) -> None:
+    """The visitor's widget is open now."""
+    expiry = services.clock.now().timestamp() + LIVE_TTL
+    await services.redis.zadd(
+        keys.live_visitors(destination_id), {member(account_id, thread_key): expiry}
+    )
+
+
+async def leave(services: Services, destination_id: int, account_id: int, thread_key: str) -> None:
+    """The visitor closed the widget (their last socket ended)."""
+    await services.redis.zrem(keys.live_visitors(destination_id), member(account_id, thread_key))
+
+
+async def live_members(services: Services, destination_id: int) -> set[str]:
+    """``member(account_id, thread_key)`` of every visitor whose widget is open now."""
+    now = services.clock.now().timestamp()
+    key = keys.live_visitors(destination_id)
+    await services.redis.zremrangebyscore(key, "-inf", now)
+    rows: Any = await services.redis.zrangebyscore(key, now, "+inf")
+    return {r.decode() if isinstance(r, bytes) else str(r) for r in rows}
