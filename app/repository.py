@@ -75,10 +75,10 @@ async def conversations_out(
 ) -> list[ConversationOut]:
     if not rows:
         return []
-    accounts = await _cached_by_id(session, Account, {c.account_id for c in rows})
-    offices = await _cached_by_id(session, Office, {c.office_id for c in rows})
+    accounts = await cached_by_id(session, Account, {c.account_id for c in rows})
+    offices = await cached_by_id(session, Office, {c.office_id for c in rows})
     contacts = await _by_id(session, Contact, {c.contact_id for c in rows})
-    users = await _cached_by_id(session, User, {c.assignee_id for c in rows if c.assignee_id})
+    users = await cached_by_id(session, User, {c.assignee_id for c in rows if c.assignee_id})
     out = []
     for c in rows:
         assert c.id is not None
@@ -125,7 +125,7 @@ DISPLAY_TTL = 30.0
 _display: dict[tuple[type[Any], int], tuple[float, Any]] = {}
 
 
-async def _cached_by_id(session: AsyncSession, model: type[T], ids: set[int]) -> dict[int, T]:
+async def cached_by_id(session: AsyncSession, model: type[T], ids: set[int]) -> dict[int, T]:
     now = time.monotonic()
     found: dict[int, T] = {}
     for key in ids:
@@ -153,7 +153,7 @@ async def author_names(session: AsyncSession, rows: Sequence[Message]) -> dict[i
     ids = {m.author_user_id for m in rows if m.author_user_id}
     if not ids:
         return {}
-    return {u.id: u.name for u in (await _cached_by_id(session, User, ids)).values() if u.id}
+    return {u.id: u.name for u in (await cached_by_id(session, User, ids)).values() if u.id}
 
 
 def message_out(
