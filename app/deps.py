@@ -8,12 +8,13 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, WebSocket
 from starlette.requests import HTTPConnection
 
-from app.i18n import Translator, negotiate
+from app.i18n import LANGUAGES, Translator, negotiate
 from app.models import Role, User
 from app.security import same_token
 from app.services import Services
 
 SESSION_COOKIE = "concierge_session"
+LANGUAGE_COOKIE = "concierge_lang"
 CSRF_COOKIE = "concierge_csrf"
 CSRF_HEADER = "x-csrf-token"
 
@@ -79,12 +80,17 @@ CsrfChecked = Depends(require_csrf_header)
 
 
 def language_for(conn: HTTPConnection, user: User | None = None) -> str:
+    """The page's language: the user's choice, then ``?lang=``, the cookie, the browser."""
     services = get_services(conn)
-    if user is not None and user.language in ("fr", "en"):
+    if user is not None and user.language in LANGUAGES:
         return user.language
     requested = conn.query_params.get("lang")
-    if requested in ("fr", "en"):
+    if requested in LANGUAGES:
         return requested
+    # Chosen in the top bar before signing in (or by a user who never chose while signed in).
+    remembered = conn.cookies.get(LANGUAGE_COOKIE)
+    if remembered in LANGUAGES:
+        return remembered
     return negotiate(conn.headers.get("accept-language"), services.settings.default_language)
 
 

@@ -5,18 +5,21 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from sqlmodel import col, select
 
 from app import repository
 from app.deps import (
     CSRF_COOKIE,
+    LANGUAGE_COOKIE,
     SESSION_COOKIE,
     ServicesDep,
     language_for,
     optional_user,
+    translator,
 )
-from app.models import Account, Office, Role
+from app.i18n import LANGUAGES
+from app.models import Account, Office, Role, User
 from app.security import DUMMY_HASH, same_token, verify_password
 from app.web.render import render
 
@@ -86,6 +89,47 @@ async def logout(
         await services.sessions.delete(session_id)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+def _local_path(target: str) -> str:
+    """Only a path of this site: never an open redirect to another host."""
+    if not target.startswith("/") or target.startswith(("//", "/\\")):
+        return "/"
+    return target
+
+
+@router.post("/language")
+async def choose_language(
+    request: Request,
+    services: ServicesDep,
+    language: Annotated[str, Form(max_length=8)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Switches the interface language: kept on the signed-in user, and in a cookie."""
+    user = await optional_user(request)
+    t = translator(request, user)
+    if not same_token(request.cookies.get(CSRF_COOKIE), csrf_token):
+        return PlainTextResponse(t("error.csrf"), status_code=403)
+    if language not in LANGUAGES:
+        return PlainTextResponse(t("error.unknown_language"), status_code=422)
+    if user is not None:
+        async with services.db.session() as session:
+            stored = await session.get(User, user.id)
+            if stored is not None:
+                stored.language = language
+                session.add(stored)
+                await session.commit()
+    response = RedirectResponse(_local_path(next), status_code=303)
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        language,
+        max_age=365 * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=services.settings.cookie_secure,
+    )
     return response
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
+from app import timefmt
 from app.deps import CSRF_COOKIE, csrf_token, get_services, translator
 from app.i18n import catalog
 from app.models import User
@@ -17,26 +21,41 @@ ROOT = Path(__file__).resolve().parents[2]
 templates = Jinja2Templates(directory=ROOT / "templates")
 
 
-def duration(seconds: float | None) -> str:
-    """A response time as people read it: 45 s, 12 min, 1 h 04, 2 d 3 h."""
-    if seconds is None:
+@pass_context
+def _duration(context: Context, seconds: float | None) -> str:
+    return timefmt.duration(seconds, context["lang"])
+
+
+@pass_context
+def _percent(context: Context, rate: float | None) -> str:
+    return timefmt.percent(rate, context["lang"])
+
+
+@pass_context
+def _number(context: Context, value: int | float) -> str:
+    return timefmt.number(value, context["lang"])
+
+
+@pass_context
+def _day(context: Context, day: date) -> str:
+    return timefmt.day_label(day, context["lang"])
+
+
+@pass_context
+def _moment(context: Context, at: datetime | str | None, timezone: str) -> str:
+    """A stored instant (or its ISO text, as connectors' statuses keep it) in local time."""
+    if not at:
         return "—"
-    seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min"
-    if seconds < 86400:
-        return f"{seconds // 3600} h {seconds % 3600 // 60:02d}"
-    return f"{seconds // 86400} d {seconds % 86400 // 3600} h"
+    instant = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return timefmt.moment(instant, timezone, context["lang"])
 
 
-def percent(rate: float | None) -> str:
-    return "—" if rate is None else f"{rate * 100:.0f} %"
-
-
-templates.env.filters["duration"] = duration
-templates.env.filters["percent"] = percent
+# Figures follow the page's language: the filters read it from the template's context.
+templates.env.filters["duration"] = _duration
+templates.env.filters["percent"] = _percent
+templates.env.filters["number"] = _number
+templates.env.filters["day"] = _day
+templates.env.filters["moment"] = _moment
 
 
 def render(
@@ -63,6 +82,7 @@ def render(
         },
         status_code=status_code,
     )
+    response.headers["content-language"] = t.language
     if request.cookies.get(CSRF_COOKIE) != token:
         response.set_cookie(
             CSRF_COOKIE,
