@@ -7,12 +7,23 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy import Connection, event, inspect
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import models  # noqa: F401  (registers the tables)
+from app import (
+    migrations,
+    models,  # noqa: F401  (registers the tables)
+)
+
+# Any constant shared by every process migrating one PostgreSQL database: the advisory lock.
+_MIGRATION_LOCK = 0x636F6E63  # "conc"
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -36,9 +47,62 @@ def make_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True)
 
 
+async def migrate(engine: AsyncEngine) -> tuple[str | None, str | None]:
+    """Brings the database to the newest schema; returns the revisions before and after.
+
+    Every process may call it at start-up: the first one migrates and the others, waiting on the
+    database's own lock (SQLite's write lock, a PostgreSQL advisory lock), find it done. The
+    whole upgrade is one transaction, so a failed migration leaves the database as it was."""
+    async with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            return await _migrate_sqlite(conn)
+        if conn.dialect.name == "postgresql":
+            await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+        revisions = await conn.run_sync(migrations.upgrade)
+        await conn.commit()
+        return revisions
+
+
+async def _migrate_sqlite(conn: AsyncConnection) -> tuple[str | None, str | None]:
+    # Recreating a table (SQLite's ALTER) must not cascade or fail on the rows that point at it:
+    # foreign keys are off during the migration and checked before the commit, as SQLite's own
+    # ALTER TABLE procedure does. The pragma only takes effect outside a transaction.
+    await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    try:
+        # The driver opens transactions only before writing rows: DDL would run outside one.
+        # BEGIN IMMEDIATE takes the write lock now, so concurrent migrators wait for each other.
+        await conn.exec_driver_sql("BEGIN IMMEDIATE")
+        revisions = await conn.run_sync(migrations.upgrade)
+        broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+        if broken:
+            raise RuntimeError(f"migration left rows with dangling foreign keys: {broken[:5]}")
+        await conn.commit()
+        return revisions
+    except BaseException:
+        await conn.rollback()
+        raise
+    finally:
+        await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+        await conn.commit()
+
+
 async def create_tables(engine: AsyncEngine) -> None:
+    """A fresh database straight from the models, stamped as migrated (tests, benchmarks).
+
+    ``create_all`` is quicker than running every migration; the stamp makes a later ``migrate``
+    a no-op, and ``tests/app/test_migrations.py`` keeps models and migrations in step. A database
+    that already has tables is migrated instead: ``create_all`` would not alter them."""
     async with engine.begin() as conn:
-        await conn.run_sync(SQLModel.metadata.create_all)
+        fresh = await conn.run_sync(_is_empty)
+        if fresh:
+            await conn.run_sync(SQLModel.metadata.create_all)
+            await conn.run_sync(migrations.stamp)
+    if not fresh:
+        await migrate(engine)
+
+
+def _is_empty(connection: Connection) -> bool:
+    return not inspect(connection).get_table_names()
 
 
 class Database:

@@ -17,7 +17,7 @@ from app.actions import ActionError
 from app.assignment import assign_waiting
 from app.channels import load_connectors, supervise
 from app.dashboard import DashboardError
-from app.db import create_tables
+from app.db import migrate
 from app.handover import hand_over
 from app.models import Destination, Office
 from app.outbox import run_dispatchers
@@ -53,7 +53,7 @@ async def sweep_queues(services: Services) -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     services = Services.create(settings)
-    await create_tables(services.db.engine)
+    await migrate(services.db.engine)  # a no-op when `concierge run` migrated before the workers
     await load_connectors(services)
     app.state.services = services
     async with services.db.session() as session:
