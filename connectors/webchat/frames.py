@@ -32,11 +32,19 @@ class PingFrame:
     pass
 
 
-Frame = VisitorMessageFrame | PingFrame
+@dataclass(frozen=True, slots=True)
+class TypingFrame:
+    """The visitor is typing (``active`` False: stopped); shown live, never stored."""
+
+    active: bool = True
+
+
+Frame = VisitorMessageFrame | PingFrame | TypingFrame
 
 
 def parse_frame(raw: str | bytes, max_chars: int) -> Frame:
-    """``{"type": "message", "client_id": "...", "text": "..."}`` or ``{"type": "ping"}``."""
+    """``{"type": "message", "client_id": "...", "text": "..."}``, ``{"type": "ping"}`` or
+    ``{"type": "typing", "active": true|false}`` (``active`` defaults to true)."""
     if len(raw) > MAX_FRAME_BYTES:
         raise FrameError("too_long")
     try:
@@ -48,6 +56,11 @@ def parse_frame(raw: str | bytes, max_chars: int) -> Frame:
     kind = data.get("type")
     if kind == "ping":
         return PingFrame()
+    if kind == "typing":
+        active = data.get("active", True)
+        if not isinstance(active, bool):
+            raise FrameError("malformed", "active must be true or false")
+        return TypingFrame(active=active)
     if kind != "message":
         raise FrameError("unknown_type", f"unknown frame type {str(kind)[:40]!r}")
     client_id = data.get("client_id")

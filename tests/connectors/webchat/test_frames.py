@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 import pytest
 
 from connectors.base import Channel
-from connectors.webchat.frames import FrameError, PingFrame, parse_frame, to_inbound
+from connectors.webchat.frames import FrameError, PingFrame, TypingFrame, parse_frame, to_inbound
 
 
 @pytest.mark.parametrize(
@@ -13,7 +13,9 @@ from connectors.webchat.frames import FrameError, PingFrame, parse_frame, to_inb
         (b"\xff\xfe", "malformed"),
         ("[]", "malformed"),
         ('"text"', "malformed"),
-        ('{"type": "typing"}', "unknown_type"),
+        ('{"type": "typed"}', "unknown_type"),
+        ('{"type": "typing", "active": "no"}', "malformed"),
+        ('{"type": "typing", "active": 0}', "malformed"),
         ('{"text": "no type"}', "unknown_type"),
         ('{"type": "message", "client_id": "abcdefgh", "text": ""}', "empty"),
         ('{"type": "message", "client_id": "abcdefgh", "text": " \\n\\t "}', "empty"),
@@ -33,6 +35,8 @@ def test_bad_frames_name_their_reason(raw: str | bytes, code: str) -> None:
 
 def test_good_frames() -> None:
     assert isinstance(parse_frame('{"type": "ping"}', 4000), PingFrame)
+    assert parse_frame('{"type": "typing"}', 4000) == TypingFrame(active=True)
+    assert parse_frame('{"type": "typing", "active": false}', 4000) == TypingFrame(active=False)
     frame = parse_frame(
         '{"type": "message", "client_id": "abc-123_XYZ", "text": "\\nBonjour <b>!</b>\\n"}', 4000
     )
