@@ -1,0 +1,266 @@
+// The composer: one draft per conversation (kept in the browser across reloads, cleared once
+// sent), reply or internal note with @mentions, the X length and thread option, and a check
+// before answering in a colleague's conversation.
+import { $, api, el, emit, me, on, state, t } from "./core.js";
+import { appendMessage } from "./thread.js";
+import { tweetLength } from "./tweet.js";
+
+const form = $("composer");
+const replyEl = $("reply-text");
+const split = $("reply-split");
+const mentionList = $("mention-list");
+const DRAFTS = `concierge.drafts.${me.id}`;
+let confirmedFor = null; // the conversation whose colleague's assignment the adviser accepted
+
+function drafts() {
+  try {
+    return JSON.parse(localStorage.getItem(DRAFTS) || "{}");
+  } catch (err) {
+    return {};
+  }
+}
+
+function saveDraft(id) {
+  if (id === null || id === undefined) return;
+  const all = drafts();
+  const mode = form.dataset.mode;
+  if (replyEl.value || mode === "note" || split.checked) {
+    all[id] = { text: replyEl.value, mode, split: split.checked, at: Date.now() };
+  } else {
+    delete all[id];
+  }
+  // Old drafts go after two weeks so the store never grows without end.
+  const limit = Date.now() - 14 * 86400_000;
+  for (const [key, draft] of Object.entries(all)) if (!draft.at || draft.at < limit) delete all[key];
+  try {
+    localStorage.setItem(DRAFTS, JSON.stringify(all));
+  } catch (err) {
+    /* storage full or disabled: the draft lives as long as the page */
+  }
+}
+
+function clearDraft(id) {
+  const all = drafts();
+  delete all[id];
+  localStorage.setItem(DRAFTS, JSON.stringify(all));
+}
+
+function setMode(mode) {
+  form.dataset.mode = mode;
+  for (const button of form.querySelectorAll(".composer-modes [data-mode]")) {
+    button.setAttribute("aria-selected", String(button.dataset.mode === mode));
+  }
+  $("reply-send").textContent = mode === "note" ? t("inbox.add_note") : t("inbox.send");
+  replyEl.placeholder = mode === "note" ? t("inbox.note_placeholder") : t("inbox.reply_placeholder");
+  document.querySelector("label[for=reply-text]").textContent = mode === "note" ? t("inbox.note_label_field") : t("inbox.reply_label");
+  hideMentions();
+  updateCount();
+}
+
+function loadDraft(id) {
+  const draft = drafts()[id] || {};
+  replyEl.value = draft.text || "";
+  split.checked = Boolean(draft.split);
+  setMode(draft.mode === "note" ? "note" : "reply");
+  $("reply-error").textContent = "";
+  $("confirm-bar").hidden = true;
+}
+
+export function updateCount() {
+  const c = state.conversations.get(state.selected);
+  const tools = $("x-tools");
+  tools.hidden = !(c && c.channel === "twitter" && !c.direct) || form.dataset.mode === "note";
+  const to = $("reply-to");
+  to.textContent = c && form.dataset.mode === "reply" && c.contact_handle ? t("inbox.reply_to", { to: c.contact_handle }) : form.dataset.mode === "note" ? t("inbox.note_hint") : "";
+  if (tools.hidden) return;
+  const length = tweetLength(replyEl.value);
+  const count = $("reply-count");
+  count.textContent = `${length}/280`;
+  count.classList.toggle("over", length > 280 && !split.checked);
+}
+
+// What cannot be sent is said at once, before a request.
+function refusal(c, text) {
+  if (!text.trim()) return t("error.empty_message");
+  if (form.dataset.mode === "reply" && c.channel === "twitter" && !c.direct && tweetLength(text) > 280 && !split.checked) {
+    return t("inbox.error.tweet_too_long", { count: tweetLength(text) });
+  }
+  return "";
+}
+
+function mentionedIds(text) {
+  return state.colleagues.filter((u) => text.includes(`@${u.name}`)).map((u) => u.id);
+}
+
+export async function send(confirmed) {
+  const id = state.selected;
+  const c = state.conversations.get(id);
+  if (!c) return;
+  const text = replyEl.value;
+  const problem = refusal(c, text);
+  $("reply-error").textContent = problem;
+  if (problem) return;
+  const note = form.dataset.mode === "note";
+  if (!note && !confirmed && c.assignee_id !== null && c.assignee_id !== me.id && confirmedFor !== id) {
+    $("confirm-text").textContent = t("inbox.confirm_colleague", { name: c.assignee_name });
+    $("confirm-bar").hidden = false;
+    $("confirm-send").focus();
+    return;
+  }
+  $("confirm-bar").hidden = true;
+  const button = $("reply-send");
+  button.disabled = true;
+  const clientId = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now())).replace(/[^A-Za-z0-9_-]/g, "");
+  try {
+    const path = note ? `/api/conversations/${id}/notes` : `/api/conversations/${id}/messages`;
+    const body = note ? { text, client_id: clientId, mentions: mentionedIds(text) } : { text, client_id: clientId, split_thread: split.checked };
+    const message = await api(path, { method: "POST", body });
+    if (state.selected === id) {
+      appendMessage(message);
+      replyEl.value = "";
+      split.checked = false;
+      setMode("reply");
+    }
+    clearDraft(id);
+    emit("sent", id);
+    updateCount();
+  } catch (err) {
+    if (state.selected === id) $("reply-error").textContent = err.message;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ---- @mentions: colleagues who can see the conversation ---------------------------------
+function mentionQuery() {
+  const upto = replyEl.value.slice(0, replyEl.selectionStart);
+  const match = /(^|\s)@([^\s@]{0,30})$/u.exec(upto);
+  return match ? match[2] : null;
+}
+
+function candidates(query) {
+  const c = state.conversations.get(state.selected);
+  const q = query.toLocaleLowerCase();
+  return state.colleagues
+    .filter((u) => u.id !== me.id && c && (u.office_id === c.office_id || u.role === "destination_manager"))
+    .filter((u) => u.name.toLocaleLowerCase().includes(q))
+    .slice(0, 6);
+}
+
+function hideMentions() {
+  mentionList.hidden = true;
+  mentionList.replaceChildren();
+  replyEl.removeAttribute("aria-activedescendant");
+}
+
+function showMentions() {
+  const query = form.dataset.mode === "note" ? mentionQuery() : null;
+  const found = query === null ? [] : candidates(query);
+  if (!found.length) return hideMentions();
+  mentionList.replaceChildren(
+    ...found.map((u, i) => {
+      const li = el("li", { role: "option", id: `mention-${u.id}`, "aria-selected": String(i === 0), dataset: { testid: "mention-option", id: String(u.id) } }, u.name, el("span", { class: "muted small" }, ` · ${u.office_name || ""}`));
+      li.addEventListener("mousedown", (ev) => {
+        ev.preventDefault();
+        pickMention(u);
+      });
+      return li;
+    }),
+  );
+  mentionList.hidden = false;
+  replyEl.setAttribute("aria-activedescendant", `mention-${found[0].id}`);
+}
+
+function pickMention(u) {
+  const at = replyEl.selectionStart;
+  const before = replyEl.value.slice(0, at).replace(/@([^\s@]{0,30})$/u, `@${u.name} `);
+  replyEl.value = before + replyEl.value.slice(at);
+  replyEl.selectionStart = replyEl.selectionEnd = before.length;
+  hideMentions();
+  saveDraft(state.selected);
+}
+
+function moveMention(step) {
+  const options = [...mentionList.children];
+  const index = options.findIndex((o) => o.getAttribute("aria-selected") === "true");
+  const next = options[(index + step + options.length) % options.length];
+  options.forEach((o) => o.setAttribute("aria-selected", String(o === next)));
+  replyEl.setAttribute("aria-activedescendant", next.id);
+}
+
+replyEl.addEventListener("keydown", (ev) => {
+  if (!mentionList.hidden) {
+    if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
+      moveMention(ev.key === "ArrowDown" ? 1 : -1);
+      ev.preventDefault();
+      return;
+    }
+    if (ev.key === "Enter" || ev.key === "Tab") {
+      const chosen = mentionList.querySelector("[aria-selected=true]");
+      const user = chosen && state.colleagues.find((u) => u.id === Number(chosen.dataset.id));
+      if (user) {
+        pickMention(user);
+        ev.preventDefault();
+        return;
+      }
+    }
+    if (ev.key === "Escape") {
+      hideMentions();
+      ev.preventDefault();
+      ev.stopPropagation();
+      return;
+    }
+  }
+  if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
+    ev.preventDefault();
+    send(false);
+  } else if (ev.key === "Escape") {
+    replyEl.blur();
+  }
+});
+
+replyEl.addEventListener("input", () => {
+  saveDraft(state.selected);
+  updateCount();
+  showMentions();
+  if (form.dataset.mode === "reply") emit("typing", state.selected);
+});
+replyEl.addEventListener("blur", () => setTimeout(hideMentions, 150));
+split.addEventListener("change", () => {
+  saveDraft(state.selected);
+  updateCount();
+});
+form.addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  send(false);
+});
+for (const button of form.querySelectorAll(".composer-modes [data-mode]")) {
+  button.addEventListener("click", () => {
+    setMode(button.dataset.mode);
+    saveDraft(state.selected);
+    replyEl.focus();
+  });
+}
+$("confirm-send").addEventListener("click", () => {
+  confirmedFor = state.selected;
+  send(true);
+});
+$("confirm-cancel").addEventListener("click", () => {
+  $("confirm-bar").hidden = true;
+  replyEl.focus();
+});
+
+export function focusComposer(mode) {
+  if (mode) {
+    setMode(mode);
+    saveDraft(state.selected);
+  }
+  replyEl.focus();
+}
+
+on("leaving", (id) => {
+  saveDraft(id);
+  if (id !== state.selected) confirmedFor = null;
+});
+on("selected", (id) => loadDraft(id));
+on("head", () => updateCount());

@@ -1,0 +1,93 @@
+// Concierge adviser inbox: wires the modules together and dispatches every server event on
+// its `type` in one place.
+import { $, api, emit, on, state, t } from "./core.js";
+import { refreshDuty } from "./alerts.js";
+import "./composer.js";
+import "./dialogs.js";
+import "./keyboard.js";
+import { loadList, refreshCounts, renderList, upsert } from "./list.js";
+import { loadColleagues } from "./presence.js";
+import { connect } from "./socket.js";
+import { appendActivity, appendMessage, open, refreshMessage } from "./thread.js";
+
+function dispatch(frame) {
+  switch (frame.type) {
+    case "resync":
+      state.conversations.clear();
+      loadList(false);
+      if (state.selected !== null) open(state.selected);
+      break;
+    case "conversation.changed":
+      upsert(frame.conversation);
+      break;
+    case "message.created":
+      if (frame.conversation_id === state.selected) {
+        appendMessage(frame.message);
+        if (frame.message.direction === "in" && document.visibilityState === "visible") {
+          api(`/api/conversations/${state.selected}`).catch(() => {}); // marks it read
+        }
+        if (frame.message.direction === "in") state.typing.delete(frame.conversation_id);
+      }
+      break;
+    case "activity.created":
+      if (frame.conversation_id === state.selected) appendActivity(frame.activity);
+      break;
+    case "message.status":
+      if (frame.conversation_id === state.selected) refreshMessage(state.selected, frame.message_id).catch(() => {});
+      break;
+    case "error":
+      break;
+    default:
+      break;
+  }
+  emit(`event:${frame.type}`, frame);
+}
+
+// Erasure (managers): confirmed inline, then the thread shows what is left.
+if ($("erase-visitor")) {
+  $("erase-visitor").addEventListener("click", () => {
+    $("erase-form").hidden = false;
+    $("erase-confirm").focus();
+  });
+  $("erase-cancel").addEventListener("click", () => {
+    $("erase-form").hidden = true;
+  });
+  $("erase-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const id = state.selected;
+    if (id === null) return;
+    try {
+      const result = await api(`/api/conversations/${id}/erase-visitor`, { method: "POST", body: {} });
+      $("erase-form").hidden = true;
+      await open(id);
+      const notice = $("thread-notice");
+      notice.textContent = t("inbox.erased", { count: result.conversations });
+      notice.hidden = false;
+    } catch (err) {
+      $("reply-error").textContent = err.message;
+    }
+  });
+}
+
+// A reading adviser's unread count drops when they come back to the open conversation.
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible" && state.selected !== null) {
+    const c = state.conversations.get(state.selected);
+    if (c && c.unread > 0) api(`/api/conversations/${state.selected}`).catch(() => {});
+  }
+});
+
+on("connected", (first) => {
+  if (first) {
+    loadList(false);
+    refreshDuty();
+  } else {
+    refreshCounts();
+  }
+});
+
+const deepLink = /^#c(\d+)$/.exec(location.hash);
+loadColleagues();
+renderList();
+connect(dispatch);
+if (deepLink) open(Number(deepLink[1]), true);

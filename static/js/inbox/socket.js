@@ -1,0 +1,47 @@
+// The live connection: resumes from the last event id after a drop, without gap or duplicate.
+import { $, emit, state, t } from "./core.js";
+
+const liveEl = $("live-status");
+
+export function connect(dispatch) {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const resume = state.lastEventId ? `?last_event_id=${encodeURIComponent(state.lastEventId)}` : "";
+  const socket = new WebSocket(`${scheme}://${location.host}/ws/adviser${resume}`);
+  state.socket = socket;
+  let first = !state.lastEventId;
+  socket.addEventListener("message", (msg) => {
+    let frame;
+    try {
+      frame = JSON.parse(msg.data);
+    } catch (err) {
+      return;
+    }
+    if (frame.event_id) state.lastEventId = frame.event_id;
+    if (frame.type === "hello") {
+      state.lastEventId = state.lastEventId || frame.last_event_id;
+      liveEl.dataset.state = "live";
+      liveEl.setAttribute("aria-label", t("inbox.live"));
+      liveEl.title = t("inbox.live");
+      state.retry = 0;
+      emit("connected", first);
+      first = false;
+      return;
+    }
+    dispatch(frame);
+  });
+  socket.addEventListener("close", (ev) => {
+    liveEl.dataset.state = "offline";
+    liveEl.setAttribute("aria-label", t("inbox.offline"));
+    liveEl.title = t("inbox.offline");
+    if (ev.code === 4401) {
+      window.location.href = "/login";
+      return;
+    }
+    state.retry = Math.min((state.retry || 0) + 1, 6);
+    setTimeout(() => connect(dispatch), 300 * 2 ** state.retry * (0.5 + Math.random()));
+  });
+}
+
+setInterval(() => {
+  if (state.socket && state.socket.readyState === WebSocket.OPEN) state.socket.send('{"type":"ping"}');
+}, 25_000);

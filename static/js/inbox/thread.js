@@ -1,0 +1,244 @@
+// The open conversation: its header, messages and activity lines in time order, who else is
+// viewing or typing, failed replies sent again, and the phone's list → thread → back.
+import { $, api, clock, contactLabel, el, emit, isNarrow, me, on, root, state, t, when } from "./core.js";
+import { renderList, scrollToSelected, upsert } from "./list.js";
+
+const messagesEl = $("messages");
+const shown = new Set(); // "m<id>" and "a<id>" of the items in the thread
+
+function renderHead(c) {
+  $("thread-title").textContent = contactLabel(c) + (c.subject ? ` — ${c.subject}` : "");
+  const assignee = c.assignee_name ? t("inbox.assigned_to", { name: c.assignee_name }) : t("inbox.unassigned");
+  $("thread-meta").textContent = [t(`inbox.channel.${c.channel}`), c.account_name, c.office_name, assignee, t(`inbox.status.${c.status}`)].join(" · ");
+  const toggle = $("toggle-status");
+  toggle.textContent = c.status === "open" ? t("inbox.resolve") : t("inbox.reopen");
+  toggle.dataset.next = c.status === "open" ? "resolved" : "open";
+  $("take").hidden = c.erased || !(c.assignee_id === null && c.status === "open");
+  // An erased conversation stays for the figures only: read-only.
+  for (const id of ["toggle-status", "transfer", "assign", "more-actions", "composer"]) {
+    if ($(id)) $(id).hidden = Boolean(c.erased);
+  }
+  emit("head", c);
+}
+
+function statusText(m) {
+  if (m.direction === "note") return t("inbox.note");
+  if (m.direction !== "out" || m.author_kind === "system") return "";
+  if (m.delivery_status === "failed") return t("inbox.delivery.failed", { error: m.delivery_error });
+  return t(`inbox.delivery.${m.delivery_status}`);
+}
+
+function messageNode(m) {
+  const cls = m.direction === "note" ? "note" : m.author_kind === "system" ? "system" : m.direction === "in" ? "in" : "out";
+  const author = m.author_kind === "system" ? t("inbox.system") : m.author_name;
+  const body = el("span", { class: "text", dir: "auto" });
+  if (m.quote_start) {
+    // Quoted history and signatures are folded away, one click to unfold.
+    body.append(m.text.slice(0, m.quote_start).trimEnd());
+    body.append(el("details", { class: "quote" }, el("summary", { title: t("inbox.show_quote") }, "…"), m.text.slice(m.quote_start)));
+  } else if (m.text === "" && !(m.attachments || []).length) {
+    body.append(el("em", { class: "muted", dataset: { testid: "erased-message" } }, t("inbox.erased_message")));
+  } else {
+    body.append(m.text);
+  }
+  const files = (m.attachments || []).map((a) =>
+    el(
+      "li",
+      {},
+      a.available
+        ? el("a", { href: `/api/attachments/${a.id}`, download: a.filename, dataset: { testid: "attachment" } }, `${a.filename} (${Math.ceil(a.size / 1024)} KB)`)
+        : `${a.filename} — ${t("inbox.attachment_missing")}`,
+    ),
+  );
+  const failed = m.delivery_status === "failed" && m.direction === "out" && m.author_kind === "adviser";
+  const retry = failed ? el("button", { type: "button", class: "link retry", dataset: { testid: "retry" } }, t("inbox.retry")) : null;
+  if (retry) retry.addEventListener("click", () => resend(m.id, retry));
+  const label = m.direction === "note" ? el("span", { class: "note-label" }, t("inbox.note_label")) : null;
+  return el(
+    "li",
+    {
+      class: `msg ${cls}${failed ? " failed" : ""}${(m.mentions || []).includes(me.id) ? " mentions-me" : ""}`,
+      dataset: { testid: "message", id: String(m.id), direction: m.direction, at: m.created_at },
+    },
+    label,
+    body,
+    files.length ? el("ul", { class: "files" }, ...files) : null,
+    el("span", { class: "meta" }, [author, when(m.created_at), statusText(m)].filter(Boolean).join(" · "), retry ? " " : null, retry),
+  );
+}
+
+export function activityText(a) {
+  if (a.kind === "reopened" && !a.actor_id) return t("inbox.activity.reopened_visitor");
+  const who = a.actor_name || t("inbox.activity.system");
+  return t(`inbox.activity.${a.kind}`, { who, user: a.user_name, office: a.office_name, from: a.from_office_name });
+}
+
+function activityNode(a) {
+  return el(
+    "li",
+    { class: "activity", dataset: { testid: "activity", kind: a.kind, at: a.at } },
+    el("span", {}, activityText(a)),
+    el("span", { class: "time" }, ` · ${clock(a.at)}`),
+    a.kind === "transferred" && a.detail ? el("span", { class: "detail", dir: "auto" }, ` — ${a.detail}`) : null,
+  );
+}
+
+// Inserts in time order (items mostly arrive last, so this walks from the end).
+function place(node, at) {
+  let after = messagesEl.lastElementChild;
+  while (after && after.dataset.at > at) after = after.previousElementSibling;
+  if (after) after.after(node);
+  else messagesEl.prepend(node);
+}
+
+export function appendMessage(m) {
+  if (shown.has(`m${m.id}`)) return;
+  shown.add(`m${m.id}`);
+  const nearBottom = messagesEl.scrollHeight - messagesEl.scrollTop - messagesEl.clientHeight < 120;
+  place(messageNode(m), m.created_at);
+  if (nearBottom || m.direction !== "in") messagesEl.scrollTop = messagesEl.scrollHeight;
+}
+
+export function appendActivity(a) {
+  if (shown.has(`a${a.id}`)) return;
+  shown.add(`a${a.id}`);
+  const nearBottom = messagesEl.scrollHeight - messagesEl.scrollTop - messagesEl.clientHeight < 120;
+  place(activityNode(a), a.at);
+  if (nearBottom) messagesEl.scrollTop = messagesEl.scrollHeight;
+}
+
+export function replaceMessage(m) {
+  const node = messagesEl.querySelector(`[data-testid=message][data-id="${m.id}"]`);
+  if (node) node.replaceWith(messageNode(m));
+}
+
+async function resend(id, button) {
+  button.disabled = true;
+  try {
+    await api(`/api/messages/${id}/retry`, { method: "POST", body: {} });
+    const c = state.conversations.get(state.selected);
+    if (c) refreshMessage(c.id, id);
+  } catch (err) {
+    $("reply-error").textContent = err.message;
+    button.disabled = false;
+  }
+}
+
+export async function refreshMessage(conversationId, messageId) {
+  const data = await api(`/api/conversations/${conversationId}`);
+  const m = data.messages.find((x) => x.id === messageId);
+  if (m && state.selected === conversationId) replaceMessage(m);
+}
+
+export function renderViewers() {
+  const node = $("viewers");
+  const viewers = state.viewers.get(state.selected);
+  const names = viewers ? [...viewers.entries()].filter(([id]) => id !== me.id).map(([, name]) => name) : [];
+  node.hidden = names.length === 0;
+  node.textContent = names.length ? t("inbox.viewing", { names: names.join(", ") }) : "";
+}
+
+export function renderTyping() {
+  const node = $("typing");
+  const typing = state.typing.get(state.selected);
+  const active = typing && typing.until > Date.now() && typing.userId !== me.id;
+  const text = active ? t(typing.side === "visitor" ? "inbox.visitor_typing" : "inbox.colleague_typing", { name: typing.name }) : "";
+  if (node.textContent !== text) node.textContent = text;
+}
+setInterval(renderTyping, 1000);
+
+function showThread(id) {
+  root.classList.add("has-thread");
+  $("thread-placeholder").hidden = true;
+  $("thread").hidden = false;
+  $("reply-error").textContent = "";
+  $("thread-notice").hidden = true;
+  const exportLink = $("visitor-data");
+  if (exportLink) exportLink.href = `/api/conversations/${id}/visitor-data`;
+  if ($("erase-form")) $("erase-form").hidden = true;
+  if ($("more-actions")) $("more-actions").open = false;
+}
+
+export async function open(id, fromHistory) {
+  const previous = state.selected;
+  state.selected = id;
+  if (previous !== id) {
+    emit("leaving", previous);
+    emit("selected", id);
+  }
+  showThread(id);
+  // On a phone the thread replaces the list: the browser's back button comes back to it.
+  if (isNarrow() && !fromHistory && !(history.state && history.state.conversation === id)) {
+    history.pushState({ conversation: id }, "", `#c${id}`);
+  }
+  renderList();
+  scrollToSelected();
+  const cached = state.conversations.get(id);
+  if (cached) renderHead(cached);
+  let data;
+  try {
+    data = await api(`/api/conversations/${id}`);
+  } catch (err) {
+    if (state.selected === id) {
+      $("thread-notice").textContent = err.message;
+      $("thread-notice").hidden = false;
+    }
+    return;
+  }
+  if (state.selected !== id) return;
+  state.conversations.set(id, data.conversation);
+  renderHead(data.conversation);
+  shown.clear();
+  messagesEl.replaceChildren();
+  for (const m of data.messages) appendMessage(m);
+  for (const a of data.activities || []) appendActivity(a);
+  messagesEl.scrollTop = messagesEl.scrollHeight;
+  renderList();
+  renderViewers();
+  renderTyping();
+  emit("opened", data.conversation, previous);
+  api(`/api/conversations/${id}/viewers`)
+    .then((rows) => {
+      state.viewers.set(id, new Map(rows.map((v) => [v.user_id, v.name])));
+      if (state.selected === id) renderViewers();
+    })
+    .catch(() => {});
+}
+
+export function closeThread() {
+  const previous = state.selected;
+  root.classList.remove("has-thread");
+  emit("leaving", previous);
+  if (isNarrow()) {
+    state.selected = null;
+    $("thread").hidden = true;
+    $("thread-placeholder").hidden = false;
+    renderList();
+    const item = root.querySelector(`[data-testid=conversation-item][data-id="${previous}"]`) || root.querySelector("[data-testid=conversation-item]");
+    if (item) item.focus();
+  }
+}
+
+export function dropSelected() {
+  state.selected = null;
+  root.classList.remove("has-thread");
+  $("thread").hidden = true;
+  $("thread-placeholder").hidden = false;
+}
+
+$("back").addEventListener("click", () => {
+  if (history.state && history.state.conversation) history.back();
+  else closeThread();
+});
+window.addEventListener("popstate", (ev) => {
+  if (ev.state && ev.state.conversation) open(ev.state.conversation, true);
+  else closeThread();
+});
+
+on("conversation", (c, before, ours) => {
+  if (c.id !== state.selected) return;
+  if (ours) renderHead(c);
+  else dropSelected();
+});
+
+export { renderHead, upsert };
