@@ -19,10 +19,10 @@ from pydantic import ValidationError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import rota_admin
+from app import migrations, rota_admin
 from app.clock import Clock
 from app.connector_registry import readable, secret_variable
-from app.db import Database, create_tables
+from app.db import Database, migrate
 from app.demo import Login, seed
 from app.demo_history import generate
 from app.embedded_redis import EmbeddedRedis
@@ -41,6 +41,10 @@ rota_cli = typer.Typer(help="The shared duty rota: import, export, check.", no_a
 cli.add_typer(rota_cli, name="rota")
 account_cli = typer.Typer(help="Configure mailboxes and X accounts.", no_args_is_help=True)
 cli.add_typer(account_cli, name="account")
+db_cli = typer.Typer(
+    help="The database schema: upgrade, current, new migrations.", no_args_is_help=True
+)
+cli.add_typer(db_cli, name="db")
 
 log = logging.getLogger("concierge")
 
@@ -65,7 +69,7 @@ def _ensure_dev_secret(settings: Settings) -> None:
 async def _prepare(settings: Settings, demo: bool) -> list[Login] | None:
     db = Database(settings.sqlalchemy_url)
     try:
-        await create_tables(db.engine)
+        await migrate(db.engine)
         if not demo:
             return None
         async with db.session() as session:
@@ -215,7 +219,7 @@ async def _user_add(
         raise typer.BadParameter("required for advisers and office managers", param_hint="--office")
     db = Database(settings.sqlalchemy_url)
     try:
-        await create_tables(db.engine)
+        await migrate(db.engine)
         async with db.session() as session:
             office = None
             if office_slug:
@@ -267,7 +271,7 @@ async def _destination(session: AsyncSession, slug: str | None) -> Destination:
 async def _with_destination(settings: Settings, slug: str | None, work: Any) -> Any:
     db = Database(settings.sqlalchemy_url)
     try:
-        await create_tables(db.engine)
+        await migrate(db.engine)
         async with db.session() as session:
             return await work(session, await _destination(session, slug))
     finally:
@@ -483,7 +487,7 @@ def account_x(
 async def _configure(settings: Settings, key: str, channel: str, data: dict[str, Any]) -> None:
     db = Database(settings.sqlalchemy_url)
     try:
-        await create_tables(db.engine)
+        await migrate(db.engine)
         async with db.session() as session:
             account = (await session.exec(select(Account).where(Account.key == key))).first()
             if account is None:
@@ -498,6 +502,66 @@ async def _configure(settings: Settings, key: str, channel: str, data: dict[str,
             await session.commit()
     finally:
         await db.dispose()
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database to the newest schema (`concierge run` also does it at start-up)."""
+
+    async def work() -> tuple[str | None, str | None]:
+        db = Database(get_settings().sqlalchemy_url)
+        try:
+            return await migrate(db.engine)
+        finally:
+            await db.dispose()
+
+    before, after = asyncio.run(work())
+    if before == after:
+        typer.echo(f"already at {after} (head): nothing to do")
+    else:
+        typer.echo(f"upgraded from {before or 'an empty database'} to {after} (head)")
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Show the database's schema revision and the newest one; exit 1 if it is behind."""
+
+    async def work() -> tuple[str | None, str | None]:
+        db = Database(get_settings().sqlalchemy_url)
+        try:
+            async with db.engine.connect() as conn:
+                current = await conn.run_sync(migrations.current)
+                matched = await conn.run_sync(migrations.made_before_migrations)
+                return current, matched
+        finally:
+            await db.dispose()
+
+    current, matched = asyncio.run(work())
+    head = migrations.head()
+    if current is None and matched is None:
+        typer.echo(f"current: none (empty database)\nhead:    {head}")
+    elif current is None:
+        typer.echo(f"current: none (made before migrations; its tables are {matched})")
+        typer.echo(f"head:    {head}")
+    else:
+        typer.echo(f"current: {current}\nhead:    {head}")
+    if current == head:
+        typer.echo("up to date")
+        return
+    typer.echo("run `concierge db upgrade` to bring it up to date")
+    raise typer.Exit(1)
+
+
+@db_cli.command("revision")
+def db_revision(
+    message: Annotated[str, typer.Argument(help="What the migration does, in a few words.")],
+    autogenerate: Annotated[
+        bool, typer.Option(help="Fill it with what app/models.py has that migrations do not.")
+    ] = True,
+) -> None:
+    """Write the next migration script (for developers: read and edit it before committing)."""
+    path = migrations.new_revision(message, autogenerate)
+    typer.echo(f"wrote {path}")
 
 
 def main() -> None:

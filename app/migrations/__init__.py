@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -16,14 +17,26 @@ from alembic import command
 from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, inspect
+from alembic.script import Script, ScriptDirectory
+from sqlalchemy import Connection, create_engine, inspect
 from sqlmodel.sql.sqltypes import AutoString
 
 from app.models import UTCDateTime
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger(__name__)
+
+
+class _QuietContext(logging.Filter):
+    """Alembic announces its dialect whenever a context is made, several times per start, and
+    says "non-transactional DDL" though ``app.db.migrate`` runs it in a transaction: only the
+    upgrades it runs are worth a line in the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(("Context impl", "Will assume"))
+
+
+logging.getLogger("alembic.runtime.migration").addFilter(_QuietContext())
 
 # The schema ``create_all`` made before there were migrations: the baseline, or the baseline with
 # ``activity`` (that table was in the models for a while before its migration existed).
@@ -69,7 +82,8 @@ def next_revision_id() -> str:
     return f"{int(found or 0) + 1:04d}"
 
 
-def _made_before_migrations(connection: Connection) -> str | None:
+def made_before_migrations(connection: Connection) -> str | None:
+    """For a database without a version: the revision its tables match, None when it is empty."""
     tables = set(inspect(connection).get_table_names())
     if "destination" not in tables:
         return None
@@ -83,7 +97,7 @@ def upgrade(connection: Connection, target: str = "head") -> tuple[str | None, s
     it is stamped with the revision its tables match first, so nothing is created twice and
     every row stays. Returns the revisions before and after."""
     before = current(connection)
-    if before is None and (found := _made_before_migrations(connection)) is not None:
+    if before is None and (found := made_before_migrations(connection)) is not None:
         log.info("database made before migrations: stamped %s", found)
         MigrationContext.configure(connection).stamp(scripts(), found)
     command.upgrade(config(connection), target)
@@ -97,6 +111,26 @@ def downgrade(connection: Connection, target: str) -> None:
 def stamp(connection: Connection, revision: str = "head") -> None:
     """Records ``revision`` without running anything: for a schema made by ``create_all``."""
     MigrationContext.configure(connection).stamp(scripts(), revision)
+
+
+def new_revision(message: str, autogenerate: bool) -> Path:
+    """Writes the next script into ``versions/``; with ``autogenerate``, filled with what the
+    models have that the migrations do not (compared on a scratch SQLite database at head)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        engine = create_engine(f"sqlite:///{Path(scratch) / 'head.db'}")
+        try:
+            with engine.begin() as connection:
+                upgrade(connection)
+                written = command.revision(
+                    config(connection),
+                    message,
+                    autogenerate=autogenerate,
+                    rev_id=next_revision_id(),
+                )
+        finally:
+            engine.dispose()
+    assert isinstance(written, Script)
+    return Path(written.path)
 
 
 def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
