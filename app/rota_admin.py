@@ -6,16 +6,19 @@ change leaves the stored rota exactly as it was.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.i18n import catalog, gettext
 from app.models import Account, Destination, Office
 from rota import (
     Override,
     Plan,
+    Reason,
     Rota,
     RotaValidationError,
     Swap,
@@ -24,7 +27,43 @@ from rota import (
     check_override,
     dumps_toml,
     loads_toml,
+    refused,
 )
+from rota.wallclock import WEEKDAYS
+
+# Form fields the rota page names with the label the manager sees next to them.
+_FIELD_LABELS = {
+    "override.start": "rota.from",
+    "override.end": "rota.to",
+    "override.office": "rota.office",
+    "override.note": "rota.note",
+    "swap.turn": "rota.turn",
+    "swap.a": "rota.office",
+    "swap.b": "rota.swap_with",
+    "swap.note": "rota.note",
+    # The same fields as the form's models name them.
+    "start": "rota.from",
+    "end": "rota.to",
+    "office": "rota.office",
+    "turn": "rota.turn",
+    "a": "rota.office",
+    "b": "rota.swap_with",
+}
+
+
+def describe(reason: Reason, language: str) -> str:
+    """``field: reason`` in the reader's language (the CLI keeps ``reason.field: reason.text``)."""
+    params = dict(reason.params)
+    if reason.code == "runs_into" and params.get("weekday") in WEEKDAYS:
+        params["weekday"] = gettext(language, f"date.weekday.{WEEKDAYS.index(params['weekday'])}")
+    key = f"rota.error.{reason.code}"
+    if key not in catalog(language):
+        key = "rota.error.invalid"  # a check without its own sentence yet: still not English
+    text = gettext(language, key, **params)
+    # A new override or swap is checked as the last of the rota's list: name its field alone.
+    label = _FIELD_LABELS.get(re.sub(r"^(?:overrides|swaps)\.\d+\.", "", reason.field))
+    field = gettext(language, label) if label else reason.field
+    return f"{field} : {text}" if language == "fr" else f"{field}: {text}"
 
 
 async def current(session: AsyncSession, destination: Destination) -> Rota:
@@ -51,14 +90,26 @@ async def check_against_destination(
             await session.exec(select(Account).where(Account.destination_id == destination.id))
         ).all()
     }
-    errors: list[tuple[str, str]] = []
+    errors: list[Reason] = []
     for i, office in enumerate(rota.offices):
         if office.id not in offices:
-            errors.append((f"offices.{i}.id", f"no office {office.id!r} in this destination"))
+            errors.append(
+                Reason(
+                    f"offices.{i}.id",
+                    "office_not_in_destination",
+                    f"no office {office.id!r} in this destination",
+                    {"office": office.id},
+                )
+            )
         for account in office.accounts:
             if account not in accounts:
                 errors.append(
-                    (f"offices.{i}.accounts", f"no account {account!r} in this destination")
+                    Reason(
+                        f"offices.{i}.accounts",
+                        "account_not_in_destination",
+                        f"no account {account!r} in this destination",
+                        {"account": account},
+                    )
                 )
     if errors:
         raise RotaValidationError(errors)
@@ -101,7 +152,7 @@ async def add_override(
 async def remove_override(session: AsyncSession, destination: Destination, index: int) -> Rota:
     rota = await current(session, destination)
     if not 0 <= index < len(rota.overrides):
-        raise RotaValidationError([("override", "no such override")])
+        raise refused("override", "no_such_override", "no such override")
     kept = [o.model_dump(mode="json") for i, o in enumerate(rota.overrides) if i != index]
     new = _with(rota, overrides=kept)
     await save(session, destination, new)
@@ -120,7 +171,7 @@ async def add_swap(session: AsyncSession, destination: Destination, swap: Swap) 
 async def remove_swap(session: AsyncSession, destination: Destination, index: int) -> Rota:
     rota = await current(session, destination)
     if not 0 <= index < len(rota.swaps):
-        raise RotaValidationError([("swap", "no such swap")])
+        raise refused("swap", "no_such_swap", "no such swap")
     kept = [s.model_dump(mode="json") for i, s in enumerate(rota.swaps) if i != index]
     new = _with(rota, swaps=kept)
     await save(session, destination, new)

@@ -6,8 +6,17 @@ planner balances a season; :func:`feed` writes iCalendar. Nothing here reads a c
 """
 
 from rota.check import Problem, check
+from rota.errors import Reason, RotaError, refused
 from rota.ical import feed, parse_events
-from rota.model import Override, Rota, RotaValidationError, Swap, build, check_override
+from rota.model import (
+    Override,
+    Rota,
+    RotaValidationError,
+    Swap,
+    build,
+    check_override,
+    reasons_of,
+)
 from rota.planner import Assignment, Plan, as_overrides, fairness, plan
 from rota.schedule import (
     FAR_FUTURE,
@@ -28,7 +37,9 @@ __all__ = [
     "Override",
     "Plan",
     "Problem",
+    "Reason",
     "Rota",
+    "RotaError",
     "RotaValidationError",
     "RouteAnswer",
     "Schedule",
@@ -45,4 +56,6 @@ __all__ = [
     "loads_toml",
     "parse_events",
     "plan",
+    "reasons_of",
+    "refused",
 ]

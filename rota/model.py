@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from rota.calendar import unknown_region
-from rota.errors import RotaValidationError
+from rota.errors import Reason, RotaError, RotaValidationError, refused
 from rota.timeutil import require_aware
 from rota.wallclock import (
     WEEKDAYS,
@@ -44,7 +44,9 @@ __all__ = [
     "Member",
     "Office",
     "Override",
+    "Reason",
     "Rota",
+    "RotaError",
     "RotaValidationError",
     "Rotation",
     "Season",
@@ -52,6 +54,7 @@ __all__ = [
     "Week",
     "build",
     "check_override",
+    "reasons_of",
 ]
 
 
@@ -74,7 +77,13 @@ class Office(BaseModel):
             day = date(2000, 1, 1)  # a leap year: every month-day occurs once
             while day.year == 2000:
                 if value[i].contains(day) and value[j].contains(day):
-                    raise ValueError(f"seasons {i} and {j} overlap on {day:%m-%d}")
+                    raise RotaError(
+                        "seasons_overlap",
+                        f"seasons {i} and {j} overlap on {day:%m-%d}",
+                        a=i,
+                        b=j,
+                        day=f"{day:%m-%d}",
+                    )
                 day += timedelta(days=1)
         return value
 
@@ -89,7 +98,7 @@ class Member(BaseModel):
     @classmethod
     def _positive(cls, value: int) -> int:
         if value <= 0:
-            raise ValueError("must be a whole number above 0")
+            raise RotaError("not_positive", "must be a whole number above 0")
         return value
 
 
@@ -120,10 +129,10 @@ class Duty(BaseModel):
         for weekday, name in enumerate(WEEKDAYS):
             problem = runs_into(self.holiday, self.week.day(weekday), name)
             if problem:
-                raise RotaValidationError([("holiday", problem)])
+                raise refused("holiday", problem.code, problem.text, **problem.params)
             problem = runs_into(self.week.day(weekday), self.holiday, "a public holiday")
             if problem:
-                raise RotaValidationError([(f"week.{name}", problem)])
+                raise refused(f"week.{name}", problem.code, problem.text, **problem.params)
         return self
 
 
@@ -143,7 +152,13 @@ class Holidays(BaseModel):
         reason = unknown_region(self.country, self.subdivision)
         if reason is not None:
             field = "country" if unknown_region(self.country, None) else "subdivision"
-            raise RotaValidationError([(field, reason)])
+            raise refused(
+                field,
+                "unknown_region",
+                reason,
+                country=self.country,
+                subdivision=self.subdivision or "",
+            )
         return self
 
 
@@ -162,7 +177,7 @@ class Override(BaseModel):
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
         if value.utcoffset() is None:
-            raise ValueError("needs a UTC offset, e.g. 2026-07-14T22:00:00+02:00")
+            raise RotaError("needs_offset", "needs a UTC offset, e.g. 2026-07-14T22:00:00+02:00")
         return value
 
     @field_validator("end")
@@ -170,7 +185,7 @@ class Override(BaseModel):
     def _after_start(cls, value: datetime, info: ValidationInfo) -> datetime:
         start = info.data.get("start")
         if start is not None and value <= start:
-            raise ValueError("ends before it starts")
+            raise RotaError("ends_before_start", "ends before it starts")
         return value
 
 
@@ -189,7 +204,7 @@ class Swap(BaseModel):
     @classmethod
     def _different(cls, value: str, info: ValidationInfo) -> str:
         if value == info.data.get("a"):
-            raise ValueError("an office cannot swap with itself")
+            raise RotaError("swap_with_itself", "an office cannot swap with itself")
         return value
 
 
@@ -210,37 +225,43 @@ class Rota(BaseModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
+            raise RotaError("unknown_timezone", f"unknown time zone {value!r}", zone=value) from exc
         return value
 
     @model_validator(mode="after")
     def _references(self) -> Rota:
-        errors: list[tuple[str, str]] = []
+        errors: list[Reason] = []
         ids = [o.id for o in self.offices]
         known = set(ids)
         if len(known) != len(ids):
-            errors.append(("offices", "two offices have the same id"))
+            errors.append(Reason("offices", "duplicate_office", "two offices have the same id"))
         accounts: dict[str, str] = {}
         for i, office in enumerate(self.offices):
             for account in office.accounts:
                 if account in accounts:
                     errors.append(
-                        (
+                        Reason(
                             f"offices.{i}.accounts",
+                            "account_taken",
                             f"{account!r} already belongs to {accounts[account]!r}",
+                            {"account": account, "office": accounts[account]},
                         )
                     )
                 accounts[account] = office.id
+
+        def unknown(path: str, office: str) -> Reason:
+            return Reason(path, "unknown_office", f"unknown office {office!r}", {"office": office})
+
         for i, member in enumerate(self.rotation.members):
             if member.office not in known:
-                errors.append((f"rotation.members.{i}.office", f"unknown office {member.office!r}"))
+                errors.append(unknown(f"rotation.members.{i}.office", member.office))
         for i, override in enumerate(self.overrides):
             if override.office is not None and override.office not in known:
-                errors.append((f"overrides.{i}.office", f"unknown office {override.office!r}"))
+                errors.append(unknown(f"overrides.{i}.office", override.office))
         for i, swap in enumerate(self.swaps):
             for side in ("a", "b"):
                 if getattr(swap, side) not in known:
-                    errors.append((f"swaps.{i}.{side}", f"unknown office {getattr(swap, side)!r}"))
+                    errors.append(unknown(f"swaps.{i}.{side}", getattr(swap, side)))
         if errors:
             raise RotaValidationError(errors)
         return self
@@ -271,20 +292,11 @@ def build(data: Any, now: datetime | None = None) -> Rota:
     try:
         rota = Rota.model_validate(data)
     except ValidationError as exc:
-        errors: list[tuple[str, str]] = []
-        for error in exc.errors():
-            path = ".".join(str(p) for p in error["loc"])
-            cause = error.get("ctx", {}).get("error")
-            if isinstance(cause, RotaValidationError):
-                errors.extend((f"{path}.{p}" if path else p, r) for p, r in cause.errors)
-                continue
-            message = str(error["msg"]).removeprefix("Value error, ")
-            errors.append((path or "rota", message))
-        raise RotaValidationError(errors) from None
+        raise RotaValidationError(reasons_of(exc, "rota")) from None
     if now is not None:
         now = require_aware(now, "now")
         past = [
-            (f"overrides.{i}.end", "is in the past")
+            Reason(f"overrides.{i}.end", "in_the_past", "is in the past")
             for i, override in enumerate(rota.overrides)
             if override.end <= now
         ]
@@ -296,4 +308,28 @@ def build(data: Any, now: datetime | None = None) -> Rota:
 def check_override(override: Override, now: datetime) -> None:
     """A new override must not lie wholly in the past."""
     if override.end <= require_aware(now, "now"):
-        raise RotaValidationError([("override.end", "is in the past")])
+        raise refused("override.end", "in_the_past", "is in the past")
+
+
+def reasons_of(exc: ValidationError, whole: str) -> list[Reason]:
+    """The coded reasons of a model's validation error; ``whole`` names a model-wide error.
+
+    Pydantic's own checks (a missing field, a malformed date) keep pydantic's error type as
+    their code, prefixed ``type.``, so they can be said in another language too.
+    """
+    reasons: list[Reason] = []
+    for error in exc.errors():
+        path = ".".join(str(p) for p in error["loc"])
+        cause = error.get("ctx", {}).get("error")
+        if isinstance(cause, RotaValidationError):
+            reasons.extend(
+                Reason(f"{path}.{r.field}" if path else r.field, r.code, r.text, r.params)
+                for r in cause.reasons
+            )
+            continue
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if isinstance(cause, RotaError):
+            reasons.append(Reason(path or whole, cause.code, message, cause.params))
+        else:
+            reasons.append(Reason(path or whole, f"type.{error['type']}", message))
+    return reasons

@@ -11,7 +11,8 @@ from typing import Any
 
 import tomli_w
 
-from rota.model import Rota, RotaValidationError, build
+from rota.errors import refused
+from rota.model import Rota, build
 
 
 def loads_toml(text: str) -> Rota:
@@ -19,7 +20,7 @@ def loads_toml(text: str) -> Rota:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise RotaValidationError([("file", f"not valid TOML: {exc}")]) from None
+        raise refused("file", "bad_toml", f"not valid TOML: {exc}", reason=exc) from None
     return build(data)
 
 

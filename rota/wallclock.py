@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from rota.errors import RotaValidationError
+from rota.errors import Reason, RotaError, RotaValidationError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _INTERVAL = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*(\+1)?\s*$")
@@ -40,10 +40,14 @@ class Interval(BaseModel):
         if isinstance(value, str):
             match = _INTERVAL.match(value)
             if not match:
-                raise ValueError(f"{value!r} is not HH:MM-HH:MM (add +1 for an overnight window)")
+                raise RotaError(
+                    "bad_interval",
+                    f"{value!r} is not HH:MM-HH:MM (add +1 for an overnight window)",
+                    value=value,
+                )
             h1, m1, h2, m2, plus = match.groups()
             if int(h1) > 23 or int(h2) > 23 or int(m1) > 59 or int(m2) > 59:
-                raise ValueError(f"{value!r} has an impossible time")
+                raise RotaError("impossible_time", f"{value!r} has an impossible time", value=value)
             return {
                 "start": time(int(h1), int(m1)),
                 "end": time(int(h2), int(m2)),
@@ -54,12 +58,18 @@ class Interval(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> Interval:
         if not self.overnight and self.end <= self.start:
-            raise ValueError(
+            raise RotaError(
+                "overnight_not_marked",
                 f"ends at {self.end:%H:%M}, not after its start {self.start:%H:%M}: an overnight"
-                f" window must be explicit ({self.start:%H:%M}-{self.end:%H:%M}+1)"
+                f" window must be explicit ({self.start:%H:%M}-{self.end:%H:%M}+1)",
+                start=f"{self.start:%H:%M}",
+                end=f"{self.end:%H:%M}",
             )
         if self.overnight and self.end > self.start:
-            raise ValueError("an overnight window must end at or before its start time, next day")
+            raise RotaError(
+                "overnight_too_long",
+                "an overnight window must end at or before its start time, next day",
+            )
         return self
 
     def __str__(self) -> str:
@@ -79,8 +89,9 @@ def no_overlap(intervals: list[Interval]) -> list[Interval]:
     spans = sorted(i.minutes() for i in intervals)
     for (s1, e1), (s2, _e2) in itertools.pairwise(spans):
         if s2 < e1:
-            raise ValueError(
-                f"windows overlap ({s1 // 60:02d}:{s1 % 60:02d} and {s2 // 60:02d}:{s2 % 60:02d})"
+            first, second = f"{s1 // 60:02d}:{s1 % 60:02d}", f"{s2 // 60:02d}:{s2 % 60:02d}"
+            raise RotaError(
+                "windows_overlap", f"windows overlap ({first} and {second})", a=first, b=second
             )
     return intervals
 
@@ -110,12 +121,12 @@ class Week(BaseModel):
 
     @model_validator(mode="after")
     def _across_midnight(self) -> Week:
-        errors: list[tuple[str, str]] = []
+        errors: list[Reason] = []
         for weekday, name in enumerate(WEEKDAYS):
             following = WEEKDAYS[(weekday + 1) % 7]
             problem = runs_into(self.day(weekday), self.day((weekday + 1) % 7), following)
             if problem:
-                errors.append((name, problem))
+                errors.append(Reason(name, problem.code, problem.text, problem.params))
         if errors:
             raise RotaValidationError(errors)
         return self
@@ -125,13 +136,19 @@ class Week(BaseModel):
         return intervals
 
 
-def runs_into(day: list[Interval], next_day: list[Interval], next_name: str) -> str | None:
-    """Why an overnight window of ``day`` overlaps a window of the following day, if it does."""
+def runs_into(day: list[Interval], next_day: list[Interval], next_name: str) -> RotaError | None:
+    """Why an overnight window of ``day`` overlaps a window of the following day, if it does.
+
+    ``next_name`` is a weekday (``"tue"``) or ``"a public holiday"``.
+    """
     for late in day:
         spill = late.minutes()[1] - 1440
         for early in next_day:
             if late.overnight and early.minutes()[0] < spill:
-                return f"{late} runs into {next_name} {early}"
+                text = f"{late} runs into {next_name} {early}"
+                if next_name in WEEKDAYS:
+                    return RotaError("runs_into", text, window=late, weekday=next_name, next=early)
+                return RotaError("runs_into_holiday", text, window=late, next=early)
     return None
 
 
@@ -139,9 +156,14 @@ def _month_day(value: Any) -> Any:
     if isinstance(value, str):
         match = _MONTH_DAY.match(value)
         if not match:
-            raise ValueError(f"{value!r} is not MM-DD")
+            raise RotaError("bad_month_day", f"{value!r} is not MM-DD", value=value)
         month, day = int(match.group(1)), int(match.group(2))
-        date(2000, month, day)  # 2000 is a leap year: 02-29 is allowed
+        try:
+            date(2000, month, day)  # 2000 is a leap year: 02-29 is allowed
+        except ValueError:
+            raise RotaError(
+                "bad_month_day", f"{value!r}: day is out of range for month", value=value
+            ) from None
         return (month, day)
     return value
 
@@ -178,7 +200,12 @@ class DateRange(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> DateRange:
         if self.end < self.start:
-            raise ValueError(f"ends {self.end} before it starts {self.start}")
+            raise RotaError(
+                "range_ends_before_start",
+                f"ends {self.end} before it starts {self.start}",
+                start=self.start.isoformat(),
+                end=self.end.isoformat(),
+            )
         return self
 
     def contains(self, day: date) -> bool:

@@ -17,11 +17,21 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import rota_admin
-from app.deps import CSRF_COOKIE, ServicesDep, get_services, optional_user
+from app.deps import CSRF_COOKIE, ServicesDep, get_services, language_for, optional_user
 from app.models import Destination, Office, Role, User
 from app.services import Services
 from app.web.render import render
-from rota import Override, RotaValidationError, Schedule, Swap, dumps_toml, fairness, feed
+from rota import (
+    Override,
+    RotaValidationError,
+    Schedule,
+    Swap,
+    dumps_toml,
+    fairness,
+    feed,
+    reasons_of,
+    refused,
+)
 from rota.timeutil import to_utc
 
 router = APIRouter()
@@ -168,7 +178,8 @@ async def _edit(
             await build_and_save(session, destination)
     except RotaValidationError as exc:
         context = await _context(services, user, None, "week")
-        errors = [f"{path}: {reason}" for path, reason in exc.errors]
+        language = language_for(request, user)
+        errors = [rota_admin.describe(reason, language) for reason in exc.reasons]
         return render(
             request, "rota.html", user=user, errors=errors, form=change, status_code=422, **context
         )
@@ -179,7 +190,7 @@ def _local_instant(value: str, zone: ZoneInfo, field: str) -> datetime:
     try:
         naive = datetime.fromisoformat(value)
     except ValueError:
-        raise RotaValidationError([(field, "is not a date and time")]) from None
+        raise refused(field, "not_a_datetime", "is not a date and time") from None
     if naive.utcoffset() is not None:
         return naive
     minutes = naive.hour * 60 + naive.minute
@@ -244,7 +255,7 @@ async def add_swap(
         try:
             day = date.fromisoformat(turn)
         except ValueError:
-            raise RotaValidationError([("swap.turn", "is not a date")]) from None
+            raise refused("swap.turn", "not_a_date", "is not a date") from None
         await rota_admin.add_swap(session, destination, Swap(turn=day, a=a, b=b, note=note))
 
     return await _edit(request, services, csrf_token, "swap", _validated(work))
@@ -272,15 +283,7 @@ def _validated(work: Work) -> Work:
         try:
             await work(session, destination)
         except ValidationError as exc:
-            raise RotaValidationError(
-                [
-                    (
-                        ".".join(str(p) for p in e["loc"]) or "form",
-                        str(e["msg"]).removeprefix("Value error, "),
-                    )
-                    for e in exc.errors()
-                ]
-            ) from None
+            raise RotaValidationError(reasons_of(exc, "form")) from None
 
     return run
 

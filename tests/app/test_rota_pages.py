@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import httpx
@@ -53,49 +54,66 @@ def test_overrides_and_swaps_through_the_forms(live: LiveServer) -> None:
         assert 'note = "Fête"' not in client.get("/rota/export.toml").text
 
 
+BAD_EDITS = [
+    (
+        "/rota/overrides",
+        {"start": "2026-07-22T21:00", "end": "2026-07-22T19:00"},
+        "Au : se termine avant de commencer",
+        "To: ends before it starts",
+    ),
+    (
+        "/rota/overrides",
+        {"start": "2026-07-01T19:00", "end": "2026-07-01T21:00"},
+        "Au : est dans le passé",
+        "To: is in the past",
+    ),
+    (
+        "/rota/overrides",
+        {"start": "soon", "end": "2026-07-22T21:00"},
+        "Du : n'est pas une date et une heure",
+        "From: is not a date and time",
+    ),
+    (
+        "/rota/overrides",
+        {"start": "2026-07-22T19:00", "end": "2026-07-22T21:00", "office": "atlantis"},
+        "Office : office inconnu : atlantis",
+        "Office: unknown office: atlantis",
+    ),
+    (
+        "/rota/swaps",
+        {"turn": "2026-07-27", "a": "port-argent", "b": "port-argent"},
+        "un office ne peut pas échanger avec lui-même",
+        "an office cannot swap with itself",
+    ),
+    (
+        "/rota/swaps",
+        {"turn": "someday", "a": "port-argent", "b": "saint-clair"},
+        "Tour contenant le : n'est pas une date",
+        "Turn containing: is not a date",
+    ),
+    ("/rota/overrides/7/delete", {}, "cette dérogation n'existe pas (ou plus)", "no such override"),
+]
+
+
 def test_bad_edits_are_refused_with_the_field_and_change_nothing(live: LiveServer) -> None:
     with login(live.url, *manager(live)) as client:
         before = client.get("/rota/export.toml").text
-        cases = [
-            (
-                "/rota/overrides",
-                {"start": "2026-07-22T21:00", "end": "2026-07-22T19:00"},
-                "ends before it starts",
-            ),
-            (
-                "/rota/overrides",
-                {"start": "2026-07-01T19:00", "end": "2026-07-01T21:00"},
-                "override.end: is in the past",
-            ),
-            (
-                "/rota/overrides",
-                {"start": "soon", "end": "2026-07-22T21:00"},
-                "override.start: is not a date",
-            ),
-            (
-                "/rota/overrides",
-                {"start": "2026-07-22T19:00", "end": "2026-07-22T21:00", "office": "atlantis"},
-                "unknown office",
-            ),
-            (
-                "/rota/swaps",
-                {"turn": "2026-07-27", "a": "port-argent", "b": "port-argent"},
-                "cannot swap with itself",
-            ),
-            (
-                "/rota/swaps",
-                {"turn": "someday", "a": "port-argent", "b": "saint-clair"},
-                "swap.turn: is not a date",
-            ),
-            ("/rota/overrides/7/delete", {}, "no such override"),
-        ]
-        for url, fields, message in cases:
-            response = form(client, url, **fields)
-            assert response.status_code == 422, (url, fields)
-            assert message in response.text, (
-                message,
-                re.findall(r"<li>(.*?)</li>", response.text)[:3],
-            )
+        try:
+            for language in ("fr", "en"):
+                chosen = form(client, "/language", language=language, next="/rota")
+                assert chosen.status_code == 303 and chosen.headers["location"] == "/rota"
+                for url, fields, french, english in BAD_EDITS:
+                    response = form(client, url, **fields)
+                    assert response.status_code == 422, (url, fields)
+                    assert response.headers["content-language"] == language
+                    message = french if language == "fr" else english
+                    shown = [
+                        html.unescape(li) for li in re.findall(r"<li>(.*?)</li>", response.text)
+                    ]
+                    assert any(message in line for line in shown), (message, shown[:3])
+                    assert "ends before it starts" not in response.text or language == "en"
+        finally:
+            form(client, "/language", language="fr", next="/rota")
         assert client.get("/rota/export.toml").text == before
         # Without the CSRF token nothing happens either.
         no_csrf = client.post(

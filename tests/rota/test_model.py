@@ -199,3 +199,63 @@ def test_build_with_now_refuses_overrides_already_over() -> None:
     # Without ``now`` (loading a stored rota) past overrides are history, not errors.
     assert len(build(base(overrides=overrides)).overrides) == 2
     assert len(build(base(overrides=overrides[1:]), now=now).overrides) == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "code", "params"),
+    [
+        (
+            {
+                "overrides": [
+                    {"start": "2026-07-14T22:00:00+02:00", "end": "2026-07-14T21:00:00+02:00"}
+                ]
+            },
+            "overrides.0.end",
+            "ends_before_start",
+            {},
+        ),
+        (
+            {"timezone": "Nowhere/Atlantis"},
+            "timezone",
+            "unknown_timezone",
+            {"zone": "Nowhere/Atlantis"},
+        ),
+        (
+            {"offices": [{"id": "a", "hours": {"mon": "18:00-09:00"}}]},
+            "offices.0.hours.mon.0",
+            "overnight_not_marked",
+            {"start": "18:00", "end": "09:00"},
+        ),
+        (
+            {"offices": [{"id": "a", "hours": {"mon": "22:00-09:00+1", "tue": "08:00-12:00"}}]},
+            "offices.0.hours.mon",
+            "runs_into",
+            {"window": "22:00-09:00+1", "weekday": "tue", "next": "08:00-12:00"},
+        ),
+        (
+            {"swaps": [{"turn": "2026-07-06", "a": "a", "b": "zz"}]},
+            "swaps.0.b",
+            "unknown_office",
+            {"office": "zz"},
+        ),
+        ({"rotation": {"turn": "fortnight"}}, "rotation.turn", "type.literal_error", {}),
+    ],
+)
+def test_each_error_carries_a_stable_code_and_its_parameters(
+    changes: dict[str, object], field: str, code: str, params: dict[str, str]
+) -> None:
+    with pytest.raises(RotaValidationError) as info:
+        build(base(**changes))
+    found = [(r.field, r.code, dict(r.params)) for r in info.value.reasons]
+    assert (field, code, params) in found, found
+    # The English sentence stays for the CLI and logs, one per reason.
+    assert len(info.value.errors) == len(info.value.reasons)
+
+
+def test_a_past_override_has_a_code_too() -> None:
+    override = Override(
+        start=datetime(2026, 7, 1, 17, tzinfo=UTC), end=datetime(2026, 7, 1, 19, tzinfo=UTC)
+    )
+    with pytest.raises(RotaValidationError) as info:
+        check_override(override, datetime(2026, 7, 2, tzinfo=UTC))
+    assert [(r.field, r.code) for r in info.value.reasons] == [("override.end", "in_the_past")]
