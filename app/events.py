@@ -149,6 +149,13 @@ class PresenceChanged(_Audience):
     status: Literal["online", "away", "offline"]
 
 
+class VisitorPresence(_Audience):
+    """A chat visitor opened their widget (``live``) or closed its last tab."""
+
+    type: Literal["visitor.presence"] = "visitor.presence"
+    live: bool
+
+
 Event = Annotated[
     MessageCreated
     | MessageStatus
@@ -156,7 +163,8 @@ Event = Annotated[
     | ActivityCreated
     | Typing
     | Viewing
-    | PresenceChanged,
+    | PresenceChanged
+    | VisitorPresence,
     Field(discriminator="type"),
 ]
 event_adapter: TypeAdapter[Event] = TypeAdapter(Event)

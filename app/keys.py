@@ -37,6 +37,12 @@ def live_visitors(destination_id: int) -> str:
     return f"concierge:{_tag(destination_id)}:live-visitors"
 
 
+def live_visitor_sockets(destination_id: int, member: str) -> str:
+    """How many sockets a live chat visitor ("<account id>:<thread key>") has open, on every
+    worker: the widget counts as closed when the last one ends."""
+    return f"concierge:{_tag(destination_id)}:live-visitor-sockets:{member}"
+
+
 def assign_lock(destination_id: int, office_id: int) -> str:
     """Held while one worker assigns an office's queue, so per-adviser caps hold."""
     return f"concierge:{_tag(destination_id)}:assign:{office_id}"

@@ -9,15 +9,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import time
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import repository
+from app import repository, visitor_presence, visitor_queue
 from app.deps import get_services, language_for
-from app.events import Event, MessageCreated
+from app.events import (
+    AudienceFields,
+    ConversationChanged,
+    Event,
+    MessageCreated,
+    Typing,
+    VisitorPresence,
+)
 from app.i18n import catalog, gettext
 from app.inbox import Inbox
 from app.models import Account, Conversation, Destination, Office
@@ -26,13 +35,21 @@ from app.security import VisitorTokenError
 from app.services import Services
 from app.timefmt import human_when
 from app.web.ws import pump_events, refuse, valid_resume_id
-from connectors.webchat.frames import FrameError, PingFrame, parse_frame, to_inbound
+from connectors.webchat.frames import FrameError, PingFrame, TypingFrame, parse_frame, to_inbound
+from connectors.webchat.meter import Every, TypingMeter
 
+log = logging.getLogger(__name__)
 router = APIRouter()
+
+QUEUE_REFRESH = 15  # seconds between two looks at a waiting visitor's place in the queue
+TOUCH_EVERY = 10  # seconds: frames more frequent than this say nothing new about presence
 
 
 def visitor_frame(event_id: str, event: Event) -> dict[str, Any] | None:
-    """What a visitor may see of an event: messages of their conversation, nothing internal."""
+    """What a visitor may see of an event: messages of their conversation and an adviser
+    typing in it, nothing internal."""
+    if isinstance(event, Typing) and event.side == "adviser":
+        return {"type": "typing", "name": event.name, "active": event.active}
     if not isinstance(event, MessageCreated) or event.message.direction == "note":
         return None
     m = event.message
@@ -85,10 +102,17 @@ async def visitor_socket(ws: WebSocket) -> None:
             return
         token, identity = services.visitor_tokens.issue(account.key)
     await ws.accept()
-    visitor_key = f"{account.key}:{identity.visitor_id}"
-    listener = Listener(accepts=lambda e: e.visitor_key == visitor_key)
+    visitor = _Visitor(ws, services, account, identity.visitor_id)
+    listener = Listener(accepts=visitor.accepts)
     services.hub.subscribe(account.destination_id, listener)
+    watch: asyncio.Task[None] | None = None
     try:
+        first_socket = await visitor_presence.opened(
+            services, account.destination_id, account.id or 0, identity.visitor_id
+        )
+        standing = await visitor.refresh()
+        if first_socket:
+            await visitor.signal_presence(live=True)
         tail = await services.hub.tail_id(account.destination_id)
         resume = valid_resume_id(ws.query_params.get("last_event_id"))
         history = [] if resume else await _visitor_history(services, account, identity.visitor_id)
@@ -106,6 +130,8 @@ async def visitor_socket(ws: WebSocket) -> None:
                 "privacy_url": f"{settings.base_url}/privacy?lang={lang}",
             }
         )
+        await visitor.send_standing(standing)
+        watch = asyncio.create_task(visitor.watch_queue())
         pump = asyncio.create_task(
             pump_events(ws, services, account.destination_id, listener, resume, visitor_frame)
         )
@@ -113,9 +139,7 @@ async def visitor_socket(ws: WebSocket) -> None:
         try:
             while not pump.done():
                 raw = await ws.receive_text()
-                await _visitor_frame(
-                    ws, services, inbox, account, identity.visitor_id, ip, raw, lang
-                )
+                await _visitor_frame(visitor, inbox, ip, raw, lang)
         finally:
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -123,7 +147,100 @@ async def visitor_socket(ws: WebSocket) -> None:
     except WebSocketDisconnect:
         pass
     finally:
+        if watch is not None:
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await watch
         services.hub.unsubscribe(account.destination_id, listener)
+        await visitor.gone()
+
+
+class _Visitor:
+    """One visitor socket's live side: presence, typing, and their place in the queue."""
+
+    def __init__(self, ws: WebSocket, services: Services, account: Account, visitor_id: str):
+        self.ws = ws
+        self.services = services
+        self.account = account
+        self.visitor_id = visitor_id
+        self.key = f"{account.key}:{visitor_id}"
+        self.audience: AudienceFields | None = None  # None until their first message
+        self.typing = TypingMeter()
+        self.touch = Every(TOUCH_EVERY)
+        self.touch.due(time.monotonic())  # opening the socket touched them
+        self.wake = asyncio.Event()
+        self.sent: visitor_queue.Standing | None = None
+
+    def accepts(self, event: Event) -> bool:
+        """The listener's filter: this visitor's events, less their own signals."""
+        if event.visitor_key != self.key:
+            return False
+        if isinstance(event, ConversationChanged):
+            # Assigned, transferred, resolved or just created: look at the queue again now.
+            self.wake.set()
+        return not isinstance(event, VisitorPresence) and not (
+            isinstance(event, Typing) and event.side == "visitor"
+        )
+
+    async def refresh(self) -> visitor_queue.Standing:
+        """Re-reads the visitor's conversation; returns where they stand in the queue."""
+        async with self.services.db.session() as session:
+            conversation = await visitor_queue.conversation_of(
+                session, self.account, self.visitor_id
+            )
+            if conversation is not None:
+                self.audience = repository.audience(conversation, self.account)
+            return await visitor_queue.standing(self.services, session, self.account, conversation)
+
+    async def send_standing(self, standing: visitor_queue.Standing) -> None:
+        if standing != self.sent:
+            await self.ws.send_json(standing.frame())
+            self.sent = standing
+
+    async def watch_queue(self) -> None:
+        """Tells a waiting visitor their place, every few seconds and at once on a change."""
+        while True:
+            waiting = self.sent is not None and self.sent.position > 0
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), QUEUE_REFRESH if waiting else None)
+            self.wake.clear()
+            try:
+                await self.send_standing(await self.refresh())
+            except WebSocketDisconnect:
+                return
+            except Exception:  # the queue view must not end the chat; the next look retries
+                log.exception("queue standing of visitor %s failed", self.key)
+
+    async def seen(self) -> None:
+        """A frame arrived: the visitor is still here (metered: one Redis write per period)."""
+        if self.touch.due(time.monotonic()):
+            await visitor_presence.still_here(
+                self.services, self.account.destination_id, self.account.id or 0, self.visitor_id
+            )
+
+    async def typed(self, active: bool) -> None:
+        """Passes the visitor's typing on to advisers, metered, once they have a conversation."""
+        if self.audience is not None and self.typing.admit(active, time.monotonic()):
+            await self._signal(Typing(**self.audience, side="visitor", active=active))
+
+    async def signal_presence(self, live: bool) -> None:
+        if self.audience is not None:
+            await self._signal(VisitorPresence(**self.audience, live=live))
+
+    async def gone(self) -> None:
+        """The socket ended: stopped typing, and not live any more unless another tab is."""
+        try:
+            if self.typing.stop() and self.audience is not None:
+                await self._signal(Typing(**self.audience, side="visitor", active=False))
+            if await visitor_presence.closed(
+                self.services, self.account.destination_id, self.account.id or 0, self.visitor_id
+            ):
+                await self.signal_presence(live=False)
+        except Exception:  # the live entry expires on its own (LIVE_TTL)
+            log.exception("visitor %s left without saying so", self.key)
+
+    async def _signal(self, event: Typing | VisitorPresence) -> None:
+        await self.services.hub.signal(self.account.destination_id, event)
 
 
 async def _who_answers(
@@ -164,16 +281,8 @@ async def _visitor_history(services: Services, account: Account, visitor_id: str
     return frames
 
 
-async def _visitor_frame(
-    ws: WebSocket,
-    services: Services,
-    inbox: Inbox,
-    account: Account,
-    visitor_id: str,
-    ip: str,
-    raw: str,
-    lang: str,
-) -> None:
+async def _visitor_frame(visitor: _Visitor, inbox: Inbox, ip: str, raw: str, lang: str) -> None:
+    ws, services, account = visitor.ws, visitor.services, visitor.account
     settings = services.settings
 
     async def error(code: str, client_id: str = "") -> None:
@@ -191,11 +300,16 @@ async def _visitor_frame(
     except FrameError as exc:
         await error(exc.code, _client_id_of(raw))
         return
+    await visitor.seen()
     if isinstance(frame, PingFrame):
         await ws.send_json({"type": "pong"})
         return
+    if isinstance(frame, TypingFrame):  # metered in memory: a flood costs no Redis hit
+        await visitor.typed(frame.active)
+        return
     allowed = await services.limiter.hit_all(
-        ("visitor", visitor_id, settings.visitor_rate), ("visitor-ip", ip, settings.visitor_ip_rate)
+        ("visitor", visitor.visitor_id, settings.visitor_rate),
+        ("visitor-ip", ip, settings.visitor_ip_rate),
     )
     if not allowed:
         await error("rate_limited", frame.client_id)
@@ -203,11 +317,13 @@ async def _visitor_frame(
     inbound = to_inbound(
         frame,
         account=account.key,
-        visitor_id=visitor_id,
+        visitor_id=visitor.visitor_id,
         received_at=services.clock.now(),
         language=lang,
     )
     result = await inbox.ingest(inbound)
+    visitor.typing.stop()  # the widget says it stopped too; the next keystroke starts afresh
+    visitor.wake.set()  # a first message opens a conversation: the visitor may now wait
     await ws.send_json(
         {"type": "ack", "client_id": frame.client_id, "message_id": result.message_id}
     )
