@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import repository
+from app import activity, repository
 from app.assignment import assign_waiting
 from app.events import ConversationChanged, MessageCreated
 from app.inbox import preview
@@ -103,6 +103,9 @@ async def reply(
         await close_turn(session, conversation, account, user, now, compiled.schedule)
         if conversation.assignee_id is None:
             conversation.assignee_id = user.id
+        lines = []
+        if conversation.status == ConversationStatus.RESOLVED:  # answering reopens it
+            lines.append(activity.add(session, conversation_id, "reopened", now, actor_id=user.id))
         conversation.status = ConversationStatus.OPEN
         conversation.waiting_since = None
         conversation.unread = 0
@@ -110,7 +113,8 @@ async def reply(
         conversation.preview = preview(body)
         session.add(conversation)
         await session.commit()
-        view = await repository.conversation_out(session, conversation)
+        live = await repository.live_visitors(services, [conversation])
+        view = await repository.conversation_out(session, conversation, live)
     audience = repository.audience(conversation, account)
     await services.hub.publish(
         account.destination_id,
@@ -119,6 +123,7 @@ async def reply(
     await services.hub.publish(
         account.destination_id, ConversationChanged(**audience, conversation=view)
     )
+    await activity.publish(services, conversation, account, lines)
     assert message.id is not None
     await enqueue(services, account.destination_id, message.id)
     return message
@@ -127,24 +132,41 @@ async def reply(
 async def set_status(
     services: Services, user: User, conversation_id: int, status: ConversationStatus
 ) -> Conversation:
+    return (await change_status(services, user, conversation_id, status))[0]
+
+
+async def change_status(
+    services: Services,
+    user: User,
+    conversation_id: int,
+    status: ConversationStatus,
+    assign: bool = True,
+) -> tuple[Conversation, bool]:
+    """Resolves or reopens; also says whether anything changed. ``assign`` False leaves the
+    assignment pass to the caller (a bulk change runs one per office at the end)."""
     async with services.db.session() as session:
         loaded = check_writable(await check_conversation(session, user, conversation_id))
         conversation, account = loaded.conversation, loaded.account
         if conversation.status == status:
-            return conversation
+            return conversation, False
         conversation.status = status
         if status == ConversationStatus.RESOLVED:
             conversation.unread = 0
         session.add(conversation)
+        kind = "resolved" if status == ConversationStatus.RESOLVED else "reopened"
+        line = activity.add(session, conversation_id, kind, services.clock.now(), actor_id=user.id)
         await session.commit()
-        view = await repository.conversation_out(session, conversation)
+        live = await repository.live_visitors(services, [conversation])
+        view = await repository.conversation_out(session, conversation, live)
     await services.hub.publish(
         account.destination_id,
         ConversationChanged(**repository.audience(conversation, account), conversation=view),
     )
-    # Resolving frees room under the cap; reopening an unassigned one queues it.
-    await assign_waiting(services, account.destination_id, conversation.office_id)
-    return conversation
+    await activity.publish(services, conversation, account, [line])
+    if assign:
+        # Resolving frees room under the cap; reopening an unassigned one queues it.
+        await assign_waiting(services, account.destination_id, conversation.office_id)
+    return conversation, True
 
 
 async def mark_read(services: Services, user: User, conversation_id: int) -> None:
@@ -173,6 +195,7 @@ async def take(services: Services, user: User, conversation_id: int) -> Conversa
         if conversation.assignee_id == user.id:
             return conversation
         conversation.assignee_id = user.id
+        now = services.clock.now()
         session.add(conversation)
         session.add(
             RoutingDecision(
@@ -180,22 +203,34 @@ async def take(services: Services, user: User, conversation_id: int) -> Conversa
                 office_id=conversation.office_id,
                 adviser_id=user.id,
                 reason="picked",
-                at=services.clock.now(),
+                at=now,
             )
         )
+        line = activity.add(
+            session, conversation_id, "picked", now, actor_id=user.id, user_id=user.id
+        )
         await session.commit()
-        view = await repository.conversation_out(session, conversation)
+        live = await repository.live_visitors(services, [conversation])
+        view = await repository.conversation_out(session, conversation, live)
     await services.hub.publish(
         account.destination_id,
         ConversationChanged(**repository.audience(conversation, account), conversation=view),
     )
+    await activity.publish(services, conversation, account, [line])
     return conversation
 
 
 async def transfer(
-    services: Services, user: User, conversation_id: int, office_id: int, note: object
+    services: Services,
+    user: User,
+    conversation_id: int,
+    office_id: int,
+    note: object,
+    assign: bool = True,
 ) -> Conversation:
-    """Hands a conversation to another office of the destination, with a note for its advisers."""
+    """Hands a conversation to another office of the destination, with a note for its advisers.
+
+    ``assign`` False leaves the target office's assignment pass to the caller."""
     text = note.strip() if isinstance(note, str) else ""
     if len(text) > services.settings.max_message_chars:
         raise ActionError("error.message_too_long")
@@ -222,6 +257,16 @@ async def transfer(
                 at=now,
             )
         )
+        line = activity.add(
+            session,
+            conversation_id,
+            "transferred",
+            now,
+            actor_id=user.id,
+            office_id=office_id,
+            from_office_id=previous,
+            detail=text,
+        )
         note_message = None
         if text:
             note_message = Message(
@@ -237,7 +282,8 @@ async def transfer(
             )
             session.add(note_message)
         await session.commit()
-        view = await repository.conversation_out(session, conversation)
+        live = await repository.live_visitors(services, [conversation])
+        view = await repository.conversation_out(session, conversation, live)
     audience = repository.audience(conversation, account)
     audience["previous_office_id"] = previous
     if note_message is not None:
@@ -248,5 +294,7 @@ async def transfer(
     await services.hub.publish(
         account.destination_id, ConversationChanged(**audience, conversation=view)
     )
-    await assign_waiting(services, account.destination_id, office_id)
+    await activity.publish(services, conversation, account, [line])
+    if assign:
+        await assign_waiting(services, account.destination_id, office_id)
     return conversation

@@ -35,6 +35,7 @@ class MessageOut(BaseModel):
     client_id: str = ""
     quote_start: int | None = None
     attachments: list[AttachmentOut] = []
+    mentions: list[int] = []  # a note's mentioned colleagues (user ids)
 
 
 class ActivityOut(BaseModel):
@@ -74,6 +75,8 @@ class ConversationOut(BaseModel):
     waiting_since: datetime | None = None
     direct: bool = False  # an X direct message conversation (no 280-character limit)
     erased: bool = False  # its visitor's data was erased: kept for the figures, read-only
+    visitor_live: bool = False  # a chat visitor whose widget is open right now
+    target_seconds: int = 0  # the account's first-response target (its own or the channel's)
 
 
 class AudienceFields(TypedDict):

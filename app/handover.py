@@ -7,10 +7,10 @@ import logging
 
 from sqlmodel import col, select
 
-from app import keys, repository
+from app import activity, keys, repository
 from app.assignment import assign_waiting
 from app.events import ConversationChanged
-from app.models import Account, Conversation, ConversationStatus, RoutingDecision
+from app.models import Account, Activity, Conversation, ConversationStatus, RoutingDecision
 from app.services import Services
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ async def hand_over(services: Services, destination_id: int) -> list[int]:
 async def _hand_over(services: Services, destination_id: int) -> list[int]:
     now = services.clock.now()
     moved: list[tuple[Conversation, Account, int]] = []
+    lines: list[Activity] = []
     async with services.db.session() as session:
         queued = (
             await session.exec(
@@ -62,18 +63,30 @@ async def _hand_over(services: Services, destination_id: int) -> list[int]:
                     at=now,
                 )
             )
+            lines.append(
+                activity.add(
+                    session,
+                    conversation.id or 0,
+                    "handover",
+                    now,
+                    office_id=decision.office_id,
+                    from_office_id=previous,
+                    detail=decision.reason,
+                )
+            )
             moved.append((conversation, account, previous))
         if not moved:
             return []
         await session.commit()
         views = await repository.conversations_out(session, [c for c, _, _ in moved])
     offices = set()
-    for (conversation, account, previous), view in zip(moved, views, strict=True):
+    for (conversation, account, previous), view, line in zip(moved, views, lines, strict=True):
         audience = repository.audience(conversation, account)
         audience["previous_office_id"] = previous
         await services.hub.publish(
             destination_id, ConversationChanged(**audience, conversation=view)
         )
+        await activity.publish(services, conversation, account, [line])
         offices.add(conversation.office_id)
     for office_id in offices:
         await assign_waiting(services, destination_id, office_id)

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import keys, repository
+from app import activity, keys, repository
 from app.assignment import assign_waiting
 from app.events import ConversationChanged, MessageCreated
 from app.i18n import gettext
@@ -105,10 +105,15 @@ class Inbox:
             reopened = False
             previous_office = conversation.office_id
             counts = inbound.kind == MessageKind.NORMAL
+            lines = []
             if conversation.status == ConversationStatus.RESOLVED and counts:
                 conversation.status = ConversationStatus.OPEN
                 reopened = True
                 decision = await _reroute(session, account, conversation, inbound, services)
+                # The visitor wrote again: no adviser reopened it.
+                lines.append(
+                    activity.add(session, conversation.id or 0, "reopened", inbound.received_at)
+                )
             message = Message(
                 conversation_id=conversation.id or 0,
                 account_id=account.id,
@@ -171,6 +176,7 @@ class Inbox:
             account.destination_id,
             MessageCreated(**audience, message=repository.message_out(message, contact.name)),
         )
+        await activity.publish(services, conversation, account, lines)
         if conversation.assignee_id is None and conversation.status == ConversationStatus.OPEN:
             await assign_waiting(services, account.destination_id, conversation.office_id)
         if decision is not None and decision.reason == "nobody_on_duty" and counts:
@@ -353,6 +359,15 @@ async def auto_reply(
             delivery_status=DeliveryStatus.PENDING,
         )
         session.add(message)
+        await session.flush()
+        line = activity.add(
+            session,
+            conversation.id or 0,
+            "auto_reply",
+            now,
+            office_id=conversation.office_id,
+            message_id=message.id,
+        )
         await session.commit()
     await services.hub.publish(
         account.destination_id,
@@ -360,5 +375,6 @@ async def auto_reply(
             **repository.audience(conversation, account), message=repository.message_out(message)
         ),
     )
+    await activity.publish(services, conversation, account, [line])
     assert message.id is not None
     await enqueue(services, account.destination_id, message.id)

@@ -24,12 +24,13 @@ from sqlalchemy import delete, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import keys, repository
+from app import activity, keys, repository
 from app.actions import ActionError, check_conversation
 from app.events import ConversationChanged
 from app.models import (
     ERASED,
     Account,
+    Activity,
     Contact,
     Conversation,
     ConversationStatus,
@@ -152,13 +153,18 @@ async def erase_visitor(services: Services, user: User, conversation_id: int) ->
     and who they are once none is left."""
     async with services.db.session() as session:
         contact, conversations = await _visitor_conversations(session, user, conversation_id)
-        erased = await _erase(session, conversations)
+        lines: list[Activity] = []
+        erased = await _erase(session, conversations, services.clock.now(), user.id, lines)
         contact_erased = await _erase_contact_if_done(session, contact)
         forget = erased
         if contact_erased:  # their name was in every event of every conversation of theirs
             forget = await _all_of(session, contact.id or 0)
         await session.commit()
+        accounts = await repository.cached_by_id(session, Account, {c.account_id for c in erased})
     await _forget_events(services, forget)
+    # The "erased" lines go out after the stream was cleaned, so they stay in it.
+    for conversation, line in zip(erased, lines, strict=True):
+        await activity.publish(services, conversation, accounts[conversation.account_id], [line])
     log.info(
         "visitor data erased by user %s: %d conversation(s), contact %s",
         user.id,
@@ -169,9 +175,14 @@ async def erase_visitor(services: Services, user: User, conversation_id: int) ->
 
 
 async def _erase(
-    session: AsyncSession, conversations: Sequence[Conversation]
+    session: AsyncSession,
+    conversations: Sequence[Conversation],
+    now: datetime,
+    actor_id: int | None = None,
+    lines: list[Activity] | None = None,
 ) -> list[Conversation]:
-    """Blanks ``conversations`` (in the session's transaction); the ones erased now."""
+    """Blanks ``conversations`` (in the session's transaction) and adds an ``erased`` activity
+    line to each (appended to ``lines``, in the same order); the ones erased now."""
     todo = [c for c in conversations if not is_erased(c) and c.id is not None]
     ids = [c.id for c in todo]
     if not ids:
@@ -200,6 +211,10 @@ async def _erase(
         .where(col(RoutingDecision.conversation_id).in_(ids))
         .values(detail="")
     )
+    # A transfer's line carries the start of its note, which may quote the visitor.
+    await session.exec(
+        update(Activity).where(col(Activity.conversation_id).in_(ids)).values(detail="")
+    )
     for conversation in todo:
         conversation.thread_key = f"{ERASED}{conversation.id}"
         conversation.subject = ""
@@ -208,6 +223,9 @@ async def _erase(
         conversation.waiting_since = None
         conversation.status = ConversationStatus.RESOLVED
         session.add(conversation)
+        line = activity.add(session, conversation.id or 0, "erased", now, actor_id=actor_id)
+        if lines is not None:
+            lines.append(line)
     return todo
 
 
@@ -307,7 +325,7 @@ async def sweep(services: Services, now: datetime) -> int:
             ).all()
             if not found:
                 break
-            erased = await _erase(session, found)
+            erased = await _erase(session, found, now)
             forget = {c.id: c for c in erased}
             for contact_id in {c.contact_id for c in erased}:
                 contact = await session.get(Contact, contact_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, or_
@@ -11,10 +11,13 @@ from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import visitor_presence
+from app.dashboard import DEFAULT_TARGETS
 from app.events import AttachmentOut, AudienceFields, ConversationOut, MessageOut
 from app.models import (
     ERASED,
     Account,
+    Activity,
     Contact,
     Conversation,
     ConversationStatus,
@@ -24,6 +27,7 @@ from app.models import (
     StoredAttachment,
     User,
 )
+from app.services import Services
 
 T = TypeVar("T", Account, Office, Contact, User)
 
@@ -59,19 +63,74 @@ def visible_filter(user: User) -> ColumnElement[bool]:
     )
 
 
+LIST_STATUSES = ("open", "resolved", "all", "mine", "queued")
+
+
+def list_filter(user: User, status: str) -> ColumnElement[bool]:
+    """The rows of one of the inbox's lists: open, resolved, all, mine (open, assigned to the
+    user) or queued (open, assigned to nobody)."""
+    is_open = col(Conversation.status) == ConversationStatus.OPEN
+    if status == "open":
+        return is_open
+    if status == "resolved":
+        return col(Conversation.status) == ConversationStatus.RESOLVED
+    if status == "mine":
+        return and_(is_open, col(Conversation.assignee_id) == user.id)
+    if status == "queued":
+        return and_(is_open, col(Conversation.assignee_id).is_(None))
+    if status == "all":
+        return col(Conversation.id).is_not(None)
+    raise ValueError(f"unknown list {status!r}")
+
+
+async def list_page(
+    session: AsyncSession,
+    user: User,
+    status: str,
+    limit: int,
+    after: ColumnElement[bool] | None = None,
+) -> list[Conversation]:
+    """One page of a list, newest first (ties by id), one row more than ``limit`` when more
+    rows follow."""
+    query = select(Conversation).where(visible_filter(user), list_filter(user, status))
+    if after is not None:
+        query = query.where(after)
+    query = query.order_by(
+        col(Conversation.last_message_at).desc(), col(Conversation.id).desc()
+    ).limit(limit + 1)
+    return list((await session.exec(query)).all())
+
+
 async def list_conversations(
     session: AsyncSession, user: User, status: ConversationStatus | None, limit: int = 200
 ) -> list[ConversationOut]:
-    query = select(Conversation).where(visible_filter(user))
-    if status is not None:
-        query = query.where(Conversation.status == status)
-    query = query.order_by(col(Conversation.last_message_at).desc()).limit(limit)
-    rows = (await session.exec(query)).all()
-    return await conversations_out(session, rows)
+    rows = await list_page(session, user, "all" if status is None else status.value, limit)
+    return await conversations_out(session, rows[:limit])
+
+
+def target_seconds(account: Account) -> int:
+    """The account's first-response target: its own, else its channel's default."""
+    if account.target_seconds:
+        return account.target_seconds
+    return DEFAULT_TARGETS.get(account.channel, DEFAULT_TARGETS["twitter"])
+
+
+async def live_visitors(services: Services, rows: Sequence[Conversation]) -> set[str]:
+    """The live chat visitors among ``rows``' destinations (no Redis call without a chat)."""
+    found: set[str] = set()
+    for destination_id in {c.destination_id for c in rows if c.channel == "webchat"}:
+        found |= await visitor_presence.live_members(services, destination_id)
+    return found
+
+
+def is_live(conversation: Conversation, live: Collection[str]) -> bool:
+    """Whether the chat visitor of ``conversation`` has the widget open (``live``: the members
+    of ``visitor_presence.live_members``)."""
+    return conversation.channel == "webchat" and visitor_presence.member_of(conversation) in live
 
 
 async def conversations_out(
-    session: AsyncSession, rows: Sequence[Conversation]
+    session: AsyncSession, rows: Sequence[Conversation], live: Collection[str] = ()
 ) -> list[ConversationOut]:
     if not rows:
         return []
@@ -105,13 +164,17 @@ async def conversations_out(
                 waiting_since=c.waiting_since,
                 direct=c.channel == "twitter" and c.thread_key.startswith("dm:"),
                 erased=c.thread_key.startswith(ERASED),
+                visitor_live=is_live(c, live),
+                target_seconds=target_seconds(accounts[c.account_id]),
             )
         )
     return out
 
 
-async def conversation_out(session: AsyncSession, conversation: Conversation) -> ConversationOut:
-    return (await conversations_out(session, [conversation]))[0]
+async def conversation_out(
+    session: AsyncSession, conversation: Conversation, live: Collection[str] = ()
+) -> ConversationOut:
+    return (await conversations_out(session, [conversation], live))[0]
 
 
 async def _by_id(session: AsyncSession, model: type[T], ids: set[int]) -> dict[int, T]:
@@ -157,7 +220,10 @@ async def author_names(session: AsyncSession, rows: Sequence[Message]) -> dict[i
 
 
 def message_out(
-    message: Message, author_name: str = "", attachments: Sequence[StoredAttachment] = ()
+    message: Message,
+    author_name: str = "",
+    attachments: Sequence[StoredAttachment] = (),
+    mentions: Sequence[int] = (),
 ) -> MessageOut:
     assert message.id is not None
     return MessageOut(
@@ -184,6 +250,7 @@ def message_out(
             )
             for a in attachments
         ],
+        mentions=list(mentions),
     )
 
 
@@ -201,9 +268,32 @@ async def messages_out(session: AsyncSession, conversation_id: int) -> list[Mess
         )
         for row in (await session.exec(query)).all():
             files.setdefault(row.message_id, []).append(row)
+    mentions = await mentions_of(session, conversation_id)
     return [
-        message_out(m, names.get(m.author_user_id or 0, ""), files.get(m.id or 0, ())) for m in rows
+        message_out(
+            m,
+            names.get(m.author_user_id or 0, ""),
+            files.get(m.id or 0, ()),
+            mentions.get(m.id or 0, ()),
+        )
+        for m in rows
     ]
+
+
+async def mentions_of(session: AsyncSession, conversation_id: int) -> dict[int, list[int]]:
+    """The colleagues each note of a conversation mentions: message id → user ids."""
+    rows = (
+        await session.exec(
+            select(Activity.message_id, Activity.user_id)
+            .where(Activity.conversation_id == conversation_id, Activity.kind == "mention")
+            .order_by(col(Activity.id))
+        )
+    ).all()
+    found: dict[int, list[int]] = {}
+    for message_id, user_id in rows:
+        if message_id is not None and user_id is not None:
+            found.setdefault(message_id, []).append(user_id)
+    return found
 
 
 def audience(conversation: Conversation, account: Account) -> AudienceFields:

@@ -11,10 +11,10 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
-from app import actions, privacy, repository
+from app import actions, activity, assign, bulk, counts, notes, pagination, privacy, repository
 from app.actions import ActionError
 from app.deps import CsrfChecked, CurrentUser, ServicesDep, translator
-from app.events import ConversationOut, MessageOut
+from app.events import ActivityOut, ConversationOut, MessageOut
 from app.models import ConversationStatus, Message, Office, StoredAttachment
 
 router = APIRouter(prefix="/api", tags=["inbox"])
@@ -33,6 +33,45 @@ class Me(BaseModel):
 class ConversationDetail(BaseModel):
     conversation: ConversationOut
     messages: list[MessageOut]
+    activities: list[ActivityOut]
+
+
+class Counts(BaseModel):
+    mine: int
+    queued: int
+    open: int
+    resolved: int
+    all: int
+    attention: int  # what needs this adviser now: their unread, their office's fresh queue
+
+
+class NoteIn(BaseModel):
+    text: str = Field(max_length=20_000)
+    client_id: str = Field(default="", max_length=64, pattern=r"^[A-Za-z0-9_-]*$")
+    mentions: list[int] = Field(default=[], max_length=100)
+
+
+class AssignIn(BaseModel):
+    user_id: int | None  # None: back to the office queue
+
+
+class BulkIn(BaseModel):
+    ids: list[int] = Field(max_length=10_000)  # over 200: refused with a readable reason
+    action: str = Field(max_length=32)
+    user_id: int | None = None
+    office_id: int | None = None
+    note: str = Field(default="", max_length=20_000)
+
+
+class BulkOut(BaseModel):
+    done: list[int]
+    skipped: int
+
+
+class OfficeOut(BaseModel):
+    id: int
+    slug: str
+    name: str
 
 
 class ReplyIn(BaseModel):
@@ -48,12 +87,6 @@ class StatusIn(BaseModel):
 class TransferIn(BaseModel):
     office_id: int
     note: str = Field(default="", max_length=20_000)
-
-
-class OfficeOut(BaseModel):
-    id: int
-    slug: str
-    name: str
 
 
 def action_error_response(request: Request, exc: Exception) -> JSONResponse:
@@ -81,27 +114,65 @@ async def me(user: CurrentUser, services: ServicesDep) -> Me:
 
 @router.get("/conversations")
 async def list_conversations(
+    request: Request,
+    response: Response,
     user: CurrentUser,
     services: ServicesDep,
-    status: Annotated[Literal["open", "resolved", "all"], Query()] = "open",
+    status: Annotated[Literal["open", "resolved", "all", "mine", "queued"], Query()] = "open",
+    limit: Annotated[str | None, Query(description="1 to 200; 50 by default")] = None,
+    cursor: Annotated[str | None, Query(description="X-Next-Cursor of the page before")] = None,
 ) -> list[ConversationOut]:
-    """Conversations the user may see, most recent first."""
-    wanted = None if status == "all" else ConversationStatus(status)
+    """One page of the conversations the user may see, newest message first (ties by id).
+
+    When more follow, the ``X-Next-Cursor`` header (and ``Link: <…>; rel="next"``) gives the
+    next page's ``cursor``. ``mine``: open and assigned to the user; ``queued``: open and
+    assigned to nobody."""
+    try:
+        size = pagination.parse_limit(limit)
+    except pagination.BadLimitError as exc:
+        raise ActionError("error.bad_limit") from exc
+    try:
+        start = pagination.decode(cursor)
+    except pagination.BadCursorError as exc:
+        raise ActionError("error.bad_cursor") from exc
     async with services.db.session() as session:
-        return await repository.list_conversations(session, user, wanted)
+        rows = await repository.list_page(
+            session, user, status, size, pagination.after(start) if start else None
+        )
+        page = rows[:size]
+        live = await repository.live_visitors(services, page)
+        views = await repository.conversations_out(session, page, live)
+    if len(rows) > size:
+        last = page[-1]
+        assert last.id is not None
+        token = pagination.encode(last.last_message_at, last.id)
+        response.headers["X-Next-Cursor"] = token
+        following = request.url.include_query_params(cursor=token)
+        response.headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
+    return views
+
+
+@router.get("/conversations/counts")
+async def conversation_counts(user: CurrentUser, services: ServicesDep) -> Counts:
+    """How many conversations each list holds for the user, and ``attention``: their open
+    conversations with unread messages plus their office's queue since its current duty began
+    (or since its last duty ended, off duty)."""
+    return Counts(**await counts.counts(services, user))
 
 
 @router.get("/conversations/{conversation_id}")
 async def get_conversation(
     conversation_id: int, user: CurrentUser, services: ServicesDep
 ) -> ConversationDetail:
-    """One conversation with its whole history; marks it read."""
+    """One conversation with its whole history and activity lines; marks it read."""
     await actions.mark_read(services, user, conversation_id)  # checks the permission too
     async with services.db.session() as session:
         loaded = await actions.check_conversation(session, user, conversation_id)
-        view = await repository.conversation_out(session, loaded.conversation)
+        live = await repository.live_visitors(services, [loaded.conversation])
+        view = await repository.conversation_out(session, loaded.conversation, live)
         msgs = await repository.messages_out(session, conversation_id)
-    return ConversationDetail(conversation=view, messages=msgs)
+        lines = await activity.for_conversation(session, conversation_id)
+    return ConversationDetail(conversation=view, messages=msgs, activities=lines)
 
 
 @router.post(
@@ -115,6 +186,41 @@ async def post_reply(
         services, user, conversation_id, body.text, body.client_id, body.split_thread
     )
     return repository.message_out(message, user.name)
+
+
+@router.post("/conversations/{conversation_id}/notes", dependencies=[CsrfChecked], status_code=201)
+async def post_note(
+    conversation_id: int, body: NoteIn, user: CurrentUser, services: ServicesDep
+) -> MessageOut:
+    """An internal note for the advisers, never sent to the visitor; ``mentions`` alert
+    colleagues who may see the conversation (422 ``error.mention_out_of_reach`` otherwise)."""
+    note, mentioned = await notes.add_note(
+        services, user, conversation_id, body.text, body.client_id, body.mentions
+    )
+    return repository.message_out(note, user.name, mentions=mentioned)
+
+
+@router.post("/conversations/{conversation_id}/assign", dependencies=[CsrfChecked])
+async def post_assign(
+    conversation_id: int, body: AssignIn, user: CurrentUser, services: ServicesDep
+) -> ConversationOut:
+    """Assigns a conversation to a colleague of its office or a destination manager (422
+    ``error.unknown_colleague`` otherwise); ``user_id: null`` puts it back in the queue."""
+    conversation, _ = await assign.assign_to(services, user, conversation_id, body.user_id)
+    async with services.db.session() as session:
+        return await repository.conversation_out(session, conversation)
+
+
+@router.post("/conversations/bulk", dependencies=[CsrfChecked])
+async def post_bulk(body: BulkIn, user: CurrentUser, services: ServicesDep) -> BulkOut:
+    """Resolves, reopens, assigns or transfers up to 200 conversations; those the user may not
+    see, erased ones and those the action refuses are skipped, untouched."""
+    if body.action == "assign" and "user_id" not in body.model_fields_set:
+        raise ActionError("error.unknown_colleague")
+    result = await bulk.run_bulk(
+        services, user, body.ids, body.action, body.office_id, body.user_id, body.note
+    )
+    return BulkOut(done=result.done, skipped=result.skipped)
 
 
 @router.post("/conversations/{conversation_id}/status", dependencies=[CsrfChecked])

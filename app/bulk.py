@@ -1,0 +1,98 @@
+"""One action on many conversations at once: resolve, reopen, assign or transfer.
+
+Each conversation goes through the same action as alone (same checks, events and activity
+lines). Those the user cannot see, erased ones, and those their action refuses or would leave
+unchanged are skipped, untouched. The assignment passes the actions would each run are run once
+per office at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from app import actions, assign
+from app.actions import ActionError
+from app.assignment import assign_waiting
+from app.models import ConversationStatus, Office, User
+from app.services import Services
+
+MAX_IDS = 200
+ACTIONS = ("resolve", "reopen", "assign", "transfer")
+
+
+@dataclass
+class BulkResult:
+    done: list[int] = field(default_factory=list)
+    skipped: int = 0
+
+
+async def check_bulk(
+    services: Services,
+    user: User,
+    ids: Sequence[int],
+    action: str,
+    office_id: int | None,
+    colleague_id: int | None,
+    note: str = "",
+) -> None:
+    """Refuses what no conversation could accept (422): too many ids, an unknown action, an
+    office or colleague outside the destination."""
+    if len(ids) > MAX_IDS:
+        raise ActionError("error.bulk_too_many")
+    if action not in ACTIONS:
+        raise ActionError("error.bulk_unknown_action")
+    if len(note) > services.settings.max_message_chars:
+        raise ActionError("error.message_too_long")
+    async with services.db.session() as session:
+        if action == "transfer":
+            target = await session.get(Office, office_id) if office_id is not None else None
+            if target is None or target.destination_id != user.destination_id:
+                raise ActionError("error.unknown_office")
+        if action == "assign" and colleague_id is not None:
+            await assign.check_colleague(session, user, colleague_id)
+
+
+async def run_bulk(
+    services: Services,
+    user: User,
+    ids: Sequence[int],
+    action: str,
+    office_id: int | None = None,
+    colleague_id: int | None = None,
+    note: str = "",
+) -> BulkResult:
+    """Applies ``action`` to each conversation in turn; ``done`` lists those it changed."""
+    await check_bulk(services, user, ids, action, office_id, colleague_id, note)
+    result = BulkResult()
+    offices: set[tuple[int, int]] = set()  # (destination, office) whose queue may move
+    for conversation_id in dict.fromkeys(ids):  # once each, in the order given
+        try:
+            if action in ("resolve", "reopen"):
+                status = (
+                    ConversationStatus.RESOLVED if action == "resolve" else ConversationStatus.OPEN
+                )
+                conversation, changed = await actions.change_status(
+                    services, user, conversation_id, status, assign=False
+                )
+            elif action == "assign":
+                conversation, changed = await assign.assign_to(
+                    services, user, conversation_id, colleague_id, assign=False
+                )
+            else:
+                assert office_id is not None
+                conversation = await actions.transfer(
+                    services, user, conversation_id, office_id, note, assign=False
+                )
+                changed = True
+        except ActionError:
+            result.skipped += 1
+            continue
+        if not changed:
+            result.skipped += 1
+            continue
+        result.done.append(conversation_id)
+        offices.add((conversation.destination_id, conversation.office_id))
+    for destination_id, office in sorted(offices):
+        await assign_waiting(services, destination_id, office)
+    return result

@@ -1,0 +1,170 @@
+"""The conversation lists over real HTTP: keyset pages, the mine/queued lists, bad cursors and
+limits, and the live-visitor and target fields."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from app import repository, visitor_presence
+from app.inbox import Inbox
+from app.services import Services
+from connectors.base import Author, Channel, InboundMessage
+from tests.conftest import LiveServer, login, office_login
+
+EIGHT = datetime(2026, 7, 21, 8, 0, tzinfo=UTC)  # 10:00 in Paris: every office is open
+
+
+def chat(
+    n: int, at: datetime = EIGHT, account: str = "chat-port-argent", text: str = ""
+) -> InboundMessage:
+    """Visitor ``n``'s chat message (one conversation per visitor)."""
+    return InboundMessage(
+        channel=Channel.WEBCHAT, account=account, external_id=f"{account}-m{n}-{at.timestamp()}",
+        thread_key=f"visitor-{n}", author=Author(external_id=f"visitor-{n}", name=f"Visitor {n}"),
+        text=text or f"question {n}", received_at=at,
+    )  # fmt: skip
+
+
+async def open_chats(
+    services: Services, count: int, at: datetime = EIGHT, account: str = "chat-port-argent"
+) -> list[int]:
+    """``count`` queued chat conversations, the later ones newer; their ids, oldest first."""
+    inbox = Inbox(services)
+    ids = []
+    for n in range(count):
+        result = await inbox.ingest(chat(n, at + timedelta(minutes=n), account))
+        ids.append(result.conversation_id)
+    return ids
+
+
+def set_account(live: LiveServer, key: str, **values: object) -> None:
+    path = live.settings.sqlalchemy_url.split(":///", 1)[1]
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        for column, value in values.items():
+            db.execute(f"UPDATE account SET {column} = ? WHERE key = ?", (value, key))  # noqa: S608
+
+
+def walk(client: httpx.Client, url: str) -> list[list[int]]:
+    """Every page of a list, following X-Next-Cursor."""
+    pages = []
+    while True:
+        response = client.get(url)
+        assert response.status_code == 200, response.text
+        pages.append([c["id"] for c in response.json()])
+        cursor = response.headers.get("x-next-cursor")
+        if cursor is None:
+            assert "link" not in response.headers
+            return pages
+        assert response.headers["link"].endswith('>; rel="next"')
+        url = response.headers["link"][1:].split(">;", 1)[0]
+        assert f"cursor={cursor}" in url
+
+
+async def test_pages_follow_one_another_without_gap_or_repeat(
+    live: LiveServer, services: Services
+) -> None:
+    ids = await open_chats(services, 7)
+    times = {i: n * 60.0 for n, i in enumerate(ids)}
+    # Two more written at the very same instant: the id breaks the tie.
+    inbox = Inbox(services)
+    same = EIGHT + timedelta(minutes=3, seconds=30)
+    for n in (10, 11):
+        times[(await inbox.ingest(chat(n, same))).conversation_id] = 210.0
+    elsewhere = await open_chats(services, 2, account="chat-saint-clair")
+    newest_first = sorted(times, key=lambda i: (times[i], i), reverse=True)
+    adviser = office_login(live, "port-argent")
+    with login(live.url, adviser.email, adviser.password) as client:
+        pages = walk(client, "/api/conversations?status=all&limit=3")
+        assert pages == [newest_first[0:3], newest_first[3:6], newest_first[6:9]]
+        # The body is still the plain list of conversations; the default page holds them all.
+        whole = client.get("/api/conversations").json()
+        assert [c["id"] for c in whole] == newest_first
+        assert not {c["id"] for c in whole} & set(elsewhere)  # another office's, never listed
+    manager = next(x for x in live.logins.values() if x.email.startswith("manager@"))
+    with login(live.url, manager.email, manager.password) as client:
+        listed = [i for page in walk(client, "/api/conversations?limit=4") for i in page]
+        assert sorted(listed) == sorted([*times, *elsewhere]) and len(listed) == len(set(listed))
+
+
+async def test_mine_and_queued_lists(live: LiveServer, services: Services) -> None:
+    first, second, third = await open_chats(services, 3)
+    adviser = office_login(live, "port-argent")
+    with login(live.url, adviser.email, adviser.password) as client:
+        assert client.post(f"/api/conversations/{second}/take").status_code == 200
+        assert (
+            client.post(f"/api/conversations/{third}/status", json={"status": "resolved"}).json()[
+                "status"
+            ]
+            == "resolved"
+        )
+        mine = [c["id"] for c in client.get("/api/conversations?status=mine").json()]
+        queued = [c["id"] for c in client.get("/api/conversations?status=queued").json()]
+        resolved = [c["id"] for c in client.get("/api/conversations?status=resolved").json()]
+        assert (mine, queued, resolved) == ([second], [first], [third])
+    colleague = office_login(live, "port-argent", 1)
+    with login(live.url, colleague.email, colleague.password) as client:
+        assert client.get("/api/conversations?status=mine").json() == []
+
+
+async def test_bad_cursors_and_limits_are_refused_in_the_users_language(
+    live: LiveServer, services: Services
+) -> None:
+    await open_chats(services, 2)
+    adviser = office_login(live, "port-argent")
+    with login(live.url, adviser.email, adviser.password) as client:
+        client.headers["accept-language"] = "en"
+        for query in ("limit=0", "limit=201", "limit=abc", "limit=-1", "limit=²"):
+            response = client.get(f"/api/conversations?{query}")
+            assert response.status_code == 422, query
+            assert response.json() == {
+                "detail": "The number of conversations per page must be between 1 and 200.",
+                "code": "error.bad_limit",
+            }
+        for cursor in ("nonsense!", "bm90LWEtY3Vyc29y", "x" * 100, "OTk5OTk5OTk5OTk5OTk5OTk5OS4x"):
+            response = client.get(f"/api/conversations?cursor={cursor}")
+            assert response.status_code == 422, cursor
+            assert response.json()["code"] == "error.bad_cursor"
+        client.headers["accept-language"] = "fr"
+        french = client.get("/api/conversations?cursor=nonsense")
+        assert french.status_code == 422
+        assert "Rechargez la liste" in french.json()["detail"]
+        assert client.get("/api/conversations?status=everything").status_code == 422
+
+
+async def test_visitor_live_and_target_seconds(live: LiveServer, services: Services) -> None:
+    set_account(live, "chat-port-argent", target_seconds=90)
+    # Workers keep accounts for their names a few seconds; this process ran earlier tests.
+    repository._display.clear()
+    live_id, idle_id = await open_chats(services, 2)
+    mail = await Inbox(services).ingest(
+        InboundMessage(
+            channel=Channel.EMAIL,
+            account="mail-port-argent",
+            external_id="m1@example.org",
+            thread_key="m1@example.org",
+            author=Author(external_id="ana@example.org"),
+            text="Bonjour",
+            received_at=EIGHT,
+        )
+    )
+    # Visitor 0's widget is open now (as the visitor socket records it), visitor 1's is not.
+    await visitor_presence.touch(services, 1, 1, "visitor-0")
+    adviser = office_login(live, "port-argent")
+    with login(live.url, adviser.email, adviser.password) as client:
+        rows = {c["id"]: c for c in client.get("/api/conversations").json()}
+        assert rows[live_id]["visitor_live"] is True
+        assert rows[idle_id]["visitor_live"] is False
+        assert rows[mail.conversation_id]["visitor_live"] is False
+        assert rows[live_id]["target_seconds"] == 90
+        assert rows[mail.conversation_id]["target_seconds"] == 4 * 3600  # e-mail's default
+        detail = client.get(f"/api/conversations/{live_id}").json()
+        assert detail["conversation"]["visitor_live"] is True
+        await visitor_presence.leave(services, 1, 1, "visitor-0")
+        assert (
+            client.get(f"/api/conversations/{live_id}").json()["conversation"]["visitor_live"]
+            is False
+        )
