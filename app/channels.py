@@ -24,7 +24,7 @@ from app.connector_registry import ConfigurationError, connector_for
 from app.inbox import Inbox
 from app.models import Account
 from app.services import Services
-from connectors.base import Connector, ConnectorStatus
+from connectors.base import Connector, ConnectorStatus, StatusNote
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,10 @@ async def build(services: Services, account: Account) -> Connector | None:
         return connector_for(services, account)
     except ConfigurationError as exc:
         log.error("account %s cannot run: %s", account.key, exc)
-        await write_status(services, account, ConnectorStatus(state="error", detail=str(exc)))
+        note = StatusNote("account.misconfigured", {"reason": str(exc)})
+        await write_status(
+            services, account, ConnectorStatus(state="error", detail=str(exc), notes=[note])
+        )
         return None
 
 

@@ -154,11 +154,22 @@ class Connector(Protocol):
 
 
 @dataclass(slots=True)
+class StatusNote:
+    """One part of a status's ``detail`` as a stable code and its parameters, so the accounts
+    page can say it in the manager's language (``detail`` stays English, for logs)."""
+
+    code: str
+    params: dict[str, str] = field(default_factory=dict)
+    scope: str = ""  # the part of the account it is about, e.g. "mentions"
+
+
+@dataclass(slots=True)
 class ConnectorStatus:
     """What an admin sees of one account's connector."""
 
     state: str = "starting"  # starting | connected | polling | rate_limited | error | stopped
     detail: str = ""  # readable, never a secret
+    notes: list[StatusNote] = field(default_factory=list)  # ``detail``, coded
     last_message_at: datetime | None = None
     last_error_at: datetime | None = None
     counters: dict[str, int] = field(default_factory=dict)

@@ -28,9 +28,19 @@ _UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]")
 
 
 class ImapError(Exception):
-    def __init__(self, reason: str, *, auth: bool = False) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        auth: bool = False,
+        code: str = "email.imap_failed",
+        params: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
+        # For the accounts page, in the manager's language; the server's own words stay as is.
+        self.code = code
+        self.params = params if params is not None else {"reason": reason}
         self.auth = auth  # wrong credentials, untrusted certificate: retrying soon will not help
 
 
@@ -83,20 +93,36 @@ class Connection:
             await self.imap.wait_hello_from_server()
         except (OSError, TimeoutError, aioimaplib.AioImapException) as exc:
             if untrusted := untrusted_certificate(exc, self.server):
-                raise ImapError(untrusted, auth=True) from exc
-            raise ImapError(f"cannot reach {self.server}: {_reason(exc)}") from exc
+                raise ImapError(
+                    untrusted, auth=True, code="email.untrusted", params={"detail": untrusted}
+                ) from exc
+            raise ImapError(
+                f"cannot reach {self.server}: {_reason(exc)}",
+                code="email.unreachable",
+                params={"server": self.server, "reason": _reason(exc)},
+            ) from exc
         if config.imap_security == "starttls":
             await self._starttls()
         response = await self.imap.login(config.imap_user, config.imap_password.get_secret_value())
         if response.result != "OK":
-            raise ImapError(f"login refused for {config.imap_user}: {_text(response)}", auth=True)
+            raise ImapError(
+                f"login refused for {config.imap_user}: {_text(response)}",
+                auth=True,
+                code="email.login_refused",
+                params={"user": config.imap_user, "answer": _text(response)},
+            )
 
     async def _starttls(self) -> None:
         # aioimaplib has no STARTTLS helper: send the command, then upgrade the transport.
         protocol = self.imap.protocol
         if "STARTTLS" not in protocol.capabilities:
             # Never fall back to logging in without TLS.
-            raise ImapError(f"{self.server} does not offer STARTTLS", auth=True)
+            raise ImapError(
+                f"{self.server} does not offer STARTTLS",
+                auth=True,
+                code="email.no_starttls",
+                params={"server": self.server},
+            )
         context = self._context()
         command = aioimaplib.Command("STARTTLS", protocol.new_tag(), loop=protocol.loop)
         response = await asyncio.wait_for(protocol.execute(command), self.config.timeout)
@@ -113,7 +139,9 @@ class Connection:
             )
         except (OSError, TimeoutError) as exc:
             if untrusted := untrusted_certificate(exc, self.server):
-                raise ImapError(untrusted, auth=True) from exc
+                raise ImapError(
+                    untrusted, auth=True, code="email.untrusted", params={"detail": untrusted}
+                ) from exc
             raise ImapError(f"STARTTLS with {self.server} failed: {_reason(exc)}") from exc
         if transport is None:
             raise ImapError(f"STARTTLS with {self.server} failed: the connection closed")
@@ -133,7 +161,7 @@ class Connection:
             return task.result()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        raise ImapError("connection to the IMAP server was lost")
+        raise ImapError("connection to the IMAP server was lost", code="email.lost", params={})
 
     def has_idle(self) -> bool:
         return bool(self.imap.has_capability("IDLE"))

@@ -20,7 +20,13 @@ import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
-from connectors.base import ConnectorStatus, CursorStore, InboundMessage, InboundSink
+from connectors.base import (
+    ConnectorStatus,
+    CursorStore,
+    InboundMessage,
+    InboundSink,
+    StatusNote,
+)
 from connectors.email.config import MailboxConfig
 from connectors.email.imap import Connection, Fetched, ImapError
 from connectors.email.parse import parse_message
@@ -72,9 +78,10 @@ class Receiver:
     def _count(self, name: str, by: int = 1) -> None:
         self.status.counters[name] = self.status.counters.get(name, 0) + by
 
-    def _error(self, detail: str) -> None:
+    def _error(self, detail: str, code: str, params: dict[str, str]) -> None:
         self.status.state = "error"
         self.status.detail = detail
+        self.status.notes = [StatusNote(code, params)]
         self.status.last_error_at = datetime.now(UTC)
         self._count("errors")
 
@@ -94,13 +101,17 @@ class Receiver:
         try:
             await self.session(sink, cursors)
         except ImapError as exc:
-            self._error(exc.reason)
+            self._error(exc.reason, exc.code, exc.params)
             # Wrong credentials will not fix themselves in a second: wait at least a minute.
             return self.backoff.next_delay(floor=60.0 if exc.auth else 0.0)
         except (OSError, TimeoutError) as exc:
-            self._error(f"IMAP connection failed: {exc or type(exc).__name__}"[:300])
+            reason = str(exc or type(exc).__name__)[:280]
+            self._error(
+                f"IMAP connection failed: {reason}", "email.connection_failed", {"reason": reason}
+            )
         except Exception as exc:
-            self._error(f"{type(exc).__name__}: {exc}"[:300])
+            reason = f"{type(exc).__name__}: {exc}"[:300]
+            self._error(reason, "email.failed", {"reason": reason})
             log.warning("email %s: receive failed", self.config.account, exc_info=True)
         return self.backoff.next_delay()
 
@@ -117,6 +128,11 @@ class Receiver:
                 if idle
                 else f"polling every {self.config.poll_interval:g}s"
             )
+            self.status.notes = [
+                StatusNote("email.idle", {"folder": self.config.folder})
+                if idle
+                else StatusNote("email.polling", {"seconds": f"{self.config.poll_interval:g}"})
+            ]
             await self.catch_up(connection, validity, sink, cursors)
             self.backoff.reset()
             while not connection.lost.is_set():
@@ -130,7 +146,7 @@ class Receiver:
                     # Dovecot keeps a deleted-and-recreated folder "selected" but empty.
                     raise ImapError(f"UIDVALIDITY of {self.config.folder} changed, reopening")
                 await self.catch_up(connection, validity, sink, cursors)
-            raise ImapError("connection to the IMAP server was lost")
+            raise ImapError("connection to the IMAP server was lost", code="email.lost", params={})
         finally:
             await connection.close()
 
@@ -160,10 +176,14 @@ class Receiver:
             idle.cancel()
             await asyncio.gather(idle, return_exceptions=True)
             if not connection.lost.is_set():
-                raise ImapError("the IMAP server did not end IDLE")
+                raise ImapError("the IMAP server did not end IDLE", code="email.lost", params={})
         if complaint:
             # "* NO …" or "* BYE …" while idling: this session cannot be trusted any more.
-            raise ImapError(f"IMAP server said: {complaint}")
+            raise ImapError(
+                f"IMAP server said: {complaint}",
+                code="email.server_said",
+                params={"answer": complaint},
+            )
 
     async def _poll(self, connection: Connection) -> None:
         lost = asyncio.ensure_future(connection.lost.wait())

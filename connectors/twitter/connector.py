@@ -24,6 +24,7 @@ from connectors.base import (
     DeliveryResult,
     InboundSink,
     OutboundMessage,
+    StatusNote,
 )
 from connectors.twitter.api import Answer, ApiError, Failure, RateLimit, call, make_client
 from connectors.twitter.config import XAccountConfig
@@ -73,6 +74,7 @@ class XConnector:
             if user is None:
                 dms = self.timelines[DIRECT_MESSAGES]
                 dms.state, dms.detail = "off", "off: no user credentials (OAuth 1.0a or 2.0)"
+                dms.note = StatusNote("x.no_user_credentials", scope=DIRECT_MESSAGES)
                 dms.due = float("inf")
         self._poller = Poller(
             config,
@@ -131,7 +133,12 @@ class XConnector:
                 self._failed(timeline, exc)
             except Exception as exc:  # the inbox: keep what was read, store it next time
                 log.warning("%s on %s: the inbox refused: %r", timeline.name, self.account, exc)
-                self._back_off(timeline, f"inbox unavailable ({type(exc).__name__})")
+                self._back_off(
+                    timeline,
+                    f"inbox unavailable ({type(exc).__name__})",
+                    "x.inbox_unavailable",
+                    {"error": type(exc).__name__},
+                )
             else:
                 self._succeeded(timeline, limits)
         self._summarise()
@@ -143,6 +150,7 @@ class XConnector:
         timeline.failures = 0
         delay = self.config.poll_interval
         timeline.state, timeline.detail = "polling", f"polling every {delay:g} s"
+        timeline.note = StatusNote("x.polling", {"seconds": f"{delay:g}"}, timeline.name)
         if limits.remaining is not None and limits.reset is not None:
             left = max(0.0, limits.reset - now)
             paced = left if limits.remaining <= 0 else left / limits.remaining
@@ -152,6 +160,15 @@ class XConnector:
                     f"polling every {delay:.0f} s to stay within X's rate limit "
                     f"({limits.remaining} requests left until {_hhmm(limits.reset)})"
                 )
+                timeline.note = StatusNote(
+                    "x.paced",
+                    {
+                        "seconds": f"{delay:.0f}",
+                        "left": str(limits.remaining),
+                        "until": _hhmm(limits.reset),
+                    },
+                    timeline.name,
+                )
         timeline.due = now + delay
 
     def _failed(self, timeline: Timeline, exc: ApiError) -> None:
@@ -160,6 +177,7 @@ class XConnector:
         if exc.failure == Failure.RATE_LIMITED:
             reset = exc.limits.reset or now + DEFAULT_RESET_WAIT
             timeline.state, timeline.detail = "rate_limited", f"rate-limited until {_hhmm(reset)}"
+            timeline.note = StatusNote("x.rate_limited", {"until": _hhmm(reset)}, timeline.name)
             timeline.due = max(reset, now + 1)
         elif exc.failure == Failure.AUTH:
             timeline.state = "error"
@@ -167,13 +185,26 @@ class XConnector:
                 f"credentials revoked or not allowed ({exc.status}): check the account's "
                 f"tokens and app permissions — X says: {exc.reason}"
             )
+            timeline.note = StatusNote(
+                "x.credentials", {"status": str(exc.status), "answer": exc.reason}, timeline.name
+            )
             timeline.due = now + self.config.max_backoff
         elif exc.failure == Failure.REFUSED:
-            self._back_off(timeline, f"X refused the request ({exc.status}): {exc.reason}")
+            self._back_off(
+                timeline,
+                f"X refused the request ({exc.status}): {exc.reason}",
+                "x.refused",
+                {"status": str(exc.status), "answer": exc.reason},
+            )
         else:
-            self._back_off(timeline, f"X API unavailable ({exc.reason})")
+            self._back_off(
+                timeline,
+                f"X API unavailable ({exc.reason})",
+                "x.unavailable",
+                {"reason": exc.reason},
+            )
 
-    def _back_off(self, timeline: Timeline, reason: str) -> None:
+    def _back_off(self, timeline: Timeline, reason: str, code: str, params: dict[str, str]) -> None:
         now = self._clock()
         self.status.last_error_at = datetime.fromtimestamp(now, UTC)
         timeline.failures += 1
@@ -183,6 +214,7 @@ class XConnector:
         delay = self._jitter(ceiling / 2, ceiling)
         timeline.state = "error"
         timeline.detail = f"{reason}; retrying at {_hhmm(now + delay)}"
+        timeline.note = StatusNote(code, {**params, "retry": _hhmm(now + delay)}, timeline.name)
         timeline.due = now + delay
 
     def _summarise(self) -> None:
@@ -193,6 +225,7 @@ class XConnector:
                 self.status.state = state
                 break
         self.status.detail = "; ".join(f"{t.name}: {t.detail}" for t in timelines)
+        self.status.notes = [t.note for t in timelines if t.note is not None]
 
     # ---- sending -----------------------------------------------------------------
     async def send(self, message: OutboundMessage) -> DeliveryResult:

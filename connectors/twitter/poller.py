@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.base import CursorStore, InboundMessage, InboundSink
+from connectors.base import CursorStore, InboundMessage, InboundSink, StatusNote
 from connectors.twitter.api import Answer, ApiError, Failure, RateLimit
 from connectors.twitter.config import XAccountConfig
 from connectors.twitter.mapping import (
@@ -94,6 +94,7 @@ class Timeline:
     failures: int = 0
     state: str = "starting"  # polling | rate_limited | error | off
     detail: str = ""
+    note: StatusNote | None = None  # ``detail``, coded for the accounts page
     backlog: list[tuple[int, InboundMessage | None]] = field(default_factory=list)
     paging: Paging | None = None
 
