@@ -518,8 +518,10 @@ def db_upgrade() -> None:
     before, after = asyncio.run(work())
     if before == after:
         typer.echo(f"already at {after} (head): nothing to do")
+    elif before is None:  # an empty database, or one made before migrations (stamped first)
+        typer.echo(f"upgraded to {after} (head)")
     else:
-        typer.echo(f"upgraded from {before or 'an empty database'} to {after} (head)")
+        typer.echo(f"upgraded from {before} to {after} (head)")
 
 
 @db_cli.command("current")

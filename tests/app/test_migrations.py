@@ -1,0 +1,263 @@
+"""Schema migrations: models and migrations in step, old databases upgraded with their rows."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, func, inspect, text
+from sqlalchemy import select as sa_select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import SQLModel, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import migrations
+from app.db import create_tables, make_engine, migrate
+from app.demo import seed
+from app.models import Account, Activity, Contact, Conversation, Destination, Office
+from app.settings import Settings
+
+T0 = datetime(2026, 7, 18, 19, 14, tzinfo=UTC)
+HEAD = migrations.head()
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'concierge.db'}")
+    yield engine
+    await engine.dispose()
+
+
+async def inspect_with(engine: AsyncEngine, fn: Any, *args: Any) -> Any:
+    async with engine.connect() as conn:
+        return await conn.run_sync(fn, *args)
+
+
+def differences(connection: Connection) -> list[Any]:
+    """What autogenerate would write: the models' schema against the database's."""
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, SQLModel.metadata))
+
+
+def tables(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+def row_counts(connection: Connection) -> dict[str, int]:
+    return {
+        table.name: connection.execute(sa_select(func.count()).select_from(table)).scalar_one()
+        for table in SQLModel.metadata.sorted_tables
+        if table.name in tables(connection)
+    }
+
+
+async def create_all_as_before_migrations(engine: AsyncEngine, *, activity: bool) -> None:
+    """What start-up made before migrations: ``create_all`` of the models of the time."""
+    made = [t for t in SQLModel.metadata.sorted_tables if activity or t.name != "activity"]
+    async with engine.begin() as conn:
+        await conn.run_sync(lambda c: SQLModel.metadata.create_all(c, tables=made))
+
+
+async def add_a_conversation(engine: AsyncEngine, *, demo: bool = False) -> int:
+    """The demo's destination (whole, or only what a conversation needs) and one conversation."""
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        if demo:
+            await seed(session)  # hashes its advisers' passwords: seconds, so only where needed
+        else:
+            session.add(Destination(slug="baie-dargent", name="Baie d'Argent"))
+            session.add(Office(destination_id=1, slug="port-argent", name="Port-Argent"))
+            await session.flush()
+            session.add(
+                Account(destination_id=1, office_id=1, channel="webchat", key="chat", name="C")
+            )
+        office = (await session.exec(select(Office).where(Office.slug == "port-argent"))).one()
+        contact = Contact(destination_id=1, channel="webchat", external_id="v-1", created_at=T0)
+        session.add(contact)
+        await session.flush()
+        assert contact.id is not None and office.id is not None
+        conversation = Conversation(
+            destination_id=1, account_id=1, contact_id=contact.id, office_id=office.id,
+            channel="webchat", thread_key="v-1", created_at=T0, last_message_at=T0,
+        )  # fmt: skip
+        session.add(conversation)
+        await session.commit()
+        assert conversation.id is not None
+        return conversation.id
+
+
+async def test_an_empty_database_migrated_to_head_matches_the_models(engine: AsyncEngine) -> None:
+    assert await migrate(engine) == (None, HEAD)
+
+    assert await inspect_with(engine, migrations.current) == HEAD
+    assert await inspect_with(engine, differences) == []
+    assert "activity" in await inspect_with(engine, tables)
+    async with engine.connect() as conn:  # the pooled connection got its foreign keys back
+        assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
+    assert await migrate(engine) == (HEAD, HEAD)  # a second start changes nothing
+
+
+async def test_a_database_made_by_the_old_create_all_is_stamped_then_upgraded_with_its_rows(
+    engine: AsyncEngine,
+) -> None:
+    await create_all_as_before_migrations(engine, activity=False)
+    conversation_id = await add_a_conversation(engine, demo=True)
+    before = await inspect_with(engine, row_counts)
+    assert before["destination"] == 1 and before["user"] > 1 and before["conversation"] == 1
+    assert "activity" not in before and "alembic_version" not in await inspect_with(engine, tables)
+
+    assert await migrate(engine) == (None, HEAD)
+
+    after = await inspect_with(engine, row_counts)
+    assert after == {**before, "activity": 0}
+    assert await inspect_with(engine, differences) == []
+    async with AsyncSession(engine) as session:
+        assert (await session.exec(select(Destination.slug))).one() == "baie-dargent"
+        session.add(Activity(conversation_id=conversation_id, kind="resolved", at=T0))
+        await session.commit()
+        assert len((await session.exec(select(Activity))).all()) == 1
+
+
+async def test_a_database_made_by_create_all_with_activity_is_stamped_at_0002(
+    engine: AsyncEngine,
+) -> None:
+    # Between the Activity model and its migration, start-up made the table with create_all.
+    await create_all_as_before_migrations(engine, activity=True)
+    conversation_id = await add_a_conversation(engine)
+    async with AsyncSession(engine) as session:
+        session.add(Activity(conversation_id=conversation_id, kind="resolved", at=T0))
+        await session.commit()
+
+    assert await migrate(engine) == (None, "0002")
+
+    counts = await inspect_with(engine, row_counts)
+    assert counts["activity"] == 1 and counts["conversation"] == 1
+    assert await inspect_with(engine, differences) == []
+
+
+async def test_downgrade_of_0002_drops_activity_only_and_upgrade_brings_it_back(
+    engine: AsyncEngine,
+) -> None:
+    await migrate(engine)
+    conversation_id = await add_a_conversation(engine)
+    before = await inspect_with(engine, row_counts)
+
+    async with engine.begin() as conn:
+        await conn.run_sync(migrations.downgrade, "0001")
+
+    assert await inspect_with(engine, migrations.current) == "0001"
+    after = await inspect_with(engine, row_counts)
+    assert "activity" not in after
+    assert after == {k: v for k, v in before.items() if k != "activity"}
+    missing = await inspect_with(engine, differences)
+    assert sorted((d[0], d[1].name) for d in missing) == [
+        ("add_index", "ix_activity_conversation_id"),
+        ("add_table", "activity"),
+    ]
+
+    assert await migrate(engine) == ("0001", HEAD)
+    async with AsyncSession(engine) as session:
+        session.add(Activity(conversation_id=conversation_id, kind="reopened", at=T0))
+        await session.commit()
+
+
+async def test_downgrade_to_base_removes_every_table(engine: AsyncEngine) -> None:
+    await migrate(engine)
+    async with engine.begin() as conn:
+        await conn.run_sync(migrations.downgrade, "base")
+    assert await inspect_with(engine, tables) == {"alembic_version"}
+    assert await inspect_with(engine, migrations.current) is None
+    assert await migrate(engine) == (None, HEAD)
+
+
+async def test_create_tables_stamps_head_so_that_migrate_has_nothing_to_do(
+    engine: AsyncEngine,
+) -> None:
+    await create_tables(engine)
+    assert await inspect_with(engine, migrations.current) == HEAD
+    assert await migrate(engine) == (HEAD, HEAD)
+    assert await inspect_with(engine, differences) == []
+
+
+async def test_create_tables_on_an_old_database_migrates_it(engine: AsyncEngine) -> None:
+    await create_all_as_before_migrations(engine, activity=False)
+    await create_tables(engine)
+    assert await inspect_with(engine, migrations.current) == HEAD
+    assert await inspect_with(engine, differences) == []
+
+
+async def test_two_processes_starting_at_once_migrate_once(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
+    first, second = make_engine(url), make_engine(url)
+    try:
+        results = await asyncio.gather(migrate(first), migrate(second))
+    finally:
+        await first.dispose()
+        await second.dispose()
+    # One created the schema; the other waited for its commit and found it at head.
+    assert sorted(results, key=lambda r: r[0] or "") == [(None, HEAD), (HEAD, HEAD)]
+
+
+async def test_a_failed_migration_leaves_the_database_as_it_was(engine: AsyncEngine) -> None:
+    await create_all_as_before_migrations(engine, activity=False)
+    async with engine.begin() as conn:  # a name 0002 needs, taken by hand on this database
+        await conn.execute(text("CREATE INDEX ix_activity_conversation_id ON message (text)"))
+    before = await inspect_with(engine, tables)
+
+    with pytest.raises(Exception, match="ix_activity_conversation_id"):
+        await migrate(engine)
+
+    # Neither the stamp nor the new table stayed: the next attempt starts from the same place.
+    assert await inspect_with(engine, tables) == before
+    assert await inspect_with(engine, migrations.current) is None
+    async with engine.connect() as conn:
+        assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
+
+
+def concierge(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-c", "from app.cli import main; main()", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_db_commands_upgrade_and_report(env: dict[str, str], tmp_path: Path) -> None:
+    helped = concierge("db", "--help", env=env)
+    assert helped.returncode == 0, helped.stderr
+    assert all(name in helped.stdout for name in ("upgrade", "current", "revision"))
+
+    empty = concierge("db", "current", env=env)
+    assert empty.returncode == 1
+    assert "none (empty database)" in empty.stdout and f"head:    {HEAD}" in empty.stdout
+
+    upgraded = concierge("db", "upgrade", env=env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert f"upgraded to {HEAD} (head)" in upgraded.stdout
+    assert (tmp_path / "var" / "concierge.db").is_file()
+
+    current = concierge("db", "current", env=env)
+    assert current.returncode == 0 and f"current: {HEAD}" in current.stdout
+    assert "up to date" in current.stdout
+
+
+def test_db_current_names_a_database_made_before_migrations(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    async def make_old() -> None:
+        settings = Settings(var_dir=tmp_path / "var")
+        engine = make_engine(settings.sqlalchemy_url)
+        await create_all_as_before_migrations(engine, activity=False)
+        await engine.dispose()
+
+    asyncio.run(make_old())
+    old = concierge("db", "current", env=env)
+    assert old.returncode == 1
+    assert "made before migrations; its tables are 0001" in old.stdout
+    upgraded = concierge("db", "upgrade", env=env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert f"upgraded to {HEAD} (head)" in upgraded.stdout
