@@ -72,6 +72,9 @@
       li.adviser, li.system { align-self: flex-start; background: #eef1f5; border-bottom-left-radius: 4px; }
       li.pending { opacity: .6; }
       li .who { display: block; font-size: 11px; opacity: .75; margin-bottom: 2px; }
+      .queue { margin: 0 12px; padding: 8px 10px; border-radius: 10px; background: #fff4d6; color: #4a3b00; font-size: 13px; line-height: 1.4; }
+      .queue:empty { padding: 0; margin: 0; }
+      .typing { font-size: 12px; color: #5f6b7a; padding: 2px 12px 0; min-height: 16px; font-style: italic; }
       .status { font-size: 12px; color: #5f6b7a; padding: 0 12px; min-height: 16px; }
       .status.error { color: #b3261e; }
       form { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #e2e6eb; }
@@ -89,6 +92,8 @@
       </header>
       <p class="privacy" data-testid="widget-privacy"><span></span> <a target="_blank" rel="noopener"></a></p>
       <ol data-testid="widget-messages" aria-live="polite"></ol>
+      <p class="queue" data-testid="widget-queue" role="status"></p>
+      <div class="typing" data-testid="widget-typing" role="status"></div>
       <div class="status" data-testid="widget-status" role="status"></div>
       <form data-testid="widget-form">
         <textarea maxlength="4000" rows="1" data-testid="widget-input"></textarea>
@@ -102,10 +107,78 @@
   const list = q("widget-messages");
   const input = q("widget-input");
   const status = q("widget-status");
+  const queueNote = q("widget-queue");
+  const typingNote = q("widget-typing");
 
   function setStatus(text, isError) {
     status.textContent = text || "";
     status.classList.toggle("error", Boolean(isError));
+  }
+
+  function fill(key, fallback, params) {
+    return Object.entries(params || {}).reduce(
+      (text, [name, value]) => text.split(`{${name}}`).join(String(value)),
+      t(key, fallback),
+    );
+  }
+
+  // The visitor's place in the office queue; position 0: not waiting (hidden).
+  function showQueue(frame) {
+    if (!frame.position) {
+      queueNote.textContent = "";
+      return;
+    }
+    const place =
+      frame.position === 1
+        ? t("queue.first", "You are next in the queue.")
+        : fill("queue.position", "You are number {position} in the queue.", { position: frame.position });
+    queueNote.textContent = [place, waitText(frame.estimate_seconds)].filter(Boolean).join(" ");
+  }
+
+  function waitText(seconds) {
+    if (seconds === null || seconds === undefined) return "";
+    if (seconds < 90) return t("queue.wait_minute", "");
+    if (seconds < 50 * 60) {
+      const minutes = Math.round(seconds / 60);
+      // Past ten minutes a promise to the minute would be false precision.
+      return fill("queue.wait_minutes", "", { minutes: minutes > 10 ? Math.round(minutes / 5) * 5 : minutes });
+    }
+    return seconds < 90 * 60 ? t("queue.wait_hour", "") : t("queue.wait_long", "");
+  }
+
+  // "<adviser> is typing…", until they stop or 6 s pass without news.
+  let typingHide = null;
+  function showTyping(frame) {
+    clearTimeout(typingHide);
+    if (!frame.active) {
+      typingNote.textContent = "";
+      return;
+    }
+    typingNote.textContent = frame.name
+      ? fill("typing", "{name}…", { name: frame.name })
+      : t("typing_someone", "…");
+    typingHide = setTimeout(() => (typingNote.textContent = ""), 6000);
+  }
+
+  // The visitor typing, told to the adviser: at most one frame per 2 s, "stopped" after 5 s
+  // without a keystroke or when the message is sent.
+  const typing = { sentAt: 0, idle: null };
+  function sendFrame(frame) {
+    if (state.socket && state.socket.readyState === 1) state.socket.send(JSON.stringify(frame));
+  }
+  function noteTyping() {
+    const now = Date.now();
+    if (now - typing.sentAt >= 2000) {
+      sendFrame({ type: "typing" });
+      typing.sentAt = now;
+    }
+    clearTimeout(typing.idle);
+    typing.idle = setTimeout(stopTyping, 5000);
+  }
+  function stopTyping() {
+    clearTimeout(typing.idle);
+    if (typing.sentAt) sendFrame({ type: "typing", active: false });
+    typing.sentAt = 0;
   }
 
   function applyStrings(hello) {
@@ -147,6 +220,7 @@
       li.append(who);
     }
     li.append(document.createTextNode(m.text));
+    if (m.author === "adviser") showTyping({ active: false });
     list.append(li);
     list.scrollTop = list.scrollHeight;
   }
@@ -169,6 +243,7 @@
       setStatus(t("error.empty"), true);
       return;
     }
+    stopTyping();
     const clientId = newClientId();
     const li = document.createElement("li");
     li.className = "visitor pending";
@@ -216,6 +291,10 @@
       } else if (pending) {
         setTimeout(() => sendPending(frame.client_id, pending.text), 5000);
       }
+    } else if (frame.type === "typing") {
+      showTyping(frame);
+    } else if (frame.type === "queue") {
+      showQueue(frame);
     } else if (frame.type === "resync") {
       state.lastEventId = null;
       state.shown.clear();
@@ -276,6 +355,7 @@
     ev.preventDefault();
     submit();
   });
+  input.addEventListener("input", () => (input.value.trim() ? noteTyping() : stopTyping()));
   input.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" && !ev.shiftKey) {
       ev.preventDefault();

@@ -31,7 +31,7 @@ class TypingMeter:
     it can, is bounded by a token bucket of ``burst`` signals refilled at ``rate`` per second.
     """
 
-    def __init__(self, repeat: float = 2.0, burst: int = 4, rate: float = 0.5) -> None:
+    def __init__(self, repeat: float = 1.5, burst: int = 4, rate: float = 0.5) -> None:
         self.repeat = repeat
         self.burst = burst
         self.rate = rate
