@@ -53,9 +53,10 @@ router = APIRouter()
 Preset = Literal["today", "7", "30", "custom"]
 
 
-def error_response(request: Request, exc: Exception) -> Response:
+async def error_response(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DashboardError)
-    t = translator(request)
+    # In the language the manager chose, not only the browser's.
+    t = translator(request, await optional_user(request))
     return JSONResponse({"detail": t(exc.code), "code": exc.code}, status_code=exc.status)
 
 

@@ -105,6 +105,15 @@ async def test_permissions_and_bad_periods(live: LiveServer, services: Services)
         assert client.get("/api/metrics?preset=yesterday").status_code == 422
         page = client.get("/dashboard?preset=custom&first=2026-07-21&last=2026-07-01")
         assert page.status_code == 422 and "ends before it starts" in page.text
+        # The language chosen in the interface wins over the browser's, for pages and the API.
+        token = client.headers["X-CSRF-Token"]
+        chosen = client.post("/language", data={"language": "fr", "csrf_token": token})
+        assert chosen.status_code == 303
+        inverted = client.get("/api/metrics?preset=custom&first=2026-07-21&last=2026-07-01")
+        assert inverted.json()["detail"] == "La période se termine avant de commencer."
+        page = client.get("/dashboard?preset=custom&first=2026-07-21&last=2026-07-01")
+        assert "La période se termine avant de commencer." in page.text
+        assert page.headers["content-language"] == "fr"
     with login(
         live.url, "camille@port-argent.example", live.logins["camille@port-argent.example"].password
     ) as client:
@@ -146,3 +155,5 @@ async def test_csv_exports(live: LiveServer, services: Services) -> None:
         and 'data-testid="dash-accounts"' in page.text
         and "2 min" in page.text
     )
+    # French figures: "%" after a narrow no-break space, days as "j".
+    assert "\u202f%" in page.text and "NaN" not in page.text
