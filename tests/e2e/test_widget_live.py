@@ -73,7 +73,7 @@ def test_a_waiting_visitor_sees_their_place_then_the_adviser_typing(
     visitor_says(second, "Peut-on louer un vélo ce soir ?")
     queue = second.get_by_test_id("widget-queue")
     expect(queue).to_have_text(
-        "Vous êtes n° 2 dans la file d'attente. Attente estimée : environ 5 minutes."
+        "Vous êtes n°\u00a02 dans la file d'attente. Attente estimée\u00a0: environ 5 minutes."
     )
     expect(queue).to_have_attribute("role", "status")  # read out politely
     expect(queue).to_be_in_viewport()
