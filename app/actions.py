@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import activity, repository
+from app import activity, repository, sending
 from app.assignment import assign_waiting
 from app.events import ConversationChanged, MessageCreated
 from app.inbox import preview
@@ -85,6 +85,9 @@ async def reply(
         loaded = check_writable(await check_conversation(session, user, conversation_id))
         body = check_text(text, services.settings.max_message_chars)
         conversation, account = loaded.conversation, loaded.account
+        split_thread = await sending.check_sendable(
+            services, account, conversation, body, split_thread
+        )
         now = services.clock.now()
         message = Message(
             conversation_id=conversation_id,

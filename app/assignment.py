@@ -1,26 +1,29 @@
 """Inside an office: who answers a conversation.
 
 A waiting conversation goes to the online adviser with the fewest open conversations, under the
-office's per-adviser cap. When everyone is at the cap it waits in the office queue, oldest first,
-and is assigned as soon as someone has room. Several workers may run this at once: a short Redis
-lock per office makes each pass exclusive, so caps hold.
+office's per-adviser cap; advisers who set themselves away get nothing new. When everyone is at
+the cap it waits in the office queue and is assigned as soon as someone has room. The queue is
+served live chats first (a visitor whose widget is open now), then by how long the visitor has
+waited, so months-old backlog never goes ahead of someone writing now. Several workers may run
+this at once: a short Redis lock per office makes each pass exclusive, so caps hold.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import keys, repository
+from app import activity, keys, presence, repository, visitor_presence
 from app.events import ConversationChanged
 from app.models import (
     Account,
+    Activity,
     Conversation,
     ConversationStatus,
     Office,
@@ -33,12 +36,21 @@ from app.services import Services
 log = logging.getLogger(__name__)
 
 
-async def online_advisers(services: Services, destination_id: int, now: datetime) -> set[int]:
-    """Advisers with a live inbox (their websocket refreshes the presence every 30 s)."""
-    members: Any = await services.redis.zrangebyscore(
-        keys.online(destination_id), now.timestamp(), "+inf"
-    )
-    return {int(m) for m in members}
+def queue_order(live: set[str]) -> Callable[[Conversation], tuple[Any, ...]]:
+    """Sort key of an office queue: live chats first, then the longest-waiting visitor, then
+    the oldest conversation (one nobody waits on, ``waiting_since`` unset, goes last)."""
+
+    def key(conversation: Conversation) -> tuple[Any, ...]:
+        waiting = conversation.waiting_since
+        return (
+            visitor_presence.member_of(conversation) not in live,
+            waiting is None,
+            waiting or conversation.created_at,
+            conversation.created_at,
+            conversation.id or 0,
+        )
+
+    return key
 
 
 async def open_counts(session: AsyncSession, adviser_ids: set[int]) -> dict[int, int]:
@@ -91,12 +103,12 @@ async def _assign_exclusively(services: Services, destination_id: int, office_id
 
 async def _assign_pass(services: Services, office_id: int) -> list[int]:
     now = services.clock.now()
-    assigned: list[tuple[Conversation, Account]] = []
+    assigned: list[tuple[Conversation, Account, Activity]] = []
     async with services.db.session() as session:
         office = await session.get(Office, office_id)
         if office is None:
             return []
-        online = await online_advisers(services, office.destination_id, now)
+        online = await presence.available(services, office.destination_id, now)
         staff = (
             await session.exec(
                 select(User).where(
@@ -112,16 +124,17 @@ async def _assign_pass(services: Services, office_id: int) -> list[int]:
         counts = await open_counts(session, {u.id for u in staff if u.id is not None})
         queue = (
             await session.exec(
-                select(Conversation)
-                .where(
+                select(Conversation).where(
                     Conversation.office_id == office_id,
                     Conversation.status == ConversationStatus.OPEN,
                     col(Conversation.assignee_id).is_(None),
                 )
-                .order_by(col(Conversation.created_at), col(Conversation.id))
             )
         ).all()
-        for conversation in queue:
+        live = (
+            await visitor_presence.live_members(services, office.destination_id) if queue else set()
+        )
+        for conversation in sorted(queue, key=queue_order(live)):
             adviser_id = min(counts, key=lambda a: (counts[a], a))
             if counts[adviser_id] >= office.adviser_cap:
                 break
@@ -137,16 +150,25 @@ async def _assign_pass(services: Services, office_id: int) -> list[int]:
                     at=now,
                 )
             )
+            line = activity.add(
+                session,
+                conversation.id or 0,
+                "assigned",
+                now,
+                user_id=adviser_id,
+                office_id=office_id,
+            )
             account = await session.get(Account, conversation.account_id)
             assert account is not None
-            assigned.append((conversation, account))
+            assigned.append((conversation, account, line))
         if not assigned:
             return []
         await session.commit()
-        views = await repository.conversations_out(session, [c for c, _ in assigned])
-    for (conversation, account), view in zip(assigned, views, strict=True):
+        views = await repository.conversations_out(session, [c for c, _, _ in assigned])
+    for (conversation, account, line), view in zip(assigned, views, strict=True):
         await services.hub.publish(
             account.destination_id,
             ConversationChanged(**repository.audience(conversation, account), conversation=view),
         )
-    return [c.id for c, _ in assigned if c.id is not None]
+        await activity.publish(services, conversation, account, [line])
+    return [c.id for c, _, _ in assigned if c.id is not None]

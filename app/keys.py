@@ -85,3 +85,20 @@ def rollup_lease() -> str:
 def privacy_lease() -> str:
     """Held by the worker running the retention sweep."""
     return "concierge:privacy:lease"
+
+
+def presence(destination_id: int, user_id: int) -> str:
+    """An adviser's chosen status ("online" or "away"); expires a day after it was set."""
+    return f"concierge:{_tag(destination_id)}:presence:{user_id}"
+
+
+def adviser_sockets(destination_id: int, user_id: int) -> str:
+    """How many inbox sockets an adviser has open, on every worker: they go offline when the
+    last one ends."""
+    return f"concierge:{_tag(destination_id)}:adviser-sockets:{user_id}"
+
+
+def viewers(destination_id: int, conversation_id: int) -> str:
+    """Sorted set: adviser id → instant (epoch seconds) they stop counting as viewing the
+    conversation unless their inbox says so again."""
+    return f"concierge:{_tag(destination_id)}:viewers:{conversation_id}"

@@ -25,7 +25,16 @@ from app.privacy import keep_swept
 from app.rollups import keep_built
 from app.services import Services
 from app.settings import Settings, get_settings
-from app.web import accounts_pages, api, dashboard_pages, pages, rota_pages, visitor_ws, ws
+from app.web import (
+    accounts_pages,
+    api,
+    dashboard_pages,
+    pages,
+    rota_pages,
+    team_api,
+    visitor_ws,
+    ws,
+)
 from app.web.headers import SecurityHeaders
 from app.web.render import ROOT
 
@@ -95,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(team_api.router)
     app.include_router(rota_pages.router)
     app.include_router(dashboard_pages.router)
     app.include_router(accounts_pages.router)

@@ -9,7 +9,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
-from sqlmodel import col, select
 
 from app import actions, activity, assign, bulk, counts, notes, pagination, privacy, repository
 from app.actions import ActionError
@@ -66,12 +65,6 @@ class BulkIn(BaseModel):
 class BulkOut(BaseModel):
     done: list[int]
     skipped: int
-
-
-class OfficeOut(BaseModel):
-    id: int
-    slug: str
-    name: str
 
 
 class ReplyIn(BaseModel):
@@ -253,20 +246,6 @@ async def post_transfer(
     )
     async with services.db.session() as session:
         return await repository.conversation_out(session, conversation)
-
-
-@router.get("/offices")
-async def list_offices(user: CurrentUser, services: ServicesDep) -> list[OfficeOut]:
-    """The destination's offices (transfer targets)."""
-    async with services.db.session() as session:
-        rows = (
-            await session.exec(
-                select(Office)
-                .where(Office.destination_id == user.destination_id)
-                .order_by(col(Office.name))
-            )
-        ).all()
-    return [OfficeOut(id=o.id, slug=o.slug, name=o.name) for o in rows if o.id is not None]
 
 
 @router.get("/attachments/{attachment_id}")

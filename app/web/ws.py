@@ -1,4 +1,4 @@
-"""Websockets: the adviser's live inbox and the visitor's chat.
+"""Websockets: the adviser's live inbox (the visitor's chat is app/web/visitor_ws.py).
 
 Both resume from ``last_event_id``: the backlog since that id is sent first, then live events,
 with no gap and no duplicate. Close codes (documented in docs/api.md):
@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from app import keys
+from app import presence, repository
 from app.assignment import assign_waiting
-from app.deps import get_services, optional_user, same_origin
-from app.events import Event, event_adapter
-from app.models import Role, User
+from app.deps import get_services, optional_user, same_origin, translator
+from app.events import AudienceFields, Event, Typing, event_adapter
+from app.i18n import Translator
+from app.models import Account, Conversation, Role, User
 from app.realtime import Listener, parse_id
 from app.services import Services
 
@@ -29,7 +32,10 @@ Renderer = Callable[[str, Event], dict[str, Any] | None]
 log = logging.getLogger(__name__)
 router = APIRouter()
 
-PRESENCE_TTL = 90
+TYPING_EVERY = 2.0  # seconds: one "typing" signal per conversation per socket at most
+SEEN_FOR = 15.0  # seconds a socket reuses its answer to "may this adviser see it?"
+SEEN_KEPT = 500  # conversations a socket remembers that answer for
+MAX_FRAME = 4096  # characters: no frame of the adviser's socket is longer
 
 
 async def refuse(ws: WebSocket, code: int, reason: str) -> None:
@@ -107,6 +113,129 @@ def adviser_frame(event_id: str, event: Event) -> dict[str, Any] | None:
     return frame
 
 
+class AdviserFrames:
+    """What one adviser's socket says besides pings: which conversation they view, and that
+    they type. Each is checked against what the adviser may see (the answer kept a few seconds
+    per socket), then signalled to the conversation's audience; nothing is stored in SQL."""
+
+    def __init__(self, services: Services, user: User, t: Translator) -> None:
+        assert user.id is not None
+        self.services = services
+        self.user = user
+        self.user_id = user.id
+        self.t = t
+        self.viewing: tuple[int, AudienceFields] | None = None
+        self.typed: dict[int, tuple[float, AudienceFields]] = {}  # last "typing" signal sent
+        self._seen: dict[int, tuple[float, AudienceFields | None]] = {}
+
+    def error(self, code: str) -> dict[str, Any]:
+        return {"type": "error", "code": code, "message": self.t(f"ws.error.{code}")}
+
+    async def audience(self, conversation_id: int) -> AudienceFields | None:
+        """The conversation's audience if the adviser may see it, else None."""
+        now = time.monotonic()
+        hit = self._seen.get(conversation_id)
+        if hit is not None and now - hit[0] < SEEN_FOR:
+            return hit[1]
+        found: AudienceFields | None = None
+        async with self.services.db.session() as session:
+            conversation = await session.get(Conversation, conversation_id)
+            if conversation is not None and repository.can_see(self.user, conversation):
+                account = await session.get(Account, conversation.account_id)
+                assert account is not None
+                found = repository.audience(conversation, account)
+        if len(self._seen) > SEEN_KEPT:
+            self._seen.clear()
+        self._seen[conversation_id] = (now, found)
+        return found
+
+    async def handle(self, raw: str) -> dict[str, Any] | None:
+        """Acts on one frame; returns the error frame to send back, if any."""
+        frame = parse_frame(raw)
+        if frame is None:
+            return self.error("malformed")
+        kind = frame.get("type")
+        if kind == "ping":
+            return None
+        if kind not in ("viewing", "typing"):
+            return self.error("unknown_type")
+        if "conversation_id" not in frame:
+            return self.error("malformed")
+        conversation_id = frame["conversation_id"]
+        active = frame.get("active", True)
+        if kind == "viewing" and conversation_id is None:
+            await self.leave()
+            return None
+        if not is_id(conversation_id) or not isinstance(active, bool):
+            return self.error("malformed")
+        assert isinstance(conversation_id, int)
+        audience = await self.audience(conversation_id)
+        if audience is None:
+            return self.error("not_found")
+        if kind == "viewing":
+            await self.view(conversation_id, audience)
+        else:
+            await self.typing(conversation_id, audience, active)
+        return None
+
+    async def view(self, conversation_id: int, audience: AudienceFields) -> None:
+        destination_id = self.user.destination_id
+        if self.viewing is not None and self.viewing[0] != conversation_id:
+            await self.leave()
+        await presence.view(self.services, destination_id, conversation_id, self.user_id)
+        if self.viewing is None:  # the 20-second refreshes tell nobody anything new
+            self.viewing = (conversation_id, audience)
+            await presence.signal_viewing(self.services, audience, self.user, active=True)
+
+    async def leave(self) -> None:
+        if self.viewing is None:
+            return
+        conversation_id, audience = self.viewing
+        self.viewing = None
+        await presence.unview(
+            self.services, self.user.destination_id, conversation_id, self.user_id
+        )
+        await presence.signal_viewing(self.services, audience, self.user, active=False)
+
+    async def typing(self, conversation_id: int, audience: AudienceFields, active: bool) -> None:
+        now = time.monotonic()
+        last = self.typed.get(conversation_id)
+        if active:
+            if last is not None and now - last[0] < TYPING_EVERY:
+                return  # throttled: one signal per conversation every 2 s
+            self.typed[conversation_id] = (now, audience)
+        elif last is None:
+            return  # nobody was told it typed
+        else:
+            del self.typed[conversation_id]
+        await self.services.hub.signal(
+            self.user.destination_id,
+            Typing(
+                **audience, side="adviser", user_id=self.user_id, name=self.user.name, active=active
+            ),
+        )
+
+    async def close(self) -> None:
+        """The socket ended: it views nothing and types nothing any more."""
+        await self.leave()
+        for conversation_id, (_, audience) in list(self.typed.items()):
+            await self.typing(conversation_id, audience, False)
+
+
+def parse_frame(raw: str) -> dict[str, Any] | None:
+    if len(raw) > MAX_FRAME:
+        return None
+    try:
+        frame = json.loads(raw)
+    except ValueError:
+        return None
+    return frame if isinstance(frame, dict) else None
+
+
+def is_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
+
+
 @router.websocket("/ws/adviser")
 async def adviser_socket(ws: WebSocket) -> None:
     services = get_services(ws)
@@ -121,15 +250,17 @@ async def adviser_socket(ws: WebSocket) -> None:
     listener = Listener(accepts=adviser_accepts(user))
     destination_id = user.destination_id
     services.hub.subscribe(destination_id, listener)
-    online = keys.online(destination_id)
+    frames = AdviserFrames(services, user, translator(ws, user))
 
     pump: asyncio.Task[None] | None = None
+    connected = False
     try:
         tail = await services.hub.tail_id(destination_id)
         resume = valid_resume_id(ws.query_params.get("last_event_id"))
-        await services.redis.zadd(
-            online, {str(user.id): services.clock.now().timestamp() + PRESENCE_TTL}
-        )
+        await presence.connect(services, user)
+        connected = True
+        chosen = await presence.chosen(services, destination_id, [user.id])
+        await presence.announce(services, user, chosen[user.id])
         if user.office_id is not None:  # someone came online: the office queue may move
             await assign_waiting(services, destination_id, user.office_id)
         await ws.send_json({"type": "hello", "last_event_id": resume or tail})
@@ -145,13 +276,12 @@ async def adviser_socket(ws: WebSocket) -> None:
                 receive.cancel()
                 break
             if receive in done:
-                raw = receive.result()
-                if raw != '{"type":"ping"}':
-                    await ws.send_json({"type": "error", "code": "unknown_type"})
+                error = await frames.handle(receive.result())
+                if error is not None:
+                    await ws.send_json(error)
             else:
                 receive.cancel()
-            expiry = services.clock.now().timestamp() + PRESENCE_TTL
-            await services.redis.zadd(online, {str(user.id): expiry})
+            await presence.still_connected(services, user)
     except WebSocketDisconnect:
         pass
     finally:
@@ -160,4 +290,7 @@ async def adviser_socket(ws: WebSocket) -> None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await pump
         services.hub.unsubscribe(destination_id, listener)
-        await services.redis.zrem(online, str(user.id))
+        with contextlib.suppress(Exception):  # Redis gone: the entries lapse by themselves
+            await frames.close()
+            if connected and await presence.disconnect(services, user):
+                await presence.announce(services, user, "offline")

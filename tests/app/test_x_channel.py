@@ -71,15 +71,19 @@ def test_mentions_in_replies_out(
         assert {r.auth for r in posts} == {"bearer:user-token"}
         reads = [r for r in fake.requests if "/mentions" in r.path]
         assert reads and {r.auth for r in reads} == {"bearer:test-bearer"}
-        # Over 280 characters: refused with the reason, unless posted as a thread.
+        # Over 280 characters: refused at once with the reason, unless posted as a thread.
         long = " ".join(["marée"] * 60)
-        client.post(f"/api/conversations/{conversation['id']}/messages", json={"text": long})
-        failed = wait_for(
-            lambda: [
-                m for m in messages(client, conversation["id"]) if m["delivery_status"] == "failed"
-            ]
+        refused = client.post(
+            f"/api/conversations/{conversation['id']}/messages",
+            json={"text": long},
+            headers={"accept-language": "en"},
         )
-        assert "359/280" in failed[0]["delivery_error"]
+        assert refused.status_code == 422
+        assert refused.json() == {
+            "detail": "This post is over X's 280 characters: shorten it, or post it as a thread.",
+            "code": "error.tweet_too_long",
+        }
+        assert len(messages(client, conversation["id"])) == 2  # nothing was stored
         client.post(
             f"/api/conversations/{conversation['id']}/messages",
             json={"text": long, "split_thread": True},
