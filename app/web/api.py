@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from app import actions, activity, assign, bulk, counts, notes, pagination, privacy, repository
 from app.actions import ActionError
@@ -47,18 +47,18 @@ class Counts(BaseModel):
 class NoteIn(BaseModel):
     text: str = Field(max_length=20_000)
     client_id: str = Field(default="", max_length=64, pattern=r"^[A-Za-z0-9_-]*$")
-    mentions: list[int] = Field(default=[], max_length=100)
+    mentions: list[StrictInt] = Field(default=[], max_length=100)  # true is not user 1
 
 
 class AssignIn(BaseModel):
-    user_id: int | None  # None: back to the office queue
+    user_id: StrictInt | None  # None: back to the office queue
 
 
 class BulkIn(BaseModel):
-    ids: list[int] = Field(max_length=10_000)  # over 200: refused with a readable reason
+    ids: list[StrictInt] = Field(max_length=10_000)  # over 200: refused with a readable reason
     action: str = Field(max_length=32)
-    user_id: int | None = None
-    office_id: int | None = None
+    user_id: StrictInt | None = None
+    office_id: StrictInt | None = None
     note: str = Field(default="", max_length=20_000)
 
 
