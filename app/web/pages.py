@@ -162,10 +162,12 @@ async def demo_page(request: Request, services: ServicesDep, account: str = "") 
             )
         ).all()
     chosen = next((a for a in accounts if a.key == account), accounts[0] if accounts else None)
+    user = await optional_user(request)
     return render(
         request,
         "demo.html",
+        user=user,
         accounts=accounts,
         chosen=chosen,
-        widget_lang=language_for(request),
+        widget_lang=language_for(request, user),
     )
