@@ -149,7 +149,10 @@ async def inbox_page(request: Request, services: ServicesDep) -> Response:
 @router.get("/privacy", response_class=HTMLResponse)
 async def privacy_page(request: Request, services: ServicesDep) -> Response:
     """What Concierge keeps about visitors, for how long, and their rights."""
-    return render(request, "privacy.html", retention_days=services.settings.retention_days)
+    user = await optional_user(request)  # the top bar is the same on every page
+    return render(
+        request, "privacy.html", user=user, retention_days=services.settings.retention_days
+    )
 
 
 @router.get("/demo", response_class=HTMLResponse)
