@@ -181,7 +181,8 @@ async def mark_read(services: Services, user: User, conversation_id: int) -> Non
         conversation.unread = 0
         session.add(conversation)
         await session.commit()
-        view = await repository.conversation_out(session, conversation)
+        live = await repository.live_visitors(services, [conversation])
+        view = await repository.conversation_out(session, conversation, live)
     await services.hub.publish(
         account.destination_id,
         ConversationChanged(**repository.audience(conversation, account), conversation=view),

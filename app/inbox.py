@@ -163,7 +163,8 @@ class Inbox:
             session.add(conversation)
             await session.commit()
             assert message.id is not None and conversation.id is not None
-            view = await repository.conversation_out(session, conversation)
+            live = await repository.live_visitors(services, [conversation])
+            view = await repository.conversation_out(session, conversation, live)
 
         audience = repository.audience(conversation, account)
         if previous_office != conversation.office_id:

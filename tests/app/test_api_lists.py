@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from app import repository, visitor_presence
+from app import keys, repository, visitor_presence
+from app.events import ConversationChanged, event_adapter
 from app.inbox import Inbox
 from app.services import Services
 from connectors.base import Author, Channel, InboundMessage
@@ -168,3 +169,21 @@ async def test_visitor_live_and_target_seconds(live: LiveServer, services: Servi
             client.get(f"/api/conversations/{live_id}").json()["conversation"]["visitor_live"]
             is False
         )
+
+
+async def test_events_of_a_live_visitor_say_so(services: Services) -> None:
+    await visitor_presence.touch(services, 1, 1, "visitor-0")
+    first = await Inbox(services).ingest(chat(0))
+    await Inbox(services).ingest(chat(1))
+    rows = await services.redis.xrange(keys.events(1))
+    changed = [
+        event
+        for _id, fields in rows
+        if isinstance(event := event_adapter.validate_json(fields[b"e"]), ConversationChanged)
+    ]
+    assert [
+        (e.conversation.id == first.conversation_id, e.conversation.visitor_live) for e in changed
+    ] == [
+        (True, True),
+        (False, False),
+    ]
