@@ -63,9 +63,6 @@ def visible_filter(user: User) -> ColumnElement[bool]:
     )
 
 
-LIST_STATUSES = ("open", "resolved", "all", "mine", "queued")
-
-
 def list_filter(user: User, status: str) -> ColumnElement[bool]:
     """The rows of one of the inbox's lists: open, resolved, all, mine (open, assigned to the
     user) or queued (open, assigned to nobody)."""
@@ -99,13 +96,6 @@ async def list_page(
         col(Conversation.last_message_at).desc(), col(Conversation.id).desc()
     ).limit(limit + 1)
     return list((await session.exec(query)).all())
-
-
-async def list_conversations(
-    session: AsyncSession, user: User, status: ConversationStatus | None, limit: int = 200
-) -> list[ConversationOut]:
-    rows = await list_page(session, user, "all" if status is None else status.value, limit)
-    return await conversations_out(session, rows[:limit])
 
 
 def target_seconds(account: Account) -> int:
