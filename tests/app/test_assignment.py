@@ -149,3 +149,34 @@ async def test_passes_asked_during_a_pass_are_coalesced(
     assert begun == [1, 1]  # the first ask's pass, then one pass for the 19 asked during it
     await assignment.assign_waiting(services, 1, 1)
     assert begun == [1, 1, 1]  # a later ask gets its own pass
+
+
+async def test_a_live_chat_goes_before_older_backlog(live: LiveServer) -> None:
+    """A visitor writing now, widget open, is answered before one who wrote earlier and left."""
+    set_cap(live, "port-argent", 1)
+    await visitor_writes(live, "earlier, widget closed since")
+    camille = office_login(live, "port-argent")
+    async with websockets.connect(visitor_url(live)) as visitor:
+        await recv_until(visitor, "hello")
+        await send_message(visitor, "writing now")
+        with login(live.url, camille.email, camille.password) as a:
+            for _ in range(50):  # the first visitor's socket ends on the server a moment later
+                rows = conversations(a)
+                if not rows["earlier, widget closed since"]["visitor_live"]:
+                    break
+                await asyncio.sleep(0.1)
+            assert rows["writing now"]["visitor_live"] is True
+            assert (
+                rows["earlier, widget closed since"]["waiting_since"]
+                < (rows["writing now"]["waiting_since"])
+            )
+            assert rows["writing now"]["assignee_id"] is None  # nobody online yet
+            async with online(live, a) as ws:  # Camille comes online with room for one
+                rows = conversations(a)
+                assert rows["writing now"]["assignee_name"] == "Camille Martin"
+                assert rows["earlier, widget closed since"]["assignee_id"] is None
+                line = await recv_until(ws, "activity.created")
+                assert line["conversation_id"] == rows["writing now"]["id"]
+                assert line["activity"]["kind"] == "assigned"
+                assert line["activity"]["user_name"] == "Camille Martin"
+                assert line["activity"]["office_name"] == "Office de Tourisme de Port-Argent"
