@@ -85,9 +85,9 @@
     <button class="bubble" part="bubble" data-testid="widget-bubble" aria-expanded="false" aria-controls="concierge-panel">
       <svg viewBox="0 0 24 24" fill="currentColor" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg>
     </button>
-    <section class="panel" id="concierge-panel" role="dialog" aria-modal="false" hidden data-testid="widget-panel">
+    <section class="panel" id="concierge-panel" role="dialog" aria-modal="false" aria-labelledby="concierge-title" hidden data-testid="widget-panel">
       <header>
-        <div><h2 data-testid="widget-title"></h2><p data-testid="widget-answering"></p></div>
+        <div><h2 id="concierge-title" data-testid="widget-title"></h2><p data-testid="widget-answering"></p></div>
         <button type="button" class="close" data-testid="widget-close">&times;</button>
       </header>
       <p class="privacy" data-testid="widget-privacy"><span></span> <a target="_blank" rel="noopener"></a></p>
