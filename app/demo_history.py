@@ -1,14 +1,16 @@
 """Realistic past conversations for the demo destination, so the dashboard is alive on first run.
 
 More visitors in the evening and at weekends; every channel; answers quick when an office is on
-duty and waiting for the next opening when nobody is.
+duty and waiting for the next opening when nobody is. The past is answered and resolved, as it
+would be after a season of work; only a handful of this evening's visitors wait (``EVENING``), so
+an adviser logs in to what an evening looks like, not to a backlog.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -57,6 +59,20 @@ ANSWERS = {
     "fr": "Bonjour, oui : nous vous envoyons les détails.",
     "en": "Hello, yes: here are the details.",
 }
+# Who waits when the adviser logs in: (minutes ago, account, name, handle, language, text,
+# e-mail subject). Two chats from the last minutes, an X mention, an e-mail from earlier on.
+EVENING = (
+    (3, "chat-port-argent", "Inès", "", "fr",
+     "Bonsoir ! Le dernier bac pour Saint-Clair part à quelle heure ce soir ?", ""),
+    (7, "chat-saint-clair", "Tom", "", "en",
+     "Hi, is there a pharmacy still open tonight in Saint-Clair? My son has an earache.", ""),
+    (24, "x-les-salines", "Lena", "@lena_unterwegs", "en",
+     "@SalinesTourisme is the salt marsh walk still on tomorrow morning with this wind?", ""),
+    (96, "mail-port-argent", "Julia Weber", "julia.weber@example.de", "de",
+     "Guten Abend, wir kommen am Samstag mit zwei Kindern (6 und 9) an. Gibt es noch Plätze "
+     "für die Leuchtturmführung am Sonntag? Viele Grüße, Julia Weber",
+     "Leuchtturmführung am Sonntag"),
+)  # fmt: skip
 CHANNEL_SHARE = {"webchat": 0.6, "email": 0.25, "twitter": 0.15}
 TYPICAL_DELAY = {"webchat": 90.0, "email": 2 * 3600.0, "twitter": 25 * 60.0}
 
@@ -77,7 +93,8 @@ async def generate(
     seed: int = 2026,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Adds ``days`` of history before ``now``; returns how many conversations it wrote."""
+    """Adds ``days`` of answered history before ``now``, then the handful of conversations
+    waiting at ``now``; returns how many conversations it wrote."""
     rng = random.Random(seed)  # noqa: S311 - invented demo data, not secrets
     destination = (await session.exec(select(Destination))).first()
     assert destination is not None and destination.id is not None
@@ -127,6 +144,104 @@ async def generate(
         await session.commit()
         if progress:
             progress(1)
+    if days:
+        written += await open_evening(
+            session, destination.id, destination.timezone, accounts, schedule, now
+        )
+        await day_changed(session, destination.id, now.astimezone(zone).date().isoformat())
+        await session.commit()
+    return written
+
+
+async def open_evening(
+    session: AsyncSession,
+    destination_id: int,
+    timezone: str,
+    accounts: Sequence[Account],
+    schedule: Schedule | None,
+    now: datetime,
+) -> int:
+    """The conversations waiting at ``now``: open, unassigned, in the queue of the office the
+    rota gives them to, like any message that arrived while nobody was online."""
+    by_key = {a.key: a for a in accounts}
+    office_ids = {
+        o.slug: o.id
+        for o in (
+            await session.exec(select(Office).where(Office.destination_id == destination_id))
+        ).all()
+    }
+    stamp = int(now.timestamp())  # a second run adds its own evening beside the first
+    written = 0
+    for minutes, key, name, handle, language, text, subject in EVENING:
+        account = by_key.get(key)
+        if account is None or account.id is None:
+            continue
+        at = now - timedelta(minutes=minutes)
+        route = schedule.route(account.key, at) if schedule else None
+        office_id = account.office_id
+        if route is not None:
+            office_id = office_ids.get(route.office or route.next_office or "") or office_id
+        external = handle or f"demo-evening-{stamp}-{minutes}"
+        contact = (
+            await session.exec(
+                select(Contact).where(
+                    Contact.destination_id == destination_id,
+                    Contact.channel == account.channel,
+                    Contact.external_id == external,
+                )
+            )
+        ).first() or Contact(
+            destination_id=destination_id,
+            channel=account.channel,
+            external_id=external,
+            name=name,
+            handle=handle,
+            language=language,
+            created_at=at,
+        )
+        session.add(contact)
+        await session.flush()
+        conversation = Conversation(
+            destination_id=destination_id,
+            account_id=account.id,
+            contact_id=contact.id or 0,
+            office_id=office_id,
+            channel=account.channel,
+            thread_key=f"demo-evening-{stamp}-{minutes}",
+            subject=subject,
+            status=ConversationStatus.OPEN,
+            unread=1,
+            created_at=at,
+            last_message_at=at,
+            waiting_since=at,
+            preview=text[:200],
+        )
+        session.add(conversation)
+        await session.flush()
+        session.add(
+            Message(
+                conversation_id=conversation.id or 0,
+                account_id=account.id,
+                direction=Direction.IN,
+                author_kind=AuthorKind.VISITOR,
+                external_id=f"demo-evening-{stamp}-{minutes}:1",
+                text=text,
+                created_at=at,
+            )
+        )
+        session.add(
+            ResponseTurn(
+                conversation_id=conversation.id or 0,
+                account_id=account.id,
+                channel=account.channel,
+                office_on_duty_id=office_id,
+                first=True,
+                started_at=at,
+                hour_of_week=hour_of_week(at, timezone),
+                local_day=local_day(at, timezone),
+            )
+        )
+        written += 1
     return written
 
 
@@ -161,7 +276,11 @@ async def _conversation(
             start_answering = route.next_at or at + timedelta(hours=10)
     delay = rng.lognormvariate(math.log(TYPICAL_DELAY[account.channel]), 0.8)
     answered = start_answering + timedelta(seconds=delay)
-    unanswered = answered >= now or rng.random() < 0.03
+    staff = office_advisers.get(office_id, [])
+    if answered >= now or not staff:
+        # Still waiting at ``now``: the history is what was answered; what waits now is the
+        # evening's own handful, not a random backlog.
+        return 0
     visitor_id = f"demo-{rng.getrandbits(48):012x}"
     contact = Contact(
         destination_id=destination_id,
@@ -173,23 +292,22 @@ async def _conversation(
     )
     session.add(contact)
     await session.flush()
-    staff = office_advisers.get(office_id, [])
-    adviser = rng.choice(staff) if staff else None
+    adviser = rng.choice(staff)
     question = rng.choice(QUESTIONS[language])
     conversation = Conversation(
         destination_id=destination_id,
         account_id=account.id or 0,
         contact_id=contact.id or 0,
         office_id=office_id,
-        assignee_id=None if unanswered or adviser is None else adviser.id,
+        assignee_id=adviser.id,
         channel=account.channel,
         thread_key=visitor_id,
         subject=question if account.channel == "email" else "",
-        status=ConversationStatus.OPEN if unanswered else ConversationStatus.RESOLVED,
-        unread=1 if unanswered else 0,
+        status=ConversationStatus.RESOLVED,
+        unread=0,
         created_at=at,
-        last_message_at=at if unanswered else answered,
-        waiting_since=at if unanswered else None,
+        last_message_at=answered,
+        waiting_since=None,
         preview=question,
     )
     session.add(conversation)
@@ -205,6 +323,18 @@ async def _conversation(
             created_at=at,
         )
     )
+    session.add(
+        Message(
+            conversation_id=conversation.id or 0,
+            account_id=account.id or 0,
+            direction=Direction.OUT,
+            author_kind=AuthorKind.ADVISER,
+            author_user_id=adviser.id,
+            text=ANSWERS.get(language, ANSWERS["en"]),
+            created_at=answered,
+            delivery_status=DeliveryStatus.SENT,
+        )
+    )
     turn = ResponseTurn(
         conversation_id=conversation.id or 0,
         account_id=account.id or 0,
@@ -214,24 +344,11 @@ async def _conversation(
         started_at=at,
         hour_of_week=hour_of_week(at, timezone),
         local_day=local_day(at, timezone),
+        answered_at=answered,
+        responder_id=adviser.id,
+        responder_office_id=adviser.office_id,
+        wall_seconds=(answered - at).total_seconds(),
+        duty_seconds=duty_seconds(schedule, account.key, at, answered),
     )
-    if not unanswered and adviser is not None:
-        session.add(
-            Message(
-                conversation_id=conversation.id or 0,
-                account_id=account.id or 0,
-                direction=Direction.OUT,
-                author_kind=AuthorKind.ADVISER,
-                author_user_id=adviser.id,
-                text=ANSWERS.get(language, ANSWERS["en"]),
-                created_at=answered,
-                delivery_status=DeliveryStatus.SENT,
-            )
-        )
-        turn.answered_at = answered
-        turn.responder_id = adviser.id
-        turn.responder_office_id = adviser.office_id
-        turn.wall_seconds = (answered - at).total_seconds()
-        turn.duty_seconds = duty_seconds(schedule, account.key, at, answered)
     session.add(turn)
     return 1
