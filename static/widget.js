@@ -82,7 +82,7 @@
       form button { background: #0b6e77; color: #fff; border: 0; border-radius: 10px; padding: 0 14px; font-weight: 600; cursor: pointer; }
       @media (max-width: 480px) { .panel { right: 0; bottom: 0; width: 100vw; max-width: 100vw; height: 100vh; max-height: 100vh; border-radius: 0; } }
     </style>
-    <button class="bubble" part="bubble" data-testid="widget-bubble" aria-expanded="false" aria-controls="concierge-panel">
+    <button class="bubble" part="bubble" data-testid="widget-bubble" aria-label="Chat" aria-expanded="false" aria-controls="concierge-panel">
       <svg viewBox="0 0 24 24" fill="currentColor" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg>
     </button>
     <section class="panel" id="concierge-panel" role="dialog" aria-modal="false" aria-labelledby="concierge-title" hidden data-testid="widget-panel">
