@@ -261,3 +261,26 @@ def test_db_current_names_a_database_made_before_migrations(
     upgraded = concierge("db", "upgrade", env=env)
     assert upgraded.returncode == 0, upgraded.stderr
     assert f"upgraded to {HEAD} (head)" in upgraded.stdout
+
+
+async def test_a_migration_is_not_committed_over_rows_with_dangling_foreign_keys(
+    engine: AsyncEngine,
+) -> None:
+    # SQLite checks foreign keys only when told to: the migration turns them off to recreate
+    # tables, so it checks every row before committing.
+    await create_all_as_before_migrations(engine, activity=False)
+    async with engine.connect() as conn:
+        await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        await conn.execute(
+            text(
+                "INSERT INTO office (destination_id, slug, name, adviser_cap) VALUES (9, 'x', 'X', 4)"
+            )
+        )
+        await conn.commit()
+        await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+
+    with pytest.raises(RuntimeError, match="dangling foreign keys"):
+        await migrate(engine)
+
+    assert await inspect_with(engine, migrations.current) is None
+    assert "activity" not in await inspect_with(engine, tables)
