@@ -143,7 +143,16 @@ async def inbox_page(request: Request, services: ServicesDep) -> Response:
         office = await session.get(Office, user.office_id) if user.office_id else None
     # The office whose conversations fill this inbox ("" for a destination manager: all).
     scope = "" if user.role == Role.DESTINATION_MANAGER or office is None else office.id
-    return render(request, "inbox.html", user=user, office=office, scope_office_id=scope)
+    return render(
+        request,
+        "inbox.html",
+        user=user,
+        office=office,
+        scope_office_id=scope,
+        # The application's clock (it may run "as if" at another instant): waiting times are
+        # counted against it, not against the browser's.
+        server_now=services.clock.now().isoformat(),
+    )
 
 
 @router.get("/privacy", response_class=HTMLResponse)

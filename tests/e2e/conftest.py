@@ -34,6 +34,7 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def new_page(browser: Browser) -> Iterator[object]:
     contexts = []
+    errors: list[str] = []
 
     def factory(locale: str = "fr-FR", viewport: dict[str, int] | None = None) -> Page:
         context = browser.new_context(
@@ -42,6 +43,8 @@ def new_page(browser: Browser) -> Iterator[object]:
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()
+        # A script error in any page fails the test that caused it.
+        page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
         page.on(
             "dialog",
             lambda dialog: (_ for _ in ()).throw(AssertionError(f"dialog: {dialog.message}")),
@@ -51,6 +54,7 @@ def new_page(browser: Browser) -> Iterator[object]:
     yield factory
     for context in contexts:
         context.close()
+    assert not errors, errors
 
 
 def adviser_login(page: Page, live: LiveServer, who: DemoLogin) -> None:

@@ -1,7 +1,7 @@
 // Alerts that reach someone on duty with the tab in the background: a sound (remembered
 // toggle), desktop notifications (asked once, with a clear setting), a title count of what
 // needs this adviser now, chats waiting past their target, and the duty banner.
-import { $, api, contactLabel, duration, me, on, state, t, weekdayTime, clock } from "./core.js";
+import { $, api, clock, contactLabel, duration, me, now, on, state, t, weekdayTime } from "./core.js";
 import { concernsMe, waiting } from "./list.js";
 
 const SOUND_KEY = `concierge.sound.${me.id}`;
@@ -53,7 +53,6 @@ function renderSettings() {
   soundButton.setAttribute("aria-pressed", String(soundOn()));
   soundButton.title = soundOn() ? t("inbox.sound_on") : t("inbox.sound_off");
   soundButton.querySelector(".visually-hidden").textContent = soundButton.title;
-  soundButton.querySelector("[aria-hidden]").textContent = soundOn() ? "🔔" : "🔕";
   if (!("Notification" in window)) {
     notifyButton.hidden = true;
     notifyState.textContent = "";
@@ -162,7 +161,7 @@ export async function refreshDuty() {
   let text = "";
   if (before && before.on_duty && (!duty.on_duty || duty.kind !== before.kind)) {
     const left = [...state.conversations.values()].filter((c) => c.status === "open" && (me.officeId === null || c.office_id === me.officeId)).length;
-    text = t("inbox.duty.ended", { time: clock(before.until || new Date().toISOString()), count: left });
+    text = t("inbox.duty.ended", { time: clock(before.until || new Date(now()).toISOString()), count: left });
     banner.dataset.kind = "handover";
   } else if (duty.on_duty) {
     const scope = duty.scope === "destination" ? t("inbox.duty.destination") : duty.office_name;
@@ -175,7 +174,7 @@ export async function refreshDuty() {
   banner.textContent = text;
   banner.hidden = !text;
   let next = 60_000;
-  if (duty.until) next = Math.min(next, Math.max(1000, Date.parse(duty.until) - Date.now() + 1000));
+  if (duty.until) next = Math.min(next, Math.max(1000, Date.parse(duty.until) - now() + 1000));
   dutyTimer = setTimeout(refreshDuty, next);
 }
 

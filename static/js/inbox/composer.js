@@ -225,7 +225,11 @@ replyEl.addEventListener("input", () => {
   showMentions();
   if (form.dataset.mode === "reply") emit("typing", state.selected);
 });
-replyEl.addEventListener("blur", () => setTimeout(hideMentions, 150));
+replyEl.addEventListener("blur", () =>
+  setTimeout(() => {
+    if (document.activeElement !== replyEl) hideMentions();
+  }, 150),
+);
 split.addEventListener("change", () => {
   saveDraft(state.selected);
   updateCount();

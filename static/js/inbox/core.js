@@ -16,6 +16,12 @@ export const me = {
   officeId: root.dataset.officeId === "" ? null : Number(root.dataset.officeId),
 };
 
+// The server's clock may differ from the browser's (or run "as if" at another instant).
+const skew = root.dataset.serverNow ? Date.parse(root.dataset.serverNow) - Date.now() : 0;
+export function now() {
+  return Date.now() + (Number.isFinite(skew) ? skew : 0);
+}
+
 export const state = {
   filter: "open",
   conversations: new Map(), // id -> conversation, as the server last described it
@@ -66,7 +72,7 @@ export function clock(iso) {
 // Today: 21:14; another day: 12 Sept 21:14.
 export function when(iso) {
   const d = new Date(iso);
-  const today = new Date();
+  const today = new Date(now());
   return d.toDateString() === today.toDateString() ? timeFmt.format(d) : `${dayFmt.format(d)} ${timeFmt.format(d)}`;
 }
 

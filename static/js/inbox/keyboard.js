@@ -1,31 +1,28 @@
 // Keyboard-first triage: J/K or arrows move and open, Enter opens, R replies, N writes a note,
 // T takes, A assigns, M moves to another office, E resolves or reopens, X selects for a bulk
 // action, Esc goes back. Nothing fires while typing in a field.
-import { $, root, state } from "./core.js";
+import { root, state } from "./core.js";
 import { focusComposer } from "./composer.js";
 import { openAssign, openTransfer, take, toggleStatus } from "./dialogs.js";
-import { toggleCheckedSelected, visibleIds } from "./list.js";
+import { focusRow, toggleCheckedSelected, visibleIds } from "./list.js";
 import { closeThread, open } from "./thread.js";
 
-const listEl = $("conversation-list");
-
+// Moves to the next or previous conversation and opens it; from nothing open, to the first.
 function move(step) {
   const ids = visibleIds();
   if (!ids.length) return;
-  const focused = document.activeElement && document.activeElement.closest("[data-testid=conversation-item]");
-  const from = focused ? Number(focused.dataset.id) : state.selected;
-  const index = ids.indexOf(from);
-  const next = ids[index === -1 ? 0 : Math.min(Math.max(index + step, 0), ids.length - 1)];
-  open(next).then(() => {});
-  const node = listEl.querySelector(`li[data-id="${next}"]`);
-  if (node) node.focus();
+  const index = state.selected === null ? -1 : ids.indexOf(state.selected);
+  const next = index === -1 ? ids[0] : ids[Math.min(Math.max(index + step, 0), ids.length - 1)];
+  open(next);
+  focusRow(next);
 }
 
 document.addEventListener("keydown", (ev) => {
   const active = document.activeElement;
-  const typing = active && (["INPUT", "TEXTAREA", "SELECT"].includes(active.tagName) || active.isContentEditable);
+  const typing = active && (["INPUT", "TEXTAREA", "SELECT"].includes(active.tagName) || active.isContentEditable) && !(active.classList && active.classList.contains("pick"));
   if (typing || ev.ctrlKey || ev.metaKey || ev.altKey || document.querySelector("dialog[open]")) return;
   const inList = active && active.closest && active.closest("[data-testid=conversation-list]");
+  const onRow = active && active.classList && active.classList.contains("row");
   const key = ev.key;
   if (key === "j" || key === "ArrowDown") {
     if (key === "ArrowDown" && !inList && active !== document.body) return;
@@ -35,11 +32,10 @@ document.addEventListener("keydown", (ev) => {
     if (key === "ArrowUp" && !inList && active !== document.body) return;
     move(-1);
     ev.preventDefault();
-  } else if (key === "Enter" && inList) {
-    const item = active.closest("[data-testid=conversation-item]");
-    const ids = visibleIds();
-    const id = item ? Number(item.dataset.id) : state.selected !== null ? state.selected : ids[0];
-    if (id !== undefined) open(id).then(() => focusComposer());
+  } else if (key === "Enter" && onRow) {
+    // Enter on a row opens it and goes to the reply box.
+    const id = Number(active.closest("[data-testid=conversation-item]").dataset.id);
+    open(id).then(() => focusComposer());
     ev.preventDefault();
   } else if (key === "Enter" && state.selected === null && active === document.body) {
     const ids = visibleIds();
@@ -63,14 +59,7 @@ document.addEventListener("keydown", (ev) => {
     if (root.classList.contains("has-thread")) {
       if (history.state && history.state.conversation) history.back();
       else closeThread();
-      const item = listEl.querySelector(`li[data-id="${state.selected}"]`) || listEl.querySelector("li");
-      if (item) item.focus();
+      if (state.selected !== null) focusRow(state.selected);
     }
   }
-});
-
-// Clicking into the list focuses the item clicked, so arrows go on from there.
-listEl.addEventListener("focus", () => {
-  const item = listEl.querySelector("li[tabindex='0']") || listEl.querySelector("li");
-  if (item) item.focus();
 });

@@ -1,6 +1,6 @@
 // The conversation list: tabs with counts, pages past the first 50, live chats first,
 // waiting time against target, keyboard focus, and checkboxes for bulk actions.
-import { $, api, contactLabel, duration, el, emit, me, number, root, state, t, when } from "./core.js";
+import { $, api, contactLabel, duration, el, emit, me, now, number, root, state, t, when } from "./core.js";
 
 const listEl = $("conversation-list");
 const PAGE = 50;
@@ -12,7 +12,7 @@ export function isLive(c) {
 // How long the visitor has waited, and whether that is past the account's target.
 export function waiting(c) {
   if (c.status !== "open" || !c.waiting_since) return null;
-  const seconds = (Date.now() - Date.parse(c.waiting_since)) / 1000;
+  const seconds = (now() - Date.parse(c.waiting_since)) / 1000;
   const target = c.target_seconds || 0;
   return { seconds, target, overdue: target > 0 && seconds > target };
 }
@@ -64,17 +64,17 @@ function item(c) {
     ev.stopPropagation();
     toggleChecked(c.id);
   });
-  const li = el(
-    "li",
+  // The row is a button (reachable by Tab and the arrow keys, announced as current when open);
+  // the checkbox for bulk actions stands beside it, not inside it.
+  const button = el(
+    "button",
     {
-      id: `conversation-${c.id}`,
-      role: "option",
+      type: "button",
+      class: "row",
       tabindex: selected ? "0" : "-1",
-      "aria-selected": String(selected),
-      class: [wait && wait.overdue ? "overdue" : "", live ? "live-visitor" : "", checked ? "checked" : ""].join(" ").trim() || null,
-      dataset: { testid: "conversation-item", id: String(c.id), unread: String(c.unread) },
+      "aria-current": selected ? "true" : null,
+      dataset: { testid: "conversation-open" },
     },
-    box,
     el("span", { class: "who", dir: "auto" }, live ? el("span", { class: "dot", title: t("inbox.visitor_live"), dataset: { testid: "live-visitor" } }, "●") : null, contactLabel(c)),
     el("span", { class: "when" }, when(c.last_message_at)),
     el("span", { class: "preview", dir: "auto" }, c.preview),
@@ -95,8 +95,17 @@ function item(c) {
       c.unread > 0 ? el("span", { class: "badge", dataset: { testid: "unread-badge" }, title: t("inbox.unread", { count: c.unread }) }, String(c.unread)) : null,
     ),
   );
-  li.addEventListener("click", () => emit("open", c.id));
-  return li;
+  button.addEventListener("click", () => emit("open", c.id));
+  return el(
+    "li",
+    {
+      id: `conversation-${c.id}`,
+      class: [selected ? "active" : "", wait && wait.overdue ? "overdue" : "", live ? "live-visitor" : "", checked ? "checked" : ""].join(" ").trim() || null,
+      dataset: { testid: "conversation-item", id: String(c.id), unread: String(c.unread), active: String(selected) },
+    },
+    box,
+    button,
+  );
 }
 
 export function renderList() {
@@ -104,17 +113,21 @@ export function renderList() {
   const focused = document.activeElement && document.activeElement.closest && document.activeElement.closest("[data-testid=conversation-list] li");
   const focusedId = focused ? focused.dataset.id : null;
   listEl.replaceChildren(...items.map(item));
-  if (!listEl.querySelector("li[tabindex='0']") && listEl.firstElementChild) listEl.firstElementChild.setAttribute("tabindex", "0");
-  if (state.selected !== null) listEl.setAttribute("aria-activedescendant", `conversation-${state.selected}`);
-  else listEl.removeAttribute("aria-activedescendant");
-  if (focusedId) {
-    const again = listEl.querySelector(`li[data-id="${focusedId}"]`);
-    if (again) again.focus({ preventScroll: true });
+  // One row is always reachable by Tab: the open one, else the first.
+  if (!listEl.querySelector("button.row[tabindex='0']")) {
+    const first = listEl.querySelector("button.row");
+    if (first) first.setAttribute("tabindex", "0");
   }
+  if (focusedId) focusRow(Number(focusedId), true);
   $("list-empty").hidden = items.length > 0;
   $("load-more").hidden = !state.cursor;
   renderBulk();
   emit("listRendered");
+}
+
+export function focusRow(id, quiet) {
+  const row = listEl.querySelector(`li[data-id="${id}"] button.row`);
+  if (row) row.focus({ preventScroll: Boolean(quiet) });
 }
 
 export function scrollToSelected() {

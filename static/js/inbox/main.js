@@ -86,6 +86,8 @@ on("connected", (first) => {
   }
 });
 
+on("open", (id) => open(id));
+
 const deepLink = /^#c(\d+)$/.exec(location.hash);
 loadColleagues();
 renderList();

@@ -214,8 +214,8 @@ export function closeThread() {
     $("thread").hidden = true;
     $("thread-placeholder").hidden = false;
     renderList();
-    const item = root.querySelector(`[data-testid=conversation-item][data-id="${previous}"]`) || root.querySelector("[data-testid=conversation-item]");
-    if (item) item.focus();
+    const row = root.querySelector(`[data-testid=conversation-item][data-id="${previous}"] button.row`) || root.querySelector("button.row");
+    if (row) row.focus();
   }
 }
 
