@@ -7,7 +7,7 @@ import csv
 import io
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast, get_args
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
@@ -92,26 +92,61 @@ async def _report(
 
 
 FiltersQuery = Annotated[str | None, Query(max_length=16)]
+# Read as text and parsed here, so a malformed query gets a 422 in the manager's language
+# (FastAPI's own validation answers in English).
+Text = Annotated[str, Query(max_length=40)]
+
+
+def _day(value: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise DashboardError("error.bad_date") from None
+
+
+def _id(value: str) -> int | None:
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise DashboardError("error.bad_filter") from None
+
+
+def _asked(
+    preset: str, first: str, last: str, channel: str | None, account_id: str, office_id: str
+) -> tuple[Preset, date | None, date | None, Filters]:
+    """The period and filters of a dashboard query, checked."""
+    if preset not in get_args(Preset):
+        raise DashboardError("error.bad_preset")
+    filters = Filters(channel or None, _id(account_id), _id(office_id))
+    return cast(Preset, preset), _day(first), _day(last), filters
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
 async def dashboard_page(
     request: Request,
     services: ServicesDep,
-    preset: Preset = "7",
-    first: date | None = None,
-    last: date | None = None,
+    preset: Text = "7",
+    first: Text = "",
+    last: Text = "",
     channel: FiltersQuery = None,
-    account_id: int | None = None,
-    office_id: int | None = None,
+    account_id: Text = "",
+    office_id: Text = "",
 ) -> Response:
     """Response times for a period, compared with the period before."""
     user = await optional_user(request)
     if user is None:
         return RedirectResponse("/login", status_code=303)
-    filters = Filters(channel or None, account_id, office_id)
     try:
-        current, previous, timezone = await _report(services, user, preset, first, last, filters)
+        chosen, first_day, last_day, filters = _asked(
+            preset, first, last, channel, account_id, office_id
+        )
+        current, previous, timezone = await _report(
+            services, user, chosen, first_day, last_day, filters
+        )
     except DashboardError as exc:
         t = translator(request, user)
         return render(
@@ -164,17 +199,18 @@ def _trend_points(current: Report) -> dict[str, Any]:
 async def metrics_json(
     user: CurrentUser,
     services: ServicesDep,
-    preset: Preset = "7",
-    first: date | None = None,
-    last: date | None = None,
+    preset: Text = "7",
+    first: Text = "",
+    last: Text = "",
     channel: FiltersQuery = None,
-    account_id: int | None = None,
-    office_id: int | None = None,
+    account_id: Text = "",
+    office_id: Text = "",
 ) -> dict[str, Any]:
     """The dashboard's figures as JSON (seconds; rates between 0 and 1)."""
-    current, previous, _ = await _report(
-        services, user, preset, first, last, Filters(channel or None, account_id, office_id)
+    chosen, first_day, last_day, filters = _asked(
+        preset, first, last, channel, account_id, office_id
     )
+    current, previous, _ = await _report(services, user, chosen, first_day, last_day, filters)
 
     def rows(items: list[Row]) -> list[dict[str, object]]:
         return [r.as_dict() for r in items]
@@ -202,18 +238,20 @@ async def metrics_csv(
     user: CurrentUser,
     services: ServicesDep,
     kind: Literal["conversations", "accounts", "offices", "advisers"] = "conversations",
-    preset: Preset = "30",
-    first: date | None = None,
-    last: date | None = None,
+    preset: Text = "30",
+    first: Text = "",
+    last: Text = "",
     channel: FiltersQuery = None,
-    account_id: int | None = None,
-    office_id: int | None = None,
+    account_id: Text = "",
+    office_id: Text = "",
 ) -> Response:
     """CSV: one row per response turn with all its timings, or an aggregated table."""
-    filters = Filters(channel or None, account_id, office_id)
+    chosen, first_day, last_day, filters = _asked(
+        preset, first, last, channel, account_id, office_id
+    )
     headers = {"content-disposition": f'attachment; filename="concierge-{kind}.csv"'}
     if kind == "conversations":
-        period, timezone = await _period(services, user, preset, first, last)
+        period, timezone = await _period(services, user, chosen, first_day, last_day)
         async with services.db.session() as session:
             seen = await scope(session, user, filters, timezone)
             chunks = await csv_chunks(session, seen.where, period.first, period.last, timezone)
@@ -222,7 +260,7 @@ async def metrics_csv(
             media_type="text/csv; charset=utf-8",
             headers=headers,
         )
-    period, timezone = await _period(services, user, preset, first, last)
+    period, timezone = await _period(services, user, chosen, first_day, last_day)
     async with services.db.session() as session:  # only the table asked for
         seen = await scope(session, user, filters, timezone)
         found = await day_pieces(session, seen, period)

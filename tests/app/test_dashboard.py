@@ -102,7 +102,14 @@ async def test_permissions_and_bad_periods(live: LiveServer, services: Services)
         absurd = client.get("/api/metrics?preset=custom&first=2020-01-01&last=2026-07-01")
         assert absurd.status_code == 422
         assert client.get(f"/api/metrics?{DAY}&account_id=9999").status_code == 422
-        assert client.get("/api/metrics?preset=yesterday").status_code == 422
+        yesterday = client.get("/api/metrics?preset=yesterday")
+        assert yesterday.status_code == 422 and yesterday.json()["detail"].startswith(
+            "Unknown period"
+        )
+        bad_date = client.get("/api/metrics?preset=custom&first=21/07/2026&last=2026-07-21")
+        assert bad_date.status_code == 422 and "YYYY-MM-DD" in bad_date.json()["detail"]
+        bad_id = client.get("/api/metrics/export.csv?account_id=one")
+        assert bad_id.status_code == 422 and bad_id.json()["code"] == "error.bad_filter"
         page = client.get("/dashboard?preset=custom&first=2026-07-21&last=2026-07-01")
         assert page.status_code == 422 and "ends before it starts" in page.text
         # The language chosen in the interface wins over the browser's, for pages and the API.
@@ -113,6 +120,8 @@ async def test_permissions_and_bad_periods(live: LiveServer, services: Services)
         assert inverted.json()["detail"] == "La période se termine avant de commencer."
         page = client.get("/dashboard?preset=custom&first=2026-07-21&last=2026-07-01")
         assert "La période se termine avant de commencer." in page.text
+        page = client.get("/dashboard?preset=yesterday")
+        assert page.status_code == 422 and "Période inconnue" in page.text
         assert page.headers["content-language"] == "fr"
     with login(
         live.url, "camille@port-argent.example", live.logins["camille@port-argent.example"].password
