@@ -93,3 +93,16 @@ def test_on_a_phone_list_then_thread_then_back(
     page.go_back()
     expect(page.get_by_test_id("conversation-list")).to_be_visible()
     expect(page.get_by_test_id("thread")).to_be_hidden()
+
+
+@pytest.mark.e2e
+def test_a_managers_thread_actions_fit_a_phone_in_french(live: LiveServer, new_page: Any) -> None:
+    many_chats(live, 3)
+    manager = next(x for x in live.logins.values() if x.email.startswith("manager@"))
+    page = new_page(locale="fr-FR", viewport=PHONE)
+    adviser_login(page, live, manager)
+    page.get_by_test_id("conversation-item").first.click()
+    for part in ("back", "reply-send", "visitor-data", "erase-visitor", "toggle-status", "logout"):
+        assert in_view(page, part), part
+    assert page_scrolls(page) == {"vertical": 0, "horizontal": 0}
+    screenshot(page, "inbox-phone-manager-fr-FR")

@@ -168,7 +168,8 @@ export async function refreshDuty() {
     text = duty.until ? t("inbox.duty.on_until", { scope, time: clock(duty.until) }) : t("inbox.duty.on", { scope });
     banner.dataset.kind = "on";
   } else if (duty.next_start) {
-    text = t("inbox.duty.off", { office: duty.office_name, when: weekdayTime(duty.next_start) });
+    const when = weekdayTime(duty.next_start);
+    text = duty.office_name ? t("inbox.duty.off", { office: duty.office_name, when }) : t("inbox.duty.off_shared", { when });
     banner.dataset.kind = "off";
   }
   banner.textContent = text;

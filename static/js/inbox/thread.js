@@ -15,7 +15,7 @@ function renderHead(c) {
   toggle.dataset.next = c.status === "open" ? "resolved" : "open";
   $("take").hidden = c.erased || !(c.assignee_id === null && c.status === "open");
   // An erased conversation stays for the figures only: read-only.
-  for (const id of ["toggle-status", "transfer", "assign", "more-actions", "composer"]) {
+  for (const id of ["toggle-status", "transfer", "assign", "visitor-data", "erase-visitor", "composer"]) {
     if ($(id)) $(id).hidden = Boolean(c.erased);
   }
   emit("head", c);
@@ -156,7 +156,6 @@ function showThread(id) {
   const exportLink = $("visitor-data");
   if (exportLink) exportLink.href = `/api/conversations/${id}/visitor-data`;
   if ($("erase-form")) $("erase-form").hidden = true;
-  if ($("more-actions")) $("more-actions").open = false;
 }
 
 export async function open(id, fromHistory) {
