@@ -82,7 +82,10 @@ async def standing(
     ).all()
     live = await visitor_presence.live_members(services, account.destination_id)
     order = sorted(queue, key=queue_order(live))
-    position = next(n for n, c in enumerate(order, start=1) if c.id == conversation.id)
+    # 0 when it was assigned between the two reads (a database without snapshot reads).
+    position = next((n for n, c in enumerate(order, start=1) if c.id == conversation.id), 0)
+    if position == 0:
+        return NOT_WAITING
     now = services.clock.now()
     decision = await services.router.decide(session, account, now)
     if decision.reason == "nobody_on_duty":
