@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,8 +32,9 @@ _MIGRATION_LOCK = 0x636F6E63  # "conc"
 def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1] if ":///" in url else ""
-        if path and path != ":memory:":
+        if path and path != ":memory:" and "?" not in path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _start_in_wal_mode(path)
         engine = create_async_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -45,6 +49,23 @@ def make_engine(url: str) -> AsyncEngine:
 
         return engine
     return create_async_engine(url, pool_pre_ping=True)
+
+
+def _start_in_wal_mode(path: str) -> None:
+    """Makes a new database file a WAL one before any engine connects to it.
+
+    Switching the journal mode takes an exclusive lock without waiting for it, so processes
+    opening a brand-new file at once (workers migrating it) would fail with "database is
+    locked"; once the file is in WAL mode, asking for it again is a no-op."""
+    for attempt in range(50):
+        try:
+            with contextlib.closing(sqlite3.connect(path, timeout=30)) as connection:
+                connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if attempt == 49:
+                raise
+            time.sleep(0.1)  # start-up only, before the engine exists
 
 
 async def migrate(engine: AsyncEngine) -> tuple[str | None, str | None]:
