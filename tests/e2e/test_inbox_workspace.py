@@ -248,3 +248,21 @@ def test_the_inbox_passes_an_accessibility_scan(
         if v["impact"] in ("serious", "critical")
     ]
     assert serious == [], serious
+
+
+def test_the_transfer_dialog_says_who_is_on_duty_and_online(live: LiveServer, new_page: Any) -> None:
+    chat(live, "Ferry to the islands tomorrow?")
+    page = new_page()
+    adviser_login(page, live, office_login(live, "port-argent"))
+    item_of(page, "islands").click()
+    page.get_by_test_id("transfer").click()
+    rows = page.get_by_test_id("transfer-office-row")
+    expect(rows).to_have_count(3)
+    # 10:00 on a Tuesday: every office is open in its own hours; only this adviser is online.
+    own = rows.filter(has_text="Port-Argent")
+    expect(own).to_have_attribute("data-on-duty", "true")
+    expect(own).to_contain_text("1 en ligne")
+    expect(rows.filter(has_text="Saint-Clair")).to_contain_text("0 en ligne")
+    screenshot(page, "inbox-transfer-dialog")
+    page.get_by_test_id("transfer-cancel").click()
+    expect(page.get_by_test_id("transfer-dialog")).to_be_hidden()
