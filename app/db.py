@@ -32,9 +32,10 @@ _MIGRATION_LOCK = 0x636F6E63  # "conc"
 def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1] if ":///" in url else ""
-        if path and path != ":memory:" and "?" not in path:
+        if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            _start_in_wal_mode(path)
+            if "?" not in path:  # a plain file name, not a URI with options
+                _start_in_wal_mode(path)
         engine = create_async_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine.sync_engine, "connect")
