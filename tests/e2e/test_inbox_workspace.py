@@ -57,7 +57,9 @@ def assign_to_me(page: Page) -> None:
     expect(dialog).to_be_hidden()
 
 
-def test_a_draft_stays_with_its_conversation_across_reloads(live: LiveServer, new_page: Any) -> None:
+def test_a_draft_stays_with_its_conversation_across_reloads(
+    live: LiveServer, new_page: Any
+) -> None:
     chat(live, "First visitor: parking near the beach?")
     chat(live, "Second visitor: bike rental?")
     page = new_page()
@@ -94,7 +96,9 @@ def test_a_draft_stays_with_its_conversation_across_reloads(live: LiveServer, ne
     expect(reply).to_have_value("")
 
 
-def test_a_new_message_with_the_page_hidden_rings_and_notifies(live: LiveServer, new_page: Any) -> None:
+def test_a_new_message_with_the_page_hidden_rings_and_notifies(
+    live: LiveServer, new_page: Any
+) -> None:
     page = new_page()
     page.add_init_script(HOOKS)
     adviser_login(page, live, office_login(live, "port-argent"))
@@ -250,7 +254,9 @@ def test_the_inbox_passes_an_accessibility_scan(
     assert serious == [], serious
 
 
-def test_the_transfer_dialog_says_who_is_on_duty_and_online(live: LiveServer, new_page: Any) -> None:
+def test_the_transfer_dialog_says_who_is_on_duty_and_online(
+    live: LiveServer, new_page: Any
+) -> None:
     chat(live, "Ferry to the islands tomorrow?")
     page = new_page()
     adviser_login(page, live, office_login(live, "port-argent"))
