@@ -87,6 +87,12 @@ def privacy_lease() -> str:
     return "concierge:privacy:lease"
 
 
+def connector_lease(destination_id: int, account: str) -> str:
+    """Held (and renewed every few seconds) by the worker running the account's connector: it
+    exists exactly while some worker runs it. app/channels.py spells the same name."""
+    return connector_status(destination_id, account) + ":lease"
+
+
 def presence(destination_id: int, user_id: int) -> str:
     """An adviser's chosen status ("online" or "away"); expires a day after it was set."""
     return f"concierge:{_tag(destination_id)}:presence:{user_id}"

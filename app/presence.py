@@ -166,7 +166,7 @@ async def unview(
 
 
 async def viewer_ids(services: Services, destination_id: int, conversation_id: int) -> list[int]:
-    """Who has the conversation open now, in the order they opened it."""
+    """Who has the conversation open now (the one whose view lapses first comes first)."""
     key = keys.viewers(destination_id, conversation_id)
     now = services.clock.now().timestamp()
     await services.redis.zremrangebyscore(key, "-inf", now)

@@ -1,21 +1,21 @@
 """Honest sending: a reply that cannot be sent is refused at once, with a reason the adviser can
 read, instead of failing a minute later in the outbox; a reply that failed can be sent again.
 
-- No running connector: a mailbox or an X account needs a receive loop holding its lease (see
-  app/channels.py), which publishes the connector's status in Redis while it runs; no status,
-  a stopped one, an inactive account or settings the connector cannot be built from mean nothing
-  would send the reply. Chat widgets need nothing running.
+- No running connector: a mailbox or an X account needs a worker running its connector, which
+  holds the account's lease in Redis (app/channels.py) only once the connector was built from
+  its settings; an inactive account, settings it cannot be built from, or no worker running it
+  mean nothing would send the reply. Chat widgets need nothing running.
 - X public replies count as X does (``connectors.twitter.text``): over 280, only as a thread.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import update
 from sqlmodel import col
 
-from app import actions, repository
-from app.channels import read_status
-from app.connector_registry import ConfigurationError, connector_for
+from app import actions, keys, repository
 from app.events import MessageStatus
 from app.models import Account, AuthorKind, Conversation, DeliveryStatus, Direction, Message, User
 from app.outbox import enqueue
@@ -29,17 +29,17 @@ def x_public(conversation: Conversation) -> bool:
 
 
 async def connector_running(services: Services, account: Account) -> bool:
+    """Whether a worker runs the account's connector now: chat widgets need nothing running;
+    another account needs a worker holding its lease, which one takes only once the connector
+    was built from the account's settings and renews while it runs."""
     if account.channel == "webchat":
         return True
     if not account.active:
         return False
-    try:
-        if connector_for(services, account) is None:
-            return False
-    except ConfigurationError:
-        return False
-    status = await read_status(services, account)  # expires when its lease holder dies
-    return status is not None and status.get("state") != "stopped"
+    held: Any = await services.redis.exists(
+        keys.connector_lease(account.destination_id, account.key)
+    )
+    return bool(held)
 
 
 async def check_sendable(

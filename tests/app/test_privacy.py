@@ -59,19 +59,6 @@ async def add_office_manager(services: Services, slug: str, email: str) -> None:
         await session.commit()
 
 
-async def connector_running(services: Services, account_key: str) -> None:
-    """The account switched on and a worker running its connector (holding its lease, as
-    app/channels.py does), so replies to it are accepted."""
-    async with services.db.session() as session:
-        account = (await session.exec(select(Account).where(Account.key == account_key))).one()
-        account.active = True
-        session.add(account)
-        await session.commit()
-    await services.redis.set(
-        keys.connector_lease(account.destination_id, account_key), "another-worker", ex=60
-    )
-
-
 async def user(services: Services, email: str) -> User:
     async with services.db.session() as session:
         return (await session.exec(select(User).where(User.email == email))).one()
