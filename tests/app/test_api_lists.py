@@ -6,10 +6,12 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 
-from app import keys, repository, visitor_presence
+from app import keys, pagination, repository, visitor_presence
 from app.events import ConversationChanged, event_adapter
 from app.inbox import Inbox
 from app.services import Services
@@ -187,3 +189,16 @@ async def test_events_of_a_live_visitor_say_so(services: Services) -> None:
         (True, True),
         (False, False),
     ]
+
+
+def test_cursors_keep_the_exact_instant() -> None:
+    at = datetime(2026, 7, 21, 8, 0, 0, 123_457, tzinfo=UTC)
+    cursor = pagination.decode(pagination.encode(at, 42))
+    assert cursor == pagination.Cursor(at, 42)
+    paris = at.astimezone(ZoneInfo("Europe/Paris"))  # any offset: the same instant
+    assert pagination.encode(paris, 42) == pagination.encode(at, 42)
+    assert pagination.decode(None) is None and pagination.decode("") is None
+    # "-1", "123" (no id), "-1.5" (a negative instant), "1.2.3", too long.
+    for bad in ("-1", "MTIz", "LTEuNQ", "MS4yLjM", "a" * 65):
+        with pytest.raises(pagination.BadCursorError):
+            pagination.decode(bad)
