@@ -59,7 +59,7 @@ async def accounts_page(request: Request, services: ServicesDep) -> Response:
     if user is None:
         return RedirectResponse("/login", status_code=303)
     if user.role not in (Role.OFFICE_MANAGER, Role.DESTINATION_MANAGER):
-        return PlainTextResponse("managers only", status_code=403)
+        return PlainTextResponse(translator(request, user)("error.managers_only"), status_code=403)
     async with services.db.session() as session:
         query = select(Account).where(Account.destination_id == user.destination_id)
         if user.role == Role.OFFICE_MANAGER:

@@ -17,7 +17,14 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import rota_admin
-from app.deps import CSRF_COOKIE, ServicesDep, get_services, language_for, optional_user
+from app.deps import (
+    CSRF_COOKIE,
+    ServicesDep,
+    get_services,
+    language_for,
+    optional_user,
+    translator,
+)
 from app.models import Destination, Office, Role, User
 from app.services import Services
 from app.web.render import render
@@ -168,9 +175,9 @@ async def _edit(
     if user is None:
         return RedirectResponse("/login", status_code=303)
     if not can_edit(user):
-        return PlainTextResponse("managers only", status_code=403)
+        return PlainTextResponse(translator(request, user)("error.managers_only"), status_code=403)
     if request.cookies.get(CSRF_COOKIE) != csrf_token or not csrf_token:
-        return PlainTextResponse("missing or wrong CSRF token", status_code=403)
+        return PlainTextResponse(translator(request, user)("error.csrf"), status_code=403)
     try:
         async with services.db.session() as session:
             destination = await session.get(Destination, user.destination_id)
@@ -293,7 +300,7 @@ async def export_toml(request: Request, services: ServicesDep) -> Response:
     """The rota as a TOML file."""
     user = await optional_user(request)
     if user is None:
-        return PlainTextResponse("login required", status_code=401)
+        return PlainTextResponse(translator(request)("error.login_required"), status_code=401)
     async with services.db.session() as session:
         destination = await session.get(Destination, user.destination_id)
         assert destination is not None
@@ -308,11 +315,11 @@ async def ical_feed(token: str, request: Request) -> Response:
     try:
         data = _signer(services).loads(token)
     except BadSignature:
-        return PlainTextResponse("unknown calendar", status_code=404)
+        return PlainTextResponse(translator(request)("error.unknown_calendar"), status_code=404)
     async with services.db.session() as session:
         destination = await session.get(Destination, int(data["d"]))
         if destination is None:
-            return PlainTextResponse("unknown calendar", status_code=404)
+            return PlainTextResponse(translator(request)("error.unknown_calendar"), status_code=404)
         rota = await rota_admin.current(session, destination)
     now = services.clock.now()
     start = datetime.combine(now.date() - timedelta(days=31), time(), tzinfo=now.tzinfo)
