@@ -187,6 +187,15 @@ class AdviserFrames:
             self.viewing = (conversation_id, audience)
             await presence.signal_viewing(self.services, audience, self.user, active=True)
 
+    async def still_viewing(self) -> None:
+        """Keeps the open conversation's viewer entry while the socket lives, even when a
+        background tab's timers are slowed past the 20-second refresh."""
+        if self.viewing is not None:
+            conversation_id = self.viewing[0]
+            await presence.view(
+                self.services, self.user.destination_id, conversation_id, self.user_id
+            )
+
     async def leave(self) -> None:
         if self.viewing is None:
             return
@@ -282,6 +291,7 @@ async def adviser_socket(ws: WebSocket) -> None:
             else:
                 receive.cancel()
             await presence.still_connected(services, user)
+            await frames.still_viewing()
     except WebSocketDisconnect:
         pass
     finally:
@@ -290,7 +300,9 @@ async def adviser_socket(ws: WebSocket) -> None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await pump
         services.hub.unsubscribe(destination_id, listener)
-        with contextlib.suppress(Exception):  # Redis gone: the entries lapse by themselves
+        # Redis gone: the entries lapse by themselves.
+        with contextlib.suppress(Exception):
             await frames.close()
+        with contextlib.suppress(Exception):
             if connected and await presence.disconnect(services, user):
                 await presence.announce(services, user, "offline")
