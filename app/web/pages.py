@@ -19,7 +19,7 @@ from app.deps import (
     translator,
 )
 from app.i18n import LANGUAGES
-from app.models import Account, Office, Role, User
+from app.models import Account, Destination, Office, Role, User
 from app.security import DUMMY_HASH, same_token, verify_password
 from app.web.render import render
 
@@ -141,6 +141,7 @@ async def inbox_page(request: Request, services: ServicesDep) -> Response:
         return RedirectResponse("/login", status_code=303)
     async with services.db.session() as session:
         office = await session.get(Office, user.office_id) if user.office_id else None
+        destination = await session.get(Destination, user.destination_id)
     # The office whose conversations fill this inbox ("" for a destination manager: all).
     scope = "" if user.role == Role.DESTINATION_MANAGER or office is None else office.id
     return render(
@@ -152,6 +153,8 @@ async def inbox_page(request: Request, services: ServicesDep) -> Response:
         # The application's clock (it may run "as if" at another instant): waiting times are
         # counted against it, not against the browser's.
         server_now=services.clock.now().isoformat(),
+        # Times are shown as the destination lives them, wherever the adviser's browser is.
+        timezone=destination.timezone if destination else "Europe/Paris",
     )
 
 

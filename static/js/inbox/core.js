@@ -60,9 +60,22 @@ export function el(tag, attrs, ...children) {
   return node;
 }
 
-const timeFmt = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
-const dayFmt = new Intl.DateTimeFormat(locale, { day: "numeric", month: "short" });
-const weekdayFmt = new Intl.DateTimeFormat(locale, { weekday: "long", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+// Times are shown in the destination's time zone (an adviser at home abroad still reads the
+// hours the visitors and the rota live by).
+function zone() {
+  try {
+    const tz = root.dataset.timezone || undefined;
+    new Intl.DateTimeFormat(locale, { timeZone: tz });
+    return tz;
+  } catch (err) {
+    return undefined;
+  }
+}
+export const timeZone = zone();
+const timeFmt = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone });
+const dayFmt = new Intl.DateTimeFormat(locale, { day: "numeric", month: "short", timeZone });
+const dateKey = new Intl.DateTimeFormat("en-CA", { year: "numeric", month: "2-digit", day: "2-digit", timeZone });
+const weekdayFmt = new Intl.DateTimeFormat(locale, { weekday: "long", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone });
 const numberFmt = new Intl.NumberFormat(locale);
 
 export function clock(iso) {
@@ -72,8 +85,8 @@ export function clock(iso) {
 // Today: 21:14; another day: 12 Sept 21:14.
 export function when(iso) {
   const d = new Date(iso);
-  const today = new Date(now());
-  return d.toDateString() === today.toDateString() ? timeFmt.format(d) : `${dayFmt.format(d)} ${timeFmt.format(d)}`;
+  const today = dateKey.format(new Date(now())) === dateKey.format(d);
+  return today ? timeFmt.format(d) : `${dayFmt.format(d)} ${timeFmt.format(d)}`;
 }
 
 export function weekdayTime(iso) {

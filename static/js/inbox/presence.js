@@ -1,6 +1,6 @@
 // Colleagues in view: my own online/away state, who else is viewing or typing in a
 // conversation, and the frames that tell them about me. All of it is ephemeral.
-import { $, api, me, on, state } from "./core.js";
+import { $, api, contactLabel, me, on, state, t } from "./core.js";
 import { renderList } from "./list.js";
 import { renderTyping, renderViewers } from "./thread.js";
 
@@ -88,7 +88,8 @@ on("event:viewing", (frame) => {
 on("event:typing", (frame) => {
   if (frame.side === "adviser" && frame.user_id === me.id) return;
   if (frame.active) {
-    const name = frame.side === "visitor" ? (state.conversations.get(frame.conversation_id) || {}).contact_name || "" : frame.name;
+    const c = state.conversations.get(frame.conversation_id);
+    const name = frame.side === "visitor" ? (c ? contactLabel(c) : t("inbox.visitor")) : frame.name;
     state.typing.set(frame.conversation_id, { name, side: frame.side, userId: frame.user_id, until: Date.now() + 6000 });
   } else {
     state.typing.delete(frame.conversation_id);
