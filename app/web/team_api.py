@@ -16,6 +16,7 @@ from app.assignment import assign_waiting
 from app.deps import CsrfChecked, CurrentUser, ServicesDep
 from app.events import MessageOut
 from app.models import Conversation, ConversationStatus, Office, User
+from app.services import Services
 
 router = APIRouter(prefix="/api", tags=["team"])
 
@@ -63,7 +64,7 @@ class DutyOut(BaseModel):
     next_start: datetime | None
 
 
-async def _team(services: ServicesDep, destination_id: int) -> list[User]:
+async def _team(services: Services, destination_id: int) -> list[User]:
     async with services.db.session() as session:
         return list(
             (
