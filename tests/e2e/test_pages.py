@@ -31,6 +31,8 @@ def manager(live: LiveServer) -> DemoLogin:
 
 
 def sign_in(page: Page, live: LiveServer, who: DemoLogin) -> None:
+    # Five engineers share two cores: a page may take longer than the fixture's 10 s to settle.
+    page.set_default_timeout(20_000)
     page.goto(f"{live.url}/login")
     page.get_by_test_id("login-email").fill(who.email)
     page.get_by_test_id("login-password").fill(who.password)
