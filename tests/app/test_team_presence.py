@@ -3,10 +3,15 @@ Redis and database."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 from typing import Any
 
 import httpx
 
+from app.models import Destination, Office, User
+from app.security import hash_password
+from app.services import Services
 from tests.app.test_assignment import conversations, online, visitor_writes
 from tests.app.test_ws import recv_until
 from tests.conftest import LiveServer, login, office_login
@@ -151,3 +156,43 @@ async def test_offices_say_who_is_on_duty(make_server: Any) -> None:
 def _creds(live: LiveServer, slug: str) -> tuple[str, str]:
     found = office_login(live, slug)
     return found.email, found.password
+
+
+async def test_another_destination_sees_none_of_this_team(
+    live: LiveServer, services: Services
+) -> None:
+    async with services.db.session() as session:
+        elsewhere = Destination(slug="ailleurs", name="Ailleurs")
+        session.add(elsewhere)
+        await session.flush()
+        office = Office(destination_id=elsewhere.id or 0, slug="ailleurs", name="OT d'Ailleurs")
+        session.add(office)
+        await session.flush()
+        session.add(
+            User(destination_id=elsewhere.id or 0, office_id=office.id, name="Zoé Ailleurs",
+                 email="zoe@ailleurs.example", password_hash=hash_password("zoe-password-12"))
+        )  # fmt: skip
+        await session.commit()
+    camille = office_login(live, "port-argent")
+    await visitor_writes(live, "une question")
+    with (
+        login(live.url, "zoe@ailleurs.example", "zoe-password-12") as z,
+        login(live.url, camille.email, camille.password) as a,
+    ):
+        conversation_id = conversations(a)["une question"]["id"]
+        assert list(colleagues(z)) == ["Zoé Ailleurs"]
+        assert list(offices(z)) == ["ailleurs"]
+        assert "Zoé Ailleurs" not in colleagues(a)
+        assert "ailleurs" not in offices(a)
+        assert z.get(f"/api/conversations/{conversation_id}/viewers").status_code == 404
+        async with online(live, a) as camille_ws, online(live, z) as zoe_ws:
+            await camille_ws.send(
+                json.dumps({"type": "viewing", "conversation_id": conversation_id})
+            )
+            await zoe_ws.send(json.dumps({"type": "viewing", "conversation_id": conversation_id}))
+            assert (await recv_until(zoe_ws, "error"))["code"] == "not_found"
+            assert z.post("/api/me/presence", json={"status": "away"}).status_code == 200
+            with contextlib.suppress(TimeoutError):  # nothing of Zoé reaches Port-Argent
+                while True:
+                    frame = await recv_until(camille_ws, "presence.changed", timeout=1)
+                    assert frame["name"] != "Zoé Ailleurs", frame
