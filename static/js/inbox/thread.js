@@ -69,6 +69,7 @@ function messageNode(m) {
 
 export function activityText(a) {
   if (a.kind === "reopened" && !a.actor_id) return t("inbox.activity.reopened_visitor");
+  if (a.kind === "assigned_to" && !a.user_id) return t("inbox.activity.unassigned", { who: a.actor_name });
   const who = a.actor_name || t("inbox.activity.system");
   return t(`inbox.activity.${a.kind}`, { who, user: a.user_name, office: a.office_name, from: a.from_office_name });
 }
