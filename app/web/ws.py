@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 TYPING_EVERY = 2.0  # seconds: one "typing" signal per conversation per socket at most
+TYPING_SHOWN = 6.0  # seconds a "typing" notice stays up without news (the widget's rule)
 SEEN_FOR = 15.0  # seconds a socket reuses its answer to "may this adviser see it?"
 SEEN_KEPT = 500  # conversations a socket remembers that answer for
 MAX_FRAME = 4096  # characters: no frame of the adviser's socket is longer
@@ -212,6 +213,9 @@ class AdviserFrames:
         if active:
             if last is not None and now - last[0] < TYPING_EVERY:
                 return  # throttled: one signal per conversation every 2 s
+            # Notices long gone by themselves need no "stopped" later: forget them.
+            for stale in [c for c, (t, _) in self.typed.items() if now - t > TYPING_SHOWN]:
+                del self.typed[stale]
             self.typed[conversation_id] = (now, audience)
         elif last is None:
             return  # nobody was told it typed
@@ -227,8 +231,10 @@ class AdviserFrames:
     async def close(self) -> None:
         """The socket ended: it views nothing and types nothing any more."""
         await self.leave()
-        for conversation_id, (_, audience) in list(self.typed.items()):
-            await self.typing(conversation_id, audience, False)
+        now = time.monotonic()
+        for conversation_id, (at, audience) in list(self.typed.items()):
+            if now - at <= TYPING_SHOWN:  # an older notice has gone by itself
+                await self.typing(conversation_id, audience, False)
 
 
 def parse_frame(raw: str) -> dict[str, Any] | None:
