@@ -60,7 +60,7 @@ async def build(services: Services, account: Account) -> Connector | None:
         return connector_for(services, account)
     except ConfigurationError as exc:
         log.error("account %s cannot run: %s", account.key, exc)
-        note = StatusNote("account.misconfigured", {"reason": str(exc)})
+        note = StatusNote(exc.code, exc.params)
         await write_status(
             services, account, ConnectorStatus(state="error", detail=str(exc), notes=[note])
         )

@@ -27,7 +27,15 @@ FACTORIES: dict[str, Factory] = {}
 
 
 class ConfigurationError(ValueError):
-    """An account cannot run: its settings are incomplete or a secret is missing."""
+    """An account cannot run: its settings are incomplete or a secret is missing.
+
+    ``code`` and ``params`` let the accounts page say it in the manager's language.
+    """
+
+    def __init__(self, text: str, code: str = "account.misconfigured", **params: str) -> None:
+        super().__init__(text)
+        self.code = code
+        self.params = params if code != "account.misconfigured" else {"reason": text}
 
 
 def secret_variable(account_key: str, name: str) -> str:
@@ -38,7 +46,9 @@ def secret(account_key: str, name: str) -> str:
     variable = secret_variable(account_key, name)
     value = os.environ.get(variable, "")
     if not value:
-        raise ConfigurationError(f"the secret {variable} is not set")
+        raise ConfigurationError(
+            f"the secret {variable} is not set", "account.secret_missing", variable=variable
+        )
     return value
 
 
@@ -46,9 +56,13 @@ def account_settings(account: Account) -> dict[str, Any]:
     try:
         data = json.loads(account.settings or "{}")
     except ValueError as exc:
-        raise ConfigurationError("the account's settings are not valid JSON") from exc
+        raise ConfigurationError(
+            "the account's settings are not valid JSON", "account.settings_not_json"
+        ) from exc
     if not isinstance(data, dict):
-        raise ConfigurationError("the account's settings must be a JSON object")
+        raise ConfigurationError(
+            "the account's settings must be a JSON object", "account.settings_not_json"
+        )
     return data
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import html
 import sqlite3
 from pathlib import Path
 
@@ -59,16 +60,22 @@ def test_accounts_page_shows_a_missing_secret(make_server: object, live: LiveSer
         french = client.get("/accounts", headers={"accept-language": "fr"})
     assert page.status_code == 200
     row = page.text.split('data-key="mail-saint-clair"', 1)[1].split("</tr>", 1)[0]
-    assert "the account cannot start:" in row
-    assert "CONCIERGE_SECRET_MAIL_SAINT_CLAIR_IMAP_PASSWORD is not set" in row
+    assert (
+        "the account cannot start: the environment variable "
+        "CONCIERGE_SECRET_MAIL_SAINT_CLAIR_IMAP_PASSWORD is not set" in row
+    )
     assert ">error</b>" in row
     assert (
         "not configured" in page.text.split('data-key="x-port-argent"', 1)[1].split("</tr>", 1)[0]
     )
-    # In French the status is French around the technical reason (a variable's name).
+    # In French the status is wholly French, around the variable's name.
     assert french.headers["content-language"] == "fr"
     row = french.text.split('data-key="mail-saint-clair"', 1)[1].split("</tr>", 1)[0]
-    assert "le compte ne peut pas démarrer :" in row and ">erreur</b>" in row
+    assert (
+        "le compte ne peut pas démarrer : la variable d'environnement "
+        "CONCIERGE_SECRET_MAIL_SAINT_CLAIR_IMAP_PASSWORD n'est pas définie" in html.unescape(row)
+    )
+    assert ">erreur</b>" in row
     x_row = french.text.split('data-key="x-port-argent"', 1)[1].split("</tr>", 1)[0]
     assert "non configuré" in x_row and "not configured" not in x_row
     adviser = next(x for x in server.logins.values() if x.email.startswith("camille@"))
