@@ -111,6 +111,8 @@ def test_bad_edits_are_refused_with_the_field_and_change_nothing(live: LiveServe
                         html.unescape(li) for li in re.findall(r"<li>(.*?)</li>", response.text)
                     ]
                     assert any(message in line for line in shown), (message, shown[:3])
+                    # Switching language on the refusal goes back to the rota, not to a POST URL.
+                    assert 'name="next" value="/rota"' in response.text
                     assert "ends before it starts" not in response.text or language == "en"
         finally:
             form(client, "/language", language="fr", next="/rota")
