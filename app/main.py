@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from sqlmodel import select
 
@@ -29,6 +30,7 @@ from app.web import (
     accounts_pages,
     api,
     dashboard_pages,
+    errors,
     pages,
     rota_pages,
     team_api,
@@ -110,7 +112,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts_pages.router)
     app.include_router(ws.router)
     app.include_router(visitor_ws.router)
-    app.add_exception_handler(ActionError, api.action_error_response)
+    app.add_exception_handler(ActionError, errors.action_error_response)
+    app.add_exception_handler(RequestValidationError, errors.validation_error_response)
     app.add_exception_handler(DashboardError, dashboard_pages.error_response)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
 

@@ -7,12 +7,12 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field, StrictInt
 
 from app import actions, activity, assign, bulk, counts, notes, pagination, privacy, repository
 from app.actions import ActionError
-from app.deps import CsrfChecked, CurrentUser, ServicesDep, translator
+from app.deps import CsrfChecked, CurrentUser, ServicesDep
 from app.events import ActivityOut, ConversationOut, MessageOut
 from app.models import ConversationStatus, Message, Office, StoredAttachment
 
@@ -80,12 +80,6 @@ class StatusIn(BaseModel):
 class TransferIn(BaseModel):
     office_id: int
     note: str = Field(default="", max_length=20_000)
-
-
-def action_error_response(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ActionError)
-    t = translator(request)
-    return JSONResponse({"detail": t(exc.code), "code": exc.code}, status_code=exc.status)
 
 
 @router.get("/me")

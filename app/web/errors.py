@@ -1,0 +1,78 @@
+"""Refusals in the reader's language: the actions' errors and FastAPI's own validation errors.
+
+A request FastAPI cannot parse (a missing field, a string where a number belongs, JSON that is
+not JSON) gets the same shape as every other refusal — ``{"detail", "code"}`` with ``detail`` in
+the user's language — plus ``errors``: each field and what is wrong with it, also translated.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from app.actions import ActionError
+from app.deps import optional_user, translator
+from app.i18n import Translator
+
+# Pydantic's error types, grouped by what a person should be told.
+_PROBLEMS = {
+    "missing": "missing",
+    "json_invalid": "json",
+    "json_type": "json",
+    "model_attributes_type": "json",
+    "dict_type": "json",
+    "string_too_long": "too_long",
+    "too_long": "too_long",
+    "string_too_short": "too_short",
+    "too_short": "too_short",
+    "string_pattern_mismatch": "pattern",
+    "literal_error": "choice",
+    "enum": "choice",
+    "greater_than": "range",
+    "greater_than_equal": "range",
+    "less_than": "range",
+    "less_than_equal": "range",
+}
+
+
+def _problem(error: dict[str, Any]) -> str:
+    kind = str(error.get("type", ""))
+    if kind in _PROBLEMS:
+        return _PROBLEMS[kind]
+    if kind.endswith("_parsing") or kind.endswith("_type"):
+        return "type"
+    return "invalid"
+
+
+def _field(error: dict[str, Any]) -> str:
+    # ("body", "text") → "text"; ("query", "limit") → "limit"; the body itself → "body".
+    loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+    return ".".join(loc) or "body"
+
+
+def describe(errors: list[dict[str, Any]], t: Translator) -> tuple[str, list[dict[str, str]]]:
+    fields = [
+        {"field": _field(e), "problem": t(f"error.input.{_problem(e)}"), "code": _problem(e)}
+        for e in errors[:20]
+    ]
+    summary = "; ".join(f"{f['field']}: {f['problem']}" for f in fields[:5])
+    return t("error.invalid_input", fields=summary), fields
+
+
+async def validation_error_response(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    t = translator(request, await optional_user(request))
+    detail, fields = describe(list(exc.errors()), t)
+    return JSONResponse(
+        {"detail": detail, "code": "error.invalid_input", "errors": fields}, status_code=422
+    )
+
+
+async def action_error_response(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ActionError)
+    # In the language the user chose, wherever they sign in, not only the browser's.
+    t = translator(request, await optional_user(request))
+    return JSONResponse({"detail": t(exc.code), "code": exc.code}, status_code=exc.status)
