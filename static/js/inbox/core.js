@@ -46,6 +46,10 @@ export function t(key, params) {
   return text;
 }
 
+export function has(key) {
+  return Object.prototype.hasOwnProperty.call(catalog, key);
+}
+
 export function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {

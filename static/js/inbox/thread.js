@@ -1,6 +1,6 @@
 // The open conversation: its header, messages and activity lines in time order, who else is
 // viewing or typing, failed replies sent again, and the phone's list → thread → back.
-import { $, api, clock, contactLabel, el, emit, isNarrow, me, on, root, state, t, when } from "./core.js";
+import { $, api, clock, contactLabel, el, emit, has, isNarrow, me, on, root, state, t, when } from "./core.js";
 import { renderList, scrollToSelected, upsert } from "./list.js";
 
 const messagesEl = $("messages");
@@ -24,8 +24,17 @@ function renderHead(c) {
 function statusText(m) {
   if (m.direction === "note") return t("inbox.note");
   if (m.direction !== "out" || m.author_kind === "system") return "";
-  if (m.delivery_status === "failed") return t("inbox.delivery.failed", { error: m.delivery_error });
+  if (m.delivery_status === "failed") return t("inbox.delivery.failed", { error: failure(m) });
   return t(`inbox.delivery.${m.delivery_status}`);
+}
+
+// Why a reply failed, in the adviser's language when the channel gave a known reason.
+function failure(m) {
+  const key = `delivery.${m.delivery_code || ""}`;
+  if (!m.delivery_code || !has(key)) return m.delivery_error;
+  const params = Object.assign({}, m.delivery_params || {});
+  if (params.until) params.until = when(params.until);
+  return t(key, params);
 }
 
 function messageNode(m) {
