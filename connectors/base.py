@@ -132,11 +132,31 @@ class OutboundMessage:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryResult:
+    """What became of one reply. A failure says why twice: ``error`` in English for the logs,
+    and ``code`` with its ``params`` (strings: an instant as ISO 8601 UTC under ``until``) so the
+    adviser reads it in their own language (``delivery.<code>`` in the catalogs)."""
+
     ok: bool
     # What the channel calls what was sent: tweet ids, the e-mail's Message-ID.
     external_ids: tuple[str, ...] = ()
-    error: str = ""  # a reason an adviser can read, never a secret
+    error: str = ""  # readable English, never a secret
     retryable: bool = False
+    code: str = ""  # a stable reason, e.g. "smtp.timeout"; empty when sent
+    # Not hashed (a dict is not hashable); equal results still hash alike.
+    params: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    @classmethod
+    def failed(
+        cls,
+        code: str,
+        error: str,
+        *,
+        retryable: bool = False,
+        external_ids: tuple[str, ...] = (),
+        **params: str,
+    ) -> DeliveryResult:
+        """A failure with its code and parameters (``error`` is cut to 300 characters)."""
+        return cls(False, external_ids, error[:300], retryable, code, params)
 
 
 @runtime_checkable

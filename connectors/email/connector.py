@@ -50,7 +50,9 @@ class EmailConnector:
             mail = build_reply(self.config, message)
         except ValueError as exc:
             self._count("send_failed")
-            return DeliveryResult(ok=False, error=str(exc), retryable=False)
+            # build_reply refuses only a recipient address no mail can be written to.
+            address = message.recipient.handle or message.recipient.external_id
+            return DeliveryResult.failed("email.bad_address", str(exc), address=address[:80])
         result = await send_mail(self.config, mail)
         if not result.ok:
             self._count("send_failed")

