@@ -169,7 +169,11 @@ class Message(SQLModel, table=True):
     split_thread: bool = False  # a reply too long for one tweet, to post as a numbered thread
     created_at: datetime = Field(sa_column=utc_column())
     delivery_status: DeliveryStatus = DeliveryStatus.RECEIVED
-    delivery_error: str = ""
+    delivery_error: str = ""  # English, for logs and for rows stored before codes
+    # Why a reply failed, said in the reader's language: ``delivery.<code>`` in the catalogs,
+    # filled with ``delivery_params`` (a JSON object of strings, "" when there are none).
+    delivery_code: str = Field(default="", max_length=64)
+    delivery_params: str = ""
 
     __table_args__ = (UniqueConstraint("account_id", "external_id"),)
 

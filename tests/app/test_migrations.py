@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import migrations
 from app.db import create_tables, make_engine, migrate
 from app.demo import seed
-from app.models import Account, Activity, Contact, Conversation, Destination, Office
+from app.models import Account, Activity, Contact, Conversation, Destination, Message, Office
 from app.settings import Settings
 
 T0 = datetime(2026, 7, 18, 19, 14, tzinfo=UTC)
@@ -59,11 +59,18 @@ def row_counts(connection: Connection) -> dict[str, int]:
     }
 
 
+# Columns the models gained through a later migration: the models of the time had none of them.
+ADDED_LATER = {"message": ("delivery_code", "delivery_params")}  # 0003
+
+
 async def create_all_as_before_migrations(engine: AsyncEngine, *, activity: bool) -> None:
     """What start-up made before migrations: ``create_all`` of the models of the time."""
     made = [t for t in SQLModel.metadata.sorted_tables if activity or t.name != "activity"]
     async with engine.begin() as conn:
         await conn.run_sync(lambda c: SQLModel.metadata.create_all(c, tables=made))
+        for table, columns in ADDED_LATER.items():
+            for column in columns:
+                await conn.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
 
 
 async def add_a_conversation(engine: AsyncEngine, *, demo: bool = False) -> int:
@@ -135,7 +142,8 @@ async def test_a_database_made_by_create_all_with_activity_is_stamped_at_0002(
         session.add(Activity(conversation_id=conversation_id, kind="resolved", at=T0))
         await session.commit()
 
-    assert await migrate(engine) == (None, "0002")
+    # Stamped 0002 (its activity table is not made again), then upgraded to head.
+    assert await migrate(engine) == (None, HEAD)
 
     counts = await inspect_with(engine, row_counts)
     assert counts["activity"] == 1 and counts["conversation"] == 1
@@ -157,7 +165,9 @@ async def test_downgrade_of_0002_drops_activity_only_and_upgrade_brings_it_back(
     assert "activity" not in after
     assert after == {k: v for k, v in before.items() if k != "activity"}
     missing = await inspect_with(engine, differences)
-    assert sorted((d[0], d[1].name) for d in missing) == [
+    assert sorted((d[0], d[-1].name) for d in missing) == [
+        ("add_column", "delivery_code"),  # 0003's, downgraded on the way
+        ("add_column", "delivery_params"),
         ("add_index", "ix_activity_conversation_id"),
         ("add_table", "activity"),
     ]
@@ -166,6 +176,45 @@ async def test_downgrade_of_0002_drops_activity_only_and_upgrade_brings_it_back(
     async with AsyncSession(engine) as session:
         session.add(Activity(conversation_id=conversation_id, kind="reopened", at=T0))
         await session.commit()
+
+
+async def test_0003_gives_the_replies_already_failed_no_code_and_its_downgrade_keeps_them(
+    engine: AsyncEngine,
+) -> None:
+    async with engine.begin() as conn:
+        await conn.run_sync(migrations.upgrade, "0002")
+    conversation_id = await add_a_conversation(engine)
+    failed = (
+        "INSERT INTO message (conversation_id, account_id, direction, author_kind, client_id, kind,"
+        " text, split_thread, created_at, delivery_status, delivery_error) VALUES (:c, 1, 'OUT',"
+        " 'ADVISER', '', 'normal', 'Bonjour', 0, :at, 'FAILED', 'the SMTP server timed out')"
+    )
+    async with engine.begin() as conn:
+        await conn.execute(text(failed), {"c": conversation_id, "at": T0})
+
+    assert await migrate(engine) == ("0002", HEAD)
+    async with AsyncSession(engine) as session:
+        message = (await session.exec(select(Message))).one()
+        assert (message.delivery_error, message.delivery_code, message.delivery_params) == (
+            "the SMTP server timed out",
+            "",
+            "",
+        )
+        message.delivery_code = "smtp.timeout"
+        message.delivery_params = '{"server": "smtp.example:587"}'
+        session.add(message)
+        await session.commit()
+
+    async with engine.begin() as conn:
+        await conn.run_sync(migrations.downgrade, "0002")
+    missing = await inspect_with(engine, differences)
+    assert sorted((d[0], d[-1].name) for d in missing) == [
+        ("add_column", "delivery_code"),
+        ("add_column", "delivery_params"),
+    ]
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT text, delivery_error FROM message"))).all()
+    assert [tuple(r) for r in rows] == [("Bonjour", "the SMTP server timed out")]
 
 
 async def test_downgrade_to_base_removes_every_table(engine: AsyncEngine) -> None:

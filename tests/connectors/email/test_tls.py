@@ -212,6 +212,8 @@ async def test_an_untrusted_smtp_certificate_is_a_readable_retryable_failure(
     assert (result.ok, result.retryable) == (False, True)
     assert result.error.startswith(f"the TLS certificate of 127.0.0.1:{smtp.port} is not trusted")
     assert "self-signed certificate" in result.error and "tls_ca_file" in result.error
+    assert result.code == "tls.untrusted"
+    assert result.params == {"server": f"127.0.0.1:{smtp.port}", "detail": result.error}
     assert smtp.received == []
     assert connector.status.counters == {"send_failed": 1}
     assert_no_secret(caplog.text + result.error, SMTP_PASSWORD, tls_dovecot.password)
