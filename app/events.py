@@ -31,7 +31,9 @@ class MessageOut(BaseModel):
     kind: str = "normal"
     created_at: datetime
     delivery_status: str
-    delivery_error: str = ""
+    delivery_error: str = ""  # English; the browser says ``delivery.<delivery_code>`` instead
+    delivery_code: str = ""
+    delivery_params: dict[str, str] = {}
     client_id: str = ""
     quote_start: int | None = None
     attachments: list[AttachmentOut] = []
@@ -107,7 +109,9 @@ class MessageStatus(_Audience):
     type: Literal["message.status"] = "message.status"
     message_id: int
     status: str
-    error: str = ""
+    error: str = ""  # English; the browser says ``delivery.<code>`` filled with ``params``
+    code: str = ""
+    params: dict[str, str] = {}
 
 
 class ActivityCreated(_Audience):

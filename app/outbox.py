@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from datetime import timedelta
 from typing import Any
@@ -125,16 +126,19 @@ class Dispatcher:
             connector = None
             log.warning("account %s cannot send: %s", account.key, exc)
         if connector is None:
-            result = DeliveryResult(
-                ok=False, error="no connector running for this account", retryable=True
+            result = DeliveryResult.failed(
+                "no_connector", "no connector running for this account", retryable=True
             )
         else:
             try:
                 result = await connector.send(outbound)
             except Exception as exc:  # a connector bug must not lose the reply
                 log.exception("connector %s failed to send message %s", account.key, message_id)
-                result = DeliveryResult(
-                    ok=False, error=f"send failed: {type(exc).__name__}", retryable=True
+                result = DeliveryResult.failed(
+                    "crashed",
+                    f"send failed: {type(exc).__name__}",
+                    retryable=True,
+                    detail=type(exc).__name__,
                 )
         attempts = self.attempts.get(message_id, 0) + 1
         self.attempts[message_id] = attempts
@@ -157,6 +161,11 @@ class Dispatcher:
             assert account is not None
             message.delivery_status = DeliveryStatus.SENT if result.ok else DeliveryStatus.FAILED
             message.delivery_error = "" if result.ok else result.error[:500]
+            # A failure always carries a code: a connector that gave none is "unknown", so the
+            # browser still says something in the adviser's language (and ``error`` in detail).
+            code, params = _coded(result)
+            message.delivery_code = code
+            message.delivery_params = json.dumps(params) if params else ""
             if result.external_ids:
                 message.external_id = result.external_ids[0]
                 for ref in result.external_ids:
@@ -176,8 +185,21 @@ class Dispatcher:
                 message_id=message_id,
                 status=message.delivery_status,
                 error=message.delivery_error,
+                code=code,
+                params=params,
             ),
         )
+
+
+def _coded(result: DeliveryResult) -> tuple[str, dict[str, str]]:
+    """The code and parameters stored for ``result``: none when it was sent."""
+    if result.ok:
+        return "", {}
+    if not result.code:
+        return "unknown", {"detail": result.error[:300]}
+    if len(result.code) > 64:  # the column's size; a code that long is a connector's bug
+        return "unknown", {"detail": result.error[:300]}
+    return result.code, {str(k): str(v)[:300] for k, v in result.params.items()}
 
 
 async def _outbound(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Collection, Sequence
 from typing import Any, TypeVar
@@ -228,6 +229,8 @@ def message_out(
         created_at=message.created_at,
         delivery_status=message.delivery_status,
         delivery_error=message.delivery_error,
+        delivery_code=message.delivery_code,
+        delivery_params=json.loads(message.delivery_params or "{}"),
         client_id=message.client_id,
         quote_start=message.quote_start,
         attachments=[

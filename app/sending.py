@@ -87,7 +87,12 @@ async def retry(services: Services, user: User, message_id: int) -> Message:
                 col(Message.id) == message_id,
                 col(Message.delivery_status) == DeliveryStatus.FAILED,
             )
-            .values(delivery_status=DeliveryStatus.PENDING, delivery_error="")
+            .values(
+                delivery_status=DeliveryStatus.PENDING,
+                delivery_error="",
+                delivery_code="",
+                delivery_params="",
+            )
         )
         if result.rowcount != 1:
             raise actions.ActionError("error.not_failed", 409)
