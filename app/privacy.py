@@ -202,6 +202,8 @@ async def _erase(
         message.quote_start = None
         message.client_id = ""
         message.delivery_error = ""
+        message.delivery_code = ""  # its params may hold the address, the server's words
+        message.delivery_params = ""
         if message.external_id:
             message.external_id = erased_id(message.external_id)
         session.add(message)

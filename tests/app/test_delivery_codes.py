@@ -5,6 +5,7 @@ their own language. Real server, Redis, SQLite and the local fake X API."""
 from __future__ import annotations
 
 import ast
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,16 @@ import pytest
 
 from app.embedded_redis import free_port
 from app.i18n import LANGUAGES, catalog, placeholders
+from app.inbox import Inbox
+from app.models import AuthorKind, Conversation, DeliveryStatus, Direction, Message
 from app.outbox import _coded
+from app.privacy import erase_visitor
+from app.services import Services
 from connectors.base import DeliveryResult
 from tests.app.test_assignment import online
 from tests.app.test_email_channel import wait_for
-from tests.app.test_team_sending import sql
+from tests.app.test_privacy import EIGHT, mail, user
+from tests.app.test_team_sending import MANAGER, sql
 from tests.app.test_ws import recv_until
 from tests.app.test_x_channel import configure, messages
 from tests.conftest import login, office_login
@@ -107,6 +113,30 @@ async def test_a_failed_reply_carries_its_code_in_the_api_and_the_live_event(
             "",
             {},
         )
+
+
+async def test_erasing_the_visitor_erases_why_their_reply_failed(services: Services) -> None:
+    # A refused recipient's parameters hold their address and the server's words about it.
+    done = await Inbox(services).ingest(mail("mail-port-argent", "m1@example.org", "Bonjour"))
+    refused = {"status": "550", "detail": "ana@example.org: 550 5.1.1 No such user"}
+    async with services.db.session() as session:
+        conversation = await session.get(Conversation, done.conversation_id)
+        assert conversation is not None
+        failed = Message(
+            conversation_id=done.conversation_id, account_id=conversation.account_id,
+            direction=Direction.OUT, author_kind=AuthorKind.ADVISER, text="Bonjour Ana",
+            created_at=EIGHT, delivery_status=DeliveryStatus.FAILED,
+            delivery_error=f"recipient refused: {refused['detail']}",
+            delivery_code="smtp.recipient_refused", delivery_params=json.dumps(refused),
+        )  # fmt: skip
+        session.add(failed)
+        await session.commit()
+    manager = await user(services, MANAGER)
+    assert (await erase_visitor(services, manager, done.conversation_id))["conversations"] == 1
+    async with services.db.session() as session:
+        erased = await session.get(Message, failed.id)
+    assert erased is not None and erased.delivery_status == DeliveryStatus.FAILED
+    assert (erased.delivery_error, erased.delivery_code, erased.delivery_params) == ("", "", "")
 
 
 def test_a_failure_without_a_code_is_stored_as_unknown_with_its_english_reason() -> None:
