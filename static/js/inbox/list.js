@@ -81,17 +81,23 @@ function item(c) {
     el(
       "span",
       { class: "tags" },
-      el("span", { class: "tag" }, t(`inbox.channel.${c.channel}`)),
-      el("span", { class: "tag" }, c.account_name),
-      c.assignee_id === null && c.status === "open" ? el("span", { class: "tag queued", dataset: { testid: "queued" } }, t("inbox.queued")) : null,
-      c.assignee_id !== null && c.assignee_id !== me.id ? el("span", { class: "tag" }, c.assignee_name) : null,
+      // What matters at a glance first (waiting, queued), then where it came from.
       wait
         ? el(
             "span",
-            { class: `tag wait${wait.overdue ? " over" : ""}`, dataset: { testid: "waiting" }, title: t("inbox.target", { target: duration(wait.target) }) },
-            wait.overdue ? t("inbox.waiting_over", { time: duration(wait.seconds), target: duration(wait.target) }) : t("inbox.waiting_for", { time: duration(wait.seconds) }),
+            {
+              class: `tag wait${wait.overdue ? " over" : ""}`,
+              dataset: { testid: "waiting", overdue: String(wait.overdue) },
+              title: wait.overdue ? t("inbox.waiting_over", { time: duration(wait.seconds), target: duration(wait.target) }) : t("inbox.target", { target: duration(wait.target) }),
+            },
+            t("inbox.waiting_for", { time: duration(wait.seconds) }),
+            wait.overdue ? el("span", { class: "visually-hidden" }, ` — ${t("inbox.past_target", { target: duration(wait.target) })}`) : null,
           )
         : null,
+      c.assignee_id === null && c.status === "open" ? el("span", { class: "tag queued", dataset: { testid: "queued" } }, t("inbox.queued")) : null,
+      c.assignee_id !== null && c.assignee_id !== me.id ? el("span", { class: "tag person" }, c.assignee_name) : null,
+      el("span", { class: "tag channel" }, t(`inbox.channel.${c.channel}`)),
+      el("span", { class: "tag account", title: c.account_name }, c.account_name),
       c.unread > 0 ? el("span", { class: "badge", dataset: { testid: "unread-badge" }, title: t("inbox.unread", { count: c.unread }) }, String(c.unread)) : null,
     ),
   );
