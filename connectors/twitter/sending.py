@@ -38,8 +38,9 @@ def describe(exc: ApiError) -> str:
 def _failed(
     reason: str, error: str, *, retryable: bool = False, posted: tuple[str, ...] = (), **params: str
 ) -> DeliveryResult:
-    # The code is x.<reason>, spelt out only here: the accounts page's test takes every "x.…"
-    # literal of this package for a connector status code, and these are delivery codes.
+    # The code is x.<reason>, spelt out only here: tests/app/test_i18n.py takes every "x.…"
+    # literal of this package for a connector status code (connector.x.*), and these are
+    # delivery codes (delivery.x.*, checked by tests/app/test_delivery_codes.py).
     code = f"x.{reason}"
     return DeliveryResult.failed(code, error, retryable=retryable, external_ids=posted, **params)
 
