@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 
-from app import keys
+from app import keys, socket_presence
 from app.events import AudienceFields, PresenceChanged, Viewing
 from app.models import User
 from app.services import Services
@@ -39,46 +39,38 @@ def _text(value: Any) -> str:
 async def connect(services: Services, user: User) -> None:
     """One more inbox socket of the adviser is open (a second tab counts too)."""
     assert user.id is not None
-    count_key = keys.adviser_sockets(user.destination_id, user.id)
-    expiry = services.clock.now().timestamp() + CONNECTED_TTL
-    async with services.redis.pipeline(transaction=True) as pipe:
-        pipe.incr(count_key)
-        # A worker that dies with sockets open leaves a count behind: it lapses with the entry.
-        pipe.expire(count_key, CONNECTED_TTL)
-        pipe.zadd(keys.online(user.destination_id), {str(user.id): expiry})
-        await pipe.execute()
+    await socket_presence.opened(
+        services.redis,
+        keys.adviser_sockets(user.destination_id, user.id),
+        keys.online(user.destination_id),
+        str(user.id),
+        services.clock.now().timestamp() + CONNECTED_TTL,
+        CONNECTED_TTL,
+    )
 
 
 async def still_connected(services: Services, user: User) -> None:
     """A frame or ping from an open socket: the adviser is still here."""
     assert user.id is not None
-    expiry = services.clock.now().timestamp() + CONNECTED_TTL
-    async with services.redis.pipeline(transaction=False) as pipe:
-        pipe.zadd(keys.online(user.destination_id), {str(user.id): expiry})
-        pipe.expire(keys.adviser_sockets(user.destination_id, user.id), CONNECTED_TTL)
-        await pipe.execute()
+    await socket_presence.still_open(
+        services.redis,
+        keys.adviser_sockets(user.destination_id, user.id),
+        keys.online(user.destination_id),
+        str(user.id),
+        services.clock.now().timestamp() + CONNECTED_TTL,
+        CONNECTED_TTL,
+    )
 
 
 async def disconnect(services: Services, user: User) -> bool:
     """One inbox socket of the adviser ended; True when it was their last, on every worker."""
     assert user.id is not None
-    count_key = keys.adviser_sockets(user.destination_id, user.id)
-    # One script, so a tab opening at this very moment is counted either before the decrement
-    # (the adviser stays) or after it (a fresh count: online again).
-    left: Any = await services.redis.eval(
-        _LAST_SOCKET, 2, count_key, keys.online(user.destination_id), str(user.id)
+    return await socket_presence.closed(
+        services.redis,
+        keys.adviser_sockets(user.destination_id, user.id),
+        keys.online(user.destination_id),
+        str(user.id),
     )
-    return bool(left)
-
-
-_LAST_SOCKET = """
-if redis.call('DECR', KEYS[1]) <= 0 then
-  redis.call('DEL', KEYS[1])
-  redis.call('ZREM', KEYS[2], ARGV[1])
-  return 1
-end
-return 0
-"""
 
 
 async def online_advisers(services: Services, destination_id: int, now: datetime) -> set[int]:

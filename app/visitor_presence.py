@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app import keys
+from app import keys, socket_presence
 from app.models import Conversation
 from app.services import Services
 
@@ -40,16 +40,15 @@ async def leave(services: Services, destination_id: int, account_id: int, thread
 async def opened(services: Services, destination_id: int, account_id: int, thread_key: str) -> bool:
     """A socket of the visitor opened: touches them; True when it is their only one."""
     who = member(account_id, thread_key)
-    count_key = keys.live_visitor_sockets(destination_id, who)
-    expiry = services.clock.now().timestamp() + LIVE_TTL
-    async with services.redis.pipeline(transaction=True) as pipe:
-        pipe.incr(count_key)
-        # The count outlives a worker that died with sockets open only by the live entry's
-        # TTL; while the visitor stays, ``still_here`` keeps it.
-        pipe.expire(count_key, LIVE_TTL)
-        pipe.zadd(keys.live_visitors(destination_id), {who: expiry})
-        count, _, _ = await pipe.execute()
-    return int(count) == 1
+    count = await socket_presence.opened(
+        services.redis,
+        keys.live_visitor_sockets(destination_id, who),
+        keys.live_visitors(destination_id),
+        who,
+        services.clock.now().timestamp() + LIVE_TTL,
+        LIVE_TTL,
+    )
+    return count == 1
 
 
 async def still_here(
@@ -57,34 +56,26 @@ async def still_here(
 ) -> None:
     """A frame or ping from an open socket: the visitor is still live."""
     who = member(account_id, thread_key)
-    expiry = services.clock.now().timestamp() + LIVE_TTL
-    async with services.redis.pipeline(transaction=False) as pipe:
-        pipe.zadd(keys.live_visitors(destination_id), {who: expiry})
-        pipe.expire(keys.live_visitor_sockets(destination_id, who), LIVE_TTL)
-        await pipe.execute()
+    await socket_presence.still_open(
+        services.redis,
+        keys.live_visitor_sockets(destination_id, who),
+        keys.live_visitors(destination_id),
+        who,
+        services.clock.now().timestamp() + LIVE_TTL,
+        LIVE_TTL,
+    )
 
 
 async def closed(services: Services, destination_id: int, account_id: int, thread_key: str) -> bool:
     """A socket of the visitor ended: True when it was their last one on every worker, and
     they left (a second tab keeps them live)."""
     who = member(account_id, thread_key)
-    count_key = keys.live_visitor_sockets(destination_id, who)
-    # In one script, so a tab opening at this very moment is either counted before the
-    # decrement (and the visitor stays) or finds a fresh count (and is live again).
-    left: Any = await services.redis.eval(
-        _CLOSE_SCRIPT, 2, count_key, keys.live_visitors(destination_id), who
+    return await socket_presence.closed(
+        services.redis,
+        keys.live_visitor_sockets(destination_id, who),
+        keys.live_visitors(destination_id),
+        who,
     )
-    return bool(left)
-
-
-_CLOSE_SCRIPT = """
-if redis.call('DECR', KEYS[1]) <= 0 then
-  redis.call('DEL', KEYS[1])
-  redis.call('ZREM', KEYS[2], ARGV[1])
-  return 1
-end
-return 0
-"""
 
 
 async def live_members(services: Services, destination_id: int) -> set[str]:
