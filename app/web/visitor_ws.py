@@ -13,7 +13,7 @@ import logging
 import time
 from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,12 +29,12 @@ from app.events import (
 )
 from app.i18n import catalog, gettext
 from app.inbox import Inbox
-from app.models import Account, Conversation, Destination, Office
+from app.models import Account, Conversation, ConversationStatus, Destination, Office
 from app.realtime import Listener
 from app.security import VisitorTokenError
 from app.services import Services
 from app.timefmt import human_when
-from app.web.ws import pump_events, refuse, valid_resume_id
+from app.web.ws import SOCKET_GONE, pump_events, refuse, valid_resume_id
 from connectors.webchat.frames import FrameError, PingFrame, TypingFrame, parse_frame, to_inbound
 from connectors.webchat.meter import Every, TypingMeter
 
@@ -144,7 +144,7 @@ async def visitor_socket(ws: WebSocket) -> None:
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await pump
-    except WebSocketDisconnect:
+    except SOCKET_GONE:
         pass
     finally:
         if watch is not None:
@@ -170,27 +170,62 @@ class _Visitor:
         self.touch.due(time.monotonic())  # opening the socket touched them
         self.wake = asyncio.Event()
         self.sent: visitor_queue.Standing | None = None
+        self.known = False  # the conversation's state below was read or heard at least once
+        self.queued: tuple[int, int] | None = None  # (conversation id, office id) while queued
+        self.first_look = False
 
     def accepts(self, event: Event) -> bool:
         """The listener's filter: this visitor's events, less their own signals."""
         if event.visitor_key != self.key:
             return False
         if isinstance(event, ConversationChanged):
-            # Assigned, transferred, resolved or just created: look at the queue again now.
+            # Assigned, transferred, resolved or just created: what the event says is the
+            # conversation's state now, so the queue is looked at again without a database read.
+            self.audience = AudienceFields(
+                conversation_id=event.conversation_id,
+                office_id=event.office_id,
+                assignee_id=event.assignee_id,
+                visitor_key=event.visitor_key,
+            )
+            c = event.conversation
+            self._queued(c.id, c.office_id, c.status, c.assignee_id)
             self.wake.set()
         return not isinstance(event, VisitorPresence) and not (
             isinstance(event, Typing) and event.side == "visitor"
         )
 
+    def _queued(
+        self, conversation_id: int, office_id: int, status: str, assignee_id: int | None
+    ) -> None:
+        waiting = status == ConversationStatus.OPEN and assignee_id is None
+        queued = (conversation_id, office_id) if waiting else None
+        if queued is not None and queued != self.queued:
+            self.first_look = True  # just joined this queue: its first standing is read now
+        self.queued = queued
+        self.known = True
+
     async def refresh(self) -> visitor_queue.Standing:
-        """Re-reads the visitor's conversation; returns where they stand in the queue."""
-        async with self.services.db.session() as session:
-            conversation = await visitor_queue.conversation_of(
-                session, self.account, self.visitor_id
-            )
-            if conversation is not None:
-                self.audience = repository.audience(conversation, self.account)
-            return await visitor_queue.standing(self.services, session, self.account, conversation)
+        """Where the visitor stands in the queue (their conversation is read once, then
+        followed through its events)."""
+        if not self.known:
+            async with self.services.db.session() as session:
+                conversation = await visitor_queue.conversation_of(
+                    session, self.account, self.visitor_id
+                )
+                if conversation is not None and conversation.id is not None:
+                    self.audience = repository.audience(conversation, self.account)
+                    self._queued(
+                        conversation.id,
+                        conversation.office_id,
+                        conversation.status,
+                        conversation.assignee_id,
+                    )
+        if self.queued is None:
+            return visitor_queue.NOT_WAITING
+        fresh, self.first_look = self.first_look, False
+        return await visitor_queue.shared_standing(
+            self.services, self.account, *self.queued, fresh=fresh
+        )
 
     async def send_standing(self, standing: visitor_queue.Standing) -> None:
         if standing != self.sent:
@@ -201,12 +236,15 @@ class _Visitor:
         """Tells a waiting visitor their place, every few seconds and at once on a change."""
         while True:
             waiting = self.sent is not None and self.sent.position > 0
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
+            # cancellation that ends the socket, and this loop would then outlive it.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), QUEUE_REFRESH if waiting else None)
+                async with asyncio.timeout(QUEUE_REFRESH if waiting else None):
+                    await self.wake.wait()
             self.wake.clear()
             try:
                 await self.send_standing(await self.refresh())
-            except WebSocketDisconnect:
+            except SOCKET_GONE:
                 return
             except Exception:  # the queue view must not end the chat; the next look retries
                 log.exception("queue standing of visitor %s failed", self.key)

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import starlette.websockets
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from app import presence, repository
@@ -26,6 +27,13 @@ from app.i18n import Translator
 from app.models import Account, Conversation, Role, User
 from app.realtime import Listener, parse_id
 from app.services import Services
+
+# The client is gone: it said so (WebSocketDisconnect), or a send found the socket already
+# closed (Starlette's WebSocketDisconnected; a plain RuntimeError before Starlette 1.x).
+SOCKET_GONE: tuple[type[Exception], ...] = (
+    WebSocketDisconnect,
+    getattr(starlette.websockets, "WebSocketDisconnected", RuntimeError),
+)
 
 Renderer = Callable[[str, Event], dict[str, Any] | None]
 
@@ -298,7 +306,7 @@ async def adviser_socket(ws: WebSocket) -> None:
                 receive.cancel()
             await presence.still_connected(services, user)
             await frames.still_viewing()
-    except WebSocketDisconnect:
+    except SOCKET_GONE:
         pass
     finally:
         if pump is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import re
 import signal
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import websockets
 
 from app.embedded_redis import free_port
 from tests.conftest import login
@@ -199,3 +202,61 @@ def test_rota_plan_and_account_target(env: dict[str, str]) -> None:
     assert inverted.returncode != 0 and "ends before it starts" in inverted.stderr
     assert run_cli("account", "target", "chat-port-argent", "180", env=env).returncode == 0
     assert run_cli("account", "target", "nope", "180", env=env).returncode != 0
+
+
+def test_stopping_with_many_chats_under_way_takes_seconds(
+    env: dict[str, str], running: list[Running]
+) -> None:
+    """Ctrl-C right after 150 visitors chatted with six advisers online (each chat assigned as it
+    arrives, every visitor socket watching its place in the queue) ends every socket handler and
+    the process within seconds, with no socket error on the way."""
+    env = {**env, "CONCIERGE_DEMO_HISTORY_DAYS": "0", "CONCIERGE_VISITOR_IP_RATE": "100000"}
+    app = Running(env)
+    running.append(app)
+    app.wait_ready()
+    ws_url = app.url.replace("http://", "ws://")
+
+    async def visitor(index: int) -> None:
+        office = ("port-argent", "saint-clair", "les-salines")[index % 3]
+        url = f"{ws_url}/ws/visitor?account=chat-{office}"
+        async with websockets.connect(url, origin=app.url) as ws:
+            json.loads(await ws.recv())
+            for turn in range(3):
+                text = f"visitor {index}, question {turn}"
+                await ws.send(
+                    json.dumps({"type": "message", "client_id": f"c{turn}", "text": text})
+                )
+                await asyncio.sleep(0.05)
+        # Closing at once, while the other visitors' messages still change conversations.
+
+    logins = [
+        line.split()[:2]
+        for line in (Path(env["CONCIERGE_VAR_DIR"]) / "demo-logins.txt").read_text().splitlines()
+        if "adviser" in line
+    ]
+    cookies = []
+    for email, password in logins:
+        with login(app.url, email, password) as client:
+            cookies.append(client.cookies["concierge_session"])
+
+    async def crowd() -> None:
+        # Advisers online: every new chat is assigned at once, so conversations change while
+        # their visitors' sockets close.
+        advisers = [
+            await websockets.connect(
+                f"{ws_url}/ws/adviser",
+                origin=app.url,
+                additional_headers={"cookie": f"concierge_session={cookie}"},
+            )
+            for cookie in cookies
+        ]
+        await asyncio.gather(*(visitor(i) for i in range(150)))
+        for adviser in advisers:
+            await adviser.close()
+
+    asyncio.run(crowd())
+    started = time.monotonic()
+    output = app.stop()
+    assert app.proc.returncode == 0, output
+    assert time.monotonic() - started < 20, output[-3000:]
+    assert "Exception in ASGI application" not in output
