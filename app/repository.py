@@ -108,10 +108,17 @@ def target_seconds(account: Account) -> int:
 
 async def live_visitors(services: Services, rows: Sequence[Conversation]) -> set[str]:
     """The live chat visitors among ``rows``' destinations (no Redis call without a chat)."""
+    chats = [c for c in rows if c.channel == "webchat"]
+    if len(chats) <= LOOKUP_ONE_BY_ONE:
+        # An event's one conversation: ask for its visitor only, not the whole live set.
+        return await visitor_presence.live_among(services, chats)
     found: set[str] = set()
-    for destination_id in {c.destination_id for c in rows if c.channel == "webchat"}:
+    for destination_id in {c.destination_id for c in chats}:
         found |= await visitor_presence.live_members(services, destination_id)
     return found
+
+
+LOOKUP_ONE_BY_ONE = 8
 
 
 def is_live(conversation: Conversation, live: Collection[str]) -> bool:

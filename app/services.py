@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -33,6 +34,8 @@ class Services:
     # Passes asked for and passes started, per key: a pass covers every ask made before it began.
     passes_asked: dict[str, int] = field(default_factory=dict)
     passes_begun: dict[str, int] = field(default_factory=dict)
+    # Short-lived reads shared by this worker's visitor sockets (app.visitor_queue).
+    queue_boards: dict[tuple[str, int], tuple[float, Any]] = field(default_factory=dict)
 
     @classmethod
     def create(cls, settings: Settings) -> Services:

@@ -7,6 +7,7 @@ in assignment and in the advisers' lists.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from app import keys, socket_presence
@@ -76,6 +77,22 @@ async def closed(services: Services, destination_id: int, account_id: int, threa
         keys.live_visitors(destination_id),
         who,
     )
+
+
+async def live_among(services: Services, conversations: Sequence[Conversation]) -> set[str]:
+    """``member_of`` each of ``conversations`` whose visitor's widget is open now."""
+    if not conversations:
+        return set()
+    now = services.clock.now().timestamp()
+    found: set[str] = set()
+    async with services.redis.pipeline(transaction=False) as pipe:
+        for c in conversations:
+            pipe.zscore(keys.live_visitors(c.destination_id), member_of(c))
+        scores = await pipe.execute()
+    for c, score in zip(conversations, scores, strict=True):
+        if score is not None and float(score) >= now:
+            found.add(member_of(c))
+    return found
 
 
 async def live_members(services: Services, destination_id: int) -> set[str]:
