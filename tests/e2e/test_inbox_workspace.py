@@ -95,6 +95,12 @@ def test_a_draft_stays_with_its_conversation_across_reloads(
     expect(page.get_by_test_id("messages")).to_contain_text("gratuit le soir")
     expect(reply).to_have_value("")
 
+    # Signing out on a shared computer leaves no draft behind.
+    reply.fill("Brouillon qui cite le visiteur")
+    page.get_by_test_id("logout").click()
+    page.wait_for_url(f"{live.url}/login")
+    assert page.evaluate("() => Object.keys(localStorage).filter((k) => k.includes('draft'))") == []
+
 
 def test_a_new_message_with_the_page_hidden_rings_and_notifies(
     live: LiveServer, new_page: Any

@@ -254,6 +254,10 @@ $("confirm-cancel").addEventListener("click", () => {
   replyEl.focus();
 });
 
+// Drafts may quote visitors: signing out on a shared computer leaves none behind.
+const logout = document.querySelector("form[action='/logout']");
+if (logout) logout.addEventListener("submit", () => localStorage.removeItem(DRAFTS));
+
 export function focusComposer(mode) {
   if (mode) {
     setMode(mode);
