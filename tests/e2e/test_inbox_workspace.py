@@ -164,7 +164,7 @@ def test_notes_mentions_and_the_activity_line(live: LiveServer, new_page: Any) -
     wait_until(colleague, "() => window.__notes.some((n) => n.title.includes('mentionné'))")
     page.get_by_test_id("toggle-status").click()  # resolve
     activity = page.get_by_test_id("activity")
-    expect(activity.filter(has_text=f"l'a attribuée à {me}")).to_have_count(1)
+    expect(activity.filter(has_text=f"{me} a pris la conversation")).to_have_count(1)
     expect(activity.filter(has_text="l'a résolue")).to_have_count(1)
     expect(activity.filter(has_text="a mentionné")).to_have_count(1)
     screenshot(page, "inbox-note-activity")

@@ -22,7 +22,7 @@ function renderHead(c) {
 }
 
 function statusText(m) {
-  if (m.direction === "note") return t("inbox.note");
+  if (m.direction === "note") return ""; // the note's own label says it
   if (m.direction !== "out" || m.author_kind === "system") return "";
   if (m.delivery_status === "failed") return t("inbox.delivery.failed", { error: failure(m) });
   return t(`inbox.delivery.${m.delivery_status}`);
@@ -79,6 +79,7 @@ function messageNode(m) {
 export function activityText(a) {
   if (a.kind === "reopened" && !a.actor_id) return t("inbox.activity.reopened_visitor");
   if (a.kind === "assigned_to" && !a.user_id) return t("inbox.activity.unassigned", { who: a.actor_name });
+  if (a.kind === "assigned_to" && a.user_id === a.actor_id) return t("inbox.activity.picked", { who: a.actor_name });
   const who = a.actor_name || t("inbox.activity.system");
   return t(`inbox.activity.${a.kind}`, { who, user: a.user_name, office: a.office_name, from: a.from_office_name });
 }
