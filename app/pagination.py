@@ -17,7 +17,7 @@ from sqlmodel import col
 
 from app.models import Conversation
 
-DEFAULT_LIMIT = 50
+DEFAULT_LIMIT = 200  # what the list answered before it paged; the inbox asks for 50
 MAX_LIMIT = 200
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
@@ -61,7 +61,7 @@ def decode(value: str | None) -> Cursor | None:
 
 
 def parse_limit(value: str | None) -> int:
-    """``limit`` of a list: 1 to 200, 50 when absent; BadLimitError otherwise."""
+    """``limit`` of a list: 1 to 200, 200 when absent; BadLimitError otherwise."""
     if value is None or value == "":
         return DEFAULT_LIMIT
     if (

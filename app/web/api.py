@@ -106,7 +106,7 @@ async def list_conversations(
     user: CurrentUser,
     services: ServicesDep,
     status: Annotated[Literal["open", "resolved", "all", "mine", "queued"], Query()] = "open",
-    limit: Annotated[str | None, Query(description="1 to 200; 50 by default")] = None,
+    limit: Annotated[str | None, Query(description="1 to 200; 200 by default")] = None,
     cursor: Annotated[str | None, Query(description="X-Next-Cursor of the page before")] = None,
 ) -> list[ConversationOut]:
     """One page of the conversations the user may see, newest message first (ties by id).
