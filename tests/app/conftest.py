@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from app.db import create_tables
 from app.demo import seed
+from app.embedded_redis import free_port
 from app.services import Services
 from app.settings import Settings
+from tests.support.fake_x import FakeX, start
 
 
 @pytest.fixture
@@ -22,6 +24,16 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
         await seed(session)
     yield services
     await services.close()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeX]:
+    """A local X API v2 (the outside world), fed by the test."""
+    fake = FakeX()
+    server, thread = start(fake, free_port())
+    yield fake
+    server.should_exit = True
+    thread.join(10)
 
 
 @pytest.fixture

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import ast
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from app.embedded_redis import free_port
 from app.i18n import LANGUAGES, catalog, placeholders
 from app.inbox import Inbox
 from app.models import AuthorKind, Conversation, DeliveryStatus, Direction, Message
@@ -27,18 +25,9 @@ from tests.app.test_team_sending import MANAGER, sql
 from tests.app.test_ws import recv_until
 from tests.app.test_x_channel import configure, messages
 from tests.conftest import login, office_login
-from tests.support.fake_x import FakeX, start
+from tests.support.fake_x import FakeX
 
 DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeX]:
-    fake = FakeX()
-    server, thread = start(fake, free_port())
-    yield fake
-    server.should_exit = True
-    thread.join(10)
 
 
 async def test_a_failed_reply_carries_its_code_in_the_api_and_the_live_event(

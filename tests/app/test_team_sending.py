@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlmodel import select
 
-from app.embedded_redis import free_port
 from app.inbox import Inbox
 from app.models import Message
 from app.services import Services
@@ -23,7 +21,7 @@ from tests.app.test_privacy import mail
 from tests.app.test_ws import recv_until
 from tests.app.test_x_channel import configure, messages
 from tests.conftest import LiveServer, login, office_login
-from tests.support.fake_x import FakeX, start
+from tests.support.fake_x import FakeX
 
 MANAGER = "manager@baie-dargent.example"
 EIGHT = datetime(2026, 7, 21, 8, 0, tzinfo=UTC)
@@ -94,15 +92,6 @@ async def test_a_reply_nothing_could_send_is_refused_at_once(
     async with services.db.session() as session:
         stored = (await session.exec(select(Message).where(Message.id == sent.json()["id"]))).one()
     assert stored.split_thread is False
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeX]:
-    fake = FakeX()
-    server, thread = start(fake, free_port())
-    yield fake
-    server.should_exit = True
-    thread.join(10)
 
 
 async def test_a_failed_reply_is_sent_again(

@@ -5,24 +5,13 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from app.embedded_redis import free_port
 from tests.app.test_email_channel import wait_for
 from tests.conftest import LiveServer, login, office_login
-from tests.support.fake_x import FakeX, start
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeX]:
-    fake = FakeX()
-    server, thread = start(fake, free_port())
-    yield fake
-    server.should_exit = True
-    thread.join(10)
+from tests.support.fake_x import FakeX
 
 
 def configure(live: LiveServer) -> None:
