@@ -116,8 +116,7 @@ async def reply(
         conversation.preview = preview(body)
         session.add(conversation)
         await session.commit()
-        live = await repository.live_visitors(services, [conversation])
-        view = await repository.conversation_out(session, conversation, live)
+        view = await repository.live_view(services, session, conversation)
     audience = repository.audience(conversation, account)
     await services.hub.publish(
         account.destination_id,
@@ -159,13 +158,8 @@ async def change_status(
         kind = "resolved" if status == ConversationStatus.RESOLVED else "reopened"
         line = activity.add(session, conversation_id, kind, services.clock.now(), actor_id=user.id)
         await session.commit()
-        live = await repository.live_visitors(services, [conversation])
-        view = await repository.conversation_out(session, conversation, live)
-    await services.hub.publish(
-        account.destination_id,
-        ConversationChanged(**repository.audience(conversation, account), conversation=view),
-    )
-    await activity.publish(services, conversation, account, [line])
+        view = await repository.live_view(services, session, conversation)
+    await activity.publish_change(services, conversation, account, view, [line])
     if assign:
         # Resolving frees room under the cap; reopening an unassigned one queues it.
         await assign_waiting(services, account.destination_id, conversation.office_id)
@@ -181,12 +175,8 @@ async def mark_read(services: Services, user: User, conversation_id: int) -> Non
         conversation.unread = 0
         session.add(conversation)
         await session.commit()
-        live = await repository.live_visitors(services, [conversation])
-        view = await repository.conversation_out(session, conversation, live)
-    await services.hub.publish(
-        account.destination_id,
-        ConversationChanged(**repository.audience(conversation, account), conversation=view),
-    )
+        view = await repository.live_view(services, session, conversation)
+    await activity.publish_change(services, conversation, account, view)
 
 
 async def take(services: Services, user: User, conversation_id: int) -> Conversation:
@@ -214,13 +204,8 @@ async def take(services: Services, user: User, conversation_id: int) -> Conversa
             session, conversation_id, "picked", now, actor_id=user.id, user_id=user.id
         )
         await session.commit()
-        live = await repository.live_visitors(services, [conversation])
-        view = await repository.conversation_out(session, conversation, live)
-    await services.hub.publish(
-        account.destination_id,
-        ConversationChanged(**repository.audience(conversation, account), conversation=view),
-    )
-    await activity.publish(services, conversation, account, [line])
+        view = await repository.live_view(services, session, conversation)
+    await activity.publish_change(services, conversation, account, view, [line])
     return conversation
 
 
@@ -286,8 +271,7 @@ async def transfer(
             )
             session.add(note_message)
         await session.commit()
-        live = await repository.live_visitors(services, [conversation])
-        view = await repository.conversation_out(session, conversation, live)
+        view = await repository.live_view(services, session, conversation)
     audience = repository.audience(conversation, account)
     audience["previous_office_id"] = previous
     if note_message is not None:

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import repository
-from app.events import ActivityCreated, ActivityOut
+from app.events import ActivityCreated, ActivityOut, ConversationChanged, ConversationOut
 from app.models import Account, Activity, Conversation, Office, User
 from app.services import Services
 
@@ -125,3 +125,18 @@ async def publish(
         await services.hub.publish(
             account.destination_id, ActivityCreated(**audience, activity=view)
         )
+
+
+async def publish_change(
+    services: Services,
+    conversation: Conversation,
+    account: Account,
+    view: ConversationOut,
+    rows: Sequence[Activity] = (),
+) -> None:
+    """After a committed change: the conversation as it is now, then its new activity lines."""
+    await services.hub.publish(
+        account.destination_id,
+        ConversationChanged(**repository.audience(conversation, account), conversation=view),
+    )
+    await publish(services, conversation, account, rows)

@@ -10,7 +10,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import activity, repository
 from app.actions import ActionError, check_conversation, check_writable
 from app.assignment import assign_waiting
-from app.events import ConversationChanged
 from app.models import Conversation, Role, RoutingDecision, User
 from app.services import Services
 
@@ -80,13 +79,8 @@ async def assign_to(
             session, conversation_id, "assigned_to", now, actor_id=user.id, user_id=colleague_id
         )
         await session.commit()
-        live = await repository.live_visitors(services, [conversation])
-        view = await repository.conversation_out(session, conversation, live)
-    await services.hub.publish(
-        account.destination_id,
-        ConversationChanged(**repository.audience(conversation, account), conversation=view),
-    )
-    await activity.publish(services, conversation, account, [line])
+        view = await repository.live_view(services, session, conversation)
+    await activity.publish_change(services, conversation, account, view, [line])
     if colleague_id is None and assign:
         await assign_waiting(services, account.destination_id, conversation.office_id)
     return conversation, True

@@ -163,8 +163,7 @@ class Inbox:
             session.add(conversation)
             await session.commit()
             assert message.id is not None and conversation.id is not None
-            live = await repository.live_visitors(services, [conversation])
-            view = await repository.conversation_out(session, conversation, live)
+            view = await repository.live_view(services, session, conversation)
 
         audience = repository.audience(conversation, account)
         if previous_office != conversation.office_id:

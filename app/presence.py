@@ -36,41 +36,31 @@ def _text(value: Any) -> str:
 # ---- connected ---------------------------------------------------------------------------
 
 
-async def connect(services: Services, user: User) -> None:
-    """One more inbox socket of the adviser is open (a second tab counts too)."""
+def _sockets(user: User) -> tuple[str, str, str]:
+    """The adviser's socket count, the destination's online set, and their member in it."""
     assert user.id is not None
-    await socket_presence.opened(
-        services.redis,
+    return (
         keys.adviser_sockets(user.destination_id, user.id),
         keys.online(user.destination_id),
         str(user.id),
-        services.clock.now().timestamp() + CONNECTED_TTL,
-        CONNECTED_TTL,
     )
+
+
+async def connect(services: Services, user: User) -> None:
+    """One more inbox socket of the adviser is open (a second tab counts too)."""
+    expiry = services.clock.now().timestamp() + CONNECTED_TTL
+    await socket_presence.opened(services.redis, *_sockets(user), expiry, CONNECTED_TTL)
 
 
 async def still_connected(services: Services, user: User) -> None:
     """A frame or ping from an open socket: the adviser is still here."""
-    assert user.id is not None
-    await socket_presence.still_open(
-        services.redis,
-        keys.adviser_sockets(user.destination_id, user.id),
-        keys.online(user.destination_id),
-        str(user.id),
-        services.clock.now().timestamp() + CONNECTED_TTL,
-        CONNECTED_TTL,
-    )
+    expiry = services.clock.now().timestamp() + CONNECTED_TTL
+    await socket_presence.still_open(services.redis, *_sockets(user), expiry, CONNECTED_TTL)
 
 
 async def disconnect(services: Services, user: User) -> bool:
     """One inbox socket of the adviser ended; True when it was their last, on every worker."""
-    assert user.id is not None
-    return await socket_presence.closed(
-        services.redis,
-        keys.adviser_sockets(user.destination_id, user.id),
-        keys.online(user.destination_id),
-        str(user.id),
-    )
+    return await socket_presence.closed(services.redis, *_sockets(user))
 
 
 async def online_advisers(services: Services, destination_id: int, now: datetime) -> set[int]:

@@ -169,6 +169,14 @@ async def conversations_out(
     return out
 
 
+async def live_view(
+    services: Services, session: AsyncSession, conversation: Conversation
+) -> ConversationOut:
+    """One conversation as the browsers see it, ``visitor_live`` included."""
+    live = await live_visitors(services, [conversation])
+    return await conversation_out(session, conversation, live)
+
+
 async def conversation_out(
     session: AsyncSession, conversation: Conversation, live: Collection[str] = ()
 ) -> ConversationOut:

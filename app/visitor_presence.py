@@ -38,45 +38,33 @@ async def leave(services: Services, destination_id: int, account_id: int, thread
     await services.redis.zrem(keys.live_visitors(destination_id), member(account_id, thread_key))
 
 
+def _sockets(destination_id: int, account_id: int, thread_key: str) -> tuple[str, str, str]:
+    """The visitor's socket count, the destination's live set, and their member in it."""
+    who = member(account_id, thread_key)
+    return keys.live_visitor_sockets(destination_id, who), keys.live_visitors(destination_id), who
+
+
 async def opened(services: Services, destination_id: int, account_id: int, thread_key: str) -> bool:
     """A socket of the visitor opened: touches them; True when it is their only one."""
-    who = member(account_id, thread_key)
-    count = await socket_presence.opened(
-        services.redis,
-        keys.live_visitor_sockets(destination_id, who),
-        keys.live_visitors(destination_id),
-        who,
-        services.clock.now().timestamp() + LIVE_TTL,
-        LIVE_TTL,
-    )
-    return count == 1
+    expiry = services.clock.now().timestamp() + LIVE_TTL
+    sockets = _sockets(destination_id, account_id, thread_key)
+    return await socket_presence.opened(services.redis, *sockets, expiry, LIVE_TTL) == 1
 
 
 async def still_here(
     services: Services, destination_id: int, account_id: int, thread_key: str
 ) -> None:
     """A frame or ping from an open socket: the visitor is still live."""
-    who = member(account_id, thread_key)
-    await socket_presence.still_open(
-        services.redis,
-        keys.live_visitor_sockets(destination_id, who),
-        keys.live_visitors(destination_id),
-        who,
-        services.clock.now().timestamp() + LIVE_TTL,
-        LIVE_TTL,
-    )
+    expiry = services.clock.now().timestamp() + LIVE_TTL
+    sockets = _sockets(destination_id, account_id, thread_key)
+    await socket_presence.still_open(services.redis, *sockets, expiry, LIVE_TTL)
 
 
 async def closed(services: Services, destination_id: int, account_id: int, thread_key: str) -> bool:
     """A socket of the visitor ended: True when it was their last one on every worker, and
     they left (a second tab keeps them live)."""
-    who = member(account_id, thread_key)
-    return await socket_presence.closed(
-        services.redis,
-        keys.live_visitor_sockets(destination_id, who),
-        keys.live_visitors(destination_id),
-        who,
-    )
+    sockets = _sockets(destination_id, account_id, thread_key)
+    return await socket_presence.closed(services.redis, *sockets)
 
 
 async def live_among(services: Services, conversations: Sequence[Conversation]) -> set[str]:

@@ -155,8 +155,7 @@ async def get_conversation(
     await actions.mark_read(services, user, conversation_id)  # checks the permission too
     async with services.db.session() as session:
         loaded = await actions.check_conversation(session, user, conversation_id)
-        live = await repository.live_visitors(services, [loaded.conversation])
-        view = await repository.conversation_out(session, loaded.conversation, live)
+        view = await repository.live_view(services, session, loaded.conversation)
         msgs = await repository.messages_out(session, conversation_id)
         lines = await activity.for_conversation(session, conversation_id)
     return ConversationDetail(conversation=view, messages=msgs, activities=lines)
