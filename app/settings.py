@@ -42,6 +42,13 @@ class Settings(BaseSettings):
     visitor_rate: int = 20  # messages per visitor token per window
     visitor_ip_rate: int = 300  # looser cap per IP address (hotel Wi-Fi)
     login_rate: int = 10  # login attempts per IP address per window
+    # Failed sign-ins for one e-mail, from any address, before it is locked for a while
+    # (a browser that signed in to it before is still let through: see docs/operations.md).
+    login_account_failures: int = 10
+    login_account_window_seconds: int = 900
+    # Proxies whose X-Forwarded-For/-Proto are believed (IPs or CIDRs, comma-separated);
+    # empty: the peer's own address is the client's.
+    trusted_proxies: str = ""
     rate_window_seconds: int = 10
     retention_days: int = 365  # how long conversations are kept (shown to visitors)
     clock_start: datetime | None = None  # run "as if" from this instant (demos and tests)
@@ -80,6 +87,11 @@ class Settings(BaseSettings):
         elif url.startswith("sqlite:///"):
             url = "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
         return url
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies carry ``Secure`` in production whatever ``cookie_secure`` says."""
+        return self.cookie_secure or self.environment == "production"
 
     @property
     def base_url(self) -> str:
