@@ -30,6 +30,9 @@ KINDS = frozenset(
         "auto_reply",
         "erased",
         "mention",
+        "spam",  # marked as spam by a manager (app.spam)
+        "not_spam",  # restored from spam
+        "blocked",  # its sender or address blocked (app.moderation); detail: contact | ip
     }
 )
 

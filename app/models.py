@@ -146,6 +146,12 @@ class Conversation(SQLModel, table=True):
     last_message_at: datetime = Field(sa_column=utc_column(index=True))
     waiting_since: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     preview: str = Field(default="", max_length=200)
+    # Marked as spam by a manager, or written by a blocked sender (app.spam): out of every
+    # adviser list, count, queue and figure; kept for a manager to review and restore.
+    spam: bool = False
+    # The address of a chat visitor's last connection, only to let a manager block it; erased
+    # with the conversation (app.privacy).
+    visitor_ip: str = Field(default="", max_length=64)
 
     __table_args__ = (
         UniqueConstraint("account_id", "thread_key"),
@@ -230,6 +236,29 @@ class Activity(SQLModel, table=True):
     message_id: int | None = Field(default=None, foreign_key="message.id")  # a mention's note
     detail: str = Field(default="", max_length=500)
     at: datetime = Field(sa_column=utc_column())
+
+
+class Block(SQLModel, table=True):
+    """A manager's block of a sender (a contact of one channel) or of an IP address.
+
+    Active while not lifted and not expired (``expires_at`` None: permanent). Redis mirrors the
+    active blocks so the chat socket checks them in one round trip; this table is the record."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    destination_id: int = Field(foreign_key="destination.id", index=True)
+    kind: str = Field(max_length=16)  # contact | ip
+    channel: str = Field(default="", max_length=16)  # a contact's channel; "" for an IP
+    value: str = Field(max_length=320)  # the contact's external id, or an address / network
+    label: str = Field(default="", max_length=320)  # what the manager saw: name, address…
+    reason: str = Field(default="", max_length=500)
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id")
+    created_by: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(sa_column=utc_column())
+    expires_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    lifted_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    lifted_by: int | None = Field(default=None, foreign_key="user.id")
+
+    __table_args__ = (Index("ix_block_lookup", "destination_id", "kind", "channel", "value"),)
 
 
 class StoredAttachment(SQLModel, table=True):

@@ -1,0 +1,359 @@
+"""Blocks: a manager stops an abusive sender (a chat visitor, an e-mail address, an X account)
+or an IP address, for a while or for good.
+
+The ``Block`` table is the record. Redis mirrors a destination's active blocks in one hash
+(field → expiry in epoch seconds, "0" for never) so that the chat socket asks, before accepting,
+in one round trip (:func:`refusal`); a hash without its ``synced`` field (a Redis restarted
+empty) is rebuilt from SQL on the next look. A blocked chat visitor or address is refused; a
+blocked e-mail address or X account still has its messages stored, straight into spam
+(:func:`sender_block`, called by the ingest), so nothing is ever lost.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel
+from redis.exceptions import RedisError
+from sqlalchemy import ColumnElement, and_, or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import activity, repository
+from app.actions import ActionError, check_conversation
+from app.models import Account, Block, Contact, Conversation, Role, User
+from app.privacy import is_erased
+from app.services import Services
+
+log = logging.getLogger(__name__)
+
+Duration = Literal["1h", "24h", "7d", "30d", "permanent"]
+DURATIONS: dict[str, timedelta | None] = {
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+    "permanent": None,
+}
+Refusal = Literal["visitor_blocked", "ip_blocked"]
+BLOCKED_CLOSE = 4451  # the close code of a socket refused by a block (docs/api.md)
+SYNCED = "synced"  # a field every mirrored hash holds: its absence means "rebuild from SQL"
+IPV6_PREFIX = 64  # one household or phone gets a /64: blocking one address alone stops nothing
+
+
+def blocks_key(destination_id: int) -> str:
+    """Hash of a destination's active blocks: field (:func:`contact_field`, :func:`ip_field`)
+    → expiry in epoch seconds, "0" when permanent. Same hash tag as app/keys.py."""
+    return f"concierge:{{d{destination_id}}}:blocks"
+
+
+def contact_field(channel: str, external_id: str) -> str:
+    return f"c:{channel}:{external_id}"
+
+
+def ip_subject(ip: str) -> str | None:
+    """What is blocked for an address: the IPv4 address itself, an IPv6 address's /64 network
+    (an IPv4-mapped IPv6 address is its IPv4 address); None when ``ip`` is not an address."""
+    try:
+        address = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{address}/{IPV6_PREFIX}", strict=False))
+    return str(address)
+
+
+def ip_field(subject: str) -> str:
+    return f"ip:{subject}"
+
+
+def _field(block: Block) -> str:
+    return (
+        ip_field(block.value) if block.kind == "ip" else contact_field(block.channel, block.value)
+    )
+
+
+def active(now: datetime) -> ColumnElement[bool]:
+    """Blocks in force at ``now``: not lifted, not expired."""
+    return and_(
+        col(Block.lifted_at).is_(None),
+        or_(col(Block.expires_at).is_(None), col(Block.expires_at) > now),
+    )
+
+
+# --- the socket's question: one Redis round trip --------------------------------------------
+
+_outage = {"since": 0.0}  # when Redis last failed us (0: it answers): one log line per outage
+
+
+async def refusal(
+    services: Services, account: Account, visitor_id: str | None, ip: str
+) -> Refusal | None:
+    """Why a chat socket must be refused (a blocked visitor, a blocked address), or None.
+
+    One Redis round trip; fails open (None) with one log line per outage when Redis is down,
+    since refusing every visitor would be worse than letting a blocked one in for a while."""
+    key = blocks_key(account.destination_id)
+    subject = ip_subject(ip)
+    fields = [SYNCED, ip_field(subject) if subject else "", ""]
+    if visitor_id:
+        fields[2] = contact_field("webchat", visitor_id)
+    try:
+        found = await services.redis.hmget(key, fields)
+        if found[0] is None:  # an empty Redis (restarted, flushed): the record is in SQL
+            mirrored = await resync(services, account.destination_id)
+            found = [b"1", *(mirrored.get(f) if f else None for f in fields[1:])]
+    except (RedisError, OSError) as exc:
+        if not _outage["since"]:
+            log.warning("blocks not checked (Redis unavailable, letting sockets in): %s", exc)
+        _outage["since"] = time.monotonic()
+        return None
+    _outage["since"] = 0.0
+    now = services.clock.now().timestamp()
+
+    def in_force(value: bytes | str | None) -> bool:
+        if value is None:
+            return False
+        expiry = float(value)
+        return expiry == 0 or expiry > now
+
+    if fields[2] and in_force(found[2]):
+        return "visitor_blocked"
+    if fields[1] and in_force(found[1]):
+        return "ip_blocked"
+    return None
+
+
+async def resync(services: Services, destination_id: int) -> dict[str, str]:
+    """Rewrites the destination's Redis mirror from the active blocks in SQL (the record), and
+    returns it. Called after every block and lift, and when the mirror went missing."""
+    now = services.clock.now()
+    async with services.db.session() as session:
+        rows = (
+            await session.exec(
+                select(Block).where(Block.destination_id == destination_id, active(now))
+            )
+        ).all()
+    mirror = {SYNCED: "1"}
+    for block in rows:
+        expiry = "0" if block.expires_at is None else repr(block.expires_at.timestamp())
+        field = _field(block)
+        # Two blocks of one subject: the longer one holds.
+        if mirror.get(field) != "0" and (
+            field not in mirror or expiry == "0" or float(expiry) > float(mirror[field])
+        ):
+            mirror[field] = expiry
+    key = blocks_key(destination_id)
+    async with services.redis.pipeline(transaction=True) as pipe:
+        pipe.delete(key)
+        pipe.hset(key, mapping={k: v for k, v in mirror.items()})  # typed for redis-py
+        await pipe.execute()
+    return mirror
+
+
+# --- the ingest's question: in its own transaction, from SQL ---------------------------------
+
+
+async def sender_block(
+    session: AsyncSession,
+    destination_id: int,
+    channel: str,
+    external_id: str,
+    ip: str,
+    now: datetime,
+) -> Block | None:
+    """The block in force on this sender (or, for a chat message, on its address), if any."""
+    subjects = [and_(col(Block.kind) == "contact", col(Block.channel) == channel,
+                     col(Block.value) == external_id)]  # fmt: skip
+    subject = ip_subject(ip) if ip else None
+    if subject:
+        subjects.append(and_(col(Block.kind) == "ip", col(Block.value) == subject))
+    query = select(Block).where(Block.destination_id == destination_id, or_(*subjects), active(now))
+    return (await session.exec(query.limit(1))).first()
+
+
+# --- what managers see -----------------------------------------------------------------------
+
+
+class BlockOut(BaseModel):
+    id: int
+    kind: str  # contact | ip
+    channel: str
+    label: str
+    reason: str
+    conversation_id: int | None
+    created_by_name: str
+    created_at: datetime
+    expires_at: datetime | None
+
+
+def may_manage(user: User) -> bool:
+    return user.active and user.role in (Role.OFFICE_MANAGER, Role.DESTINATION_MANAGER)
+
+
+def may_see_block(user: User, block: Block, conversation: Conversation | None) -> bool:
+    """A destination manager sees the destination's blocks; an office manager those they made
+    and those of conversations they may read (a block names a visitor)."""
+    if block.destination_id != user.destination_id or not may_manage(user):
+        return False
+    if user.role == Role.DESTINATION_MANAGER or block.created_by == user.id:
+        return True
+    if conversation is None:
+        return False
+    return conversation.office_id == user.office_id or conversation.assignee_id == user.id
+
+
+def blocks_out(rows: Sequence[Block], names: dict[int, str]) -> list[BlockOut]:
+    return [
+        BlockOut(
+            id=b.id or 0,
+            kind=b.kind,
+            channel=b.channel,
+            label=b.label,
+            reason=b.reason,
+            conversation_id=b.conversation_id,
+            created_by_name=names.get(b.created_by or 0, ""),
+            created_at=b.created_at,
+            expires_at=b.expires_at,
+        )
+        for b in rows
+    ]
+
+
+# --- the actions -----------------------------------------------------------------------------
+
+
+async def block_from(
+    services: Services,
+    user: User,
+    conversation_id: int,
+    target: Literal["sender", "ip"],
+    duration: str,
+    reason: str,
+) -> BlockOut:
+    """Blocks the sender of a conversation the manager may read, or the address of its chat
+    visitor's last connection. A block of the same subject still in force is replaced."""
+    if not may_manage(user):
+        raise ActionError("error.managers_only", 403)
+    if duration not in DURATIONS:
+        raise ActionError("moderation.error.duration")
+    now = services.clock.now()
+    async with services.db.session() as session:
+        loaded = await check_conversation(session, user, conversation_id)
+        conversation = loaded.conversation
+        if is_erased(conversation):
+            raise ActionError("moderation.error.erased", 409)
+        if target == "sender":
+            contact = await session.get(Contact, conversation.contact_id)
+            assert contact is not None
+            kind, channel, value = "contact", contact.channel, contact.external_id
+            label = contact.handle or contact.name or contact.external_id
+        else:
+            subject = (
+                ip_subject(conversation.visitor_ip) if conversation.channel == "webchat" else None
+            )
+            if subject is None:
+                raise ActionError("moderation.error.no_address", 409)
+            kind, channel, value, label = "ip", "", subject, subject
+        same = (
+            await session.exec(
+                select(Block).where(
+                    Block.destination_id == conversation.destination_id,
+                    Block.kind == kind,
+                    Block.channel == channel,
+                    Block.value == value,
+                    active(now),
+                )
+            )
+        ).all()
+        for old in same:
+            old.lifted_at, old.lifted_by = now, user.id
+            session.add(old)
+        span = DURATIONS[duration]
+        row = Block(
+            destination_id=conversation.destination_id,
+            kind=kind,
+            channel=channel,
+            value=value,
+            label=label[:320],
+            reason=reason.strip()[:500],
+            conversation_id=conversation.id,
+            created_by=user.id,
+            created_at=now,
+            expires_at=None if span is None else now + span,
+        )
+        session.add(row)
+        line = activity.add(session, conversation_id, "blocked", now, actor_id=user.id, detail=kind)
+        await session.commit()
+        await session.refresh(row)
+    log.info("block %s of %s by user %s (%s)", row.id, kind, user.id, duration)
+    await _mirror(services, conversation.destination_id)
+    await activity.publish(services, conversation, loaded.account, [line])
+    return blocks_out([row], {user.id or 0: user.name})[0]
+
+
+async def lift(services: Services, user: User, block_id: int) -> None:
+    """Lifts a block the manager may see (404 otherwise, never revealing it exists)."""
+    if not may_manage(user):
+        raise ActionError("error.managers_only", 403)
+    now = services.clock.now()
+    async with services.db.session() as session:
+        row = await session.get(Block, block_id)
+        conversation = (
+            await session.get(Conversation, row.conversation_id)
+            if row is not None and row.conversation_id
+            else None
+        )
+        if row is None or not may_see_block(user, row, conversation):
+            raise ActionError("moderation.error.block_not_found", 404)
+        if row.lifted_at is None:
+            row.lifted_at, row.lifted_by = now, user.id
+            session.add(row)
+            await session.commit()
+            log.info("block %s lifted by user %s", block_id, user.id)
+    await _mirror(services, user.destination_id)
+
+
+async def listed(services: Services, user: User) -> list[BlockOut]:
+    """The blocks in force that the manager may see, newest first."""
+    if not may_manage(user):
+        raise ActionError("error.managers_only", 403)
+    now = services.clock.now()
+    async with services.db.session() as session:
+        rows = (
+            await session.exec(
+                select(Block)
+                .where(Block.destination_id == user.destination_id, active(now))
+                .order_by(col(Block.created_at).desc(), col(Block.id).desc())
+            )
+        ).all()
+        ids = {b.conversation_id for b in rows if b.conversation_id}
+        conversations = {
+            c.id: c
+            for c in (
+                await session.exec(select(Conversation).where(col(Conversation.id).in_(ids)))
+            ).all()
+        }
+        seen = [
+            b for b in rows if may_see_block(user, b, conversations.get(b.conversation_id or 0))
+        ]
+        users = await repository.cached_by_id(
+            session, User, {b.created_by for b in seen if b.created_by}
+        )
+    return blocks_out(seen, {k: u.name for k, u in users.items()})
+
+
+async def _mirror(services: Services, destination_id: int) -> None:
+    try:
+        await resync(services, destination_id)
+    except (RedisError, OSError) as exc:
+        # The record is in SQL (the ingest reads it there); the socket's mirror catches up on
+        # the next block, lift or Redis restart.
+        log.warning("blocks of destination %s not mirrored in Redis: %s", destination_id, exc)
