@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import activity, repository, sending
 from app.assignment import assign_waiting
-from app.events import ConversationChanged, MessageCreated
+from app.events import ConversationChanged, ConversationLeft, MessageCreated
 from app.inbox import preview
 from app.metrics import close_turn
 from app.models import (
@@ -273,7 +273,11 @@ async def transfer(
         await session.commit()
         view = await repository.live_view(services, session, conversation)
     audience = repository.audience(conversation, account)
-    audience["previous_office_id"] = previous
+    if previous != conversation.office_id:  # the office it left may no longer read it
+        await services.hub.publish(
+            account.destination_id,
+            ConversationLeft(conversation_id=conversation_id, office_id=previous),
+        )
     if note_message is not None:
         await services.hub.publish(
             account.destination_id,

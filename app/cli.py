@@ -79,15 +79,31 @@ async def _prepare(settings: Settings, demo: bool) -> list[Login] | None:
 
 
 def _print_logins(settings: Settings, logins: list[Login] | None) -> None:
+    """Prints the demo passwords once, when the demo destination is created; later starts only
+    say where they are kept (a private file), so they do not pile up in logs and journals."""
     path = settings.var_dir / "demo-logins.txt"
     if logins:
         lines = [f"{x.email:38} {x.password:14} {x.role:20} {x.office}" for x in logins]
         _write_private(path, "\n".join(lines) + "\n")
-    if path.exists():
         typer.echo("\nDemo logins (e-mail, password, role, office) — also in " + str(path) + ":")
         typer.echo(path.read_text(encoding="utf-8"))
+    elif path.exists():
+        typer.echo(f"\nDemo logins: see {path} (readable by this account only).")
     typer.echo(f"Adviser inbox:      {settings.base_url}/login")
     typer.echo(f"Demo visitor page:  {settings.base_url}/demo\n")
+
+
+def _private_var_dir(settings: Settings) -> None:
+    """``var/`` holds the database, the Redis data (sessions) and the secret key: only this
+    account may enter it. New files are created private (umask 077, inherited by the embedded
+    Redis server, whose append-only files hold session ids); an older install is tightened."""
+    os.umask(0o077)
+    settings.var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    settings.var_dir.chmod(0o700)
+    redis_dir = settings.var_dir / "redis"
+    if redis_dir.is_dir():
+        for path in [redis_dir, *redis_dir.rglob("*")]:
+            path.chmod(0o700 if path.is_dir() else 0o600)
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
@@ -109,11 +125,13 @@ def run(
         os.environ["CONCIERGE_HOST"] = host
     if port:
         os.environ["CONCIERGE_PORT"] = str(port)
+    _private_var_dir(settings)
     _ensure_dev_secret(settings)
     redis: EmbeddedRedis | None = None
     if not settings.redis_url:
         redis = EmbeddedRedis(settings.var_dir / "redis")
         redis.start()
+        redis.supervise()  # a server that dies is started again: same port, password and data
         os.environ["REDIS_URL"] = redis.url
     get_settings.cache_clear()
     settings = get_settings()
@@ -135,7 +153,9 @@ def run(
             port=settings.port,
             workers=workers or settings.workers,
             log_level="info",
-            proxy_headers=True,
+            # X-Forwarded-For is believed only from CONCIERGE_TRUSTED_PROXIES (app.web.hardening);
+            # uvicorn's own would believe any peer on 127.0.0.1.
+            proxy_headers=False,
         )
     finally:
         if redis is not None:
@@ -246,6 +266,52 @@ async def _user_add(
     finally:
         await db.dispose()
     typer.echo(f"added {role} {email}")
+
+
+@user_cli.command("disable")
+def user_disable(email: Annotated[str, typer.Argument(help="Login e-mail.")]) -> None:
+    """Disable a user: no more sign-in; their sessions and open sockets end (at once when
+    REDIS_URL is set, else within seconds, as each socket re-checks its user)."""
+    asyncio.run(_user_active(get_settings(), email, False))
+
+
+@user_cli.command("enable")
+def user_enable(email: Annotated[str, typer.Argument(help="Login e-mail.")]) -> None:
+    """Let a disabled user sign in again."""
+    asyncio.run(_user_active(get_settings(), email, True))
+
+
+async def _user_active(settings: Settings, email: str, active: bool) -> None:
+    from app import session_end  # the app's services: only this command needs them
+    from app.services import Services
+
+    if not settings.redis_url:  # the embedded server's password is the running app's own
+        db = Database(settings.sqlalchemy_url)
+        try:
+            async with db.session() as session:
+                user = (
+                    await session.exec(select(User).where(User.email == email.strip().lower()))
+                ).first()
+                if user is None:
+                    raise typer.BadParameter("no such user", param_hint="EMAIL")
+                user.active = active
+                session.add(user)
+                await session.commit()
+        finally:
+            await db.dispose()
+    else:
+        services = Services.create(settings)
+        try:
+            async with services.db.session() as session:
+                user = (
+                    await session.exec(select(User).where(User.email == email.strip().lower()))
+                ).first()
+            if user is None or user.id is None:
+                raise typer.BadParameter("no such user", param_hint="EMAIL")
+            await session_end.set_active(services, user.id, active)
+        finally:
+            await services.close()
+    typer.echo(f"{'enabled' if active else 'disabled'} {email.strip().lower()}")
 
 
 async def _only_destination(session: AsyncSession) -> int:

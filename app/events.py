@@ -7,14 +7,20 @@ them has committed, so a rolled-back write never reaches a browser.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal, NotRequired, TypedDict
+from typing import Annotated, Literal, TypedDict
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, Field, TypeAdapter
+
+from app.display import plain_text
+
+# Text that a visitor, a mail sender or an X user chose (names, handles, subjects, file names):
+# shown with its bidirectional controls neutralised, whatever page or socket shows it.
+Shown = Annotated[str, AfterValidator(plain_text)]
 
 
 class AttachmentOut(BaseModel):
     id: int
-    filename: str
+    filename: Shown
     content_type: str
     size: int
     available: bool  # False when it was over the size cap and only listed
@@ -25,7 +31,7 @@ class MessageOut(BaseModel):
     conversation_id: int
     direction: str
     author_kind: str
-    author_name: str = ""
+    author_name: Shown = ""
     text: str
     html: str | None = None
     kind: str = "normal"
@@ -45,9 +51,9 @@ class ActivityOut(BaseModel):
     conversation_id: int
     kind: str
     actor_id: int | None = None
-    actor_name: str = ""
+    actor_name: Shown = ""
     user_id: int | None = None
-    user_name: str = ""
+    user_name: Shown = ""
     office_id: int | None = None
     office_name: str = ""
     from_office_id: int | None = None
@@ -60,18 +66,18 @@ class ActivityOut(BaseModel):
 class ConversationOut(BaseModel):
     id: int
     account_id: int
-    account_name: str
+    account_name: Shown
     channel: str
     office_id: int
     office_name: str
     assignee_id: int | None
-    assignee_name: str = ""
-    contact_name: str
-    contact_handle: str = ""
-    subject: str = ""
+    assignee_name: Shown = ""
+    contact_name: Shown
+    contact_handle: Shown = ""
+    subject: Shown = ""
     status: str
     unread: int
-    preview: str
+    preview: Shown
     created_at: datetime
     last_message_at: datetime
     waiting_since: datetime | None = None
@@ -79,6 +85,7 @@ class ConversationOut(BaseModel):
     erased: bool = False  # its visitor's data was erased: kept for the figures, read-only
     visitor_live: bool = False  # a chat visitor whose widget is open right now
     target_seconds: int = 0  # the account's first-response target (its own or the channel's)
+    spam: bool = False  # marked as spam (app.spam): out of every list but the managers' Spam view
 
 
 class AudienceFields(TypedDict):
@@ -86,18 +93,38 @@ class AudienceFields(TypedDict):
     office_id: int
     assignee_id: int | None
     visitor_key: str
-    previous_office_id: NotRequired[int | None]
 
 
 class _Audience(BaseModel):
-    """Who may receive an event: the conversation's office, assignee, and its visitor."""
+    """Who may receive an event: the conversation's office, assignee, and its visitor.
+
+    Staff receive an event exactly when :func:`staff_sees` says so, the rule
+    ``repository.can_see`` applies to HTTP reads: an office learns live only what it may read.
+    """
 
     conversation_id: int
     office_id: int
     assignee_id: int | None = None
-    previous_office_id: int | None = None
     visitor_key: str = ""  # "<account key>:<thread key>" of a chat visitor, "" otherwise
     staff: bool = False  # for every adviser and manager of the destination (never a visitor)
+
+
+def staff_sees(
+    *,
+    manager: bool,
+    user_id: int | None,
+    user_office_id: int | None,
+    office_id: int,
+    assignee_id: int | None,
+) -> bool:
+    """The one permission rule, for HTTP reads and live events alike: a destination manager
+    sees everything of their destination; anyone else their office's conversations
+    (``office_id``) and the ones assigned to them (``assignee_id``)."""
+    if manager:
+        return True
+    return (user_office_id is not None and office_id == user_office_id) or (
+        assignee_id is not None and assignee_id == user_id
+    )
 
 
 class MessageCreated(_Audience):
@@ -122,6 +149,25 @@ class ActivityCreated(_Audience):
 class ConversationChanged(_Audience):
     type: Literal["conversation.changed"] = "conversation.changed"
     conversation: ConversationOut
+
+
+class ConversationLeft(_Audience):
+    """A conversation left ``office_id`` (transferred, handed over, rerouted on reopening): its
+    advisers drop it from their lists. A removal notice only: it carries no visitor text, no
+    name, no preview, since that office may no longer read the conversation."""
+
+    type: Literal["conversation.left"] = "conversation.left"
+
+
+class SessionEnded(_Audience):
+    """A session was logged out (``session`` its hash), or every session of ``user_id`` ended
+    (``session`` empty: the user was disabled). Stored in the stream so that it is ordered with
+    the events around it: the sockets of that session close before anything published after it.
+    No socket ever receives it as a frame; ``conversation_id`` and ``office_id`` are 0."""
+
+    type: Literal["session.ended"] = "session.ended"
+    user_id: int
+    session: str = ""
 
 
 # Ephemeral signals: sent live through Redis pub/sub (``Hub.signal``), never stored, never
@@ -167,11 +213,13 @@ Event = Annotated[
     MessageCreated
     | MessageStatus
     | ConversationChanged
+    | ConversationLeft
     | ActivityCreated
     | Typing
     | Viewing
     | PresenceChanged
-    | VisitorPresence,
+    | VisitorPresence
+    | SessionEnded,
     Field(discriminator="type"),
 ]
 event_adapter: TypeAdapter[Event] = TypeAdapter(Event)

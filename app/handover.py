@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from app import activity, keys, repository
 from app.assignment import assign_waiting
-from app.events import ConversationChanged
+from app.events import ConversationChanged, ConversationLeft
 from app.models import Account, Activity, Conversation, ConversationStatus, RoutingDecision
 from app.services import Services
 
@@ -82,7 +82,11 @@ async def _hand_over(services: Services, destination_id: int) -> list[int]:
     offices = set()
     for (conversation, account, previous), view, line in zip(moved, views, lines, strict=True):
         audience = repository.audience(conversation, account)
-        audience["previous_office_id"] = previous
+        if previous != conversation.office_id:  # the office it left may no longer read it
+            await services.hub.publish(
+                destination_id,
+                ConversationLeft(conversation_id=audience["conversation_id"], office_id=previous),
+            )
         await services.hub.publish(
             destination_id, ConversationChanged(**audience, conversation=view)
         )

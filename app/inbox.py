@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import activity, keys, repository
 from app.assignment import assign_waiting
-from app.events import ConversationChanged, MessageCreated
+from app.events import ConversationChanged, ConversationLeft, MessageCreated
 from app.i18n import gettext
 from app.metrics import open_turn
 from app.models import (
@@ -166,8 +166,11 @@ class Inbox:
             view = await repository.live_view(services, session, conversation)
 
         audience = repository.audience(conversation, account)
-        if previous_office != conversation.office_id:
-            audience["previous_office_id"] = previous_office
+        if previous_office != conversation.office_id:  # rerouted on reopening: nothing private
+            await services.hub.publish(
+                account.destination_id,
+                ConversationLeft(conversation_id=conversation.id, office_id=previous_office),
+            )
         await services.hub.publish(
             account.destination_id,
             ConversationChanged(**audience, conversation=view),

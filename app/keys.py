@@ -70,6 +70,12 @@ def session(session_id: str) -> str:
     return f"concierge:session:{session_id}"
 
 
+def user_sessions(user_id: int) -> str:
+    """Sorted set: a user's session ids → the instant each expires, so that disabling the user
+    can end every one of them."""
+    return f"concierge:user-sessions:{user_id}"
+
+
 def rate(scope: str, subject: str, window: int) -> str:
     return f"concierge:rate:{scope}:{subject}:{window}"
 

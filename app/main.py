@@ -34,6 +34,7 @@ from app.web import (
     pages,
     rota_pages,
     team_api,
+    users_api,
     visitor_ws,
     ws,
 )
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(team_api.router)
+    app.include_router(users_api.router)
     app.include_router(rota_pages.router)
     app.include_router(dashboard_pages.router)
     app.include_router(accounts_pages.router)

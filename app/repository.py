@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import visitor_presence
 from app.dashboard import DEFAULT_TARGETS
-from app.events import AttachmentOut, AudienceFields, ConversationOut, MessageOut
+from app.events import AttachmentOut, AudienceFields, ConversationOut, MessageOut, staff_sees
 from app.models import (
     ERASED,
     Account,
@@ -46,9 +46,13 @@ def can_see(user: User, conversation: Conversation) -> bool:
     to them; a destination manager sees the whole destination."""
     if user.destination_id != conversation.destination_id or not user.active:
         return False
-    if user.role == Role.DESTINATION_MANAGER:
-        return True
-    return conversation.office_id == user.office_id or conversation.assignee_id == user.id
+    return staff_sees(
+        manager=user.role == Role.DESTINATION_MANAGER,
+        user_id=user.id,
+        user_office_id=user.office_id,
+        office_id=conversation.office_id,
+        assignee_id=conversation.assignee_id,
+    )
 
 
 def visible_filter(user: User) -> ColumnElement[bool]:
@@ -66,7 +70,13 @@ def visible_filter(user: User) -> ColumnElement[bool]:
 
 def list_filter(user: User, status: str) -> ColumnElement[bool]:
     """The rows of one of the inbox's lists: open, resolved, all, mine (open, assigned to the
-    user) or queued (open, assigned to nobody)."""
+    user), queued (open, assigned to nobody) — never spam — or spam (app.spam)."""
+    if status == "spam":
+        return col(Conversation.spam).is_(True)
+    return and_(col(Conversation.spam).is_(False), _list_filter(user, status))
+
+
+def _list_filter(user: User, status: str) -> ColumnElement[bool]:
     is_open = col(Conversation.status) == ConversationStatus.OPEN
     if status == "open":
         return is_open
@@ -164,6 +174,7 @@ async def conversations_out(
                 erased=c.thread_key.startswith(ERASED),
                 visitor_live=is_live(c, live),
                 target_seconds=target_seconds(accounts[c.account_id]),
+                spam=c.spam,
             )
         )
     return out

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import secrets
+import time
 from dataclasses import dataclass
+from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pwdlib import PasswordHash
@@ -49,7 +52,14 @@ class SessionStore:
     async def create(self, user_id: int) -> SessionData:
         data = SessionData(secrets.token_urlsafe(32), user_id, secrets.token_urlsafe(32))
         payload = json.dumps({"user_id": user_id, "csrf": data.csrf})
-        await self.redis.set(keys.session(data.session_id), payload, ex=self.max_age)
+        now = time.time()
+        index = keys.user_sessions(user_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(keys.session(data.session_id), payload, ex=self.max_age)
+            pipe.zadd(index, {data.session_id: now + self.max_age})
+            pipe.zremrangebyscore(index, "-inf", now)  # sessions that lapsed by themselves
+            pipe.expire(index, self.max_age)
+            await pipe.execute()
         return data
 
     async def get(self, session_id: str | None) -> SessionData | None:
@@ -61,8 +71,34 @@ class SessionStore:
         payload = json.loads(raw)
         return SessionData(session_id, int(payload["user_id"]), str(payload["csrf"]))
 
-    async def delete(self, session_id: str) -> None:
+    async def delete(self, session_id: str) -> SessionData | None:
+        """Ends one session; returns what it was (None if it had already ended)."""
+        data = await self.get(session_id)
         await self.redis.delete(keys.session(session_id))
+        if data is not None:
+            await self.redis.zrem(keys.user_sessions(data.user_id), session_id)
+        return data
+
+    async def delete_user(self, user_id: int) -> int:
+        """Ends every session of a user (disabled); returns how many were open."""
+        index = keys.user_sessions(user_id)
+        ids: list[Any] = list(await self.redis.zrange(index, 0, -1))
+        # One DEL per key: session keys carry no common hash tag (Redis Cluster).
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for session_id in ids:
+                pipe.delete(keys.session(_text(session_id)))
+            pipe.delete(index)
+            results = await pipe.execute()
+        return sum(int(n) for n in results[:-1])
+
+
+def session_tag(session_id: str) -> str:
+    """A session's name in live events: a hash, since the stream is no place for the id."""
+    return hashlib.sha256(session_id.encode()).hexdigest()[:32]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def same_token(a: str | None, b: str | None) -> bool:

@@ -2,7 +2,8 @@
 
 Both resume from ``last_event_id``: the backlog since that id is sent first, then live events,
 with no gap and no duplicate. Close codes (documented in docs/api.md):
-4401 invalid or forged visitor token or no session, 4403 origin not allowed,
+4401 invalid or forged visitor token, no session, or the adviser's session ended (logged out,
+user disabled) while the socket was open, 4403 origin not allowed,
 4404 unknown chat account, 4408 client too slow (reconnect and resume), 4410 visitor token expired.
 """
 
@@ -21,11 +22,12 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from app import presence, repository
 from app.assignment import assign_waiting
-from app.deps import get_services, optional_user, same_origin, translator
-from app.events import AudienceFields, Event, Typing, event_adapter
+from app.deps import SESSION_COOKIE, get_services, optional_user, same_origin, translator
+from app.events import AudienceFields, Event, SessionEnded, Typing, event_adapter, staff_sees
 from app.i18n import Translator
 from app.models import Account, Conversation, Role, User
 from app.realtime import Listener, parse_id
+from app.security import session_tag
 from app.services import Services
 
 # The client is gone: it said so (WebSocketDisconnect), or a send found the socket already
@@ -45,6 +47,7 @@ TYPING_SHOWN = 6.0  # seconds a "typing" notice stays up without news (the widge
 SEEN_FOR = 15.0  # seconds a socket reuses its answer to "may this adviser see it?"
 SEEN_KEPT = 500  # conversations a socket remembers that answer for
 MAX_FRAME = 4096  # characters: no frame of the adviser's socket is longer
+SESSION_CHECK = 10.0  # seconds between two looks at whether the socket's session still holds
 
 
 async def refuse(ws: WebSocket, code: int, reason: str) -> None:
@@ -53,15 +56,78 @@ async def refuse(ws: WebSocket, code: int, reason: str) -> None:
     await ws.close(code=code, reason=reason)
 
 
-def adviser_accepts(user: User) -> Any:
+def adviser_accepts(user: User) -> Callable[[Event], bool]:
+    """Whether ``user`` receives an event live: exactly when they may read its conversation by
+    HTTP (the rule of ``repository.can_see``), or it is for all the destination's staff. The
+    removal notice ``conversation.left`` is addressed to the office a conversation left, and
+    carries nothing of it. ``session.ended`` is never sent to anyone."""
+
     def accepts(event: Event) -> bool:
-        if user.role == Role.DESTINATION_MANAGER or event.staff:
+        if isinstance(event, SessionEnded):
+            return False
+        if event.staff:
             return True
-        return user.office_id in (event.office_id, event.previous_office_id) or (
-            event.assignee_id is not None and event.assignee_id == user.id
+        return staff_sees(
+            manager=user.role == Role.DESTINATION_MANAGER,
+            user_id=user.id,
+            user_office_id=user.office_id,
+            office_id=event.office_id,
+            assignee_id=event.assignee_id,
         )
 
     return accepts
+
+
+class SessionWatch:
+    """One adviser socket's filter, until its session ends: then it takes nothing more, drops
+    what waits in its queue, and ``ended`` tells the socket to close with 4401.
+
+    The end is heard in the event stream (``session.ended``, in order with the other events, so
+    nothing published after a logout gets through) and, every ``SESSION_CHECK`` seconds, by
+    reading the session and the user again."""
+
+    def __init__(self, services: Services, user: User, session_id: str) -> None:
+        self.services = services
+        self.user = user
+        self.session_id = session_id
+        self.tag = session_tag(session_id)
+        self.allowed = adviser_accepts(user)
+        self.ended = asyncio.Event()
+        self.listener = Listener(accepts=self.accepts)
+
+    def accepts(self, event: Event) -> bool:
+        if self.ended.is_set():
+            return False
+        if (
+            isinstance(event, SessionEnded)
+            and event.user_id == self.user.id
+            and event.session in ("", self.tag)
+        ):
+            self.end()
+            return False
+        return self.allowed(event)
+
+    def end(self) -> None:
+        """Stops taking events at once (this runs in the hub's reader, before the next one)."""
+        self.ended.set()
+        while not self.listener.queue.empty():
+            self.listener.queue.get_nowait()
+
+    async def holds(self) -> bool:
+        """Whether the session is still there and its user still active."""
+        if await self.services.sessions.get(self.session_id) is None:
+            return False
+        async with self.services.db.session() as session:
+            user = await session.get(User, self.user.id)
+        return user is not None and user.active
+
+    async def watch(self) -> None:
+        """Looks again every few seconds: covers a stream entry this worker did not read."""
+        while not self.ended.is_set():
+            await asyncio.sleep(SESSION_CHECK)
+            with contextlib.suppress(Exception):  # Redis away: the next look decides
+                if not await self.holds():
+                    self.end()
 
 
 def valid_resume_id(value: str | None) -> str | None:
@@ -270,14 +336,21 @@ async def adviser_socket(ws: WebSocket) -> None:
         await refuse(ws, 4401, "login required")
         return
     await ws.accept()
-    listener = Listener(accepts=adviser_accepts(user))
+    watch = SessionWatch(services, user, ws.cookies.get(SESSION_COOKIE, ""))
+    listener = watch.listener
     destination_id = user.destination_id
     services.hub.subscribe(destination_id, listener)
     frames = AdviserFrames(services, user, translator(ws, user))
 
     pump: asyncio.Task[None] | None = None
+    ended = asyncio.create_task(watch.ended.wait())
+    watcher = asyncio.create_task(watch.watch())
     connected = False
     try:
+        # Logged out between the check above and the subscription: its stream entry was missed.
+        if not await watch.holds():
+            await ws.close(code=4401, reason="session ended")
+            return
         tail = await services.hub.tail_id(destination_id)
         resume = valid_resume_id(ws.query_params.get("last_event_id"))
         await presence.connect(services, user)
@@ -293,8 +366,13 @@ async def adviser_socket(ws: WebSocket) -> None:
         while True:
             receive = asyncio.create_task(ws.receive_text())
             done, _ = await asyncio.wait(
-                {receive, pump}, timeout=30, return_when=asyncio.FIRST_COMPLETED
+                {receive, pump, ended}, timeout=30, return_when=asyncio.FIRST_COMPLETED
             )
+            if ended in done:
+                receive.cancel()
+                pump.cancel()
+                await ws.close(code=4401, reason="session ended")
+                break
             if pump in done:
                 receive.cancel()
                 break
@@ -309,10 +387,11 @@ async def adviser_socket(ws: WebSocket) -> None:
     except SOCKET_GONE:
         pass
     finally:
-        if pump is not None:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await pump
+        for task in (pump, ended, watcher):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         services.hub.unsubscribe(destination_id, listener)
         # Redis gone: the entries lapse by themselves.
         with contextlib.suppress(Exception):
