@@ -114,3 +114,20 @@ def viewers(destination_id: int, conversation_id: int) -> str:
     """Sorted set: adviser id → instant (epoch seconds) they stop counting as viewing the
     conversation unless their inbox says so again."""
     return f"concierge:{_tag(destination_id)}:viewers:{conversation_id}"
+
+
+def visitor_events(destination_id: int, visitor_key: str) -> str:
+    """A chat visitor's own events (same entry ids as the destination's stream), capped and
+    expiring: what their socket reads on resuming (app/realtime.py)."""
+    return f"concierge:{_tag(destination_id)}:visitor-events:{visitor_key}"
+
+
+def admission(scope: str, subject: str) -> str:
+    """Token bucket of one kind of socket admission (app/socket_guard.py). One hash tag for
+    every bucket: a check of several buckets is one script, legal on Redis Cluster."""
+    return f"concierge:{{admission}}:{scope}:{subject}"
+
+
+def visitor_tabs(destination_id: int, visitor_key: str) -> str:
+    """How many sockets a visitor token holds open, on every worker (capped)."""
+    return f"concierge:{_tag(destination_id)}:visitor-tabs:{visitor_key}"

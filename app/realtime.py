@@ -5,6 +5,13 @@ with one blocking ``XREAD`` and hands each event to the local listeners whose fi
 Stream entry ids are the events' ids: a client that reconnects with the last id it saw gets the
 backlog from the stream, then live events, with no gap and no duplicate.
 
+A backlog is bounded: at most ``limit`` events are read (``XRANGE … COUNT``), and a client
+further behind than that, or than ``max_age``, is told to ``resync`` (reload what it shows)
+instead. A chat visitor's events are also written, with the same entry id and in the same
+script, to a small stream of that visitor's own (capped, expiring): a visitor resuming reads
+only what concerns them, never the destination's whole stream, so an anonymous socket resuming
+from ``0-0`` costs a few small reads whatever the destination's traffic.
+
 Ephemeral signals (typing, viewing, presence) go through Redis pub/sub instead: nothing is kept,
 and listeners receive them with an empty event id, outside the resumable order.
 """
@@ -15,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,13 +32,28 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
-from app import keys
+from app import keys, outage
 from app.events import Event, event_adapter
 
 log = logging.getLogger(__name__)
 
 FRAMES_KEPT = 1024  # rendered frames kept for the other sockets of the same event
 STREAM_MAXLEN = 100_000  # events kept for resuming; an older resume point asks for a resync
+# A visitor's own stream keeps at least this many events (approximate trimming keeps a few
+# more), for VISITOR_STREAM_TTL after their last one. Any backlog bound below it is exact: a
+# trimmed resume point always has more than the bound after it, hence a resync.
+VISITOR_STREAM_MAXLEN = 1000
+VISITOR_STREAM_TTL = 7 * 24 * 3600  # longer than any resume age accepted (resume_max_age)
+CLOSED: tuple[str, None] = ("", None)  # queued by Listener.close: the socket has ended
+
+# The destination's XADD then the visitor's with the entry id it returned, in one script: the
+# visitor's stream gets the same ids in the same order even when two workers publish at once.
+_PUBLISH_TWICE = """
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[1])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], id, 'e', ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+return id
+"""
 
 
 def parse_id(event_id: str) -> tuple[int, int]:
@@ -41,13 +64,25 @@ def parse_id(event_id: str) -> tuple[int, int]:
 
 @dataclass(eq=False)
 class Listener:
-    """One websocket's subscription: a filter and a bounded queue of (event id, event)."""
+    """One websocket's subscription: a filter and a bounded queue of (event id, event);
+    ``None`` says the client fell behind, :data:`CLOSED` that the socket ended."""
 
     accepts: Callable[[Event], bool]
-    queue: asyncio.Queue[tuple[str, Event] | None] = field(
+    queue: asyncio.Queue[tuple[str, Event] | tuple[str, None] | None] = field(
         default_factory=lambda: asyncio.Queue(maxsize=2000)
     )
     overflowed: bool = False
+    closed: bool = False
+
+    def close(self) -> None:
+        """Wakes whoever waits on the queue with :data:`CLOSED`, so a pump ends even when a
+        cancellation was lost on its way (redis-py can swallow one)."""
+        self.closed = True
+        self.overflowed = True  # nothing more is queued
+        with contextlib.suppress(asyncio.QueueEmpty):
+            while self.queue.full():
+                self.queue.get_nowait()
+        self.queue.put_nowait(CLOSED)
 
 
 class Hub:
@@ -57,14 +92,25 @@ class Hub:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._signal_tasks: dict[int, asyncio.Task[None]] = {}
         self._frames: OrderedDict[tuple[str, int, str], str | None] = OrderedDict()
+        self._publish_twice = redis.register_script(_PUBLISH_TWICE)
 
     async def publish(self, destination_id: int, event: Event) -> str:
-        """Appends an event to the destination's stream; returns its id."""
+        """Appends an event to the destination's stream (and to its chat visitor's, if any);
+        returns its id."""
         data = event_adapter.dump_json(event)
-        event_id = await self.redis.xadd(
-            keys.events(destination_id), {"e": data}, maxlen=STREAM_MAXLEN, approximate=True
-        )
-        return event_id.decode() if isinstance(event_id, bytes) else str(event_id)
+        if event.visitor_key:
+            event_id: Any = await self._publish_twice(
+                keys=[
+                    keys.events(destination_id),
+                    keys.visitor_events(destination_id, event.visitor_key),
+                ],
+                args=[data, STREAM_MAXLEN, VISITOR_STREAM_MAXLEN, VISITOR_STREAM_TTL],
+            )
+        else:
+            event_id = await self.redis.xadd(
+                keys.events(destination_id), {"e": data}, maxlen=STREAM_MAXLEN, approximate=True
+            )
+        return _decode(event_id)
 
     async def signal(self, destination_id: int, event: Event) -> None:
         """Sends an ephemeral event to the listeners of every worker, now, and keeps nothing."""
@@ -74,14 +120,39 @@ class Hub:
         last: Any = await self.redis.xrevrange(keys.events(destination_id), count=1)
         return _decode(last[0][0]) if last else "0-0"
 
-    async def backlog(self, destination_id: int, after: str) -> list[tuple[str, Event]] | None:
-        """Events after ``after``; None when ``after`` is older than what the stream keeps."""
-        stream = keys.events(destination_id)
-        first: Any = await self.redis.xrange(stream, count=1)
-        if first and parse_id(_decode(first[0][0])) > parse_id(after) and after != "0-0":
+    async def backlog(
+        self,
+        destination_id: int,
+        after: str,
+        *,
+        limit: int,
+        max_age: float,
+        visitor_key: str = "",
+    ) -> list[tuple[str, Event]] | None:
+        """At most ``limit`` events after ``after`` — of one chat visitor when ``visitor_key``
+        is given, read from their own stream; None (resync) when there are more, when
+        ``after`` is older than what the stream keeps, or more than ``max_age`` seconds old.
+
+        ``0-0`` means "from the beginning" and is not aged: a stream that was empty when the
+        client said hello gave it that id."""
+        start = parse_id(after)
+        if start != (0, 0) and start[0] < (time.time() - max_age) * 1000:
             return None
-        rows: Any = await self.redis.xrange(stream, min=f"({after}")
+        if visitor_key:
+            stream = keys.visitor_events(destination_id, visitor_key)
+        else:
+            stream = keys.events(destination_id)
+            first: Any = await self.redis.xrange(stream, count=1)
+            if first and start != (0, 0) and parse_id(_decode(first[0][0])) > start:
+                return None  # trimmed past the resume point
+        rows: Any = await self.redis.xrange(stream, min=f"({after}", count=limit + 1)
+        if len(rows) > limit:
+            return None
         return [(eid, ev) for eid, ev in (_entry(row) for row in rows) if ev is not None]
+
+    def listeners(self) -> int:
+        """How many sockets of this worker listen (tests and bench/socket_probe.py)."""
+        return sum(len(group) for group in self._listeners.values())
 
     def subscribe(self, destination_id: int, listener: Listener) -> None:
         self._listeners.setdefault(destination_id, set()).add(listener)
@@ -95,7 +166,10 @@ class Hub:
             )
 
     def unsubscribe(self, destination_id: int, listener: Listener) -> None:
-        self._listeners.get(destination_id, set()).discard(listener)
+        """Stops handing events to ``listener`` and wakes its pump for good."""
+        group = self._listeners.get(destination_id, set())
+        group.discard(listener)
+        listener.close()
 
     async def close(self) -> None:
         tasks = [*self._tasks.values(), *self._signal_tasks.values()]
@@ -127,7 +201,8 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # signals must keep flowing whatever one read did
-                log.warning("signal channel read failed (%s); retrying", type(exc).__name__)
+                if not outage.quiet(exc, "signals"):  # a Redis outage is said once
+                    log.warning("signal channel read failed (%s); retrying", type(exc).__name__)
                 await asyncio.sleep(0.5)
             finally:
                 with contextlib.suppress(Exception):
@@ -135,12 +210,14 @@ class Hub:
 
     async def _read(self, destination_id: int) -> None:
         stream = keys.events(destination_id)
-        last = await self.tail_id(destination_id)
+        last = ""  # read inside the loop: a Redis down when the reader starts is waited out
         while True:
             try:
+                last = last or await self.tail_id(destination_id)
                 batches: Any = await self.redis.xread({stream: last}, block=5000, count=500)
             except (RedisConnectionError, ResponseError, OSError) as exc:
-                log.warning("event stream read failed (%s); retrying", type(exc).__name__)
+                if not outage.quiet(exc, "event stream"):  # a Redis outage is said once
+                    log.warning("event stream read failed (%s); retrying", type(exc).__name__)
                 await asyncio.sleep(0.5)
                 continue
             except asyncio.CancelledError:

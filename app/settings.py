@@ -56,6 +56,20 @@ class Settings(BaseSettings):
     demo_history_days: int = 90  # …with this many days of past conversations for the dashboard
     sweep_seconds: float = 30  # how often queues are handed over and re-assigned
     rollup_seconds: float = 60  # how often the dashboard's rollups of past days are rebuilt
+    # The sockets' limits (app/socket_guard.py, docs/operations.md). Buckets: a burst let in at
+    # once, then a refill per minute; a refused attempt takes nothing from them.
+    chat_new_ip_burst: int = 100  # new chats (visitor tokens issued) per IP address…
+    chat_new_ip_per_minute: float = 60
+    chat_new_widget_burst: int = 600  # …and per widget, whatever the addresses
+    chat_new_widget_per_minute: float = 600
+    socket_ip_burst: int = 300  # every socket opened per IP address, token or not
+    socket_ip_per_minute: float = 300
+    visitor_max_tabs: int = 5  # sockets one visitor token holds open at once
+    socket_frames_burst: int = 60  # frames of one socket taken at once, then…
+    socket_frames_per_second: float = 5  # …this many a second; past that the socket is closed
+    resume_backlog_max: int = 500  # events a resume replays; further behind: "resync"
+    resume_max_age_seconds: int = 24 * 3600  # older resume points get "resync" too
+    shutdown_grace_seconds: int = 3  # open requests and sockets get this long on SIGTERM
     x_api_base_url: str = Field(
         default="https://api.twitter.com",  # tweepy's own host: no rewriting, OAuth signatures hold
         validation_alias=AliasChoices("X_API_BASE_URL", "CONCIERGE_X_API_BASE_URL"),

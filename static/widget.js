@@ -266,6 +266,10 @@
       applyStrings(frame);
       if (!state.lastEventId) state.lastEventId = frame.last_event_id;
       (frame.messages || []).forEach(addMessage);
+      // After a resync the list was emptied: messages still unsent are shown again, last.
+      state.pending.forEach((p) => {
+        if (!p.node.isConnected) list.append(p.node);
+      });
       if (!list.children.length) {
         addMessage({ id: "welcome", author: "system", text: t("welcome", "Hello!") });
       }
@@ -285,7 +289,10 @@
     } else if (frame.type === "error") {
       setStatus(frame.message, true);
       const pending = frame.client_id && state.pending.get(frame.client_id);
-      if (pending && frame.code !== "rate_limited") {
+      // Refused for a while (rate) or not saved just now (unavailable): the same client_id
+      // goes again, and the server stores it once.
+      const retry = frame.code === "rate_limited" || frame.code === "unavailable";
+      if (pending && !retry) {
         pending.node.remove();
         state.pending.delete(frame.client_id);
       } else if (pending) {
@@ -319,7 +326,7 @@
         state.token = null;
         state.lastEventId = null;
         persist();
-      } else if (ev.code === 4404 || ev.code === 4403) {
+      } else if (ev.code === 4404 || ev.code === 4403 || ev.code === 4451) {
         setStatus(ev.reason, true);
         return;
       }

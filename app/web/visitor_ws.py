@@ -1,7 +1,10 @@
 """The visitor's chat websocket (the widget on an office's website).
 
 Resumes from ``last_event_id`` like the adviser's socket (see :mod:`app.web.ws` for the close
-codes): the backlog since that id first, then live events, each once.
+codes): the backlog since that id first — read from the visitor's own stream, bounded — then
+live events, each once. Besides those, this socket closes with 4429 (too many sockets from the
+address, new chats, open tabs of one visitor, or frames), 4451 (blocked by the destination,
+:mod:`app.moderation`) and 1003 (a binary frame).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from fastapi import APIRouter, WebSocket
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import repository, visitor_presence, visitor_queue
+from app import moderation, repository, visitor_presence, visitor_queue
 from app.deps import get_services, language_for
 from app.events import (
     AudienceFields,
@@ -31,12 +34,13 @@ from app.i18n import catalog, gettext
 from app.inbox import Inbox
 from app.models import Account, Conversation, ConversationStatus, Destination, Office
 from app.realtime import Listener
-from app.security import VisitorTokenError
+from app.security import VisitorIdentity, VisitorTokenError
 from app.services import Services
+from app.socket_guard import Bucket, SocketGuard
 from app.timefmt import human_when
-from app.web.ws import SOCKET_GONE, pump_events, refuse, valid_resume_id
+from app.web.ws import SOCKET_GONE, pump_events, receive_text, refuse, stop, valid_resume_id
 from connectors.webchat.frames import FrameError, PingFrame, TypingFrame, parse_frame, to_inbound
-from connectors.webchat.meter import Every, TypingMeter
+from connectors.webchat.meter import Every, FrameMeter, TypingMeter
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -69,23 +73,22 @@ def visitor_frame(event_id: str, event: Event) -> dict[str, Any] | None:
 
 @router.websocket("/ws/visitor")
 async def visitor_socket(ws: WebSocket) -> None:
+    """The widget's socket. Refusals come before any work, cheapest first: the address's
+    socket bucket (Redis), the token's signature (no I/O), the widget (one read), blocks, then
+    the new-chat buckets (before a token is issued) and the visitor's open tabs."""
     services = get_services(ws)
     settings = services.settings
     account_key = ws.query_params.get("account", "")[:64]
     token = ws.query_params.get("token")
     lang = language_for(ws)
-    async with services.db.session() as session:
-        account = await repository.account_by_key(session, account_key)
-        office = await session.get(Office, account.office_id) if account else None
-        answering = await _who_answers(services, session, account, lang) if account else ("", "")
-    if account is None or account.channel != "webchat" or not account.active or office is None:
-        await refuse(ws, 4404, "unknown chat account")
-        return
-    origin = ws.headers.get("origin", "")
-    if account.allowed_origins and origin not in account.allowed_origins.split():
-        await refuse(ws, 4403, "origin not allowed for this widget")
-        return
     ip = ws.client.host if ws.client else "unknown"
+    guard = SocketGuard(services.redis)
+    if not await guard.admit(
+        Bucket("socket-ip", ip, settings.socket_ip_burst, settings.socket_ip_per_minute)
+    ):
+        await refuse(ws, 4429, "too many connections from this address")
+        return
+    identity: VisitorIdentity | None = None
     if token:
         try:
             identity = services.visitor_tokens.read(token)
@@ -93,29 +96,79 @@ async def visitor_socket(ws: WebSocket) -> None:
             code = 4410 if exc.reason == "expired" else 4401
             await refuse(ws, code, f"visitor token {exc.reason}")
             return
-        if identity.account != account.key:
-            await refuse(ws, 4401, "visitor token invalid")
-            return
-    else:
-        if not await services.limiter.hit("visitor-new", ip, settings.visitor_ip_rate):
-            await refuse(ws, 4429, "too many new chats from this address")
+    async with services.db.session() as session:
+        account = await repository.account_by_key(session, account_key)
+        office = await session.get(Office, account.office_id) if account else None
+    if account is None or account.channel != "webchat" or not account.active or office is None:
+        await refuse(ws, 4404, "unknown chat account")
+        return
+    origin = ws.headers.get("origin", "")
+    if account.allowed_origins and origin not in account.allowed_origins.split():
+        await refuse(ws, 4403, "origin not allowed for this widget")
+        return
+    if identity is not None and identity.account != account.key:
+        await refuse(ws, 4401, "visitor token invalid")
+        return
+    blocked = await moderation.refusal(
+        services, account, identity.visitor_id if identity else None, ip
+    )
+    if blocked is not None:
+        await refuse(ws, moderation.BLOCKED_CLOSE, blocked)
+        return
+    if identity is None:
+        if not await guard.admit(
+            Bucket("chat-ip", ip, settings.chat_new_ip_burst, settings.chat_new_ip_per_minute),
+            Bucket(
+                "chat-widget",
+                account.key,
+                settings.chat_new_widget_burst,
+                settings.chat_new_widget_per_minute,
+            ),
+        ):
+            await refuse(ws, 4429, "too many new chats: try again in a minute")
             return
         token, identity = services.visitor_tokens.issue(account.key)
+    visitor_key = f"{account.key}:{identity.visitor_id}"
+    if not await guard.open_tab(account.destination_id, visitor_key, settings.visitor_max_tabs):
+        await refuse(ws, 4429, "too many open tabs for this chat")
+        return
+    try:
+        await _live(ws, services, guard, account, token or "", identity.visitor_id, ip, lang)
+    finally:
+        with contextlib.suppress(Exception):  # Redis away: the count lapses (TAB_TTL)
+            await guard.close_tab(account.destination_id, visitor_key)
+
+
+async def _live(
+    ws: WebSocket,
+    services: Services,
+    guard: SocketGuard,
+    account: Account,
+    token: str,
+    visitor_id: str,
+    ip: str,
+    lang: str,
+) -> None:
+    """An admitted visitor's socket: hello, the backlog or their history, then live."""
+    settings = services.settings
+    async with services.db.session() as session:
+        answering = await _who_answers(services, session, account, lang)
     await ws.accept()
-    visitor = _Visitor(ws, services, account, identity.visitor_id)
+    visitor = _Visitor(ws, services, account, visitor_id, guard)
     listener = Listener(accepts=visitor.accepts)
     services.hub.subscribe(account.destination_id, listener)
     watch: asyncio.Task[None] | None = None
+    pump: asyncio.Task[None] | None = None
     try:
         first_socket = await visitor_presence.opened(
-            services, account.destination_id, account.id or 0, identity.visitor_id
+            services, account.destination_id, account.id or 0, visitor_id
         )
         standing = await visitor.refresh()
         if first_socket:
             await visitor.signal_presence(live=True)
         tail = await services.hub.tail_id(account.destination_id)
         resume = valid_resume_id(ws.query_params.get("last_event_id"))
-        history = [] if resume else await _visitor_history(services, account, identity.visitor_id)
+        history = [] if resume else await _visitor_history(services, account, visitor_id)
         await ws.send_json(
             {
                 "type": "hello",
@@ -133,33 +186,47 @@ async def visitor_socket(ws: WebSocket) -> None:
         await visitor.send_standing(standing)
         watch = asyncio.create_task(visitor.watch_queue())
         pump = asyncio.create_task(
-            pump_events(ws, services, account.destination_id, listener, resume, visitor_frame)
+            pump_events(
+                ws,
+                services,
+                account.destination_id,
+                listener,
+                resume,
+                visitor_frame,
+                visitor_key=visitor.key,
+            )
         )
         inbox = Inbox(services)
-        try:
-            while not pump.done():
-                raw = await ws.receive_text()
-                await _visitor_frame(visitor, inbox, ip, raw, lang)
-        finally:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await pump
+        frames = FrameMeter(settings.socket_frames_burst, settings.socket_frames_per_second)
+        while not pump.done():
+            raw = await receive_text(ws)
+            if not frames.admit(time.monotonic()):
+                await ws.close(code=4429, reason="too many frames: slow down")
+                break
+            await _visitor_frame(visitor, inbox, ip, raw, lang)
     except SOCKET_GONE:
         pass
     finally:
-        if watch is not None:
-            watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await watch
+        # Unsubscribing wakes the pump for good, even if its cancellation below is lost.
         services.hub.unsubscribe(account.destination_id, listener)
+        await stop(pump)
+        await stop(watch)
         await visitor.gone()
 
 
 class _Visitor:
     """One visitor socket's live side: presence, typing, and their place in the queue."""
 
-    def __init__(self, ws: WebSocket, services: Services, account: Account, visitor_id: str):
+    def __init__(
+        self,
+        ws: WebSocket,
+        services: Services,
+        account: Account,
+        visitor_id: str,
+        guard: SocketGuard,
+    ) -> None:
         self.ws = ws
+        self.guard = guard
         self.services = services
         self.account = account
         self.visitor_id = visitor_id
@@ -255,6 +322,7 @@ class _Visitor:
             await visitor_presence.still_here(
                 self.services, self.account.destination_id, self.account.id or 0, self.visitor_id
             )
+            await self.guard.tab_alive(self.account.destination_id, self.key)
 
     async def typed(self, active: bool) -> None:
         """Passes the visitor's typing on to advisers, metered, once they have a conversation."""
@@ -359,7 +427,14 @@ async def _visitor_frame(visitor: _Visitor, inbox: Inbox, ip: str, raw: str, lan
         received_at=services.clock.now(),
         language=lang,
     )
-    result = await inbox.ingest(inbound)
+    try:
+        result = await inbox.ingest(inbound)
+    except Exception:
+        # Stored or not, the socket stays: the widget sends the same client_id again, and the
+        # ingest's dedupe answers a stored one with its id, so every stored message gets its ack.
+        log.exception("message %s of visitor %s not ingested", frame.client_id, visitor.key)
+        await error("unavailable", frame.client_id)
+        return
     visitor.typing.stop()  # the widget says it stopped too; the next keystroke starts afresh
     visitor.wake.set()  # a first message opens a conversation: the visitor may now wait
     await ws.send_json(

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -130,14 +131,52 @@ class SessionWatch:
                     self.end()
 
 
+_RESUME_ID = re.compile(r"^[0-9]{1,20}-[0-9]{1,20}$")
+
+
 def valid_resume_id(value: str | None) -> str | None:
-    if not value:
+    """A stream entry id Redis accepts (``<ms>-<seq>``, each below 2**64), else None."""
+    if not value or not _RESUME_ID.match(value):
         return None
+    ms, seq = parse_id(value)
+    return value if ms < 2**64 and seq < 2**64 else None
+
+
+async def receive_text(ws: WebSocket) -> str:
+    """The next text frame. A binary frame closes the socket with 1003 (unsupported data):
+    the protocol is JSON text only."""
+    message = await ws.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    text = message.get("text")
+    if text is None:
+        await ws.close(code=1003, reason="text frames only")
+        raise WebSocketDisconnect(1003, "text frames only")
+    return str(text)
+
+
+def _still_wanted() -> None:
+    """Raises the cancellation of the current task if a library call swallowed it (redis-py
+    can, when the cancel lands while it waits on its connection): the pump must not go on to
+    wait for events for a socket that has ended."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+async def stop(task: asyncio.Task[Any] | None) -> None:
+    """Cancels ``task`` and waits for it, without swallowing a cancellation of the caller."""
+    if task is None:
+        return
+    task.cancel()
     try:
-        parse_id(value)
-    except ValueError:
-        return None
-    return value
+        await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
+    except Exception:  # the task's own failure was its to log; the socket is ending anyway
+        log.debug("task %s ended with an error", task.get_name(), exc_info=True)
 
 
 async def pump_events(
@@ -147,13 +186,28 @@ async def pump_events(
     listener: Listener,
     last_event_id: str | None,
     render: Renderer,
+    visitor_key: str = "",
 ) -> None:
-    """Sends the backlog since ``last_event_id`` then live events, each once, in order."""
+    """Sends the backlog since ``last_event_id`` then live events, each once, in order.
+
+    The backlog is bounded (``resume_backlog_max`` events, ``resume_max_age_seconds``): a
+    client further behind gets ``{"type": "resync", "last_event_id": <tail>}`` and reloads
+    what it shows. A chat visitor's (``visitor_key``) is read from their own stream only."""
     sent = parse_id(last_event_id) if last_event_id else (0, 0)
     if last_event_id:
-        backlog = await services.hub.backlog(destination_id, last_event_id)
+        settings = services.settings
+        backlog = await services.hub.backlog(
+            destination_id,
+            last_event_id,
+            limit=settings.resume_backlog_max,
+            max_age=settings.resume_max_age_seconds,
+            visitor_key=visitor_key,
+        )
+        _still_wanted()
         if backlog is None:
-            await ws.send_json({"type": "resync"})
+            tail = await services.hub.tail_id(destination_id)
+            _still_wanted()
+            await ws.send_json({"type": "resync", "last_event_id": tail})
         else:
             for event_id, event in backlog:
                 if listener.accepts(event):
@@ -163,10 +217,15 @@ async def pump_events(
                     sent = parse_id(event_id)
     while True:
         item = await listener.queue.get()
+        if listener.closed:
+            return
         if item is None:
             await ws.close(code=4408, reason="too slow: reconnect and resume")
             return
-        event_id, event = item
+        event_id, payload = item
+        if payload is None:  # CLOSED
+            return
+        event = payload
         if not event_id:  # an ephemeral signal: outside the resumable order
             text = services.hub.frame_text(render, destination_id, event_id, event)
             if text is not None:
@@ -364,7 +423,7 @@ async def adviser_socket(ws: WebSocket) -> None:
             pump_events(ws, services, destination_id, listener, resume, adviser_frame)
         )
         while True:
-            receive = asyncio.create_task(ws.receive_text())
+            receive = asyncio.create_task(receive_text(ws))  # binary: close 1003
             done, _ = await asyncio.wait(
                 {receive, pump, ended}, timeout=30, return_when=asyncio.FIRST_COMPLETED
             )

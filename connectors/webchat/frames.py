@@ -73,7 +73,22 @@ def parse_frame(raw: str | bytes, max_chars: int) -> Frame:
         raise FrameError("empty")
     if len(text) > max_chars:
         raise FrameError("too_long")
+    if not storable(text):
+        raise FrameError("invalid_text", "text holds a lone surrogate or a NUL character")
     return VisitorMessageFrame(client_id=client_id, text=text.strip("\r\n"))
+
+
+def storable(text: str) -> bool:
+    """Whether ``text`` can be stored and sent on as it is: valid Unicode (JSON's ``\\ud800``
+    escape yields a lone surrogate, which no UTF-8 encoder accepts) and no NUL (which
+    PostgreSQL refuses in text)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def to_inbound(

@@ -61,3 +61,24 @@ class TypingMeter:
         owed = self._active
         self._active = False
         return owed
+
+
+class FrameMeter:
+    """A socket's frames of any kind: ``burst`` at once, then ``rate`` a second. Pings and
+    typing cost no Redis write but each gets an answer or a look; past this a socket is only
+    spending the worker's time, and is closed."""
+
+    def __init__(self, burst: int, rate: float) -> None:
+        self.burst = max(1, burst)
+        self.rate = rate
+        self._tokens = float(self.burst)
+        self._at: float | None = None
+
+    def admit(self, now: float) -> bool:
+        if self._at is not None:
+            self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True

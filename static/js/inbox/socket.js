@@ -17,6 +17,8 @@ export function connect(dispatch) {
       return;
     }
     if (frame.event_id) state.lastEventId = frame.event_id;
+    // A resync reloads everything shown: resume from the tail it names next time.
+    if (frame.type === "resync" && frame.last_event_id) state.lastEventId = frame.last_event_id;
     if (frame.type === "hello") {
       state.lastEventId = state.lastEventId || frame.last_event_id;
       liveEl.dataset.state = "live";
