@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -27,16 +29,19 @@ from app import (
 
 # Any constant shared by every process migrating one PostgreSQL database: the advisory lock.
 _MIGRATION_LOCK = 0x636F6E63  # "conc"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             if "?" not in path:  # a plain file name, not a URI with options
+                _create_private(path)
                 _start_in_wal_mode(path)
         engine = create_async_engine(url, connect_args={"timeout": 30})
+        _store_only_valid_text(engine)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -49,7 +54,62 @@ def make_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    engine = create_async_engine(url, pool_pre_ping=True)
+    _store_only_valid_text(engine)
+    return engine
+
+
+def _create_private(path: str) -> None:
+    """The database holds every conversation and the users' password hashes: only its owner
+    may read it. SQLite gives its -wal and -shm files the database file's own mode, so a file
+    created 0600 keeps them private too; files of an older install are tightened here."""
+    if not os.path.exists(path):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # empty: a valid database
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(path + suffix, 0o600)
+
+
+def valid_text(value: str) -> str:
+    """``value`` with each lone UTF-16 surrogate replaced by U+FFFD, which UTF-8 can carry."""
+    if value.isascii():
+        return value
+    return _SURROGATE.sub("\ufffd", value)
+
+
+def _invalid(parameters: Any) -> bool:
+    if isinstance(parameters, str):
+        return not parameters.isascii() and _SURROGATE.search(parameters) is not None
+    if isinstance(parameters, dict):
+        return any(_invalid(value) for value in parameters.values())
+    if isinstance(parameters, (list, tuple)):
+        return any(_invalid(value) for value in parameters)
+    return False
+
+
+def _cleaned(parameters: Any) -> Any:
+    if isinstance(parameters, str):
+        return valid_text(parameters)
+    if isinstance(parameters, dict):
+        return {key: _cleaned(value) for key, value in parameters.items()}
+    if isinstance(parameters, (list, tuple)):
+        return type(parameters)(_cleaned(value) for value in parameters)
+    return parameters
+
+
+def _store_only_valid_text(engine: AsyncEngine) -> None:
+    """Text with lone surrogates cannot be encoded for the database (UnicodeEncodeError at
+    insert). HTTP bodies carrying them are refused before any route (``app.web.input_guard``);
+    text arriving any other way — a websocket frame's ``\\ud800`` escape, an e-mail's
+    undecodable bytes kept as surrogates — is stored with U+FFFD in their place instead of
+    failing the whole write."""
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute", retval=True)
+    def _clean(
+        _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
+    ) -> tuple[str, Any]:
+        # Checked first: almost every statement is clean, and is then passed on untouched.
+        return statement, _cleaned(parameters) if _invalid(parameters) else parameters
 
 
 def _start_in_wal_mode(path: str) -> None:

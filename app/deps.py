@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, WebSocket
+from fastapi import Depends, HTTPException, Path, Request, WebSocket
 from starlette.requests import HTTPConnection
 
 from app.i18n import LANGUAGES, Translator, negotiate
@@ -17,6 +17,19 @@ SESSION_COOKIE = "concierge_session"
 LANGUAGE_COOKIE = "concierge_lang"
 CSRF_COOKIE = "concierge_csrf"
 CSRF_HEADER = "x-csrf-token"
+
+# Every row id in a path: SQL integers are signed 64-bit, and a larger number would reach the
+# database and fail there (OverflowError) instead of being refused here with a 422.
+MAX_ROW_ID = 2**63 - 1
+RowId = Annotated[int, Path(ge=-MAX_ROW_ID, le=MAX_ROW_ID)]
+
+
+def client_ip(conn: HTTPConnection) -> str:
+    """The client's address, for rate limits: the peer's, or what a trusted proxy said it was.
+
+    ``X-Forwarded-For`` is believed only from ``CONCIERGE_TRUSTED_PROXIES`` (uvicorn's
+    ProxyHeadersMiddleware, set up in ``app.main``, has already put it in the scope)."""
+    return conn.client.host if conn.client else "unknown"
 
 
 def get_services(conn: HTTPConnection) -> Services:

@@ -31,6 +31,7 @@ from app.web import (
     api,
     dashboard_pages,
     errors,
+    hardening,
     pages,
     rota_pages,
     team_api,
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.add_middleware(SecurityHeaders)
+    hardening.install(app, settings)  # input guard, trusted proxies, no secrets in logs
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(team_api.router)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, StrictInt
 
 from app import actions, activity, assign, bulk, counts, notes, pagination, privacy, repository
 from app.actions import ActionError
-from app.deps import CsrfChecked, CurrentUser, ServicesDep
+from app.deps import CsrfChecked, CurrentUser, RowId, ServicesDep
 from app.events import ActivityOut, ConversationOut, MessageOut
 from app.models import ConversationStatus, Message, Office, StoredAttachment
 
@@ -149,7 +149,7 @@ async def conversation_counts(user: CurrentUser, services: ServicesDep) -> Count
 
 @router.get("/conversations/{conversation_id}")
 async def get_conversation(
-    conversation_id: int, user: CurrentUser, services: ServicesDep
+    conversation_id: RowId, user: CurrentUser, services: ServicesDep
 ) -> ConversationDetail:
     """One conversation with its whole history and activity lines; marks it read."""
     await actions.mark_read(services, user, conversation_id)  # checks the permission too
@@ -165,7 +165,7 @@ async def get_conversation(
     "/conversations/{conversation_id}/messages", dependencies=[CsrfChecked], status_code=201
 )
 async def post_reply(
-    conversation_id: int, body: ReplyIn, user: CurrentUser, services: ServicesDep
+    conversation_id: RowId, body: ReplyIn, user: CurrentUser, services: ServicesDep
 ) -> MessageOut:
     """Replies to the visitor on the conversation's channel."""
     message = await actions.reply(
@@ -176,7 +176,7 @@ async def post_reply(
 
 @router.post("/conversations/{conversation_id}/notes", dependencies=[CsrfChecked], status_code=201)
 async def post_note(
-    conversation_id: int, body: NoteIn, user: CurrentUser, services: ServicesDep
+    conversation_id: RowId, body: NoteIn, user: CurrentUser, services: ServicesDep
 ) -> MessageOut:
     """An internal note for the advisers, never sent to the visitor; ``mentions`` alert
     colleagues who may see the conversation (422 ``error.mention_out_of_reach`` otherwise)."""
@@ -188,7 +188,7 @@ async def post_note(
 
 @router.post("/conversations/{conversation_id}/assign", dependencies=[CsrfChecked])
 async def post_assign(
-    conversation_id: int, body: AssignIn, user: CurrentUser, services: ServicesDep
+    conversation_id: RowId, body: AssignIn, user: CurrentUser, services: ServicesDep
 ) -> ConversationOut:
     """Assigns a conversation to a colleague of its office or a destination manager (422
     ``error.unknown_colleague`` otherwise); ``user_id: null`` puts it back in the queue."""
@@ -211,7 +211,7 @@ async def post_bulk(body: BulkIn, user: CurrentUser, services: ServicesDep) -> B
 
 @router.post("/conversations/{conversation_id}/status", dependencies=[CsrfChecked])
 async def post_status(
-    conversation_id: int, body: StatusIn, user: CurrentUser, services: ServicesDep
+    conversation_id: RowId, body: StatusIn, user: CurrentUser, services: ServicesDep
 ) -> ConversationOut:
     """Resolves or reopens a conversation."""
     conversation = await actions.set_status(services, user, conversation_id, body.status)
@@ -221,7 +221,7 @@ async def post_status(
 
 @router.post("/conversations/{conversation_id}/take", dependencies=[CsrfChecked])
 async def post_take(
-    conversation_id: int, user: CurrentUser, services: ServicesDep
+    conversation_id: RowId, user: CurrentUser, services: ServicesDep
 ) -> ConversationOut:
     """Assigns a queued conversation to the signed-in adviser."""
     conversation = await actions.take(services, user, conversation_id)
@@ -231,7 +231,7 @@ async def post_take(
 
 @router.post("/conversations/{conversation_id}/transfer", dependencies=[CsrfChecked])
 async def post_transfer(
-    conversation_id: int, body: TransferIn, user: CurrentUser, services: ServicesDep
+    conversation_id: RowId, body: TransferIn, user: CurrentUser, services: ServicesDep
 ) -> ConversationOut:
     """Hands a conversation over to another office, with a note for its advisers."""
     conversation = await actions.transfer(
@@ -243,7 +243,7 @@ async def post_transfer(
 
 @router.get("/attachments/{attachment_id}")
 async def download_attachment(
-    attachment_id: int, user: CurrentUser, services: ServicesDep
+    attachment_id: RowId, user: CurrentUser, services: ServicesDep
 ) -> Response:
     """A visitor's file, for the advisers who may see its conversation; never shown inline."""
     async with services.db.session() as session:
@@ -263,7 +263,9 @@ async def download_attachment(
 
 
 @router.get("/conversations/{conversation_id}/visitor-data")
-async def visitor_data(conversation_id: int, user: CurrentUser, services: ServicesDep) -> Response:
+async def visitor_data(
+    conversation_id: RowId, user: CurrentUser, services: ServicesDep
+) -> Response:
     """A copy of everything kept about the visitor behind a conversation (managers), as JSON."""
     data = await privacy.export_visitor(services, user, conversation_id)
     return Response(
@@ -278,7 +280,7 @@ async def visitor_data(conversation_id: int, user: CurrentUser, services: Servic
 
 @router.post("/conversations/{conversation_id}/erase-visitor", dependencies=[CsrfChecked])
 async def erase_visitor(
-    conversation_id: int, user: CurrentUser, services: ServicesDep
+    conversation_id: RowId, user: CurrentUser, services: ServicesDep
 ) -> dict[str, object]:
     """Erases the visitor behind a conversation: their words, files and identity (managers)."""
     return await privacy.erase_visitor(services, user, conversation_id)

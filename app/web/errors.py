@@ -76,3 +76,13 @@ async def action_error_response(request: Request, exc: Exception) -> JSONRespons
     # In the language the user chose, wherever they sign in, not only the browser's.
     t = translator(request, await optional_user(request))
     return JSONResponse({"detail": t(exc.code), "code": exc.code}, status_code=exc.status)
+
+
+async def overflow_response(request: Request, exc: Exception) -> JSONResponse:
+    """The last line behind ``RowId`` and the input guard: a number too large for SQL that
+    still reached the database (a route whose parameter is a plain ``int``) answers 422, not
+    500. Nothing was written: the statement failed while binding its parameters."""
+    assert isinstance(exc, OverflowError)
+    t = translator(request, await optional_user(request))
+    code = "error.number_out_of_range"
+    return JSONResponse({"detail": t(code), "code": code}, status_code=422)

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 
 from app import actions, duty, presence, repository, sending
 from app.assignment import assign_waiting
-from app.deps import CsrfChecked, CurrentUser, ServicesDep
+from app.deps import CsrfChecked, CurrentUser, RowId, ServicesDep
 from app.events import MessageOut
 from app.models import Conversation, ConversationStatus, Office, User
 from app.services import Services
@@ -175,7 +175,7 @@ async def set_presence(body: PresenceIn, user: CurrentUser, services: ServicesDe
 
 @router.get("/conversations/{conversation_id}/viewers")
 async def list_viewers(
-    conversation_id: int, user: CurrentUser, services: ServicesDep
+    conversation_id: RowId, user: CurrentUser, services: ServicesDep
 ) -> list[ViewerOut]:
     """Who has the conversation open now (the signed-in adviser included)."""
     async with services.db.session() as session:
@@ -186,7 +186,7 @@ async def list_viewers(
 
 
 @router.post("/messages/{message_id}/retry", dependencies=[CsrfChecked])
-async def retry_message(message_id: int, user: CurrentUser, services: ServicesDep) -> MessageOut:
+async def retry_message(message_id: RowId, user: CurrentUser, services: ServicesDep) -> MessageOut:
     """Sends a failed reply again (it goes back to pending and into the outbox)."""
     message = await sending.retry(services, user, message_id)
     async with services.db.session() as session:

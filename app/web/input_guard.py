@@ -1,0 +1,205 @@
+"""Refuses, before any route runs, request bodies no route could safely handle.
+
+One ASGI middleware for every HTTP route, present and future, because these are properties of the
+body, not of one endpoint's model:
+
+- JSON nested deeper than ``MAX_DEPTH`` — measured on the raw bytes *before* parsing, since
+  Python's parser recurses and 5,000 levels raise ``RecursionError``;
+- integers outside SQL's signed 64 bits anywhere in a JSON body (SQLite raises
+  ``OverflowError``, PostgreSQL an error of its own);
+- text with lone UTF-16 surrogates (``"\\ud800"`` escapes, or their raw bytes): no UTF-8 can
+  encode them, so storing or rendering them fails;
+- forms declaring a charset other than UTF-8/ASCII/Latin-1 (``charset=utf-7`` decodes to lone
+  surrogates too);
+- JSON bodies over ``MAX_JSON_BYTES`` (no endpoint takes more than a few hundred kilobytes).
+
+Each refusal is a 422 (413 for size, 415 for the charset) shaped like every other refusal:
+``detail`` in the reader's language, ``code``, and ``errors`` field by field. Integers in paths
+and query strings are bounded by their routes' types (``app.deps.RowId``).
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from itertools import accumulate
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MAX_DEPTH = 32
+MAX_JSON_BYTES = 1024 * 1024
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_FORM_CHARSETS = {"utf-8", "ascii", "latin-1", "iso8859-1", "cp1252"}
+# A JSON string (escapes included), so brackets inside text do not count as nesting.
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class Refusal(Exception):
+    def __init__(self, status: int, problem: str, field: str = "body") -> None:
+        super().__init__(problem)
+        self.status = status
+        self.problem = problem
+        self.field = field
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """True when ``text`` holds a UTF-16 surrogate, which no UTF-8 can carry."""
+    return not text.isascii() and _LONE_SURROGATE.search(text) is not None
+
+
+def json_depth(body: bytes) -> int:
+    """How deeply arrays and objects nest in ``body``, without parsing it."""
+    brackets = _NOT_BRACKET.sub(b"", _JSON_STRING.sub(b"", body))
+    if not brackets:
+        return 0
+    return max(accumulate(1 if b in b"[{" else -1 for b in brackets))
+
+
+def check_json(body: bytes) -> None:
+    """Raises ``Refusal`` for a body no route could store; lets plain invalid JSON through
+    (the route's own validation says what is wrong with it)."""
+    if len(body) > MAX_JSON_BYTES:
+        raise Refusal(413, "too_large")
+    if json_depth(body) > MAX_DEPTH:
+        raise Refusal(422, "too_deep")
+    try:
+        # Like the routes: bytes are decoded as Python's json does, surrogates passed through.
+        value = json.loads(body)
+    except (ValueError, RecursionError):
+        return
+    _walk(value)
+
+
+def _walk(value: Any) -> None:
+    # Iterative: the depth is bounded already, but a wide body should not cost a deep stack.
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, bool):
+            continue
+        if isinstance(item, int):
+            if not INT64_MIN <= item <= INT64_MAX:
+                raise Refusal(422, "range", path or "body")
+        elif isinstance(item, str):
+            if has_lone_surrogate(item):
+                raise Refusal(422, "bad_text", path or "body")
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if has_lone_surrogate(key):
+                    raise Refusal(422, "bad_text", path or "body")
+                stack.append((f"{path}.{key}" if path else key, child))
+        elif isinstance(item, list):
+            stack.extend((f"{path}.{n}" if path else str(n), child) for n, child in enumerate(item))
+
+
+def _content_type(scope: Scope) -> tuple[str, dict[str, str]]:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            main, *params = value.decode("latin-1").split(";")
+            options = {}
+            for param in params:
+                key, _, val = param.strip().partition("=")
+                options[key.strip().lower()] = val.strip().strip('"')
+            return main.strip().lower(), options
+    return "", {}
+
+
+def _is_json(content_type: str) -> bool:
+    # As FastAPI decides: no content type, or application/json, or application/*+json.
+    return content_type in ("", "application/json") or (
+        content_type.startswith("application/") and content_type.endswith("+json")
+    )
+
+
+def _check_charset(options: dict[str, str]) -> None:
+    charset = options.get("charset")
+    if charset is None:
+        return
+    try:
+        name = codecs.lookup(charset).name
+    except LookupError:
+        return  # Starlette falls back to Latin-1: harmless
+    if name not in _FORM_CHARSETS:
+        raise Refusal(415, "charset")
+
+
+class InputGuard:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        content_type, options = _content_type(scope)
+        try:
+            if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+                _check_charset(options)
+            elif _is_json(content_type):
+                body, receive = await _buffered(receive)
+                if body:
+                    check_json(body)
+        except Refusal as refusal:
+            await (await _refusal_response(scope, refusal))(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
+    """Reads the whole body (up to just past the limit) and a ``receive`` that replays it."""
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":  # the client left
+            return b"", _replay([message])
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        more = message.get("more_body", False)
+        if size > MAX_JSON_BYTES:
+            raise Refusal(413, "too_large")
+    body = b"".join(chunks)
+    return body, _replay([{"type": "http.request", "body": body, "more_body": False}], receive)
+
+
+def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
+    pending = list(messages)
+
+    async def receive() -> Message:
+        if pending:
+            return pending.pop(0)
+        if then is not None:
+            return await then()
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+async def _refusal_response(scope: Scope, refusal: Refusal) -> JSONResponse:
+    # Imported here: app.deps reaches the services, which import this package.
+    from app.deps import optional_user, translator
+
+    request = Request(scope)
+    try:
+        user = await optional_user(request)
+    except Exception:  # a refusal must not depend on Redis being up
+        user = None
+    t = translator(request, user)
+    problem = t(f"error.input.{refusal.problem}")
+    detail = t("error.invalid_input", fields=f"{refusal.field}: {problem}")
+    return JSONResponse(
+        {
+            "detail": detail,
+            "code": "error.invalid_input",
+            "errors": [{"field": refusal.field, "problem": problem, "code": refusal.problem}],
+        },
+        status_code=refusal.status,
+    )

@@ -1,0 +1,302 @@
+"""No input gets a 500: numbers too large for SQL, lone surrogates, deep JSON, odd charsets.
+
+The tests walk the app's own routes (``app.routes``), so a route added later is probed too: every
+integer path parameter with numbers past SQL's 64 bits, every JSON body with such numbers in each
+integer field, lone surrogates in each text field, and 5,000 levels of nesting.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+from sqlmodel import select
+
+from app.db import valid_text
+from app.models import Destination, Office
+from app.services import Services
+from app.web.input_guard import json_depth
+from tests.conftest import LiveServer, login
+
+HUGE = (2**63, -(2**63) - 1, 10**30)
+SKIPPED = {"/logout", "/login"}  # the session must survive the walk; /login has tests of its own
+
+
+def api_routes(app: Any) -> Iterator[APIRoute]:
+    """Every API route, in routers included at any depth."""
+
+    def walk(routes: list[Any]) -> Iterator[Any]:
+        for route in routes:
+            included = getattr(route, "original_router", None)
+            yield from walk(included.routes) if included is not None else (route,)
+
+    for route in walk(app.routes):
+        if isinstance(route, APIRoute) and route.path not in SKIPPED:
+            yield route
+
+
+@pytest.fixture
+def client(live: LiveServer) -> Iterator[httpx.Client]:
+    """The destination manager, signed in through the real form (CSRF header included)."""
+    who = live.logins["manager@baie-dargent.example"]
+    with login(live.url, who.email, who.password) as signed_in:
+        yield signed_in
+
+
+def _resolve(schema: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    if "anyOf" in schema:  # Optional[X]: take X
+        schema = next(s for s in schema["anyOf"] if s.get("type") != "null")
+        return _resolve(schema, spec)
+    return schema
+
+
+def example(schema: dict[str, Any], spec: dict[str, Any]) -> Any:
+    """A small valid instance of a JSON schema (every property filled)."""
+    schema = _resolve(schema, spec)
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    kind = schema.get("type")
+    if kind == "object":
+        return {name: example(sub, spec) for name, sub in schema.get("properties", {}).items()}
+    if kind == "array":
+        return [example(schema.get("items", {}), spec)]
+    if kind == "integer":
+        return 1
+    if kind == "number":
+        return 1.5
+    if kind == "boolean":
+        return False
+    return "x"
+
+
+def fields(
+    schema: dict[str, Any], spec: dict[str, Any], path: tuple[Any, ...] = ()
+) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """(path in the body, JSON type) of every leaf field."""
+    schema = _resolve(schema, spec)
+    kind = schema.get("type")
+    if "enum" in schema or "const" in schema:
+        yield path, "string" if kind is None else kind
+    elif kind == "object":
+        for name, sub in schema.get("properties", {}).items():
+            yield from fields(sub, spec, (*path, name))
+    elif kind == "array":
+        yield from fields(schema.get("items", {}), spec, (*path, 0))
+    elif kind:
+        yield path, kind
+
+
+def put(body: Any, path: tuple[Any, ...], value: Any) -> Any:
+    body = json.loads(json.dumps(body))
+    target = body
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    return body
+
+
+def json_routes(live: LiveServer) -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+    """(method, path with ids filled, body schema, spec) of every route taking a JSON body."""
+    spec = live.app.openapi()  # type: ignore[attr-defined]
+    for route in api_routes(live.app):
+        if route.body_field is None:
+            continue
+        for method in route.methods:
+            operation = spec["paths"].get(route.path, {}).get(method.lower())
+            content = (operation or {}).get("requestBody", {}).get("content", {})
+            if "application/json" not in content:
+                continue
+            path = route.path
+            for param in route.dependant.path_params:
+                path = path.replace("{" + param.name + "}", "1")
+            yield method, path, content["application/json"]["schema"], spec
+
+
+def _empty_body(route: APIRoute, client: httpx.Client) -> dict[str, Any]:
+    """A form's CSRF token, or an empty JSON object: refused for the number or for the body,
+    a JSON route answers a clear 422 either way."""
+    if route.body_field is not None and type(route.body_field.field_info).__name__ == "Form":
+        return {"data": {"csrf_token": client.headers["X-CSRF-Token"]}}
+    return {"json": {}}
+
+
+def refused_clearly(response: httpx.Response, statuses: tuple[int, ...] = (404, 422)) -> None:
+    assert response.status_code in statuses, (response.status_code, response.text[:300])
+    body = response.json()
+    assert isinstance(body["detail"], str) and body["detail"], body
+
+
+def test_every_integer_path_parameter_refuses_numbers_sql_cannot_hold(
+    live: LiveServer, client: httpx.Client
+) -> None:
+    probed = 0
+    for route in api_routes(live.app):
+        params = route.dependant.path_params
+        numbers = [p.name for p in params if p.field_info.annotation is int]
+        if not numbers:
+            continue
+        for method in route.methods:
+            for name in numbers:
+                for value in HUGE:
+                    path = route.path
+                    for p in params:
+                        path = path.replace(
+                            "{" + p.name + "}", str(value) if p.name == name else "1"
+                        )
+                    response = client.request(
+                        method,
+                        path,
+                        headers={"accept-language": "en"},
+                        **_empty_body(route, client),
+                    )
+                    if response.headers.get("content-type", "").startswith("text/html"):
+                        assert response.status_code < 500, (method, path, response.text[:200])
+                    else:
+                        refused_clearly(response)
+                    probed += 1
+    assert probed >= 40  # the inbox's conversation, message and attachment routes at least
+
+
+def test_numbers_past_64_bits_in_any_json_field_get_a_422(
+    live: LiveServer, client: httpx.Client
+) -> None:
+    probed = 0
+    for method, path, schema, spec in json_routes(live):
+        base = example(schema, spec)
+        for where, kind in fields(schema, spec):
+            if kind != "integer":
+                continue
+            for value in HUGE:
+                response = client.request(
+                    method, path, json=put(base, where, value), headers={"accept-language": "fr"}
+                )
+                refused_clearly(response, (422,))
+                assert "limites" in response.json()["detail"], response.text  # said in French
+                assert response.json()["errors"][0]["code"] == "range"
+                probed += 1
+    assert probed >= 15  # assign, bulk (ids, user, office), transfer, notes' mentions
+
+
+def test_lone_surrogates_in_any_json_text_get_a_422(live: LiveServer, client: httpx.Client) -> None:
+    probed = 0
+    for method, path, schema, spec in json_routes(live):
+        base = example(schema, spec)
+        for where, kind in fields(schema, spec):
+            if kind != "string":
+                continue
+            for text in ("a\ud800b", "\udfff", "ok \udc80"):
+                # json.dumps writes the surrogate as a \\ud800 escape, as an attacker would.
+                escaped = json.dumps(put(base, where, text))
+                response = client.request(
+                    method, path, content=escaped, headers={"content-type": "application/json"}
+                )
+                refused_clearly(response, (422,))
+                probed += 1
+            # …and as the raw bytes of a UTF-8-encoded surrogate (Python's json accepts them).
+            raw = json.dumps(put(base, where, "@@"), ensure_ascii=False).encode()
+            raw = raw.replace(b"@@", b"a\xed\xa0\x80")
+            response = client.request(
+                method, path, content=raw, headers={"content-type": "application/json"}
+            )
+            refused_clearly(response, (422,))
+    assert probed >= 15
+
+
+@pytest.mark.parametrize("depth", [40, 5_000, 100_000])
+def test_deeply_nested_json_is_refused_before_parsing(
+    live: LiveServer, client: httpx.Client, depth: int
+) -> None:
+    for content_type in ("application/json", None):
+        headers = {"content-type": content_type} if content_type else {}
+        for method, path, _, _ in json_routes(live):
+            for body in ("[" * depth + "]" * depth, '{"a":' * depth + "1" + "}" * depth):
+                response = client.request(method, path, content=body, headers=headers)
+                refused_clearly(response, (422,))
+                assert response.json()["errors"][0]["code"] == "too_deep"
+
+
+def test_nesting_inside_strings_does_not_count() -> None:
+    assert json_depth(b'{"text": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}') == 1
+    assert json_depth(b'["\\"[[[[", [[1]]]') == 3
+    assert json_depth(b"") == 0
+
+
+def test_text_with_brackets_and_surrogate_pairs_still_passes(
+    live: LiveServer, client: httpx.Client
+) -> None:
+    """Only lone surrogates are refused: an emoji (a surrogate pair in JSON) and brackets in
+    text are ordinary text."""
+    response = client.post(
+        "/api/conversations/1/notes",
+        content='{"text": "[[[[ \\ud83d\\ude00 ]]]] {{{{"}',
+        headers={"content-type": "application/json"},
+    )
+    # The demo has no conversation 1 yet: the body passed the guard and the route answered.
+    assert response.status_code == 404, response.text
+
+
+def test_forms_in_a_charset_that_decodes_to_surrogates_are_refused(live: LiveServer) -> None:
+    with httpx.Client(base_url=live.url) as client:
+        page = client.get("/login")
+        token = page.text.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+        for content_type in (
+            "application/x-www-form-urlencoded; charset=utf-7",
+            "multipart/form-data; boundary=b; charset=utf-7",
+        ):
+            if content_type.startswith("multipart"):
+                body = (
+                    b'--b\r\nContent-Disposition: form-data; name="email"\r\n\r\n+2AA-\r\n'
+                    b'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
+                    + token.encode()
+                    + b"\r\n--b--\r\n"
+                )
+            else:
+                body = b"email=%2B2AA-&password=x&csrf_token=" + token.encode()
+            response = client.post("/login", content=body, headers={"content-type": content_type})
+            assert response.status_code == 415, response.text
+            assert response.json()["errors"][0]["code"] == "charset"
+
+
+def test_huge_numbers_in_forms_and_queries_are_refused(
+    live: LiveServer, client: httpx.Client
+) -> None:
+    token = client.headers["X-CSRF-Token"]
+    for value in HUGE:
+        response = client.post(
+            "/rota/overrides",
+            data={"start": "2026-07-21T10:00", "end": "2026-07-21T12:00", "office": "port-argent",
+                  "priority": str(value), "csrf_token": token},
+        )  # fmt: skip
+        assert 400 <= response.status_code < 500, response.text[:200]
+        for query in (f"office_id={value}", f"account_id={value}"):
+            assert client.get(f"/api/metrics?{query}").status_code < 500
+            assert client.get(f"/dashboard?{query}").status_code < 500
+        assert client.get(f"/api/conversations?limit={value}").status_code == 422
+
+
+async def test_text_reaching_the_database_another_way_is_stored_with_replacements(
+    services: Services,
+) -> None:
+    """The database layer's own guard: text that reaches an INSERT without passing the HTTP
+    guard (a socket frame, an e-mail's undecodable bytes) is stored with U+FFFD instead of
+    failing the whole transaction."""
+    async with services.db.session() as session:
+        destination = (await session.exec(select(Destination))).one()
+        assert destination.id is not None
+        office = Office(destination_id=destination.id, slug="x\udce9", name="caf\udce9 \U0001f600")
+        session.add(office)
+        await session.commit()
+        office_id = office.id
+    async with services.db.session() as session:
+        stored = await session.get(Office, office_id)
+        assert stored is not None
+        assert (stored.slug, stored.name) == ("x\ufffd", "caf\ufffd \U0001f600")
+    assert valid_text("plain") == "plain"
