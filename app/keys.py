@@ -116,6 +116,16 @@ def viewers(destination_id: int, conversation_id: int) -> str:
     return f"concierge:{_tag(destination_id)}:viewers:{conversation_id}"
 
 
+def relay_lease() -> str:
+    """Held by the worker replaying owed follow-ups of stored messages (app/recovery.py)."""
+    return "concierge:relay:lease"
+
+
+def sending(destination_id: int, message_id: int) -> str:
+    """Held while one worker sends a reply, so a reply queued twice is never sent twice."""
+    return f"concierge:{_tag(destination_id)}:sending:{message_id}"
+
+
 def visitor_events(destination_id: int, visitor_key: str) -> str:
     """A chat visitor's own events (same entry ids as the destination's stream), capped and
     expiring: what their socket reads on resuming (app/realtime.py)."""

@@ -11,9 +11,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlmodel import select
 
+from app import outage
 from app.actions import ActionError
 from app.assignment import assign_waiting
 from app.channels import load_connectors, supervise
@@ -23,6 +27,7 @@ from app.handover import hand_over
 from app.models import Destination, Office
 from app.outbox import run_dispatchers
 from app.privacy import keep_swept
+from app.recovery import keep_replaying
 from app.rollups import keep_built
 from app.services import Services
 from app.settings import Settings, get_settings
@@ -42,6 +47,7 @@ from app.web import (
 from app.web.headers import SecurityHeaders
 from app.web.render import ROOT
 
+from app.web.unavailable import redis_unavailable_response
 log = logging.getLogger(__name__)
 
 
@@ -58,8 +64,9 @@ async def sweep_queues(services: Services) -> None:
             for office in offices:
                 if office.id is not None:
                     await assign_waiting(services, office.destination_id, office.id)
-        except Exception:  # the sweep must outlive a passing database or Redis error
-            log.exception("queue sweep failed")
+        except Exception as exc:  # the sweep must outlive a passing database or Redis error
+            if not outage.quiet(exc, "queue sweep"):
+                log.exception("queue sweep failed")
 
 
 @asynccontextmanager
@@ -67,15 +74,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     services = Services.create(settings)
     await migrate(services.db.engine)  # a no-op when `concierge run` migrated before the workers
+    outage.install_log_filter()  # one line per Redis outage, not a traceback per socket
     await load_connectors(services)
     app.state.services = services
     async with services.db.session() as session:
         destination_ids = [d.id for d in (await session.exec(select(Destination))).all() if d.id]
     consumer = f"{socket.gethostname()}-{os.getpid()}"
     tasks = [
+    # Connector leases name the machine and the process (services.worker_id): a worker restarted
+    # on the same machine takes over its dead predecessor's lease at once (app/channels.py).
         asyncio.create_task(run_dispatchers(services, destination_ids, consumer)),
         asyncio.create_task(sweep_queues(services)),
-        asyncio.create_task(supervise(services, consumer)),
+        asyncio.create_task(supervise(services, services.worker_id)),
+        asyncio.create_task(keep_replaying(services), name="relay"),
+        asyncio.create_task(outage.watch(services.redis), name="redis-watch"),
         asyncio.create_task(keep_built(services, consumer)),
         asyncio.create_task(keep_swept(services, consumer)),
     ]
@@ -121,10 +133,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(DashboardError, dashboard_pages.error_response)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
 
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
+    app.add_exception_handler(RedisConnectionError, redis_unavailable_response)
+    app.add_exception_handler(RedisTimeoutError, redis_unavailable_response)
+
+    @app.get("/healthz", include_in_schema=False, response_model=None)
+    async def healthz() -> dict[str, str] | JSONResponse:
+        """200 while Redis answers; 503 with a short reason while it does not (never 500)."""
         services: Services = app.state.services
-        await services.redis.ping()
+        try:
+            await asyncio.wait_for(services.redis.ping(), timeout=2.0)
+        except Exception as exc:  # any failure to answer is "down" for a load balancer
+            outage.quiet(exc, "healthz")
+            return JSONResponse(
+                {"status": "unavailable", "reason": f"redis: {type(exc).__name__}"},
+                status_code=503,
+            )
         return {"status": "ok"}
 
     return app

@@ -15,12 +15,11 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import keys, repository
+from app import keys, outage, repository
 from app.connector_registry import ConfigurationError, connector_for
 from app.events import MessageStatus
 from app.models import (
@@ -40,6 +39,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 BASE_DELAY = timedelta(seconds=5)
 CLAIM_IDLE_MS = 5_000
+SEND_LOCK_MS = 120_000  # longer than any send takes; freed at once when it ends
 
 
 async def enqueue(services: Services, destination_id: int, message_id: int) -> None:
@@ -63,6 +63,7 @@ def backoff(attempts: int) -> timedelta:
 
 class Dispatcher:
     def __init__(self, services: Services, destination_id: int, consumer: str) -> None:
+        self.grouped = False
         self.services = services
         self.destination_id = destination_id
         self.consumer = consumer
@@ -70,55 +71,92 @@ class Dispatcher:
         self.not_before: dict[int, float] = {}
 
     async def run(self) -> None:
-        await ensure_group(self.services, self.destination_id)
-        stream = keys.outbox(self.destination_id)
-        redis = self.services.redis
+        """Forever: claims what a dead worker left, reads what is new, sends each entry.
+
+        A Redis outage is said once (app.outage) and waited out with backoff; the entries of
+        the pass it interrupted stay pending and are claimed again once Redis is back."""
+        failures = 0
         while True:
             try:
-                claim: Any = await redis.xautoclaim(
-                    stream, keys.OUTBOX_GROUP, self.consumer, CLAIM_IDLE_MS, "0-0", count=50
-                )
-                fresh: Any = await redis.xreadgroup(
-                    keys.OUTBOX_GROUP, self.consumer, {stream: ">"}, count=50, block=1000
-                )
+                await self._pass()
+                failures = 0
+            except asyncio.CancelledError:
+                raise
             except ResponseError as exc:
-                if "NOGROUP" not in str(exc):
-                    raise
-                # Redis lost the stream (restarted without its data): make the group again.
-                log.warning("outbox consumer group missing; creating it again")
-                await ensure_group(self.services, self.destination_id)
-                continue
-            except (RedisConnectionError, OSError) as exc:
-                log.warning("outbox read failed (%s); retrying", type(exc).__name__)
-                await asyncio.sleep(1)
-                continue
-            entries = list(claim[1])
-            for _stream, rows in fresh or []:
-                entries.extend(rows)
-            for entry_id, fields in entries:
-                raw = fields.get(b"m") or fields.get("m")
-                try:
-                    done = await self._handle(int(raw)) if raw is not None else True
-                except Exception:  # left pending: claimed and tried again after a while
-                    log.exception("outbox entry %s failed; it stays queued", entry_id)
+                if "NOGROUP" in str(exc):
+                    # Redis lost the stream (restarted without its data): make the group again.
+                    log.warning("outbox consumer group missing; creating it again")
+                    self.grouped = False
                     continue
-                if done:
-                    await redis.xack(stream, keys.OUTBOX_GROUP, entry_id)
+                failures += 1
+                log.exception("outbox pass failed; retrying")
+                await outage.pause(failures)
+            except Exception as exc:
+                failures += 1
+                if not outage.quiet(exc, "outbox"):
+                    log.exception("outbox pass failed; retrying")
+                await outage.pause(failures)
+
+    async def _pass(self) -> None:
+        stream = keys.outbox(self.destination_id)
+        redis = self.services.redis
+        if not self.grouped:
+            await ensure_group(self.services, self.destination_id)
+            self.grouped = True
+        claim: Any = await redis.xautoclaim(
+            stream, keys.OUTBOX_GROUP, self.consumer, CLAIM_IDLE_MS, "0-0", count=50
+        )
+        fresh: Any = await redis.xreadgroup(
+            keys.OUTBOX_GROUP, self.consumer, {stream: ">"}, count=50, block=1000
+        )
+        entries = list(claim[1])
+        for _stream, rows in fresh or []:
+            entries.extend(rows)
+        for entry_id, fields in entries:
+            raw = fields.get(b"m") or fields.get("m")
+            try:
+                done = await self._handle(int(raw)) if raw is not None else True
+            except Exception as exc:  # left pending: claimed and tried again after a while
+                if outage.quiet(exc, "outbox"):
+                    raise  # the rest of the pass would fail alike: wait for Redis
+                log.exception("outbox entry %s failed; it stays queued", entry_id)
+                continue
+            if done:
+                await redis.xack(stream, keys.OUTBOX_GROUP, entry_id)
 
     async def _handle(self, message_id: int) -> bool:
-        """Tries one send; True when the entry is finished (sent, failed for good, or gone)."""
+        """Tries one send; True when the entry is finished (sent, failed for good, or gone).
+
+        One worker at a time sends a given reply (a short Redis lock): a reply queued twice —
+        replayed after an outage, or claimed from a slow worker — is still sent once."""
         loop = asyncio.get_running_loop()
         if loop.time() < self.not_before.get(message_id, 0.0):
             return False  # backing off: stays pending, claimed again later
+        lock = keys.sending(self.destination_id, message_id)
+        redis = self.services.redis
+        if not await redis.set(lock, self.consumer, nx=True, px=SEND_LOCK_MS):
+            return False  # another worker is sending it: its outcome decides
+        try:
+            return await self._attempt(message_id, loop)
+        finally:
+            with contextlib.suppress(RedisError, OSError):
+                await redis.delete(lock)
+
+    async def _attempt(self, message_id: int, loop: asyncio.AbstractEventLoop) -> bool:
         async with self.services.db.session() as session:
             message = await session.get(Message, message_id)
-            if message is None or message.delivery_status != DeliveryStatus.PENDING:
+            if message is None:
                 return True
             conversation = await session.get(Conversation, message.conversation_id)
             assert conversation is not None
             account = await session.get(Account, conversation.account_id)
             contact = await session.get(Contact, conversation.contact_id)
             assert account is not None and contact is not None
+            if message.delivery_status != DeliveryStatus.PENDING:
+                # Done already (an entry queued twice, or one whose outcome was stored but not
+                # announced before Redis failed): say the outcome again, harmlessly.
+                await self._announce(message, conversation, account)
+                return True
             outbound = await _outbound(session, message, conversation, account, contact)
         try:
             connector = connector_for(self.services, account)
@@ -178,14 +216,22 @@ class Dispatcher:
                     )
             session.add(message)
             await session.commit()
+        await self._announce(message, conversation, account)
+
+    async def _announce(
+        self, message: Message, conversation: Conversation, account: Account
+    ) -> None:
+        """Publishes the reply's stored outcome (sent, failed with its code, pending)."""
+        assert message.id is not None
+        params: dict[str, str] = json.loads(message.delivery_params or "{}")
         await self.services.hub.publish(
             account.destination_id,
             MessageStatus(
                 **repository.audience(conversation, account),
-                message_id=message_id,
+                message_id=message.id,
                 status=message.delivery_status,
                 error=message.delivery_error,
-                code=code,
+                code=message.delivery_code,
                 params=params,
             ),
         )

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import col
 
-from app import actions, keys, repository
+from app import actions, keys, recovery, repository
 from app.events import MessageStatus
 from app.models import Account, AuthorKind, Conversation, DeliveryStatus, Direction, Message, User
 from app.outbox import enqueue
@@ -96,15 +96,20 @@ async def retry(services: Services, user: User, message_id: int) -> Message:
         )
         if result.rowcount != 1:
             raise actions.ActionError("error.not_failed", 409)
+        # Owed until queued, like a new reply: a Redis failure below is replayed. (A first
+        # follow-up done but not yet deleted must not delete this one's row.)
+        services.relayed.discard(message_id)
+        await recovery.hold(session, message, account.destination_id)
         await session.commit()
         await session.refresh(message)
-    await services.hub.publish(
-        account.destination_id,
-        MessageStatus(
-            **repository.audience(conversation, account),
-            message_id=message_id,
-            status=DeliveryStatus.PENDING,
-        ),
-    )
-    await enqueue(services, account.destination_id, message_id)
+    async with recovery.following(services, message_id):
+        await services.hub.publish(
+            account.destination_id,
+            MessageStatus(
+                **repository.audience(conversation, account),
+                message_id=message_id,
+                status=DeliveryStatus.PENDING,
+            ),
+        )
+        await enqueue(services, account.destination_id, message_id)
     return message

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.clock import Clock
 from app.db import Database
@@ -36,10 +42,32 @@ class Services:
     passes_begun: dict[str, int] = field(default_factory=dict)
     # Short-lived reads shared by this worker's visitor sockets (app.visitor_queue).
     queue_boards: dict[tuple[str, int], tuple[float, Any]] = field(default_factory=dict)
+    # Messages whose follow-up this worker has done: their relay rows go in the next batch.
+    relayed: set[int] = field(default_factory=set)
+
+    @property
+    def machine(self) -> str:
+        """The name this machine keeps across restarts (connector leases)."""
+        return self.settings.worker_name or socket.gethostname()
+
+    @property
+    def worker_id(self) -> str:
+        """This worker process: its machine, then its pid."""
+        return f"{self.machine}/{os.getpid()}"
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
-        redis = Redis.from_url(settings.redis_url, socket_timeout=30, health_check_interval=30)
+        # A dropped connection is retried a few times with a short backoff (a Redis restarting
+        # in the next second is not an error); beyond that the caller sees the error, and the
+        # background loops wait with their own backoff (app.outage).
+        redis = Redis.from_url(
+            settings.redis_url,
+            socket_timeout=30,
+            socket_connect_timeout=5,
+            health_check_interval=30,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        )
         secret = settings.secret_key.get_secret_value()
         return cls(
             settings=settings,

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     demo_history_days: int = 90  # …with this many days of past conversations for the dashboard
     sweep_seconds: float = 30  # how often queues are handed over and re-assigned
     rollup_seconds: float = 60  # how often the dashboard's rollups of past days are rebuilt
+    # This machine's name in connector leases (default: the host name). A worker restarted
+    # under the same name takes over its predecessor's lease at once (app/channels.py): set it
+    # when containers get a new host name on each start.
+    worker_name: str = ""
     # The sockets' limits (app/socket_guard.py, docs/operations.md). Buckets: a burst let in at
     # once, then a refill per minute; a refused attempt takes nothing from them.
     chat_new_ip_burst: int = 100  # new chats (visitor tokens issued) per IP address…

@@ -10,7 +10,7 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlmodel import SQLModel
 
-from app import models  # noqa: F401  (registers the tables)
+from app import models, relay_rows  # noqa: F401  (registers the tables)
 from app.migrations import render_item
 
 

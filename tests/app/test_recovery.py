@@ -1,0 +1,195 @@
+"""Nothing stored is lost when Redis fails after the SQL commit: a reply is stored pending and
+sent once Redis is back, a visitor's message reaches the open inboxes — with a real Redis server
+of the test's own, killed with SIGKILL and started again on the same port."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from app import actions, recovery
+from app.db import create_tables
+from app.demo import seed
+from app.embedded_redis import EmbeddedRedis
+from app.events import MessageCreated, MessageStatus
+from app.inbox import Inbox
+from app.models import Account, Conversation, DeliveryStatus, Message, User
+from app.outbox import Dispatcher
+from app.realtime import Listener
+from app.relay_rows import Relay
+from app.services import Services
+from app.settings import Settings
+from connectors.base import Author, Channel, InboundMessage
+
+T0 = datetime(2026, 7, 21, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """A Redis of this test only (the shared one must not be killed), persisting like the app's."""
+    redis = EmbeddedRedis(tmp_path / "own-redis")
+    redis.start()
+    yield redis
+    redis.stop()
+
+
+@pytest.fixture
+async def own(server: EmbeddedRedis, settings: Settings) -> AsyncIterator[Services]:
+    services = Services.create(settings.model_copy(update={"redis_url": server.url}))
+    await create_tables(services.db.engine)
+    async with services.db.session() as session:
+        await seed(session)
+    yield services
+    await services.close()
+
+
+def kill(server: EmbeddedRedis) -> None:
+    """SIGKILL, as the probe did: no shutdown, no flush."""
+    assert server.pid is not None
+    os.kill(server.pid, signal.SIGKILL)
+    proc = server._process
+    assert proc is not None
+    proc.wait(5)
+
+
+def chat(text: str, external_id: str, thread: str = "visitor-1") -> InboundMessage:
+    return InboundMessage(
+        channel=Channel.WEBCHAT, account="chat-port-argent", external_id=external_id,
+        thread_key=thread, author=Author(external_id=thread, name="Ana"), text=text,
+        received_at=T0,
+    )  # fmt: skip
+
+
+async def adviser(services: Services, conversation_id: int) -> User:
+    """An adviser of the office the conversation went to."""
+    async with services.db.session() as session:
+        conversation = await session.get(Conversation, conversation_id)
+        assert conversation is not None
+        return (
+            await session.exec(select(User).where(User.office_id == conversation.office_id))
+        ).first() or pytest.fail("no adviser in the office")
+
+
+async def relay_rows(services: Services) -> list[Relay]:
+    async with services.db.session() as session:
+        return list((await session.exec(select(Relay))).all())
+
+
+async def stored(services: Services, message_id: int) -> Message:
+    async with services.db.session() as session:
+        message = await session.get(Message, message_id)
+        assert message is not None
+        return message
+
+
+async def drain(listener: Listener, seconds: float) -> list[Any]:
+    """Every event the listener got within ``seconds``."""
+    got = []
+    deadline = asyncio.get_running_loop().time() + seconds
+    while (left := deadline - asyncio.get_running_loop().time()) > 0:
+        try:
+            item = await asyncio.wait_for(listener.queue.get(), left)
+        except TimeoutError:
+            break
+        if item is not None:
+            got.append(item[1])
+    return got
+
+
+async def test_a_reply_stored_when_redis_fails_after_the_commit_is_sent_once_it_is_back(
+    own: Services, server: EmbeddedRedis
+) -> None:
+    first = await Inbox(own).ingest(chat("Bonjour, le phare ouvre à quelle heure ?", "w1"))
+    user = await adviser(own, first.conversation_id)
+    await recovery.flush_done(own)  # the visitor's message was announced: nothing owed
+    kill(server)
+
+    # Redis is gone between the reply's commit and its publish/queueing: no error escapes
+    # (the adviser's request is answered), the reply is stored pending and owed its follow-up.
+    message = await actions.reply(own, user, first.conversation_id, "À 10 h, bonne visite !")
+    assert message.id is not None
+    assert (await stored(own, message.id)).delivery_status == DeliveryStatus.PENDING
+    assert [r.message_id for r in await relay_rows(own)] == [message.id]
+
+    server.start()  # same port, same password, same data directory
+    destination_id = (await relay_rows(own))[0].destination_id
+    listener = Listener(accepts=lambda event: True)
+    own.hub.subscribe(destination_id, listener)
+    await asyncio.sleep(0.3)  # the reader is reading from the stream's end
+    assert await recovery.replay_once(own, older_than=timedelta(0)) == 1
+    assert await relay_rows(own) == []
+
+    dispatcher = Dispatcher(own, destination_id, "test-worker")
+    task = asyncio.create_task(dispatcher.run())
+    try:
+        for _ in range(100):
+            if (await stored(own, message.id)).delivery_status != DeliveryStatus.PENDING:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert (await stored(own, message.id)).delivery_status == DeliveryStatus.SENT
+    events = await drain(listener, 0.5)
+    created = [e for e in events if isinstance(e, MessageCreated) and e.message.id == message.id]
+    assert len(created) == 1  # the open inboxes see the reply, once
+    sent = [e for e in events if isinstance(e, MessageStatus) and e.message_id == message.id]
+    assert [e.status for e in sent] == [DeliveryStatus.SENT]
+    own.hub.unsubscribe(destination_id, listener)
+
+
+async def test_a_visitor_message_stored_while_redis_is_down_reaches_the_open_inboxes(
+    own: Services, server: EmbeddedRedis
+) -> None:
+    await Inbox(own).ingest(chat("premier message", "v1"))
+    await recovery.flush_done(own)
+    assert await relay_rows(own) == []  # published at once: nothing owed
+    async with own.db.session() as session:
+        account = (
+            await session.exec(select(Account).where(Account.key == "chat-port-argent"))
+        ).one()
+    listener = Listener(accepts=lambda event: True)
+    own.hub.subscribe(account.destination_id, listener)
+    await asyncio.sleep(0.3)
+    kill(server)
+
+    # The message is stored and acknowledged to its sender (no exception) though Redis is down.
+    result = await Inbox(own).ingest(chat("message pendant la panne", "v2"))
+    assert result.created
+    assert [r.message_id for r in await relay_rows(own)] == [result.message_id]
+    # The same message sent again by the widget (no ack seen) is stored once, owed once.
+    again = await Inbox(own).ingest(chat("message pendant la panne", "v2"))
+    assert (again.message_id, again.created) == (result.message_id, False)
+
+    server.start()
+    # The app's own replay loop (as each worker runs it) announces it once Redis is back.
+    task = asyncio.create_task(recovery.keep_replaying(own))
+    try:
+        events = await drain(listener, 6.0)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    created = [
+        e for e in events if isinstance(e, MessageCreated) and e.message.id == result.message_id
+    ]
+    assert len(created) == 1
+    assert created[0].message.text == "message pendant la panne"
+    assert await relay_rows(own) == []
+    own.hub.unsubscribe(account.destination_id, listener)
+
+
+async def test_follow_ups_done_leave_no_row_and_are_not_replayed(own: Services) -> None:
+    results = [await Inbox(own).ingest(chat(f"m{i}", f"ok{i}", f"t{i}")) for i in range(3)]
+    assert len(await relay_rows(own)) == 3  # deleted in the next batch, not one write each
+    assert own.relayed == {r.message_id for r in results}
+    await recovery.flush_done(own)
+    assert await relay_rows(own) == []
+    assert await recovery.replay_once(own, older_than=timedelta(0)) == 0
