@@ -151,14 +151,26 @@ async def conversation_counts(user: CurrentUser, services: ServicesDep) -> Count
 async def get_conversation(
     conversation_id: RowId, user: CurrentUser, services: ServicesDep
 ) -> ConversationDetail:
-    """One conversation with its whole history and activity lines; marks it read."""
-    await actions.mark_read(services, user, conversation_id)  # checks the permission too
+    """One conversation with its whole history and activity lines. Reading changes nothing
+    (a cross-site GET carries the Lax session cookie): ``POST …/read`` marks it read."""
     async with services.db.session() as session:
         loaded = await actions.check_conversation(session, user, conversation_id)
         view = await repository.live_view(services, session, loaded.conversation)
         msgs = await repository.messages_out(session, conversation_id)
         lines = await activity.for_conversation(session, conversation_id)
     return ConversationDetail(conversation=view, messages=msgs, activities=lines)
+
+
+@router.post("/conversations/{conversation_id}/read", dependencies=[CsrfChecked])
+async def post_read(
+    conversation_id: RowId, user: CurrentUser, services: ServicesDep
+) -> ConversationOut:
+    """Marks a conversation read (its unread count back to 0, announced live); the inbox calls
+    it when the adviser opens the conversation or new messages arrive in the open one."""
+    await actions.mark_read(services, user, conversation_id)  # checks the permission too
+    async with services.db.session() as session:
+        loaded = await actions.check_conversation(session, user, conversation_id)
+        return await repository.live_view(services, session, loaded.conversation)
 
 
 @router.post(

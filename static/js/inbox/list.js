@@ -188,6 +188,17 @@ export function upsert(c) {
   refreshCounts();
 }
 
+// A conversation left our office (a removal notice, with nothing of it): out of the list. If
+// it is still ours another way (assigned to us), the conversation.changed after it says so.
+export function drop(id) {
+  const before = state.conversations.get(id);
+  state.conversations.delete(id);
+  state.checked.delete(id);
+  if (before) emit("conversation", before, before, false);
+  renderList();
+  refreshCounts();
+}
+
 function toggleChecked(id) {
   if (state.checked.has(id)) state.checked.delete(id);
   else state.checked.add(id);

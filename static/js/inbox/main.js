@@ -1,14 +1,14 @@
 // Concierge adviser inbox: wires the modules together and dispatches every server event on
 // its `type` in one place.
-import { $, api, emit, on, state, t } from "./core.js";
+import { $, api, emit, me, on, state, t } from "./core.js";
 import { refreshDuty } from "./alerts.js";
 import "./composer.js";
 import "./dialogs.js";
 import "./keyboard.js";
-import { loadList, refreshCounts, renderList, upsert } from "./list.js";
+import { drop, loadList, refreshCounts, renderList, upsert } from "./list.js";
 import { loadColleagues } from "./presence.js";
 import { connect } from "./socket.js";
-import { appendActivity, appendMessage, open, refreshMessage } from "./thread.js";
+import { appendActivity, appendMessage, markRead, open, refreshMessage } from "./thread.js";
 
 function dispatch(frame) {
   switch (frame.type) {
@@ -20,12 +20,13 @@ function dispatch(frame) {
     case "conversation.changed":
       upsert(frame.conversation);
       break;
+    case "conversation.left":
+      if (me.officeId !== null && frame.office_id === me.officeId) drop(frame.conversation_id);
+      break;
     case "message.created":
       if (frame.conversation_id === state.selected) {
         appendMessage(frame.message);
-        if (frame.message.direction === "in" && document.visibilityState === "visible") {
-          api(`/api/conversations/${state.selected}`).catch(() => {}); // marks it read
-        }
+        if (frame.message.direction === "in") markRead(frame.conversation_id);
         if (frame.message.direction === "in") state.typing.delete(frame.conversation_id);
       }
       break;
@@ -73,7 +74,7 @@ if ($("erase-visitor")) {
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible" && state.selected !== null) {
     const c = state.conversations.get(state.selected);
-    if (c && c.unread > 0) api(`/api/conversations/${state.selected}`).catch(() => {});
+    if (c && c.unread > 0) markRead(state.selected);
   }
 });
 

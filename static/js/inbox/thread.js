@@ -135,6 +135,18 @@ async function resend(id, button) {
   }
 }
 
+// Reading changes nothing on the server: marking read is a POST of its own (CSRF-checked),
+// sent when the adviser has the conversation in front of them.
+export async function markRead(id) {
+  if (document.visibilityState !== "visible") return;
+  try {
+    const c = await api(`/api/conversations/${id}/read`, { method: "POST", body: {} });
+    if (state.conversations.has(id)) upsert(c);
+  } catch (err) {
+    // Not marked: it stays unread, which is what the adviser sees.
+  }
+}
+
 export async function refreshMessage(conversationId, messageId) {
   const data = await api(`/api/conversations/${conversationId}`);
   const m = data.messages.find((x) => x.id === messageId);
@@ -207,6 +219,7 @@ export async function open(id, fromHistory) {
   renderViewers();
   renderTyping();
   emit("opened", data.conversation, previous);
+  if (data.conversation.unread > 0) markRead(id);
   api(`/api/conversations/${id}/viewers`)
     .then((rows) => {
       state.viewers.set(id, new Map(rows.map((v) => [v.user_id, v.name])));

@@ -1,0 +1,119 @@
+"""Reading changes nothing: a conversation is marked read by a CSRF-checked POST, never by a GET."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+import websockets
+
+from tests.app.test_session_end import cookie_of
+from tests.app.test_ws import recv_until, send_message, visitor_url
+from tests.conftest import LiveServer, login, office_login
+
+
+async def unread_conversation(live: LiveServer, text: str = "Un ferry ce soir ?") -> int:
+    """A chat conversation of Port-Argent with one unread visitor message."""
+    async with websockets.connect(visitor_url(live)) as visitor:
+        await recv_until(visitor, "hello")
+        ack = await send_message(visitor, text)
+    adviser = office_login(live, "port-argent")
+    with login(live.url, adviser.email, adviser.password) as client:
+        rows = client.get("/api/conversations").json()
+    found = [c for c in rows if c["preview"] == text]
+    assert found and found[0]["unread"] == 1, (ack, rows)
+    return int(found[0]["id"])
+
+
+def unread_of(client: object, cid: int) -> int:
+    rows = client.get("/api/conversations", params={"status": "all"}).json()  # type: ignore[attr-defined]
+    return int(next(c["unread"] for c in rows if c["id"] == cid))
+
+
+async def test_get_leaves_unread_and_post_marks_read(live: LiveServer) -> None:
+    cid = await unread_conversation(live)
+    adviser = office_login(live, "port-argent")
+    with login(live.url, adviser.email, adviser.password) as client:
+        detail = client.get(f"/api/conversations/{cid}")
+        assert detail.status_code == 200
+        assert detail.json()["conversation"]["unread"] == 1
+        assert unread_of(client, cid) == 1  # still unread after reading it
+        async with websockets.connect(
+            f"{live.ws_url}/ws/adviser", additional_headers=cookie_of(client)
+        ) as ws:
+            await recv_until(ws, "hello")
+            marked = client.post(f"/api/conversations/{cid}/read")
+            assert marked.status_code == 200, marked.text
+            assert marked.json()["unread"] == 0
+            # Announced live (after whatever else this conversation went through).
+            while True:
+                changed = (await recv_until(ws, "conversation.changed"))["conversation"]
+                if changed["id"] == cid and changed["unread"] == 0:
+                    break
+        assert unread_of(client, cid) == 0
+
+
+async def test_marking_read_needs_csrf_and_the_right_to_see_it(live: LiveServer) -> None:
+    cid = await unread_conversation(live)
+    adviser = office_login(live, "port-argent")
+    other = office_login(live, "saint-clair")
+    with (
+        login(live.url, adviser.email, adviser.password) as client,
+        login(live.url, other.email, other.password) as outsider,
+    ):
+        token = client.headers.pop("X-CSRF-Token")
+        assert client.post(f"/api/conversations/{cid}/read").status_code == 403
+        # A form posted from another site carries the cookies but not the header.
+        refused = client.post(f"/api/conversations/{cid}/read", data={"csrf_token": token})
+        assert refused.status_code == 403
+        client.headers["X-CSRF-Token"] = token
+        assert unread_of(client, cid) == 1
+        assert outsider.post(f"/api/conversations/{cid}/read").status_code == 404
+        assert client.post("/api/conversations/999999/read").status_code == 404
+        assert unread_of(client, cid) == 1
+
+
+def database_rows(live: LiveServer) -> list[str]:
+    path = live.settings.sqlalchemy_url.split("///", 1)[1]
+    with sqlite3.connect(path) as db:
+        return list(db.iterdump())
+
+
+async def test_no_get_endpoint_changes_what_is_stored(live: LiveServer) -> None:
+    """Every GET route of the app, called by a signed-in manager and an adviser on a
+    conversation with an unread message, leaves the database as it was."""
+    cid = await unread_conversation(live)
+    manager = next(x for x in live.logins.values() if x.email.startswith("manager@"))
+    adviser = office_login(live, "port-argent")
+    values = {
+        "conversation_id": str(cid),
+        "attachment_id": "1",
+        "message_id": "1",
+        "token": "not-a-token",
+        "index": "0",
+    }
+    with login(live.url, manager.email, manager.password) as client:
+        schema = client.get("/api/openapi.json").json()
+    paths = []
+    for path, operations in schema["paths"].items():
+        if "get" in operations:
+            names = re.findall(r"{(\w+)}", path)
+            unknown = [n for n in names if n not in values]
+            assert not unknown, f"give the test a value for {unknown} ({path})"
+            paths.append(re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path))
+    assert f"/api/conversations/{cid}" in paths
+    before = database_rows(live)
+    for who in (manager, adviser):
+        with login(live.url, who.email, who.password) as client:
+            before = database_rows(live)  # signing in may write (a known device)
+            for path in paths:
+                response = client.get(path)
+                assert response.status_code < 500, (path, response.status_code)
+            assert database_rows(live) == before, "a GET changed the database"
+
+
+def test_marking_read_is_a_post_only(live: LiveServer) -> None:
+    manager = next(x for x in live.logins.values() if x.email.startswith("manager@"))
+    with login(live.url, manager.email, manager.password) as client:
+        schema = client.get("/api/openapi.json").json()
+    assert set(schema["paths"]["/api/conversations/{conversation_id}/read"]) == {"post"}
