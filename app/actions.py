@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import activity, repository, sending
+from app import activity, recovery, repository, sending
 from app.assignment import assign_waiting
 from app.events import ConversationChanged, ConversationLeft, MessageCreated
 from app.inbox import preview
@@ -115,19 +115,24 @@ async def reply(
         conversation.last_message_at = now
         conversation.preview = preview(body)
         session.add(conversation)
+        # Owed until published and queued: a Redis failure below leaves the reply stored as
+        # pending and app.recovery queues it (the adviser gets 201 with status pending).
+        await recovery.hold(session, message, account.destination_id)
         await session.commit()
-        view = await repository.live_view(services, session, conversation)
-    audience = repository.audience(conversation, account)
-    await services.hub.publish(
-        account.destination_id,
-        MessageCreated(**audience, message=repository.message_out(message, user.name)),
-    )
-    await services.hub.publish(
-        account.destination_id, ConversationChanged(**audience, conversation=view)
-    )
-    await activity.publish(services, conversation, account, lines)
     assert message.id is not None
-    await enqueue(services, account.destination_id, message.id)
+    async with recovery.following(services, message.id):
+        async with services.db.session() as session:
+            view = await repository.live_view(services, session, conversation)
+        audience = repository.audience(conversation, account)
+        await services.hub.publish(
+            account.destination_id,
+            MessageCreated(**audience, message=repository.message_out(message, user.name)),
+        )
+        await services.hub.publish(
+            account.destination_id, ConversationChanged(**audience, conversation=view)
+        )
+        await activity.publish(services, conversation, account, lines)
+        await enqueue(services, account.destination_id, message.id)
     return message
 
 

@@ -46,8 +46,8 @@ from app.web import (
 )
 from app.web.headers import SecurityHeaders
 from app.web.render import ROOT
-
 from app.web.unavailable import redis_unavailable_response
+
 log = logging.getLogger(__name__)
 
 
@@ -73,16 +73,16 @@ async def sweep_queues(services: Services) -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     services = Services.create(settings)
-    await migrate(services.db.engine)  # a no-op when `concierge run` migrated before the workers
     outage.install_log_filter()  # one line per Redis outage, not a traceback per socket
+    await migrate(services.db.engine)  # a no-op when `concierge run` migrated before the workers
     await load_connectors(services)
     app.state.services = services
     async with services.db.session() as session:
         destination_ids = [d.id for d in (await session.exec(select(Destination))).all() if d.id]
     consumer = f"{socket.gethostname()}-{os.getpid()}"
-    tasks = [
     # Connector leases name the machine and the process (services.worker_id): a worker restarted
     # on the same machine takes over its dead predecessor's lease at once (app/channels.py).
+    tasks = [
         asyncio.create_task(run_dispatchers(services, destination_ids, consumer)),
         asyncio.create_task(sweep_queues(services)),
         asyncio.create_task(supervise(services, services.worker_id)),
