@@ -61,6 +61,8 @@ def check_writable(loaded: Loaded) -> Loaded:
     """An erased conversation is kept for the figures only: nobody writes to it again."""
     if loaded.conversation.thread_key.startswith(ERASED):
         raise ActionError("error.conversation_erased", 409)
+    if loaded.conversation.spam:  # restored first (app.spam), or it would slip back to work
+        raise ActionError("moderation.error.spam", 409)
     return loaded
 
 

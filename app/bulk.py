@@ -1,4 +1,5 @@
-"""One action on many conversations at once: resolve, reopen, assign or transfer.
+"""One action on many conversations at once: resolve, reopen, assign, transfer, or (managers)
+mark as spam and restore (app.moderation_actions).
 
 Each conversation goes through the same action as alone (same checks, events and activity
 lines). Those the user cannot see, erased ones, and those their action refuses or would leave
@@ -11,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from app import actions, assign
+from app import actions, assign, moderation_actions
 from app.actions import ActionError
 from app.assignment import assign_waiting
-from app.models import ConversationStatus, Office, User
+from app.models import Conversation, ConversationStatus, Office, User
 from app.services import Services
 
 MAX_IDS = 200
-ACTIONS = ("resolve", "reopen", "assign", "transfer")
+ACTIONS = ("resolve", "reopen", "assign", "transfer", "spam", "not_spam")
 
 
 @dataclass
@@ -75,6 +76,11 @@ async def run_bulk(
                 conversation, changed = await actions.change_status(
                     services, user, conversation_id, status, assign=False
                 )
+            elif action in ("spam", "not_spam"):
+                view, changed = await moderation_actions.mark_spam(
+                    services, user, conversation_id, action == "spam", assign=False
+                )
+                conversation = await _reread(services, view.id)
             elif action == "assign":
                 conversation, changed = await assign.assign_to(
                     services, user, conversation_id, colleague_id, assign=False
@@ -96,3 +102,10 @@ async def run_bulk(
     for destination_id, office in sorted(offices):
         await assign_waiting(services, destination_id, office)
     return result
+
+
+async def _reread(services: Services, conversation_id: int) -> Conversation:
+    async with services.db.session() as session:
+        conversation = await session.get(Conversation, conversation_id)
+    assert conversation is not None
+    return conversation

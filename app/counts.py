@@ -107,7 +107,10 @@ async def counts(services: Services, user: User) -> dict[str, int]:
             ),
         }
         columns = [func.count(), *(func.sum(case((cond, 1), else_=0)) for cond in wanted.values())]
-        row = (await session.exec(select(*columns).where(repository.visible_filter(user)))).one()
+        # Spam is counted nowhere (the managers' Spam view lists it).
+        not_spam = col(Conversation.spam).is_(False)
+        query = select(*columns).where(repository.visible_filter(user), not_spam)
+        row = (await session.exec(query)).one()
     total, *figures = row
     result = {"all": int(total or 0)}
     result.update({name: int(n or 0) for name, n in zip(wanted, figures, strict=True)})

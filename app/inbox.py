@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import activity, keys, outage, recovery, repository
+from app import activity, keys, outage, recovery, repository, spam
 from app.assignment import assign_waiting
 from app.events import ConversationChanged, ConversationLeft, MessageCreated
 from app.i18n import gettext
@@ -106,8 +106,12 @@ class Inbox:
             reopened = False
             previous_office = conversation.office_id
             counts = inbound.kind == MessageKind.NORMAL
-            lines = []
-            if conversation.status == ConversationStatus.RESOLVED and counts:
+            lines = await spam.screen(services, session, account, contact, conversation, inbound)
+            if (
+                conversation.status == ConversationStatus.RESOLVED
+                and counts
+                and not conversation.spam
+            ):
                 conversation.status = ConversationStatus.OPEN
                 reopened = True
                 decision = await _reroute(session, account, conversation, inbound, services)
@@ -152,7 +156,7 @@ class Inbox:
                     )
             conversation.last_message_at = max(conversation.last_message_at, inbound.received_at)
             conversation.preview = preview(inbound.text)
-            if counts:
+            if counts and not conversation.spam:  # spam waits for nobody (app.spam)
                 conversation.unread += 1
                 if conversation.waiting_since is None:
                     conversation.waiting_since = inbound.received_at
@@ -179,17 +183,27 @@ class Inbox:
                 )
             await services.hub.publish(
                 account.destination_id,
-                ConversationChanged(**audience, conversation=view),
+                ConversationChanged(
+                    **spam.audience_of(audience, conversation, lines), conversation=view
+                ),
             )
             await services.hub.publish(
                 account.destination_id,
-                MessageCreated(**audience, message=repository.message_out(message, contact.name)),
+                MessageCreated(
+                    **spam.audience_of(audience, conversation, lines),
+                    message=repository.message_out(message, contact.name),
+                ),
             )
             await activity.publish(services, conversation, account, lines)
         try:
             if conversation.assignee_id is None and conversation.status == ConversationStatus.OPEN:
                 await assign_waiting(services, account.destination_id, conversation.office_id)
-            if decision is not None and decision.reason == "nobody_on_duty" and counts:
+            if (
+                decision is not None
+                and decision.reason == "nobody_on_duty"
+                and counts
+                and not conversation.spam
+            ):
                 language = contact.language or services.settings.default_language
                 await auto_reply(services, conversation, account, decision, language)
         except (RedisError, OSError) as exc:

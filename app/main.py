@@ -37,6 +37,7 @@ from app.web import (
     dashboard_pages,
     errors,
     hardening,
+    moderation_api,
     pages,
     rota_pages,
     team_api,
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(team_api.router)
+    app.include_router(moderation_api.router)
     app.include_router(users_api.router)
     app.include_router(rota_pages.router)
     app.include_router(dashboard_pages.router)

@@ -4,25 +4,31 @@ endpoints (roles, CSRF, other destinations)."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
+import httpx
 import pytest
 from sqlmodel import select
 
-from app import moderation
+from app import moderation, moderation_actions
 from app.inbox import Inbox
-from app.models import Account, Conversation, Role, User
+from app.models import Account, Conversation, Destination, ResponseTurn, Role, User
+from app.security import hash_password
 from app.services import Services
 from connectors.base import Author, Channel, InboundMessage
 from tests.app.test_api_lists import EIGHT
+from tests.conftest import DemoLogin, LiveServer, login, office_login
 
 
-def chat(visitor: str, n: int = 0, account: str = "chat-port-argent") -> InboundMessage:
+def chat(
+    visitor: str, n: int = 0, account: str = "chat-port-argent", ip: str = "203.0.113.7"
+) -> InboundMessage:
     return InboundMessage(
         channel=Channel.WEBCHAT, account=account, external_id=f"{visitor}:m{n}",
         thread_key=visitor, author=Author(external_id=visitor, name=f"Visitor {visitor}"),
         text=f"hello {n}", received_at=EIGHT + timedelta(seconds=n),
-        metadata={"client_id": f"m{n}", "ip": "203.0.113.7"},
+        metadata={"client_id": f"m{n}", **({"ip": ip} if ip else {})},
     )  # fmt: skip
 
 
@@ -54,13 +60,17 @@ async def test_a_blocked_visitor_and_a_blocked_address_are_refused_until_lifted_
     await set_ip(services, first.conversation_id, "2001:db8:1:2::9")
     assert await moderation.refusal(services, chat_account, "v-spammer", "2001:db8:1:2::9") is None
 
-    held = await moderation.block_from(services, boss, first.conversation_id, "sender", "24h", "")
+    held = await moderation_actions.block_from(
+        services, boss, first.conversation_id, "sender", "24h", ""
+    )
     assert await moderation.refusal(services, chat_account, "v-spammer", "198.51.100.1") == (
         "visitor_blocked"
     )
     assert await moderation.refusal(services, chat_account, "v-other", "198.51.100.1") is None
 
-    await moderation.block_from(services, boss, first.conversation_id, "ip", "permanent", "flood")
+    await moderation_actions.block_from(
+        services, boss, first.conversation_id, "ip", "permanent", "flood"
+    )
     # The whole /64 of the address: the next address of the same phone is refused too, a new
     # visitor (no id yet) as well; another network is not.
     for ip in ("2001:db8:1:2::9", "2001:db8:1:2:ffff::1"):
@@ -70,10 +80,10 @@ async def test_a_blocked_visitor_and_a_blocked_address_are_refused_until_lifted_
     # A day later the visitor's block has run out; the address's has not.
     services.clock.set(EIGHT + timedelta(hours=25))
     assert await moderation.refusal(services, chat_account, "v-spammer", "198.51.100.1") is None
-    listed = await moderation.listed(services, boss)
+    listed = await moderation_actions.listed(services, boss)
     assert [b.kind for b in listed] == ["ip"] and listed[0].reason == "flood"
 
-    await moderation.lift(services, boss, listed[0].id)
+    await moderation_actions.lift(services, boss, listed[0].id)
     assert await moderation.refusal(services, chat_account, None, "2001:db8:1:2::9") is None
     assert held.expires_at is not None
     assert (
@@ -88,7 +98,7 @@ async def test_the_redis_mirror_is_rebuilt_from_sql_after_redis_lost_it(
 ) -> None:
     chat_account = await account(services)
     first = await Inbox(services).ingest(chat("v-lost"))
-    await moderation.block_from(
+    await moderation_actions.block_from(
         services, await manager(services), first.conversation_id, "sender", "7d", ""
     )
     await services.redis.flushall()  # a Redis restarted without its data
@@ -107,3 +117,182 @@ async def test_refusal_fails_open_with_one_log_line_when_redis_is_down(
         assert await moderation.refusal(services, chat_account, "v-1", "203.0.113.1") is None
     lines = [r for r in caplog.records if r.name == "app.moderation"]
     assert len(lines) == 1 and "Redis unavailable" in lines[0].getMessage()
+
+
+# --- over HTTP: the managers' endpoints -----------------------------------------------------
+
+
+def mail(sender: str, n: int, thread: str = "") -> InboundMessage:
+    return InboundMessage(
+        channel=Channel.EMAIL, account="mail-port-argent", external_id=f"<{sender}-{n}@mail>",
+        thread_key=thread or f"<{sender}-{n}@mail>",
+        author=Author(external_id=sender, name="Spammy", handle=sender),
+        subject=f"offer {n}", text=f"buy now {n}", received_at=EIGHT + timedelta(minutes=n),
+    )  # fmt: skip
+
+
+def ids(client: httpx.Client, url: str) -> list[int]:
+    response = client.get(url)
+    assert response.status_code == 200, response.text
+    return [c["id"] for c in response.json()]
+
+
+async def turns_of(services: Services, conversation_id: int) -> list[ResponseTurn]:
+    async with services.db.session() as session:
+        query = select(ResponseTurn).where(ResponseTurn.conversation_id == conversation_id)
+        return list((await session.exec(query)).all())
+
+
+def boss_of(live: LiveServer) -> DemoLogin:
+    return next(x for x in live.logins.values() if x.email.startswith("manager@"))
+
+
+async def test_spam_leaves_every_list_count_and_figure_and_comes_back_when_restored(
+    live: LiveServer, services: Services
+) -> None:
+    inbox = Inbox(services)
+    spam_id = (await inbox.ingest(chat("v-spam"))).conversation_id
+    real_id = (await inbox.ingest(chat("v-real", 1))).conversation_id
+    assert len(await turns_of(services, spam_id)) == 1
+    boss = boss_of(live)
+    with login(live.url, boss.email, boss.password) as m:
+        before = m.get("/api/conversations/counts").json()
+        response = m.post(f"/api/conversations/{spam_id}/spam", json={"spam": True})
+        assert response.status_code == 200, response.text
+        assert response.json()["spam"] is True
+        for status in ("open", "queued", "all", "resolved", "mine"):
+            assert spam_id not in ids(m, f"/api/conversations?status={status}")
+        assert real_id in ids(m, "/api/conversations?status=open")
+        after = m.get("/api/conversations/counts").json()
+        assert after["open"] == before["open"] - 1 and after["all"] == before["all"] - 1
+        assert ids(m, "/api/moderation/spam") == [spam_id]
+        assert await turns_of(services, spam_id) == []  # out of the response-time figures
+        detail = m.get(f"/api/conversations/{spam_id}").json()
+        line = detail["activities"][-1]
+        assert line["kind"] == "spam" and line["actor_name"] == "Sophie Lefèvre"
+
+        # The visitor writes again: stored, still spam, waiting for nobody.
+        await inbox.ingest(chat("v-spam", 2))
+        assert spam_id not in ids(m, "/api/conversations?status=all")
+        assert len(m.get(f"/api/conversations/{spam_id}").json()["messages"]) == 2
+        assert await turns_of(services, spam_id) == []
+        # Nobody may write to it or take it until it is restored.
+        refused = m.post(f"/api/conversations/{spam_id}/take")
+        assert refused.status_code == 409 and refused.json()["code"] == "moderation.error.spam"
+
+        restored = m.post(f"/api/conversations/{spam_id}/spam", json={"spam": False})
+        assert restored.status_code == 200 and restored.json()["spam"] is False
+        assert spam_id in ids(m, "/api/conversations?status=open")
+        assert ids(m, "/api/moderation/spam") == []
+        turns = await turns_of(services, spam_id)
+        assert [(t.first, t.answered_at) for t in turns] == [(True, None)]
+        assert restored.json()["unread"] == 2
+
+
+async def test_bulk_marks_many_as_spam_at_once(live: LiveServer, services: Services) -> None:
+    inbox = Inbox(services)
+    flood = [(await inbox.ingest(chat(f"v-flood-{n}", n))).conversation_id for n in range(5)]
+    boss = boss_of(live)
+    with login(live.url, boss.email, boss.password) as m:
+        response = m.post("/api/conversations/bulk", json={"ids": flood, "action": "spam"})
+        assert response.status_code == 200, response.text
+        assert sorted(response.json()["done"]) == sorted(flood)
+        assert ids(m, "/api/conversations?status=all") == []
+        assert sorted(ids(m, "/api/moderation/spam")) == sorted(flood)
+
+
+async def test_only_managers_of_the_destination_moderate_with_csrf_and_valid_input(
+    live: LiveServer, services: Services
+) -> None:
+    conversation_id = (await Inbox(services).ingest(chat("v-x", ip=""))).conversation_id
+    async with services.db.session() as session:
+        elsewhere = Destination(slug="ailleurs", name="Ailleurs")
+        session.add(elsewhere)
+        await session.flush()
+        session.add(
+            User(destination_id=elsewhere.id or 0, name="Zoé Ailleurs", role=Role.DESTINATION_MANAGER,
+                 email="zoe@ailleurs.example", password_hash=hash_password("zoe-password-12"))
+        )  # fmt: skip
+        await session.commit()
+    adviser = office_login(live, "port-argent")
+    boss = boss_of(live)
+    spam_url = f"/api/conversations/{conversation_id}/spam"
+    block_url = f"/api/conversations/{conversation_id}/block"
+    good_block = {"target": "sender", "duration": "24h"}
+    with login(live.url, adviser.email, adviser.password) as a:
+        assert a.post(spam_url, json={"spam": True}).status_code == 403
+        assert a.post(block_url, json=good_block).status_code == 403
+        assert a.get("/api/moderation/blocks").status_code == 403
+        assert a.get("/api/moderation/spam").status_code == 403
+    with login(live.url, "zoe@ailleurs.example", "zoe-password-12") as z:
+        for response in (z.post(spam_url, json={"spam": True}), z.post(block_url, json=good_block)):
+            assert response.status_code == 404
+            assert response.json()["code"] == "error.conversation_not_found"
+        assert z.get("/api/moderation/spam").json() == []
+    with login(live.url, boss.email, boss.password) as m:
+        token = m.headers.pop("X-CSRF-Token")
+        assert m.post(spam_url, json={"spam": True}).status_code == 403
+        assert m.post(block_url, json=good_block).status_code == 403
+        m.headers["X-CSRF-Token"] = token
+        for bad in (
+            {"target": "sender", "duration": "3 weeks"},
+            {"target": "sender", "duration": 24},
+            {"target": "sender"},
+            {"target": "everyone", "duration": "24h"},
+            {"target": "sender", "duration": "24h", "reason": "x" * 501},
+        ):
+            response = m.post(block_url, json=bad)
+            assert response.status_code == 422, bad
+            assert response.json()["detail"]
+        assert m.post(spam_url, json={"spam": "yes"}).status_code == 422
+        assert m.post(f"/api/conversations/{2**63}/spam", json={"spam": True}).status_code == 422
+        # A chat whose address is not known cannot have it blocked: said, not a 500.
+        response = m.post(block_url, json={"target": "ip", "duration": "7d"})
+        assert response.status_code == 409
+        assert response.json()["code"] == "moderation.error.no_address"
+        made = m.post(block_url, json={**good_block, "reason": "insults"})
+        assert made.status_code == 201, made.text
+        block = made.json()
+        assert block["reason"] == "insults" and block["created_by_name"] == "Sophie Lefèvre"
+        assert [b["id"] for b in m.get("/api/moderation/blocks").json()] == [block["id"]]
+    with login(live.url, "zoe@ailleurs.example", "zoe-password-12") as z:
+        assert z.get("/api/moderation/blocks").json() == []
+        assert z.delete(f"/api/moderation/blocks/{block['id']}").status_code == 404
+    with login(live.url, boss.email, boss.password) as m:
+        assert m.delete(f"/api/moderation/blocks/{block['id']}").status_code == 204
+        assert m.get("/api/moderation/blocks").json() == []
+
+
+async def test_a_blocked_mail_sender_is_stored_as_spam_never_dropped(
+    live: LiveServer, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    inbox = Inbox(services)
+    first = await inbox.ingest(mail("offers@spam.example", 0))
+    boss = boss_of(live)
+    with login(live.url, boss.email, boss.password) as m:
+        made = m.post(
+            f"/api/conversations/{first.conversation_id}/block",
+            json={"target": "sender", "duration": "permanent", "reason": "adverts"},
+        )
+        assert made.status_code == 201, made.text
+        assert made.json()["label"] == "offers@spam.example"
+        caplog.set_level(logging.INFO, "app.spam")
+        # A new thread and a reply in the old one: both stored, both in spam.
+        fresh = await inbox.ingest(mail("offers@spam.example", 1))
+        again = await inbox.ingest(
+            mail("offers@spam.example", 2, thread="<offers@spam.example-0@mail>")
+        )
+        assert fresh.created and again.created
+        assert again.conversation_id == first.conversation_id
+        assert sorted(ids(m, "/api/moderation/spam")) == sorted(
+            {fresh.conversation_id, first.conversation_id}
+        )
+        assert ids(m, "/api/conversations?status=all") == []
+        detail = m.get(f"/api/conversations/{fresh.conversation_id}").json()
+        assert [x["text"] for x in detail["messages"]] == ["buy now 1"]
+        assert detail["activities"][-1]["kind"] == "spam"
+        assert detail["activities"][-1]["detail"] == "blocked"
+        assert any("blocked contact stored as spam" in r.getMessage() for r in caplog.records)
+        # Someone else still reaches the inbox.
+        other = await inbox.ingest(mail("guest@hotel.example", 3))
+        assert ids(m, "/api/conversations?status=all") == [other.conversation_id]
