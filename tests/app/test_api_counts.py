@@ -86,8 +86,8 @@ async def test_counts_per_tab_and_what_needs_the_adviser_now(
         assert counts == {
             "mine": 1, "queued": 2, "open": 3, "resolved": 1, "all": 4, "attention": 2
         }  # fmt: skip
-        # Reading it leaves only the fresh queue needing them.
-        assert client.get(f"/api/conversations/{taken}").status_code == 200
+        # Marking it read leaves only the fresh queue needing them.
+        assert client.post(f"/api/conversations/{taken}/read").status_code == 200
         assert client.get("/api/conversations/counts").json()["attention"] == 1
     colleague = office_login(live, "port-argent", 1)
     with login(live.url, colleague.email, colleague.password) as client:

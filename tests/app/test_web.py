@@ -116,7 +116,9 @@ def test_adviser_replies_and_resolves(live: LiveServer) -> None:
     with login(live.url, adviser.email, adviser.password) as client:
         detail = client.get(f"/api/conversations/{conversation_id}").json()
         assert [m["text"] for m in detail["messages"]] == ["Bonjour, horaires du phare ?"]
-        assert detail["conversation"]["unread"] == 0  # opening it marks it read
+        assert detail["conversation"]["unread"] == 1  # reading it changes nothing
+        marked = client.post(f"/api/conversations/{conversation_id}/read")
+        assert marked.json()["unread"] == 0  # the inbox marks it read by a POST
         reply = client.post(
             f"/api/conversations/{conversation_id}/messages", json={"text": "De 10 h à 18 h."}
         )
