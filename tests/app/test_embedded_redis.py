@@ -1,7 +1,12 @@
+import contextlib
+import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
 from redis import Redis
+from redis.exceptions import RedisError
 
 from app.embedded_redis import EmbeddedRedis, EmbeddedRedisError, find_server_binary
 
@@ -38,3 +43,37 @@ def test_a_port_in_use_gives_a_clear_error(tmp_path: Path) -> None:
         clash = EmbeddedRedis(tmp_path / "b", port=first.port, persist=False)
         with pytest.raises(EmbeddedRedisError):
             clash.start(timeout=3)
+
+
+def test_a_killed_server_is_restarted_on_its_port_with_its_password_and_data(
+    tmp_path: Path,
+) -> None:
+    server = EmbeddedRedis(tmp_path)
+    server.start()
+    server.supervise()
+    try:
+        client = Redis.from_url(server.url, socket_connect_timeout=0.5)
+        client.set("kept", "yes")  # written to the append-only file before the reply
+        first = server.pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        began = time.monotonic()
+        while time.monotonic() - began < 10:
+            with contextlib.suppress(RedisError):
+                if server.pid != first and client.ping():
+                    break
+            time.sleep(0.05)
+        back = time.monotonic() - began
+        assert back < 5, f"answered again after {back:.1f} s"
+        assert server.restarts == 1
+        # Same port and password (the client above reconnects as it is), same data, and the
+        # killed server was reaped: no defunct process is left behind.
+        assert client.get("kept") == b"yes"
+        assert not Path(f"/proc/{first}").exists()
+        client.close()
+    finally:
+        server.stop()
+    # Stopped on purpose: not started again.
+    time.sleep(0.5)
+    with pytest.raises(RedisError):
+        Redis(port=server.port, socket_connect_timeout=0.5).ping()
