@@ -221,6 +221,7 @@ async def _erase(
         conversation.thread_key = f"{ERASED}{conversation.id}"
         conversation.subject = ""
         conversation.preview = ""
+        conversation.visitor_ip = ""  # kept only to let a manager block it (app.moderation)
         conversation.unread = 0
         conversation.waiting_since = None
         conversation.status = ConversationStatus.RESOLVED

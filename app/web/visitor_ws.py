@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import time
@@ -427,6 +428,8 @@ async def _visitor_frame(visitor: _Visitor, inbox: Inbox, ip: str, raw: str, lan
         received_at=services.clock.now(),
         language=lang,
     )
+    # The address lets a manager block it (app.moderation); kept on the conversation only.
+    inbound = dataclasses.replace(inbound, metadata={**inbound.metadata, "ip": ip})
     try:
         result = await inbox.ingest(inbound)
     except Exception:

@@ -42,7 +42,8 @@ def test_negotiation(header: str | None, expected: str) -> None:
 
 def test_gettext_fills_placeholders_and_falls_back() -> None:
     assert gettext("en", "widget.privacy", days=30) == (
-        "Your messages are kept for 30 days, only to answer you."
+        "Your messages are kept for 30 days, only to answer you; the address you write from is"
+        " kept with them, only to stop abuse."
     )
     assert gettext("de", "login.submit") == "Sign in"
     assert gettext("fr", "no.such.key") == "no.such.key"

@@ -9,15 +9,18 @@ from datetime import timedelta
 
 import httpx
 import pytest
+import websockets
 from sqlmodel import select
 
-from app import moderation, moderation_actions
+from app import moderation, moderation_actions, privacy
 from app.inbox import Inbox
 from app.models import Account, Conversation, Destination, ResponseTurn, Role, User
 from app.security import hash_password
 from app.services import Services
 from connectors.base import Author, Channel, InboundMessage
 from tests.app.test_api_lists import EIGHT
+from tests.app.test_socket_limits import opened
+from tests.app.test_ws import recv_until, send_message, visitor_url
 from tests.conftest import DemoLogin, LiveServer, login, office_login
 
 
@@ -296,3 +299,54 @@ async def test_a_blocked_mail_sender_is_stored_as_spam_never_dropped(
         # Someone else still reaches the inbox.
         other = await inbox.ingest(mail("guest@hotel.example", 3))
         assert ids(m, "/api/conversations?status=all") == [other.conversation_id]
+
+
+# --- the real chat socket ---------------------------------------------------------------------
+
+
+async def test_a_real_chat_socket_is_refused_once_its_visitor_or_address_is_blocked(
+    live: LiveServer,
+) -> None:
+    boss = boss_of(live)
+    async with websockets.connect(visitor_url(live), local_addr=("127.0.0.5", 0)) as ws:
+        token = (await recv_until(ws, "hello"))["token"]
+        await send_message(ws, "first insult")
+        with login(live.url, boss.email, boss.password) as m:
+            (conversation,) = m.get("/api/conversations?status=all").json()
+            blocked = m.post(
+                f"/api/conversations/{conversation['id']}/block",
+                json={"target": "sender", "duration": "24h"},
+            )
+            assert blocked.status_code == 201, blocked.text
+            # Still connected: what they write now is kept, in spam, out of every list.
+            await send_message(ws, "second insult", client_id="client-0002")
+            assert m.get("/api/conversations?status=all").json() == []
+            assert [c["id"] for c in m.get("/api/moderation/spam").json()] == [conversation["id"]]
+    # Their widget comes back: refused, whatever address it comes from.
+    for source in ("127.0.0.5", "127.0.0.6"):
+        assert await opened(visitor_url(live, token), source) == moderation.BLOCKED_CLOSE
+    # A new visitor on the same address is welcome until the address is blocked.
+    assert isinstance(await opened(visitor_url(live), "127.0.0.5"), dict)
+    with login(live.url, boss.email, boss.password) as m:
+        by_ip = m.post(
+            f"/api/conversations/{conversation['id']}/block",
+            json={"target": "ip", "duration": "1h", "reason": "flood"},
+        )
+        assert by_ip.status_code == 201, by_ip.text
+        assert by_ip.json()["label"] == "127.0.0.5"
+        assert await opened(visitor_url(live), "127.0.0.5") == moderation.BLOCKED_CLOSE
+        assert isinstance(await opened(visitor_url(live), "127.0.0.6"), dict)
+        for block in m.get("/api/moderation/blocks").json():
+            assert m.delete(f"/api/moderation/blocks/{block['id']}").status_code == 204
+    assert isinstance(await opened(visitor_url(live, token), "127.0.0.5"), dict)
+
+
+async def test_the_visitors_address_is_erased_with_their_conversation(services: Services) -> None:
+    conversation_id = (await Inbox(services).ingest(chat("v-gdpr"))).conversation_id
+    async with services.db.session() as session:
+        stored = await session.get(Conversation, conversation_id)
+        assert stored is not None and stored.visitor_ip == "203.0.113.7"
+    await privacy.erase_visitor(services, await manager(services), conversation_id)
+    async with services.db.session() as session:
+        erased = await session.get(Conversation, conversation_id)
+        assert erased is not None and erased.visitor_ip == ""
