@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, StrictInt
 from app import actions, activity, assign, bulk, counts, notes, pagination, privacy, repository
 from app.actions import ActionError
 from app.deps import CsrfChecked, CurrentUser, RowId, ServicesDep
+from app.display import plain_text
 from app.events import ActivityOut, ConversationOut, MessageOut
 from app.models import ConversationStatus, Message, Office, StoredAttachment
 
@@ -266,7 +267,7 @@ async def download_attachment(
         await actions.check_conversation(session, user, message.conversation_id)
     if attachment.data is None:
         raise ActionError("error.attachment_too_large", 410)
-    quoted = quote(attachment.filename)
+    quoted = quote(plain_text(attachment.filename))  # the save dialog shows it too
     return Response(
         attachment.data,
         media_type="application/octet-stream",
