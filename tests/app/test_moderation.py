@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
 import websockets
 from sqlmodel import select
+from websockets.exceptions import ConnectionClosed
 
 from app import moderation, moderation_actions, privacy
 from app.inbox import Inbox
@@ -19,7 +21,6 @@ from app.security import hash_password
 from app.services import Services
 from connectors.base import Author, Channel, InboundMessage
 from tests.app.test_api_lists import EIGHT
-from tests.app.test_socket_limits import opened
 from tests.app.test_ws import recv_until, send_message, visitor_url
 from tests.conftest import DemoLogin, LiveServer, login, office_login
 
@@ -302,6 +303,17 @@ async def test_a_blocked_mail_sender_is_stored_as_spam_never_dropped(
 
 
 # --- the real chat socket ---------------------------------------------------------------------
+
+
+async def opened(url: str, source: str) -> dict[str, Any] | int:
+    """The hello of a chat socket opened from ``source`` (any 127.x address is this machine),
+    or the code it was closed with."""
+    try:
+        async with websockets.connect(url, local_addr=(source, 0)) as ws:
+            return await recv_until(ws, "hello")
+    except ConnectionClosed as exc:
+        assert exc.rcvd is not None
+        return exc.rcvd.code
 
 
 async def test_a_real_chat_socket_is_refused_once_its_visitor_or_address_is_blocked(
