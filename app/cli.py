@@ -30,6 +30,7 @@ from app.models import Account, Destination, Office, Role, User
 from app.rollups import build_stale
 from app.security import hash_password
 from app.settings import Settings, get_settings
+from app.socket_guard import server_options
 from rota import Plan, Problem, RotaValidationError, Schedule, check, dumps_toml, plan
 
 cli = typer.Typer(
@@ -156,6 +157,7 @@ def run(
             # X-Forwarded-For is believed only from CONCIERGE_TRUSTED_PROXIES (app.web.hardening);
             # uvicorn's own would believe any peer on 127.0.0.1.
             proxy_headers=False,
+            **server_options(settings),  # frame size and shutdown grace (app/socket_guard.py)
         )
     finally:
         if redis is not None:

@@ -23,6 +23,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from app import keys
+from app.settings import Settings
 
 # KEYS: the buckets; ARGV: burst and per-minute refill of each, in KEYS' order. Admits (1) only
 # when every bucket holds a whole token, and only then takes one from each; refusing (0) writes
@@ -130,3 +131,15 @@ class SocketGuard:
 
     async def close_tab(self, destination_id: int, visitor_key: str) -> None:
         await self._close_tab(keys=[keys.visitor_tabs(destination_id, visitor_key)])
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options that bound what a socket costs (``concierge run`` passes them): the
+    largest frame the protocol needs, and a short grace for open requests and sockets on
+    shutdown (each socket is told 1012 at once; a handler still busy after it is cancelled)."""
+    from app.web.ws import MAX_FRAME  # the adviser socket's own bound, in characters
+
+    return {
+        "ws_max_size": frame_max_bytes(settings.max_message_chars, MAX_FRAME),
+        "timeout_graceful_shutdown": settings.shutdown_grace_seconds,
+    }

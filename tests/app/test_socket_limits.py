@@ -4,14 +4,28 @@ over a real server, Redis and database."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import signal
+import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
+import pytest
 import websockets
+from itsdangerous import URLSafeTimedSerializer
+from redis import Redis as SyncRedis
+from websockets.exceptions import ConnectionClosed
 
-from app.realtime import Hub
-from tests.app.test_ws import recv_until, visitor_url
+from app import keys, moderation
+from app.realtime import Hub, parse_id
+from tests.app.test_cli import Running
+from tests.app.test_ws import ACCOUNT, recv_until, send_message, visitor_url
 from tests.conftest import LiveServer, login, office_login
+
+DESTINATION = 1
 
 
 def hub_of(live: LiveServer) -> Hub:
@@ -77,3 +91,337 @@ async def test_sockets_closed_right_after_hello_leave_no_task_nor_listener(
             )
         assert await settle(live, baseline) == Counter()
         assert hub.listeners() == before
+
+
+def redis_of(live: LiveServer) -> SyncRedis:
+    return SyncRedis.from_url(live.settings.redis_url)
+
+
+def fill_stream(live: LiveServer, copies: int) -> str:
+    """Appends ``copies`` events of another office's conversation straight into the
+    destination's stream (the traffic of a busy evening); returns the last id."""
+    client = redis_of(live)
+    try:
+        stream = keys.events(DESTINATION)
+        (_, fields), *_ = client.xrevrange(stream, count=1)
+        event = json.loads(fields[b"e"])
+        event.update(conversation_id=999_999, office_id=999_999, visitor_key="chat-x:someone")
+        fields = {b"e": json.dumps(event).encode()}
+        last = ""
+        for start in range(0, copies, 5000):
+            pipe = client.pipeline(transaction=False)
+            for _ in range(min(5000, copies - start)):
+                pipe.xadd(stream, fields)
+            last = pipe.execute()[-1].decode()
+        return last
+    finally:
+        client.close()
+
+
+async def frames_until_quiet(ws: Any, quiet: float = 1.0) -> list[dict[str, Any]]:
+    frames = []
+    with contextlib.suppress(TimeoutError):
+        while True:
+            frames.append(json.loads(await asyncio.wait_for(ws.recv(), quiet)))
+    return frames
+
+
+async def test_resumes_are_bounded_and_a_visitor_reads_only_their_own_events(
+    live: LiveServer,
+) -> None:
+    async with websockets.connect(visitor_url(live)) as ws:
+        token = (await recv_until(ws, "hello"))["token"]
+        ack = await send_message(ws, "Bonjour, le musée est-il ouvert ?")
+    tail = fill_stream(live, 20_000)
+    # The visitor's own stream holds their events only, under the destination's ids.
+    client = redis_of(live)
+    own = client.xrange(keys.visitor_events(DESTINATION, f"{ACCOUNT}:{visitor_id(token)}"))
+    client.close()
+    assert 1 <= len(own) < 10
+    async with websockets.connect(visitor_url(live, token, last_event_id="0-0")) as ws:
+        frames = await frames_until_quiet(ws)
+    kinds = [f["type"] for f in frames]
+    assert "resync" not in kinds
+    replayed = [f["message"]["id"] for f in frames if f["type"] == "message"]
+    assert replayed == [ack["message_id"]]  # once, and none of the 20,000 copies
+    # An adviser 20,000 events behind is told to reload, with the tail to resume from.
+    adviser = office_login(live, "port-argent")
+    with login(live.url, adviser.email, adviser.password) as http:
+        cookie = {"cookie": f"concierge_session={http.cookies['concierge_session']}"}
+        url = f"{live.ws_url}/ws/adviser?last_event_id=0-0"
+        async with websockets.connect(url, additional_headers=cookie) as inbox:
+            frames = await frames_until_quiet(inbox)
+    assert [f["type"] for f in frames if f["type"] != "presence.changed"][:2] == [
+        "hello",
+        "resync",
+    ]
+    resync = next(f for f in frames if f["type"] == "resync")
+    assert parse_id(resync["last_event_id"]) >= parse_id(tail)  # the tail at that time
+    assert not [f for f in frames if f["type"] == "message.created"]
+
+
+async def test_a_visitor_further_behind_than_the_bound_is_told_to_resync(
+    make_server: Callable[..., LiveServer],
+) -> None:
+    live = make_server(resume_backlog_max=5)
+    async with websockets.connect(visitor_url(live)) as ws:
+        hello = await recv_until(ws, "hello")
+        first = await send_message(ws, "Un")
+        for n in range(2, 9):
+            await send_message(ws, f"Message {n}", client_id=f"client-000{n}")
+    token = hello["token"]
+    async with websockets.connect(visitor_url(live, token, last_event_id="0-0")) as ws:
+        frames = await frames_until_quiet(ws)
+    assert [f["type"] for f in frames if f["type"] != "queue"] == ["hello", "resync"]
+    assert next(f for f in frames if f["type"] == "resync")["last_event_id"] != "0-0"
+    # A resume point older than resume_max_age_seconds (here 1970) is not replayed either.
+    async with websockets.connect(visitor_url(live, token, last_event_id="1-0")) as ws:
+        frames = await frames_until_quiet(ws)
+    assert [f["type"] for f in frames if f["type"] != "queue"] == ["hello", "resync"]
+    # From the tail the visitor saw after their first message: only what followed, in order.
+    async with websockets.connect(visitor_url(live, token)) as ws:
+        await recv_until(ws, "hello")
+        await send_message(ws, "Neuf", client_id="client-0009")
+        mark = (await recv_until(ws, "message"))["event_id"]
+    async with websockets.connect(visitor_url(live, token)) as ws:
+        await recv_until(ws, "hello")
+        await send_message(ws, "Dix", client_id="client-0010")
+    async with websockets.connect(visitor_url(live, token, last_event_id=mark)) as ws:
+        frames = await frames_until_quiet(ws)
+    assert [f["message"]["text"] for f in frames if f["type"] == "message"] == ["Dix"]
+    assert first["message_id"] > 0
+
+
+async def test_resume_ids_redis_would_refuse_count_as_no_resume(live: LiveServer) -> None:
+    async with websockets.connect(visitor_url(live)) as ws:
+        token = (await recv_until(ws, "hello"))["token"]
+        await send_message(ws, "Bonjour")
+    for bad in ("1_000-0", "+5-0", "99999999999999999999-0", "1-2-3", "-1-0", "٣-0"):
+        async with websockets.connect(visitor_url(live, token, last_event_id=bad)) as ws:
+            hello = await recv_until(ws, "hello")
+            assert [m["text"] for m in hello["messages"]] == ["Bonjour"]  # a fresh start
+            await ws.send('{"type": "ping"}')
+            await recv_until(ws, "pong")
+
+
+def visitor_id(token: str) -> str:
+    data = URLSafeTimedSerializer("test-secret-" + "x" * 40, salt="concierge.visitor").loads(token)
+    return str(data["v"])
+
+
+async def opened(url: str, source: str = "127.0.0.1") -> dict[str, Any] | int:
+    """The hello of a socket opened from ``source`` (any 127.x address is this machine), or
+    the code it was closed with."""
+    try:
+        async with websockets.connect(url, local_addr=(source, 0)) as ws:
+            return await recv_until(ws, "hello")
+    except ConnectionClosed as exc:
+        assert exc.rcvd is not None
+        return exc.rcvd.code
+
+
+def conversations(live: LiveServer) -> int:
+    adviser = office_login(live, "port-argent")
+    with login(live.url, adviser.email, adviser.password) as client:
+        return len(client.get("/api/conversations").json())
+
+
+async def test_new_chats_are_limited_per_address_and_widget_and_refusals_take_nothing(
+    make_server: Callable[..., LiveServer],
+) -> None:
+    live = make_server(
+        chat_new_ip_burst=3,
+        chat_new_ip_per_minute=60,  # one a second
+        chat_new_widget_burst=5,
+        chat_new_widget_per_minute=0.001,
+    )
+    url = visitor_url(live)
+    first = [await opened(url) for _ in range(3)]
+    assert all(isinstance(h, dict) for h in first)
+    assert await opened(url) == 4429
+    # A crowd of refused attempts takes nothing: a second later one more gets in.
+    refused = await asyncio.gather(*(opened(url) for _ in range(40)))
+    await asyncio.sleep(1.3)
+    assert isinstance(await opened(url), dict)
+    assert 4429 in refused
+    # Another address has its own allowance, until the widget's runs out for everyone.
+    assert isinstance(await opened(url, "127.0.0.2"), dict)
+    assert await opened(url, "127.0.0.3") == 4429
+    # A visitor holding a token is no new chat: still let in.
+    token = first[0]["token"]  # type: ignore[index]
+    assert isinstance(await opened(visitor_url(live, token)), dict)
+
+
+async def test_a_token_does_not_skip_the_address_limit_nor_open_more_than_the_tabs_cap(
+    make_server: Callable[..., LiveServer],
+) -> None:
+    live = make_server(socket_ip_burst=6, socket_ip_per_minute=0.001, visitor_max_tabs=2)
+    hello = await opened(visitor_url(live))
+    assert isinstance(hello, dict)
+    url = visitor_url(live, hello["token"])
+    async with websockets.connect(url) as tab1, websockets.connect(url) as tab2:
+        await recv_until(tab1, "hello")
+        await recv_until(tab2, "hello")
+        assert await opened(url) == 4429  # a third tab
+    assert isinstance(await opened(url), dict)  # the two closed: room again
+    assert isinstance(await opened(url), dict)
+    # Six sockets in all from this address (the refused tab was one): no seventh, token or not.
+    assert await opened(url) == 4429
+    assert isinstance(await opened(url, "127.0.0.2"), dict)
+
+
+async def test_a_frame_flood_closes_the_socket(make_server: Callable[..., LiveServer]) -> None:
+    live = make_server(socket_frames_burst=10, socket_frames_per_second=1)
+    async with websockets.connect(visitor_url(live)) as ws:
+        await recv_until(ws, "hello")
+        for _ in range(30):
+            await ws.send('{"type": "ping"}')
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await asyncio.wait_for(ws.recv(), 5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4429
+
+
+async def test_a_blocked_address_is_refused_with_4451(live: LiveServer) -> None:
+    client = redis_of(live)
+    subject = moderation.ip_subject("127.0.0.1")
+    assert subject is not None
+    client.hset(
+        moderation.blocks_key(DESTINATION),
+        mapping={"synced": "1", moderation.ip_field(subject): "0"},
+    )
+    client.close()
+    assert await opened(visitor_url(live)) == moderation.BLOCKED_CLOSE
+    assert await conversations_or_none(live) == 0
+
+
+async def conversations_or_none(live: LiveServer) -> int:
+    return await asyncio.to_thread(conversations, live)
+
+
+async def test_binary_frames_close_either_socket_with_1003(live: LiveServer) -> None:
+    async with websockets.connect(visitor_url(live)) as ws:
+        await recv_until(ws, "hello")
+        await ws.send(b'{"type": "ping"}')
+        with pytest.raises(ConnectionClosed) as closed:
+            await recv_until(ws, "never")
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1003
+    adviser = office_login(live, "port-argent")
+    with login(live.url, adviser.email, adviser.password) as client:
+        cookie = {"cookie": f"concierge_session={client.cookies['concierge_session']}"}
+        async with websockets.connect(f"{live.ws_url}/ws/adviser", additional_headers=cookie) as ws:
+            await recv_until(ws, "hello")
+            await ws.send(b"\x00\xff")
+            with pytest.raises(ConnectionClosed) as closed:
+                await recv_until(ws, "never")
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1003
+    async with websockets.connect(visitor_url(live)) as ws:  # the server is still well
+        await recv_until(ws, "hello")
+
+
+async def test_text_that_cannot_be_stored_is_refused_before_anything_is_stored(
+    live: LiveServer,
+) -> None:
+    async with websockets.connect(visitor_url(live, lang="en")) as ws:
+        await recv_until(ws, "hello")
+        for n, text in enumerate(("a\\ud800b", "\\udfff", "x\\u0000y", "\\ud83d\\ude00\\ud800")):
+            client_id = f"client-bad{n}"
+            await ws.send(f'{{"type": "message", "client_id": "{client_id}", "text": "{text}"}}')
+            error = await recv_until(ws, "error")
+            assert (error["code"], error["client_id"]) == ("invalid_text", client_id)
+            assert "cannot be sent" in error["message"]
+        assert await conversations_or_none(live) == 0
+        ack = await send_message(ws, "Un emoji valide : \U0001f600")  # a proper pair is fine
+        assert ack["message_id"] > 0
+
+
+async def test_a_lapsed_assignment_lock_does_not_cost_the_visitor_their_ack(
+    live: LiveServer,
+) -> None:
+    """Under overload an assignment pass outlives its Redis lock (here: the lock is deleted as
+    soon as it is taken); the message is stored, and its sender gets the ack all the same."""
+    stop = asyncio.Event()
+
+    def steal() -> None:
+        client = redis_of(live)
+        lock_keys = [keys.assign_lock(DESTINATION, office) for office in range(1, 10)]
+        try:
+            while not stop.is_set():
+                client.delete(*lock_keys)
+        finally:
+            client.close()
+
+    thief = asyncio.create_task(asyncio.to_thread(steal))
+    try:
+        for n in range(5):
+            async with websockets.connect(visitor_url(live)) as ws:
+                await recv_until(ws, "hello")
+                ack = await send_message(ws, f"Bonjour {n}")
+                assert ack["message_id"] > 0
+    finally:
+        stop.set()
+        await thief
+    assert await conversations_or_none(live) == 5
+
+
+def test_concierge_run_refuses_huge_frames_and_stops_within_seconds_with_sockets_open(
+    env: dict[str, str],
+) -> None:
+    """A real `concierge run`: a 15 MB frame is refused from its header (1009, message too
+    big), and SIGTERM with 200 sockets open — visitors resuming, advisers — ends the process
+    in a few seconds."""
+    env = {**env, "CONCIERGE_DEMO_HISTORY_DAYS": "0", "CONCIERGE_SOCKET_IP_BURST": "100000"}
+    env["CONCIERGE_CHAT_NEW_IP_BURST"] = "100000"
+    env["CONCIERGE_VISITOR_MAX_TABS"] = "1000"
+    app = Running(env)
+    try:
+        app.wait_ready()
+        ws_url = app.url.replace("http://", "ws://")
+        visitor = f"{ws_url}/ws/visitor?account=chat-port-argent"
+        logins = [
+            line.split()[:2]
+            for line in (Path(env["CONCIERGE_VAR_DIR"]) / "demo-logins.txt").read_text().split("\n")
+            if "adviser" in line
+        ]
+        cookies = []
+        for email, password in logins[:3]:
+            with login(app.url, email, password) as client:
+                cookies.append(client.cookies["concierge_session"])
+
+        async def scene() -> None:
+            async with websockets.connect(visitor, origin=app.url, max_size=None) as ws:
+                hello = json.loads(await ws.recv())
+                await ws.send(
+                    json.dumps({"type": "message", "client_id": "c" * 8, "text": "x" * 15_000_000})
+                )
+                with pytest.raises(ConnectionClosed) as closed:
+                    while True:
+                        await asyncio.wait_for(ws.recv(), 10)
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+            token, tail = hello["token"], hello["last_event_id"]
+            sockets = [
+                await websockets.connect(
+                    f"{ws_url}/ws/adviser?last_event_id={tail}",
+                    origin=app.url,
+                    additional_headers={"cookie": f"concierge_session={cookie}"},
+                )
+                for cookie in cookies
+            ]
+            for n in range(200):
+                resume = f"&token={token}&last_event_id={tail}" if n % 2 else ""
+                sockets.append(await websockets.connect(visitor + resume, origin=app.url))
+            for ws in sockets:
+                json.loads(await ws.recv())
+            started = time.monotonic()
+            app.proc.send_signal(signal.SIGTERM)
+            output, _ = await asyncio.to_thread(app.proc.communicate, timeout=60)
+            app.output = output
+            took = time.monotonic() - started
+            assert app.proc.returncode == 0, output[-3000:]
+            assert took < 8, f"{took:.1f} s\n{output[-3000:]}"
+            assert "Exception in ASGI application" not in output
+
+        asyncio.run(scene())
+    finally:
+        if app.proc.poll() is None:
+            app.stop()
