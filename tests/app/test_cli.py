@@ -211,6 +211,7 @@ def test_stopping_with_many_chats_under_way_takes_seconds(
     arrives, every visitor socket watching its place in the queue) ends every socket handler and
     the process within seconds, with no socket error on the way."""
     env = {**env, "CONCIERGE_DEMO_HISTORY_DAYS": "0", "CONCIERGE_VISITOR_IP_RATE": "100000"}
+    env["CONCIERGE_CHAT_NEW_IP_BURST"] = "100000"  # 150 new chats from one address at once
     app = Running(env)
     running.append(app)
     app.wait_ready()
