@@ -8,12 +8,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from sqlmodel import col, select
 
-from app import repository, session_end
+from app import login_limits, repository, session_end
 from app.deps import (
     CSRF_COOKIE,
     LANGUAGE_COOKIE,
     SESSION_COOKIE,
     ServicesDep,
+    client_ip,
     language_for,
     optional_user,
     translator,
@@ -48,19 +49,29 @@ async def login(
     password: Annotated[str, Form(max_length=1024)] = "",
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    """Checks the credentials and opens a session."""
+    """Checks the credentials and opens a session.
+
+    Limited per client address and per account: an account with too many failed sign-ins is
+    locked for a while, except from a browser that signed in to it before (429 either way)."""
     if not same_token(request.cookies.get(CSRF_COOKIE), csrf_token):
         return render(request, "login.html", error="error.csrf", email=email, status_code=403)
-    ip = request.client.host if request.client else "unknown"
-    if not await services.limiter.hit("login", ip, services.settings.login_rate):
+    if not await services.limiter.hit("login", client_ip(request), services.settings.login_rate):
         return render(
             request, "login.html", error="error.rate_limited", email=email, status_code=429
         )
     async with services.db.session() as session:
         user = await repository.user_by_email(session, email)
+    user_id = user.id if user else None
+    if await login_limits.locked(services, email) and not login_limits.known_device(
+        services, request, user_id
+    ):
+        return render(
+            request, "login.html", error="error.account_locked", email=email, status_code=429
+        )
     # Verify even for unknown users so timing does not reveal which e-mails exist.
     valid = verify_password(password, user.password_hash if user else DUMMY_HASH)
     if user is None or not valid or not user.active or user.id is None:
+        await login_limits.failed(services, email)
         return render(request, "login.html", error="error.bad_login", email=email, status_code=401)
     data = await services.sessions.create(user.id)
     response = RedirectResponse("/inbox", status_code=303)
@@ -69,9 +80,10 @@ async def login(
         data.session_id,
         httponly=True,
         samesite="lax",
-        secure=services.settings.cookie_secure,
+        secure=services.settings.secure_cookies,
         max_age=services.settings.session_max_age,
     )
+    login_limits.remember_device(services, response, user.id)
     return response
 
 
@@ -128,7 +140,7 @@ async def choose_language(
         max_age=365 * 86400,
         httponly=True,
         samesite="lax",
-        secure=services.settings.cookie_secure,
+        secure=services.settings.secure_cookies,
     )
     return response
 
