@@ -111,11 +111,11 @@ async def test_transfer_with_a_note_moves_it_to_the_other_office(live: LiveServe
                 )
                 assert moved.status_code == 200
                 assert moved.json()["office_name"] == "Office de Tourisme de Saint-Clair"
-                # Both offices are told live.
-                left = await recv_until(here_ws, "conversation.changed")
-                while left["office_id"] != offices["saint-clair"]:  # skip earlier changes
-                    left = await recv_until(here_ws, "conversation.changed")
-                assert left["previous_office_id"] == offices["port-argent"]
+                # Both offices are told live; the one it left only that it left.
+                left = await recv_until(here_ws, "conversation.left")
+                assert left["conversation_id"] == row["id"]
+                assert left["office_id"] == offices["port-argent"]
+                assert "conversation" not in left and "message" not in left
                 note = await recv_until(there_ws, "message.created")
                 assert note["message"]["direction"] == "note"
             assert a.get(f"/api/conversations/{row['id']}").status_code == 404
