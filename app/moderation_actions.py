@@ -60,7 +60,9 @@ async def block_from(
             contact = await session.get(Contact, conversation.contact_id)
             assert contact is not None
             kind, channel, value = "contact", contact.channel, contact.external_id
-            label = contact.handle or contact.name or contact.external_id
+            # A chat visitor's id is a random token: the list names them by their conversation.
+            fallback = "" if contact.channel == "webchat" else contact.external_id
+            label = contact.handle or contact.name or fallback
         else:
             subject = (
                 ip_subject(conversation.visitor_ip) if conversation.channel == "webchat" else None

@@ -18,11 +18,14 @@ export function waiting(c) {
 }
 
 export function concernsMe(c) {
+  if (c.spam) return false; // spam rings nobody (app/spam.py)
   if (c.assignee_id === me.id) return true;
   return c.assignee_id === null && (me.officeId === null || c.office_id === me.officeId);
 }
 
 function matchesTab(c) {
+  // Spam shows in the managers' Spam view only, and nothing else does there.
+  if (state.filter === "spam" || c.spam) return state.filter === "spam" && Boolean(c.spam);
   switch (state.filter) {
     case "mine":
       return c.assignee_id === me.id && c.status === "open";
@@ -145,7 +148,7 @@ export async function loadList(append) {
   const filter = state.filter;
   const params = new URLSearchParams({ status: filter, limit: String(PAGE) });
   if (append && state.cursor) params.set("cursor", state.cursor);
-  const { data, response } = await api(`/api/conversations?${params}`, undefined, true);
+  const { data, response } = await api(listPath(params), undefined, true);
   if (filter !== state.filter) return;
   if (!append) {
     // Keep what the open thread shows; drop rows of other tabs that are no longer current.
@@ -155,6 +158,13 @@ export async function loadList(append) {
   state.cursor = response.headers.get("X-Next-Cursor");
   renderList();
   refreshCounts();
+}
+
+// The Spam view (managers) has its own endpoint; every other tab is a status of one list.
+function listPath(params) {
+  if (params.get("status") !== "spam") return `/api/conversations?${params}`;
+  params.delete("status");
+  return `/api/moderation/spam?${params}`;
 }
 
 let countsTimer = null;
@@ -235,7 +245,7 @@ listEl.addEventListener("scroll", () => {
   if (state.cursor && listEl.scrollTop + listEl.clientHeight > listEl.scrollHeight - 200) {
     const cursor = state.cursor;
     state.cursor = null; // one page at a time
-    api(`/api/conversations?${new URLSearchParams({ status: state.filter, limit: String(PAGE), cursor })}`, undefined, true)
+    api(listPath(new URLSearchParams({ status: state.filter, limit: String(PAGE), cursor })), undefined, true)
       .then(({ data, response }) => {
         for (const c of data) state.conversations.set(c.id, c);
         state.cursor = response.headers.get("X-Next-Cursor");

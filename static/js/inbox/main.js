@@ -5,6 +5,7 @@ import { refreshDuty } from "./alerts.js";
 import "./composer.js";
 import "./dialogs.js";
 import "./keyboard.js";
+import "./moderation.js";
 import { drop, loadList, refreshCounts, renderList, upsert } from "./list.js";
 import { loadColleagues } from "./presence.js";
 import { connect } from "./socket.js";

@@ -78,6 +78,8 @@ function messageNode(m) {
 
 export function activityText(a) {
   if (a.kind === "reopened" && !a.actor_id) return t("inbox.activity.reopened_visitor");
+  if (a.kind === "spam" && !a.actor_id) return t("inbox.activity.spam_blocked");
+  if (a.kind === "blocked") return t(`inbox.activity.blocked_${a.detail === "ip" ? "ip" : "contact"}`, { who: a.actor_name });
   if (a.kind === "assigned_to" && !a.user_id) return t("inbox.activity.unassigned", { who: a.actor_name });
   if (a.kind === "assigned_to" && a.user_id === a.actor_id) return t("inbox.activity.picked", { who: a.actor_name });
   const who = a.actor_name || t("inbox.activity.system");
