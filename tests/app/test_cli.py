@@ -137,7 +137,8 @@ def test_run_embeds_redis_seeds_demo_and_keeps_data_across_restarts(
     with login(second.url, email, password) as client:  # same users: data was kept
         assert client.get("/api/me").status_code == 200
     output = second.stop()
-    assert "manager@baie-dargent.example" in output  # logins printed again
+    assert password not in output  # passwords are printed once, at creation (item 11)
+    assert "demo-logins.txt" in output  # …and later starts say where they are kept
 
 
 def test_rota_import_export_check(env: dict[str, str], tmp_path: Path) -> None:
