@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 UNREACHABLE: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
 
 WATCH_EVERY = 1.0
+AFTERMATH = 5.0  # seconds after Redis came back when a failure is still the same outage
 
 
 class Outage:
@@ -31,6 +32,7 @@ class Outage:
 
     def __init__(self) -> None:
         self.down_since: float | None = None
+        self.back_at = -AFTERMATH
         self.reason = ""
 
     @property
@@ -42,7 +44,9 @@ class Outage:
         False for any other error, which the caller logs in full."""
         if not isinstance(exc, UNREACHABLE):
             return False
-        if self.down_since is None:
+        # Connections opened before a restart fail once more just after it: the same outage.
+        aftermath = time.monotonic() - self.back_at < AFTERMATH
+        if self.down_since is None and not aftermath:
             self.down_since = time.monotonic()
             self.reason = type(exc).__name__
             log.warning(
@@ -57,6 +61,7 @@ class Outage:
         if self.down_since is not None:
             log.warning("Redis reachable again after %.1f s", time.monotonic() - self.down_since)
             self.down_since = None
+            self.back_at = time.monotonic()
             self.reason = ""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("chat_latency", "rota_bench", "metrics_bench", "email_bench", "x_bench")
+BENCHMARKS = ("chat_latency", "rota_bench", "metrics_bench", "email_bench", "x_bench", "redis_kill")
 
 
 def main() -> None:
@@ -17,7 +17,11 @@ def main() -> None:
                 raise
             continue
         print(f"\n=== {name} ===", flush=True)
-        module.main([]) if name in ("chat_latency", "metrics_bench") else module.main()
+        module.main([]) if name in (
+            "chat_latency",
+            "metrics_bench",
+            "redis_kill",
+        ) else module.main()
     sys.stdout.flush()
 
 
