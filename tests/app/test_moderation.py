@@ -4,8 +4,10 @@ endpoints (roles, CSRF, other destinations)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -14,13 +16,14 @@ import websockets
 from sqlmodel import select
 from websockets.exceptions import ConnectionClosed
 
-from app import moderation, moderation_actions, privacy
+from app import moderation, moderation_actions, privacy, rollups
 from app.inbox import Inbox
 from app.models import Account, Conversation, Destination, ResponseTurn, Role, User
 from app.security import hash_password
 from app.services import Services
 from connectors.base import Author, Channel, InboundMessage
 from tests.app.test_api_lists import EIGHT
+from tests.app.test_dashboard import DAY, history
 from tests.app.test_ws import recv_until, send_message, visitor_url
 from tests.conftest import DemoLogin, LiveServer, login, office_login
 
@@ -362,3 +365,33 @@ async def test_the_visitors_address_is_erased_with_their_conversation(services: 
     async with services.db.session() as session:
         erased = await session.get(Conversation, conversation_id)
         assert erased is not None and erased.visitor_ip == ""
+
+
+async def test_spam_leaves_the_response_time_figures_and_exports_even_from_built_rollups(
+    live: LiveServer, services: Services
+) -> None:
+    await history(services)  # four chats on 21 July, three answered after 60, 180 and 30 s
+    async with services.db.session() as session:
+        destination = (await session.exec(select(Destination))).one()
+        spam_id = (
+            (await session.exec(select(Conversation).where(Conversation.thread_key == "b")))
+            .one()
+            .id
+        )
+    await rollups.build_day(services.db, destination, date(2026, 7, 21))
+
+    def export(m: httpx.Client) -> list[str]:
+        text = m.get(f"/api/metrics/export.csv?{DAY}").text
+        return sorted(r["wall_seconds"] for r in csv.DictReader(io.StringIO(text)))
+
+    boss = boss_of(live)
+    with login(live.url, boss.email, boss.password) as m:
+        assert export(m) == ["", "180.0", "30.0", "60.0"]
+        assert m.post(f"/api/conversations/{spam_id}/spam", json={"spam": True}).status_code == 200
+        assert export(m) == ["", "30.0", "60.0"]
+        page = m.get(f"/dashboard?{DAY}").text
+        await rollups.build_day(services.db, destination, date(2026, 7, 21))
+        assert export(m) == ["", "30.0", "60.0"]
+        assert m.get(f"/dashboard?{DAY}").text == page  # built rollups agree with the turns
+        assert m.post(f"/api/conversations/{spam_id}/spam", json={"spam": False}).status_code == 200
+        assert export(m) == ["", "180.0", "30.0", "60.0"]  # its turn, rebuilt from its messages
