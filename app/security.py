@@ -102,7 +102,11 @@ def _text(value: bytes | str) -> str:
 
 
 def same_token(a: str | None, b: str | None) -> bool:
-    return bool(a) and bool(b) and hmac.compare_digest(str(a), str(b))
+    """Compares two secrets in constant time; any text may come in (compare_digest refuses
+    non-ASCII str, so both are compared as UTF-8 bytes)."""
+    if not a or not b:
+        return False
+    return hmac.compare_digest(str(a).encode("utf-8", "replace"), str(b).encode("utf-8", "replace"))
 
 
 class VisitorTokenError(Exception):

@@ -43,3 +43,11 @@ def test_same_token() -> None:
     assert not same_token("abc", "abd")
     assert not same_token(None, None)
     assert not same_token("", "")
+
+
+def test_same_token_takes_any_text() -> None:
+    """A form or header with non-ASCII text is a wrong token, not a TypeError (a 500 that
+    schemathesis found on POST /language and /login)."""
+    assert not same_token("abc", "é")
+    assert same_token("jeton-é", "jeton-é")
+    assert not same_token("a\ud800", "abc")
