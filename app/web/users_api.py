@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from app import session_end
 from app.actions import ActionError
-from app.deps import CsrfChecked, CurrentManager, ServicesDep
+from app.deps import CsrfChecked, CurrentManager, RowId, ServicesDep
 from app.models import Role, User
 
 router = APIRouter(prefix="/api", tags=["team"])
@@ -39,7 +39,7 @@ async def _check_target(services: ServicesDep, manager: User, user_id: int) -> U
 
 
 @router.post("/users/{user_id}/disable", dependencies=[CsrfChecked])
-async def disable_user(user_id: int, manager: CurrentManager, services: ServicesDep) -> UserState:
+async def disable_user(user_id: RowId, manager: CurrentManager, services: ServicesDep) -> UserState:
     """Disables a user: they can no longer sign in, and every session and open socket of
     theirs ends at once, on every worker (the sockets close with 4401)."""
     target = await _check_target(services, manager, user_id)
@@ -49,7 +49,7 @@ async def disable_user(user_id: int, manager: CurrentManager, services: Services
 
 
 @router.post("/users/{user_id}/enable", dependencies=[CsrfChecked])
-async def enable_user(user_id: int, manager: CurrentManager, services: ServicesDep) -> UserState:
+async def enable_user(user_id: RowId, manager: CurrentManager, services: ServicesDep) -> UserState:
     """Lets a disabled user sign in again (their old sessions stay ended)."""
     target = await _check_target(services, manager, user_id)
     assert target.id is not None
