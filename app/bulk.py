@@ -16,6 +16,7 @@ from app import actions, assign, moderation_actions
 from app.actions import ActionError
 from app.assignment import assign_waiting
 from app.models import Conversation, ConversationStatus, Office, User
+from app.moderation import may_manage
 from app.services import Services
 
 MAX_IDS = 200
@@ -43,6 +44,8 @@ async def check_bulk(
         raise ActionError("error.bulk_too_many")
     if action not in ACTIONS:
         raise ActionError("error.bulk_unknown_action")
+    if action in ("spam", "not_spam") and not may_manage(user):
+        raise ActionError("error.managers_only", 403)
     if len(note) > services.settings.max_message_chars:
         raise ActionError("error.message_too_long")
     async with services.db.session() as session:

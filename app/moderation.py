@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel
-from redis.exceptions import RedisError
 from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -107,7 +106,7 @@ async def refusal(
         if found[0] is None:  # an empty Redis (restarted, flushed): the record is in SQL
             mirrored = await resync(services, account.destination_id)
             found = [b"1", *(mirrored.get(f) if f else None for f in fields[1:])]
-    except (RedisError, OSError) as exc:
+    except Exception as exc:  # Redis (or, rebuilding, SQL) down: a chat is worth more
         if not _outage["since"]:
             log.warning("blocks not checked (Redis unavailable, letting sockets in): %s", exc)
         _outage["since"] = time.monotonic()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("chat_latency", "rota_bench", "metrics_bench", "email_bench", "x_bench", "redis_kill")
+BENCHMARKS = ("chat_latency", "rota_bench", "metrics_bench", "email_bench", "x_bench", "redis_kill", "moderation_bench")
 
 
 def main() -> None:

@@ -231,6 +231,8 @@ async def test_only_managers_of_the_destination_moderate_with_csrf_and_valid_inp
         assert a.post(block_url, json=good_block).status_code == 403
         assert a.get("/api/moderation/blocks").status_code == 403
         assert a.get("/api/moderation/spam").status_code == 403
+        bulk = a.post("/api/conversations/bulk", json={"ids": [conversation_id], "action": "spam"})
+        assert bulk.status_code == 403
     with login(live.url, "zoe@ailleurs.example", "zoe-password-12") as z:
         for response in (z.post(spam_url, json={"spam": True}), z.post(block_url, json=good_block)):
             assert response.status_code == 404
