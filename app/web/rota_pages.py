@@ -67,6 +67,9 @@ def _signer(services: Services) -> URLSafeSerializer:
     return URLSafeSerializer(services.settings.secret_key.get_secret_value(), salt="concierge.ical")
 
 
+MAX_DAYS_AWAY = 10 * 366  # how far from today the calendar may be asked to show
+
+
 def can_edit(user: User) -> bool:
     return user.role in (Role.OFFICE_MANAGER, Role.DESTINATION_MANAGER)
 
@@ -160,6 +163,12 @@ async def rota_page(
     user = await optional_user(request)
     if user is None:
         return RedirectResponse("/login", status_code=303)
+    # The schedule is computed from the rota's start onwards: a date centuries away would take
+    # the worker seconds (and the year 9999 overflows), so the calendar keeps to a span.
+    today = services.clock.now().date()
+    if start is not None and abs((start - today).days) > MAX_DAYS_AWAY:
+        text = translator(request, user)("error.rota_date_out_of_range")
+        return PlainTextResponse(text, status_code=422)
     context = await _context(services, user, start, view)
     return render(request, "rota.html", user=user, **context)
 

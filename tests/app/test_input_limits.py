@@ -300,3 +300,15 @@ async def test_text_reaching_the_database_another_way_is_stored_with_replacement
         assert stored is not None
         assert (stored.slug, stored.name) == ("x\ufffd", "caf\ufffd \U0001f600")
     assert valid_text("plain") == "plain"
+
+
+def test_the_rota_calendar_refuses_dates_centuries_away(
+    live: LiveServer, client: httpx.Client
+) -> None:
+    """The schedule is computed from the rota's start: year 3442 took the worker over 10 s
+    (found by schemathesis) and 9999-12-31 overflowed; both are refused, in the user's language."""
+    for start in ("3442-11-27", "9999-12-31", "0001-01-01", "2005-01-01"):
+        response = client.get(f"/rota?start={start}", headers={"accept-language": "en"})
+        assert response.status_code == 422, (start, response.status_code)
+        assert "too far from today" in response.text
+    assert client.get("/rota?start=2027-03-01&view=month").status_code == 200
