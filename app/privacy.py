@@ -141,6 +141,7 @@ async def export_visitor(services: Services, user: User, conversation_id: int) -
                 "status": str(c.status),
                 "started": c.created_at.isoformat(),
                 "last_message": c.last_message_at.isoformat(),
+                "ip_address": c.visitor_ip,  # a chat's last connection, kept to stop abuse
                 "messages": by_conversation.get(c.id or 0, []),
             }
             for c in conversations

@@ -358,11 +358,15 @@ async def test_a_real_chat_socket_is_refused_once_its_visitor_or_address_is_bloc
     assert isinstance(await opened(visitor_url(live, token), "127.0.0.5"), dict)
 
 
-async def test_the_visitors_address_is_erased_with_their_conversation(services: Services) -> None:
+async def test_the_visitors_address_is_in_their_export_and_erased_with_their_conversation(
+    services: Services,
+) -> None:
     conversation_id = (await Inbox(services).ingest(chat("v-gdpr"))).conversation_id
     async with services.db.session() as session:
         stored = await session.get(Conversation, conversation_id)
         assert stored is not None and stored.visitor_ip == "203.0.113.7"
+    exported = await privacy.export_visitor(services, await manager(services), conversation_id)
+    assert exported["conversations"][0]["ip_address"] == "203.0.113.7"
     await privacy.erase_visitor(services, await manager(services), conversation_id)
     async with services.db.session() as session:
         erased = await session.get(Conversation, conversation_id)
@@ -397,3 +401,36 @@ async def test_spam_leaves_the_response_time_figures_and_exports_even_from_built
         assert m.get(f"/dashboard?{DAY}").text == page  # built rollups agree with the turns
         assert m.post(f"/api/conversations/{spam_id}/spam", json={"spam": False}).status_code == 200
         assert export(m) == ["", "180.0", "30.0", "60.0"]  # its turn, rebuilt from its messages
+
+
+async def test_an_office_manager_moderates_their_office_only(
+    live: LiveServer, services: Services
+) -> None:
+    inbox = Inbox(services)
+    theirs = (await inbox.ingest(chat("v-sc", account="chat-saint-clair"))).conversation_id
+    other = (await inbox.ingest(chat("v-pa", 1))).conversation_id
+    async with services.db.session() as session:
+        office = (
+            await session.exec(select(Account).where(Account.key == "chat-saint-clair"))
+        ).one()
+        session.add(
+            User(destination_id=1, office_id=office.office_id, name="Boss SC",
+                 role=Role.OFFICE_MANAGER, email="boss@saint-clair.example",
+                 password_hash=hash_password("boss-password-12"))
+        )  # fmt: skip
+        await session.commit()
+    boss = boss_of(live)
+    with login(live.url, boss.email, boss.password) as m:
+        made = m.post(f"/api/conversations/{other}/block", json={"target": "ip", "duration": "7d"})
+        assert made.status_code == 201, made.text
+    with login(live.url, "boss@saint-clair.example", "boss-password-12") as o:
+        assert o.post(f"/api/conversations/{other}/spam", json={"spam": True}).status_code == 404
+        assert o.post(f"/api/conversations/{theirs}/spam", json={"spam": True}).status_code == 200
+        assert [c["id"] for c in o.get("/api/moderation/spam").json()] == [theirs]
+        mine = o.post(
+            f"/api/conversations/{theirs}/block", json={"target": "sender", "duration": "1h"}
+        )
+        assert mine.status_code == 201
+        # Port-Argent's block names a visitor of another office: not theirs to see or lift.
+        assert [b["id"] for b in o.get("/api/moderation/blocks").json()] == [mine.json()["id"]]
+        assert o.delete(f"/api/moderation/blocks/{made.json()['id']}").status_code == 404
