@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from tests.conftest import DemoLogin, LiveServer, office_login
@@ -138,3 +139,35 @@ def test_a_conversation_marked_as_spam_leaves_an_open_adviser_inbox_at_once(
     # Live: the adviser's list drops it without a reload; the real question stays.
     expect(item_of(adviser, SPAM)).to_have_count(0)
     expect(item_of(adviser, REAL)).to_be_visible()
+
+
+def serious_violations(page: Page) -> list[tuple[str, list[Any]]]:
+    results = Axe().run(page)
+    return [
+        (v["id"], [n["target"] for n in v["nodes"]][:3])
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def test_the_moderation_menu_and_dialogs_pass_an_accessibility_scan(
+    live: LiveServer, new_page: Any
+) -> None:
+    chat(live, SPAM)
+    page = new_page(locale="fr-FR", viewport=DESKTOP)
+    adviser_login(page, live, manager_of(live))
+    item_of(page, SPAM).get_by_test_id("conversation-open").click()
+    expect(page.get_by_test_id("message").first).to_be_visible()
+    page.get_by_test_id("moderate-open").click()
+    expect(page.get_by_test_id("moderate-menu")).to_be_visible()
+    assert serious_violations(page) == []
+    page.keyboard.press("Escape")  # closes the menu, back on its button
+    expect(page.get_by_test_id("moderate-menu")).to_be_hidden()
+    page.get_by_test_id("moderate-open").click()
+    page.get_by_test_id("block-ip").click()
+    expect(page.get_by_test_id("block-dialog")).to_be_visible()
+    assert serious_violations(page) == []
+    page.get_by_test_id("block-cancel").click()
+    page.get_by_test_id("blocks-open").click()
+    expect(page.get_by_test_id("blocks-empty")).to_be_visible()
+    assert serious_violations(page) == []
