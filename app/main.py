@@ -27,6 +27,7 @@ from app.handover import hand_over
 from app.models import Destination, Office
 from app.outbox import run_dispatchers
 from app.privacy import keep_swept
+from app.realtime import stop
 from app.recovery import keep_replaying
 from app.rollups import keep_built
 from app.services import Services
@@ -95,15 +96,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
-            except Exception:  # a background task that died must not stop the shutdown
-                log.exception("background task %s had failed", task.get_name())
+        failed = [t for t in tasks if t.done() and not t.cancelled() and t.exception()]
+        for task in failed:  # a background task that died must not stop the shutdown
+            log.error("background task %s had failed", task.get_name(), exc_info=task.exception())
+        # A cancellation a Redis call swallowed is sent again (realtime.stop): a loop around
+        # Redis would otherwise keep the process from exiting.
+        await asyncio.gather(*(stop(task) for task in tasks))
         await services.close()
 
 

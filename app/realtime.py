@@ -173,11 +173,7 @@ class Hub:
 
     async def close(self) -> None:
         tasks = [*self._tasks.values(), *self._signal_tasks.values()]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await asyncio.gather(*(stop(task) for task in tasks))
         self._tasks.clear()
         self._signal_tasks.clear()
 
@@ -272,6 +268,23 @@ class Hub:
                 with contextlib.suppress(asyncio.QueueEmpty):
                     listener.queue.get_nowait()
                 listener.queue.put_nowait(None)
+
+
+async def stop(task: asyncio.Task[Any] | None, resend: float = 0.2) -> None:
+    """Cancels ``task`` and waits until it has ended, without swallowing a cancellation of the
+    caller.
+
+    The cancellation is sent again every ``resend`` seconds while the task runs: on Python
+    3.11, ``asyncio.wait_for`` (which redis-py uses for every reply) drops a cancellation that
+    lands as the reply arrives, and a loop around Redis calls would then go on for ever."""
+    if task is None:
+        return
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=resend)
+    if not task.cancelled() and task.exception() is not None:
+        # Its own failure was the task's to log; the caller is ending it anyway.
+        log.debug("task %s had failed", task.get_name(), exc_info=task.exception())
 
 
 def _decode(value: bytes | str) -> str:

@@ -8,7 +8,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -22,6 +22,8 @@ from app.routing import Router
 from app.security import SessionStore, VisitorTokens
 from app.settings import Settings
 from connectors.base import Connector
+
+REDIS_CONNECTIONS = 400  # per worker process
 
 
 @dataclass
@@ -60,14 +62,19 @@ class Services:
         # A dropped connection is retried a few times with a short backoff (a Redis restarting
         # in the next second is not an error); beyond that the caller sees the error, and the
         # background loops wait with their own backoff (app.outage).
-        redis = Redis.from_url(
+        # A blocking pool: a crowd of sockets opening at once waits a moment for a connection,
+        # where redis-py's default pool (100) fails the handshakes past it.
+        pool = BlockingConnectionPool.from_url(
             settings.redis_url,
+            max_connections=REDIS_CONNECTIONS,
+            timeout=10,
             socket_timeout=30,
             socket_connect_timeout=5,
             health_check_interval=30,
             retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
             retry_on_error=[RedisConnectionError, RedisTimeoutError],
         )
+        redis = Redis.from_pool(pool)
         secret = settings.secret_key.get_secret_value()
         return cls(
             settings=settings,

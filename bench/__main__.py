@@ -5,7 +5,16 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("chat_latency", "rota_bench", "metrics_bench", "email_bench", "x_bench", "redis_kill", "moderation_bench")
+BENCHMARKS = (
+    "chat_latency",
+    "rota_bench",
+    "metrics_bench",
+    "email_bench",
+    "x_bench",
+    "redis_kill",
+    "moderation_bench",
+    "socket_probe",
+)
 
 
 def main() -> None:

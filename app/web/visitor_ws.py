@@ -34,12 +34,12 @@ from app.events import (
 from app.i18n import catalog, gettext
 from app.inbox import Inbox
 from app.models import Account, Conversation, ConversationStatus, Destination, Office
-from app.realtime import Listener
+from app.realtime import Listener, stop
 from app.security import VisitorIdentity, VisitorTokenError
 from app.services import Services
 from app.socket_guard import Bucket, SocketGuard
 from app.timefmt import human_when
-from app.web.ws import SOCKET_GONE, pump_events, receive_text, refuse, stop, valid_resume_id
+from app.web.ws import SOCKET_GONE, pump_events, receive_text, refuse, valid_resume_id
 from connectors.webchat.frames import FrameError, PingFrame, TypingFrame, parse_frame, to_inbound
 from connectors.webchat.meter import Every, FrameMeter, TypingMeter
 

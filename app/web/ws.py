@@ -27,7 +27,7 @@ from app.deps import SESSION_COOKIE, get_services, optional_user, same_origin, t
 from app.events import AudienceFields, Event, SessionEnded, Typing, event_adapter, staff_sees
 from app.i18n import Translator
 from app.models import Account, Conversation, Role, User
-from app.realtime import Listener, parse_id
+from app.realtime import Listener, parse_id, stop
 from app.security import session_tag
 from app.services import Services
 
@@ -157,26 +157,11 @@ async def receive_text(ws: WebSocket) -> str:
 
 def _still_wanted() -> None:
     """Raises the cancellation of the current task if a library call swallowed it (redis-py
-    can, when the cancel lands while it waits on its connection): the pump must not go on to
-    wait for events for a socket that has ended."""
+    does on Python 3.11 when the cancel lands as a reply arrives, see realtime.stop): the pump
+    must not go on to wait for events for a socket that has ended."""
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
-
-
-async def stop(task: asyncio.Task[Any] | None) -> None:
-    """Cancels ``task`` and waits for it, without swallowing a cancellation of the caller."""
-    if task is None:
-        return
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        current = asyncio.current_task()
-        if current is not None and current.cancelling():
-            raise
-    except Exception:  # the task's own failure was its to log; the socket is ending anyway
-        log.debug("task %s ended with an error", task.get_name(), exc_info=True)
 
 
 async def pump_events(
@@ -447,10 +432,7 @@ async def adviser_socket(ws: WebSocket) -> None:
         pass
     finally:
         for task in (pump, ended, watcher):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await stop(task)  # a cancellation redis-py swallowed is sent again
         services.hub.unsubscribe(destination_id, listener)
         # Redis gone: the entries lapse by themselves.
         with contextlib.suppress(Exception):
