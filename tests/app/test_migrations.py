@@ -67,6 +67,16 @@ ADDED_LATER = {
 TABLES_ADDED_LATER = {"block", "relay"}  # 0004, 0005
 
 
+def after_0003(difference: tuple[Any, ...]) -> bool:
+    """A difference left by downgrading past a revision newer than 0003 (the tests of 0002 and
+    0003 assert their own differences only)."""
+    kind, target = difference[0], difference[-1]
+    if kind == "add_column":
+        table = difference[2]
+        return table != "message" and target.name in ADDED_LATER.get(table, ())
+    return getattr(target, "table", target).name in TABLES_ADDED_LATER
+
+
 async def create_all_as_before_migrations(engine: AsyncEngine, *, activity: bool) -> None:
     """What start-up made before migrations: ``create_all`` of the models of the time."""
     made = [
@@ -179,7 +189,7 @@ async def test_downgrade_of_0002_drops_activity_only_and_upgrade_brings_it_back(
     assert "activity" not in after
     assert after == {k: v for k, v in before.items() if k not in {"activity", *TABLES_ADDED_LATER}}
     missing = await inspect_with(engine, differences)
-    assert sorted((d[0], d[-1].name) for d in missing) == [
+    assert sorted((d[0], d[-1].name) for d in missing if not after_0003(d)) == [
         ("add_column", "delivery_code"),  # 0003's, downgraded on the way
         ("add_column", "delivery_params"),
         ("add_index", "ix_activity_conversation_id"),
@@ -222,7 +232,7 @@ async def test_0003_gives_the_replies_already_failed_no_code_and_its_downgrade_k
     async with engine.begin() as conn:
         await conn.run_sync(migrations.downgrade, "0002")
     missing = await inspect_with(engine, differences)
-    assert sorted((d[0], d[-1].name) for d in missing) == [
+    assert sorted((d[0], d[-1].name) for d in missing if not after_0003(d)) == [
         ("add_column", "delivery_code"),
         ("add_column", "delivery_params"),
     ]

@@ -57,6 +57,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("block")
-    with op.batch_alter_table("conversation", schema=None) as batch_op:
-        batch_op.drop_column("visitor_ip")
-        batch_op.drop_column("spam")
+    # Plain DROP COLUMN (SQLite 3.35+): a batch copy would drop the conversation table, which
+    # every message refers to.
+    op.drop_column("conversation", "visitor_ip")
+    op.drop_column("conversation", "spam")
