@@ -14,6 +14,7 @@ BENCHMARKS = (
     "redis_kill",
     "moderation_bench",
     "socket_probe",
+    "input_guard_bench",
 )
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from itertools import accumulate
 from typing import Any
 
 from starlette.requests import Request
@@ -35,8 +34,9 @@ MAX_JSON_BYTES = 1024 * 1024
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _FORM_CHARSETS = {"utf-8", "ascii", "latin-1", "iso8859-1", "cp1252"}
 # A JSON string (escapes included), so brackets inside text do not count as nesting.
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_NOT_BRACKET = re.compile(rb"[^\[\]{}]")
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_AS_SQUARE = bytes.maketrans(b"{}", b"[]")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -53,12 +53,28 @@ def has_lone_surrogate(text: str) -> bool:
     return not text.isascii() and _LONE_SURROGATE.search(text) is not None
 
 
-def json_depth(body: bytes) -> int:
-    """How deeply arrays and objects nest in ``body``, without parsing it."""
-    brackets = _NOT_BRACKET.sub(b"", _JSON_STRING.sub(b"", body))
-    if not brackets:
-        return 0
-    return max(accumulate(1 if b in b"[{" else -1 for b in brackets))
+def json_depth(body: bytes, limit: int = MAX_DEPTH) -> int:
+    """How deeply arrays and objects nest in ``body``, without parsing it: exact up to
+    ``limit``, and some number over ``limit`` when deeper.
+
+    While a pass removes much, innermost empty pairs are peeled off level by level (one C-speed
+    regex each), so a wide body costs a few passes whatever its size; what remains is narrow —
+    deep, or unbalanced — and is counted bracket by bracket, stopping once over ``limit``."""
+    # Only brackets are kept, objects' as arrays' (which closes which does not change depth).
+    brackets = _JSON_STRING.sub(b"", body).translate(_AS_SQUARE, _NOT_BRACKETS)
+    depth = 0
+    while depth <= limit and len(brackets) > 256:
+        peeled = brackets.replace(b"[]", b"")  # one scan: pairs it forms wait for the next
+        if (len(brackets) - len(peeled)) * 100 < len(brackets):
+            break  # narrow (deep, or unbalanced): counting stops early there
+        brackets, depth = peeled, depth + 1
+    level = deepest = 0
+    for byte in brackets:
+        level += 1 if byte == 0x5B else -1  # "["
+        deepest = max(deepest, level)
+        if depth + deepest > limit:
+            break
+    return depth + deepest
 
 
 def check_json(body: bytes) -> None:
@@ -78,24 +94,39 @@ def check_json(body: bytes) -> None:
 
 def _walk(value: Any) -> None:
     # Iterative: the depth is bounded already, but a wide body should not cost a deep stack.
-    stack: list[tuple[str, Any]] = [("", value)]
+    # A field's name is spelled out only for the refusal: (parent, key) links until then.
+    stack: list[tuple[Any, tuple[Any, ...] | None]] = [(value, None)]
     while stack:
-        path, item = stack.pop()
+        item, where = stack.pop()
         if isinstance(item, bool):
             continue
         if isinstance(item, int):
             if not INT64_MIN <= item <= INT64_MAX:
-                raise Refusal(422, "range", path or "body")
+                raise Refusal(422, "range", _spelled(where))
         elif isinstance(item, str):
             if has_lone_surrogate(item):
-                raise Refusal(422, "bad_text", path or "body")
+                raise Refusal(422, "bad_text", _spelled(where))
         elif isinstance(item, dict):
             for key, child in item.items():
                 if has_lone_surrogate(key):
-                    raise Refusal(422, "bad_text", path or "body")
-                stack.append((f"{path}.{key}" if path else key, child))
+                    raise Refusal(422, "bad_text", _spelled(where))
+                stack.append((child, (where, key)))
         elif isinstance(item, list):
-            stack.extend((f"{path}.{n}" if path else str(n), child) for n, child in enumerate(item))
+            if all(type(child) is int for child in item):  # ids: one comparison each way
+                if item and not (min(item) >= INT64_MIN and max(item) <= INT64_MAX):
+                    wrong = next(n for n, c in enumerate(item) if not INT64_MIN <= c <= INT64_MAX)
+                    raise Refusal(422, "range", _spelled((where, wrong)))
+                continue
+            stack.extend((child, (where, n)) for n, child in enumerate(item))
+
+
+def _spelled(where: tuple[Any, ...] | None) -> str:
+    """("ids", 3) linked from the root → "ids.3"; the body itself → "body"."""
+    parts: list[str] = []
+    while where is not None:
+        where, key = where
+        parts.append(str(key))
+    return ".".join(reversed(parts)) or "body"
 
 
 def _content_type(scope: Scope) -> tuple[str, dict[str, str]]:
