@@ -24,7 +24,7 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import keys, outage, repository
+from app import keys, outage, repository, spam
 from app.events import ConversationChanged, MessageCreated
 from app.models import (
     Account,
@@ -136,7 +136,8 @@ async def _replay(services: Services, message_id: int) -> None:
             user = await session.get(User, message.author_user_id)
             name = user.name if user is not None else ""
         view = await repository.live_view(services, session, conversation)
-    audience = repository.audience(conversation, account)
+    # A conversation in spam is announced to managers only, as when it was written (app.spam).
+    audience = spam.audience_of(repository.audience(conversation, account), conversation, ())
     await services.hub.publish(
         account.destination_id, ConversationChanged(**audience, conversation=view)
     )

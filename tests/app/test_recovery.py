@@ -15,19 +15,29 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from app import actions, recovery
+from app import actions, keys, recovery
 from app.db import create_tables
 from app.demo import seed
 from app.embedded_redis import EmbeddedRedis
 from app.events import MessageCreated, MessageStatus
 from app.inbox import Inbox
-from app.models import Account, Conversation, DeliveryStatus, Message, User
-from app.outbox import Dispatcher
+from app.models import (
+    Account,
+    AuthorKind,
+    Conversation,
+    DeliveryStatus,
+    Direction,
+    Message,
+    User,
+)
+from app.outbox import Dispatcher, enqueue
 from app.realtime import Listener
 from app.relay_rows import Relay
 from app.services import Services
 from app.settings import Settings
 from connectors.base import Author, Channel, InboundMessage
+from tests.app.test_leases import x_services  # noqa: F401  (the X account, configured)
+from tests.support.fake_x import FakeX
 
 T0 = datetime(2026, 7, 21, 8, 0, tzinfo=UTC)
 
@@ -193,3 +203,54 @@ async def test_follow_ups_done_leave_no_row_and_are_not_replayed(own: Services) 
     await recovery.flush_done(own)
     assert await relay_rows(own) == []
     assert await recovery.replay_once(own, older_than=timedelta(0)) == 0
+
+
+async def test_a_reply_queued_twice_is_sent_once(x_services: Services, fake: FakeX) -> None:  # noqa: F811
+    """A replay may queue a reply whose first entry also made it: two workers each take one
+    entry at once, and the X API still gets one post."""
+    tweet = InboundMessage(
+        channel=Channel.TWITTER, account="x-port-argent", external_id="1801",
+        thread_key="conv:1801", author=Author(external_id="4242", handle="@ana"),
+        text="@PortArgentOT le phare ?", received_at=T0,
+    )  # fmt: skip
+    result = await Inbox(x_services).ingest(tweet)
+    async with x_services.db.session() as session:
+        conversation = await session.get(Conversation, result.conversation_id)
+        assert conversation is not None
+        reply = Message(
+            conversation_id=result.conversation_id, account_id=conversation.account_id,
+            direction=Direction.OUT, author_kind=AuthorKind.ADVISER, text="@ana Oui, jusqu'à 22 h",
+            created_at=T0, delivery_status=DeliveryStatus.PENDING,
+        )  # fmt: skip
+        session.add(reply)
+        await session.commit()
+        account = await session.get(Account, conversation.account_id)
+        assert reply.id is not None and account is not None
+    fake.slow(1.5, path="/2/tweets")  # the first send is still running when the second comes
+    workers = [
+        asyncio.create_task(Dispatcher(x_services, account.destination_id, name).run())
+        for name in ("worker-1", "worker-2")
+    ]
+    try:
+        await asyncio.sleep(0.5)  # both are reading the outbox
+        await enqueue(x_services, account.destination_id, reply.id)
+        await asyncio.sleep(0.5)  # one of them is sending it, slowly: the other is free
+        await enqueue(x_services, account.destination_id, reply.id)
+        for _ in range(100):
+            if (await stored(x_services, reply.id)).delivery_status == DeliveryStatus.SENT:
+                break
+            await asyncio.sleep(0.05)
+        # The other entry, left while the send ran, is claimed again and acknowledged.
+        stream = keys.outbox(account.destination_id)
+        for _ in range(200):
+            pending: Any = await x_services.redis.xpending(stream, "senders")
+            if pending["pending"] == 0:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+    assert (await stored(x_services, reply.id)).delivery_status == DeliveryStatus.SENT
+    assert len(fake.calls("/2/tweets", "POST")) == 1
+    assert pending["pending"] == 0  # both entries acknowledged
