@@ -22,7 +22,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import moderation, repository, visitor_presence, visitor_queue
-from app.deps import get_services, language_for
+from app.deps import client_ip, get_services, language_for
 from app.events import (
     AudienceFields,
     ConversationChanged,
@@ -82,7 +82,7 @@ async def visitor_socket(ws: WebSocket) -> None:
     account_key = ws.query_params.get("account", "")[:64]
     token = ws.query_params.get("token")
     lang = language_for(ws)
-    ip = ws.client.host if ws.client else "unknown"
+    ip = client_ip(ws)  # the peer, or what a trusted proxy said (CONCIERGE_TRUSTED_PROXIES)
     guard = SocketGuard(services.redis)
     if not await guard.admit(
         Bucket("socket-ip", ip, settings.socket_ip_burst, settings.socket_ip_per_minute)
