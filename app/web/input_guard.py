@@ -5,8 +5,8 @@ body, not of one endpoint's model:
 
 - JSON nested deeper than ``MAX_DEPTH`` — measured on the raw bytes *before* parsing, since
   Python's parser recurses and 5,000 levels raise ``RecursionError``;
-- integers outside SQL's signed 64 bits anywhere in a JSON body (SQLite raises
-  ``OverflowError``, PostgreSQL an error of its own);
+- numbers outside SQL's signed 64 bits anywhere in a JSON body (SQLite raises
+  ``OverflowError``, PostgreSQL an error of its own), ``1e20`` as well as ``2**63``;
 - text with lone UTF-16 surrogates (``"\\ud800"`` escapes, or their raw bytes): no UTF-8 can
   encode them, so storing or rendering them fails;
 - forms declaring a charset other than UTF-8/ASCII/Latin-1 (``charset=utf-7`` decodes to lone
@@ -100,7 +100,8 @@ def _walk(value: Any) -> None:
         item, where = stack.pop()
         if isinstance(item, bool):
             continue
-        if isinstance(item, int):
+        if isinstance(item, (int, float)):
+            # A float too: 1e20 is an integer to a lax int field, and too large for SQL.
             if not INT64_MIN <= item <= INT64_MAX:
                 raise Refusal(422, "range", _spelled(where))
         elif isinstance(item, str):
