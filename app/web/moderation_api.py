@@ -9,19 +9,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field, StrictBool
 
 from app import moderation_actions, pagination, repository
 from app.actions import ActionError
-from app.deps import CsrfChecked, CurrentUser, ServicesDep
+from app.deps import CsrfChecked, CurrentUser, RowId, ServicesDep
 from app.events import ConversationOut
 from app.moderation import BlockOut, Duration, may_manage
 
 router = APIRouter(prefix="/api", tags=["moderation"])
-
-# SQL integers are signed 64-bit: a larger id is refused here (422), not by the database.
-RowId = Annotated[int, Path(ge=-(2**63 - 1), le=2**63 - 1)]
 
 
 class SpamIn(BaseModel):
