@@ -186,7 +186,7 @@ class EmbeddedRedis:
                 began = time.monotonic()
                 try:
                     self.start()
-                except EmbeddedRedisError as exc:
+                except (EmbeddedRedisError, OSError) as exc:  # the thread must live on
                     failures += 1
                     log.error("embedded redis did not restart (%s); trying again", exc)
                     self._process = proc  # still dead: the next check tries again
