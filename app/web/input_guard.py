@@ -8,7 +8,7 @@ body, not of one endpoint's model:
 - numbers outside SQL's signed 64 bits anywhere in a JSON body (SQLite raises
   ``OverflowError``, PostgreSQL an error of its own), ``1e20`` as well as ``2**63``;
 - text with lone UTF-16 surrogates (``"\\ud800"`` escapes, or their raw bytes): no UTF-8 can
-  encode them, so storing or rendering them fails;
+  encode them, so storing or rendering them fails; bytes that are not UTF-8 at all;
 - forms declaring a charset other than UTF-8/ASCII/Latin-1 (``charset=utf-7`` decodes to lone
   surrogates too);
 - JSON bodies over ``MAX_JSON_BYTES`` (no endpoint takes more than a few hundred kilobytes).
@@ -87,8 +87,10 @@ def check_json(body: bytes) -> None:
     try:
         # Like the routes: bytes are decoded as Python's json does, surrogates passed through.
         value = json.loads(body)
+    except UnicodeDecodeError:  # not UTF-8 at all: FastAPI would answer an untranslated 400
+        raise Refusal(422, "bad_text") from None
     except (ValueError, RecursionError):
-        return
+        return  # malformed JSON: the route's validation says where, in the reader's language
     _walk(value)
 
 

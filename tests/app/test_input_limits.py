@@ -208,6 +208,13 @@ def test_lone_surrogates_in_any_json_text_get_a_422(live: LiveServer, client: ht
                 method, path, content=raw, headers={"content-type": "application/json"}
             )
             refused_clearly(response, (422,))
+            # …and bytes that are no UTF-8 at all (FastAPI alone answered an untranslated 400).
+            raw = raw.replace(b"a\xed\xa0\x80", b"\xff\xfe")
+            response = client.request(
+                method, path, content=raw, headers={"content-type": "application/json"}
+            )
+            refused_clearly(response, (422,))
+            assert response.json()["errors"][0]["code"] == "bad_text"
     assert probed >= 15
 
 
