@@ -270,6 +270,8 @@ async def _forget_events(
     for conversation in erased:
         by_destination.setdefault(conversation.destination_id, set()).add(conversation.id or 0)
     for destination_id, ids in by_destination.items():
+        # Each chat conversation's own copy of its events (app/realtime.py) goes whole.
+        await services.redis.delete(*(keys.conversation_events(destination_id, i) for i in ids))
         stream = keys.events(destination_id)
         start = "-"
         while True:

@@ -7,10 +7,11 @@ backlog from the stream, then live events, with no gap and no duplicate.
 
 A backlog is bounded: at most ``limit`` events are read (``XRANGE … COUNT``), and a client
 further behind than that, or than ``max_age``, is told to ``resync`` (reload what it shows)
-instead. A chat visitor's events are also written, with the same entry id and in the same
-script, to a small stream of that visitor's own (capped, expiring): a visitor resuming reads
-only what concerns them, never the destination's whole stream, so an anonymous socket resuming
-from ``0-0`` costs a few small reads whatever the destination's traffic.
+instead. The events of a chat visitor's conversation are also written, with the same entry id
+and in the same script, to a small stream of that conversation's own (capped, expiring): a
+visitor resuming reads only what concerns them, never the destination's whole stream, so an
+anonymous socket resuming from ``0-0`` costs a few small reads whatever the destination's
+traffic. (Keyed by conversation, not by visitor: erasing a conversation deletes its stream.)
 
 Ephemeral signals (typing, viewing, presence) go through Redis pub/sub instead: nothing is kept,
 and listeners receive them with an empty event id, outside the resumable order.
@@ -39,11 +40,11 @@ log = logging.getLogger(__name__)
 
 FRAMES_KEPT = 1024  # rendered frames kept for the other sockets of the same event
 STREAM_MAXLEN = 100_000  # events kept for resuming; an older resume point asks for a resync
-# A visitor's own stream keeps at least this many events (approximate trimming keeps a few
-# more), for VISITOR_STREAM_TTL after their last one. Any backlog bound below it is exact: a
+# A chat conversation's own stream keeps at least this many events (approximate trimming keeps a few
+# more), for CHAT_STREAM_TTL after their last one. Any backlog bound below it is exact: a
 # trimmed resume point always has more than the bound after it, hence a resync.
-VISITOR_STREAM_MAXLEN = 1000
-VISITOR_STREAM_TTL = 7 * 24 * 3600  # longer than any resume age accepted (resume_max_age)
+CHAT_STREAM_MAXLEN = 1000
+CHAT_STREAM_TTL = 7 * 24 * 3600  # longer than any resume age accepted (resume_max_age)
 CLOSED: tuple[str, None] = ("", None)  # queued by Listener.close: the socket has ended
 
 # The destination's XADD then the visitor's with the entry id it returned, in one script: the
@@ -95,16 +96,16 @@ class Hub:
         self._publish_twice = redis.register_script(_PUBLISH_TWICE)
 
     async def publish(self, destination_id: int, event: Event) -> str:
-        """Appends an event to the destination's stream (and to its chat visitor's, if any);
-        returns its id."""
+        """Appends an event to the destination's stream (and to its chat conversation's, when a
+        visitor may see it); returns its id."""
         data = event_adapter.dump_json(event)
         if event.visitor_key:
             event_id: Any = await self._publish_twice(
                 keys=[
                     keys.events(destination_id),
-                    keys.visitor_events(destination_id, event.visitor_key),
+                    keys.conversation_events(destination_id, event.conversation_id),
                 ],
-                args=[data, STREAM_MAXLEN, VISITOR_STREAM_MAXLEN, VISITOR_STREAM_TTL],
+                args=[data, STREAM_MAXLEN, CHAT_STREAM_MAXLEN, CHAT_STREAM_TTL],
             )
         else:
             event_id = await self.redis.xadd(
@@ -127,10 +128,11 @@ class Hub:
         *,
         limit: int,
         max_age: float,
-        visitor_key: str = "",
+        conversation_id: int | None = None,
     ) -> list[tuple[str, Event]] | None:
-        """At most ``limit`` events after ``after`` — of one chat visitor when ``visitor_key``
-        is given, read from their own stream; None (resync) when there are more, when
+        """At most ``limit`` events after ``after`` — of one chat conversation when
+        ``conversation_id`` is given, read from its own stream (0: a visitor without a
+        conversation yet, nothing to replay); None (resync) when there are more, when
         ``after`` is older than what the stream keeps, or more than ``max_age`` seconds old.
 
         ``0-0`` means "from the beginning" and is not aged: a stream that was empty when the
@@ -138,8 +140,10 @@ class Hub:
         start = parse_id(after)
         if start != (0, 0) and start[0] < (time.time() - max_age) * 1000:
             return None
-        if visitor_key:
-            stream = keys.visitor_events(destination_id, visitor_key)
+        if conversation_id == 0:
+            return []
+        if conversation_id is not None:
+            stream = keys.conversation_events(destination_id, conversation_id)
         else:
             stream = keys.events(destination_id)
             first: Any = await self.redis.xrange(stream, count=1)

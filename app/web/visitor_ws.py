@@ -17,7 +17,7 @@ import logging
 import time
 from typing import Any
 
-from fastapi import APIRouter, WebSocket
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -194,7 +194,7 @@ async def _live(
                 listener,
                 resume,
                 visitor_frame,
-                visitor_key=visitor.key,
+                conversation_id=visitor.audience["conversation_id"] if visitor.audience else 0,
             )
         )
         inbox = Inbox(services)
@@ -421,6 +421,10 @@ async def _visitor_frame(visitor: _Visitor, inbox: Inbox, ip: str, raw: str, lan
     if not allowed:
         await error("rate_limited", frame.client_id)
         return
+    # A visitor (or address) blocked since the socket opened: refused like a new socket (4451).
+    if blocked := await moderation.refusal(services, account, visitor.visitor_id, ip):
+        await ws.close(code=moderation.BLOCKED_CLOSE, reason=blocked)
+        raise WebSocketDisconnect(moderation.BLOCKED_CLOSE)
     inbound = to_inbound(
         frame,
         account=account.key,

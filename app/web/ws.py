@@ -171,13 +171,14 @@ async def pump_events(
     listener: Listener,
     last_event_id: str | None,
     render: Renderer,
-    visitor_key: str = "",
+    conversation_id: int | None = None,
 ) -> None:
     """Sends the backlog since ``last_event_id`` then live events, each once, in order.
 
     The backlog is bounded (``resume_backlog_max`` events, ``resume_max_age_seconds``): a
     client further behind gets ``{"type": "resync", "last_event_id": <tail>}`` and reloads
-    what it shows. A chat visitor's (``visitor_key``) is read from their own stream only."""
+    what it shows. A chat visitor's is read from their conversation's own stream only
+    (``conversation_id``; 0 while they have none)."""
     sent = parse_id(last_event_id) if last_event_id else (0, 0)
     if last_event_id:
         settings = services.settings
@@ -186,7 +187,7 @@ async def pump_events(
             last_event_id,
             limit=settings.resume_backlog_max,
             max_age=settings.resume_max_age_seconds,
-            visitor_key=visitor_key,
+            conversation_id=conversation_id,
         )
         _still_wanted()
         if backlog is None:

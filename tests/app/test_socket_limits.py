@@ -15,14 +15,13 @@ from typing import Any
 
 import pytest
 import websockets
-from itsdangerous import URLSafeTimedSerializer
 from redis import Redis as SyncRedis
 from websockets.exceptions import ConnectionClosed
 
 from app import keys, moderation
 from app.realtime import Hub, parse_id
 from tests.app.test_cli import Running
-from tests.app.test_ws import ACCOUNT, recv_until, send_message, visitor_url
+from tests.app.test_ws import recv_until, send_message, visitor_url
 from tests.conftest import LiveServer, login, office_login
 
 DESTINATION = 1
@@ -133,11 +132,13 @@ async def test_resumes_are_bounded_and_a_visitor_reads_only_their_own_events(
         token = (await recv_until(ws, "hello"))["token"]
         ack = await send_message(ws, "Bonjour, le musée est-il ouvert ?")
     tail = fill_stream(live, 20_000)
-    # The visitor's own stream holds their events only, under the destination's ids.
+    # The conversation's own stream holds its events only, under the destination's ids.
+    conversation_id = await asyncio.to_thread(first_conversation, live)
     client = redis_of(live)
-    own = client.xrange(keys.visitor_events(DESTINATION, f"{ACCOUNT}:{visitor_id(token)}"))
+    own = client.xrange(keys.conversation_events(DESTINATION, conversation_id))
     client.close()
     assert 1 <= len(own) < 10
+    assert parse_id(own[-1][0].decode()) < parse_id(tail)
     async with websockets.connect(visitor_url(live, token, last_event_id="0-0")) as ws:
         frames = await frames_until_quiet(ws)
     kinds = [f["type"] for f in frames]
@@ -204,9 +205,36 @@ async def test_resume_ids_redis_would_refuse_count_as_no_resume(live: LiveServer
             await recv_until(ws, "pong")
 
 
-def visitor_id(token: str) -> str:
-    data = URLSafeTimedSerializer("test-secret-" + "x" * 40, salt="concierge.visitor").loads(token)
-    return str(data["v"])
+def first_conversation(live: LiveServer) -> int:
+    adviser = office_login(live, "port-argent")
+    with login(live.url, adviser.email, adviser.password) as client:
+        return int(client.get("/api/conversations").json()[0]["id"])
+
+
+async def test_erasing_a_visitor_deletes_their_conversations_own_events(
+    live: LiveServer,
+) -> None:
+    async with websockets.connect(visitor_url(live)) as ws:
+        token = (await recv_until(ws, "hello"))["token"]
+        await send_message(ws, "Mon numéro de chambre est le 214")
+    conversation_id = await asyncio.to_thread(first_conversation, live)
+    stream = keys.conversation_events(DESTINATION, conversation_id)
+    client = redis_of(live)
+    try:
+        assert client.exists(stream)
+        manager = next(x for x in live.logins.values() if x.email.startswith("manager@"))
+        with login(live.url, manager.email, manager.password) as http:
+            erased = http.post(f"/api/conversations/{conversation_id}/erase-visitor")
+            assert erased.status_code == 200, erased.text
+        # What is left (the erased conversation's notice) holds none of the visitor's words.
+        left = client.xrange(stream)
+        assert not [e for _, e in left if "214" in e[b"e"].decode()]
+        assert not [e for _, e in left if json.loads(e[b"e"])["type"] == "message.created"]
+    finally:
+        client.close()
+    async with websockets.connect(visitor_url(live, token, last_event_id="0-0")) as ws:
+        frames = await frames_until_quiet(ws)
+    assert not [f for f in frames if f["type"] == "message"]
 
 
 async def opened(url: str, source: str = "127.0.0.1") -> dict[str, Any] | int:
