@@ -126,10 +126,10 @@ def sending(destination_id: int, message_id: int) -> str:
     return f"concierge:{_tag(destination_id)}:sending:{message_id}"
 
 
-def visitor_events(destination_id: int, visitor_key: str) -> str:
-    """A chat visitor's own events (same entry ids as the destination's stream), capped and
-    expiring: what their socket reads on resuming (app/realtime.py)."""
-    return f"concierge:{_tag(destination_id)}:visitor-events:{visitor_key}"
+def conversation_events(destination_id: int, conversation_id: int) -> str:
+    """A chat conversation's own events (same entry ids as the destination's stream), capped
+    and expiring: what its visitor's socket reads on resuming (app/realtime.py)."""
+    return f"concierge:{_tag(destination_id)}:conversation-events:{conversation_id}"
 
 
 def admission(scope: str, subject: str) -> str:
