@@ -335,10 +335,13 @@ async def test_a_real_chat_socket_is_refused_once_its_visitor_or_address_is_bloc
                 json={"target": "sender", "duration": "24h"},
             )
             assert blocked.status_code == 201, blocked.text
-            # Still connected: what they write now is kept, in spam, out of every list.
-            await send_message(ws, "second insult", client_id="client-0002")
-            assert m.get("/api/conversations?status=all").json() == []
-            assert [c["id"] for c in m.get("/api/moderation/spam").json()] == [conversation["id"]]
+            # Still connected: their next message closes the socket with 4451, and is not kept.
+            with pytest.raises(ConnectionClosed) as closed:
+                await send_message(ws, "second insult", client_id="client-0002")
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == moderation.BLOCKED_CLOSE
+            detail = m.get(f"/api/conversations/{conversation['id']}").json()
+            assert [x["text"] for x in detail["messages"]] == ["first insult"]
     # Their widget comes back: refused, whatever address it comes from.
     for source in ("127.0.0.5", "127.0.0.6"):
         assert await opened(visitor_url(live, token), source) == moderation.BLOCKED_CLOSE
@@ -434,3 +437,23 @@ async def test_an_office_manager_moderates_their_office_only(
         # Port-Argent's block names a visitor of another office: not theirs to see or lift.
         assert [b["id"] for b in o.get("/api/moderation/blocks").json()] == [mine.json()["id"]]
         assert o.delete(f"/api/moderation/blocks/{made.json()['id']}").status_code == 404
+
+
+async def test_a_chat_message_that_slips_past_the_socket_check_still_goes_to_spam(
+    services: Services,
+) -> None:
+    # The socket's check fails open without Redis; the ingest reads the blocks from SQL.
+    inbox = Inbox(services)
+    first = await inbox.ingest(chat("v-slip"))
+    await moderation_actions.block_from(
+        services, await manager(services), first.conversation_id, "ip", "24h", ""
+    )
+    other = await inbox.ingest(chat("v-same-address", 1))  # another visitor, same address
+    again = await inbox.ingest(chat("v-slip", 2, ip="198.51.100.9"))  # same visitor elsewhere
+    async with services.db.session() as session:
+        rows = {
+            c.thread_key: c.spam
+            for c in (await session.exec(select(Conversation))).all()
+            if c.id in (other.conversation_id, again.conversation_id)
+        }
+    assert rows == {"v-same-address": True, "v-slip": False}
