@@ -5,9 +5,10 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Path, Request, WebSocket
+from fastapi import Depends, Path, Request, WebSocket
 from starlette.requests import HTTPConnection
 
+from app.actions import ActionError  # refusals in the reader's language (app.web.errors)
 from app.i18n import LANGUAGES, Translator, negotiate
 from app.models import Role, User
 from app.security import same_token
@@ -55,7 +56,7 @@ async def optional_user(conn: HTTPConnection) -> User | None:
 async def current_user(request: Request) -> User:
     user = await optional_user(request)
     if user is None:
-        raise HTTPException(status_code=401, detail="login required")
+        raise ActionError("error.login_required", 401)
     return user
 
 
@@ -64,7 +65,7 @@ CurrentUser = Annotated[User, Depends(current_user)]
 
 async def current_manager(user: CurrentUser) -> User:
     if user.role not in (Role.OFFICE_MANAGER, Role.DESTINATION_MANAGER):
-        raise HTTPException(status_code=403, detail="managers only")
+        raise ActionError("error.managers_only", 403)
     return user
 
 
@@ -86,7 +87,7 @@ def csrf_token(conn: HTTPConnection) -> str:
 def require_csrf_header(request: Request) -> None:
     """State-changing JSON calls must echo the CSRF cookie in the X-CSRF-Token header."""
     if not same_token(request.cookies.get(CSRF_COOKIE), request.headers.get(CSRF_HEADER)):
-        raise HTTPException(status_code=403, detail="missing or wrong CSRF token")
+        raise ActionError("error.csrf_header", 403)
 
 
 CsrfChecked = Depends(require_csrf_header)

@@ -320,3 +320,20 @@ def test_the_rota_calendar_refuses_dates_centuries_away(
         assert response.status_code == 422, (start, response.status_code)
         assert "too far from today" in response.text
     assert client.get("/rota?start=2027-03-01&view=month").status_code == 200
+
+
+def test_refusals_of_the_dependencies_are_translated(live: LiveServer) -> None:
+    """No session, no CSRF header, not a manager: each a 4xx with a code and a detail in the
+    reader's language, like every other refusal."""
+    french = {"accept-language": "fr"}
+    anonymous = httpx.get(f"{live.url}/api/me", headers=french)
+    assert anonymous.status_code == 401
+    assert anonymous.json() == {"detail": "Connectez-vous d'abord.", "code": "error.login_required"}
+    adviser = next(x for x in live.logins.values() if x.email.startswith("camille"))
+    with login(live.url, adviser.email, adviser.password) as client:
+        client.headers["accept-language"] = "en"
+        no_csrf = client.post(
+            "/api/me/presence", json={"status": "away"}, headers={"X-CSRF-Token": ""}
+        )
+        assert no_csrf.status_code == 403 and no_csrf.json()["code"] == "error.csrf_header"
+        assert "CSRF" in no_csrf.json()["detail"]
