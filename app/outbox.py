@@ -28,9 +28,11 @@ from app.models import (
     Contact,
     Conversation,
     DeliveryStatus,
+    Direction,
     Message,
     ThreadRef,
 )
+from app.relay_rows import Relay
 from app.services import Services
 from connectors.base import Author, Channel, DeliveryResult, OutboundMessage
 
@@ -46,7 +48,8 @@ async def enqueue(services: Services, destination_id: int, message_id: int) -> N
     await services.redis.xadd(keys.outbox(destination_id), {"m": str(message_id)})
 
 
-async def ensure_group(services: Services, destination_id: int) -> None:
+async def ensure_group(services: Services, destination_id: int) -> bool:
+    """Makes the outbox's consumer group; True when it was missing (a new or emptied Redis)."""
     try:
         await services.redis.xgroup_create(
             keys.outbox(destination_id), keys.OUTBOX_GROUP, id="0", mkstream=True
@@ -54,6 +57,36 @@ async def ensure_group(services: Services, destination_id: int) -> None:
     except ResponseError as exc:
         if "BUSYGROUP" not in str(exc):
             raise
+        return False
+    return True
+
+
+async def requeue_pending(services: Services, destination_id: int) -> int:
+    """Queues again every reply of the destination still pending in SQL: after Redis came back
+    without its data, the outbox entries are gone but the replies are not. A reply queued twice
+    is still sent once (the dispatcher's send lock and status check)."""
+    async with services.db.session() as session:
+        ids = (
+            await session.exec(
+                select(Message.id)
+                .join(Account, col(Account.id) == col(Message.account_id))
+                .where(
+                    Account.destination_id == destination_id,
+                    Message.direction == Direction.OUT,
+                    Message.delivery_status == DeliveryStatus.PENDING,
+                    # those still owed their follow-up are queued by app.recovery's replay
+                    col(Message.id).not_in(select(Relay.message_id)),
+                )
+                .order_by(col(Message.id))
+            )
+        ).all()
+    for message_id in ids:
+        if message_id is not None:
+            await enqueue(services, destination_id, message_id)
+    if ids:
+        log.warning("outbox of destination %s was empty: %s pending replies queued again",
+                    destination_id, len(ids))  # fmt: skip
+    return len(ids)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -84,7 +117,8 @@ class Dispatcher:
                 raise
             except ResponseError as exc:
                 if "NOGROUP" in str(exc):
-                    # Redis lost the stream (restarted without its data): make the group again.
+                    # Redis lost the stream (restarted without its data): make the group again
+                    # and queue again what SQL says is still pending.
                     log.warning("outbox consumer group missing; creating it again")
                     self.grouped = False
                     continue
@@ -101,7 +135,8 @@ class Dispatcher:
         stream = keys.outbox(self.destination_id)
         redis = self.services.redis
         if not self.grouped:
-            await ensure_group(self.services, self.destination_id)
+            if await ensure_group(self.services, self.destination_id):
+                await requeue_pending(self.services, self.destination_id)
             self.grouped = True
         claim: Any = await redis.xautoclaim(
             stream, keys.OUTBOX_GROUP, self.consumer, CLAIM_IDLE_MS, "0-0", count=50
