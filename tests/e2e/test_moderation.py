@@ -80,10 +80,12 @@ def test_a_manager_marks_spam_blocks_the_visitor_and_restores_from_the_inbox(
     back_to_list(page, phone)
     expect(item_of(page, SPAM)).to_have_count(0)
     expect(item_of(page, REAL)).to_be_visible()
+    expect(page.get_by_test_id("count-open")).to_have_text("1")  # counted nowhere either
 
     # Block the visitor behind it, from the thread, with a reason.
     page.get_by_test_id("filter-spam").click()
     item_of(page, SPAM).get_by_test_id("conversation-open").click()
+    expect(page.get_by_test_id("count-open")).to_have_text("1")
     page.get_by_test_id("moderate-open").click()
     expect(page.get_by_test_id("not-spam")).to_be_visible()
     page.get_by_test_id("block-sender").click()

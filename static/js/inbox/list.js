@@ -168,14 +168,19 @@ function listPath(params) {
 }
 
 let countsTimer = null;
+let countsAsked = 0;
 export function refreshCounts() {
   clearTimeout(countsTimer);
   countsTimer = setTimeout(async () => {
+    const asked = ++countsAsked;
+    let counts;
     try {
-      state.counts = await api("/api/conversations/counts");
+      counts = await api("/api/conversations/counts");
     } catch (err) {
       return;
     }
+    if (asked !== countsAsked) return; // an older answer landing late must not win
+    state.counts = counts;
     for (const [name, value] of Object.entries(state.counts)) {
       const node = $(`count-${name}`);
       if (node) node.textContent = value ? number(value) : "";
