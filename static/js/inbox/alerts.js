@@ -98,8 +98,13 @@ export function ring(title, body, conversationId) {
 }
 
 // ---- what rings ---------------------------------------------------------------------------
+// A message announced twice (replayed after a Redis outage, app/recovery.py) rings once.
+const rungMessages = new Set();
 on("event:message.created", (frame) => {
   const m = frame.message;
+  if (rungMessages.has(m.id)) return;
+  rungMessages.add(m.id);
+  if (rungMessages.size > 2000) rungMessages.delete(rungMessages.values().next().value);
   const c = state.conversations.get(frame.conversation_id);
   if (m.direction === "note" && (m.mentions || []).includes(me.id) && m.author_name !== me.name) {
     ring(t("inbox.alert.mention", { name: m.author_name }), m.text.slice(0, 140), frame.conversation_id);
