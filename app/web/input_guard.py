@@ -89,7 +89,9 @@ def check_json(body: bytes) -> None:
         value = json.loads(body)
     except UnicodeDecodeError:  # not UTF-8 at all: FastAPI would answer an untranslated 400
         raise Refusal(422, "bad_text") from None
-    except (ValueError, RecursionError):
+    except RecursionError:  # the scan was fooled (UTF-16, say): the parser is not
+        raise Refusal(422, "too_deep") from None
+    except ValueError:
         return  # malformed JSON: the route's validation says where, in the reader's language
     _walk(value)
 
@@ -97,9 +99,11 @@ def check_json(body: bytes) -> None:
 def _walk(value: Any) -> None:
     # Iterative: the depth is bounded already, but a wide body should not cost a deep stack.
     # A field's name is spelled out only for the refusal: (parent, key) links until then.
-    stack: list[tuple[Any, tuple[Any, ...] | None]] = [(value, None)]
+    # The depth is counted again on what was parsed: the byte scan is the quick first line,
+    # this the authority (a body in UTF-16 has its brackets between NUL bytes).
+    stack: list[tuple[Any, tuple[Any, ...] | None, int]] = [(value, None, 0)]
     while stack:
-        item, where = stack.pop()
+        item, where, depth = stack.pop()
         if isinstance(item, bool):
             continue
         if isinstance(item, (int, float)):
@@ -109,18 +113,20 @@ def _walk(value: Any) -> None:
         elif isinstance(item, str):
             if has_lone_surrogate(item):
                 raise Refusal(422, "bad_text", _spelled(where))
+        elif isinstance(item, (dict, list)) and depth >= MAX_DEPTH:
+            raise Refusal(422, "too_deep")  # this container is level depth + 1
         elif isinstance(item, dict):
             for key, child in item.items():
                 if has_lone_surrogate(key):
                     raise Refusal(422, "bad_text", _spelled(where))
-                stack.append((child, (where, key)))
+                stack.append((child, (where, key), depth + 1))
         elif isinstance(item, list):
             if all(type(child) is int for child in item):  # ids: one comparison each way
                 if item and not (min(item) >= INT64_MIN and max(item) <= INT64_MAX):
                     wrong = next(n for n, c in enumerate(item) if not INT64_MIN <= c <= INT64_MAX)
                     raise Refusal(422, "range", _spelled((where, wrong)))
                 continue
-            stack.extend((child, (where, n)) for n, child in enumerate(item))
+            stack.extend((child, (where, n), depth + 1) for n, child in enumerate(item))
 
 
 def _spelled(where: tuple[Any, ...] | None) -> str:

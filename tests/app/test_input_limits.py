@@ -19,7 +19,7 @@ from sqlmodel import select
 from app.db import valid_text
 from app.models import Destination, Office
 from app.services import Services
-from app.web.input_guard import json_depth
+from app.web.input_guard import Refusal, check_json, json_depth
 from tests.conftest import LiveServer, login
 
 HUGE = (2**63, -(2**63) - 1, 10**30)
@@ -229,6 +229,21 @@ def test_deeply_nested_json_is_refused_before_parsing(
                 response = client.request(method, path, content=body, headers=headers)
                 refused_clearly(response, (422,))
                 assert response.json()["errors"][0]["code"] == "too_deep"
+
+
+def test_the_parsed_body_is_measured_too_when_the_byte_scan_is_fooled() -> None:
+    """In UTF-16 a character's bytes may look like a quote (U+4E22 is 22 4E): the scan then
+    takes brackets for text. What was parsed is measured again."""
+    deep = '["\u4e22", "x", ' + "[" * 40 + "]" * 40 + ', "y"]'
+    body = deep.encode("utf-16-le")
+    assert json_depth(body) == 1  # fooled: the brackets sit between two false quotes
+    assert json.loads(body)  # Python's parser reads it, as the route would
+    with pytest.raises(Refusal) as refused:
+        check_json(body)
+    assert refused.value.problem == "too_deep"
+    check_json(("[" * 32 + "]" * 32).encode("utf-16-le"))  # the limit itself passes
+    with pytest.raises(Refusal):
+        check_json(("[" * 33 + "]" * 33).encode())
 
 
 def test_nesting_inside_strings_does_not_count() -> None:
