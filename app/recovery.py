@@ -25,12 +25,14 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import keys, outage, repository, spam
+from app.assignment import assign_waiting
 from app.events import ConversationChanged, MessageCreated
 from app.models import (
     Account,
     AuthorKind,
     Contact,
     Conversation,
+    ConversationStatus,
     DeliveryStatus,
     Direction,
     Message,
@@ -147,6 +149,9 @@ async def _replay(services: Services, message_id: int) -> None:
     )
     if message.delivery_status == DeliveryStatus.PENDING and message.direction == Direction.OUT:
         await enqueue(services, account.destination_id, message_id)
+    waiting = conversation.assignee_id is None and conversation.status == ConversationStatus.OPEN
+    if message.direction == Direction.IN and waiting:  # its ingest could not assign it either
+        await assign_waiting(services, account.destination_id, conversation.office_id)
 
 
 async def keep_replaying(services: Services) -> None:

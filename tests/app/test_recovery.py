@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from app import actions, keys, recovery
+from app import actions, keys, presence, recovery
 from app.db import create_tables
 from app.demo import seed
 from app.embedded_redis import EmbeddedRedis
@@ -160,8 +160,10 @@ async def test_a_reply_stored_when_redis_fails_after_the_commit_is_sent_once_it_
 async def test_a_visitor_message_stored_while_redis_is_down_reaches_the_open_inboxes(
     own: Services, server: EmbeddedRedis
 ) -> None:
-    await Inbox(own).ingest(chat("premier message", "v1"))
+    first = await Inbox(own).ingest(chat("premier message", "v1"))
     await recovery.flush_done(own)
+    user = await adviser(own, first.conversation_id)
+    await presence.connect(own, user)  # online: a new chat is assigned to them
     assert await relay_rows(own) == []  # published at once: nothing owed
     async with own.db.session() as session:
         account = (
@@ -173,11 +175,11 @@ async def test_a_visitor_message_stored_while_redis_is_down_reaches_the_open_inb
     kill(server)
 
     # The message is stored and acknowledged to its sender (no exception) though Redis is down.
-    result = await Inbox(own).ingest(chat("message pendant la panne", "v2"))
+    result = await Inbox(own).ingest(chat("message pendant la panne", "v2", "visitor-2"))
     assert result.created
     assert [r.message_id for r in await relay_rows(own)] == [result.message_id]
     # The same message sent again by the widget (no ack seen) is stored once, owed once.
-    again = await Inbox(own).ingest(chat("message pendant la panne", "v2"))
+    again = await Inbox(own).ingest(chat("message pendant la panne", "v2", "visitor-2"))
     assert (again.message_id, again.created) == (result.message_id, False)
 
     server.start()
@@ -194,6 +196,9 @@ async def test_a_visitor_message_stored_while_redis_is_down_reaches_the_open_inb
     assert len(created) == 1
     assert created[0].message.text == "message pendant la panne"
     assert await relay_rows(own) == []
+    async with own.db.session() as session:  # its ingest could not assign it: the replay did
+        opened = await session.get(Conversation, result.conversation_id)
+        assert opened is not None and opened.assignee_id == user.id
     own.hub.unsubscribe(account.destination_id, listener)
 
 
