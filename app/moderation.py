@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, delete, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -81,6 +81,21 @@ def active(now: datetime) -> ColumnElement[bool]:
     return and_(
         col(Block.lifted_at).is_(None),
         or_(col(Block.expires_at).is_(None), col(Block.expires_at) > now),
+    )
+
+
+KEEP_ENDED = timedelta(days=30)  # how long a lifted or expired block is kept (it names someone)
+
+
+async def forget_ended(session: AsyncSession, destination_id: int, now: datetime) -> None:
+    """Deletes the destination's blocks that ended (lifted or expired) over ``KEEP_ENDED`` ago,
+    in the caller's transaction: they hold addresses, and stop nothing any more."""
+    long_ago = now - KEEP_ENDED
+    await session.exec(
+        delete(Block).where(
+            col(Block.destination_id) == destination_id,
+            or_(col(Block.lifted_at) < long_ago, col(Block.expires_at) < long_ago),
+        )
     )
 
 

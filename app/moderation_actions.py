@@ -24,6 +24,7 @@ from app.moderation import (
     BlockOut,
     active,
     blocks_out,
+    forget_ended,
     ip_subject,
     may_manage,
     may_see_block,
@@ -98,6 +99,7 @@ async def block_from(
             expires_at=None if span is None else now + span,
         )
         session.add(row)
+        await forget_ended(session, conversation.destination_id, now)
         line = activity.add(session, conversation_id, "blocked", now, actor_id=user.id, detail=kind)
         await session.commit()
         await session.refresh(row)

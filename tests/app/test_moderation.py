@@ -18,7 +18,7 @@ from websockets.exceptions import ConnectionClosed
 
 from app import moderation, moderation_actions, privacy, rollups
 from app.inbox import Inbox
-from app.models import Account, Conversation, Destination, ResponseTurn, Role, User
+from app.models import Account, Block, Conversation, Destination, ResponseTurn, Role, User
 from app.security import hash_password
 from app.services import Services
 from connectors.base import Author, Channel, InboundMessage
@@ -457,3 +457,24 @@ async def test_a_chat_message_that_slips_past_the_socket_check_still_goes_to_spa
             if c.id in (other.conversation_id, again.conversation_id)
         }
     assert rows == {"v-same-address": True, "v-slip": False}
+
+
+async def test_blocks_that_ended_over_a_month_ago_are_forgotten(services: Services) -> None:
+    inbox = Inbox(services)
+    boss = await manager(services)
+    first = await inbox.ingest(chat("v-old"))
+    lifted = await moderation_actions.block_from(
+        services, boss, first.conversation_id, "sender", "permanent", ""
+    )
+    await moderation_actions.lift(services, boss, lifted.id)
+    expired = await moderation_actions.block_from(
+        services, boss, first.conversation_id, "ip", "1h", ""
+    )
+    services.clock.set(EIGHT + timedelta(days=31))
+    second = await inbox.ingest(chat("v-new", 1))
+    kept = await moderation_actions.block_from(
+        services, boss, second.conversation_id, "sender", "24h", ""
+    )
+    async with services.db.session() as session:
+        left = [b.id for b in (await session.exec(select(Block))).all()]
+    assert expired.id not in left and lifted.id not in left and left == [kept.id]
