@@ -6,8 +6,10 @@ before the handshake's work (no database read, no token issued, nothing accepted
 - **token buckets** per IP address (every connection, with or without a visitor token) and per
   IP and per widget (new chats, i.e. tokens issued). A bucket holds ``burst`` admissions and
   refills at ``per_minute``: a hotel's Wi-Fi lets a crowd in at once, a script is held to the
-  refill rate. A refused attempt takes nothing from any bucket (checked, then counted only when
-  every bucket admits), so refusals cannot themselves keep real visitors out;
+  refill rate. An attempt refused by a limit takes nothing from any bucket (looked at first,
+  counted only once every check has admitted it), so refusals cannot themselves keep real
+  visitors out; an attempt refused as invalid (unknown widget, bad token) is counted, so
+  invalid attempts cannot cost the database without end;
 - **tabs**: how many sockets one visitor token holds open, on every worker;
 - **frame size**: the largest frame the protocol can need, given to the websocket server so a
   larger one is refused from its header, before it is buffered.
@@ -25,9 +27,9 @@ from redis.asyncio import Redis
 from app import keys
 from app.settings import Settings
 
-# KEYS: the buckets; ARGV: burst and per-minute refill of each, in KEYS' order. Admits (1) only
-# when every bucket holds a whole token, and only then takes one from each; refusing (0) writes
-# nothing. A bucket's hash: t = tokens, at = when (ms) they were counted.
+# KEYS: the buckets; ARGV: burst and per-minute refill of each, in KEYS' order, then "dry".
+# Admits (1) only when every bucket holds a whole token, and only then (and not dry) takes one
+# from each; refusing (0) writes nothing. A bucket's hash: t = tokens, at = when (ms) counted.
 _TAKE = """
 local now = redis.call('TIME')
 local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
@@ -47,6 +49,9 @@ for i, key in ipairs(KEYS) do
     return 0
   end
   levels[i] = tokens
+end
+if ARGV[2 * #KEYS + 1] == "1" then
+  return 1
 end
 for i, key in ipairs(KEYS) do
   local burst = tonumber(ARGV[2 * i - 1])
@@ -107,12 +112,13 @@ class SocketGuard:
         self._open_tab = redis.register_script(_OPEN_TAB)
         self._close_tab = redis.register_script(_CLOSE_TAB)
 
-    async def admit(self, *buckets: Bucket) -> bool:
-        """True, taking one token from each bucket, when every one has a token left; False,
-        taking nothing, otherwise."""
+    async def admit(self, *buckets: Bucket, dry: bool = False) -> bool:
+        """True, taking one token from each bucket (none when ``dry``: a look before the
+        work), when every one has a token left; False, taking nothing, otherwise."""
         args: list[Any] = []
         for bucket in buckets:
             args += [max(1, bucket.burst), max(0.0, bucket.per_minute)]
+        args.append("1" if dry else "0")
         admitted: Any = await self._take(
             keys=[keys.admission(b.scope, b.subject) for b in buckets], args=args
         )

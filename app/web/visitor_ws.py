@@ -22,7 +22,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import moderation, repository, visitor_presence, visitor_queue
-from app.deps import client_ip, get_services, language_for
+from app.deps import get_services, language_for
 from app.events import (
     AudienceFields,
     ConversationChanged,
@@ -35,11 +35,11 @@ from app.i18n import catalog, gettext
 from app.inbox import Inbox
 from app.models import Account, Conversation, ConversationStatus, Destination, Office
 from app.realtime import Listener, stop
-from app.security import VisitorIdentity, VisitorTokenError
 from app.services import Services
-from app.socket_guard import Bucket, SocketGuard
+from app.socket_guard import SocketGuard
 from app.timefmt import human_when
-from app.web.ws import SOCKET_GONE, pump_events, receive_text, refuse, valid_resume_id
+from app.web.visitor_admission import Admitted, admit
+from app.web.ws import SOCKET_GONE, pump_events, receive_text, valid_resume_id
 from connectors.webchat.frames import FrameError, PingFrame, TypingFrame, parse_frame, to_inbound
 from connectors.webchat.meter import Every, FrameMeter, TypingMeter
 
@@ -74,88 +74,30 @@ def visitor_frame(event_id: str, event: Event) -> dict[str, Any] | None:
 
 @router.websocket("/ws/visitor")
 async def visitor_socket(ws: WebSocket) -> None:
-    """The widget's socket. Refusals come before any work, cheapest first: the address's
-    socket bucket (Redis), the token's signature (no I/O), the widget (one read), blocks, then
-    the new-chat buckets (before a token is issued) and the visitor's open tabs."""
+    """The widget's socket: admitted first (:mod:`app.web.visitor_admission`), then live."""
     services = get_services(ws)
-    settings = services.settings
-    account_key = ws.query_params.get("account", "")[:64]
-    token = ws.query_params.get("token")
-    lang = language_for(ws)
-    ip = client_ip(ws)  # the peer, or what a trusted proxy said (CONCIERGE_TRUSTED_PROXIES)
-    guard = SocketGuard(services.redis)
-    if not await guard.admit(
-        Bucket("socket-ip", ip, settings.socket_ip_burst, settings.socket_ip_per_minute)
-    ):
-        await refuse(ws, 4429, "too many connections from this address")
-        return
-    identity: VisitorIdentity | None = None
-    if token:
-        try:
-            identity = services.visitor_tokens.read(token)
-        except VisitorTokenError as exc:
-            code = 4410 if exc.reason == "expired" else 4401
-            await refuse(ws, code, f"visitor token {exc.reason}")
-            return
-    async with services.db.session() as session:
-        account = await repository.account_by_key(session, account_key)
-        office = await session.get(Office, account.office_id) if account else None
-    if account is None or account.channel != "webchat" or not account.active or office is None:
-        await refuse(ws, 4404, "unknown chat account")
-        return
-    origin = ws.headers.get("origin", "")
-    if account.allowed_origins and origin not in account.allowed_origins.split():
-        await refuse(ws, 4403, "origin not allowed for this widget")
-        return
-    if identity is not None and identity.account != account.key:
-        await refuse(ws, 4401, "visitor token invalid")
-        return
-    blocked = await moderation.refusal(
-        services, account, identity.visitor_id if identity else None, ip
-    )
-    if blocked is not None:
-        await refuse(ws, moderation.BLOCKED_CLOSE, blocked)
-        return
-    if identity is None:
-        if not await guard.admit(
-            Bucket("chat-ip", ip, settings.chat_new_ip_burst, settings.chat_new_ip_per_minute),
-            Bucket(
-                "chat-widget",
-                account.key,
-                settings.chat_new_widget_burst,
-                settings.chat_new_widget_per_minute,
-            ),
-        ):
-            await refuse(ws, 4429, "too many new chats: try again in a minute")
-            return
-        token, identity = services.visitor_tokens.issue(account.key)
-    visitor_key = f"{account.key}:{identity.visitor_id}"
-    if not await guard.open_tab(account.destination_id, visitor_key, settings.visitor_max_tabs):
-        await refuse(ws, 4429, "too many open tabs for this chat")
+    admitted = await admit(ws, services)
+    if admitted is None:
         return
     try:
-        await _live(ws, services, guard, account, token or "", identity.visitor_id, ip, lang)
+        await _live(ws, services, admitted, language_for(ws))
     finally:
-        with contextlib.suppress(Exception):  # Redis away: the count lapses (TAB_TTL)
-            await guard.close_tab(account.destination_id, visitor_key)
+        await admitted.leave()
 
 
-async def _live(
-    ws: WebSocket,
-    services: Services,
-    guard: SocketGuard,
-    account: Account,
-    token: str,
-    visitor_id: str,
-    ip: str,
-    lang: str,
-) -> None:
+async def _live(ws: WebSocket, services: Services, admitted: Admitted, lang: str) -> None:
     """An admitted visitor's socket: hello, the backlog or their history, then live."""
     settings = services.settings
+    account, token, visitor_id, ip = (
+        admitted.account,
+        admitted.token,
+        admitted.visitor_id,
+        admitted.ip,
+    )
     async with services.db.session() as session:
         answering = await _who_answers(services, session, account, lang)
     await ws.accept()
-    visitor = _Visitor(ws, services, account, visitor_id, guard)
+    visitor = _Visitor(ws, services, account, visitor_id, admitted.guard)
     listener = Listener(accepts=visitor.accepts)
     services.hub.subscribe(account.destination_id, listener)
     watch: asyncio.Task[None] | None = None

@@ -262,6 +262,8 @@ async def test_new_chats_are_limited_per_address_and_widget_and_refusals_take_no
         chat_new_ip_per_minute=60,  # one a second
         chat_new_widget_burst=5,
         chat_new_widget_per_minute=0.001,
+        socket_ip_burst=10,  # and, below, the 40 refused new chats took none of these
+        socket_ip_per_minute=0.001,
     )
     url = visitor_url(live)
     first = [await opened(url) for _ in range(3)]
@@ -280,6 +282,16 @@ async def test_new_chats_are_limited_per_address_and_widget_and_refusals_take_no
     assert isinstance(await opened(visitor_url(live, token)), dict)
 
 
+async def test_invalid_attempts_count_against_the_address(
+    make_server: Callable[..., LiveServer],
+) -> None:
+    live = make_server(socket_ip_burst=3, socket_ip_per_minute=0.001)
+    for _ in range(3):
+        assert await opened(visitor_url(live, account="chat-nowhere")) == 4404
+    assert await opened(visitor_url(live)) == 4429  # no free database reads
+    assert isinstance(await opened(visitor_url(live), "127.0.0.2"), dict)
+
+
 async def test_a_token_does_not_skip_the_address_limit_nor_open_more_than_the_tabs_cap(
     make_server: Callable[..., LiveServer],
 ) -> None:
@@ -291,9 +303,9 @@ async def test_a_token_does_not_skip_the_address_limit_nor_open_more_than_the_ta
         await recv_until(tab1, "hello")
         await recv_until(tab2, "hello")
         assert await opened(url) == 4429  # a third tab
-    assert isinstance(await opened(url), dict)  # the two closed: room again
-    assert isinstance(await opened(url), dict)
-    # Six sockets in all from this address (the refused tab was one): no seventh, token or not.
+    for _ in range(3):  # the two closed: room again (the refused tab took nothing)
+        assert isinstance(await opened(url), dict)
+    # Six sockets in all from this address: no seventh, token or not.
     assert await opened(url) == 4429
     assert isinstance(await opened(url, "127.0.0.2"), dict)
 
