@@ -69,6 +69,12 @@ async def run_bulk(
     """Applies ``action`` to each conversation in turn; ``done`` lists those it changed."""
     await check_bulk(services, user, ids, action, office_id, colleague_id, note)
     result = BulkResult()
+    if action == "spam":  # one transaction for a flood's hundreds; no queue moves
+        unique = list(dict.fromkeys(ids))
+        marked = set(await moderation_actions.spam_many(services, user, unique))
+        result.done = [i for i in unique if i in marked]
+        result.skipped = len(unique) - len(result.done)
+        return result
     offices: set[tuple[int, int]] = set()  # (destination, office) whose queue may move
     for conversation_id in dict.fromkeys(ids):  # once each, in the order given
         try:

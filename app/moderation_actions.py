@@ -9,6 +9,7 @@ the same transaction, and announces the change after the commit.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Literal
 
 from redis.exceptions import RedisError
@@ -17,8 +18,8 @@ from sqlmodel import col, select
 from app import activity, repository
 from app.actions import ActionError, check_conversation
 from app.assignment import assign_waiting
-from app.events import ConversationOut
-from app.models import Activity, Block, Contact, Conversation, User
+from app.events import ActivityCreated, ConversationChanged, ConversationOut
+from app.models import Account, Activity, Block, Contact, Conversation, User
 from app.moderation import (
     DURATIONS,
     BlockOut,
@@ -32,7 +33,7 @@ from app.moderation import (
 )
 from app.privacy import is_erased
 from app.services import Services
-from app.spam import bring_back, set_aside
+from app.spam import bring_back, set_aside, set_aside_many
 
 log = logging.getLogger(__name__)
 
@@ -201,3 +202,39 @@ async def mark_spam(
     if assign and not spam:
         await assign_waiting(services, account.destination_id, conversation.office_id)
     return view, True
+
+
+async def spam_many(services: Services, user: User, ids: Sequence[int]) -> list[int]:
+    """Marks many conversations as spam at once (the bulk action), in one transaction: those the
+    manager may not read or already in spam are skipped. Returns the ids it changed."""
+    if not may_manage(user):
+        raise ActionError("error.managers_only", 403)
+    now = services.clock.now()
+    async with services.db.session() as session:
+        rows = list(
+            (
+                await session.exec(
+                    select(Conversation).where(
+                        col(Conversation.id).in_(list(ids)),
+                        repository.visible_filter(user),
+                        col(Conversation.spam).is_(False),
+                    )
+                )
+            ).all()
+        )
+        await set_aside_many(session, rows)
+        lines = [activity.add(session, c.id or 0, "spam", now, actor_id=user.id) for c in rows]
+        await session.commit()
+        views = await repository.conversations_out(session, rows)
+        outs = await activity.activities_out(session, lines)
+        accounts = await repository.cached_by_id(session, Account, {c.account_id for c in rows})
+    for conversation, view, line in zip(rows, views, outs, strict=True):
+        audience = repository.audience(conversation, accounts[conversation.account_id])
+        await services.hub.publish(
+            conversation.destination_id, ConversationChanged(**audience, conversation=view)
+        )
+        await services.hub.publish(
+            conversation.destination_id, ActivityCreated(**audience, activity=line)
+        )
+    log.info("%s conversations marked as spam by user %s", len(rows), user.id)
+    return [c.id for c in rows if c.id is not None]

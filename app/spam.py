@@ -42,24 +42,33 @@ log = logging.getLogger(__name__)
 async def set_aside(session: AsyncSession, conversation: Conversation) -> None:
     """Takes a conversation out of the work (in the caller's transaction): resolved, assigned
     to nobody, nothing unread or waiting, and its turns out of the figures."""
-    conversation.spam = True
-    conversation.status = ConversationStatus.RESOLVED
-    conversation.assignee_id = None
-    conversation.unread = 0
-    conversation.waiting_since = None
-    session.add(conversation)
+    await set_aside_many(session, [conversation])
+
+
+async def set_aside_many(session: AsyncSession, conversations: Sequence[Conversation]) -> None:
+    """:func:`set_aside` for many conversations, with one read and one delete of their turns."""
+    if not conversations:
+        return
+    for conversation in conversations:
+        conversation.spam = True
+        conversation.status = ConversationStatus.RESOLVED
+        conversation.assignee_id = None
+        conversation.unread = 0
+        conversation.waiting_since = None
+        session.add(conversation)
+    ids = [c.id for c in conversations]
+    destinations = {c.id: c.destination_id for c in conversations}
     days = (
         await session.exec(
-            select(ResponseTurn.local_day)
-            .where(ResponseTurn.conversation_id == conversation.id)
+            select(ResponseTurn.conversation_id, ResponseTurn.local_day)
+            .where(col(ResponseTurn.conversation_id).in_(ids))
             .distinct()
         )
     ).all()
-    await session.exec(
-        delete(ResponseTurn).where(col(ResponseTurn.conversation_id) == conversation.id)
-    )
-    for day in days:
-        await day_changed(session, conversation.destination_id, day)
+    await session.exec(delete(ResponseTurn).where(col(ResponseTurn.conversation_id).in_(ids)))
+    # The days whose rollups counted these turns are built again (app.rollups).
+    for destination_id, day in sorted({(destinations[c], d) for c, d in days}):
+        await day_changed(session, destination_id, day)
 
 
 async def bring_back(services: Services, session: AsyncSession, conversation: Conversation) -> None:
