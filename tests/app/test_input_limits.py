@@ -17,7 +17,8 @@ from fastapi.routing import APIRoute
 from sqlmodel import select
 
 from app.db import valid_text
-from app.models import Destination, Office
+from app.deps import ServicesDep
+from app.models import Conversation, Destination, Office
 from app.services import Services
 from app.web.input_guard import Refusal, check_json, json_depth
 from tests.conftest import LiveServer, login
@@ -379,3 +380,23 @@ def test_refusals_of_the_dependencies_are_translated(live: LiveServer) -> None:
         )
         assert no_csrf.status_code == 403 and no_csrf.json()["code"] == "error.csrf_header"
         assert "CSRF" in no_csrf.json()["detail"]
+
+
+def test_a_route_with_a_plain_int_still_answers_422_not_500(
+    live: LiveServer, client: httpx.Client
+) -> None:
+    """The last line: a route added without ``RowId`` (here, at run time) whose number reaches
+    SQLite too large answers 422 ``error.number_out_of_range``, in the reader's language."""
+
+    async def lookup(number: int, services: ServicesDep) -> dict[str, bool]:
+        async with services.db.session() as session:
+            return {"found": await session.get(Conversation, number) is not None}
+
+    live.app.add_api_route("/api/test-plain-int/{number}", lookup)  # type: ignore[attr-defined]
+    assert client.get("/api/test-plain-int/1").status_code == 200
+    response = client.get(f"/api/test-plain-int/{2**63}", headers={"accept-language": "en"})
+    assert response.status_code == 422, response.text
+    assert response.json() == {
+        "detail": "This number is out of range: no such item exists.",
+        "code": "error.number_out_of_range",
+    }
