@@ -100,9 +100,12 @@ _FILTER = QuietDuringOutage()
 
 
 def install_log_filter() -> None:
-    """On the server's error logger and the root handlers (idempotent)."""
+    """On the server's error logger, the root handlers and the last-resort handler that a
+    worker process without logging configured writes through (idempotent)."""
     targets: list[logging.Filterer] = [logging.getLogger("uvicorn.error")]
     targets += logging.getLogger().handlers
+    if logging.lastResort is not None:
+        targets.append(logging.lastResort)
     for target in targets:
         if _FILTER not in target.filters:
             target.addFilter(_FILTER)

@@ -15,7 +15,7 @@ the middle. Prints, per run:
 - what the clients saw meanwhile: 503s, other 5xx (target 0), resyncs; how many stored
   messages the replay announced (their follow-up was owed when Redis fell).
 
-Run: ``python -m bench.redis_kill [--duration 20] [--visitors 10] [--mode both]``.
+Run: ``python -m bench.redis_kill [--duration 20] [--visitors 10] [--mode both] [--workers 1]``.
 """
 
 from __future__ import annotations
@@ -221,9 +221,10 @@ async def load(
     return {"ids": ids, "pending": pending, "back": back, "seen": seen}
 
 
-def start_app(tmp: Path, env: dict[str, str], port: int) -> subprocess.Popen[str]:
+def start_app(tmp: Path, env: dict[str, str], port: int, workers: int) -> subprocess.Popen[str]:
+    command = ["run", "--port", str(port), "--workers", str(workers)]
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from app.cli import main; main()", "run", "--port", str(port)],
+        [sys.executable, "-c", "from app.cli import main; main()", *command],
         env=env,
         stdout=(tmp / "app.log").open("w"),  # a pipe nobody reads would block the app
         stderr=subprocess.STDOUT,
@@ -256,7 +257,7 @@ def one_run(mode: str, args: argparse.Namespace) -> None:
             external = EmbeddedRedis(tmp / "external-redis")
             external.start()
             env["REDIS_URL"] = external.url
-        proc = start_app(tmp, env, port)
+        proc = start_app(tmp, env, port, args.workers)
         pidfile = tmp / "var" / "redis" / "redis.pid"
 
         def kill() -> None:
@@ -319,8 +320,13 @@ def one_run(mode: str, args: argparse.Namespace) -> None:
         " (their follow-up owed when Redis fell)"
     )
     for line in log.splitlines():
-        if "redis" in line.lower() and ("WARNING" in line or "ERROR" in line):
-            print(f"      {line.split(' ', 2)[-1][:150]}")
+        if "redis" in line.lower() and (
+            "unreachable" in line or "again" in line or "exited" in line or "restarted" in line
+        ):
+            print(f"      {line[-150:]}")
+    if "Traceback" in log:  # the first one, to tell what escaped
+        first = log[log.index("Traceback") - 300 :].splitlines()
+        print("      first traceback:", *[f"        {line[:160]}" for line in first[:40]], sep="\n")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -328,9 +334,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--duration", type=float, default=20)
     parser.add_argument("--visitors", type=int, default=10)
     parser.add_argument("--mode", choices=("embedded", "external", "both"), default="both")
+    parser.add_argument("--workers", type=int, default=1, help="app processes (concierge run)")
     args = parser.parse_args(argv)
     print(
-        f"redis kill: {args.visitors} visitors writing every second for {args.duration:.0f} s,"
+        f"redis kill: {args.workers} worker(s), {args.visitors} visitors writing every second"
+        f" for {args.duration:.0f} s,"
         " manager replying 10/s, SIGKILL of Redis half-way"
     )
     for mode in ("embedded", "external") if args.mode == "both" else (args.mode,):
