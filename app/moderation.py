@@ -66,6 +66,25 @@ def ip_subject(ip: str) -> str | None:
     return str(address)
 
 
+def is_proxy(ip: str, trusted: str) -> bool:
+    """Whether ``ip`` is one of the trusted proxies (``CONCIERGE_TRUSTED_PROXIES``: addresses or
+    networks, comma-separated): every visitor would share it, so it is never blocked."""
+    try:
+        address = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return False
+    for entry in trusted.split(","):
+        entry = entry.strip()
+        if entry == "*":
+            return True
+        try:
+            if entry and address in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
 def ip_field(subject: str) -> str:
     return f"ip:{subject}"
 

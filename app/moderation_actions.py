@@ -27,6 +27,7 @@ from app.moderation import (
     blocks_out,
     forget_ended,
     ip_subject,
+    is_proxy,
     may_manage,
     may_see_block,
     resync,
@@ -71,6 +72,8 @@ async def block_from(
             )
             if subject is None:
                 raise ActionError("moderation.error.no_address", 409)
+            if is_proxy(conversation.visitor_ip, services.settings.trusted_proxies):
+                raise ActionError("moderation.error.proxy_address", 409)
             kind, channel, value, label = "ip", "", subject, subject
         same = (
             await session.exec(

@@ -17,6 +17,7 @@ from sqlmodel import select
 from websockets.exceptions import ConnectionClosed
 
 from app import moderation, moderation_actions, privacy, rollups
+from app.actions import ActionError
 from app.inbox import Inbox
 from app.models import Account, Block, Conversation, Destination, ResponseTurn, Role, User
 from app.security import hash_password
@@ -478,3 +479,20 @@ async def test_blocks_that_ended_over_a_month_ago_are_forgotten(services: Servic
     async with services.db.session() as session:
         left = [b.id for b in (await session.exec(select(Block))).all()]
     assert expired.id not in left and lifted.id not in left and left == [kept.id]
+
+
+async def test_the_address_of_a_trusted_proxy_is_never_blocked(services: Services) -> None:
+    # Behind a proxy that did not say who the client was, every visitor has its address.
+    services.settings = services.settings.model_copy(
+        update={"trusted_proxies": "10.0.0.1, 203.0.113.0/24"}
+    )
+    first = await Inbox(services).ingest(chat("v-behind-proxy"))
+    with pytest.raises(ActionError) as refused:
+        await moderation_actions.block_from(
+            services, await manager(services), first.conversation_id, "ip", "24h", ""
+        )
+    assert (refused.value.code, refused.value.status) == ("moderation.error.proxy_address", 409)
+    assert moderation.is_proxy("10.0.0.1", "10.0.0.1") and not moderation.is_proxy(
+        "10.0.0.2", "10.0.0.1"
+    )
+    assert moderation.is_proxy("::1", "*") and not moderation.is_proxy("junk", "10.0.0.0/8")
