@@ -3,7 +3,7 @@
 Chat widgets need nothing running (their frames arrive on the websocket). Mailboxes and X
 accounts each need a receive loop: every worker competes for a short Redis lease per account and
 the holder runs the connector, renewing the lease as it goes. A worker stopping cleanly gives its
-leases back (another takes them within a second); a worker restarted on the same machine takes
+leases back (another takes them within half a second); a worker restarted on the same machine takes
 over the lease its dead predecessor left at once; a worker that died elsewhere leaves its lease to
 lapse (30 s) before another takes over. An account configured while the app runs starts within a
 few seconds, without a restart.
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 30
 STATUS_EVERY = 5
-LEASE_POLL = 1.0  # a lease given back (a worker stopping) is taken within about a second
+LEASE_POLL = 0.5  # a lease given back (a worker stopping) is taken within half a second
 
 
 class RedisCursors:
@@ -165,8 +165,8 @@ class Leases:
 async def supervise(services: Services, worker: str) -> None:
     """Runs, in this worker, the connectors whose lease it holds; forever.
 
-    ``worker`` is ``<machine>/<pid>`` (``services.worker_id``). Leases are tried every second
-    (a lease given back is taken within about a second), the account list and statuses are
+    ``worker`` is ``<machine>/<pid>`` (``services.worker_id``). Leases are tried twice a second
+    (a lease given back is taken within half a second), the account list and statuses are
     refreshed every few seconds; on a clean stop, the connectors stop and the leases are given
     back. A Redis outage is waited out: the connectors keep running and their leases are
     taken again (or lost to nobody) when Redis answers."""
