@@ -15,7 +15,8 @@ body, not of one endpoint's model:
 
 Each refusal is a 422 (413 for size, 415 for the charset) shaped like every other refusal:
 ``detail`` in the reader's language, ``code``, and ``errors`` field by field. Integers in paths
-and query strings are bounded by their routes' types (``app.deps.RowId``).
+are bounded by their routes' type (``app.deps.RowId``); a number that still reaches SQL too large
+answers 422 (``app.web.errors.overflow_response``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.deps import optional_user, translator
 
 MAX_DEPTH = 32
 MAX_JSON_BYTES = 1024 * 1024
@@ -224,9 +227,6 @@ def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
 
 
 async def _refusal_response(scope: Scope, refusal: Refusal) -> JSONResponse:
-    # Imported here: app.deps reaches the services, which import this package.
-    from app.deps import optional_user, translator
-
     request = Request(scope)
     try:
         user = await optional_user(request)
