@@ -25,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import (
     migrations,
     models,  # noqa: F401  (registers the tables)
+    relay_rows,  # noqa: F401  (registers the transactional outbox's table)
 )
 
 # Any constant shared by every process migrating one PostgreSQL database: the advisory lock.
