@@ -100,7 +100,9 @@ class EmbeddedRedis:
         return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 15.0) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # The append-only files hold session ids: the directory and all in it stay private.
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)
         pidfile = self.data_dir / "redis.pid"
         _stop_stale(pidfile)
         args = [
@@ -124,6 +126,7 @@ class EmbeddedRedis:
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C reaches the app, which stops the server in order
             preexec_fn=_die_with_parent,
+            umask=0o077,  # files the server creates (AOF, log, pid) are its owner's only
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -110,3 +110,28 @@ def test_the_filter_keeps_uvicorn_access_arguments_in_shape() -> None:
     assert RedactSecrets().filter(record)
     assert record.args == ("127.0.0.1:5", "GET", "/ws/visitor?token=[redacted]", "1.1", 101)
     assert "s3cr3t" not in record.getMessage()
+
+
+def test_the_embedded_redis_keeps_its_files_private_whatever_the_umask(tmp_path: Path) -> None:
+    """Started by anything (a test, a supervisor), not only `concierge run`: the server's own
+    umask makes its append-only files private."""
+    from app.embedded_redis import EmbeddedRedis
+
+    previous = os.umask(0o022)
+    try:
+        server = EmbeddedRedis(tmp_path / "redis", persist=True)
+        server.start()
+        try:
+            from redis import Redis
+
+            client = Redis.from_url(server.url)
+            client.set("session:x", "y")
+            client.close()
+        finally:
+            server.stop()
+    finally:
+        os.umask(previous)
+    files = [tmp_path / "redis", *(tmp_path / "redis").rglob("*")]
+    assert any("appendonly" in p.name for p in files), files
+    for path in files:
+        assert _mode(path) & 0o077 == 0, (path, oct(_mode(path)))
