@@ -62,12 +62,19 @@ class Settings(BaseSettings):
     worker_name: str = ""
     # The sockets' limits (app/socket_guard.py, docs/operations.md). Buckets: a burst let in at
     # once, then a refill per minute; a refused attempt takes nothing from them.
-    chat_new_ip_burst: int = 100  # new chats (visitor tokens issued) per IP address…
-    chat_new_ip_per_minute: float = 60
-    chat_new_widget_burst: int = 600  # …and per widget, whatever the addresses
-    chat_new_widget_per_minute: float = 600
-    socket_ip_burst: int = 300  # every socket opened per IP address, token or not
-    socket_ip_per_minute: float = 300
+    # Opening the widget is cheap (a signed token, no row), and a hotel's or a congress's crowd
+    # behind one address opens it at once: these are loose. What fills the inbox is a new
+    # conversation (a token's first message): that is held tighter, below.
+    chat_new_ip_burst: int = 1000  # new chats (visitor tokens issued) per IP address…
+    chat_new_ip_per_minute: float = 600
+    chat_new_widget_burst: int = 3000  # …and per widget, whatever the addresses
+    chat_new_widget_per_minute: float = 1200
+    socket_ip_burst: int = 2000  # every socket opened per IP address, token or not
+    socket_ip_per_minute: float = 1200
+    conversation_ip_burst: int = 60  # conversations opened (first messages) per IP address…
+    conversation_ip_per_minute: float = 30
+    conversation_widget_burst: int = 300  # …and per widget, whatever the addresses
+    conversation_widget_per_minute: float = 300
     visitor_max_tabs: int = 5  # sockets one visitor token holds open at once
     socket_frames_burst: int = 60  # frames of one socket taken at once, then…
     socket_frames_per_second: float = 5  # …this many a second; past that the socket is closed

@@ -234,6 +234,7 @@ def main(argv: list[str] | None = None) -> None:
             CONCIERGE_VAR_DIR=str(Path(tmp) / "var"),
             CONCIERGE_VISITOR_IP_RATE="1000000",  # every simulated visitor comes from 127.0.0.1
             CONCIERGE_CHAT_NEW_IP_BURST="1000000",
+            CONCIERGE_CONVERSATION_IP_BURST="1000000",
             CONCIERGE_SOCKET_IP_BURST="1000000",
             CONCIERGE_LOGIN_RATE="1000",  # and so do the 20 advisers logging in
             CONCIERGE_DEMO_HISTORY_DAYS="0",

@@ -49,6 +49,7 @@ DESTINATION = 1
 ACCOUNT = "chat-port-argent"
 OPEN_LIMITS = {  # every simulated client comes from 127.0.0.1
     "CONCIERGE_CHAT_NEW_IP_BURST": "1000000",
+    "CONCIERGE_CONVERSATION_IP_BURST": "1000000",
     "CONCIERGE_SOCKET_IP_BURST": "1000000",
     "CONCIERGE_VISITOR_MAX_TABS": "1000000",
     "CONCIERGE_LOGIN_RATE": "1000",
@@ -260,6 +261,7 @@ async def part_b(tmp: Path, sockets: int) -> None:
         var_dir=tmp / "var-b",
         demo=False,
         chat_new_ip_burst=1_000_000,
+        conversation_ip_burst=1_000_000,
         socket_ip_burst=1_000_000,
         visitor_max_tabs=1_000_000,
     )

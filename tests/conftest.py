@@ -53,6 +53,9 @@ def settings(redis_url: str, tmp_path: Path) -> Settings:
         # Tuesday 21 July 2026, 10:00 in Paris: every demo office is in its own opening hours,
         # so each chat goes to its own office unless a test says otherwise.
         clock_start=OFFICE_HOURS,
+        # Every test visitor writes from 127.0.0.1: the address's conversation bucket is wide
+        # open here, and tests/app/test_socket_limits.py narrows it to test it.
+        conversation_ip_burst=100_000,
     )
 
 

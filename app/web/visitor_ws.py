@@ -36,7 +36,8 @@ from app.inbox import Inbox
 from app.models import Account, Conversation, ConversationStatus, Destination, Office
 from app.realtime import Listener, stop
 from app.services import Services
-from app.socket_guard import SocketGuard
+from app.settings import Settings
+from app.socket_guard import Bucket, SocketGuard
 from app.timefmt import human_when
 from app.web.visitor_admission import Admitted, admit
 from app.web.ws import SOCKET_GONE, pump_events, receive_text, valid_resume_id
@@ -183,6 +184,12 @@ class _Visitor:
         self.known = False  # the conversation's state below was read or heard at least once
         self.queued: tuple[int, int] | None = None  # (conversation id, office id) while queued
         self.first_look = False
+        self.wrote = False  # a message of this socket was stored: the conversation exists
+
+    def opens_conversation(self) -> bool:
+        """Whether the next message opens a new conversation (none read at the socket's start,
+        none heard of since, none written from this socket)."""
+        return self.audience is None and not self.wrote
 
     def accepts(self, event: Event) -> bool:
         """The listener's filter: this visitor's events, less their own signals."""
@@ -356,12 +363,8 @@ async def _visitor_frame(visitor: _Visitor, inbox: Inbox, ip: str, raw: str, lan
     if isinstance(frame, TypingFrame):  # metered in memory: a flood costs no Redis hit
         await visitor.typed(frame.active)
         return
-    allowed = await services.limiter.hit_all(
-        ("visitor", visitor.visitor_id, settings.visitor_rate),
-        ("visitor-ip", ip, settings.visitor_ip_rate),
-    )
-    if not allowed:
-        await error("rate_limited", frame.client_id)
+    if not await visitor.guard.admit(*_message_buckets(visitor, ip, settings)):
+        await error("rate_limited", frame.client_id)  # the widget sends it again a bit later
         return
     # A visitor (or address) blocked since the socket opened: refused like a new socket (4451).
     if blocked := await moderation.refusal(services, account, visitor.visitor_id, ip):
@@ -384,11 +387,42 @@ async def _visitor_frame(visitor: _Visitor, inbox: Inbox, ip: str, raw: str, lan
         log.exception("message %s of visitor %s not ingested", frame.client_id, visitor.key)
         await error("unavailable", frame.client_id)
         return
+    visitor.wrote = True
     visitor.typing.stop()  # the widget says it stopped too; the next keystroke starts afresh
     visitor.wake.set()  # a first message opens a conversation: the visitor may now wait
     await ws.send_json(
         {"type": "ack", "client_id": frame.client_id, "message_id": result.message_id}
     )
+
+
+def _message_buckets(visitor: _Visitor, ip: str, settings: Settings) -> list[Bucket]:
+    """The limits one message is held to: the visitor's and the address's message rates, and
+    when it opens a conversation, the address's and the widget's conversation rates (a flood of
+    new conversations is what pushes real visitors off the advisers' list). Token buckets: a
+    refused message takes nothing, so a retrying crowd does not keep itself out."""
+    per_minute = 60 / max(1, settings.rate_window_seconds)
+    buckets = [
+        Bucket(
+            "msg-visitor", visitor.key, settings.visitor_rate, settings.visitor_rate * per_minute
+        ),
+        Bucket("msg-ip", ip, settings.visitor_ip_rate, settings.visitor_ip_rate * per_minute),
+    ]
+    if visitor.opens_conversation():
+        buckets += [
+            Bucket(
+                "conversation-ip",
+                ip,
+                settings.conversation_ip_burst,
+                settings.conversation_ip_per_minute,
+            ),
+            Bucket(
+                "conversation-widget",
+                visitor.account.key,
+                settings.conversation_widget_burst,
+                settings.conversation_widget_per_minute,
+            ),
+        ]
+    return buckets
 
 
 def _client_id_of(raw: str) -> str:

@@ -213,6 +213,7 @@ def test_stopping_with_many_chats_under_way_takes_seconds(
     the process within seconds, with no socket error on the way."""
     env = {**env, "CONCIERGE_DEMO_HISTORY_DAYS": "0", "CONCIERGE_VISITOR_IP_RATE": "100000"}
     env["CONCIERGE_CHAT_NEW_IP_BURST"] = "100000"  # 150 new chats from one address at once
+    env["CONCIERGE_CONVERSATION_IP_BURST"] = "100000"
     app = Running(env)
     running.append(app)
     app.wait_ready()

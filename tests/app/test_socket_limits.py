@@ -465,3 +465,42 @@ def test_concierge_run_refuses_huge_frames_and_stops_within_seconds_with_sockets
     finally:
         if app.proc.poll() is None:
             app.stop()
+
+
+async def first_message(url: str, text: str, source: str = "127.0.0.1") -> str:
+    """Opens a chat from ``source`` and writes once: "ack", or the error's code."""
+    async with websockets.connect(url, local_addr=(source, 0)) as ws:
+        await recv_until(ws, "hello")
+        frame = {"type": "message", "client_id": f"client-{time.monotonic_ns()}", "text": text}
+        await ws.send(json.dumps(frame))
+        while True:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            if frame["type"] in ("ack", "error"):
+                return "ack" if frame["type"] == "ack" else str(frame["code"])
+
+
+async def test_new_conversations_are_limited_per_address_and_refusals_take_nothing(
+    make_server: Callable[..., LiveServer],
+) -> None:
+    """Opening the widget stays loose (a crowd behind one address gets in), but conversations
+    opened from one address are held to their bucket; a refused first message takes nothing,
+    and a visitor who already has a conversation keeps writing."""
+    live = make_server(conversation_ip_burst=4, conversation_ip_per_minute=60)
+    url = visitor_url(live)
+    # 40 visitors behind one address open the widget at once: all get in (defaults are loose).
+    hellos = await asyncio.gather(*(opened(url) for _ in range(40)))
+    assert all(isinstance(h, dict) for h in hellos)
+    token = hellos[0]["token"]  # type: ignore[index]
+    results = [await first_message(visitor_url(live, token), "first of the crowd")]
+    results += [await first_message(url, f"flood {n}") for n in range(3)]
+    assert results == ["ack"] * 4
+    refused = await asyncio.gather(*(first_message(url, f"more {n}") for n in range(20)))
+    assert set(refused) == {"rate_limited"}
+    assert conversations(live) == 4
+    # A visitor whose conversation exists opens none: not held by that bucket.
+    assert await first_message(visitor_url(live, token), "and a second question") == "ack"
+    # Refusals took nothing: a second later, one more conversation gets in.
+    await asyncio.sleep(1.2)
+    assert await first_message(url, "a real visitor") == "ack"
+    assert await first_message(url, "another address", "127.0.0.2") == "ack"
+    assert conversations(live) == 6
