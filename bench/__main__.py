@@ -11,9 +11,9 @@ BENCHMARKS = (
     "metrics_bench",
     "email_bench",
     "x_bench",
+    "socket_probe",
     "redis_kill",
     "moderation_bench",
-    "socket_probe",
     "input_guard_bench",
 )
 
