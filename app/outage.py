@@ -39,13 +39,14 @@ class Outage:
     def down(self) -> bool:
         return self.down_since is not None
 
-    def quiet(self, exc: BaseException, where: str = "") -> bool:
+    def quiet(self, exc: BaseException, where: str = "", confirmed: bool = False) -> bool:
         """True when ``exc`` is Redis being unreachable: logged once per outage, else nothing.
-        False for any other error, which the caller logs in full."""
+        False for any other error, which the caller logs in full. ``confirmed``: the watcher's
+        own ping failed, so this is an outage even just after the last one ended."""
         if not isinstance(exc, UNREACHABLE):
             return False
         # Connections opened before a restart fail once more just after it: the same outage.
-        aftermath = time.monotonic() - self.back_at < AFTERMATH
+        aftermath = time.monotonic() - self.back_at < AFTERMATH and not confirmed
         if self.down_since is None and not aftermath:
             self.down_since = time.monotonic()
             self.reason = type(exc).__name__
@@ -124,7 +125,8 @@ async def watch(redis: Any) -> None:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            outage.quiet(exc if isinstance(exc, UNREACHABLE) else OSError(str(exc)), "watch")
+            unreachable = exc if isinstance(exc, UNREACHABLE) else OSError(str(exc))
+            outage.quiet(unreachable, "watch", confirmed=True)
         else:
             outage.back()
         await asyncio.sleep(WATCH_EVERY)

@@ -110,7 +110,11 @@ def start_server(
 ) -> tuple[_Server, threading.Thread, str]:
     port = port or free_port()
     app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    # As `concierge run` configures it: uvicorn's own proxy headers off (they would believe any
+    # X-Forwarded-For from loopback); the app trusts only CONCIERGE_TRUSTED_PROXIES.
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", proxy_headers=False
+    )
     server = _Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

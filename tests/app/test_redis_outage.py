@@ -18,8 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 import websockets
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from app.embedded_redis import EmbeddedRedis
+from app.outage import Outage
 from app.settings import Settings
 from tests.app.test_ws import recv_until, send_message, visitor_url
 from tests.conftest import LiveServer, login, office_login, seed_demo, start_server, stop_server
@@ -109,3 +111,21 @@ async def test_an_outage_answers_503_is_logged_once_and_heals(
     tracebacks = [r for r in records if r.exc_info]
     assert tracebacks == [], [r.getMessage() for r in tracebacks]
     assert json.dumps([r.getMessage() for r in records]).count("ConnectionError") <= 1
+
+
+def test_a_new_outage_just_after_the_last_one_is_said_when_the_watcher_sees_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A stale connection failing once after Redis came back is the same outage; the watcher's
+    own failed ping is a new one, even seconds after the last ended."""
+    state = Outage()
+    caplog.set_level(logging.WARNING, logger="app.outage")
+    assert state.quiet(RedisConnectionError("down"))
+    state.back()
+    assert state.quiet(RedisConnectionError("stale connection"))  # the aftermath: swallowed
+    assert not state.down
+    assert state.quiet(RedisConnectionError("down again"), "watch", confirmed=True)
+    assert state.down
+    said = [r.getMessage() for r in caplog.records if r.name == "app.outage"]
+    assert [m.split(" ")[1] for m in said] == ["unreachable", "reachable", "unreachable"]
+    assert not state.quiet(ValueError("a bug, not an outage"))
