@@ -44,7 +44,7 @@ from app.services import Services
 
 log = logging.getLogger(__name__)
 
-GRACE = timedelta(seconds=3)  # a writer still publishing is left to finish
+GRACE = timedelta(seconds=3)  # a writer still publishing (on another worker) is left to finish
 EVERY = 1.0  # seconds between two replay passes (and two deletions of the rows done)
 BATCH = 200
 LOCK_MS = 15_000
@@ -68,12 +68,15 @@ async def following(services: Services, message_id: int) -> AsyncIterator[None]:
 
     Only Redis failures are swallowed (said once per outage): any other error is a bug and
     propagates as before."""
+    services.following.add(message_id)
     try:
         yield
     except (RedisError, OSError) as exc:
         if not outage.quiet(exc, "publish"):
             log.warning("message %s: follow-up failed (%s); left to the replay", message_id, exc)
         return
+    finally:
+        services.following.discard(message_id)
     services.relayed.add(message_id)
 
 
@@ -107,6 +110,9 @@ async def replay_once(services: Services, older_than: timedelta = GRACE) -> int:
                     .limit(BATCH)
                 )
             ).all()
+        # A follow-up still running here is slow, not lost (a busy worker): it is not replayed
+        # over, which would only add the same events to the load.
+        rows = [row for row in rows if row.message_id not in services.following]
         for row in rows:
             await _replay(services, row.message_id)
             async with services.db.session() as session:

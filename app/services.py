@@ -46,6 +46,7 @@ class Services:
     queue_boards: dict[tuple[str, int], tuple[float, Any]] = field(default_factory=dict)
     # Messages whose follow-up this worker has done: their relay rows go in the next batch.
     relayed: set[int] = field(default_factory=set)
+    following: set[int] = field(default_factory=set)  # follow-ups running in this worker
 
     @property
     def machine(self) -> str:

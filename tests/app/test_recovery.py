@@ -211,6 +211,25 @@ async def test_follow_ups_done_leave_no_row_and_are_not_replayed(own: Services) 
     assert await recovery.replay_once(own, older_than=timedelta(0)) == 0
 
 
+async def test_a_follow_up_still_running_in_this_worker_is_not_replayed_over(
+    own: Services,
+) -> None:
+    """A busy worker's slow follow-up is late, not lost: replaying it too would only add the
+    same events to the load. Once it ends, its row goes with the next batch."""
+    result = await Inbox(own).ingest(chat("premier", "slow1", "t-slow"))
+    await recovery.flush_done(own)
+    async with own.db.session() as session:
+        message = await session.get(Message, result.message_id)
+        assert message is not None
+        await recovery.hold(session, message, 1)  # owed again, as a retry makes it
+        await session.commit()
+    async with recovery.following(own, result.message_id):
+        assert await recovery.replay_once(own, older_than=timedelta(0)) == 0
+        assert [r.message_id for r in await relay_rows(own)] == [result.message_id]
+    await recovery.flush_done(own)
+    assert await relay_rows(own) == []
+
+
 async def test_a_reply_queued_twice_is_sent_once(x_services: Services, fake: FakeX) -> None:  # noqa: F811
     """A replay may queue a reply whose first entry also made it: two workers each take one
     entry at once, and the X API still gets one post."""
