@@ -21,6 +21,7 @@ from app.channels import stale_predecessor, supervise
 from app.db import create_tables
 from app.demo import seed
 from app.models import Account, Message
+from app.realtime import stop  # cancels until the task has ended (see its docstring)
 from app.services import Services
 from app.settings import Settings
 from tests.support.fake_x import FakeX
@@ -76,11 +77,6 @@ def dead_pid() -> int:
     child = subprocess.Popen(["true"])
     child.wait()
     return child.pid
-
-
-async def stop(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_a_worker_stopping_cleanly_hands_its_account_over_at_once(

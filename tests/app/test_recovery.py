@@ -31,7 +31,7 @@ from app.models import (
     User,
 )
 from app.outbox import Dispatcher, enqueue
-from app.realtime import Listener
+from app.realtime import Listener, stop
 from app.relay_rows import Relay
 from app.services import Services
 from app.settings import Settings
@@ -145,8 +145,7 @@ async def test_a_reply_stored_when_redis_fails_after_the_commit_is_sent_once_it_
                 break
             await asyncio.sleep(0.05)
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await stop(task)  # a loop around Redis calls: cancelled until it has ended
     assert (await stored(own, message.id)).delivery_status == DeliveryStatus.SENT
     events = await drain(listener, 0.5)
     created = [e for e in events if isinstance(e, MessageCreated) and e.message.id == message.id]
@@ -188,8 +187,7 @@ async def test_a_visitor_message_stored_while_redis_is_down_reaches_the_open_inb
     try:
         events = await drain(listener, 6.0)
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await stop(task)  # a loop around Redis calls: cancelled until it has ended
     created = [
         e for e in events if isinstance(e, MessageCreated) and e.message.id == result.message_id
     ]
@@ -274,8 +272,7 @@ async def test_a_reply_queued_twice_is_sent_once(x_services: Services, fake: Fak
             await asyncio.sleep(0.05)
     finally:
         for task in workers:
-            task.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+            await stop(task)
     assert (await stored(x_services, reply.id)).delivery_status == DeliveryStatus.SENT
     assert len(fake.calls("/2/tweets", "POST")) == 1
     assert pending["pending"] == 0  # both entries acknowledged
@@ -303,6 +300,5 @@ async def test_replies_queued_before_redis_lost_its_data_are_sent(own: Services)
                 break
             await asyncio.sleep(0.05)
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await stop(task)  # a loop around Redis calls: cancelled until it has ended
     assert (await stored(own, message.id)).delivery_status == DeliveryStatus.SENT
