@@ -41,6 +41,7 @@ import httpx
 import websockets
 
 from app.embedded_redis import EmbeddedRedis, free_port
+from bench.chat_latency import login
 
 MANAGER = "manager@baie-dargent.example"
 ACCOUNTS = ("chat-port-argent", "chat-baie-dargent", "chat-pointe-nord")
@@ -56,19 +57,6 @@ class Seen:
     http: Counter[int] = field(default_factory=Counter)
     resyncs: int = 0
     reconnects: int = 0
-
-
-async def login(base: str, email: str, password: str) -> httpx.AsyncClient:
-    client = httpx.AsyncClient(base_url=base, timeout=15)
-    page = await client.get("/login")
-    token = page.text.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
-    response = await client.post(
-        "/login", data={"email": email, "password": password, "csrf_token": token}
-    )
-    if response.status_code != 303:
-        raise RuntimeError(f"login failed for {email}")
-    client.headers["X-CSRF-Token"] = token
-    return client
 
 
 async def inbox_socket(ws_base: str, cookie: str, seen: Seen, stop: asyncio.Event) -> None:

@@ -15,7 +15,7 @@ from app.actions import ActionError
 from app.deps import CsrfChecked, CurrentUser, RowId, ServicesDep
 from app.display import plain_text
 from app.events import ActivityOut, ConversationOut, MessageOut
-from app.models import ConversationStatus, Message, Office, StoredAttachment
+from app.models import Conversation, ConversationStatus, Message, Office, StoredAttachment
 
 router = APIRouter(prefix="/api", tags=["inbox"])
 
@@ -131,13 +131,18 @@ async def list_conversations(
         live = await repository.live_visitors(services, page)
         views = await repository.conversations_out(session, page, live)
     if len(rows) > size:
-        last = page[-1]
-        assert last.id is not None
-        token = pagination.encode(last.last_message_at, last.id)
-        response.headers["X-Next-Cursor"] = token
-        following = request.url.include_query_params(cursor=token)
-        response.headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
+        link_next(request, response, page[-1])
     return views
+
+
+def link_next(request: Request, response: Response, last: Conversation) -> None:
+    """Points a list's answer at its next page, after ``last``: the ``X-Next-Cursor`` header
+    and ``Link: <…>; rel="next"``."""
+    assert last.id is not None
+    token = pagination.encode(last.last_message_at, last.id)
+    response.headers["X-Next-Cursor"] = token
+    following = request.url.include_query_params(cursor=token)
+    response.headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
 
 
 @router.get("/conversations/counts")

@@ -17,6 +17,7 @@ from app.actions import ActionError
 from app.deps import CsrfChecked, CurrentUser, RowId, ServicesDep
 from app.events import ConversationOut
 from app.moderation import BlockOut, Duration, may_manage
+from app.web.api import link_next
 
 router = APIRouter(prefix="/api", tags=["moderation"])
 
@@ -68,12 +69,7 @@ async def list_spam(
         page = rows[:size]
         views = await repository.conversations_out(session, page)
     if len(rows) > size:
-        last = page[-1]
-        assert last.id is not None
-        token = pagination.encode(last.last_message_at, last.id)
-        response.headers["X-Next-Cursor"] = token
-        following = request.url.include_query_params(cursor=token)
-        response.headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
+        link_next(request, response, page[-1])
     return views
 
 
