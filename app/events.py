@@ -7,7 +7,7 @@ them has committed, so a rolled-back write never reaches a browser.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal, TypedDict
+from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import AfterValidator, BaseModel, Field, TypeAdapter
 
@@ -24,6 +24,7 @@ class AttachmentOut(BaseModel):
     content_type: str
     size: int
     available: bool  # False when it was over the size cap and only listed
+    url: str = ""  # where it can be seen when not kept here (an X photo), "" otherwise
 
 
 class MessageOut(BaseModel):
@@ -44,6 +45,9 @@ class MessageOut(BaseModel):
     quote_start: int | None = None
     attachments: list[AttachmentOut] = []
     mentions: list[int] = []  # a note's mentioned colleagues (user ids)
+    sent_at: datetime | None = None  # the sender's own date: information only
+    details: dict[str, Any] = {}  # the channel's display details (docs/api.md)
+    erased: bool = False  # its text was erased at the visitor's request (not merely empty)
 
 
 class ActivityOut(BaseModel):
@@ -74,6 +78,7 @@ class ConversationOut(BaseModel):
     assignee_name: Shown = ""
     contact_name: Shown
     contact_handle: Shown = ""
+    contact_profile: dict[str, Shown] = {}  # what the channel says of them (X: followers…)
     subject: Shown = ""
     status: str
     unread: int

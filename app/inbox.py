@@ -15,10 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import activity, keys, outage, recovery, repository, spam
+from app import activity, auto_reply, outage, recovery, repository, spam
 from app.assignment import assign_waiting
 from app.events import ConversationChanged, ConversationLeft, MessageCreated
-from app.i18n import gettext
 from app.metrics import open_turn
 from app.models import (
     Account,
@@ -30,22 +29,18 @@ from app.models import (
     Destination,
     Direction,
     Message,
-    Office,
     RoutingDecision,
     StoredAttachment,
     ThreadRef,
     erased_id,
 )
-from app.outbox import enqueue
 from app.routing import RouteDecision
 from app.services import Services
-from app.timefmt import human_when
 from connectors.base import InboundMessage, IngestResult, MessageKind
 
 log = logging.getLogger(__name__)
 
 PREVIEW_CHARS = 140
-AUTO_REPLY_EVERY = 4 * 3600  # seconds between two automatic replies to one contact
 
 
 class UnknownAccountError(LookupError):
@@ -205,7 +200,9 @@ class Inbox:
                 and not conversation.spam
             ):
                 language = contact.language or services.settings.default_language
-                await auto_reply(services, conversation, account, decision, language)
+                await auto_reply.answer(
+                    services, conversation, account, decision, language, inbound
+                )
         except (RedisError, OSError) as exc:
             # The message is stored and owed its events: its sender gets the ack. The queue
             # sweep assigns it once Redis is back (the automatic reply is skipped then).
@@ -346,67 +343,3 @@ async def _reroute(
         conversation.assignee_id = None
     _record(session, conversation, decision, inbound.received_at)
     return decision
-
-
-async def auto_reply(
-    services: Services,
-    conversation: Conversation,
-    account: Account,
-    decision: RouteDecision,
-    language: str,
-) -> None:
-    """Tells the visitor when an answer can be expected. Never counts as a response.
-
-    At most one per contact and account every few hours, so two robots can never keep
-    answering each other (RFC 3834)."""
-    fresh = await services.redis.set(
-        keys.auto_reply(account.destination_id, account.key, conversation.contact_id),
-        "1",
-        nx=True,
-        ex=AUTO_REPLY_EVERY,
-    )
-    if not fresh:
-        return
-    async with services.db.session() as session:
-        destination = await session.get(Destination, account.destination_id)
-        office = await session.get(Office, conversation.office_id)
-        assert destination is not None and office is not None
-        now = services.clock.now()
-        if decision.next_answer_at is not None:
-            when = human_when(decision.next_answer_at, now, destination.timezone, language)
-            text = gettext(language, "auto.nobody_on_duty", office=office.name, when=when)
-        else:
-            text = gettext(language, "auto.nobody_at_all")
-        message = Message(
-            conversation_id=conversation.id or 0,
-            account_id=account.id or 0,
-            direction=Direction.OUT,
-            author_kind=AuthorKind.SYSTEM,
-            kind="auto_reply",
-            text=text,
-            created_at=now,
-            delivery_status=DeliveryStatus.PENDING,
-        )
-        session.add(message)
-        await session.flush()
-        line = activity.add(
-            session,
-            conversation.id or 0,
-            "auto_reply",
-            now,
-            office_id=conversation.office_id,
-            message_id=message.id,
-        )
-        await recovery.hold(session, message, account.destination_id)
-        await session.commit()
-    assert message.id is not None
-    async with recovery.following(services, message.id):
-        await services.hub.publish(
-            account.destination_id,
-            MessageCreated(
-                **repository.audience(conversation, account),
-                message=repository.message_out(message),
-            ),
-        )
-        await activity.publish(services, conversation, account, [line])
-        await enqueue(services, account.destination_id, message.id)

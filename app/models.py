@@ -101,6 +101,9 @@ class Account(SQLModel, table=True):
     allowed_origins: str = ""  # space-separated origins allowed to embed a chat widget ("" = any)
     settings: str = ""  # the connector's connection settings, JSON, never a secret
     active: bool = True
+    # Out-of-hours automatic replies of this account (JSON, "" = the channel's defaults):
+    # which kinds of conversation get one and the text per language (app.auto_reply).
+    auto_reply: str = Field(default="", sa_column_kwargs={"server_default": ""})
 
 
 class User(SQLModel, table=True):
@@ -126,6 +129,9 @@ class Contact(SQLModel, table=True):
     handle: str = Field(default="", max_length=320)
     language: str = Field(default="", max_length=16)
     created_at: datetime = Field(sa_column=utc_column())
+    # What the channel last said of them (JSON object of strings, "" when nothing): on X their
+    # name, username, verified, followers; shown in the conversation header. Erased with them.
+    profile: str = Field(default="", sa_column_kwargs={"server_default": ""})
 
     __table_args__ = (UniqueConstraint("destination_id", "channel", "external_id"),)
 
@@ -180,11 +186,18 @@ class Message(SQLModel, table=True):
     # filled with ``delivery_params`` (a JSON object of strings, "" when there are none).
     delivery_code: str = Field(default="", max_length=64)
     delivery_params: str = ""
+    # The date the sender wrote (an e-mail's Date:, a tweet's created_at): information only.
+    # ``created_at`` is when the message reached us, and is what routing and figures use.
+    sent_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    # The channel's display details (a JSON object, "" when none): where a reply goes, the
+    # forwarded mail's headers, the tweet's link, quoted tweet and links (docs/api.md).
+    details: str = Field(default="", sa_column_kwargs={"server_default": ""})
 
     __table_args__ = (UniqueConstraint("account_id", "external_id"),)
 
 
 ERASED = "erased:"  # what erased identifiers start with (app.privacy)
+ERASED_DETAILS = '{"erased":true}'  # an erased message's details: its text was erased
 
 
 def erased_id(external_id: str) -> str:
@@ -273,6 +286,9 @@ class StoredAttachment(SQLModel, table=True):
     size: int
     stored: bool = True  # False when it was over the size cap: listed, not kept
     data: bytes | None = None
+    url: str = Field(
+        default="", max_length=1000, sa_column_kwargs={"server_default": ""}
+    )  # where it can be seen when not kept (X media)
 
 
 class Quarantine(SQLModel, table=True):
@@ -280,9 +296,15 @@ class Quarantine(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     account_key: str = Field(max_length=64, index=True)
-    reason: str = Field(max_length=500)
+    reason: str = Field(max_length=500)  # English, for logs
     raw: bytes
     at: datetime = Field(sa_column=utc_column())
+    # The reason in the reader's language: ``quarantine.<code>`` in the catalogs, filled with
+    # ``params`` (a JSON object of strings).
+    code: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+    params: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    # When a manager retried it and it went in (or dismissed it): no longer listed as waiting.
+    resolved_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class ResponseTurn(SQLModel, table=True):

@@ -29,6 +29,7 @@ from app.actions import ActionError, check_conversation
 from app.events import ConversationChanged
 from app.models import (
     ERASED,
+    ERASED_DETAILS,
     Account,
     Activity,
     Contact,
@@ -205,6 +206,9 @@ async def _erase(
         message.delivery_error = ""
         message.delivery_code = ""  # its params may hold the address, the server's words
         message.delivery_params = ""
+        # Where replies went, forwarded headers, links: the visitor's too. What is left says
+        # the text was erased, so an erased message is never mistaken for an empty one.
+        message.details = ERASED_DETAILS
         if message.external_id:
             message.external_id = erased_id(message.external_id)
         session.add(message)
@@ -257,6 +261,7 @@ async def _erase_contact_if_done(session: AsyncSession, contact: Contact) -> boo
     contact.name = ""
     contact.handle = ""
     contact.language = ""
+    contact.profile = ""
     session.add(contact)
     return True
 

@@ -17,6 +17,7 @@ from app.dashboard import DEFAULT_TARGETS
 from app.events import AttachmentOut, AudienceFields, ConversationOut, MessageOut, staff_sees
 from app.models import (
     ERASED,
+    ERASED_DETAILS,
     Account,
     Activity,
     Contact,
@@ -163,6 +164,7 @@ async def conversations_out(
                 assignee_name=assignee.name if assignee else "",
                 contact_name=contact.name,
                 contact_handle=contact.handle,
+                contact_profile=json_object(contact.profile),
                 subject=c.subject,
                 status=c.status,
                 unread=c.unread,
@@ -266,11 +268,26 @@ def message_out(
                 content_type=a.content_type,
                 size=a.size,
                 available=a.stored,
+                url=a.url,
             )
             for a in attachments
         ],
         mentions=list(mentions),
+        sent_at=message.sent_at,
+        details={} if message.details == ERASED_DETAILS else json_object(message.details),
+        erased=message.details == ERASED_DETAILS,
     )
+
+
+def json_object(value: str) -> dict[str, Any]:
+    """A JSON object column as a dict; "" or anything but an object reads as {}."""
+    if not value:
+        return {}
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
 
 
 async def messages_out(session: AsyncSession, conversation_id: int) -> list[MessageOut]:

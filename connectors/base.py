@@ -13,7 +13,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 class Channel(enum.StrEnum):
@@ -43,6 +43,9 @@ class Author:
     name: str = ""
     handle: str = ""  # @handle on X, the address on email
     language: str = ""  # BCP 47 tag when the channel tells it (Accept-Language, Content-Language)
+    # What the channel says of the person, for the conversation header (strings only): on X
+    # "name", "username", "verified" ("1"/""), "followers", "url". Kept on the contact.
+    profile: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,7 @@ class Attachment:
     content_type: str
     size: int
     data: bytes | None = None  # None when the file was over the size cap (kept as a listing only)
+    url: str = ""  # where the file can be seen when it is not kept here (an X photo)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +65,13 @@ class InboundMessage:
     it once. ``thread_key`` names the conversation a new thread opens (an X conversation id, a
     webchat visitor, an email Message-ID); ``references`` are earlier external ids this message
     answers, best first (In-Reply-To, then References), used to join an existing conversation.
-    ``received_at`` must be an aware datetime.
+    ``received_at`` must be an aware datetime: when the message reached us (IMAP INTERNALDATE,
+    the moment a frame or a tweet was read), never the sender's own claim. The application
+    clamps it to "now" and uses it for routing, automatic replies, metrics and ordering.
+    ``sent_at`` is the date the sender wrote (an e-mail's ``Date:``, a tweet's ``created_at``):
+    kept and shown as information only. ``details`` are the channel's display details, JSON
+    values only (see docs/api.md, "Message details"); ``metadata`` is strings for the app's
+    own decisions (``client_id``, ``fingerprint``, ``auto_reply`` = "no"…).
     """
 
     channel: Channel
@@ -77,10 +87,14 @@ class InboundMessage:
     attachments: tuple[Attachment, ...] = ()
     kind: MessageKind = MessageKind.NORMAL
     metadata: Mapping[str, str] = field(default_factory=dict)
+    sent_at: datetime | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.received_at.tzinfo is None or self.received_at.utcoffset() is None:
             raise ValueError("InboundMessage.received_at must be timezone-aware")
+        if self.sent_at is not None and self.sent_at.utcoffset() is None:
+            raise ValueError("InboundMessage.sent_at must be timezone-aware")
         if not self.external_id:
             raise ValueError("InboundMessage.external_id must not be empty")
 
