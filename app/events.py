@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import AfterValidator, BaseModel, Field, TypeAdapter
 
-from app.display import plain_text
+from app.display import plain_details, plain_text
 
 # Text that a visitor, a mail sender or an X user chose (names, handles, subjects, file names):
 # shown with its bidirectional controls neutralised, whatever page or socket shows it.
@@ -46,7 +46,8 @@ class MessageOut(BaseModel):
     attachments: list[AttachmentOut] = []
     mentions: list[int] = []  # a note's mentioned colleagues (user ids)
     sent_at: datetime | None = None  # the sender's own date: information only
-    details: dict[str, Any] = {}  # the channel's display details (docs/api.md)
+    # The channel's display details (docs/api.md), their labels neutralised like names.
+    details: Annotated[dict[str, Any], AfterValidator(plain_details)] = {}
     erased: bool = False  # its text was erased at the visitor's request (not merely empty)
 
 

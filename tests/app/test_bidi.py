@@ -15,8 +15,9 @@ import websockets
 from sqlmodel import select
 
 from app.display import BIDI_CONTROLS, plain_text
+from app.events import MessageOut
 from app.inbox import Inbox
-from app.models import Contact, StoredAttachment
+from app.models import Contact, Conversation, Message, StoredAttachment
 from app.services import Services
 from connectors.base import Author, Channel, InboundMessage
 from connectors.email.parse import parse_message
@@ -153,3 +154,106 @@ async def test_a_chat_preview_is_shown_neutralised_and_the_message_as_written(
         assert created["message"]["text"] == f"gnirrof{RLO} ferry"
         rows = client.get("/api/conversations").json()
         assert rows[0]["preview"] == "gnirrof ferry"
+
+
+# A message's display details (docs/api.md, "Message times and details"): every label is
+# neutralised like a name, at any depth; a quoted tweet's text is the sender's words, kept.
+SPOOFED_DETAILS = {
+    "reply_to": f"ana{RLO}gro.elpmaxe@example.org",
+    "via": f"{LRI}no-reply@forms.example{PDI}",
+    "to": f"port-argent@example.org, {RLM}bob@example.org",
+    "forwarded": [
+        {
+            "at": 0,
+            "from": f"{RLO}nimda{PDF} <a@b.example>",
+            "date": "1 May",
+            "subject": f"x{RLO}fdp.exe",
+        }
+    ],
+    "url": "https://x.com/i/web/status/1",
+    "lang": "ar",
+    "quoted": {
+        "id": "2",
+        "url": "https://x.com/i/web/status/2",
+        "author": f"{RLO}nimda",
+        "text": f"{RLM}مرحبا",
+    },
+    "links": [
+        {
+            "url": "https://t.co/a",
+            "expanded": f"https://example.org/{RLO}fdp.exe",
+            "display": f"example.org/{RLO}fdp.exe",
+        }
+    ],
+    "dm": True,
+}
+
+
+def test_message_details_labels_are_neutralised_and_a_quoted_text_kept() -> None:
+    shown = MessageOut(
+        id=1,
+        conversation_id=1,
+        direction="in",
+        author_kind="visitor",
+        text="",
+        created_at=datetime(2026, 7, 21, 8, tzinfo=UTC),
+        delivery_status="received",
+        details=SPOOFED_DETAILS,
+    ).details
+    assert shown["reply_to"] == "anagro.elpmaxe@example.org"
+    assert shown["via"] == "no-reply@forms.example"
+    assert shown["to"] == "port-argent@example.org, bob@example.org"
+    assert shown["forwarded"] == [
+        {"at": 0, "from": "nimda <a@b.example>", "date": "1 May", "subject": "xfdp.exe"}
+    ]
+    assert shown["quoted"]["author"] == "nimda"
+    assert shown["quoted"]["text"] == f"{RLM}مرحبا"  # a body: isolated by the page, not changed
+    assert shown["links"][0]["display"] == "example.org/fdp.exe"
+    assert shown["dm"] is True and shown["lang"] == "ar"
+    # Everything but the quoted text is free of controls, whatever the key.
+    del shown["quoted"]["text"]
+    assert not set(BIDI_CONTROLS) & set(json.dumps(shown, ensure_ascii=False))
+    assert SPOOFED_DETAILS["reply_to"] == f"ana{RLO}gro.elpmaxe@example.org"  # a copy
+
+
+async def test_message_details_and_x_profile_are_shown_neutralised(
+    live: LiveServer, services: Services
+) -> None:
+    tweet = InboundMessage(
+        channel=Channel.TWITTER,
+        account="x-port-argent",
+        external_id="1900000000000000777",
+        thread_key="1900000000000000777",
+        author=Author(
+            external_id="77",
+            name="نادية",
+            handle="nadia",
+            profile={"name": f"{RLO}nimda", "username": f"{LRI}nadia{PDI}", "followers": "1200"},
+        ),
+        text=f"{RLO}مرحبا",
+        received_at=datetime(2026, 7, 21, 8, tzinfo=UTC),
+        details=SPOOFED_DETAILS,
+    )
+    result = await Inbox(services).ingest(tweet)
+    # Stored as the contract says (whether or not ingest already copies them).
+    async with services.db.session() as session:
+        message = await session.get(Message, result.message_id)
+        assert message is not None
+        message.details = json.dumps(SPOOFED_DETAILS)
+        conversation = await session.get(Conversation, result.conversation_id)
+        assert conversation is not None
+        contact = await session.get(Contact, conversation.contact_id)
+        assert contact is not None
+        contact.profile = json.dumps(dict(tweet.author.profile))
+        session.add(message)
+        session.add(contact)
+        await session.commit()
+    adviser = office_login(live, "port-argent")
+    with login(live.url, adviser.email, adviser.password) as client:
+        detail = client.get(f"/api/conversations/{result.conversation_id}").json()
+    (shown,) = detail["messages"]
+    assert shown["text"] == f"{RLO}مرحبا"  # the visitor's words as written
+    assert shown["details"]["forwarded"][0]["subject"] == "xfdp.exe"
+    assert shown["details"]["quoted"]["author"] == "nimda"
+    assert detail["conversation"]["contact_profile"]["name"] == "nimda"
+    assert detail["conversation"]["contact_profile"]["username"] == "nadia"
