@@ -125,10 +125,19 @@ def _reason(exc: tweepy.HTTPException) -> str:
     return "; ".join(messages)[:300] or str(getattr(exc.response, "reason", "")) or "no reason"
 
 
-async def call(method: Callable[..., requests.Response], **kwargs: Any) -> Answer:
-    """One request through tweepy, in a thread; its JSON object and rate-limit state."""
+async def call(
+    method: Callable[..., requests.Response], *, within: float | None = None, **kwargs: Any
+) -> Answer:
+    """One request through tweepy, in a thread; its JSON object and rate-limit state.
+
+    ``within`` (seconds) bounds the whole request: requests' own timeout is per socket
+    operation, and a server trickling its answer a byte at a time would never trip it. The
+    thread may finish later on its own; its answer is dropped.
+    """
     try:
-        response = await asyncio.to_thread(method, **kwargs)
+        response = await asyncio.wait_for(asyncio.to_thread(method, **kwargs), within)
+    except TimeoutError as exc:
+        raise ApiError(Failure.UNAVAILABLE, "no answer in time") from exc
     except tweepy.TooManyRequests as exc:
         raise ApiError(
             Failure.RATE_LIMITED, "rate limit reached", status=429, limits=rate_limit(exc.response)

@@ -47,7 +47,14 @@ class XAccountConfig(BaseModel):
     poll_interval: float = Field(default=DEFAULT_POLL_INTERVAL, gt=0)
     direct_messages: bool = True
     max_backoff: float = Field(default=900, gt=0)  # seconds, after server or network errors
-    request_timeout: float = Field(default=20, gt=0)  # seconds for one HTTP request
+    # Refused credentials (401, or a 403 that is not about one tweet): the first retry after
+    # ``auth_backoff`` seconds, doubling up to ``auth_max_backoff``, so that tokens fixed by an
+    # administrator are picked up within minutes, never a quarter of an hour later.
+    auth_backoff: float = Field(default=5, gt=0)
+    auth_max_backoff: float = Field(default=300, gt=0)
+    # Seconds one HTTP request may take in all (connect, wait, read): a hung timeline gives up
+    # then; the other timeline never waits for it (each is polled on its own).
+    request_timeout: float = Field(default=20, gt=0)
     # On the very first start (no cursor yet) read at most this many of the newest items of
     # each timeline: reads are paid per item, and an old backlog is rarely still a question.
     backfill: int = Field(default=100, ge=0, le=800)

@@ -3,7 +3,8 @@
 Each timeline (mentions, DMs) keeps its own schedule: the poll interval, stretched when the
 ``x-rate-limit-*`` headers say the remaining requests would not last until the reset; a 429
 waits for the reset time; server and network errors back off exponentially with jitter;
-refused credentials wait ``max_backoff``. Nothing raises out of ``run`` but cancellation.
+refused credentials are retried after seconds, doubling up to ``auth_max_backoff``. Each
+timeline runs in a task of its own. Nothing raises out of ``run`` but cancellation.
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ class XConnector:
             fetch_dms=self._fetch_dms,
             count=self._count,
             received=self._received,
+            now=lambda: datetime.fromtimestamp(self._clock(), UTC),
         )
         self._sender = Sender(
             self._writer, user_auth=self._user_auth, request=self._request, count=self._count
@@ -93,7 +95,7 @@ class XConnector:
     # ---- requests ----------------------------------------------------------------
     async def _request(self, method: Callable[..., Any], **kwargs: Any) -> Answer:
         self._count("requests_today", 1)
-        return await call(method, **kwargs)
+        return await call(method, within=self.config.request_timeout, **kwargs)
 
     async def _fetch_mentions(self, **params: Any) -> Answer:
         params = {k: v for k, v in params.items() if v is not None}
@@ -113,37 +115,59 @@ class XConnector:
 
     # ---- receiving -------------------------------------------------------------
     async def run(self, sink: InboundSink, cursors: CursorStore) -> None:
+        """Each timeline in a task of its own: a hung or failing mentions request never holds
+        up direct messages, nor the other way round."""
+        tasks = [
+            asyncio.create_task(self._run_timeline(t, sink, cursors), name=f"x-{t.name}")
+            for t in self.timelines.values()
+        ]
         try:
-            while True:
-                await self._sleep(await self.poll_once(sink, cursors))
+            await asyncio.gather(*tasks)  # the first failure (a bug) ends the account's run
         finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             self.status.state = "stopped"
 
-    async def poll_once(self, sink: InboundSink, cursors: CursorStore) -> float:
-        """Polls every timeline that is due; returns the seconds until the next one is."""
-        for timeline in self.timelines.values():
-            if timeline.due > self._clock():
+    async def _run_timeline(
+        self, timeline: Timeline, sink: InboundSink, cursors: CursorStore
+    ) -> None:
+        while timeline.due != float("inf"):  # a timeline that is off never runs
+            wait = timeline.due - self._clock()
+            if wait > 0:
+                await self._sleep(wait)
                 continue
-            read = (
-                self._poller.mentions if timeline.name == MENTIONS else self._poller.direct_messages
-            )
-            try:
-                limits = await read(timeline, sink, cursors)
-            except ApiError as exc:
-                self._failed(timeline, exc)
-            except Exception as exc:  # the inbox: keep what was read, store it next time
-                log.warning("%s on %s: the inbox refused: %r", timeline.name, self.account, exc)
-                self._back_off(
-                    timeline,
-                    f"inbox unavailable ({type(exc).__name__})",
-                    "x.inbox_unavailable",
-                    {"error": type(exc).__name__},
-                )
-            else:
-                self._succeeded(timeline, limits)
+            await self._poll(timeline, sink, cursors)
+            self._summarise()
+
+    async def poll_once(self, sink: InboundSink, cursors: CursorStore) -> float:
+        """Polls every timeline that is due, side by side; returns the seconds until the next
+        one is."""
+        due = [t for t in self.timelines.values() if t.due <= self._clock()]
+        await asyncio.gather(*(self._poll(t, sink, cursors) for t in due))
         self._summarise()
-        due = min(t.due for t in self.timelines.values())
-        return max(1.0, due - self._clock()) if due != float("inf") else self.config.max_backoff
+        next_due = min(t.due for t in self.timelines.values())
+        if next_due == float("inf"):
+            return self.config.max_backoff
+        return max(1.0, next_due - self._clock())
+
+    async def _poll(self, timeline: Timeline, sink: InboundSink, cursors: CursorStore) -> None:
+        """One read of one timeline, its outcome written into the timeline's schedule."""
+        read = self._poller.mentions if timeline.name == MENTIONS else self._poller.direct_messages
+        try:
+            limits = await read(timeline, sink, cursors)
+        except ApiError as exc:
+            self._failed(timeline, exc)
+        except Exception as exc:  # the inbox: keep what was read, store it next time
+            log.warning("%s on %s: the inbox refused: %r", timeline.name, self.account, exc)
+            self._back_off(
+                timeline,
+                f"inbox unavailable ({type(exc).__name__})",
+                "x.inbox_unavailable",
+                {"error": type(exc).__name__},
+            )
+        else:
+            self._succeeded(timeline, limits)
 
     def _succeeded(self, timeline: Timeline, limits: RateLimit) -> None:
         now = self._clock()
@@ -180,15 +204,7 @@ class XConnector:
             timeline.note = StatusNote("x.rate_limited", {"until": _hhmm(reset)}, timeline.name)
             timeline.due = max(reset, now + 1)
         elif exc.failure == Failure.AUTH:
-            timeline.state = "error"
-            timeline.detail = (
-                f"credentials revoked or not allowed ({exc.status}): check the account's "
-                f"tokens and app permissions — X says: {exc.reason}"
-            )
-            timeline.note = StatusNote(
-                "x.credentials", {"status": str(exc.status), "answer": exc.reason}, timeline.name
-            )
-            timeline.due = now + self.config.max_backoff
+            self._auth_refused(timeline, exc)
         elif exc.failure == Failure.REFUSED:
             self._back_off(
                 timeline,
@@ -203,6 +219,34 @@ class XConnector:
                 "x.unavailable",
                 {"reason": exc.reason},
             )
+
+    def _auth_refused(self, timeline: Timeline, exc: ApiError) -> None:
+        """Refused credentials: retried after a few seconds, doubling up to a few minutes, so
+        fixed tokens are picked up soon; the status says when the next try is."""
+        now = self._clock()
+        timeline.failures += 1
+        ceiling = min(
+            self.config.auth_max_backoff,
+            self.config.auth_backoff * 2 ** min(timeline.failures - 1, 16),
+        )
+        delay = self._jitter(ceiling / 2, ceiling)
+        at = now + delay
+        timeline.state = "error"
+        timeline.detail = (
+            f"credentials revoked or not allowed ({exc.status}): check the account's "
+            f"tokens and app permissions — X says: {exc.reason}; retrying at {_hhmm(at)}"
+        )
+        timeline.note = StatusNote(
+            "x.credentials_retry",
+            {
+                "status": str(exc.status),
+                "answer": exc.reason,
+                "retry": _hhmm(at),
+                "at": datetime.fromtimestamp(at, UTC).isoformat(),
+            },
+            timeline.name,
+        )
+        timeline.due = at
 
     def _back_off(self, timeline: Timeline, reason: str, code: str, params: dict[str, str]) -> None:
         now = self._clock()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from connectors.base import CursorStore, InboundMessage, InboundSink, StatusNote
@@ -33,12 +34,16 @@ from connectors.twitter.mapping import (
 
 log = logging.getLogger(__name__)
 
+USER_FIELDS = ["username", "name", "verified", "verified_type", "public_metrics",
+               "profile_image_url"]  # fmt: skip
+MEDIA_FIELDS = ["url", "preview_image_url", "type", "alt_text", "width", "height", "variants"]
 MENTION_PARAMS: dict[str, Any] = {
     "expansions": [
         "author_id",
         "referenced_tweets.id",
         "in_reply_to_user_id",
         "referenced_tweets.id.author_id",
+        "attachments.media_keys",
     ],
     "tweet_fields": [
         "author_id",
@@ -50,8 +55,10 @@ MENTION_PARAMS: dict[str, Any] = {
         "entities",
         "note_tweet",
         "withheld",
+        "attachments",
     ],
-    "user_fields": ["username", "name"],
+    "user_fields": USER_FIELDS,
+    "media_fields": MEDIA_FIELDS,
 }
 DM_PARAMS: dict[str, Any] = {
     "event_types": "MessageCreate",
@@ -63,9 +70,12 @@ DM_PARAMS: dict[str, Any] = {
         "sender_id",
         "dm_conversation_id",
         "attachments",
+        "referenced_tweets",
     ],
-    "expansions": ["sender_id"],
-    "user_fields": ["username", "name"],
+    "expansions": ["sender_id", "attachments.media_keys", "referenced_tweets.id"],
+    "user_fields": USER_FIELDS,
+    "media_fields": MEDIA_FIELDS,
+    "tweet_fields": ["author_id", "created_at", "lang", "entities", "note_tweet", "withheld"],
 }
 PAGE_SIZE = 100
 DM_PROBE = 1
@@ -102,6 +112,8 @@ class Timeline:
 def _merge(into: Page, other: Page) -> None:
     into.users.update(other.users)
     into.tweets.update(other.tweets)
+    into.media.update(other.media)
+    into.errors.extend(other.errors)
 
 
 class Poller:
@@ -113,8 +125,10 @@ class Poller:
         fetch_dms: Fetch,
         count: Callable[[str, int], None],
         received: Callable[[], None],
+        now: Callable[[], datetime],
     ) -> None:
         self.config = config
+        self._now = now  # when an item was read: its arrival time
         self._fetch_mentions = fetch_mentions
         self._fetch_dms = fetch_dms
         self._count = count
@@ -196,7 +210,7 @@ class Poller:
             )
             if not wanted:
                 self._count("skipped", 1)
-            message = mention(tweet, context, self.config.account) if wanted else None
+            message = mention(tweet, context, self.config.account, self._now()) if wanted else None
             timeline.backlog.append((number, message))
         await self.drain(timeline, sink, cursors)
         return limits
@@ -236,7 +250,9 @@ class Poller:
             )
             if not wanted:
                 self._count("skipped", 1)
-            message = direct_message(event, context, self.config.account) if wanted else None
+            message = (
+                direct_message(event, context, self.config.account, self._now()) if wanted else None
+            )
             timeline.backlog.append((number, message))
         await self.drain(timeline, sink, cursors)
         return limits

@@ -48,16 +48,25 @@ async def test_recorded_mentions_all_arrive_across_pages_oldest_first(
     second = [c for c in mention_calls(fake_x) if c.params.get("since_id") == ids[-1]]
     assert len(second) == 2 and "pagination_token" in second[1].params
     params = second[0].params
-    assert {"conversation_id", "created_at", "referenced_tweets", "lang", "entities"} <= set(
-        params["tweet.fields"].split(",")
-    )
+    assert {"conversation_id", "created_at", "referenced_tweets", "lang", "entities",
+            "attachments", "note_tweet"} <= set(params["tweet.fields"].split(","))  # fmt: skip
     assert set(params["expansions"].split(",")) == {
         "author_id", "referenced_tweets.id", "in_reply_to_user_id", "referenced_tweets.id.author_id",
+        "attachments.media_keys",
     }  # fmt: skip
+    assert {"name", "username", "verified", "public_metrics", "profile_image_url"} <= set(
+        params["user.fields"].split(",")
+    )
+    assert {"url", "preview_image_url", "type", "alt_text", "width", "height"} <= set(
+        params["media.fields"].split(",")
+    )
     first = sink.messages[0]
     assert first.author.handle == "@visitor0" and first.author.name == "Visitor0"
     assert first.thread_key == f"conv:{first.external_id}" and first.author.language == "en"
-    assert first.received_at == datetime(2022, 10, 7, 22, 42, 22, tzinfo=UTC)  # the snowflake time
+    assert first.sent_at == datetime(2022, 10, 7, 22, 42, 22, tzinfo=UTC)  # the snowflake time
+    # Arrival is when the poller read it: the first poll at 18:40, the next a minute later.
+    assert first.received_at == datetime(2026, 7, 18, 18, 40, tzinfo=UTC)
+    assert sink.messages[-1].received_at == datetime(2026, 7, 18, 18, 41, tzinfo=UTC)
     assert x.status.counters["items_today"] == 22 and x.status.counters["received"] == 22
 
 
@@ -253,9 +262,11 @@ async def test_deleted_suspended_withheld_quoted_and_unknown_fields(
     await x.poll_once(sink, cursors)
     by_id = sink.by_id
     assert set(by_id) == {quote, dangling, banned, odd}
-    assert by_id[quote].metadata["quoted_text"] == "Le phare de Port-Argent au coucher du soleil"
-    assert by_id[quote].metadata["quoted_author"] == "@phare_fan"
-    assert by_id[dangling].metadata["quoted_text"] == "(unavailable)"
+    assert by_id[quote].details["quoted"] == {
+        "id": original, "url": f"https://x.com/phare_fan/status/{original}",
+        "text": "Le phare de Port-Argent au coucher du soleil", "author": "@phare_fan",
+    }  # fmt: skip
+    assert by_id[dangling].details["quoted"] == {"id": gone, "unavailable": True}
     assert by_id[banned].author.external_id == "666" and by_id[banned].author.handle == ""
     assert by_id[banned].text == "@PortArgentOT שלום, מתי נפתח? 🌊"
     assert by_id[odd].metadata["withheld"] == "DE"
