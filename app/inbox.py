@@ -7,8 +7,11 @@ events go out only after the transaction has committed.
 
 from __future__ import annotations
 
+import json
 import logging
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
 
 from redis.exceptions import RedisError
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import activity, auto_reply, outage, recovery, repository, spam
 from app.assignment import assign_waiting
 from app.events import ConversationChanged, ConversationLeft, MessageCreated
+from app.inbound_identity import FINGERPRINT_KEY, already_stored, find_contact
 from app.metrics import open_turn
 from app.models import (
     Account,
@@ -32,7 +36,6 @@ from app.models import (
     RoutingDecision,
     StoredAttachment,
     ThreadRef,
-    erased_id,
 )
 from app.routing import RouteDecision
 from app.services import Services
@@ -50,6 +53,32 @@ class UnknownAccountError(LookupError):
 def _quote_start(inbound: InboundMessage) -> int | None:
     value = inbound.metadata.get("quote_start", "")
     return int(value) if value.isdigit() and 0 < int(value) < len(inbound.text) else None
+
+
+def arrival(received_at: datetime, now: datetime, window: timedelta) -> datetime:
+    """When a message counts as having reached us: the channel's arrival time, never later than
+    now, and now when it is further back than ``window`` (a sender's or a device's clock, not an
+    arrival: a mail dated 2002 that came today came today)."""
+    if received_at > now or received_at < now - window:
+        return now
+    return received_at
+
+
+def details_json(details: Mapping[str, Any], fingerprint: str = "") -> str:
+    """A message's display details as stored: compact JSON, "" when there are none."""
+    kept = dict(details)
+    if fingerprint:  # what tells this mail from another with the same Message-ID (docs/api.md)
+        kept[FINGERPRINT_KEY] = fingerprint[:128]
+    if not kept:
+        return ""
+    # A connector's stray non-JSON value is kept as its text rather than losing the message.
+    return json.dumps(kept, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _media_url(url: str) -> str:
+    """A media link as kept: only web addresses, so no ``javascript:`` link reaches a page."""
+    url = url.strip()
+    return url if url.lower().startswith(("https://", "http://")) and len(url) <= 1000 else ""
 
 
 def preview(text: str) -> str:
@@ -75,27 +104,23 @@ class Inbox:
 
     async def _ingest_once(self, inbound: InboundMessage) -> IngestResult:
         services = self.services
+        now = services.clock.now()
+        at = arrival(
+            inbound.received_at, now, timedelta(days=services.settings.arrival_window_days)
+        )
+        fingerprint = inbound.metadata.get(FINGERPRINT_KEY, "").strip()
         async with services.db.session() as session:
             account = await repository.account_by_key(session, inbound.account)
             if account is None or account.id is None:
                 raise UnknownAccountError(inbound.account)
-            existing = (
-                await session.exec(
-                    select(Message).where(
-                        Message.account_id == account.id,
-                        # An erased message keeps a hash of its id: read again, it stays erased.
-                        col(Message.external_id).in_(
-                            [inbound.external_id, erased_id(inbound.external_id)]
-                        ),
-                    )
-                )
-            ).first()
+            # A different mail sharing a stored one's Message-ID comes back under an id of its own.
+            existing, inbound = await already_stored(session, account.id, inbound)
             if existing is not None and existing.id is not None:
                 return IngestResult(existing.conversation_id, existing.id, created=False)
 
-            contact = await _contact(session, account, inbound, services)
+            contact = await find_contact(session, account, inbound, services)
             conversation, decision = await _conversation(
-                session, account, contact, inbound, services
+                session, account, contact, inbound, services, at
             )
             opened = decision is not None
             reopened = False
@@ -109,11 +134,9 @@ class Inbox:
             ):
                 conversation.status = ConversationStatus.OPEN
                 reopened = True
-                decision = await _reroute(session, account, conversation, inbound, services)
+                decision = await _reroute(session, account, conversation, services, at)
                 # The visitor wrote again: no adviser reopened it.
-                lines.append(
-                    activity.add(session, conversation.id or 0, "reopened", inbound.received_at)
-                )
+                lines.append(activity.add(session, conversation.id or 0, "reopened", at))
             message = Message(
                 conversation_id=conversation.id or 0,
                 account_id=account.id,
@@ -125,7 +148,9 @@ class Inbox:
                 text=inbound.text,
                 html=inbound.html,
                 quote_start=_quote_start(inbound),
-                created_at=inbound.received_at,
+                created_at=at,
+                sent_at=inbound.sent_at,
+                details=details_json(inbound.details, fingerprint),
                 delivery_status=DeliveryStatus.RECEIVED,
             )
             session.add(message)
@@ -147,19 +172,18 @@ class Inbox:
                             size=attachment.size,
                             stored=attachment.data is not None,
                             data=attachment.data,
+                            url=_media_url(attachment.url),
                         )
                     )
-            conversation.last_message_at = max(conversation.last_message_at, inbound.received_at)
+            conversation.last_message_at = max(conversation.last_message_at, at)
             conversation.preview = preview(inbound.text)
             if counts and not conversation.spam:  # spam waits for nobody (app.spam)
                 conversation.unread += 1
                 if conversation.waiting_since is None:
-                    conversation.waiting_since = inbound.received_at
+                    conversation.waiting_since = at
                     destination = await session.get(Destination, account.destination_id)
                     assert destination is not None
-                    await open_turn(
-                        session, conversation, destination, inbound.received_at, opened or reopened
-                    )
+                    await open_turn(session, conversation, destination, at, opened or reopened)
             session.add(conversation)
             # Committed with the message: its live events are owed until published (replayed
             # by app.recovery when Redis fails below), so no stored message goes unseen.
@@ -218,48 +242,13 @@ class Inbox:
         return IngestResult(conversation.id, message.id, created=True)
 
 
-async def _contact(
-    session: AsyncSession, account: Account, inbound: InboundMessage, services: Services
-) -> Contact:
-    author = inbound.author
-    contact = (
-        await session.exec(
-            select(Contact).where(
-                Contact.destination_id == account.destination_id,
-                Contact.channel == inbound.channel,
-                Contact.external_id == author.external_id,
-            )
-        )
-    ).first()
-    if contact is None:
-        contact = Contact(
-            destination_id=account.destination_id,
-            channel=inbound.channel,
-            external_id=author.external_id,
-            name=author.name[:200],
-            handle=author.handle[:320],
-            language=author.language[:16],
-            created_at=services.clock.now(),
-        )
-        session.add(contact)
-        await session.flush()
-    else:
-        changed = False
-        for attr, value in (("name", author.name), ("handle", author.handle)):
-            if value and getattr(contact, attr) != value:
-                setattr(contact, attr, value[:200] if attr == "name" else value[:320])
-                changed = True
-        if changed:
-            session.add(contact)
-    return contact
-
-
 async def _conversation(
     session: AsyncSession,
     account: Account,
     contact: Contact,
     inbound: InboundMessage,
     services: Services,
+    at: datetime,
 ) -> tuple[Conversation, RouteDecision | None]:
     """The conversation this message joins (by references, then thread key), or a new one
     with the routing decision that placed it."""
@@ -289,7 +278,7 @@ async def _conversation(
     ).first()
     if existing is not None:
         return existing, None
-    decision = await services.router.decide(session, account, inbound.received_at)
+    decision = await _decide(session, account, services, at)
     conversation = Conversation(
         destination_id=account.destination_id,
         account_id=account.id,
@@ -298,8 +287,8 @@ async def _conversation(
         channel=inbound.channel,
         thread_key=inbound.thread_key[:512],
         subject=inbound.subject[:500],
-        created_at=inbound.received_at,
-        last_message_at=inbound.received_at,
+        created_at=at,
+        last_message_at=at,
     )
     session.add(conversation)
     await session.flush()
@@ -311,7 +300,7 @@ async def _conversation(
             conversation_id=conversation.id or 0,
         )
     )
-    _record(session, conversation, decision, inbound.received_at)
+    _record(session, conversation, decision, at)
     return conversation, decision
 
 
@@ -329,17 +318,30 @@ def _record(
     )
 
 
+async def _decide(
+    session: AsyncSession, account: Account, services: Services, at: datetime
+) -> RouteDecision:
+    """Where a message that arrived ``at`` goes. One that arrived while nobody was on duty but
+    is stored only after someone came back (a mailbox read after an outage) goes where it would
+    go now: the queue and the automatic reply are about what is still to come."""
+    decision = await services.router.decide(session, account, at)
+    now = services.clock.now()
+    if decision.next_answer_at is not None and decision.next_answer_at <= now:
+        decision = await services.router.decide(session, account, now)
+    return decision
+
+
 async def _reroute(
     session: AsyncSession,
     account: Account,
     conversation: Conversation,
-    inbound: InboundMessage,
     services: Services,
+    at: datetime,
 ) -> RouteDecision:
     """A reopened conversation goes to whoever answers now; its adviser keeps it if still there."""
-    decision = await services.router.decide(session, account, inbound.received_at)
+    decision = await _decide(session, account, services, at)
     if decision.office_id != conversation.office_id:
         conversation.office_id = decision.office_id
         conversation.assignee_id = None
-    _record(session, conversation, decision, inbound.received_at)
+    _record(session, conversation, decision, at)
     return decision

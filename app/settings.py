@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     clock_start: datetime | None = None  # run "as if" from this instant (demos and tests)
     demo: bool = True  # seed the demo destination on first start
     demo_history_days: int = 90  # …with this many days of past conversations for the dashboard
+    # An inbound message's arrival (IMAP INTERNALDATE, a tweet read…) counts as its time for
+    # routing, automatic replies, metrics and order when it lies within this many days before
+    # now (a mailbox's backfill after an outage); older or in the future, the moment of ingest.
+    arrival_window_days: float = Field(default=10, ge=0)
     sweep_seconds: float = 30  # how often queues are handed over and re-assigned
     rollup_seconds: float = 60  # how often the dashboard's rollups of past days are rebuilt
     # This machine's name in connector leases (default: the host name). A worker restarted

@@ -118,6 +118,8 @@ async def test_unknown_account_stores_nothing_and_publishes_nothing(services: Se
 
 async def test_datetimes_come_back_aware_utc(services: Services) -> None:
     paris = datetime(2026, 3, 29, 3, 30, tzinfo=UTC).astimezone()
+    # An arrival counts only within a few days before now (tests/app/test_arrival_time.py).
+    services.clock.set(datetime(2026, 3, 29, 4, 0, tzinfo=UTC), frozen=True)
     result = await Inbox(services).ingest(mail("m1", received_at=paris))
     async with services.db.session() as session:
         message = await session.get(Message, result.message_id)
