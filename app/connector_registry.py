@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.models import Account, Quarantine
+from app import quarantine as app_quarantine
+from app.models import Account
 from app.services import Services
 from connectors.base import Connector
 from connectors.webchat.connector import WebchatConnector
@@ -67,17 +68,22 @@ def account_settings(account: Account) -> dict[str, Any]:
 
 
 def quarantine(services: Services, account: str) -> Callable[[bytes, str], Any]:
-    """What a connector calls with something it could not read: kept whole, reason logged."""
+    """What a connector calls with something it could not read: kept whole, reason logged.
+
+    A reason that carries ``code`` and ``params`` (connectors.email.receiver.QuarantineReason)
+    is shown to managers in their language (app.quarantine)."""
 
     async def keep(raw: bytes, reason: str) -> None:
-        log.warning("quarantined a message on %s: %s", account, reason)
-        async with services.db.session() as session:
-            session.add(
-                Quarantine(
-                    account_key=account, reason=reason[:500], raw=raw, at=services.clock.now()
-                )
-            )
-            await session.commit()
+        code = getattr(reason, "code", "")
+        params = getattr(reason, "params", None)
+        await app_quarantine.keep(
+            services,
+            account,
+            raw,
+            str(reason),
+            code if isinstance(code, str) else "",
+            params if isinstance(params, dict) else None,
+        )
 
     return keep
 

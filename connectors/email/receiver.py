@@ -34,6 +34,23 @@ from connectors.email.parse import parse_message
 log = logging.getLogger(__name__)
 
 Quarantine = Callable[[bytes, str], Awaitable[None] | None]
+
+
+class QuarantineReason(str):
+    """Why a mail was quarantined: the English text (for logs) that also carries a stable
+    ``code`` and its ``params``, so the accounts page can say it in the manager's language.
+    A plain ``str`` to callbacks that only log it."""
+
+    code: str
+    params: dict[str, str]
+
+    def __new__(cls, text: str, code: str, params: dict[str, str]) -> QuarantineReason:
+        reason = super().__new__(cls, text)
+        reason.code = code
+        reason.params = params
+        return reason
+
+
 BATCH_BYTES = 16 * 1024 * 1024  # bodies fetched per round trip, at most (one big mail alone)
 BATCH_COUNT = 100
 PARSE_INLINE = 256 * 1024  # bigger mails are parsed in a thread so the loop stays responsive
@@ -245,11 +262,22 @@ class Receiver:
 
     async def _handle(self, fetched: Fetched, sink: InboundSink) -> None:
         raw = fetched.raw or b""
+        uid = str(fetched.uid)
+        if not raw:
+            text = f"the server returned no message body (UID {uid})"
+            await self.quarantine(raw, QuarantineReason(text, "email.empty_body", {"uid": uid}))
+            return
         try:
             message = await self._parse(raw, fetched)
         except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"[:300]
             await self.quarantine(
-                raw, f"unparseable (UID {fetched.uid}): {type(exc).__name__}: {exc}"
+                raw,
+                QuarantineReason(
+                    f"unparseable (UID {uid}): {error}",
+                    "email.unparseable",
+                    {"uid": uid, "error": error},
+                ),
             )
             return
         await sink.ingest(message)  # raising here keeps the cursor: the mail is fetched again
@@ -257,8 +285,6 @@ class Receiver:
         self.status.last_message_at = datetime.now(UTC)
 
     async def _parse(self, raw: bytes, fetched: Fetched) -> InboundMessage:
-        if not raw:
-            raise ValueError("the server returned no message body")
         parse = functools.partial(
             parse_message,
             raw,
