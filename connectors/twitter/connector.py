@@ -279,6 +279,15 @@ class XConnector:
             self._count("send_failures", 1)
         return result
 
+    # ---- actions on X ------------------------------------------------------------
+    async def like(self, tweet_id: str, on: bool = True) -> DeliveryResult:
+        """Likes (or unlikes) a tweet as the account; never raises."""
+        return await self._sender.like(self.config.user_id, tweet_id, on)
+
+    async def hide_reply(self, tweet_id: str, hidden: bool = True) -> DeliveryResult:
+        """Hides (or shows again) a reply to one of the account's tweets; never raises."""
+        return await self._sender.hide(tweet_id, hidden)
+
     # ---- status ------------------------------------------------------------------
     def _received(self) -> None:
         self.status.last_message_at = datetime.fromtimestamp(self._clock(), UTC)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import tweepy
@@ -78,11 +79,42 @@ class Sender:
         self._request = request
         self._count = count
 
+    async def like(self, user_id: str, tweet_id: str, on: bool) -> DeliveryResult:
+        """Likes (``on``) or unlikes a tweet as the account ``user_id``."""
+        if not tweet_id.isdigit():
+            return _failed("not_a_tweet", f"not a tweet id: {tweet_id[:40]!r}")
+        # tweepy's like() would first ask X who the token belongs to: the account's id is known.
+        if on:
+            route = f"/2/users/{user_id}/likes"
+            call = partial(self._client.request, "POST", route, json={"tweet_id": tweet_id})
+        else:
+            call = partial(self._client.request, "DELETE", f"/2/users/{user_id}/likes/{tweet_id}")
+        try:
+            await self._post(call)
+        except ApiError as exc:
+            return refused(exc)
+        return DeliveryResult(True)
+
+    async def hide(self, tweet_id: str, hidden: bool) -> DeliveryResult:
+        """Hides (or shows again) a reply in a conversation the account started."""
+        if not tweet_id.isdigit():
+            return _failed("not_a_tweet", f"not a tweet id: {tweet_id[:40]!r}")
+        route = f"/2/tweets/{tweet_id}/hidden"
+        call = partial(self._client.request, "PUT", route, json={"hidden": hidden})
+        try:
+            await self._post(call)
+        except ApiError as exc:
+            return refused(exc)
+        return DeliveryResult(True)
+
     async def send(self, message: OutboundMessage) -> DeliveryResult:
         if not message.text.strip():
             return DeliveryResult.failed("empty", "an empty reply cannot be posted")
         if message.thread_key.startswith("dm:"):
-            return await self._direct_message(message.thread_key[3:], message.text)
+            # "dm:<user id>", or "dm:<user id>#<n>" for an older DM conversation with the same
+            # person after another one moved to DM (app.x_actions): the same participant.
+            participant = message.thread_key[3:].split("#", 1)[0]
+            return await self._direct_message(participant, message.text)
         return await self._tweets(message)
 
     async def _post(self, method: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:

@@ -32,7 +32,9 @@ ME = "1072250532645998596"  # the account of the recorded DM cassette
 TWEET_DEFAULT = {"id", "text", "edit_history_tweet_ids"}
 USER_DEFAULT = {"id", "name", "username"}
 DM_DEFAULT = {"id", "event_type", "text"}
-LIMITS = {"mentions": 450, "dm_events": 300, "tweets": 200, "dm_post": 200, "me": 75}
+MEDIA_DEFAULT = {"media_key", "type"}
+LIMITS = {"mentions": 450, "dm_events": 300, "tweets": 200, "dm_post": 200, "me": 75,
+          "likes": 50, "hide": 50}  # fmt: skip
 TWITTER_EPOCH_MS = 1288834974657
 
 
@@ -86,6 +88,9 @@ class FakeX:
     script: list[Scripted] = field(default_factory=list)
     windows: dict[str, list[float]] = field(default_factory=dict)  # kind → [remaining, reset]
     revoked: bool = False
+    media: dict[str, dict[str, Any]] = field(default_factory=dict)  # by media_key
+    likes: set[str] = field(default_factory=set)  # tweet ids the account likes
+    hidden: set[str] = field(default_factory=set)  # replies the account hid
     page_cap: int = 100  # the most items one page holds, whatever max_results says
     next_id: int = 1900000000000000000
     url: str = ""
@@ -98,13 +103,39 @@ class FakeX:
     def now_iso(self) -> str:
         return datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
-    def add_user(self, user_id: str, username: str, name: str = "") -> None:
+    def add_user(self, user_id: str, username: str, name: str = "", *, followers: int = 12,
+                 verified: bool = False) -> None:  # fmt: skip
         self.users[user_id] = {"id": user_id, "name": name or username.title(), "username": username,
-                               "created_at": "2019-03-01T10:00:00.000Z", "verified": False}  # fmt: skip
+                               "created_at": "2019-03-01T10:00:00.000Z", "verified": verified,
+                               "public_metrics": {"followers_count": followers, "following_count": 3,
+                                                  "tweet_count": 40, "listed_count": 0},
+                               "profile_image_url": f"https://pbs.twimg.com/profile_images/{user_id}/a_normal.jpg"}  # fmt: skip
+
+    def add_media(self, kind: str = "photo", *, alt: str = "") -> str:
+        """A photo, video or animated_gif as X describes it (a video has no ``url``, only a
+        preview and its variants); its media_key."""
+        key = f"{3 if kind == 'photo' else 7 if kind == 'video' else 16}_{self.new_id()}"
+        item: dict[str, Any] = {"media_key": key, "type": kind, "width": 1200, "height": 800}
+        if kind == "photo":
+            item["url"] = f"https://pbs.twimg.com/media/F{key[-6:]}.jpg"
+        else:
+            item["preview_image_url"] = (
+                f"https://pbs.twimg.com/ext_tw_video_thumb/{key[2:]}/pu/img/p.jpg"
+            )
+            item["variants"] = [
+                {"content_type": "application/x-mpegURL", "url": f"https://video.twimg.com/{key[2:]}/pl.m3u8"},
+                {"content_type": "video/mp4", "bit_rate": 256000, "url": f"https://video.twimg.com/{key[2:]}/480x270.mp4"},
+                {"content_type": "video/mp4", "bit_rate": 2176000, "url": f"https://video.twimg.com/{key[2:]}/1280x720.mp4"},
+            ]  # fmt: skip
+        if alt:
+            item["alt_text"] = alt
+        self.media[key] = item
+        return key
 
     def add_tweet(self, text: str, author: str = "4242", username: str = "visitor", *,
                   conversation: str | None = None, tweet_id: str | None = None, reply_to: str | None = None,
-                  quote_of: str | None = None, lang: str = "fr", mention: bool = False, **extra: Any) -> str:  # fmt: skip
+                  quote_of: str | None = None, lang: str = "fr", mention: bool = False,
+                  media: list[str] | None = None, **extra: Any) -> str:  # fmt: skip
         tweet_id = tweet_id or self.new_id()
         if author not in self.users:
             self.add_user(author, username)
@@ -117,6 +148,12 @@ class FakeX:
                                       for m in re.finditer(r"@\w+", text)]},
         }  # fmt: skip
         urls = [{"url": u, "expanded_url": f"https://example.org/{u[-6:]}"} for u in re.findall(r"https://t\.co/\w+", text)]  # fmt: skip
+        if media:  # X appends one t.co link to the post's media, and lists the media
+            short = f"https://t.co/m{tweet_id[-8:]}"
+            tweet["text"] = f"{text} {short}"
+            tweet["attachments"] = {"media_keys": media}
+            urls.append({"url": short, "expanded_url": f"https://x.com/{username}/status/{tweet_id}/photo/1",
+                         "display_url": f"pic.x.com/{tweet_id[-8:]}", "media_key": media[0]})  # fmt: skip
         if urls:
             tweet["entities"]["urls"] = urls
         if refs:
@@ -144,7 +181,8 @@ class FakeX:
             self.tweets[tweet["id"]]["created_at"] = snowflake_time(tweet["id"])
         return ids
 
-    def add_dm(self, text: str, sender: str = "4242", username: str = "visitor") -> str:
+    def add_dm(self, text: str, sender: str = "4242", username: str = "visitor", *,
+               media: list[str] | None = None) -> str:  # fmt: skip
         event_id = self.new_id()
         if sender not in self.users:
             self.add_user(sender, username)
@@ -153,6 +191,8 @@ class FakeX:
             {"id": event_id, "event_type": "MessageCreate", "text": text, "sender_id": sender,
              "created_at": self.now_iso(), "dm_conversation_id": f"{other}-{self.me}"}
         )  # fmt: skip
+        if media:
+            self.dm_events[-1]["attachments"] = {"media_keys": media}
         return event_id
 
     def fail(self, status: int, body: Any = None, *, path: str = "", times: int = 1,
@@ -268,6 +308,11 @@ class FakeX:
             out.append({k: v for k, v in found.items() if k in keep})
         return out
 
+    def _media(self, request: Request, keys: list[str]) -> list[dict[str, Any]]:
+        keep = self._fields(request, "media.fields", MEDIA_DEFAULT)
+        found = [self.media[k] for k in dict.fromkeys(keys) if k in self.media]
+        return [{k: v for k, v in m.items() if k in keep} for m in found]
+
     def _tweets_page(self, request: Request, chunk: list[dict[str, Any]]) -> dict[str, Any]:
         expansions = set(request.query_params.get("expansions", "").split(","))
         implied = {"author_id", "in_reply_to_user_id"} & expansions  # an expansion shows its field
@@ -293,7 +338,13 @@ class FakeX:
         ]
         body: dict[str, Any] = {"data": [{k: v for k, v in t.items() if k in keep} for t in chunk],
                                 "meta": {"newest_id": chunk[0]["id"], "oldest_id": chunk[-1]["id"]}}  # fmt: skip
-        includes = {"users": self._expand(request, user_ids, "user", errors), "tweets": included}
+        media_keys = (
+            [k for t in chunk for k in t.get("attachments", {}).get("media_keys", [])]
+            if "attachments.media_keys" in expansions
+            else []
+        )
+        includes = {"users": self._expand(request, user_ids, "user", errors), "tweets": included,
+                    "media": self._media(request, media_keys)}  # fmt: skip
         body["includes"] = {k: v for k, v in includes.items() if v}
         if errors:
             body["errors"] = errors
@@ -325,8 +376,16 @@ class FakeX:
             body: dict[str, Any] = {
                 "data": [{k: v for k, v in e.items() if k in keep} for e in chunk]
             }
-            if users := self._expand(request, senders, "user", errors):
-                body["includes"] = {"users": users}
+            expansions = request.query_params.get("expansions", "").split(",")
+            keys = [k for e in chunk for k in e.get("attachments", {}).get("media_keys", [])]
+            includes = {
+                "users": self._expand(request, senders, "user", errors),
+                "media": self._media(
+                    request, keys if "attachments.media_keys" in expansions else []
+                ),
+            }
+            if any(includes.values()):
+                body["includes"] = {k: v for k, v in includes.items() if v}
             return body
 
         items = sorted(self.dm_events, key=lambda e: -int(e["id"]))
@@ -360,6 +419,45 @@ class FakeX:
         return JSONResponse({"data": {"id": self.me, "name": "Office de tourisme", "username": self.handle}},
                             headers=self._headers("me"))  # fmt: skip
 
+    async def post_like(self, request: Request) -> Response:
+        body = await request.json()
+        if (early := await self._gate(request, "likes", body, user_only=True)) is not None:
+            return early
+        if request.path_params["user_id"] != self.me:
+            return JSONResponse({"title": "Forbidden", "status": 403, "type": "about:blank",
+                                 "detail": "You are not permitted to perform this action."}, 403)  # fmt: skip
+        tweet_id = str(body.get("tweet_id", ""))
+        if tweet_id not in self.tweets:
+            return JSONResponse({"errors": [{"parameters": {"tweet_id": [tweet_id]}, "message": "The `tweet_id` query parameter value is not valid"}],
+                                 "title": "Invalid Request", "detail": "One or more parameters to your request was invalid.",
+                                 "type": "https://api.twitter.com/2/problems/invalid-request"}, 400)  # fmt: skip
+        self.likes.add(tweet_id)
+        return JSONResponse({"data": {"liked": True}}, headers=self._headers("likes"))
+
+    async def delete_like(self, request: Request) -> Response:
+        if (early := await self._gate(request, "likes", None, user_only=True)) is not None:
+            return early
+        self.likes.discard(request.path_params["tweet_id"])
+        return JSONResponse({"data": {"liked": False}}, headers=self._headers("likes"))
+
+    async def put_hidden(self, request: Request) -> Response:
+        body = await request.json()
+        if (early := await self._gate(request, "hide", body, user_only=True)) is not None:
+            return early
+        tweet = self.tweets.get(request.path_params["tweet_id"])
+        root = self.tweets.get(str(tweet.get("conversation_id"))) if tweet else None
+        if (
+            tweet is None
+            or root is None
+            or root["author_id"] != self.me
+            or tweet["id"] == root["id"]
+        ):
+            return JSONResponse({"title": "Forbidden", "status": 403, "type": "about:blank",
+                                 "detail": "You cannot hide or unhide replies to conversations not authored by you."}, 403)  # fmt: skip
+        hidden = body.get("hidden") is True
+        (self.hidden.add if hidden else self.hidden.discard)(tweet["id"])
+        return JSONResponse({"data": {"hidden": hidden}}, headers=self._headers("hide"))
+
     def app(self) -> Starlette:
         return Starlette(routes=[
             Route("/2/users/me", self.get_me),
@@ -367,6 +465,9 @@ class FakeX:
             Route("/2/dm_events", self.get_dm_events),
             Route("/2/tweets", self.post_tweet, methods=["POST"]),
             Route("/2/dm_conversations/with/{participant}/messages", self.post_dm, methods=["POST"]),
+            Route("/2/users/{user_id}/likes", self.post_like, methods=["POST"]),
+            Route("/2/users/{user_id}/likes/{tweet_id}", self.delete_like, methods=["DELETE"]),
+            Route("/2/tweets/{tweet_id}/hidden", self.put_hidden, methods=["PUT"]),
         ])  # fmt: skip
 
 
