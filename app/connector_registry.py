@@ -132,7 +132,11 @@ def _x(account: Account, services: Services) -> Connector:
     optional = {name: os.environ.get(secret_variable(account.key, name), "") for name in X_SECRETS}
     try:
         config = XAccountConfig(
-            **{**data, "account": account.key},
+            **{
+                "request_timeout": services.settings.x_request_timeout,
+                **data,
+                "account": account.key,
+            },
             bearer_token=secret(account.key, "bearer_token"),
             api_base_url=services.settings.x_api_base_url,
             **optional,

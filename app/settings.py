@@ -89,6 +89,9 @@ class Settings(BaseSettings):
         default="https://api.twitter.com",  # tweepy's own host: no rewriting, OAuth signatures hold
         validation_alias=AliasChoices("X_API_BASE_URL", "CONCIERGE_X_API_BASE_URL"),
     )
+    # Seconds one X API request may take in all; an account's settings may set its own
+    # ("request_timeout"). A hung timeline gives up then, and never delays the other one.
+    x_request_timeout: float = Field(default=20, gt=0)
 
     @field_validator("clock_start")
     @classmethod
