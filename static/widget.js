@@ -96,7 +96,7 @@
       <div class="typing" data-testid="widget-typing" role="status"></div>
       <div class="status" data-testid="widget-status" role="status"></div>
       <form data-testid="widget-form">
-        <textarea maxlength="4000" rows="1" data-testid="widget-input"></textarea>
+        <textarea maxlength="4000" rows="1" dir="auto" data-testid="widget-input"></textarea>
         <button type="submit" data-testid="widget-send"></button>
       </form>
     </section>`;
@@ -213,9 +213,13 @@
     li.dataset.testid = "widget-message";
     li.dataset.author = m.author;
     li.dataset.id = String(m.id);
+    // Each message lays out in its own direction (Arabic, Hebrew right to left); the name has
+    // a direction of its own, so the message's is read from its text.
+    li.dir = "auto";
     if (m.author === "adviser" && m.author_name) {
       const who = document.createElement("span");
       who.className = "who";
+      who.dir = "auto";
       who.textContent = m.author_name;
       li.append(who);
     }
@@ -249,6 +253,7 @@
     li.className = "visitor pending";
     li.dataset.testid = "widget-message";
     li.dataset.author = "visitor";
+    li.dir = "auto";
     li.textContent = text;
     list.append(li);
     list.scrollTop = list.scrollHeight;

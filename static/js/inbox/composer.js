@@ -1,7 +1,7 @@
 // The composer: one draft per conversation (kept in the browser across reloads, cleared once
 // sent), reply or internal note with @mentions, the X length and thread option, and a check
 // before answering in a colleague's conversation.
-import { $, api, el, emit, me, on, state, t } from "./core.js";
+import { $, api, el, emit, me, on, replyAddress, state, t } from "./core.js";
 import { appendMessage } from "./thread.js";
 import { tweetLength } from "./tweet.js";
 
@@ -71,7 +71,7 @@ export function updateCount() {
   const tools = $("x-tools");
   tools.hidden = !(c && c.channel === "twitter" && !c.direct) || form.dataset.mode === "note";
   const to = $("reply-to");
-  to.textContent = c && form.dataset.mode === "reply" && c.contact_handle ? t("inbox.reply_to", { to: c.contact_handle }) : form.dataset.mode === "note" ? t("inbox.note_hint") : "";
+  to.textContent = c && form.dataset.mode === "reply" && replyAddress(c) ? t("inbox.reply_to", { to: replyAddress(c) }) : form.dataset.mode === "note" ? t("inbox.note_hint") : "";
   if (tools.hidden) return;
   const length = tweetLength(replyEl.value);
   const count = $("reply-count");

@@ -36,6 +36,7 @@ export const state = {
   live: new Map(), // conversation id -> the visitor's widget is open (signals override the list)
   duty: null,
   counts: {},
+  replyTo: new Map(), // e-mail conversation id -> {at, address}: its latest visitor message's Reply-To
 };
 
 export function t(key, params) {
@@ -81,6 +82,7 @@ const dayFmt = new Intl.DateTimeFormat(locale, { day: "numeric", month: "short",
 const dateKey = new Intl.DateTimeFormat("en-CA", { year: "numeric", month: "2-digit", day: "2-digit", timeZone });
 const weekdayFmt = new Intl.DateTimeFormat(locale, { weekday: "long", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone });
 const numberFmt = new Intl.NumberFormat(locale);
+const longFmt = new Intl.DateTimeFormat(locale, { day: "numeric", month: "long", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone });
 
 export function clock(iso) {
   return timeFmt.format(new Date(iso));
@@ -95,6 +97,11 @@ export function when(iso) {
 
 export function weekdayTime(iso) {
   return weekdayFmt.format(new Date(iso));
+}
+
+// 12 May 2002, 10:00: a date that may be years away from today (a sender's own date).
+export function longDate(iso) {
+  return longFmt.format(new Date(iso));
 }
 
 export function number(n) {
@@ -150,6 +157,38 @@ export async function api(path, options, withResponse) {
 
 export function contactLabel(c) {
   return c.contact_name || c.contact_handle || `${t("inbox.visitor")} #${c.id}`;
+}
+
+// Where a reply to this conversation goes: on e-mail the Reply-To of the visitor's latest
+// message when it had one (a web form's visitor, not its no-reply sender), else the contact.
+export function replyAddress(c) {
+  if (!c) return "";
+  if (c.reply_address) return c.reply_address;
+  const latest = c.channel === "email" ? state.replyTo.get(c.id) : null;
+  return (latest && latest.address) || c.contact_handle || "";
+}
+
+// A translated sentence whose {placeholders} are names someone chose: each is set in its own
+// isolated span (dir="auto"), so a right-to-left name cannot reorder the words around it.
+export function tNodes(key, params) {
+  const parts = [];
+  let text = catalog[key] || key;
+  const names = Object.entries(params || {});
+  while (text) {
+    let first = null;
+    for (const [name, value] of names) {
+      const at = text.indexOf(`{${name}}`);
+      if (at >= 0 && (first === null || at < first.at)) first = { at, name, value };
+    }
+    if (first === null) {
+      parts.push(text);
+      break;
+    }
+    if (first.at > 0) parts.push(text.slice(0, first.at));
+    parts.push(el("bdi", { dir: "auto" }, String(first.value)));
+    text = text.slice(first.at + first.name.length + 2);
+  }
+  return parts;
 }
 
 // Small publish/subscribe between modules, so none imports another's internals.

@@ -98,9 +98,9 @@ function item(c) {
           )
         : null,
       c.assignee_id === null && c.status === "open" ? el("span", { class: "tag queued", dataset: { testid: "queued" } }, t("inbox.queued")) : null,
-      c.assignee_id !== null && c.assignee_id !== me.id ? el("span", { class: "tag person" }, c.assignee_name) : null,
+      c.assignee_id !== null && c.assignee_id !== me.id ? el("span", { class: "tag person", dir: "auto" }, c.assignee_name) : null,
       el("span", { class: "tag channel" }, t(`inbox.channel.${c.channel}`)),
-      el("span", { class: "tag account", title: c.account_name }, c.account_name),
+      el("span", { class: "tag account", dir: "auto", title: c.account_name }, c.account_name),
       c.unread > 0 ? el("span", { class: "badge", dataset: { testid: "unread-badge" }, title: t("inbox.unread", { count: c.unread }) }, String(c.unread)) : null,
     ),
   );

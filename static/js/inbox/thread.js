@@ -1,15 +1,20 @@
 // The open conversation: its header, messages and activity lines in time order, who else is
 // viewing or typing, failed replies sent again, and the phone's list → thread → back.
-import { $, api, clock, contactLabel, el, emit, has, isNarrow, me, on, root, state, t, when } from "./core.js";
+import { $, api, clock, contactLabel, el, emit, has, isNarrow, me, number, on, root, state, t, tNodes, when } from "./core.js";
 import { renderList, scrollToSelected, upsert } from "./list.js";
+import { bodyNode, filesNode, infoNode, marksNode, quotedNode } from "./message.js";
 
 const messagesEl = $("messages");
 const shown = new Set(); // "m<id>" and "a<id>" of the items in the thread
 
+// The visitor's name and the subject are isolated from each other: an Arabic name before a
+// French subject keeps each in its own direction.
 function renderHead(c) {
-  $("thread-title").textContent = contactLabel(c) + (c.subject ? ` — ${c.subject}` : "");
-  const assignee = c.assignee_name ? t("inbox.assigned_to", { name: c.assignee_name }) : t("inbox.unassigned");
-  $("thread-meta").textContent = [t(`inbox.channel.${c.channel}`), c.account_name, c.office_name, assignee, t(`inbox.status.${c.status}`)].join(" · ");
+  $("thread-title").replaceChildren(el("bdi", { dir: "auto", dataset: { testid: "thread-name" } }, contactLabel(c)), ...(c.subject ? [" — ", el("bdi", { dir: "auto" }, c.subject)] : []));
+  const assignee = c.assignee_name ? tNodes("inbox.assigned_to", { name: c.assignee_name }) : [t("inbox.unassigned")];
+  const meta = [[t(`inbox.channel.${c.channel}`)], [el("bdi", { dir: "auto" }, c.account_name)], [c.office_name], assignee, [t(`inbox.status.${c.status}`)]];
+  $("thread-meta").replaceChildren(...meta.flatMap((part, i) => (i ? [" · ", ...part] : part)));
+  renderProfile(c);
   const toggle = $("toggle-status");
   toggle.textContent = c.status === "open" ? t("inbox.resolve") : t("inbox.reopen");
   toggle.dataset.next = c.status === "open" ? "resolved" : "open";
@@ -19,6 +24,30 @@ function renderHead(c) {
     if ($(id)) $(id).hidden = Boolean(c.erased);
   }
   emit("head", c);
+}
+
+// What X says of the visitor: name, @username, verified, followers (in the reader's format).
+function renderProfile(c) {
+  const node = $("contact-profile");
+  const p = c.contact_profile || {};
+  const username = (p.username || "").replace(/^@/, "");
+  node.hidden = c.channel !== "twitter" || !(p.name || username || p.followers);
+  if (node.hidden) {
+    node.replaceChildren();
+    return;
+  }
+  const profileUrl = /^https:\/\//i.test(p.url || "") ? p.url : username ? `https://x.com/${encodeURIComponent(username)}` : "";
+  const handle = username ? el("bdi", { dir: "auto" }, `@${username}`) : null;
+  const followers = /^\d+$/.test(p.followers || "") ? t("message.followers", { count: number(Number(p.followers)) }) : "";
+  const verified = p.verified && p.verified !== "0" && p.verified !== "false";
+  const parts = [
+    // The name is in the title already unless X gives another one than the contact's.
+    p.name && p.name !== c.contact_name ? el("bdi", { dir: "auto", class: "profile-name" }, p.name) : null,
+    verified ? el("span", { class: "verified", title: t("message.verified"), "aria-label": t("message.verified"), dataset: { testid: "verified" } }, "✓") : null,
+    handle && profileUrl ? el("a", { href: profileUrl, target: "_blank", rel: "noopener noreferrer", dataset: { testid: "profile-link" } }, handle) : handle,
+    followers ? el("span", { dataset: { testid: "followers" } }, followers) : null,
+  ].filter(Boolean);
+  node.replaceChildren(...parts.flatMap((part, i) => (i ? [" ", part] : [part])));
 }
 
 function statusText(m) {
@@ -40,57 +69,43 @@ function failure(m) {
 function messageNode(m) {
   const cls = m.direction === "note" ? "note" : m.author_kind === "system" ? "system" : m.direction === "in" ? "in" : "out";
   const author = m.author_kind === "system" ? t("inbox.system") : m.author_name;
-  const body = el("span", { class: "text", dir: "auto" });
-  if (m.quote_start) {
-    // Quoted history and signatures are folded away, one click to unfold.
-    body.append(m.text.slice(0, m.quote_start).trimEnd());
-    body.append(el("details", { class: "quote" }, el("summary", { title: t("inbox.show_quote") }, "…"), m.text.slice(m.quote_start)));
-  } else if (m.text === "" && !(m.attachments || []).length) {
-    body.append(el("em", { class: "muted", dataset: { testid: "erased-message" } }, t("inbox.erased_message")));
-  } else {
-    body.append(m.text);
-  }
-  const files = (m.attachments || []).map((a) =>
-    el(
-      "li",
-      {},
-      a.available
-        ? el("a", { href: `/api/attachments/${a.id}`, download: a.filename, dataset: { testid: "attachment" } }, `${a.filename} (${Math.ceil(a.size / 1024)} KB)`)
-        : `${a.filename} — ${t("inbox.attachment_missing")}`,
-    ),
-  );
   const failed = m.delivery_status === "failed" && m.direction === "out" && m.author_kind === "adviser";
   const retry = failed ? el("button", { type: "button", class: "link retry", dataset: { testid: "retry" } }, t("inbox.retry")) : null;
   if (retry) retry.addEventListener("click", () => resend(m.id, retry));
   const label = m.direction === "note" ? el("span", { class: "note-label" }, t("inbox.note_label")) : null;
+  const status = [when(m.created_at), statusText(m)].filter(Boolean).join(" · ");
   return el(
     "li",
     {
       class: `msg ${cls}${failed ? " failed" : ""}${(m.mentions || []).includes(me.id) ? " mentions-me" : ""}`,
-      dataset: { testid: "message", id: String(m.id), direction: m.direction, at: m.created_at },
+      dataset: { testid: "message", id: String(m.id), direction: m.direction, kind: m.kind || "normal", at: m.created_at },
     },
     label,
-    body,
-    files.length ? el("ul", { class: "files" }, ...files) : null,
-    el("span", { class: "meta" }, [author, when(m.created_at), statusText(m)].filter(Boolean).join(" · "), retry ? " " : null, retry),
+    marksNode(m),
+    bodyNode(m),
+    quotedNode(m),
+    filesNode(m),
+    infoNode(m),
+    el("span", { class: "meta" }, author ? el("bdi", { class: "author", dir: "auto" }, author) : null, author ? " · " : null, status, retry ? " " : null, retry),
   );
 }
 
-export function activityText(a) {
-  if (a.kind === "reopened" && !a.actor_id) return t("inbox.activity.reopened_visitor");
-  if (a.kind === "spam" && !a.actor_id) return t("inbox.activity.spam_blocked");
-  if (a.kind === "blocked") return t(`inbox.activity.blocked_${a.detail === "ip" ? "ip" : "contact"}`, { who: a.actor_name });
-  if (a.kind === "assigned_to" && !a.user_id) return t("inbox.activity.unassigned", { who: a.actor_name });
-  if (a.kind === "assigned_to" && a.user_id === a.actor_id) return t("inbox.activity.picked", { who: a.actor_name });
+// The activity line's words, every name in it isolated (dir="auto") from the words around it.
+function activityNodes(a) {
+  if (a.kind === "reopened" && !a.actor_id) return [t("inbox.activity.reopened_visitor")];
+  if (a.kind === "spam" && !a.actor_id) return [t("inbox.activity.spam_blocked")];
+  if (a.kind === "blocked") return tNodes(`inbox.activity.blocked_${a.detail === "ip" ? "ip" : "contact"}`, { who: a.actor_name });
+  if (a.kind === "assigned_to" && !a.user_id) return tNodes("inbox.activity.unassigned", { who: a.actor_name });
+  if (a.kind === "assigned_to" && a.user_id === a.actor_id) return tNodes("inbox.activity.picked", { who: a.actor_name });
   const who = a.actor_name || t("inbox.activity.system");
-  return t(`inbox.activity.${a.kind}`, { who, user: a.user_name, office: a.office_name, from: a.from_office_name });
+  return tNodes(`inbox.activity.${a.kind}`, { who, user: a.user_name, office: a.office_name, from: a.from_office_name });
 }
 
 function activityNode(a) {
   return el(
     "li",
     { class: "activity", dataset: { testid: "activity", kind: a.kind, at: a.at } },
-    el("span", {}, activityText(a)),
+    el("span", {}, ...activityNodes(a)),
     el("span", { class: "time" }, ` · ${clock(a.at)}`),
     a.kind === "transferred" && a.detail ? el("span", { class: "detail", dir: "auto" }, ` — ${a.detail}`) : null,
   );
@@ -104,9 +119,21 @@ function place(node, at) {
   else messagesEl.prepend(node);
 }
 
+// On e-mail the latest visitor message says where replies go (its Reply-To, else the contact).
+function noteReplyTo(m) {
+  const c = state.conversations.get(m.conversation_id);
+  if (!c || c.channel !== "email" || m.direction !== "in") return;
+  const latest = state.replyTo.get(c.id);
+  if (latest && latest.at > m.created_at) return;
+  const address = m.details && typeof m.details.reply_to === "string" ? m.details.reply_to : "";
+  state.replyTo.set(c.id, { at: m.created_at, address });
+  if (c.id === state.selected) emit("head", c);
+}
+
 export function appendMessage(m) {
   if (shown.has(`m${m.id}`)) return;
   shown.add(`m${m.id}`);
+  noteReplyTo(m);
   const nearBottom = messagesEl.scrollHeight - messagesEl.scrollTop - messagesEl.clientHeight < 120;
   place(messageNode(m), m.created_at);
   if (nearBottom || m.direction !== "in") messagesEl.scrollTop = messagesEl.scrollHeight;
