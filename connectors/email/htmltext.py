@@ -101,3 +101,31 @@ def html_to_text(html: str) -> str:
         return re.sub(r"<[^>]*>", " ", html)
     text = renderer.text()
     return re.sub(r"\n{3,}", "\n\n", text)
+
+
+_ENRICHED_COMMAND = re.compile(r"<(/?)([A-Za-z0-9-]{1,60})>")
+_ENRICHED_SKIP = {"param", "comment"}
+
+
+def enriched_to_text(enriched: str) -> str:
+    """text/enriched (RFC 1896) as plain text: commands dropped, ``<<`` is ``<``.
+
+    Its line rule: a lone line break is a space, n breaks in a row are n - 1 (outside
+    ``<nofill>``, kept simple here: a blank line is a paragraph).
+    """
+    out: list[str] = []
+    skip = 0
+    position = 0
+    text = enriched.replace("\r\n", "\n").replace("<<", "\x00")
+    for match in _ENRICHED_COMMAND.finditer(text):
+        if not skip:
+            out.append(text[position : match.start()])
+        closing, name = match.group(1), match.group(2).lower()
+        if name in _ENRICHED_SKIP:
+            skip = max(0, skip - 1) if closing else skip + 1
+        position = match.end()
+    if not skip:
+        out.append(text[position:])
+    flat = "".join(out).replace("\x00", "<")
+    flat = re.sub(r"\n(\n*)", lambda m: m.group(1) or " ", flat)
+    return "\n".join(line.rstrip() for line in flat.split("\n")).strip()

@@ -19,7 +19,7 @@ _ATTRIBUTION = re.compile(
 )
 _ORIGINAL = re.compile(
     r"^[ \t]*-{2,}[ \t]*(?:Original Message|Message d'origine|Ursprüngliche Nachricht|"
-    r"Forwarded message|Message transféré|Mensaje original)[ \t]*-{2,}[ \t]*$",
+    r"Mensaje original|Messaggio originale)[ \t]*-{2,}[ \t]*$",
     re.MULTILINE | re.IGNORECASE,
 )
 _UNDERSCORES = re.compile(r"^[ \t]*_{20,}[ \t]*$", re.MULTILINE)
@@ -32,8 +32,13 @@ _HEADER_BLOCK = re.compile(
 )
 _QUOTED_LINE = re.compile(r"^[ \t]*>", re.MULTILINE)
 _SIGNATURE = re.compile(r"^--[ \t]?$", re.MULTILINE)
+# Lines a mail app adds under the text: surely a signature. A closing formula ("Cordialement,")
+# is not folded: the words after it are often the writer's name or the rest of the message.
 _MOBILE_SIGNATURE = re.compile(
-    r"^[ \t]*(?:Sent from my|Sent with|Envoyé de mon|Envoyé depuis|Von meinem|Enviado desde)\b"
+    r"^[ \t]*(?:Sent from my|Sent from (?:Outlook|Yahoo Mail|Mail for Windows|Gmail|Proton)|"
+    r"Sent with|Sent via|Get Outlook for|Envoyé de mon|Envoyé depuis|Envoyé à partir de|"
+    r"Obtenir Outlook pour|Télécharger Outlook pour|Téléchargez Outlook pour|Von meinem|"
+    r"Gesendet von|Enviado desde|Enviado do meu|Inviato da|Verzonden (?:vanaf|met)|Skickat från)\b"
     r"[^\n]{0,80}$",
     re.MULTILINE | re.IGNORECASE,
 )
@@ -51,39 +56,55 @@ class Reply:
         return self.text[: min(x for x in ends if x is not None)].strip()
 
 
-def find_quote_start(text: str) -> int | None:
-    """Offset of the first line of quoted history (attribution, header block or ``>`` block)."""
+def find_quote_start(text: str, floor: int = 0, base: int = 0) -> int | None:
+    """Offset of the first line of quoted history (attribution, header block or ``>`` block).
+
+    Only history at or after ``floor`` counts, with words of its own between ``base`` and it:
+    the part of a forwarded mail before ``floor`` is content, never folded.
+    """
     starts = [
-        match.start()
+        start
         for pattern in (_ATTRIBUTION, _ORIGINAL, _UNDERSCORES, _HEADER_BLOCK, _QUOTED_LINE)
-        if (match := pattern.search(text)) is not None
+        if (start := _first_after(pattern, text, floor, base)) is not None
     ]
-    # History after nothing at all is not a quote of a reply (a forwarded mail, a bare quote).
-    starts = [s for s in starts if text[:s].strip()]
     return min(starts) if starts else None
 
 
-def find_signature_start(text: str, end: int | None = None) -> int | None:
+def _first_after(pattern: re.Pattern[str], text: str, floor: int, base: int) -> int | None:
+    # History after nothing at all is not a quote of a reply (a forwarded mail, a bare quote).
+    match = pattern.search(text, floor)
+    if match is not None and text[base : match.start()].strip():
+        return match.start()
+    return None
+
+
+def find_signature_start(
+    text: str, end: int | None = None, floor: int = 0, base: int = 0
+) -> int | None:
     """Offset of a ``-- `` signature separator or a "Sent from my …" line before ``end``."""
     region = text[: len(text) if end is None else end]
     starts = [
-        match.start()
+        start
         for pattern in (_SIGNATURE, _MOBILE_SIGNATURE)
-        for match in pattern.finditer(region)
-        if region[: match.start()].strip()
+        if (start := _first_after(pattern, region, floor, base)) is not None
     ]
     return min(starts) if starts else None
 
 
-def split_reply(text: str) -> Reply:
-    """The reply with its new part first and the offsets of its quote and signature."""
-    text = _new_part_first(text)
-    quote_start = find_quote_start(text)
-    signature_start = find_signature_start(text, quote_start)
+def split_reply(text: str, *, floor: int = 0, base: int = 0, reorder: bool = True) -> Reply:
+    """The reply with its new part first and the offsets of its quote and signature.
+
+    ``floor``/``base``: see :func:`find_quote_start`; ``reorder`` False keeps the text as it
+    is (its offsets are already given out, e.g. where forwarded mails start).
+    """
+    if reorder:
+        text = new_part_first(text)
+    quote_start = find_quote_start(text, floor, base)
+    signature_start = find_signature_start(text, quote_start, floor, base)
     return Reply(text, quote_start, signature_start)
 
 
-def _new_part_first(text: str) -> str:
+def new_part_first(text: str) -> str:
     """Move a bottom-posted answer in front of the quote it follows (one quote, then the reply)."""
     lines = text.splitlines(keepends=True)
     index = 0
