@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 from datetime import timedelta
+from email.utils import getaddresses
 from typing import Any
 
 from redis.exceptions import RedisError, ResponseError
@@ -298,13 +299,14 @@ async def _outbound(
         )
     ).all()
     refs = tuple(m.external_id for m in inbound if m.external_id)
+    latest = next((m for m in reversed(inbound) if m.author_kind == AuthorKind.VISITOR), None)
     return OutboundMessage(
         channel=Channel(conversation.channel),
         account=account.key,
         conversation_id=conversation.id or 0,
         message_id=message.id or 0,
         thread_key=conversation.thread_key,
-        recipient=Author(external_id=contact.external_id, name=contact.name, handle=contact.handle),
+        recipient=reply_recipient(conversation.channel, contact, latest.details if latest else ""),
         text=message.text,
         subject=conversation.subject,
         reply_to_external_id=refs[-1] if refs else "",
@@ -315,6 +317,27 @@ async def _outbound(
             "split": "1" if message.split_thread else "",
         },
     )
+
+
+def reply_recipient(channel: str, contact: Contact, details: str) -> Author:
+    """Who a reply goes to: on e-mail the ``Reply-To`` of the visitor's latest mail when it
+    named a usable address (a web form's ``no-reply@`` sender cannot be answered), with its
+    display name or, for the contact's own address, the contact's name; else the contact."""
+    own = Author(external_id=contact.external_id, name=contact.name, handle=contact.handle)
+    if channel != Channel.EMAIL:
+        return own
+    value = repository.json_object(details).get("reply_to")
+    if not isinstance(value, str) or not value.strip():
+        return own
+    for name, address in getaddresses([value]):
+        local, at, domain = address.strip().rpartition("@")
+        if not (at and local and domain) or any(c.isspace() for c in address.strip()):
+            continue  # not an address a mail can be sent to: the next one, else the contact
+        address = address.strip()
+        if not name and address.lower() in (contact.handle.lower(), contact.external_id.lower()):
+            name = contact.name
+        return Author(external_id=address.lower(), name=" ".join(name.split()), handle=address)
+    return own
 
 
 async def run_dispatchers(services: Services, destination_ids: list[int], consumer: str) -> None:
