@@ -45,6 +45,7 @@ from app.web import (
     users_api,
     visitor_ws,
     ws,
+    x_api,
 )
 from app.web.headers import SecurityHeaders
 from app.web.render import ROOT
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts_pages.router)
     app.include_router(ws.router)
     app.include_router(visitor_ws.router)
+    app.include_router(x_api.router)
     app.add_exception_handler(ActionError, errors.action_error_response)
     app.add_exception_handler(RequestValidationError, errors.validation_error_response)
     app.add_exception_handler(DashboardError, dashboard_pages.error_response)
