@@ -91,3 +91,62 @@ def test_mentions_in_replies_out(
             len([r for r in client.get("/api/conversations").json() if r["channel"] == "twitter"])
             == 1
         )
+
+
+def test_actions_on_x_through_the_api(
+    make_server: Any, fake: FakeX, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Like, refusals in the reader's language, CSRF, and moving to DM: the public invitation,
+    then the visitor's DM in the same conversation and the adviser's reply by DM."""
+    monkeypatch.setenv("CONCIERGE_SECRET_X_PORT_ARGENT_BEARER_TOKEN", "test-bearer")
+    monkeypatch.setenv("CONCIERGE_SECRET_X_PORT_ARGENT_OAUTH2_USER_TOKEN", "user-token")
+    seed = make_server(x_api_base_url=fake.url)
+    configure(seed)
+    live = make_server(x_api_base_url=fake.url)
+    tweet = fake.add_mention("@PortArgentOT j'ai oublié mon sac au phare", username="ana")
+    adviser = office_login(live, "port-argent")
+    with login(live.url, adviser.email, adviser.password) as client:
+        rows = wait_for(
+            lambda: [
+                r for r in client.get("/api/conversations").json() if r["channel"] == "twitter"
+            ]
+        )
+        cid = rows[0]["id"]
+        [message] = messages(client, cid)
+        like = f"/api/conversations/{cid}/messages/{message['id']}/x/like"
+        token = client.headers.pop("X-CSRF-Token")
+        assert client.post(like, json={"liked": True}).status_code == 403
+        client.headers["X-CSRF-Token"] = token
+        assert fake.likes == set()
+        answer = client.post(like, json={"liked": True})
+        assert answer.status_code == 200 and answer.json()["details"]["liked"] is True
+        assert fake.likes == {tweet}
+        again = client.post(like, json={"liked": True}, headers={"accept-language": "fr"})
+        assert again.status_code == 409
+        assert again.json() == {
+            "detail": "Ce tweet est déjà aimé.",
+            "code": "x.error.already_liked",
+        }
+        assert client.post(like, json={"liked": "yes"}).status_code == 422
+        assert messages(client, cid)[0]["details"]["liked"] is True
+        hide = client.post(
+            f"/api/conversations/{cid}/messages/{message['id']}/x/hide",
+            json={"hidden": True},
+            headers={"accept-language": "en"},
+        )
+        assert hide.json()["code"] == "x.error.not_a_reply" and hide.status_code == 422
+
+        invitation = client.get(f"/api/conversations/{cid}/x/move-to-dm").json()["text"]
+        assert invitation.startswith("Merci pour votre message")
+        moved = client.post(f"/api/conversations/{cid}/x/move-to-dm", json={"text": invitation})
+        assert moved.status_code == 201 and moved.json()["delivery_status"] == "sent"
+        assert fake.posted[-1]["reply"] == {"in_reply_to_tweet_id": tweet}
+        view = client.get(f"/api/conversations/{cid}").json()
+        assert view["conversation"]["direct"] is True
+        fake.add_dm("Merci ! Mon nom est Ana Lopez.", sender="4242", username="ana")
+        wait_for(lambda: len(messages(client, cid)) == 3)
+        assert messages(client, cid)[-1]["details"]["dm"] is True
+        reply = client.post(f"/api/conversations/{cid}/messages", json={"text": "C'est noté."})
+        assert reply.status_code == 201
+        wait_for(lambda: fake.posted[-1].get("dm_to") == "4242")
+        assert fake.posted[-1]["text"] == "C'est noté."
