@@ -3,6 +3,7 @@
 import { $, api, clock, contactLabel, el, emit, has, isNarrow, me, number, on, root, state, t, tNodes, when } from "./core.js";
 import { renderList, scrollToSelected, upsert } from "./list.js";
 import { bodyNode, filesNode, infoNode, marksNode, quotedNode } from "./message.js";
+import { xActionsNode } from "./xactions.js";
 
 const messagesEl = $("messages");
 const shown = new Set(); // "m<id>" and "a<id>" of the items in the thread
@@ -86,6 +87,7 @@ function messageNode(m) {
     quotedNode(m),
     filesNode(m),
     infoNode(m),
+    xActionsNode(m),
     el("span", { class: "meta" }, author ? el("bdi", { class: "author", dir: "auto" }, author) : null, author ? " · " : null, status, retry ? " " : null, retry),
   );
 }
