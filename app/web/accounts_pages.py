@@ -1,29 +1,69 @@
-"""Accounts and their connectors' status, for managers: connected, last mail, last error."""
+"""Accounts for managers: each connector's status in the reader's language and time zone, the
+out-of-hours automatic replies of each account, and the quarantine (download, retry, dismiss).
+
+Office managers see and edit their office's accounts only, destination managers all of them;
+an account or an item of another office answers 404, never revealing it exists.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from app import auto_reply, quarantine, timefmt
 from app.channels import read_status
-from app.deps import ServicesDep, optional_user, translator
-from app.i18n import Translator, catalog
-from app.models import Account, Destination, Office, Quarantine, Role
+from app.deps import CSRF_COOKIE, CSRF_HEADER, RowId, ServicesDep, optional_user, translator
+from app.i18n import LANGUAGES, Translator, catalog, gettext
+from app.models import Account, DeliveryStatus, Destination, Direction, Message, Office, Role, User
+from app.security import same_token
+from app.services import Services
 from app.web.render import render
 
 router = APIRouter()
 
+# Attempts that failed and may have gone out on a later try: the page counts, from the stored
+# messages, the replies whose final state is failed instead ("failed").
+ATTEMPT_COUNTERS = frozenset({"send_failed", "send_failures"})
+_UTC_HHMM = re.compile(r"(\d{2}):(\d{2}) UTC")
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+Text = Annotated[str, Form(max_length=2000)]
+Token = Annotated[str, Form(max_length=200)]
 
-def say_status(t: Translator, status: dict[str, Any]) -> tuple[str, str]:
-    """A connector's published status (codes and parameters) as the manager reads it.
 
-    A status written before statuses carried codes shows its English ``detail`` as it is.
-    """
+def _local(value: str, timezone: str, language: str, now: datetime) -> str:
+    """A time a connector wrote in UTC ("21:30 UTC", an ISO instant) in the destination's time."""
+    zone = ZoneInfo(timezone)
+    match = _UTC_HHMM.fullmatch(value)
+    if match:
+        at = now.replace(hour=int(match[1]), minute=int(match[2]), second=0, microsecond=0)
+        if at < now - timedelta(hours=12):  # "00:10 UTC" written at 23:55 is tomorrow's
+            at += timedelta(days=1)
+        return at.astimezone(zone).strftime("%H:%M")
+    if _ISO.match(value):
+        try:
+            instant = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if instant.utcoffset() is not None:
+            return timefmt.moment(instant, timezone, language)
+    return value
+
+
+def say_status(
+    t: Translator, status: dict[str, Any], timezone: str | None = None, now: datetime | None = None
+) -> tuple[str, str]:
+    """A connector's published status (codes and parameters) as the manager reads it, times in
+    ``timezone`` when given (else as written). A status without codes shows its ``detail``."""
     known = catalog(t.language)
+    now = now or datetime.now(ZoneInfo("UTC"))
     state = str(status.get("state", ""))
     state_text = t(f"accounts.state.{state}") if f"accounts.state.{state}" in known else state
     notes = status.get("notes") or []
@@ -32,8 +72,14 @@ def say_status(t: Translator, status: dict[str, Any]) -> tuple[str, str]:
     parts: list[str] = []
     for note in notes:
         key = f"connector.{note.get('code', '')}"
-        params = {name: str(value) for name, value in (note.get("params") or {}).items()}
-        text = t(key, **params) if key in known else t("connector.other")
+        params = {
+            name: _local(str(value), timezone, t.language, now) if timezone else str(value)
+            for name, value in (note.get("params") or {}).items()
+        }
+        try:
+            text = t(key, **params) if key in known else t("connector.other")
+        except (KeyError, IndexError):  # a parameter the connector did not give
+            text = t("connector.other")
         scope = note.get("scope") or ""
         if scope:
             scope_key = f"connector.scope.{scope}"
@@ -43,47 +89,94 @@ def say_status(t: Translator, status: dict[str, Any]) -> tuple[str, str]:
 
 
 def say_counters(t: Translator, counters: dict[str, int]) -> str:
-    known = catalog(t.language)
+    """The counters on one line: "received: 1,234, sent: 56"."""
     separator = "\u00a0: " if t.language == "fr" else ": "
-    return ", ".join(
-        f"{t(f'accounts.counter.{name}') if f'accounts.counter.{name}' in known else name}"
-        f"{separator}{value}"
+    return ", ".join(f"{label}{separator}{value}" for label, value in counter_list(t, counters))
+
+
+def counter_list(t: Translator, counters: dict[str, int]) -> list[tuple[str, str]]:
+    """Each counter as (label, number with the language's thousands separator); the attempts
+    that failed are left out (the stored replies that failed are counted instead)."""
+    known = catalog(t.language)
+    return [
+        (
+            t(f"accounts.counter.{name}") if f"accounts.counter.{name}" in known else name,
+            timefmt.number(int(value), t.language),
+        )
         for name, value in counters.items()
-    )
+        if name not in ATTEMPT_COUNTERS and isinstance(value, int | float)
+    ]
 
 
-@router.get("/accounts", response_class=HTMLResponse)
-async def accounts_page(request: Request, services: ServicesDep) -> Response:
-    """Every account of the destination with its connector's status."""
+def say_size(t: Translator, size: int) -> str:
+    if size < 1024:
+        return t("accounts.quarantine.bytes", size=timefmt.number(size, t.language))
+    if size < 1024 * 1024:
+        return t("accounts.quarantine.kilobytes", size=timefmt.number(size / 1024, t.language, 1))
+    megabytes = timefmt.number(size / (1024 * 1024), t.language, 1)
+    return t("accounts.quarantine.megabytes", size=megabytes)
+
+
+async def _manager(request: Request) -> User | Response:
     user = await optional_user(request)
     if user is None:
         return RedirectResponse("/login", status_code=303)
     if user.role not in (Role.OFFICE_MANAGER, Role.DESTINATION_MANAGER):
         return PlainTextResponse(translator(request, user)("error.managers_only"), status_code=403)
+    return user
+
+
+def _csrf_ok(request: Request, form_token: str) -> bool:
+    """The double-submit token, from the form (a page's POST) or the header (a script's)."""
+    sent = form_token or request.headers.get(CSRF_HEADER, "")
+    return same_token(request.cookies.get(CSRF_COOKIE), sent)
+
+
+async def _page(
+    request: Request,
+    services: Services,
+    user: User,
+    *,
+    notice: str = "",
+    error: str = "",
+    status_code: int = 200,
+    form: dict[str, Any] | None = None,
+) -> Response:
+    t = translator(request, user)
     async with services.db.session() as session:
-        query = select(Account).where(Account.destination_id == user.destination_id)
-        if user.role == Role.OFFICE_MANAGER:
-            query = query.where(Account.office_id == user.office_id)
         accounts = (
-            await session.exec(query.order_by(col(Account.office_id), col(Account.key)))
+            await session.exec(
+                quarantine.accounts_of(user).order_by(col(Account.office_id), col(Account.key))
+            )
         ).all()
         offices = {o.id: o.name for o in (await session.exec(select(Office))).all()}
-        quarantined = dict(
+        ids = [a.id for a in accounts]
+        failed = dict(
             (
                 await session.exec(
-                    select(Quarantine.account_key, func.count()).group_by(
-                        col(Quarantine.account_key)
-                    )
+                    select(Message.account_id, func.count())
+                    .where(col(Message.account_id).in_(ids))
+                    .where(Message.direction == Direction.OUT)
+                    .where(Message.delivery_status == DeliveryStatus.FAILED)
+                    .group_by(col(Message.account_id))
                 )
             ).all()
         )
+        items = await quarantine.waiting(session, user)
         destination = await session.get(Destination, user.destination_id)
     timezone = destination.timezone if destination else "Europe/Paris"
-    t = translator(request, user)
+    now = services.clock.now()
+    waiting: dict[str, int] = {}
+    for item in items:
+        waiting[item.account.key] = waiting.get(item.account.key, 0) + 1
     rows = []
     for account in accounts:
         status = await read_status(services, account) if account.channel != "webchat" else None
-        state, detail = say_status(t, status) if status else ("", "")
+        state, detail = say_status(t, status, timezone, now) if status else ("", "")
+        counters = dict(status.get("counters") or {}) if status else {}
+        counters["failed"] = failed.get(account.id, 0)
+        policy = auto_reply.policy_of(account)
+        edited = form if form and form.get("key") == account.key else None
         rows.append(
             {
                 "account": account,
@@ -91,8 +184,140 @@ async def accounts_page(request: Request, services: ServicesDep) -> Response:
                 "status": status,
                 "state": state,
                 "detail": detail,
-                "counters": say_counters(t, status.get("counters") or {}) if status else "",
-                "quarantined": quarantined.get(account.key, 0),
+                "counters": counter_list(t, counters),
+                "quarantined": waiting.get(account.key, 0),
+                "policy": policy,
+                "texts": edited["texts"] if edited else policy.texts,
             }
         )
-    return render(request, "accounts.html", user=user, rows=rows, timezone=timezone)
+    listed = [
+        {
+            "row": item.row,
+            "account": item.account,
+            "reason": quarantine.describe(t, item.row),
+            "size": say_size(t, len(item.row.raw)),
+        }
+        for item in items
+    ]
+    return render(
+        request,
+        "accounts.html",
+        user=user,
+        rows=rows,
+        items=listed,
+        timezone=timezone,
+        notice=notice,
+        error=error,
+        max_text=auto_reply.MAX_TEXT,
+        defaults={lang: gettext(lang, "auto.nobody_on_duty") for lang in LANGUAGES},
+        open_key=(form or {}).get("key", request.query_params.get("key", "")),
+        status_code=status_code,
+    )
+
+
+@router.get("/accounts", response_class=HTMLResponse)
+async def accounts_page(request: Request, services: ServicesDep) -> Response:
+    """Every account the manager may see: status, automatic replies, quarantine."""
+    user = await _manager(request)
+    if not isinstance(user, User):
+        return user
+    t = translator(request, user)
+    done = request.query_params.get("done", "")
+    notice = ""
+    if done in ("retried", "dismissed"):
+        notice = t(f"accounts.quarantine.{done}")
+    elif done == "saved":
+        notice = t("accounts.auto_reply.saved", account=request.query_params.get("key", "")[:64])
+    return await _page(request, services, user, notice=notice)
+
+
+@router.post("/accounts/{key}/auto-reply", response_class=HTMLResponse)
+async def save_auto_reply(
+    request: Request,
+    services: ServicesDep,
+    key: str,
+    text_fr: Text = "",
+    text_en: Text = "",
+    enabled: Annotated[bool, Form()] = False,
+    public: Annotated[bool, Form()] = False,
+    csrf_token: Token = "",
+) -> Response:
+    """Saves which conversations of the account get an automatic reply, and its texts."""
+    user = await _manager(request)
+    if not isinstance(user, User):
+        return user
+    t = translator(request, user)
+    if not _csrf_ok(request, csrf_token):
+        return PlainTextResponse(t("error.csrf"), status_code=403)
+    texts = {"fr": text_fr, "en": text_en}
+    try:
+        value = auto_reply.check_policy(enabled, public, texts)
+    except auto_reply.PolicyError as exc:
+        message = t(exc.code, office="{office}", when="{when}", **exc.params)
+        form = {"key": key, "texts": texts}
+        return await _page(request, services, user, error=message, status_code=422, form=form)
+    async with services.db.session() as session:
+        account = (await session.exec(select(Account).where(Account.key == key))).first()
+        if account is None or not quarantine.may_manage(user, account):
+            return await _page(
+                request, services, user, error=t("accounts.not_found"), status_code=404
+            )
+        account.auto_reply = value
+        session.add(account)
+        await session.commit()
+    where = quote(account.key, safe="")
+    return RedirectResponse(f"/accounts?done=saved&key={where}#auto-{where}", status_code=303)
+
+
+@router.get("/accounts/quarantine/{item_id}/raw")
+async def download_quarantined(request: Request, services: ServicesDep, item_id: RowId) -> Response:
+    """The raw bytes as received, as a download (never shown inline)."""
+    user = await _manager(request)
+    if not isinstance(user, User):
+        return user
+    try:
+        async with services.db.session() as session:
+            item = await quarantine.check_item(session, user, item_id)
+    except quarantine.QuarantineError as exc:
+        return PlainTextResponse(translator(request, user)(exc.code), status_code=exc.status)
+    media_type, extension = quarantine.content_type(item.account)
+    name = f"quarantine-{item.account.key}-{item.row.id}.{extension}"
+    return Response(
+        item.row.raw,
+        media_type=media_type,
+        headers={
+            "content-disposition": f'attachment; filename="{name}"',
+            "x-content-type-options": "nosniff",
+            "content-security-policy": "sandbox; default-src 'none'",
+            "cache-control": "no-store",
+        },
+    )
+
+
+@router.post("/accounts/quarantine/{item_id}/{action}", response_class=HTMLResponse)
+async def act_on_quarantined(
+    request: Request,
+    services: ServicesDep,
+    item_id: RowId,
+    action: str,
+    csrf_token: Token = "",
+) -> Response:
+    """``retry``: read the raw bytes again and ingest them; ``dismiss``: take it off the list."""
+    user = await _manager(request)
+    if not isinstance(user, User):
+        return user
+    t = translator(request, user)
+    if action not in ("retry", "dismiss"):
+        return PlainTextResponse(t("quarantine.not_found"), status_code=404)
+    if not _csrf_ok(request, csrf_token):
+        return PlainTextResponse(t("error.csrf"), status_code=403)
+    try:
+        if action == "retry":
+            await quarantine.retry(services, user, item_id)
+        else:
+            await quarantine.dismiss(services, user, item_id)
+    except quarantine.QuarantineError as exc:
+        message = t(exc.code, **exc.params)
+        return await _page(request, services, user, error=message, status_code=exc.status)
+    done = "retried" if action == "retry" else "dismissed"
+    return RedirectResponse(f"/accounts?done={done}#quarantine", status_code=303)

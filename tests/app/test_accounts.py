@@ -81,3 +81,277 @@ def test_accounts_page_shows_a_missing_secret(make_server: object, live: LiveSer
     adviser = next(x for x in server.logins.values() if x.email.startswith("camille@"))
     with login(server.url, adviser.email, adviser.password) as client:
         assert client.get("/accounts").status_code == 403
+
+
+# ---- automatic replies, quarantine, counters (issue 12) -----------------------------------
+MAIL = (
+    b"From: Ana Lopes <ana@example.org>\r\nTo: info@saint-clair.example\r\n"
+    b"Subject: Horaires du phare\r\nMessage-ID: <phare-7@example.org>\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n\r\nLe phare est-il ouvert dimanche ?\r\n"
+)
+
+
+def database(live: LiveServer) -> sqlite3.Connection:
+    return sqlite3.connect(live.settings.sqlalchemy_url.split(":///", 1)[1])
+
+
+def office_manager(live: LiveServer, office_slug: str) -> tuple[str, str]:
+    """A new office manager of ``office_slug``: (e-mail, password)."""
+    from app.security import hash_password
+
+    email, password = f"chef@{office_slug}.example", "un mot de passe solide 42"
+    with contextlib.closing(database(live)) as db, db:
+        (office_id,) = db.execute("select id from office where slug = ?", (office_slug,)).fetchone()
+        db.execute(
+            "insert into user (destination_id, office_id, email, name, password_hash, role,"
+            " language, active) values (1, ?, ?, 'Chef', ?, 'OFFICE_MANAGER', '', 1)",
+            (office_id, email, hash_password(password)),
+        )
+    return email, password
+
+
+def stored_policy(live: LiveServer, key: str) -> str:
+    with contextlib.closing(database(live)) as db:
+        return str(db.execute("select auto_reply from account where key = ?", (key,)).fetchone()[0])
+
+
+def test_managers_set_automatic_replies_per_account(make_server: object) -> None:
+    server = make_server()  # type: ignore[operator]
+    manager = next(x for x in server.logins.values() if x.email.startswith("manager@"))
+    chef = office_manager(server, "saint-clair")
+    with login(server.url, manager.email, manager.password) as client:
+        page = client.get("/accounts", headers={"accept-language": "en"})
+        token = client.headers["X-CSRF-Token"]
+        x_form = page.text.split('data-testid="auto-reply" data-key="x-port-argent"', 1)[1]
+        x_form = x_form.split("</details>", 1)[0]
+        assert "direct messages on, public mentions off" in html.unescape(x_form).lower()
+        saved = client.post(
+            "/accounts/x-port-argent/auto-reply",
+            data={
+                "csrf_token": token,
+                "enabled": "true",
+                "public": "true",
+                "text_fr": "Merci ! {office} vous répondra {when}.",
+                "text_en": "",
+            },
+        )
+        assert saved.status_code == 303
+        policy = stored_policy(server, "x-port-argent")
+        assert '"public":true' in policy and "{office} vous répondra {when}" in policy
+        # An unknown placeholder is refused in the reader's language; nothing changes.
+        for language, words in (("en", "Unknown placeholder {name}"), ("fr", "Variable inconnue")):
+            refused = client.post(
+                "/accounts/x-port-argent/auto-reply",
+                data={"csrf_token": token, "enabled": "true", "text_en": "Hi {name}"},
+                headers={"accept-language": language},
+            )
+            assert refused.status_code == 422
+            assert words in html.unescape(refused.text)
+            assert "Hi {name}" in html.unescape(refused.text)  # the text is kept to be fixed
+        assert stored_policy(server, "x-port-argent") == policy
+        # Without the CSRF token: refused, unchanged.
+        client.headers.pop("X-CSRF-Token")
+        forged = client.post("/accounts/x-port-argent/auto-reply", data={"enabled": ""})
+        assert forged.status_code == 403 and stored_policy(server, "x-port-argent") == policy
+    # An office manager edits their own office's accounts only; another office's is 404.
+    with login(server.url, *chef) as client:
+        token = client.headers["X-CSRF-Token"]
+        page = client.get("/accounts")
+        assert 'data-key="chat-saint-clair"' in page.text
+        assert 'data-key="x-port-argent"' not in page.text
+        other = client.post(
+            "/accounts/x-port-argent/auto-reply", data={"csrf_token": token, "enabled": ""}
+        )
+        assert other.status_code == 404 and stored_policy(server, "x-port-argent") == policy
+        own = client.post("/accounts/chat-saint-clair/auto-reply", data={"csrf_token": token})
+        assert own.status_code == 303
+        assert '"enabled":false' in stored_policy(server, "chat-saint-clair")
+    adviser = next(x for x in server.logins.values() if x.email.startswith("camille@"))
+    with login(server.url, adviser.email, adviser.password) as client:
+        token = client.headers["X-CSRF-Token"]
+        denied = client.post("/accounts/chat-port-argent/auto-reply", data={"csrf_token": token})
+        assert denied.status_code == 403 and stored_policy(server, "chat-port-argent") == ""
+
+
+def test_quarantine_download_retry_and_dismiss(make_server: object) -> None:
+    server = make_server()  # type: ignore[operator]
+    with contextlib.closing(database(server)) as db, db:
+        for raw, code, params, at in (
+            (MAIL, "email.unparseable", '{"uid": "9", "error": "KeyError: boundary"}', "10:00"),
+            (b"", "email.empty_body", '{"uid": "10"}', "11:00"),
+        ):
+            db.execute(
+                "insert into quarantine (account_key, reason, raw, at, code, params)"
+                " values ('mail-saint-clair', 'unparseable', ?, ?, ?, ?)",
+                (raw, f"2026-07-21 {at}:00.000000", code, params),
+            )
+        ids = [row[0] for row in db.execute("select id from quarantine order by id")]
+    chef = office_manager(server, "saint-clair")
+    intruder = office_manager(server, "port-argent")
+    with login(server.url, *intruder) as client:
+        token = client.headers["X-CSRF-Token"]
+        assert 'data-testid="quarantine-item"' not in client.get("/accounts").text
+        assert client.get(f"/accounts/quarantine/{ids[0]}/raw").status_code == 404
+        for action in ("retry", "dismiss"):
+            response = client.post(
+                f"/accounts/quarantine/{ids[0]}/{action}", data={"csrf_token": token}
+            )
+            assert response.status_code == 404
+    with login(server.url, *chef) as client:
+        token = client.headers["X-CSRF-Token"]
+        page = client.get("/accounts", headers={"accept-language": "fr"})
+        listed = page.text.split('data-testid="quarantine"', 1)[1]
+        assert listed.index(f'data-id="{ids[1]}"') < listed.index(f'data-id="{ids[0]}"')
+        text = html.unescape(listed)
+        assert "le mail n'a pas pu être lu (UID IMAP 9) : KeyError: boundary" in text
+        assert "21 juillet 2026, 12:00" in text  # 10:00 UTC, in Paris
+        raw = client.get(f"/accounts/quarantine/{ids[0]}/raw")
+        assert raw.status_code == 200 and raw.content == MAIL
+        assert raw.headers["content-type"] == "message/rfc822"
+        assert raw.headers["content-disposition"].startswith("attachment;")
+        # Without the token: nothing happens.
+        client.headers.pop("X-CSRF-Token")
+        assert client.post(f"/accounts/quarantine/{ids[0]}/retry").status_code == 403
+        # Still unreadable: said, and the item stays.
+        failed = client.post(
+            f"/accounts/quarantine/{ids[1]}/retry",
+            data={"csrf_token": token},
+            headers={"accept-language": "en"},
+        )
+        assert failed.status_code == 422
+        assert "Still unreadable" in html.unescape(failed.text)
+        assert f'data-id="{ids[1]}"' in failed.text
+        went_in = client.post(f"/accounts/quarantine/{ids[0]}/retry", data={"csrf_token": token})
+        assert went_in.status_code == 303
+        dismissed = client.post(
+            f"/accounts/quarantine/{ids[1]}/dismiss", data={"csrf_token": token}
+        )
+        assert dismissed.status_code == 303
+        page = client.get("/accounts")
+        assert 'data-testid="quarantine-item"' not in page.text
+        assert 'data-testid="quarantine-empty"' in page.text
+    with contextlib.closing(database(server)) as db:
+        texts = [row[0] for row in db.execute("select text from message")]
+        resolved = [row[0] for row in db.execute("select resolved_at from quarantine")]
+    assert any("Le phare est-il ouvert dimanche" in text for text in texts)
+    assert all(resolved)
+
+
+def test_a_reply_that_went_out_on_a_retry_is_not_counted_failed(make_server: object) -> None:
+    import asyncio
+    import json
+
+    import redis
+
+    server = make_server()  # type: ignore[operator]
+    status = {
+        "state": "polling",
+        "detail": "",
+        "notes": [
+            {"code": "x.rate_limited", "params": {"until": "19:40 UTC"}, "scope": "mentions"},
+        ],
+        "last_message_at": "2026-07-21T17:14:00+00:00",
+        "last_error_at": None,
+        # The connector counts attempts: one failed, then the same reply went out.
+        "counters": {"received": 12345, "send_failures": 1, "sent": 1},
+    }
+    client = redis.Redis.from_url(server.settings.redis_url)
+    from app import keys
+
+    client.set(keys.connector_status(1, "x-port-argent"), json.dumps(status))
+    client.close()
+    with contextlib.closing(database(server)) as db, db:
+        db.execute("update account set active = 1 where key = 'x-port-argent'")
+
+    async def one_failed_reply() -> None:
+        """A visitor's chat, answered once: the reply failed for good (its final state)."""
+        from app.inbox import Inbox
+        from app.services import Services
+        from connectors.base import Author, Channel, InboundMessage
+
+        services = Services.create(server.settings)
+        try:
+            await Inbox(services).ingest(
+                InboundMessage(
+                    channel=Channel.WEBCHAT,
+                    account="chat-port-argent",
+                    external_id="c1",
+                    thread_key="visitor-1",
+                    author=Author(external_id="visitor-1"),
+                    text="Bonjour",
+                    received_at=services.clock.now(),
+                )
+            )
+        finally:
+            await services.close()
+
+    asyncio.run(one_failed_reply())
+    with contextlib.closing(database(server)) as db, db:
+        columns = [c[1] for c in db.execute("pragma table_info(message)") if c[1] != "id"]
+        copied = ", ".join(
+            {"direction": "'OUT'", "delivery_status": "'FAILED'", "external_id": "'r1'"}.get(c, c)
+            for c in columns
+        )
+        db.execute(f"insert into message ({', '.join(columns)}) select {copied} from message")  # noqa: S608
+    manager = next(x for x in server.logins.values() if x.email.startswith("manager@"))
+    with login(server.url, manager.email, manager.password) as http:
+        english = http.get("/accounts", headers={"accept-language": "en"}).text
+        french = http.get("/accounts", headers={"accept-language": "fr"}).text
+    row = html.unescape(english.split('data-key="x-port-argent"', 1)[1].split("</tr>", 1)[0])
+    assert "received: 12,345" in row.replace("<b>", "").replace("</b>", "")
+    assert "replies failed: 0" in row.replace("<b>", "").replace("</b>", "")
+    assert "send failures" not in row
+    # Times in the destination's time zone (Paris, UTC+2 in July), in the reader's language.
+    assert "rate-limited until 21:40" in row and "19:40" not in row
+    assert "21 July 2026, 19:14" in row
+    row = html.unescape(french.split('data-key="x-port-argent"', 1)[1].split("</tr>", 1)[0])
+    flat = row.replace("<b>", "").replace("</b>", "")
+    assert "reçus\u00a0: 12\u202f345" in flat and "réponses en échec\u00a0: 0" in flat
+    assert "21 juillet 2026, 19:14" in row
+    chat = html.unescape(english.split('data-key="chat-port-argent"', 1)[1].split("</tr>", 1)[0])
+    assert "replies failed: 1" in chat.replace("<b>", "").replace("</b>", "")
+
+
+def _codes() -> dict[str, set[str]]:
+    """Every coded status, refusal and quarantine reason the connectors can give, by catalog
+    prefix, read from their source (so a new code without a translation fails here)."""
+    import ast
+    import re
+
+    root = Path(__file__).resolve().parents[2]
+    pattern = re.compile(r"(email|x|account)\.[a-z_]+")
+    found: dict[str, set[str]] = {"connector": set(), "quarantine": set(), "delivery": set()}
+    sources = [*root.joinpath("connectors").rglob("*.py"), root / "app" / "connector_registry.py"]
+    for source in sources:
+        tree = ast.parse(source.read_text("utf-8"))
+        owner: dict[int, str] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+                for child in ast.walk(node):  # breadth first: the innermost call wins
+                    owner[id(child)] = name
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and pattern.fullmatch(node.value)
+            ):
+                called = owner.get(id(node), "")
+                kind = {"QuarantineReason": "quarantine", "failed": "delivery"}.get(
+                    called, "connector"
+                )
+                found[kind].add(node.value)
+    return found
+
+
+def test_every_code_a_connector_gives_is_said_in_french_and_english() -> None:
+    from app.i18n import catalog
+
+    codes = _codes()
+    assert {"email.idle", "x.rate_limited", "account.secret_missing"} <= codes["connector"]
+    assert {"email.unparseable", "email.empty_body"} <= codes["quarantine"]
+    for language in ("fr", "en"):
+        known = catalog(language)
+        for kind in ("connector", "quarantine"):
+            missing = sorted(code for code in codes[kind] if f"{kind}.{code}" not in known)
+            assert missing == [], (language, kind)
