@@ -25,6 +25,7 @@ from connectors.base import Attachment, Author, Channel, InboundMessage, Message
 from connectors.email.parse import parse_message
 from tests.conftest import LiveServer, office_login
 from tests.e2e.conftest import adviser_login, screenshot
+from tests.e2e.test_a11y import blocking_violations
 from tests.e2e.test_chat import open_widget, visitor_says
 
 DESKTOP = {"width": 1366, "height": 768}
@@ -319,6 +320,7 @@ def test_every_part_forwarded_empty_and_robot_marks(
     expect(message.get_by_test_id("sent-at")).to_contain_text("2002")
     expect(message.get_by_test_id("sent-at")).to_contain_text("mai" if fr else "May")
     screenshot(page, f"fidelity-forwarded-desktop-{locale}")
+    assert blocking_violations(page) == [], "forwarded"
 
     open_conversation(page, "Zoé Vide")
     message = page.get_by_test_id("message").first
@@ -413,6 +415,7 @@ def test_a_tweet_in_context_with_its_authors_profile(
     link.focus()
     assert page.evaluate("() => document.activeElement.dataset.testid") == "tweet-link"
     screenshot(page, f"fidelity-tweet-desktop-{locale}")
+    assert blocking_violations(page) == [], "tweet"
 
 
 @pytest.mark.e2e
