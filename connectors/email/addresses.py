@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from email.message import Message
 from email.utils import getaddresses
 
-from connectors.email.mime import decode_words
+from connectors.email.mime import decode_words, unescape
 
 # Local parts that say "nobody reads this mailbox": a web form, a CMS, a notification robot.
 _NO_REPLY = re.compile(
@@ -57,7 +57,7 @@ def raw_header(message: Message, name: str) -> str:
 
 def people(message: Message, name: str) -> list[Person]:
     """The addresses of a header in order, with decoded names; unusable ones left out."""
-    raw = " ".join(raw_header(message, name).split())
+    raw = " ".join(unescape(raw_header(message, name)).split())
     if not raw:
         return []
     try:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from email import policy
 from email.header import decode_header, make_header
 from email.message import Message
+from email.parser import BytesHeaderParser
 
 from connectors.base import Attachment
 from connectors.email.htmltext import enriched_to_text, html_to_text
@@ -28,6 +29,8 @@ _TEXT_FILES = {
     "calendar", "x-vcalendar", "vcard", "x-vcard", "directory", "css", "javascript",
     "xml", "x-python", "x-sh", "x-diff", "x-patch",
 }  # fmt: skip
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATES = re.compile("[\udc80-\udcff]")
 _BOUNDARY_LINE = re.compile(rb"^--([ -~]{1,70}?)[ \t]*\r?$", re.MULTILINE)
 
 
@@ -88,8 +91,16 @@ def _charset_alias(name: str) -> str:
     return aliases.get(name, name)
 
 
+def unescape(value: str) -> str:
+    """A raw header read from bytes keeps 8-bit bytes as surrogates: decode them as text."""
+    if not _SURROGATES.search(value):
+        return value
+    return decode_text(value.encode("utf-8", "surrogateescape"), None)
+
+
 def decode_words(raw: str) -> str:
     """RFC 2047 encoded words decoded, on one line; the raw value if they are broken."""
+    raw = unescape(raw)
     try:
         value = str(make_header(decode_header(raw)))
     except Exception:
@@ -126,11 +137,21 @@ def _disposition(part: Message) -> str:
 def _filename(part: Message) -> str | None:
     try:
         name = part.get_filename()
+        if name and ("\ufffd" in name or "=?" in name):
+            # 8-bit or encoded-word names: read them again with the modern header parser.
+            name = _modern_headers(part).get_filename() or name
     except Exception:
         return None
     if not name:
         return None
     return decode_words(name).replace("/", "_").replace("\\", "_")[:200] or None
+
+
+def _modern_headers(part: Message) -> Message:
+    raw = "".join(f"{key}: {value}\n" for key, value in part.raw_items())
+    return BytesHeaderParser(policy=policy.default).parsebytes(
+        raw.encode("utf-8", "surrogateescape") + b"\n"
+    )
 
 
 def _content_type(part: Message) -> str:
@@ -270,6 +291,8 @@ class Walker:
         return f"{maintype}-{len(self.body.attachments) + 1}{extension}"
 
     def _add_text(self, text: str) -> None:
+        # Control characters (a binary file sent as text) are no words and break storage.
+        text = _CONTROLS.sub("", text)
         if text:
             self.body.segments.append(text)
 

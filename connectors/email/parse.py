@@ -13,6 +13,7 @@ import re
 from datetime import UTC, datetime
 from email import policy
 from email.message import Message
+from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -147,7 +148,10 @@ def parse_message(
 ) -> InboundMessage:
     """One raw mail as an InboundMessage; ``received_at`` is the IMAP INTERNALDATE if known."""
     now = now or datetime.now(UTC)
-    message = email.message_from_bytes(raw, policy=policy.default)
+    # Headers through the modern policy (encoded words, address lists); the MIME tree through
+    # compat32, whose plain string headers make each part several times cheaper to walk.
+    message = BytesHeaderParser(policy=policy.default).parsebytes(raw)
+    tree = email.message_from_bytes(raw, policy=policy.compat32)
     raw_id = header(message, "Message-ID")
     external_id = normalise_message_id(raw_id) if raw_id else ""
     metadata: dict[str, str] = {}
@@ -158,9 +162,7 @@ def parse_message(
         metadata["auto_reply"] = "no"  # nothing to thread an answer on: maybe a robot
         details["no_message_id"] = True
     subject = header(message, "Subject")
-    text, html, attachments = _text_and_forwards(
-        message, subject, attachment_cap, details, metadata
-    )
+    text, html, attachments = _text_and_forwards(tree, subject, attachment_cap, details, metadata)
     author = sender(message)
     if author.reply_to:
         details["reply_to"] = author.reply_to
@@ -171,8 +173,8 @@ def parse_message(
     for key, header_name in (("to", "To"), ("cc", "Cc")):
         if value := addresses(message, header_name):
             details[key] = value
-    if message.defects:
-        metadata["defects"] = str(len(message.defects))
+    if tree.defects:
+        metadata["defects"] = str(len(tree.defects))
     contact = author.address.lower() or unknown_id(external_id, text, author.from_text)
     metadata["fingerprint"] = fingerprint(author.address or author.from_text, text)
     language = header(message, "Content-Language").split(",")[0].strip()

@@ -3,6 +3,7 @@ still shows its body; an empty mail is empty."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -249,3 +250,39 @@ def test_deep_nesting_never_raises() -> None:
         )
     raw = b"From: a@example.org\r\nMessage-ID: <deep@x>\r\n" + body.encode()
     assert "Deep text." in parse(raw).text
+
+
+CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus" / "email"
+ALL = [
+    p
+    for folder in ("talon-replies", "flanker", "mail-parser")
+    for p in sorted((CORPUS / folder).iterdir())
+    if p.is_file() and "dkim" not in p.name
+] + sorted(FIXTURES.glob("*.eml"))
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_string_is_storable_text(path: Path) -> None:
+    message = parse(path.read_bytes())
+    strings = [message.text, message.subject, message.author.name, message.author.external_id]
+    strings += [a.filename for a in message.attachments]
+    strings.append(json.dumps(dict(message.details), ensure_ascii=False))
+    for value in strings:
+        value.encode("utf-8")  # no lone surrogate from 8-bit headers
+        assert "\x00" not in value
+    assert not any(a.filename.startswith("part-") for a in message.attachments)
+    for forward in message.details.get("forwarded", []):
+        assert 0 <= forward["at"] <= len(message.text)
+
+
+def test_raw_8bit_headers_of_a_forwarded_mail_and_file_names_are_decoded() -> None:
+    raw = multipart(
+        text_part("Voir ci-dessous."),
+        "Content-Type: message/rfc822\r\n\r\nFrom: Ren\xe9e <r@example.fr>\r\n"
+        "Subject: Caf\xe9\r\n\r\nBonjour",
+        'Content-Type: application/pdf; name="r\xe9sum\xe9.pdf"\r\n\r\n%PDF',
+    ).replace("\xe9".encode(), b"\xc3\xa9")
+    message = parse(raw)
+    [forward] = message.details["forwarded"]
+    assert (forward["from"], forward["subject"]) == ("Renée <r@example.fr>", "Café")
+    assert names(message) == ["résumé.pdf"]
