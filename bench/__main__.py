@@ -10,6 +10,7 @@ BENCHMARKS = (
     "rota_bench",
     "metrics_bench",
     "email_bench",
+    "email_parse_bench",
     "x_bench",
     "socket_probe",
     "redis_kill",
