@@ -1,0 +1,112 @@
+"""The accounts page in a real browser, in French and English, on a laptop and a phone: the
+quarantine's retry, an automatic-reply text refused then saved, nothing wider than the screen."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+
+import pytest
+import redis
+from playwright.sync_api import Page, expect
+
+from app import keys
+from tests.conftest import LiveServer
+from tests.e2e.conftest import screenshot
+
+MAIL = (
+    b"From: Ana Lopes <ana@example.org>\r\nTo: info@saint-clair.example\r\n"
+    b"Subject: Horaires du phare\r\nMessage-ID: <phare-e2e@example.org>\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n\r\nLe phare est-il ouvert dimanche ?\r\n"
+)
+WORDS = {
+    "fr": ("le mail n'a pas pu être lu", "Variable inconnue", "enregistrées", "est entré"),
+    "en": ("the mail could not be read", "Unknown placeholder", "saved", "went in"),
+}
+
+
+def seed(live: LiveServer) -> None:
+    path = live.settings.sqlalchemy_url.split(":///", 1)[1]
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute(
+            "insert into quarantine (account_key, reason, raw, at, code, params) values"
+            " ('mail-saint-clair', 'unparseable', ?, '2026-07-21 06:05:00.000000',"
+            " 'email.unparseable', ?)",
+            (MAIL, json.dumps({"uid": "4242", "error": "KeyError: 'boundary'"})),
+        )
+        db.execute("update account set active = 1 where key = 'x-port-argent'")
+    client = redis.Redis.from_url(live.settings.redis_url)
+    status = {
+        "state": "rate_limited",
+        "detail": "",
+        "notes": [
+            {"code": "x.rate_limited", "params": {"until": "19:40 UTC"}, "scope": "mentions"},
+            {"code": "x.polling", "params": {"seconds": "60"}, "scope": "direct messages"},
+        ],
+        "last_message_at": "2026-07-21T17:14:00+00:00",
+        "last_error_at": "2026-07-21T17:20:00+00:00",
+        "counters": {"received": 12345, "requests_today": 1500, "send_failures": 2, "sent": 40},
+    }
+    client.set(keys.connector_status(1, "x-port-argent"), json.dumps(status))
+    client.close()
+
+
+def manager_login(page: Page, live: LiveServer) -> None:
+    manager = next(x for x in live.logins.values() if x.email.startswith("manager@"))
+    page.goto(f"{live.url}/login")
+    page.get_by_test_id("login-email").fill(manager.email)
+    page.get_by_test_id("login-password").fill(manager.password)
+    page.get_by_test_id("login-submit").click()
+    page.wait_for_url(f"{live.url}/inbox")
+
+
+def fits(page: Page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"] if page.viewport_size else True, width
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+@pytest.mark.parametrize(
+    ("device", "width", "height"), [("laptop", 1366, 768), ("phone", 390, 844)]
+)
+def test_accounts_page(
+    new_page: object, live: LiveServer, language: str, device: str, width: int, height: int
+) -> None:
+    seed(live)
+    page: Page = new_page(  # type: ignore[operator]
+        locale="fr-FR" if language == "fr" else "en-GB",
+        viewport={"width": width, "height": height},
+    )
+    manager_login(page, live)
+    page.goto(f"{live.url}/accounts")
+    unreadable, unknown, saved, went_in = WORDS[language]
+    item = page.get_by_test_id("quarantine-item")
+    expect(item).to_have_count(1)
+    expect(item.get_by_test_id("quarantine-reason")).to_contain_text(unreadable)
+    x_row = page.locator('[data-testid=account-row][data-key="x-port-argent"]')
+    expect(x_row).to_contain_text("21:40")  # 19:40 UTC, in Paris
+    expect(x_row).to_contain_text("12\u202f345" if language == "fr" else "12,345")
+    fits(page)
+    screenshot(page, f"accounts-{device}-{language}")
+    page.get_by_test_id("quarantine").scroll_into_view_if_needed()
+    screenshot(page, f"accounts-{device}-{language}-quarantine")
+
+    # An automatic-reply text with an unknown placeholder is refused, then a good one saved.
+    form = page.locator('[data-testid=auto-reply][data-key="chat-saint-clair"]')
+    form.locator("summary").click()
+    form.get_by_test_id("auto-text-en").fill("Hello {name}")
+    form.get_by_test_id("auto-save").click()
+    expect(page.get_by_test_id("accounts-error")).to_contain_text(unknown)
+    fixed = page.locator('[data-testid=auto-reply][data-key="chat-saint-clair"]')
+    expect(fixed.get_by_test_id("auto-text-en")).to_have_value("Hello {name}")
+    fixed.get_by_test_id("auto-text-en").fill("Hello! {office} will answer you {when}.")
+    fixed.get_by_test_id("auto-save").click()
+    expect(page.get_by_test_id("accounts-notice")).to_contain_text(saved)
+    fits(page)
+    screenshot(page, f"accounts-{device}-{language}-saved")
+
+    page.get_by_test_id("quarantine-retry").click()
+    expect(page.get_by_test_id("accounts-notice")).to_contain_text(went_in)
+    expect(page.get_by_test_id("quarantine-item")).to_have_count(0)
+    expect(page.get_by_test_id("quarantine-empty")).to_be_visible()
