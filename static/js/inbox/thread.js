@@ -41,14 +41,15 @@ function renderProfile(c) {
   const handle = username ? el("bdi", { dir: "auto" }, `@${username}`) : null;
   const followers = /^\d+$/.test(p.followers || "") ? t("message.followers", { count: number(Number(p.followers)) }) : "";
   const verified = p.verified && p.verified !== "0" && p.verified !== "false";
-  const parts = [
+  const who = [
     // The name is in the title already unless X gives another one than the contact's.
     p.name && p.name !== c.contact_name ? el("bdi", { dir: "auto", class: "profile-name" }, p.name) : null,
-    verified ? el("span", { class: "verified", title: t("message.verified"), "aria-label": t("message.verified"), dataset: { testid: "verified" } }, "✓") : null,
     handle && profileUrl ? el("a", { href: profileUrl, target: "_blank", rel: "noopener noreferrer", dataset: { testid: "profile-link" } }, handle) : handle,
-    followers ? el("span", { dataset: { testid: "followers" } }, followers) : null,
+    verified ? el("span", { class: "verified", role: "img", title: t("message.verified"), "aria-label": t("message.verified"), dataset: { testid: "verified" } }, "✓") : null,
   ].filter(Boolean);
-  node.replaceChildren(...parts.flatMap((part, i) => (i ? [" ", part] : [part])));
+  const parts = who.flatMap((part, i) => (i ? [" ", part] : [part]));
+  if (followers) parts.push(...(parts.length ? [" · "] : []), el("span", { dataset: { testid: "followers" } }, followers));
+  node.replaceChildren(...parts);
 }
 
 function statusText(m) {
