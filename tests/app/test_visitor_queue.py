@@ -59,8 +59,10 @@ async def add_answers(services: Services, seconds: list[float | None], age: time
 
 
 async def test_live_visitors_go_first_then_the_longest_waiting(services: Services) -> None:
-    services.clock.set(NOW, frozen=True)
+    # Written 60 days ago, when it arrived (an arrival counts only a few days back).
+    services.clock.set(NOW - timedelta(days=60), frozen=True)
     await visitor_writes(services, "old-backlog", NOW - timedelta(days=60))
+    services.clock.set(NOW, frozen=True)
     await visitor_writes(services, "waited-longer", NOW - timedelta(minutes=9))
     await visitor_writes(services, "just-now", NOW - timedelta(minutes=1))
     assert [(await standing_of(services, v)).position for v in ("old-backlog", "just-now")] == [
