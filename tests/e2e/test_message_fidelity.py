@@ -164,7 +164,18 @@ async def seed(services: Services) -> None:
             },
         ),
     )
-    await ingest(services, mail("<empty-1@example.org>", "Zoé Vide", "zoe@example.org", "", 2))
+    # An empty mail from a web form: the visitor is the contact, the form's sender shown as "via".
+    await ingest(
+        services,
+        mail(
+            "<empty-1@example.org>",
+            "Zoé Vide",
+            "zoe@example.org",
+            "",
+            2,
+            details={"via": "no-reply@forms.example"},
+        ),
+    )
     signature = f"Absent jusqu'au 3 août {PALMS}.\n-- \nPaul Durand\nTél. 06 00 00 00 00"
     await ingest(
         services,
@@ -328,6 +339,7 @@ def test_every_part_forwarded_empty_and_robot_marks(
         "(sans texte)" if fr else "(no text)"
     )
     expect(message.get_by_test_id("erased-message")).to_have_count(0)
+    expect(message.get_by_test_id("via-line")).to_have_text("via no-reply@forms.example")
     expect(page.get_by_test_id("reply-to")).to_contain_text("zoe@example.org")
 
     open_conversation(page, "Paul Durand")
@@ -399,6 +411,7 @@ def test_a_tweet_in_context_with_its_authors_profile(
         "Post cité indisponible" if fr else "Quoted post unavailable"
     )
     expect(message.get_by_test_id("lang-badge")).to_have_text("espagnol" if fr else "Spanish")
+    expect(message.get_by_test_id("sent-at")).to_have_count(0)  # sent when it arrived
     # The photo stays on X: a link that opens there, never "missing".
     photo = message.get_by_test_id("attachment")
     assert photo.get_attribute("href") == "https://pbs.twimg.com/media/ferry.jpg"
