@@ -31,7 +31,8 @@ _TEXT_FILES = {
 }  # fmt: skip
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATES = re.compile("[\udc80-\udcff]")
-_BOUNDARY_LINE = re.compile(rb"^--([ -~]{1,70}?)[ \t]*\r?$", re.MULTILINE)
+# A delimiter line (RFC 2046 bchars, no space) followed by a part's first header line.
+_BOUNDARY_LINE = re.compile(rb"^--([0-9A-Za-z'()+_,./:=?-]{1,70})[ \t]*\r?\n[A-Za-z-]{2,40}:", re.M)
 
 
 @dataclass
@@ -164,11 +165,41 @@ def _content_type(part: Message) -> str:
 def leaf_text(part: Message, content_type: str) -> str:
     """A text leaf as readable text: HTML and enriched text rendered, line ends normalised."""
     text = decode_text(payload(part), _charset(part))
+    if content_type == "text/plain" and _param(part, "format").lower() == "flowed":
+        text = unflow(text.replace("\r\n", "\n"), _param(part, "delsp").lower() == "yes")
     if content_type == "text/html":
         text = html_to_text(text)
     elif content_type in ("text/enriched", "text/richtext"):
         text = enriched_to_text(text)
     return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def _param(part: Message, name: str) -> str:
+    try:
+        value = part.get_param(name)
+    except Exception:
+        return ""
+    return value if isinstance(value, str) else ""
+
+
+def unflow(text: str, delsp: bool = False) -> str:
+    """format=flowed (RFC 3676): a line ending in a space goes on with the next one."""
+    out: list[tuple[str, str]] = []
+    flowing = False
+    for line in text.split("\n"):
+        depth = len(line) - len(line.lstrip(">"))
+        quote, content = line[:depth], line[depth:]
+        if content.startswith(" "):
+            content = content[1:]  # space-stuffing
+        soft = content.endswith(" ") and content != "-- "
+        if soft and delsp:
+            content = content[:-1]
+        if flowing and out and out[-1][0] == quote:
+            out[-1] = (quote, out[-1][1] + content)
+        else:
+            out.append((quote, content))
+        flowing = soft
+    return "\n".join(f"{quote} {content}" if quote else content for quote, content in out)
 
 
 class Walker:
@@ -240,10 +271,10 @@ class Walker:
     def _broken_multipart(self, part: Message, depth: int, *, show: bool) -> None:
         raw = payload(part)
         found = _BOUNDARY_LINE.search(raw)
-        if found is not None and depth < MAX_DEPTH:
+        if found is not None and raw.count(b"\n--" + found.group(1)) + (found.start() == 0) > 1:
             # The declared boundary is missing or wrong but the parts are there: split on the
             # boundary the body actually uses.
-            boundary = found.group(1).decode("ascii", "replace").strip().replace('"', "")
+            boundary = found.group(1).decode("ascii")
             rebuilt = email.message_from_bytes(
                 f'Content-Type: multipart/mixed; boundary="{boundary}"\r\n\r\n'.encode() + raw,
                 policy=policy.default,

@@ -286,3 +286,37 @@ def test_raw_8bit_headers_of_a_forwarded_mail_and_file_names_are_decoded() -> No
     [forward] = message.details["forwarded"]
     assert (forward["from"], forward["subject"]) == ("Renée <r@example.fr>", "Café")
     assert names(message) == ["résumé.pdf"]
+
+
+@pytest.mark.parametrize(
+    ("params", "body", "expected"),
+    [
+        ("format=flowed", "Is the ferry \r\nrunning today?\r\n", "Is the ferry running today?"),
+        ("format=flowed; delsp=yes", "Ferry\xa0ti \r\nmes?", "Ferry\xa0times?"),
+        ("format=flowed", "New.\r\n\r\n> old \r\n> words", "New.\n\n> old words"),
+        ("format=flowed", "Hi\r\n-- \r\nSam", "Hi\n-- \nSam"),
+        ("format=fixed", "Is the ferry \r\nrunning?", "Is the ferry \nrunning?"),
+    ],
+)
+def test_format_flowed_lines_are_joined(params: str, body: str, expected: str) -> None:
+    raw = (
+        "From: a@example.org\r\nMessage-ID: <fl@x>\r\n"
+        f"Content-Type: text/plain; charset=utf-8; {params}\r\n\r\n{body}"
+    ).encode()
+    assert parse(raw).text == expected
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Hello\r\n-- \r\nSam\r\n",
+        "Hi\r\n-----\r\nFrom: x\r\nok\r\n",
+        "Hi\r\n--\r\nContent: is a word here\r\n",
+    ],
+)
+def test_a_broken_multipart_with_dash_lines_shows_its_whole_body(body: str) -> None:
+    raw = (
+        "From: a@example.org\r\nMessage-ID: <dl@x>\r\n"
+        "Content-Type: multipart/mixed; boundary=never\r\n\r\n" + body
+    ).encode()
+    assert parse(raw).text == body.replace("\r\n", "\n").strip()
