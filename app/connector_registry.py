@@ -73,9 +73,11 @@ def quarantine(services: Services, account: str) -> Callable[[bytes, str], Any]:
     A reason that carries ``code`` and ``params`` (connectors.email.receiver.QuarantineReason)
     is shown to managers in their language (app.quarantine)."""
 
-    async def keep(raw: bytes, reason: str) -> None:
-        code = getattr(reason, "code", "")
-        params = getattr(reason, "params", None)
+    async def keep(
+        raw: bytes, reason: str, code: str = "", params: dict[str, str] | None = None
+    ) -> None:
+        code = code or getattr(reason, "code", "")
+        params = params if params is not None else getattr(reason, "params", None)
         await app_quarantine.keep(
             services,
             account,

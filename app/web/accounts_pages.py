@@ -9,18 +9,35 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from pydantic import BaseModel, ConfigDict, StringConstraints
 from sqlalchemy import func
 from sqlmodel import col, select
 
 from app import auto_reply, quarantine, timefmt
+from app.actions import ActionError
 from app.channels import read_status
-from app.deps import CSRF_COOKIE, CSRF_HEADER, RowId, ServicesDep, optional_user, translator
+from app.deps import (
+    CSRF_COOKIE,
+    CSRF_HEADER,
+    CsrfChecked,
+    CurrentManager,
+    RowId,
+    ServicesDep,
+    optional_user,
+    translator,
+)
 from app.i18n import LANGUAGES, Translator, catalog, gettext
 from app.models import Account, DeliveryStatus, Destination, Direction, Message, Office, Role, User
 from app.security import same_token
@@ -321,3 +338,50 @@ async def act_on_quarantined(
         return await _page(request, services, user, error=message, status_code=exc.status)
     done = "retried" if action == "retry" else "dismissed"
     return RedirectResponse(f"/accounts?done={done}#quarantine", status_code=303)
+
+
+class AutoReplyIn(BaseModel):
+    """An account's automatic replies, as a script sets them (the page's form, in JSON)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    public: bool = False
+    texts: dict[Literal["fr", "en"], Annotated[str, StringConstraints(max_length=2000)]] = {}
+
+
+async def _managed(services: Services, user: User, key: str) -> Account:
+    async with services.db.session() as session:
+        account = (await session.exec(select(Account).where(Account.key == key))).first()
+    if account is None or not quarantine.may_manage(user, account):
+        raise ActionError("accounts.not_found", 404)
+    return account
+
+
+@router.get("/api/accounts/{key}/auto-reply")
+async def get_auto_reply(key: str, user: CurrentManager, services: ServicesDep) -> dict[str, Any]:
+    """The account's automatic-reply choice (the channel's defaults when never set)."""
+    account = await _managed(services, user, key)
+    return auto_reply.policy_of(account).model_dump()
+
+
+@router.put("/api/accounts/{key}/auto-reply", dependencies=[CsrfChecked])
+async def put_auto_reply(
+    request: Request, key: str, body: AutoReplyIn, user: CurrentManager, services: ServicesDep
+) -> Response:
+    """Sets the account's automatic replies; 422 with a translated ``detail`` for a bad text."""
+    account = await _managed(services, user, key)
+    try:
+        texts: dict[str, str] = {lang: text for lang, text in body.texts.items()}
+        value = auto_reply.check_policy(body.enabled, body.public, texts)
+    except auto_reply.PolicyError as exc:
+        t = translator(request, user)
+        detail = t(exc.code, office="{office}", when="{when}", **exc.params)
+        return JSONResponse({"detail": detail, "code": exc.code}, status_code=422)
+    async with services.db.session() as session:
+        stored = await session.get(Account, account.id)
+        assert stored is not None
+        stored.auto_reply = value
+        session.add(stored)
+        await session.commit()
+    return JSONResponse(auto_reply.AutoReplyPolicy.model_validate_json(value).model_dump())

@@ -355,3 +355,38 @@ def test_every_code_a_connector_gives_is_said_in_french_and_english() -> None:
         for kind in ("connector", "quarantine"):
             missing = sorted(code for code in codes[kind] if f"{kind}.{code}" not in known)
             assert missing == [], (language, kind)
+
+
+def test_automatic_replies_through_the_api(make_server: object) -> None:
+    server = make_server()  # type: ignore[operator]
+    manager = next(x for x in server.logins.values() if x.email.startswith("manager@"))
+    chef = office_manager(server, "les-salines")
+    url = "/api/accounts/x-port-argent/auto-reply"
+    with login(server.url, manager.email, manager.password) as client:
+        assert client.get(url).json() == {"enabled": True, "public": False, "texts": {}}
+        bad = client.put(
+            url, json={"texts": {"fr": "Bonjour {prenom}"}}, headers={"accept-language": "fr"}
+        )
+        assert bad.status_code == 422 and bad.json()["code"] == "auto_reply.unknown_placeholder"
+        assert bad.json()["detail"].startswith("Variable inconnue {prenom}")
+        assert client.put(url, json={"texts": {"de": "Hallo"}}).status_code == 422
+        assert client.put(url, json={"enabled": "sometimes"}).status_code == 422
+        assert stored_policy(server, "x-port-argent") == ""
+        good = client.put(url, json={"enabled": False, "texts": {"en": "{office}: {when}"}})
+        assert good.status_code == 200
+        assert good.json() == {
+            "enabled": False,
+            "public": False,
+            "texts": {"en": "{office}: {when}"},
+        }
+        token = client.headers.pop("X-CSRF-Token")
+        assert client.put(url, json={"enabled": True}).status_code == 403
+        client.headers["X-CSRF-Token"] = token
+    with login(server.url, *chef) as client:
+        assert client.get(url).status_code == 404
+        assert client.put(url, json={"enabled": True}).status_code == 404
+        assert client.get("/api/accounts/x-les-salines/auto-reply").status_code == 200
+    adviser = next(x for x in server.logins.values() if x.email.startswith("camille@"))
+    with login(server.url, adviser.email, adviser.password) as client:
+        assert client.get(url).status_code == 403
+    assert '"enabled":false' in stored_policy(server, "x-port-argent")
