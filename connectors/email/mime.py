@@ -31,8 +31,8 @@ _TEXT_FILES = {
 }  # fmt: skip
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATES = re.compile("[\udc80-\udcff]")
-# A delimiter line (RFC 2046 bchars, no space) followed by a part's first header line.
-_BOUNDARY_LINE = re.compile(rb"^--([0-9A-Za-z'()+_,./:=?-]{1,70})[ \t]*\r?\n[A-Za-z-]{2,40}:", re.M)
+# A delimiter line (printable, no space: mailers stray from RFC 2046), then a header line.
+_BOUNDARY_LINE = re.compile(rb"^--([!-~]{1,70})[ \t]*\r?\n[A-Za-z-]{2,40}:", re.M)
 
 
 @dataclass
@@ -271,7 +271,10 @@ class Walker:
     def _broken_multipart(self, part: Message, depth: int, *, show: bool) -> None:
         raw = payload(part)
         found = _BOUNDARY_LINE.search(raw)
-        if found is not None and raw.count(b"\n--" + found.group(1)) + (found.start() == 0) > 1:
+        # Surely MIME: the body opens with a delimiter, or uses the same one again later.
+        if found is not None and (
+            not raw[: found.start()].strip() or raw.count(b"\n--" + found.group(1)) > 1
+        ):
             # The declared boundary is missing or wrong but the parts are there: split on the
             # boundary the body actually uses.
             boundary = found.group(1).decode("ascii")
