@@ -72,7 +72,7 @@ def sent_date(message: Message) -> datetime | None:
     """The sender's ``Date:`` as aware UTC, whatever its value; None when unreadable."""
     value = header(message, "Date")
     try:
-        parsed = parsedate_to_datetime(value) if value else None
+        parsed = _parse_date(value) if value else None
         if parsed is None:
             return None
         if parsed.tzinfo is None:  # "-0000": the zone is unknown (RFC 5322 §3.3), read as UTC
@@ -80,6 +80,14 @@ def sent_date(message: Message) -> datetime | None:
         return parsed.astimezone(UTC)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
+
+
+def _parse_date(value: str) -> datetime | None:
+    try:
+        return parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        # Some web forms write ISO 8601 ("2026-07-21T10:00:00Z") instead of RFC 5322.
+        return datetime.fromisoformat(value.strip())
 
 
 def arrival(internal: datetime | None, now: datetime) -> datetime:

@@ -30,6 +30,8 @@ def dated(value: str | None) -> bytes:
         ("21 Jul 2026 10:00:00 -0000", datetime(2026, 7, 21, 10, tzinfo=UTC)),
         ("Thu, 01 Jan 1970 00:00:00 +0000", datetime(1970, 1, 1, tzinfo=UTC)),
         ("Tue, 21 Jul 26 10:00:00 +0200", datetime(2026, 7, 21, 8, tzinfo=UTC)),
+        ("2026-07-21T10:00:00+02:00", datetime(2026, 7, 21, 8, tzinfo=UTC)),
+        ("2026-07-21T10:00:00Z", datetime(2026, 7, 21, 10, tzinfo=UTC)),
         ("not a date", None),
         ("Tue, 41 Jul 2026 10:00:00 +0200", None),
         ("", None),
