@@ -53,10 +53,19 @@ def test_like_and_move_to_dm_from_the_thread(
     like = bar.get_by_test_id("x-like")
     expect(like).to_have_text("J'aime" if fr else "Like")
     like.focus()
+    page.evaluate("() => { window.pressedLike = document.activeElement; }")
     page.keyboard.press("Enter")
     expect(like).to_have_attribute("aria-pressed", "true")
     expect(like).to_have_text("Je n'aime plus" if fr else "Unlike")
     wait_for(lambda: fake.likes == {tweet})
+    # The thread draws the changed message again (message.status): the focus is on the new
+    # drawing's Like, not lost.
+    wait_for(
+        lambda: page.evaluate(
+            "() => document.activeElement.dataset.testid === 'x-like'"
+            " && document.activeElement !== window.pressedLike && document.activeElement.isConnected"
+        )
+    )
     # Hiding the first tweet of the visitor's own thread is refused, in the adviser's language.
     bar.get_by_test_id("x-hide").click()
     expect(bar.get_by_test_id("x-error")).to_have_text(

@@ -3,6 +3,10 @@
 // they are reached with Tab and pressed with Enter or Space; the state is aria-pressed.
 import { api, el, state, t } from "./core.js";
 
+// The inbox draws a changed message anew (message.status): the button the adviser pressed gets
+// the keyboard focus back on the new drawing.
+let refocus = null;
+
 function conversationOf(m) {
   return state.conversations.get(m.conversation_id);
 }
@@ -25,6 +29,7 @@ async function toggle(bar, m, action, key, button) {
   try {
     const updated = await api(`/api/conversations/${m.conversation_id}/messages/${m.id}/x/${action}`, { method: "POST", body: { [key]: on } });
     paint(bar, updated.details || {});
+    refocus = { id: m.id, testid: button.dataset.testid };
   } catch (err) {
     error.textContent = err.message;
   } finally {
@@ -79,6 +84,16 @@ export function xActionsNode(m) {
   const error = el("span", { class: "muted", role: "status", dataset: { testid: "x-error" } });
   const bar = el("div", { class: "x-actions", role: "group", "aria-label": t("x.actions"), dataset: { testid: "x-actions" } }, like, " · ", hide, " · ", move, " ", error);
   paint(bar, details);
+  if (refocus && refocus.id === m.id) {
+    const target = bar.querySelector(`[data-testid=${refocus.testid}]`);
+    requestAnimationFrame(() => {
+      const lost = !document.activeElement || document.activeElement === document.body;
+      if (bar.isConnected && lost) {
+        target.focus();
+        refocus = null;
+      }
+    });
+  }
   like.addEventListener("click", () => toggle(bar, m, "like", "liked", like));
   hide.addEventListener("click", () => toggle(bar, m, "hide", "hidden", hide));
   move.addEventListener("click", () => {
