@@ -390,3 +390,20 @@ def test_automatic_replies_through_the_api(make_server: object) -> None:
     with login(server.url, adviser.email, adviser.password) as client:
         assert client.get(url).status_code == 403
     assert '"enabled":false' in stored_policy(server, "x-port-argent")
+
+
+def test_every_counter_a_connector_keeps_has_a_label() -> None:
+    import re
+
+    from app.i18n import catalog
+
+    root = Path(__file__).resolve().parents[2]
+    names = {
+        name
+        for source in root.joinpath("connectors").rglob("*.py")
+        for name in re.findall(r'(?:_count\(|counters\[)"([a-z_]+)"', source.read_text("utf-8"))
+    }
+    assert {"received", "sent", "requests_today"} <= names
+    for language in ("fr", "en"):
+        known = catalog(language)
+        assert sorted(n for n in names if f"accounts.counter.{n}" not in known) == [], language
