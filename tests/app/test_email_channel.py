@@ -147,3 +147,40 @@ def test_mail_in_reply_out_in_the_same_thread(
             len([r for r in client.get("/api/conversations").json() if r["channel"] == "email"])
             == 1
         )
+
+
+def test_a_web_form_mail_is_answered_to_the_visitor_in_its_reply_to(
+    make_server: Any,
+    dovecot: DovecotServer,
+    smtp: tuple[Collector, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    collector, smtp_port = smtp
+    monkeypatch.setenv("CONCIERGE_SECRET_MAIL_PORT_ARGENT_IMAP_PASSWORD", dovecot.password)
+    seed = make_server(seed_data=True)
+    configure(seed, dovecot, smtp_port)
+    live = make_server()
+    append(
+        dovecot,
+        b"From: Site de Port-Argent <no-reply@site.example>\r\n"
+        b"Reply-To: visitor@guest.example\r\nTo: info@port-argent.example\r\n"
+        b"Subject: Formulaire de contact\r\nMessage-ID: <form-1@site.example>\r\n"
+        b"Date: Tue, 21 Jul 2026 09:58:00 +0200\r\n\r\n"
+        b"Nom : Ana Lopes\r\nMessage : Le phare est-il ouvert dimanche ?\r\n",
+    )
+    adviser = office_login(live, "port-argent")
+    with login(live.url, adviser.email, adviser.password) as client:
+        rows = wait_for(
+            lambda: [r for r in client.get("/api/conversations").json() if r["channel"] == "email"]
+        )
+        detail = client.get(f"/api/conversations/{rows[0]['id']}").json()
+        # The adviser sees where the reply goes.
+        assert detail["messages"][0]["details"]["reply_to"] == "visitor@guest.example"
+        reply = client.post(
+            f"/api/conversations/{rows[0]['id']}/messages", json={"text": "Oui, de 10 h à 18 h."}
+        )
+        assert reply.status_code == 201
+        sent = wait_for(lambda: collector.messages)
+    mail = message_from_bytes(sent[0], policy=policy.default)
+    assert [a.addr_spec for a in mail["To"].addresses] == ["visitor@guest.example"]
+    assert "no-reply" not in str(mail["To"])
