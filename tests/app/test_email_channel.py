@@ -184,3 +184,41 @@ def test_a_web_form_mail_is_answered_to_the_visitor_in_its_reply_to(
     mail = message_from_bytes(sent[0], policy=policy.default)
     assert [a.addr_spec for a in mail["To"].addresses] == ["visitor@guest.example"]
     assert "no-reply" not in str(mail["To"])
+
+
+def test_a_shared_message_id_from_another_sender_is_its_own_mail_and_a_copy_is_not(
+    make_server: Any,
+    dovecot: DovecotServer,
+    smtp: tuple[Collector, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _collector, smtp_port = smtp
+    monkeypatch.setenv("CONCIERGE_SECRET_MAIL_PORT_ARGENT_IMAP_PASSWORD", dovecot.password)
+    seed = make_server(seed_data=True)
+    configure(seed, dovecot, smtp_port)
+    live = make_server()
+
+    def raw(sender: str, message_id: str, text: str) -> bytes:
+        return (
+            f"From: {sender}\r\nTo: info@port-argent.example\r\nSubject: Question\r\n"
+            f"Message-ID: <{message_id}>\r\n\r\n{text}\r\n"
+        ).encode()
+
+    first = raw("ana@example.org", "1@broken-mailer.example", "Le phare ouvre quand ?")
+    append(dovecot, first)
+    append(dovecot, raw("bob@example.net", "1@broken-mailer.example", "Un vélo pour demain ?"))
+    append(dovecot, first)  # the same mail again, under a new UID
+    append(dovecot, raw("cleo@example.org", "2@example.org", "Merci"))  # read after the copy
+    adviser = office_login(live, "port-argent")
+    with login(live.url, adviser.email, adviser.password) as client:
+
+        def texts() -> list[str]:
+            rows = [r for r in client.get("/api/conversations").json() if r["channel"] == "email"]
+            found = []
+            for row in rows:
+                detail = client.get(f"/api/conversations/{row['id']}").json()
+                found += [m["text"] for m in detail["messages"] if m["direction"] == "in"]
+            return found
+
+        wait_for(lambda: "Merci" in texts())
+        assert sorted(texts()) == ["Le phare ouvre quand ?", "Merci", "Un vélo pour demain ?"]
