@@ -186,8 +186,10 @@ def expand(text: str, urls: list[dict[str, Any]]) -> tuple[str, list[dict[str, s
         short = entity.get("url")
         if not isinstance(short, str) or not short.startswith("https://t.co/"):
             continue
+        # Whole links only: https://t.co/abc must not eat into https://t.co/abcd.
+        whole = re.compile(re.escape(short) + r"(?![A-Za-z0-9])")
         if _is_media_link(entity):
-            text = text.replace(short, "")
+            text = "".join(whole.split(text))
             continue
         expanded = entity.get("unwound_url") or entity.get("expanded_url")
         if not isinstance(expanded, str) or not expanded.startswith(("http://", "https://")):
@@ -200,7 +202,8 @@ def expand(text: str, urls: list[dict[str, Any]]) -> tuple[str, list[dict[str, s
                 "display": display if isinstance(display, str) else expanded,
             }
         )
-        text = text.replace(short, expanded)
+        # str.replace semantics (no backslash escapes in ``expanded``), whole links only.
+        text = expanded.join(whole.split(text))
     # A removed media link leaves the space before it: trim what ends the text.
     return re.sub(r"[ \t]+$", "", text, flags=re.MULTILINE).strip(), links
 
@@ -323,7 +326,12 @@ def direct_message(
         metadata["dm_conversation_id"] = dm_conversation
         details["url"] = f"https://x.com/messages/{dm_conversation}"
     attachments = _media(event, page_)
-    shared = _references(event, "shared") or _references(event, "quoted")
+    # A DM's referenced tweets carry no type: each is a tweet shared in the message.
+    shared = [
+        str(ref["id"])
+        for ref in _dicts(event.get("referenced_tweets"))
+        if _snowflake(ref.get("id")) is not None
+    ]
     if shared:  # a tweet shared in the DM: shown like a quoted tweet
         details["quoted"] = quoted_tweet(shared[0], page_)
     text, links = expand(_text(event), _entities(event))

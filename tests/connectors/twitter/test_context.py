@@ -123,10 +123,24 @@ def test_a_long_post_expands_its_own_links_and_garbled_users_are_ignored():
 
 def test_a_dm_sharing_a_deleted_tweet():
     event = {"id": "1900000000000000003", "event_type": "MessageCreate", "text": "", "sender_id": "5",
-             "referenced_tweets": [{"type": "shared", "id": "1700000000000000000"}]}  # fmt: skip
+             "referenced_tweets": [{"id": "1700000000000000000"}]}  # X gives DMs' no type  # fmt: skip
     message = direct_message(event, page({"data": [event]}), "x-test", READ)
     assert message.details == {
         "dm": True,
         "quoted": {"id": "1700000000000000000", "unavailable": True},
     }
     assert message.text == "" and message.thread_key == "dm:5"
+
+
+def test_a_short_link_that_starts_another_is_replaced_whole():
+    tweet = {"id": "1900000000000000004", "author_id": "1",
+             "text": "a https://t.co/abcd b https://t.co/abc c",
+             "entities": {"urls": [
+                 {"url": "https://t.co/abc", "expanded_url": "https://one.example/"},
+                 {"url": "https://t.co/abcd", "expanded_url": "https://two.example/"},
+             ]}}  # fmt: skip
+    message = mention(tweet, page({"data": [tweet]}), "x-test", READ)
+    assert message.text == "a https://two.example/ b https://one.example/ c"
+    assert [link["expanded"] for link in message.details["links"]] == [
+        "https://one.example/", "https://two.example/",
+    ]  # fmt: skip
