@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 
 AUTO_REPLY_EVERY = 4 * 3600  # seconds between two automatic replies to one contact
 MAX_TEXT = 500  # characters of a manager's own text, before its placeholders are filled
+# On X the same text may go out as a public tweet (280 weighted characters): room is left for
+# the office's name and the time that fill the placeholders.
+MAX_TEXT_X = 200
 PLACEHOLDERS = frozenset({"office", "when"})
 
 # Addresses only machines write from (RFC 3834 §2, RFC 2142, list managers' conventions). Matched
@@ -88,11 +91,16 @@ def policy_of(account: Account) -> AutoReplyPolicy:
         return AutoReplyPolicy()
 
 
-def check_text(text: str) -> str:
+def max_text(account: Account) -> int:
+    """How long a manager's text may be on this account's channel."""
+    return MAX_TEXT_X if account.channel == Channel.TWITTER else MAX_TEXT
+
+
+def check_text(text: str, limit: int = MAX_TEXT) -> str:
     """A manager's text, checked: only ``{office}`` and ``{when}``, balanced braces, short."""
     text = text.replace("\r\n", "\n").strip()
-    if len(text) > MAX_TEXT:
-        raise PolicyError("auto_reply.too_long", max=str(MAX_TEXT))
+    if len(text) > limit:
+        raise PolicyError("auto_reply.too_long", max=str(limit))
     try:
         fields = list(string.Formatter().parse(text))
     except ValueError:
@@ -112,9 +120,9 @@ def check_text(text: str) -> str:
     return text
 
 
-def check_policy(enabled: bool, public: bool, texts: dict[str, str]) -> str:
+def check_policy(enabled: bool, public: bool, texts: dict[str, str], limit: int = MAX_TEXT) -> str:
     """The JSON to store for a manager's choice; raises PolicyError on a bad text."""
-    checked = {lang: check_text(texts.get(lang, "")) for lang in LANGUAGES}
+    checked = {lang: check_text(texts.get(lang, ""), limit) for lang in LANGUAGES}
     policy = AutoReplyPolicy(
         enabled=enabled, public=public, texts={k: v for k, v in checked.items() if v}
     )

@@ -226,6 +226,7 @@ async def _page(
         notice=notice,
         error=error,
         max_text=auto_reply.MAX_TEXT,
+        max_text_x=auto_reply.MAX_TEXT_X,
         defaults={lang: gettext(lang, "auto.nobody_on_duty") for lang in LANGUAGES},
         open_key=(form or {}).get("key", request.query_params.get("key", "")),
         status_code=status_code,
@@ -267,18 +268,18 @@ async def save_auto_reply(
     if not _csrf_ok(request, csrf_token):
         return PlainTextResponse(t("error.csrf"), status_code=403)
     texts = {"fr": text_fr, "en": text_en}
-    try:
-        value = auto_reply.check_policy(enabled, public, texts)
-    except auto_reply.PolicyError as exc:
-        message = t(exc.code, office="{office}", when="{when}", **exc.params)
-        form = {"key": key, "texts": texts}
-        return await _page(request, services, user, error=message, status_code=422, form=form)
     async with services.db.session() as session:
         account = (await session.exec(select(Account).where(Account.key == key))).first()
         if account is None or not quarantine.may_manage(user, account):
             return await _page(
                 request, services, user, error=t("accounts.not_found"), status_code=404
             )
+        try:
+            value = auto_reply.check_policy(enabled, public, texts, auto_reply.max_text(account))
+        except auto_reply.PolicyError as exc:
+            message = t(exc.code, office="{office}", when="{when}", **exc.params)
+            form = {"key": key, "texts": texts}
+            return await _page(request, services, user, error=message, status_code=422, form=form)
         account.auto_reply = value
         session.add(account)
         await session.commit()
@@ -373,7 +374,9 @@ async def put_auto_reply(
     account = await _managed(services, user, key)
     try:
         texts: dict[str, str] = {lang: text for lang, text in body.texts.items()}
-        value = auto_reply.check_policy(body.enabled, body.public, texts)
+        value = auto_reply.check_policy(
+            body.enabled, body.public, texts, auto_reply.max_text(account)
+        )
     except auto_reply.PolicyError as exc:
         t = translator(request, user)
         detail = t(exc.code, office="{office}", when="{when}", **exc.params)

@@ -370,6 +370,12 @@ def test_automatic_replies_through_the_api(make_server: object) -> None:
         assert bad.status_code == 422 and bad.json()["code"] == "auto_reply.unknown_placeholder"
         assert bad.json()["detail"].startswith("Variable inconnue {prenom}")
         assert client.put(url, json={"texts": {"de": "Hallo"}}).status_code == 422
+        # On X the text may become a public tweet: shorter than elsewhere.
+        long = client.put(url, json={"texts": {"en": "x" * 201}}, headers={"accept-language": "en"})
+        assert long.status_code == 422 and "at most 200 characters" in long.json()["detail"]
+        chat = "/api/accounts/chat-port-argent/auto-reply"
+        assert client.put(chat, json={"texts": {"en": "x" * 500}}).status_code == 200
+        assert client.put(chat, json={"texts": {"en": "x" * 501}}).status_code == 422
         assert client.put(url, json={"enabled": "sometimes"}).status_code == 422
         assert stored_policy(server, "x-port-argent") == ""
         good = client.put(url, json={"enabled": False, "texts": {"en": "{office}: {when}"}})
