@@ -29,6 +29,9 @@ _TEXT_FILES = {
     "calendar", "x-vcalendar", "vcard", "x-vcard", "directory", "css", "javascript",
     "xml", "x-python", "x-sh", "x-diff", "x-patch",
 }  # fmt: skip
+_HTML_BODY = re.compile(
+    r"\s*<(?:!doctype\s+html|html|body|div|p|table|span)\b[^>]*>.*</[a-z]+>\s*$", re.I | re.S
+)
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATES = re.compile("[\udc80-\udcff]")
 # A delimiter line (printable, no space: mailers stray from RFC 2046), then a header line.
@@ -167,11 +170,18 @@ def leaf_text(part: Message, content_type: str) -> str:
     text = decode_text(payload(part), _charset(part))
     if content_type == "text/plain" and _param(part, "format").lower() == "flowed":
         text = unflow(text.replace("\r\n", "\n"), _param(part, "delsp").lower() == "yes")
-    if content_type == "text/html":
-        text = html_to_text(text)
+    if content_type == "text/html" or (content_type == "text/plain" and _HTML_BODY.match(text)):
+        text = html_to_text(text)  # HTML sent as text/plain is HTML all the same
     elif content_type in ("text/enriched", "text/richtext"):
         text = enriched_to_text(text)
     return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def _disposition_param(part: Message, name: str) -> bool:
+    try:
+        return part.get_param(name, header="content-disposition") is not None
+    except Exception:
+        return False
 
 
 def _param(part: Message, name: str) -> str:
@@ -208,8 +218,10 @@ class Walker:
     def __init__(self, attachment_cap: int) -> None:
         self.cap = attachment_cap
         self.body = Body()
+        self.root: Message | None = None
 
     def walk(self, part: Message, depth: int = 0) -> Body:
+        self.root = part
         self._part(part, depth, show=True)
         return self.body
 
@@ -248,8 +260,9 @@ class Walker:
 
     def _alternative(self, children: list[Message], depth: int, *, show: bool) -> None:
         ranked = [(_rank(child), index) for index, child in enumerate(children)]
-        # RFC 2046: the last alternative is the richest; among equals we take the last one.
-        chosen = min(ranked, key=lambda pair: (pair[0], -pair[1]))[1]
+        # RFC 2046 prefers the last alternative, but among equals (two "text/plain", the second
+        # really HTML) the first is the one mailers get right.
+        chosen = min(ranked)[1]
         if self.body.html is None and show:
             self.body.html = _first_html(children)
         for index, child in enumerate(children):
@@ -296,7 +309,14 @@ class Walker:
         maintype, _, subtype = content_type.partition("/")
         disposition = _disposition(part)
         is_text = maintype == "text" and subtype not in _TEXT_FILES
-        if is_text and disposition != "attachment":
+        # A named text part inside a multipart is a file (notes.txt), unless only its type
+        # names it and it says "inline" (a notice a gateway added); a mail's only part is its
+        # body, whatever name it carries.
+        named = part is not self.root and (
+            _disposition_param(part, "filename")
+            or (_filename(part) is not None and disposition != "inline")
+        )
+        if is_text and disposition != "attachment" and not named:
             if show:
                 if content_type == "text/html" and self.body.html is None:
                     self.body.html = decode_text(payload(part), _charset(part))

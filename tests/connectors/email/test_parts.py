@@ -320,3 +320,43 @@ def test_a_broken_multipart_with_dash_lines_shows_its_whole_body(body: str) -> N
         "Content-Type: multipart/mixed; boundary=never\r\n\r\n" + body
     ).encode()
     assert parse(raw).text == body.replace("\r\n", "\n").strip()
+
+
+def test_two_plain_alternatives_take_the_first_and_html_labelled_plain_is_rendered() -> None:
+    raw = multipart(
+        text_part("Hello Bob,\n\nthe links below."),
+        text_part("<div>Hello Bob,</div><div>the <a href='https://x.example'>links</a></div>"),
+        subtype="alternative",
+    )
+    assert parse(raw).text == "Hello Bob,\n\nthe links below."
+    only = multipart(text_part("<div dir='ltr'><p>Hi</p><p>there</p></div>"))
+    assert parse(only).text == "Hi\n\nthere"
+    # A visitor typing a tag in plain text keeps it.
+    assert parse(multipart(text_part("Use <b> for bold?"))).text == "Use <b> for bold?"
+
+
+@pytest.mark.parametrize(
+    ("headers", "is_file"),
+    [
+        ('Content-Type: text/plain; name="notes.txt"', True),
+        ('Content-Type: text/plain\r\nContent-Disposition: inline; filename="notes.txt"', True),
+        ('Content-Type: text/html; name="page.html"', True),
+        ('Content-Type: text/plain; name="message.txt"\r\nContent-Disposition: inline', False),
+        ("Content-Type: text/plain\r\nContent-Disposition: inline", False),
+    ],
+)
+def test_a_named_text_part_is_a_file(headers: str, is_file: bool) -> None:
+    raw = multipart(text_part("Here it is."), f"{headers}\r\n\r\nline one\r\nline two")
+    message = parse(raw)
+    assert (message.text == "Here it is.") is is_file
+    assert bool(message.attachments) is is_file
+
+
+def test_a_single_part_mail_is_its_body_whatever_its_name() -> None:
+    raw = (
+        b"From: a@example.org\r\nMessage-ID: <n@x>\r\n"
+        b'Content-Type: text/plain; name="body.txt"\r\n\r\nHello there'
+    )
+    message = parse(raw)
+    assert message.text == "Hello there"
+    assert message.attachments == ()
