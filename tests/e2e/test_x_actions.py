@@ -15,6 +15,7 @@ from tests.app.test_email_channel import wait_for
 from tests.app.test_x_channel import configure
 from tests.conftest import office_login
 from tests.e2e.conftest import adviser_login, screenshot
+from tests.e2e.test_a11y import blocking_violations
 from tests.e2e.test_message_fidelity import open_conversation
 from tests.support.fake_x import FakeX, start
 
@@ -78,6 +79,7 @@ def test_like_and_move_to_dm_from_the_thread(
     field = bar.get_by_test_id("x-invitation")
     expect(field).to_be_focused()
     wait_for(lambda: field.input_value().startswith("Merci pour votre message"))
+    assert blocking_violations(page) == []  # the buttons and the open form, to axe-core
     field.fill(field.input_value() + " — Ana")
     bar.get_by_test_id("x-move-send").click()
     expect(bar.get_by_test_id("x-error")).to_have_text(
