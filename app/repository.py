@@ -274,9 +274,19 @@ def message_out(
         ],
         mentions=list(mentions),
         sent_at=message.sent_at,
-        details={} if message.details == ERASED_DETAILS else json_object(message.details),
+        details=shown_details(message.details),
         erased=message.details == ERASED_DETAILS,
     )
+
+
+def shown_details(value: str) -> dict[str, Any]:
+    """A message's details as the browser gets them: the app's own keys left out (the content
+    digest that tells apart mails sharing a Message-ID), nothing of an erased message."""
+    if value == ERASED_DETAILS:
+        return {}
+    details = json_object(value)
+    details.pop("fingerprint", None)
+    return details
 
 
 def json_object(value: str) -> dict[str, Any]:

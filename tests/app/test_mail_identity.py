@@ -147,7 +147,8 @@ async def test_a_different_mail_with_the_same_message_id_is_stored_apart(
         conversation = await session.get(Conversation, other.conversation_id)
         contact = await session.get(Contact, conversation.contact_id if conversation else 0)
     assert stored is not None and stored.external_id == f"{shared}#{digest('b')[:12]}"
-    assert shown[0].details["duplicate_of"] == shared
+    assert shown[0].details == {"duplicate_of": shared}  # the digest is the app's, not shown
+    assert json.loads(stored.details) == {"duplicate_of": shared, "fingerprint": digest("b")}
     assert contact is not None and contact.external_id == "bob@example.net"
     # Both read again byte for byte (a UIDVALIDITY re-scan): still two messages.
     assert not (
