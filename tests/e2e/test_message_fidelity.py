@@ -134,6 +134,11 @@ def mail(
 
 
 FORWARD_INTRO = f"Voici ce que j'ai reçu {PALMS}\n\n"
+INLINE_FORWARD = (
+    f"Regarde {PALMS} :\n\n---------- Forwarded message ---------\n"
+    "From: Office <info@office.example>\nDate: Mon, 20 Jul 2026 at 18:00\n"
+    "Subject: Horaires\nTo: <ines@example.org>\n\nLe musée ouvre à 10 h.\n\n-- \nOffice"
+)
 FORWARDED_TEXT = "Bonjour, la navette part à 9 h du port."
 
 
@@ -161,6 +166,29 @@ async def seed(services: Services) -> None:
                         "subject": "Navette",
                     }
                 ],
+            },
+        ),
+    )
+    # Forwarded inline: the original header lines sit in the text at the forward's offset.
+    await ingest(
+        services,
+        mail(
+            "<fwd-2@example.org>",
+            "Inès Roux",
+            "ines@example.org",
+            INLINE_FORWARD,
+            1,
+            subject="Fwd: Horaires",
+            metadata={"quote_start": str(INLINE_FORWARD.rindex("\n-- \n") + 1)},
+            details={
+                "forwarded": [
+                    {
+                        "at": INLINE_FORWARD.index("-----"),
+                        "from": "Office <info@office.example>",
+                        "date": "Mon, 20 Jul 2026 at 18:00",
+                        "subject": "Horaires",
+                    }
+                ]
             },
         ),
     )
@@ -332,6 +360,19 @@ def test_every_part_forwarded_empty_and_robot_marks(
     expect(message.get_by_test_id("sent-at")).to_contain_text("mai" if fr else "May")
     screenshot(page, f"fidelity-forwarded-desktop-{locale}")
     assert blocking_violations(page) == [], "forwarded"
+
+    # Forwarded inline: its own header lines are folded under the header that says the same.
+    open_conversation(page, "Inès Roux")
+    message = page.get_by_test_id("message").first
+    expect(message.get_by_test_id("forwarded-head")).to_contain_text("Office <info@office.example>")
+    raw = message.get_by_test_id("forwarded-raw")
+    assert raw.evaluate("(n) => n.open") is False
+    assert "---------- Forwarded message" in str(raw.text_content())
+    shown = message.get_by_test_id("forwarded").evaluate(
+        "(n) => [...n.childNodes].filter((c) => c.nodeType === 3).map((c) => c.data).join('')"
+    )
+    assert shown == "Le musée ouvre à 10 h.", shown
+    expect(message.locator("details.quote:not(.fwd-raw)")).to_contain_text("Office")
 
     open_conversation(page, "Zoé Vide")
     message = page.get_by_test_id("message").first

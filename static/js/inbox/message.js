@@ -57,6 +57,34 @@ function appendText(parent, m, value) {
   parent.append(value.slice(last));
 }
 
+// An inline forward repeats in its text what the header above it says ("---------- Forwarded
+// message ---------", "From: …", "Date: …"): those lines are folded, one click away.
+const SEPARATOR_LINE = /^\s*(?:[-_=*]{3,}.*|.*(?:forward|original|transf[ée]r[ée]|réexpédié|d'origine|weitergeleitet|reenviado).*)$/iu;
+const HEADER_LINE = /^\s*\p{L}[\p{L} .'-]{0,30}?\s?:\s?\S/u;
+
+function inlineHeaderEnd(value) {
+  const lines = value.split("\n");
+  let i = 0;
+  while (i < lines.length && !lines[i].trim()) i += 1;
+  if (i < lines.length && !HEADER_LINE.test(lines[i]) && SEPARATOR_LINE.test(lines[i])) i += 1;
+  let headers = 0;
+  while (i < lines.length && (HEADER_LINE.test(lines[i]) || (headers > 0 && /^\s+\S/.test(lines[i])))) {
+    if (HEADER_LINE.test(lines[i])) headers += 1;
+    i += 1;
+  }
+  return headers >= 2 ? lines.slice(0, i).join("\n").length : 0;
+}
+
+function appendForwardedText(parent, m, value) {
+  const end = inlineHeaderEnd(value);
+  if (end) {
+    const raw = el("details", { class: "quote fwd-raw", dataset: { testid: "forwarded-raw" } }, el("summary", { title: t("message.forwarded_raw") }, "…"));
+    appendText(raw, m, value.slice(0, end));
+    parent.append(raw);
+  }
+  appendText(parent, m, value.slice(end).replace(/^\s*\n/, ""));
+}
+
 // A forwarded mail's date as the parser gave it: a timestamp in the reader's format, else as written.
 function forwardedDate(value) {
   return /^\d{4}-\d\d-\d\dT/.test(value) && !Number.isNaN(Date.parse(value)) ? longDate(value) : value;
@@ -110,14 +138,14 @@ export function bodyNode(m) {
       target = el("div", { class: "forwarded", dir: "auto", dataset: { testid: "forwarded" } }, forwardedHead(blocks[i - 1]));
       body.append(target);
     }
-    const own = (value) => (i > 0 ? value.replace(/^\s*\n/, "") : value);
+    const shown = (value) => (i > 0 ? appendForwardedText(target, m, value.trimEnd()) : appendText(target, m, value.trimEnd()));
     if (fold !== null && fold >= from && fold < to) {
-      appendText(target, m, own(cut(from, fold)).trimEnd());
+      shown(cut(from, fold));
       const rest = el("details", { class: "quote" }, el("summary", { title: t("inbox.show_quote") }, "…"));
       appendText(rest, m, cut(fold, to));
       target.append(rest);
     } else {
-      appendText(target, m, own(cut(from, to)).trimEnd());
+      shown(cut(from, to));
     }
   });
   return body;
