@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from email.message import Message
 from email.utils import getaddresses
 
-from connectors.email.mime import decode_words, unescape
+from connectors.email.textcodec import decode_words, unescape
 
 # Local parts that say "nobody reads this mailbox": a web form, a CMS, a notification robot.
 _NO_REPLY = re.compile(

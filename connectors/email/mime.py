@@ -9,19 +9,18 @@ whose boundary never appears falls back to its raw body. Linear in the number of
 
 from __future__ import annotations
 
-import codecs
 import email
 import mimetypes
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import policy
-from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesHeaderParser
 
 from connectors.base import Attachment
 from connectors.email.htmltext import enriched_to_text, html_to_text
+from connectors.email.textcodec import decode_text, decode_words
 
 MAX_DEPTH = 40  # nesting beyond this is hostile: what is deeper is shown as raw text
 # text/* that is a file to open rather than words to read.
@@ -33,7 +32,6 @@ _HTML_BODY = re.compile(
     r"\s*<(?:!doctype\s+html|html|body|div|p|table|span)\b[^>]*>.*</[a-z]+>\s*$", re.I | re.S
 )
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_SURROGATES = re.compile("[\udc80-\udcff]")
 # A delimiter line (printable, no space: mailers stray from RFC 2046), then a header line.
 _BOUNDARY_LINE = re.compile(rb"^--([!-~]{1,70})[ \t]*\r?\n[A-Za-z-]{2,40}:", re.M)
 
@@ -70,46 +68,6 @@ class Body:
             for index, sender, date, subject in self.forwards
         ]
         return "\n\n".join(self.segments), forwards
-
-
-def decode_text(payload: bytes, charset: str | None) -> str:
-    """Bytes to text with the declared charset, then UTF-8, then cp1252 — never raises."""
-    candidates = [charset] if charset else []
-    candidates += ["utf-8", "cp1252"]
-    for name in candidates:
-        try:
-            codec = codecs.lookup(_charset_alias(name))
-        except (LookupError, TypeError):
-            continue
-        try:
-            return payload.decode(codec.name)
-        except (UnicodeDecodeError, ValueError):
-            continue
-    return payload.decode("utf-8", errors="replace")
-
-
-def _charset_alias(name: str) -> str:
-    name = name.strip().strip('"').lower()
-    # Mail clients say these and mean the superset Windows actually wrote.
-    aliases = {"iso-8859-1": "cp1252", "latin1": "cp1252", "us-ascii": "utf-8", "ascii": "utf-8"}
-    return aliases.get(name, name)
-
-
-def unescape(value: str) -> str:
-    """A raw header read from bytes keeps 8-bit bytes as surrogates: decode them as text."""
-    if not _SURROGATES.search(value):
-        return value
-    return decode_text(value.encode("utf-8", "surrogateescape"), None)
-
-
-def decode_words(raw: str) -> str:
-    """RFC 2047 encoded words decoded, on one line; the raw value if they are broken."""
-    raw = unescape(raw)
-    try:
-        value = str(make_header(decode_header(raw)))
-    except Exception:
-        value = raw
-    return " ".join(value.split())
 
 
 def payload(part: Message) -> bytes:

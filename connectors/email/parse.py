@@ -21,9 +21,10 @@ from connectors.base import Author, Channel, InboundMessage
 from connectors.email.addresses import addresses, is_no_reply, raw_header, sender, unknown_id
 from connectors.email.forwarded import find_forwards
 from connectors.email.htmltext import sanitise_html
-from connectors.email.mime import Walker, decode_text, decode_words
+from connectors.email.mime import Walker
 from connectors.email.noise import classify
 from connectors.email.quotes import new_part_first, split_reply
+from connectors.email.textcodec import decode_text, decode_words
 
 __all__ = ["decode_text", "parse_message"]
 

@@ -84,6 +84,32 @@ def test_quote_and_signature_detection(text: str, new: str) -> None:
     assert split_reply(text).new_part == new
 
 
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        ("Is the ferry running?\n-- \nJane Doe\n+33 1 23", "Is the ferry running?"),
+        ("Is the ferry running?\n--\nJane Doe", "Is the ferry running?"),
+        ("Is the ferry running?\n\nEnvoyé de mon iPhone", "Is the ferry running?"),
+        ("Is the ferry running?\n\nSent from my Galaxy", "Is the ferry running?"),
+        ("Is the ferry running?\n\nGet Outlook for Android", "Is the ferry running?"),
+        (
+            "Is the ferry running?\n\nCordialement,\nJane",
+            "Is the ferry running?\n\nCordialement,\nJane",
+        ),
+        (
+            "Is the ferry running?\n\nSent from my iPhone\n\nOn Mon, Bay <b@x> wrote:\n> hi",
+            "Is the ferry running?",
+        ),
+    ],
+)
+def test_signatures_are_folded_by_the_app_through_quote_start(body: str, shown: str) -> None:
+    # The app folds from metadata["quote_start"]: quoted history or a signature, the first.
+    message = parse_message(mail(body=body), account="a", now=NOW)
+    fold = int(message.metadata.get("quote_start", len(message.text)))
+    assert message.text[:fold].strip() == shown
+    assert message.text.startswith(shown)
+
+
 def test_bottom_posted_reply_keeps_the_quote_after() -> None:
     reply = split_reply("> old question\n\nmy answer")
     assert reply.text.startswith("my answer")
