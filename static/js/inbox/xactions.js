@@ -19,6 +19,9 @@ function paint(bar, details) {
   like.textContent = t(details.liked ? "x.unlike" : "x.like");
   hide.setAttribute("aria-pressed", details.hidden ? "true" : "false");
   hide.textContent = t(details.hidden ? "x.unhide" : "x.hide");
+  // What is true on X now, for a pointer's tooltip (the pressed state says it to a reader).
+  like.title = details.liked ? t("x.liked") : "";
+  hide.title = details.hidden ? t("x.hidden") : "";
 }
 
 async function toggle(bar, m, action, key, button) {
