@@ -262,11 +262,14 @@ def is_retweet(tweet: dict[str, Any]) -> bool:
     return bool(_references(tweet, "retweeted"))
 
 
-def mention(tweet: dict[str, Any], page_: Page, account: str, now: datetime) -> InboundMessage:
+def mention(
+    tweet: dict[str, Any], page_: Page, account: str, now: datetime | None = None
+) -> InboundMessage:
     """A mention as an inbound message: one X conversation is one Concierge conversation.
 
-    ``now`` is when it was read: the message's arrival time. The tweet's own ``created_at``
-    (which can be years old, or ahead of our clock) is only its ``sent_at``.
+    ``now`` is when it was read (the current time when not given): the message's arrival
+    time. The tweet's own ``created_at`` (which can be years old, or ahead of our clock) is
+    only its ``sent_at``.
     """
     tweet_id = str(tweet["id"])
     conversation = str(tweet.get("conversation_id") or tweet_id)
@@ -301,7 +304,7 @@ def mention(tweet: dict[str, Any], page_: Page, account: str, now: datetime) -> 
         thread_key=f"conv:{conversation}",
         author=Author(author.external_id, author.name, author.handle, lang, author.profile),
         text=text,
-        received_at=now,
+        received_at=now or datetime.now(UTC),
         references=tuple(dict.fromkeys((*replied_to, conversation))) if replied_to else (),
         attachments=_media(tweet, page_),
         metadata=metadata,
@@ -311,7 +314,7 @@ def mention(tweet: dict[str, Any], page_: Page, account: str, now: datetime) -> 
 
 
 def direct_message(
-    event: dict[str, Any], page_: Page, account: str, now: datetime
+    event: dict[str, Any], page_: Page, account: str, now: datetime | None = None
 ) -> InboundMessage:
     """A DM: one Concierge conversation per participant, whatever X's conversation ids.
 
@@ -344,7 +347,7 @@ def direct_message(
         thread_key=f"dm:{sender or 'unknown'}",
         author=_author(sender, page_.users, f"unknown:dm:{event_id}"),
         text=text,
-        received_at=now,
+        received_at=now or datetime.now(UTC),
         attachments=attachments,
         metadata=metadata,
         sent_at=_when(event.get("created_at"), item_id(event)),

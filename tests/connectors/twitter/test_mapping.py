@@ -68,3 +68,11 @@ def test_a_long_post_keeps_its_full_text_and_a_language_is_a_tag():
     assert message.author.language == "" and "lang" not in message.details
     assert message.sent_at is not None
     assert message.sent_at.year == 2024  # from the snowflake: created_at was garbled
+
+
+def test_without_a_read_time_the_arrival_is_now():
+    tweet = {"id": "1300000000000000000", "text": "vieux", "created_at": "2020-08-27T12:00:00.000Z"}
+    before = datetime.now(UTC)
+    message = mention(tweet, page({"data": [tweet]}), "x-test")
+    assert before <= message.received_at <= datetime.now(UTC)
+    assert message.sent_at == datetime(2020, 8, 27, 12, tzinfo=UTC)
