@@ -9,8 +9,11 @@ whose boundary never appears falls back to its raw body. Linear in the number of
 
 from __future__ import annotations
 
+import base64
+import binascii
 import email
 import mimetypes
+import quopri
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -205,7 +208,8 @@ class Walker:
                         self._part(child, depth + 1, show=show)
             else:
                 self._broken_multipart(part, depth, show=show)
-        elif content_type in ("message/rfc822", "message/global") and children is not None:
+        elif content_type in ("message/rfc822", "message/global"):
+            children = _forwarded_messages(part, children)
             for child in children:
                 self._forwarded(child, depth, show=show)
         elif maintype == "message" and children is not None:
@@ -307,6 +311,30 @@ class Walker:
         text = _CONTROLS.sub("", text)
         if text:
             self.body.segments.append(text)
+
+
+def _forwarded_messages(part: Message, children: list[Message] | None) -> list[Message]:
+    """The mail(s) in a message/rfc822 part, even encoded (base64, quoted-printable) against
+    RFC 2046, which leaves the parser with a mail of no headers and an encoded body."""
+    encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    if children and encoding not in ("base64", "quoted-printable"):
+        return children
+    if children:
+        inner = children[0]
+        body = inner.get_payload()
+        text = body if isinstance(body, str) and not inner.keys() else inner.as_string()
+    else:
+        body = part.get_payload()
+        text = body if isinstance(body, str) else ""
+    data = text.encode("ascii", "surrogateescape")
+    try:
+        if encoding == "base64":
+            data = base64.b64decode(data)
+        elif encoding == "quoted-printable":
+            data = quopri.decodestring(data)
+    except (ValueError, binascii.Error):
+        pass  # not what it says: the bytes as they are
+    return [email.message_from_bytes(data, policy=policy.compat32)]
 
 
 def leaves(part: Message) -> Iterator[Message]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import quopri
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -163,3 +165,54 @@ def test_an_html_forward_is_found_in_the_rendered_text() -> None:
     assert forward["from"] == "Museum <info@museum.example>"
     assert message.text[forward["at"] :].startswith("---------- Forwarded message")
     assert BODY in message.text[: fold(message)]
+
+
+@pytest.mark.parametrize("encoding", ["7bit", "base64", "quoted-printable"])
+def test_an_encoded_message_rfc822_is_still_a_forwarded_mail(encoding: str) -> None:
+    inner = (
+        "From: Ferry <f@ferry.example>\r\nSubject: Réservation\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\nVotre siège est 12A.\r\n"
+    ).encode()
+    body = {
+        "7bit": inner,
+        "base64": base64.encodebytes(inner),
+        "quoted-printable": quopri.encodestring(inner),
+    }[encoding]
+    raw = (
+        b"From: a@example.org\r\nMessage-ID: <r@x>\r\nSubject: Fwd: x\r\n"
+        b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+        b"See below\r\n--b\r\nContent-Type: message/rfc822\r\nContent-Disposition: attachment; "
+        b"filename=fwd.eml\r\nContent-Transfer-Encoding: "
+        + encoding.encode()
+        + b"\r\n\r\n"
+        + body
+        + b"\r\n--b--\r\n"
+    )
+    message = parse(raw)
+    assert message.text == "See below\n\nVotre siège est 12A."
+    assert forwards(message) == [
+        {"at": 11, "from": "Ferry <f@ferry.example>", "date": "", "subject": "Réservation"}
+    ]
+    assert message.attachments == ()  # the wrapper is no file
+
+
+def test_a_forward_inside_a_forward_is_listed_twice() -> None:
+    innermost = "From: c@example.org\r\nSubject: First\r\n\r\nOriginal words."
+    middle = (
+        "From: b@example.org\r\nSubject: Fwd: First\r\nContent-Type: multipart/mixed; "
+        "boundary=m\r\n\r\n--m\r\nContent-Type: text/plain\r\n\r\nFYI\r\n--m\r\n"
+        f"Content-Type: message/rfc822\r\n\r\n{innermost}\r\n--m--"
+    )
+    raw = (
+        "From: a@example.org\r\nMessage-ID: <ff@x>\r\nSubject: Fwd: Fwd: First\r\n"
+        "Content-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\nContent-Type: text/plain\r\n\r\n"
+        f"Look\r\n--o\r\nContent-Type: message/rfc822\r\n\r\n{middle}\r\n--o--\r\n"
+    ).encode()
+    message = parse(raw)
+    assert message.text == "Look\n\nFYI\n\nOriginal words."
+    found = forwards(message)
+    assert [(f["from"], f["subject"]) for f in found] == [
+        ("b@example.org", "Fwd: First"),
+        ("c@example.org", "First"),
+    ]
+    assert [message.text[f["at"] :].split("\n")[0] for f in found] == ["FYI", "Original words."]
