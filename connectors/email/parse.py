@@ -19,11 +19,11 @@ from typing import Any
 
 from connectors.base import Author, Channel, InboundMessage
 from connectors.email.addresses import addresses, is_no_reply, raw_header, sender, unknown_id
-from connectors.email.forwarded import find_forwards
+from connectors.email.forwarded import find_forwards, is_forward_subject
 from connectors.email.htmltext import sanitise_html
 from connectors.email.mime import Walker
 from connectors.email.noise import classify
-from connectors.email.quotes import new_part_first, split_reply
+from connectors.email.quotes import find_quote_start, new_part_first, split_reply
 from connectors.email.textcodec import decode_text, decode_words
 
 __all__ = ["decode_text", "parse_message"]
@@ -123,10 +123,14 @@ def _text_and_forwards(
         # A bottom-posted answer moves in front of its quote; with forwarded mails placed at
         # known offsets the text stays in the writer's order.
         text = new_part_first(text).rstrip()
+    inline = find_forwards(text, subject)
+    if inline and not is_forward_subject(subject):
+        # A reply whose quoted history holds a forward: that forward is history too.
+        history = find_quote_start(text)
+        if history is not None:
+            inline = [f for f in inline if f.at < history]
     forwards = [(f.at, f.at, f.sender, f.date, f.subject) for f in attached]
-    forwards += [
-        (f.at, f.header_end, f.sender, f.date, f.subject) for f in find_forwards(text, subject)
-    ]
+    forwards += [(f.at, f.header_end, f.sender, f.date, f.subject) for f in inline]
     forwards.sort()
     if forwards:
         details["forwarded"] = [

@@ -216,3 +216,21 @@ def test_a_forward_inside_a_forward_is_listed_twice() -> None:
         ("c@example.org", "First"),
     ]
     assert [message.text[f["at"] :].split("\n")[0] for f in found] == ["FYI", "Original words."]
+
+
+def test_a_forward_inside_the_quoted_history_of_a_reply_is_history() -> None:
+    body = (
+        "Thank you, that answers it.\n\n"
+        "From: Bay Office <hello@bay.example>\nSent: Tuesday, July 21, 2026 10:00\n"
+        "To: Tom\nSubject: RE: Opening hours\n\nYes, it is right.\n\n" + INLINE[0][0] + BODY
+    )
+    message = parse(plain(body, "RE: Opening hours"))
+    assert forwards(message) == []
+    assert message.text[: fold(message)].strip() == "Thank you, that answers it."
+
+
+def test_a_forward_with_a_subject_of_its_own_is_still_a_forward() -> None:
+    message = parse(plain("Look at this:\n\n" + INLINE[0][0] + BODY, "Question on hours"))
+    [forward] = forwards(message)
+    assert BODY in message.text[: fold(message)]
+    assert message.text[forward["at"] :].startswith("---------- Forwarded message")
