@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from app import keys
 from tests.conftest import LiveServer
 from tests.e2e.conftest import screenshot
+from tests.e2e.test_a11y import blocking_violations
 
 MAIL = (
     b"From: Ana Lopes <ana@example.org>\r\nTo: info@saint-clair.example\r\n"
@@ -105,6 +106,8 @@ def test_accounts_page(
     expect(page.get_by_test_id("accounts-notice")).to_contain_text(saved)
     fits(page)
     screenshot(page, f"accounts-{device}-{language}-saved")
+    # With a quarantined item listed and a form open: no serious accessibility violation.
+    assert blocking_violations(page) == []
 
     page.get_by_test_id("quarantine-retry").click()
     expect(page.get_by_test_id("accounts-notice")).to_contain_text(went_in)
