@@ -120,6 +120,11 @@ async def find_contact(
     return contact
 
 
+def fingerprint_of(inbound: InboundMessage) -> str:
+    """The connector's content digest of ``inbound`` as stored ("" when it gave none)."""
+    return inbound.metadata.get(FINGERPRINT_KEY, "").strip()[:128]
+
+
 def derived_id(external_id: str, fingerprint: str) -> str:
     """The id of a different message that shared ``external_id``: stable for the same bytes."""
     suffix = "#" + fingerprint[:12]
@@ -156,7 +161,7 @@ async def already_stored(
     itself, or — when its id is taken by a different message — itself under a derived id, with
     ``details["duplicate_of"]`` naming the shared id and a thread of its own unless its
     references lead to one."""
-    fingerprint = inbound.metadata.get(FINGERPRINT_KEY, "").strip()
+    fingerprint = fingerprint_of(inbound)
     own = inbound.external_id
     derived = derived_id(own, fingerprint) if fingerprint else ""
     rows = await _stored(session, account_id, [own, derived] if derived else [own])

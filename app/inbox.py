@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import activity, auto_reply, outage, recovery, repository, spam
 from app.assignment import assign_waiting
 from app.events import ConversationChanged, ConversationLeft, MessageCreated
-from app.inbound_identity import FINGERPRINT_KEY, already_stored, find_contact
+from app.inbound_identity import FINGERPRINT_KEY, already_stored, find_contact, fingerprint_of
 from app.metrics import open_turn
 from app.models import (
     Account,
@@ -68,7 +68,7 @@ def details_json(details: Mapping[str, Any], fingerprint: str = "") -> str:
     """A message's display details as stored: compact JSON, "" when there are none."""
     kept = dict(details)
     if fingerprint:  # what tells this mail from another with the same Message-ID (docs/api.md)
-        kept[FINGERPRINT_KEY] = fingerprint[:128]
+        kept[FINGERPRINT_KEY] = fingerprint
     if not kept:
         return ""
     # A connector's stray non-JSON value is kept as its text rather than losing the message.
@@ -108,7 +108,7 @@ class Inbox:
         at = arrival(
             inbound.received_at, now, timedelta(days=services.settings.arrival_window_days)
         )
-        fingerprint = inbound.metadata.get(FINGERPRINT_KEY, "").strip()
+        fingerprint = fingerprint_of(inbound)
         async with services.db.session() as session:
             account = await repository.account_by_key(session, inbound.account)
             if account is None or account.id is None:

@@ -262,3 +262,13 @@ async def test_a_profile_and_media_links_are_kept(services: Services) -> None:
     assert shown[0].sent_at == EIGHT - timedelta(minutes=2)
     assert shown[0].attachments[0].url == "https://pbs.twimg.com/media/a.jpg"
     assert stored is not None and '"lang":"fr"' in stored.details  # compact, not escaped
+
+
+async def test_a_long_fingerprint_still_recognises_the_same_mail(services: Services) -> None:
+    inbox = Inbox(services)
+    long = "f" * 100 + digest("x") * 2  # longer than what is kept of it
+    first = await inbox.ingest(mail("long@example.org", "Bonjour", fingerprint=long))
+    again = await inbox.ingest(mail("long@example.org", "Bonjour", fingerprint=long))
+    assert (again.message_id, again.created) == (first.message_id, False)
+    other = await inbox.ingest(mail("long@example.org", "Autre", fingerprint=digest("y")))
+    assert other.created and other.message_id != first.message_id
