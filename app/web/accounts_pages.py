@@ -158,6 +158,7 @@ async def _page(
     error: str = "",
     status_code: int = 200,
     form: dict[str, Any] | None = None,
+    saved: str = "",
 ) -> Response:
     t = translator(request, user)
     async with services.db.session() as session:
@@ -188,6 +189,8 @@ async def _page(
         waiting[item.account.key] = waiting.get(item.account.key, 0) + 1
     rows = []
     for account in accounts:
+        if account.key == saved:  # named from the database, never echoed from the address
+            notice = t("accounts.auto_reply.saved", account=account.name)
         status = await read_status(services, account) if account.channel != "webchat" else None
         state, detail = say_status(t, status, timezone, now) if status else ("", "")
         counters = dict(status.get("counters") or {}) if status else {}
@@ -244,9 +247,8 @@ async def accounts_page(request: Request, services: ServicesDep) -> Response:
     notice = ""
     if done in ("retried", "dismissed"):
         notice = t(f"accounts.quarantine.{done}")
-    elif done == "saved":
-        notice = t("accounts.auto_reply.saved", account=request.query_params.get("key", "")[:64])
-    return await _page(request, services, user, notice=notice)
+    saved = request.query_params.get("key", "") if done == "saved" else ""
+    return await _page(request, services, user, notice=notice, saved=saved)
 
 
 @router.post("/accounts/{key}/auto-reply", response_class=HTMLResponse)

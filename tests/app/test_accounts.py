@@ -136,6 +136,10 @@ def test_managers_set_automatic_replies_per_account(make_server: object) -> None
             },
         )
         assert saved.status_code == 303
+        notice = client.get(saved.headers["location"], headers={"accept-language": "en"})
+        assert "Automatic replies of X de Port-Argent saved." in html.unescape(notice.text)
+        forged = client.get("/accounts?done=saved&key=Pay+us+at+evil.example")
+        assert 'data-testid="accounts-notice"' not in forged.text
         policy = stored_policy(server, "x-port-argent")
         assert '"public":true' in policy and "{office} vous répondra {when}" in policy
         # An unknown placeholder is refused in the reader's language; nothing changes.
