@@ -158,6 +158,7 @@ async def seed(services: Services) -> None:
             sent_at=datetime(2002, 5, 12, 8, 0, tzinfo=UTC),
             details={
                 "reply_to": "marc.perso@example.net",
+                "cc": "Julie <julie@example.org>",
                 "forwarded": [
                     {
                         "at": len(FORWARD_INTRO),  # code points, as Python counts
@@ -354,6 +355,7 @@ def test_every_part_forwarded_empty_and_robot_marks(
     assert forwarded == FORWARDED_TEXT, forwarded
     # Where the reply goes: on the message, and above the composer.
     expect(message.get_by_test_id("reply-to-line")).to_contain_text("marc.perso@example.net")
+    expect(message.get_by_test_id("cc-line")).to_contain_text("Julie <julie@example.org>")
     expect(page.get_by_test_id("reply-to")).to_contain_text("marc.perso@example.net")
     # The sender's own date, years off, is information: in the reader's words and year.
     expect(message.get_by_test_id("sent-at")).to_contain_text("2002")

@@ -198,6 +198,10 @@ export function infoNode(m) {
   if (m.direction === "in" && text(details.via)) {
     items.push(el("span", { dataset: { testid: "via-line" } }, ...tNodes("message.via", { address: details.via })));
   }
+  // Others in copy may expect to read the answer: said, since a reply goes to the visitor only.
+  if (m.direction === "in" && text(details.cc)) {
+    items.push(el("span", { dataset: { testid: "cc-line" } }, ...tNodes("message.cc", { addresses: details.cc })));
+  }
   if (m.sent_at && Math.abs(Date.parse(m.sent_at) - Date.parse(m.created_at)) > SENT_APART_MS) {
     items.push(el("span", { title: t("message.sent_at_hint"), dataset: { testid: "sent-at" } }, t("message.sent_at", { date: longDate(m.sent_at) })));
   }
