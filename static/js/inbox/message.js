@@ -198,7 +198,7 @@ export function infoNode(m) {
   if (m.direction === "in" && text(details.via)) {
     items.push(el("span", { dataset: { testid: "via-line" } }, ...tNodes("message.via", { address: details.via })));
   }
-  // Others in copy may expect to read the answer: said, since a reply goes to the visitor only.
+  // Who else received the mail (the To is the office itself, not repeated).
   if (m.direction === "in" && text(details.cc)) {
     items.push(el("span", { dataset: { testid: "cc-line" } }, ...tNodes("message.cc", { addresses: details.cc })));
   }
