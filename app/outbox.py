@@ -24,6 +24,7 @@ from app import keys, outage, repository
 from app.connector_registry import ConfigurationError, connector_for
 from app.events import MessageStatus
 from app.models import (
+    ERASED,
     Account,
     AuthorKind,
     Contact,
@@ -298,7 +299,9 @@ async def _outbound(
             .order_by(col(Message.created_at), col(Message.id))
         )
     ).all()
-    refs = tuple(m.external_id for m in inbound if m.external_id)
+    # A mail stored apart under a derived id (its Message-ID was another's) is known to its
+    # sender's mailer by the shared Message-ID: that is what a reply refers to.
+    refs = tuple(dict.fromkeys(_sent_id(m) for m in inbound if m.external_id and not _erased(m)))
     latest = next((m for m in reversed(inbound) if m.author_kind == AuthorKind.VISITOR), None)
     return OutboundMessage(
         channel=Channel(conversation.channel),
@@ -317,6 +320,15 @@ async def _outbound(
             "split": "1" if message.split_thread else "",
         },
     )
+
+
+def _erased(message: Message) -> bool:
+    return (message.external_id or "").startswith(ERASED)
+
+
+def _sent_id(message: Message) -> str:
+    shared = repository.json_object(message.details).get("duplicate_of")
+    return shared if isinstance(shared, str) and shared else message.external_id or ""
 
 
 def reply_recipient(channel: str, contact: Contact, details: str) -> Author:

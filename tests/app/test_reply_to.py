@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -195,3 +196,24 @@ async def test_the_adviser_sees_where_the_reply_goes(services: Services) -> None
     async with services.db.session() as session:
         (message,) = await repository.messages_out(session, result.conversation_id)
     assert message.details["reply_to"] == "ana.lopes@example.org"
+
+
+async def test_a_mail_stored_apart_is_answered_on_its_own_message_id(
+    services: Services, sending: Collector
+) -> None:
+    inbox = Inbox(services)
+    shared = "same@broken-mailer.example"
+
+    def sharing(sender: str, text: str, fingerprint: str) -> InboundMessage:
+        return dataclasses.replace(
+            mail(6, sender), external_id=shared, thread_key=shared, text=text,
+            metadata={"fingerprint": fingerprint},
+        )  # fmt: skip
+
+    await inbox.ingest(sharing("ana@example.org", "Premier", "a" * 64))
+    other = await inbox.ingest(sharing("bob@example.net", "Second", "b" * 64))
+    sent = await reply_and_collect(services, sending, other.conversation_id, "Bonjour Bob")
+    assert sent["To"].addresses[0].addr_spec == "bob@example.net"
+    # His mailer knows the mail by the Message-ID it wrote, not by the id it is stored under.
+    assert str(sent["In-Reply-To"]).strip() == f"<{shared}>"
+    assert str(sent["References"]).strip() == f"<{shared}>"
