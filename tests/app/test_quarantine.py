@@ -178,3 +178,34 @@ async def test_a_retry_that_still_fails_keeps_the_item(services: Services) -> No
         assert [i.row.id for i in await quarantine.waiting(session, manager)] == [tweet]
         row = await session.get(Quarantine, empty)
     assert row is not None and row.resolved_at is not None
+
+
+async def test_the_mail_receiver_quarantines_with_a_code(services: Services) -> None:
+    from app.inbox import Inbox
+    from connectors.base import ConnectorStatus
+    from connectors.email.config import MailboxConfig
+    from connectors.email.imap import Fetched
+    from connectors.email.receiver import Receiver
+
+    config = MailboxConfig(
+        account="mail-saint-clair",
+        address="info@saint-clair.example",
+        imap_host="127.0.0.1",
+        imap_user="info",
+        imap_password="unused",
+        smtp_host="127.0.0.1",
+    )
+    receiver = Receiver(config, ConnectorStatus(), quarantine_callback(services, config.account))
+    arrived = datetime(2026, 7, 21, 6, 0, tzinfo=UTC)
+    await receiver._handle(Fetched(uid=77, internaldate=arrived, size=0, raw=b""), Inbox(services))
+    async with services.db.session() as session:
+        (row,) = (await session.exec(select(Quarantine))).all()
+    assert (row.account_key, row.code, json.loads(row.params)) == (
+        "mail-saint-clair",
+        "email.empty_body",
+        {"uid": "77"},
+    )
+    assert quarantine.describe(Translator("en"), row) == (
+        "the mail server returned no content for this mail (IMAP UID 77)"
+    )
+    assert receiver.status.counters["quarantined"] == 1
