@@ -167,8 +167,10 @@ def compose(policy: AutoReplyPolicy, language: str, office: str, when: str | Non
             "when": when if when is not None else gettext(language, "auto_reply.when_unknown"),
         }
         try:
-            return own.format(**filled)
-        except (KeyError, ValueError, IndexError):  # stored before a check: the catalog's
+            # Checked again: a text written to the database by other means must not reach
+            # str.format with anything but the two placeholders (no attribute lookups).
+            return check_text(own, limit=len(own)).format(**filled)
+        except PolicyError:
             log.warning("an automatic-reply text could not be filled; the catalog's was sent")
     if when is not None:
         return gettext(language, "auto.nobody_on_duty", office=office, when=when)

@@ -214,3 +214,10 @@ def test_good_texts_are_kept_as_written() -> None:
 )
 def test_robot_addresses(address: str, robot: bool) -> None:
     assert robot_address(address) is robot
+
+
+async def test_a_text_stored_unchecked_falls_back_to_the_catalog(night: Services) -> None:
+    await set_policy(night, "chat-saint-clair", '{"texts": {"fr": "{office.__class__} {secret}"}}')
+    result = await Inbox(night).ingest(inbound("chat-saint-clair", "u1", "v-u", language="fr"))
+    (text,) = await automatic(night, result.conversation_id)
+    assert text.startswith("Merci pour votre message") and "class" not in text
