@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from email.message import Message
 
 from connectors.base import MessageKind
+from connectors.email.textcodec import decode_words
 
 _BOUNCE_SENDERS = ("mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon")
 _BOUNCE_NAME = re.compile(
@@ -36,11 +37,11 @@ _LIST_LOCAL = re.compile(r"(?:-request|-bounces?|-owner)$|^owner-|^bounces?$", r
 
 
 def _header(message: Message, name: str) -> str:
-    try:
-        value = message.get(name)
-    except Exception:  # a header the policy cannot parse still tells us it is present
-        return "?"
-    return "" if value is None else " ".join(str(value).split())
+    """A header's value on one line, encoded words decoded; "" when absent."""
+    for key, value in message.raw_items():
+        if key.lower() == name.lower():
+            return decode_words(str(value))
+    return ""
 
 
 def classify(message: Message, sender: str = "", name: str = "") -> MessageKind:

@@ -4,31 +4,45 @@ from __future__ import annotations
 
 import codecs
 import re
-from email.header import decode_header, make_header
+from email.header import decode_header
 
 _SURROGATES = re.compile("[\udc80-\udcff]")
 
 
 def decode_text(payload: bytes, charset: str | None) -> str:
-    """Bytes to text with the declared charset, then UTF-8, then cp1252 — never raises."""
-    candidates = [charset] if charset else []
-    candidates += ["utf-8", "cp1252"]
-    for name in candidates:
-        try:
-            codec = codecs.lookup(_charset_alias(name))
-        except (LookupError, TypeError):
+    """Bytes to text with the declared charset, then UTF-8, then cp1252 — never raises.
+
+    A declared multi-byte charset (GB2312, Big5, Shift_JIS…) with a few bad bytes is kept,
+    with those bytes replaced: reading Chinese as cp1252 would garble all of it.
+    """
+    declared = _lookup(charset) if charset else None
+    for name in (declared, "utf-8", "cp1252"):
+        if name is None:
             continue
+        if name == "cp1252" and declared not in (None, "utf-8", "cp1252"):
+            return payload.decode(declared, errors="replace")
         try:
-            return payload.decode(codec.name)
+            return payload.decode(name)
         except (UnicodeDecodeError, ValueError):
             continue
     return payload.decode("utf-8", errors="replace")
 
 
+def _lookup(charset: str) -> str | None:
+    try:
+        return codecs.lookup(_charset_alias(charset)).name
+    except (LookupError, TypeError, ValueError):
+        return None
+
+
 def _charset_alias(name: str) -> str:
     name = name.strip().strip('"').lower()
-    # Mail clients say these and mean the superset Windows actually wrote.
-    aliases = {"iso-8859-1": "cp1252", "latin1": "cp1252", "us-ascii": "utf-8", "ascii": "utf-8"}
+    # Mail clients say these and mean the superset their system actually wrote.
+    aliases = {
+        "iso-8859-1": "cp1252", "latin1": "cp1252", "us-ascii": "utf-8", "ascii": "utf-8",
+        "gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "ks_c_5601-1987": "cp949",
+        "euc-kr": "cp949", "shift_jis": "cp932", "x-sjis": "cp932", "big5": "big5hkscs",
+    }  # fmt: skip
     return aliases.get(name, name)
 
 
@@ -40,10 +54,19 @@ def unescape(value: str) -> str:
 
 
 def decode_words(raw: str) -> str:
-    """RFC 2047 encoded words decoded, on one line; the raw value if they are broken."""
+    """RFC 2047 encoded words decoded (leniently, per chunk), on one line."""
     raw = unescape(raw)
     try:
-        value = str(make_header(decode_header(raw)))
-    except Exception:
-        value = raw
-    return " ".join(value.split())
+        chunks = decode_header(raw)
+    except Exception:  # a malformed encoded word: the value as written
+        return " ".join(raw.split())
+    parts = []
+    for value, charset in chunks:
+        if isinstance(value, str):
+            parts.append(value)
+        elif charset is None:  # the unencoded text between encoded words
+            parts.append(value.decode("raw-unicode-escape"))
+        else:
+            parts.append(decode_text(value, charset))
+    # decode_header drops the space between an encoded word and plain text: put it back.
+    return " ".join(" ".join(part.split()) for part in parts if part.strip())

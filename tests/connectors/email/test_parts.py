@@ -3,6 +3,7 @@ still shows its body; an empty mail is empty."""
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -360,3 +361,17 @@ def test_a_single_part_mail_is_its_body_whatever_its_name() -> None:
     message = parse(raw)
     assert message.text == "Hello there"
     assert message.attachments == ()
+
+
+def test_chinese_declared_as_gb2312_but_written_in_its_superset_is_read() -> None:
+    words = "这是什么屄，真的"  # the fourth character exists in GB18030 only
+    encoded = words.encode("gb18030")
+    raw = (
+        b"From: a@example.org\r\nMessage-ID: <gb@x>\r\nSubject: =?gb2312?B?"
+        + base64.b64encode(encoded)
+        + b"?=\r\nContent-Type: text/plain; charset=gb2312\r\n\r\n"
+        + encoded
+    )
+    message = parse(raw)
+    assert message.subject == words
+    assert message.text == words
