@@ -491,6 +491,8 @@ def test_on_a_phone_every_part_fits(seeded: LiveServer, new_page: Any, locale: s
         box = message.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
         assert page_scrolls(page) == 0, name
+        # Where the reply goes is read whole, not cut with an ellipsis.
+        assert page.get_by_test_id("reply-to").evaluate("(n) => n.scrollWidth <= n.clientWidth")
         screenshot(page, f"fidelity-{shot}-phone-{locale}")
     assert direction(page, "[data-testid=message-text]") == "rtl"
 
