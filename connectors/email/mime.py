@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from email import policy
 from email.message import Message
 from email.parser import BytesHeaderParser
+from typing import Any
 
 from connectors.base import Attachment
 from connectors.email.htmltext import enriched_to_text, html_to_text
-from connectors.email.textcodec import decode_text, decode_words
+from connectors.email.textcodec import decode_text, decode_words, unflow
 
 MAX_DEPTH = 40  # nesting beyond this is hostile: what is deeper is shown as raw text
 # text/* that is a file to open rather than words to read.
@@ -73,6 +74,15 @@ class Body:
         return "\n\n".join(self.segments), forwards
 
 
+def raw_payload(part: Message) -> Any:
+    """The parts of a multipart, or the undecoded body: never raises (a charset parameter
+    with a NUL makes ``get_payload`` fail on some bodies)."""
+    try:
+        return part.get_payload()
+    except (ValueError, LookupError, TypeError):
+        return getattr(part, "_payload", None)
+
+
 def payload(part: Message) -> bytes:
     """A leaf's decoded bytes (base64, quoted-printable…), the raw text if decoding fails."""
     try:
@@ -81,7 +91,7 @@ def payload(part: Message) -> bytes:
         data = None
     if isinstance(data, bytes):
         return data
-    raw = part.get_payload()
+    raw = raw_payload(part)
     return raw.encode("utf-8", "replace") if isinstance(raw, str) else b""
 
 
@@ -153,26 +163,6 @@ def _param(part: Message, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def unflow(text: str, delsp: bool = False) -> str:
-    """format=flowed (RFC 3676): a line ending in a space goes on with the next one."""
-    out: list[tuple[str, str]] = []
-    flowing = False
-    for line in text.split("\n"):
-        depth = len(line) - len(line.lstrip(">"))
-        quote, content = line[:depth], line[depth:]
-        if content.startswith(" "):
-            content = content[1:]  # space-stuffing
-        soft = content.endswith(" ") and content != "-- "
-        if soft and delsp:
-            content = content[:-1]
-        if flowing and out and out[-1][0] == quote:
-            out[-1] = (quote, out[-1][1] + content)
-        else:
-            out.append((quote, content))
-        flowing = soft
-    return "\n".join(f"{quote} {content}" if quote else content for quote, content in out)
-
-
 class Walker:
     """One walk over one mail; ``attachment_cap`` bounds the bytes kept per file."""
 
@@ -189,7 +179,7 @@ class Walker:
     def _part(self, part: Message, depth: int, *, show: bool) -> None:
         content_type = _content_type(part)
         maintype, _, subtype = content_type.partition("/")
-        payload_value = part.get_payload()
+        payload_value = raw_payload(part)
         children = (
             [child for child in payload_value if isinstance(child, Message)]
             if isinstance(payload_value, list)
@@ -257,7 +247,7 @@ class Walker:
                 f'Content-Type: multipart/mixed; boundary="{boundary}"\r\n\r\n'.encode() + raw,
                 policy=policy.default,
             )
-            if isinstance(rebuilt.get_payload(), list) and rebuilt.get_payload():
+            if isinstance(raw_payload(rebuilt), list) and raw_payload(rebuilt):
                 self._part(rebuilt, depth + 1, show=show)
                 return
         self._raw(part, show=show)
@@ -321,10 +311,10 @@ def _forwarded_messages(part: Message, children: list[Message] | None) -> list[M
         return children
     if children:
         inner = children[0]
-        body = inner.get_payload()
+        body = raw_payload(inner)
         text = body if isinstance(body, str) and not inner.keys() else inner.as_string()
     else:
-        body = part.get_payload()
+        body = raw_payload(part)
         text = body if isinstance(body, str) else ""
     data = text.encode("ascii", "surrogateescape")
     try:
@@ -342,7 +332,7 @@ def leaves(part: Message) -> Iterator[Message]:
     stack = [part]
     while stack:
         current = stack.pop()
-        children = current.get_payload()
+        children = raw_payload(current)
         if isinstance(children, list):
             stack.extend(reversed([c for c in children if isinstance(c, Message)]))
         else:

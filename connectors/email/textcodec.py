@@ -70,3 +70,23 @@ def decode_words(raw: str) -> str:
             parts.append(decode_text(value, charset))
     # decode_header drops the space between an encoded word and plain text: put it back.
     return " ".join(" ".join(part.split()) for part in parts if part.strip())
+
+
+def unflow(text: str, delsp: bool = False) -> str:
+    """format=flowed (RFC 3676): a line ending in a space goes on with the next one."""
+    out: list[tuple[str, str]] = []
+    flowing = False
+    for line in text.split("\n"):
+        depth = len(line) - len(line.lstrip(">"))
+        quote, content = line[:depth], line[depth:]
+        if content.startswith(" "):
+            content = content[1:]  # space-stuffing
+        soft = content.endswith(" ") and content != "-- "
+        if soft and delsp:
+            content = content[:-1]
+        if flowing and out and out[-1][0] == quote:
+            out[-1] = (quote, out[-1][1] + content)
+        else:
+            out.append((quote, content))
+        flowing = soft
+    return "\n".join(f"{quote} {content}" if quote else content for quote, content in out)

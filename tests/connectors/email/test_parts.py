@@ -375,3 +375,12 @@ def test_chinese_declared_as_gb2312_but_written_in_its_superset_is_read() -> Non
     message = parse(raw)
     assert message.subject == words
     assert message.text == words
+
+
+def test_a_charset_with_a_nul_byte_does_not_stop_the_mail() -> None:
+    raw = multipart(
+        text_part("Bonjour."), 'Content-Type: text/plain; charset="ut\x00f"\r\n\r\nCaf\xe9'
+    )
+    raw = raw.replace("Caf\xe9".encode(), b"Caf\xe9")
+    message = parse(raw)
+    assert message.text == "Bonjour.\n\nCafé"
