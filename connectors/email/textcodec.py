@@ -20,19 +20,24 @@ def decode_text(payload: bytes, charset: str | None) -> str:
         if name is None:
             continue
         if name == "cp1252" and declared not in (None, "utf-8", "cp1252"):
-            return payload.decode(declared, errors="replace")
+            try:
+                return payload.decode(declared, errors="replace")
+            except (ValueError, LookupError):  # a codec without "replace" (idna)
+                pass
         try:
             return payload.decode(name)
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, LookupError):
             continue
     return payload.decode("utf-8", errors="replace")
 
 
 def _lookup(charset: str) -> str | None:
     try:
-        return codecs.lookup(_charset_alias(charset)).name
+        info = codecs.lookup(_charset_alias(charset))
     except (LookupError, TypeError, ValueError):
         return None
+    # "charset=base64" names a codec, but one of bytes to bytes: not a charset.
+    return info.name if getattr(info, "_is_text_encoding", True) else None
 
 
 def _charset_alias(name: str) -> str:

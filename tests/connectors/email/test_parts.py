@@ -384,3 +384,9 @@ def test_a_charset_with_a_nul_byte_does_not_stop_the_mail() -> None:
     raw = raw.replace("Caf\xe9".encode(), b"Caf\xe9")
     message = parse(raw)
     assert message.text == "Bonjour.\n\nCafé"
+
+
+@pytest.mark.parametrize("charset", ["base64", "rot13", "zlib", "hex", "idna", '"utf-8'])
+def test_a_charset_that_is_not_a_text_encoding_falls_back(charset: str) -> None:
+    raw = multipart(f"Content-Type: text/plain; charset={charset}\r\n\r\nCaf\xe9 ouvert")
+    assert parse(raw.replace("Caf\xe9".encode(), b"Caf\xe9")).text == "Café ouvert"
