@@ -309,14 +309,17 @@ def _forwarded_messages(part: Message, children: list[Message] | None) -> list[M
     encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
     if children and encoding not in ("base64", "quoted-printable"):
         return children
-    if children:
-        inner = children[0]
-        body = raw_payload(inner)
-        text = body if isinstance(body, str) and not inner.keys() else inner.as_string()
-    else:
-        body = raw_payload(part)
-        text = body if isinstance(body, str) else ""
-    data = text.encode("ascii", "surrogateescape")
+    try:
+        if children:
+            inner = children[0]
+            body = raw_payload(inner)
+            text = body if isinstance(body, str) and not inner.keys() else inner.as_string()
+        else:
+            body = raw_payload(part)
+            text = body if isinstance(body, str) else ""
+        data = text.encode("utf-8", "surrogateescape")
+    except (ValueError, LookupError, TypeError):  # a body the generator cannot write back
+        return children or []
     try:
         if encoding == "base64":
             data = base64.b64decode(data)

@@ -234,3 +234,18 @@ def test_a_forward_with_a_subject_of_its_own_is_still_a_forward() -> None:
     [forward] = forwards(message)
     assert BODY in message.text[: fold(message)]
     assert message.text[forward["at"] :].startswith("---------- Forwarded message")
+
+
+@pytest.mark.parametrize("body", [b"\xe9t\xe9 \xff\xfe", b"From: \xe9\r\n\r\n\xe9t\xe9", b""])
+def test_a_forwarded_part_that_is_not_what_its_encoding_says_never_stops_the_mail(
+    body: bytes,
+) -> None:
+    raw = (
+        b"From: a@example.org\r\nMessage-ID: <bad@x>\r\nSubject: Fwd: x\r\n"
+        b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+        b"See below\r\n--b\r\nContent-Type: message/rfc822\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + body + b"\r\n--b--\r\n"
+    )
+    message = parse(raw)
+    assert message.text.startswith("See below")
+    assert message.attachments == ()
