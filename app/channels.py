@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from app import keys, outage
+from app import keys, outage, realtime
 from app.connector_registry import ConfigurationError, connector_for
 from app.inbox import Inbox
 from app.models import Account
@@ -196,11 +196,12 @@ async def supervise(services: Services, worker: str) -> None:
                 await outage.pause(failures)
             await asyncio.sleep(LEASE_POLL)
     finally:
+        # Until each has ended, whatever cancels this meanwhile: a connector left running
+        # would go on reading its account after its lease was given back (realtime.stop).
         for task in running.values():
-            task.cancel()
-        for task in running.values():
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            while not task.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await realtime.stop(task)
         await asyncio.shield(leases.release_all())
 
 

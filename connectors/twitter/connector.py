@@ -10,6 +10,7 @@ timeline runs in a task of its own. Nothing raises out of ``run`` but cancellati
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import random
@@ -124,9 +125,7 @@ class XConnector:
         try:
             await asyncio.gather(*tasks)  # the first failure (a bug) ends the account's run
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await end_tasks(tasks)
             self.status.state = "stopped"
 
     async def _run_timeline(
@@ -300,3 +299,22 @@ class XConnector:
             self.status.counters["requests_today"] = 0
             self.status.counters["items_today"] = 0
         self.status.counters[name] = self.status.counters.get(name, 0) + amount
+
+
+async def end_tasks(tasks: list[asyncio.Task[None]], resend: float = 0.2) -> None:
+    """Cancels ``tasks`` until every one has ended, even while this is cancelled itself.
+
+    One cancellation is not enough: on Python 3.11, ``asyncio.wait_for`` (under redis-py, in
+    the inbox a timeline writes to) drops one that lands as a reply arrives, and the timeline
+    would then poll on, unseen, after its account was stopped. The caller's own cancellation
+    is carried on by its ``finally``."""
+    pending = [task for task in tasks if not task.done()]
+    while pending:
+        for task in pending:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait(pending, timeout=resend)
+        pending = [task for task in pending if not task.done()]
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("timeline %s had failed", task.get_name(), exc_info=task.exception())
