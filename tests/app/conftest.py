@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from app.db import create_tables
 from app.demo import seed
@@ -43,3 +45,25 @@ def env(tmp_path: Path) -> dict[str, str]:
     clean.pop("DATABASE_URL", None)
     clean["CONCIERGE_VAR_DIR"] = str(tmp_path / "var")
     return clean
+
+
+class Collector:
+    """What a real SMTP server (aiosmtpd) received: the mails' bytes, in order."""
+
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Collector, int]]:
+    """A real SMTP server on a free port, and what it received."""
+    collector = Collector()
+    port = free_port()
+    controller = Controller(collector, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield collector, port
+    controller.stop()

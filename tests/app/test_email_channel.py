@@ -13,38 +13,18 @@ from email import message_from_bytes, policy
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
-from app.embedded_redis import free_port
+from tests.app.conftest import Collector
 from tests.conftest import SHARED, LiveServer, login, office_login
 from tests.support.dovecot import DovecotServer, running_dovecot
 
 CORPUS = SHARED / "corpus" / "email"
 
 
-class Collector:
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(envelope.content)
-        return "250 OK"
-
-
 @pytest.fixture
 def dovecot() -> Iterator[DovecotServer]:
     with running_dovecot(tls=True) as server:
         yield server
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Collector, int]]:
-    collector = Collector()
-    port = free_port()
-    controller = Controller(collector, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield collector, port
-    controller.stop()
 
 
 def append(server: DovecotServer, raw: bytes) -> None:

@@ -7,14 +7,13 @@ import asyncio
 import contextlib
 import dataclasses
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any, cast
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlmodel import col, select
 
 from app import actions, keys, repository
@@ -25,27 +24,9 @@ from app.models import Account, Contact, Conversation, DeliveryStatus, Message, 
 from app.outbox import reply_recipient, run_dispatchers
 from app.services import Services
 from connectors.base import Author, Channel, InboundMessage
+from tests.app.conftest import Collector
 
 EIGHT = datetime(2026, 7, 21, 8, 0, tzinfo=UTC)  # 10:00 in Paris: every office is open
-
-
-class Collector:
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(envelope.content)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Collector, int]]:
-    collector = Collector()
-    port = free_port()
-    controller = Controller(collector, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield collector, port
-    controller.stop()
 
 
 @pytest.fixture
