@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 import time
+from datetime import UTC, datetime
 
 import websockets
 
@@ -99,6 +101,8 @@ async def test_no_get_endpoint_changes_what_is_stored(live: LiveServer) -> None:
         "message_id": "1",
         "token": "not-a-token",
         "index": "0",
+        "item_id": "1",  # a quarantined mail (none here: its download answers 404)
+        "key": "mail-port-argent",
     }
     with login(live.url, manager.email, manager.password) as client:
         schema = client.get("/api/openapi.json").json()
@@ -110,6 +114,13 @@ async def test_no_get_endpoint_changes_what_is_stored(live: LiveServer) -> None:
             assert not unknown, f"give the test a value for {unknown} ({path})"
             paths.append(re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path))
     assert f"/api/conversations/{cid}" in paths
+    path = live.settings.sqlalchemy_url.split("///", 1)[1]
+    with contextlib.closing(sqlite3.connect(path)) as db, db:  # so its download is read too
+        db.execute(
+            "INSERT INTO quarantine (id, account_key, reason, raw, at, code, params)"
+            " VALUES (1, 'mail-port-argent', 'unparseable', X'46726f6d3a', ?, 'email.failed', '')",
+            (datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),),
+        )
     before = database_rows(live)
     for who in (manager, adviser):
         with login(live.url, who.email, who.password) as client:
@@ -117,6 +128,8 @@ async def test_no_get_endpoint_changes_what_is_stored(live: LiveServer) -> None:
             for path in paths:
                 response = client.get(path)
                 assert response.status_code < 500, (path, response.status_code)
+                if who is manager and path == "/accounts/quarantine/1/raw":
+                    assert response.content == b"From:"  # read, and nothing written
             assert database_rows(live) == before, "a GET changed the database"
 
 
