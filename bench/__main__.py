@@ -12,6 +12,7 @@ BENCHMARKS = (
     "email_bench",
     "email_parse_bench",
     "x_bench",
+    "x_timelines_bench",
     "socket_probe",
     "redis_kill",
     "moderation_bench",

@@ -3,16 +3,20 @@
 - mails parsed per second for a plain reply, a text + photo + text mail, an inline forward and
   the whole corpus under ``../shared/corpus/email`` (talon, flanker, mail-parser);
 - how the time grows with the number of parts: 10, 100 and 1,000 parts (text and image parts
-  alternating) — it should grow about tenfold per step (linear), not a hundredfold.
+  alternating) — it should grow about tenfold per step (linear), not a hundredfold;
+- against a floor measured in the same run: the standard library alone reading the same bytes
+  (``email.message_from_bytes``, every part's payload decoded), which any parser has to do.
 
 Run: ``python -m bench.email_parse_bench``.
 """
 
 from __future__ import annotations
 
+import email
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from email import policy
 from pathlib import Path
 
 from connectors.email.parse import parse_message
@@ -53,13 +57,26 @@ def many_parts(count: int) -> bytes:
     return (head + "".join(parts) + "--b--\r\n").encode()
 
 
-def rate(raws: Sequence[bytes], seconds: float = 1.0) -> tuple[float, float]:
+def ours(raw: bytes) -> None:
+    parse_message(raw, account="bench", now=NOW)
+
+
+def floor(raw: bytes) -> None:
+    """The least any parser does: the standard library reads the tree and decodes each part."""
+    for part in email.message_from_bytes(raw, policy=policy.compat32).walk():
+        if not part.is_multipart():
+            part.get_payload(decode=True)
+
+
+def rate(
+    raws: Sequence[bytes], seconds: float = 1.0, parse: Callable[[bytes], None] = ours
+) -> tuple[float, float]:
     """(mails per second, mean milliseconds per mail) over about ``seconds``."""
     done = 0
     started = time.perf_counter()
     while time.perf_counter() - started < seconds:
         for raw in raws:
-            parse_message(raw, account="bench", now=NOW)
+            parse(raw)
         done += len(raws)
     elapsed = time.perf_counter() - started
     return done / elapsed, 1000 * elapsed / done
@@ -85,12 +102,21 @@ def main() -> None:
         if not raws:
             continue
         per_second, mean = rate(raws)
-        print(f"{label:<22} {per_second:9.0f} mails/s   {mean:7.3f} ms/mail  ({len(raws)} mails)")
+        _, least = rate(raws, parse=floor)
+        print(
+            f"{label:<22} {per_second:9.0f} mails/s   {mean:7.3f} ms/mail  ({len(raws)} mails)"
+            f"   floor {least:7.3f} ms/mail, ratio {mean / least:5.1f}"
+        )
     previous = None
     for count in (10, 100, 1000):
-        _, mean = rate([many_parts(count)])
-        growth = f"  x{mean / previous:.1f}" if previous else ""
-        print(f"{count:>5} parts            {mean:9.3f} ms/mail{growth}")
+        raw = many_parts(count)
+        _, mean = rate([raw])
+        _, least = rate([raw], parse=floor)
+        growth = f"  x{mean / previous:.1f}" if previous else "      "
+        print(
+            f"{count:>5} parts            {mean:9.3f} ms/mail{growth}"
+            f"   floor {least:7.3f} ms/mail, ratio {mean / least:5.1f}"
+        )
         previous = mean
 
 

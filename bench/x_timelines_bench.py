@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import random
 import time
+from statistics import median
 
 from bench.x_bench import Served, Virtual, config, summary
 from connectors.twitter.config import DEFAULT_POLL_INTERVAL
@@ -86,10 +87,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hang", type=float, default=20.0)
     args = parser.parse_args(argv)
     values = asyncio.run(dm_while_mentions_hang(args.samples, args.hang))
+    # The floor, in the same run: the same DMs while the mentions answer at once.
+    floor = asyncio.run(dm_while_mentions_hang(args.samples, 0.0))
     print(
         f"x: DM → sink.ingest at a 0.5 s interval while a mentions request hangs {args.hang:g} s: "
         f"{summary(values)}"
     )
+    print(f"x: the same while the mentions answer at once (floor): {summary(floor)}")
+    print(f"x: ratio of the medians, hung / floor: {median(values) / median(floor):.2f}")
     for minutes in (1, 5, 15, 60):
         values = asyncio.run(recovery(minutes, 20))
         print(
