@@ -27,6 +27,17 @@ def dovecot() -> Iterator[DovecotServer]:
         yield server
 
 
+def mailbox_server(
+    make_server: Any, dovecot: DovecotServer, smtp_port: int, monkeypatch: pytest.MonkeyPatch
+) -> LiveServer:
+    """A live server whose Port-Argent mailbox reads ``dovecot`` and sends through
+    ``smtp_port``: a first server seeds the demo (it has no mailbox yet), the second runs it."""
+    monkeypatch.setenv("CONCIERGE_SECRET_MAIL_PORT_ARGENT_IMAP_PASSWORD", dovecot.password)
+    configure(make_server(seed_data=True), dovecot, smtp_port)
+    live: LiveServer = make_server()
+    return live
+
+
 def append(server: DovecotServer, raw: bytes) -> None:
     client = imaplib.IMAP4(server.host, server.port)
     client.login(server.user, server.password)
@@ -69,10 +80,7 @@ def test_mail_in_reply_out_in_the_same_thread(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     collector, smtp_port = smtp
-    monkeypatch.setenv("CONCIERGE_SECRET_MAIL_PORT_ARGENT_IMAP_PASSWORD", dovecot.password)
-    seed = make_server(seed_data=True)  # seeds the demo; this first server has no mailbox yet
-    configure(seed, dovecot, smtp_port)
-    live = make_server()
+    live = mailbox_server(make_server, dovecot, smtp_port, monkeypatch)
     raw = (CORPUS / "talon-replies" / "gmail.eml").read_bytes()
     original = message_from_bytes(raw, policy=policy.default)
     started = time.monotonic()
@@ -136,10 +144,7 @@ def test_a_web_form_mail_is_answered_to_the_visitor_in_its_reply_to(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     collector, smtp_port = smtp
-    monkeypatch.setenv("CONCIERGE_SECRET_MAIL_PORT_ARGENT_IMAP_PASSWORD", dovecot.password)
-    seed = make_server(seed_data=True)
-    configure(seed, dovecot, smtp_port)
-    live = make_server()
+    live = mailbox_server(make_server, dovecot, smtp_port, monkeypatch)
     append(
         dovecot,
         b"From: Site de Port-Argent <no-reply@site.example>\r\n"
@@ -173,10 +178,7 @@ def test_a_shared_message_id_from_another_sender_is_its_own_mail_and_a_copy_is_n
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _collector, smtp_port = smtp
-    monkeypatch.setenv("CONCIERGE_SECRET_MAIL_PORT_ARGENT_IMAP_PASSWORD", dovecot.password)
-    seed = make_server(seed_data=True)
-    configure(seed, dovecot, smtp_port)
-    live = make_server()
+    live = mailbox_server(make_server, dovecot, smtp_port, monkeypatch)
 
     def raw(sender: str, message_id: str, text: str) -> bytes:
         return (
