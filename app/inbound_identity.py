@@ -111,6 +111,10 @@ async def find_contact(
         if value and getattr(contact, attr) != value:
             setattr(contact, attr, value)
             changed = True
+    # Learnt later (a DM says no language, the tweet after it does): kept once known.
+    if author.language and not contact.language:
+        contact.language = author.language[:16]
+        changed = True
     # A message without a profile says nothing of it: the last one the channel sent stays.
     if profile and contact.profile != profile:
         contact.profile = profile
