@@ -68,6 +68,12 @@ class ActivityOut(BaseModel):
     at: datetime
 
 
+class LabelOut(BaseModel):
+    id: int
+    name: Shown
+    color: str  # #rrggbb
+
+
 class ConversationOut(BaseModel):
     id: int
     account_id: int
@@ -92,6 +98,10 @@ class ConversationOut(BaseModel):
     visitor_live: bool = False  # a chat visitor whose widget is open right now
     target_seconds: int = 0  # the account's first-response target (its own or the channel's)
     spam: bool = False  # marked as spam (app.spam): out of every list but the managers' Spam view
+    contact_id: int = 0  # the visitor as this channel knows them
+    profile_id: int = 0  # their profile (app.contacts): the contact it was merged into, or itself
+    priority: bool = False  # raised by a keyword rule (app.rules)
+    labels: list[LabelOut] = []  # its labels (app.labels), by name
 
 
 class AudienceFields(TypedDict):

@@ -34,13 +34,18 @@ from app.services import Services
 from app.settings import Settings, get_settings
 from app.web import (
     accounts_pages,
+    answers_api,
     api,
+    contacts_api,
     dashboard_pages,
     errors,
     hardening,
+    labels_api,
     moderation_api,
     pages,
     rota_pages,
+    rules_api,
+    search_api,
     team_api,
     users_api,
     visitor_ws,
@@ -130,6 +135,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ws.router)
     app.include_router(visitor_ws.router)
     app.include_router(x_api.router)
+    app.include_router(answers_api.router)
+    app.include_router(search_api.router)
+    app.include_router(labels_api.router)
+    app.include_router(rules_api.router)
+    app.include_router(contacts_api.router)
     app.add_exception_handler(ActionError, errors.action_error_response)
     app.add_exception_handler(RequestValidationError, errors.validation_error_response)
     app.add_exception_handler(DashboardError, dashboard_pages.error_response)

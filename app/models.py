@@ -132,8 +132,36 @@ class Contact(SQLModel, table=True):
     # What the channel last said of them (JSON object of strings, "" when nothing): on X their
     # name, username, verified, followers; shown in the conversation header. Erased with them.
     profile: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    # The visitor's e-mail address: an e-mail contact's own, or one an adviser recorded
+    # (app.contacts).
+    email: str = Field(default="", max_length=320, sa_column_kwargs={"server_default": ""})
+    # One visitor, one profile: the contact whose profile this one was merged into (None:
+    # this contact is a profile of its own). Always points at a profile's root, never at a chain.
+    # No foreign key: SQLite cannot add one to a stored table without copying it; app.contacts
+    # keeps it pointing at a contact of the same destination.
+    merged_into_id: int | None = Field(default=None, index=True)
 
     __table_args__ = (UniqueConstraint("destination_id", "channel", "external_id"),)
+
+
+class ContactEvent(SQLModel, table=True):
+    """What was done to a visitor's profile, by whom and when: a merge (``moved``: the contact
+    ids it moved under ``contact_id``), its undoing (``undone_at``), a correction of a field."""
+
+    __tablename__ = "contact_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    destination_id: int = Field(foreign_key="destination.id", index=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)  # the profile (its root)
+    kind: str = Field(max_length=16)  # merge | unmerge | correct
+    other_contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    moved: str = ""  # merge: JSON list of the contact ids moved under ``contact_id``
+    field: str = Field(default="", max_length=32)  # correct: name | email | language
+    old_value: str = Field(default="", max_length=320)
+    new_value: str = Field(default="", max_length=320)
+    actor_id: int | None = Field(default=None, foreign_key="user.id")
+    at: datetime = Field(sa_column=utc_column())
+    undone_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class Conversation(SQLModel, table=True):
@@ -158,6 +186,8 @@ class Conversation(SQLModel, table=True):
     # The address of a chat visitor's last connection, only to let a manager block it; erased
     # with the conversation (app.privacy).
     visitor_ip: str = Field(default="", max_length=64)
+    # Raised by a keyword rule (app.rules): shown first and flagged in the lists.
+    priority: bool = False
 
     __table_args__ = (
         UniqueConstraint("account_id", "thread_key"),
@@ -407,3 +437,88 @@ class CsvRollup(SQLModel, table=True):
     body: bytes = b""
 
     __table_args__ = (Index("ix_csv_read", "destination_id", "local_day"),)
+
+
+class AnswerStatus(enum.StrEnum):
+    APPROVED = "approved"  # in every adviser's picker
+    PROPOSED = "proposed"  # an adviser's proposal, waiting for a manager
+
+
+class Answer(SQLModel, table=True):
+    """A prepared answer of the library (app.answers): one per question, a text per language."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    destination_id: int = Field(foreign_key="destination.id", index=True)
+    office_id: int | None = Field(default=None, foreign_key="office.id", index=True)  # None: all
+    title: str = Field(max_length=200)
+    shortcut: str = Field(default="", max_length=64)  # typed after "/" in the composer
+    tags: str = Field(default="", max_length=500)  # space-separated, lower case
+    status: AnswerStatus = AnswerStatus.APPROVED
+    source_message_id: int | None = Field(default=None, foreign_key="message.id")
+    created_by: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(sa_column=utc_column())
+    updated_at: datetime = Field(sa_column=utc_column())
+    uses: int = 0  # times inserted in a reply
+    last_used_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class AnswerText(SQLModel, table=True):
+    """One language's text of an answer (placeholders such as ``{visitor_name}`` unfilled)."""
+
+    __tablename__ = "answer_text"
+
+    id: int | None = Field(default=None, primary_key=True)
+    answer_id: int = Field(foreign_key="answer.id", index=True)
+    language: str = Field(max_length=8)  # fr, en, de, nl, es, it…
+    text: str
+
+    __table_args__ = (UniqueConstraint("answer_id", "language"),)
+
+
+class Label(SQLModel, table=True):
+    """A destination-wide label (app.labels); ``key`` is the folded name that must be unique."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    destination_id: int = Field(foreign_key="destination.id", index=True)
+    name: str = Field(max_length=64)
+    key: str = Field(max_length=64)
+    color: str = Field(default="#6b7280", max_length=7)  # #rrggbb
+    created_by: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(sa_column=utc_column())
+
+    __table_args__ = (UniqueConstraint("destination_id", "key"),)
+
+
+class ConversationLabel(SQLModel, table=True):
+    """A label on a conversation: who put it (an adviser, or a rule) and when."""
+
+    __tablename__ = "conversation_label"
+
+    conversation_id: int = Field(foreign_key="conversation.id", primary_key=True)
+    label_id: int = Field(foreign_key="label.id", primary_key=True, index=True)
+    added_by: int | None = Field(default=None, foreign_key="user.id")
+    rule_id: int | None = Field(default=None, foreign_key="rule.id")
+    added_at: datetime = Field(sa_column=utc_column())
+
+
+class Rule(SQLModel, table=True):
+    """A keyword rule (app.rules): when a visitor's message contains any of ``words`` (folded:
+    any case, any accents), label it, send it to an office or adviser, raise its priority."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    destination_id: int = Field(foreign_key="destination.id", index=True)
+    name: str = Field(max_length=100)
+    key: str = Field(max_length=100)  # the folded name, unique per destination
+    words: str = ""  # JSON list of the words and phrases, as the manager wrote them
+    label_id: int | None = Field(default=None, foreign_key="label.id")
+    office_id: int | None = Field(default=None, foreign_key="office.id")
+    adviser_id: int | None = Field(default=None, foreign_key="user.id")
+    priority: bool = False
+    active: bool = False  # a new rule is tried on past conversations before it is switched on
+    position: int = 0  # evaluation order: the first matching rule that routes wins
+    matched: int = 0  # messages it matched since it was switched on
+    created_by: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(sa_column=utc_column())
+    updated_at: datetime = Field(sa_column=utc_column())
+
+    __table_args__ = (UniqueConstraint("destination_id", "key"),)

@@ -177,6 +177,9 @@ async def conversations_out(
                 visitor_live=is_live(c, live),
                 target_seconds=target_seconds(accounts[c.account_id]),
                 spam=c.spam,
+                contact_id=c.contact_id,
+                profile_id=contact.merged_into_id or c.contact_id,
+                priority=c.priority,
             )
         )
     return out

@@ -62,13 +62,22 @@ def row_counts(connection: Connection) -> dict[str, int]:
 # Columns the models gained through a later migration: the models of the time had none of them.
 ADDED_LATER = {
     "message": ("delivery_code", "delivery_params", "sent_at", "details"),  # 0003, 0006
-    "conversation": ("spam", "visitor_ip"),  # 0004
-    "contact": ("profile",),
+    "conversation": ("spam", "visitor_ip", "priority"),  # 0004, 0007
+    "contact": ("profile", "email", "merged_into_id"),
     "attachment": ("url",),
     "account": ("auto_reply",),
     "quarantine": ("code", "params", "resolved_at"),
 }
-TABLES_ADDED_LATER = {"block", "relay"}  # 0004, 0005
+TABLES_ADDED_LATER = {  # 0004, 0005, 0007
+    "block",
+    "relay",
+    "contact_event",
+    "answer",
+    "answer_text",
+    "label",
+    "rule",
+    "conversation_label",
+}
 OF_0003 = ("delivery_code", "delivery_params")
 
 
@@ -76,6 +85,9 @@ def after_0003(difference: tuple[Any, ...]) -> bool:
     """A difference left by downgrading past a revision newer than 0003 (the tests of 0002 and
     0003 assert their own differences only)."""
     kind, target = difference[0], difference[-1]
+    if kind == "add_index" and target.table.name not in TABLES_ADDED_LATER:
+        later = ADDED_LATER.get(target.table.name, ())
+        return any(c.name in later and c.name not in OF_0003 for c in target.columns)
     if kind == "add_column":
         table = difference[2]
         return target.name in ADDED_LATER.get(table, ()) and target.name not in OF_0003
@@ -110,6 +122,8 @@ async def drop_later_columns(engine: AsyncEngine, *, early: bool = False) -> Non
             if (table in RAW_ROWS) != early:
                 continue
             for column in columns:
+                # An indexed column goes with its index (SQLite refuses to drop it otherwise).
+                await conn.exec_driver_sql(f"DROP INDEX IF EXISTS ix_{table}_{column}")
                 await conn.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
 
 

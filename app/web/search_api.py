@@ -1,0 +1,7 @@
+"""HTTP routes of app.search: filled by its module."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,1 @@
+// answers: filled by the answers module of the inbox.

@@ -1,0 +1,1 @@
+// labels: filled by the labels module of the inbox.

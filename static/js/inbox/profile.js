@@ -1,0 +1,1 @@
+// profile: filled by the profile module of the inbox.

@@ -1,0 +1,1 @@
+// search: filled by the search module of the inbox.
