@@ -33,6 +33,8 @@ KINDS = frozenset(
         "spam",  # marked as spam by a manager (app.spam)
         "not_spam",  # restored from spam
         "blocked",  # its sender or address blocked (app.moderation); detail: contact | ip
+        "labelled",  # a label put on it (app.labels); detail: the label's name then
+        "unlabelled",  # a label taken off it; detail: the label's name then
     }
 )
 
