@@ -67,6 +67,14 @@ def contact_key(account: Account, inbound: InboundMessage) -> str:
     return ANONYMOUS_PREFIX + digest[:40]
 
 
+def own_address(channel: str, key: str) -> str:
+    """An e-mail contact's own address, recorded as its ``email`` ("" on other channels and for
+    a sender that names nobody)."""
+    if channel != Channel.EMAIL or key.startswith(ANONYMOUS_PREFIX) or "@" not in key:
+        return ""
+    return key[:320]
+
+
 def profile_json(inbound: InboundMessage) -> str:
     """The author's profile as stored on the contact (compact JSON of strings), "" if none."""
     items = list(inbound.author.profile.items())[:PROFILE_KEYS]
@@ -102,6 +110,7 @@ async def find_contact(
             language=author.language[:16],
             created_at=services.clock.now(),
             profile=profile,
+            email=own_address(inbound.channel, key),
         )
         session.add(contact)
         await session.flush()
@@ -111,6 +120,10 @@ async def find_contact(
         if value and getattr(contact, attr) != value:
             setattr(contact, attr, value)
             changed = True
+    # Contacts stored before addresses were recorded learn theirs at their next mail.
+    if not contact.email and own_address(inbound.channel, key):
+        contact.email = own_address(inbound.channel, key)
+        changed = True
     # Learnt later (a DM says no language, the tweet after it does): kept once known.
     if author.language and not contact.language:
         contact.language = author.language[:16]

@@ -1,7 +1,88 @@
-"""HTTP routes of app.contacts: filled by its module."""
+"""Visitor profiles (app.contacts): read one, correct its name, e-mail or language, merge two,
+undo a merge. Any contact id of a profile names it; a profile the user may see none of the
+conversations of answers 404, another destination's included. Changes need the CSRF header.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-router = APIRouter()
+from app import contact_actions, contact_suggestions, contacts
+from app.contacts import ProfileOut, SuggestionOut
+from app.deps import CsrfChecked, CurrentUser, RowId, ServicesDep
+
+router = APIRouter(prefix="/api/contacts", tags=["contacts"])
+MAX_ID = 2**63 - 1
+
+
+class CorrectionIn(BaseModel):
+    """The fields to correct (at least one); unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: StrictStr | None = Field(default=None, max_length=1000)
+    email: StrictStr | None = Field(default=None, max_length=1000)
+    language: StrictStr | None = Field(default=None, max_length=100)
+
+
+class MergeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    other_id: StrictInt = Field(ge=-MAX_ID, le=MAX_ID)
+
+
+class UnmergeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    event_id: StrictInt = Field(ge=-MAX_ID, le=MAX_ID)
+
+
+async def _read(services: ServicesDep, user: CurrentUser, contact_id: int) -> ProfileOut:
+    async with services.db.session() as session:
+        profile = await contacts.read_profile(session, user, contact_id)
+        members = await contacts.check_profile(session, user, contact_id)
+        profile.suggestions = await contact_suggestions.suggestions(session, user, members)
+    return profile
+
+
+@router.get("/{contact_id}")
+async def get_profile(contact_id: RowId, user: CurrentUser, services: ServicesDep) -> ProfileOut:
+    """The visitor's profile: their identities and fields, the conversations the user may see
+    (the others counted), its history of corrections and merges, and merge suggestions."""
+    return await _read(services, user, contact_id)
+
+
+@router.get("/{contact_id}/suggestions")
+async def get_suggestions(
+    contact_id: RowId, user: CurrentUser, services: ServicesDep
+) -> list[SuggestionOut]:
+    """Other profiles that are probably this visitor (offered, never merged by themselves)."""
+    async with services.db.session() as session:
+        members = await contacts.check_profile(session, user, contact_id)
+        return await contact_suggestions.suggestions(session, user, members)
+
+
+@router.patch("/{contact_id}", dependencies=[CsrfChecked])
+async def patch_profile(
+    contact_id: RowId, body: CorrectionIn, user: CurrentUser, services: ServicesDep
+) -> ProfileOut:
+    """Corrects the visitor's name, e-mail or language; each change is recorded."""
+    changes = {k: v for k, v in body.model_dump(exclude_none=True).items() if isinstance(v, str)}
+    await contact_actions.correct(services, user, contact_id, changes)
+    return await _read(services, user, contact_id)
+
+
+@router.post("/{contact_id}/merge", dependencies=[CsrfChecked])
+async def post_merge(
+    contact_id: RowId, body: MergeIn, user: CurrentUser, services: ServicesDep
+) -> ProfileOut:
+    """Merges the profile of ``other_id`` into this one (recorded, reversible)."""
+    await contact_actions.merge(services, user, contact_id, body.other_id)
+    return await _read(services, user, contact_id)
+
+
+@router.post("/{contact_id}/unmerge", dependencies=[CsrfChecked])
+async def post_unmerge(
+    contact_id: RowId, body: UnmergeIn, user: CurrentUser, services: ServicesDep
+) -> ProfileOut:
+    """Undoes one merge of this profile (``event_id``: the merge's event)."""
+    await contact_actions.unmerge(services, user, contact_id, body.event_id)
+    return await _read(services, user, contact_id)
