@@ -35,6 +35,7 @@ KINDS = frozenset(
         "blocked",  # its sender or address blocked (app.moderation); detail: contact | ip
         "labelled",  # a label put on it (app.labels); detail: the label's name then
         "unlabelled",  # a label taken off it; detail: the label's name then
+        "rule",  # sent to an office or adviser by a keyword rule (app.rule_ingest); detail: rule
     }
 )
 

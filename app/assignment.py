@@ -38,12 +38,14 @@ log = logging.getLogger(__name__)
 
 
 def queue_order(live: set[str]) -> Callable[[Conversation], tuple[Any, ...]]:
-    """Sort key of an office queue: live chats first, then the longest-waiting visitor, then
-    the oldest conversation (one nobody waits on, ``waiting_since`` unset, goes last)."""
+    """Sort key of an office queue: priority conversations (raised by a keyword rule,
+    app.rules) first, then live chats, then the longest-waiting visitor, then the oldest
+    conversation (one nobody waits on, ``waiting_since`` unset, goes last)."""
 
     def key(conversation: Conversation) -> tuple[Any, ...]:
         waiting = conversation.waiting_since
         return (
+            not conversation.priority,
             visitor_presence.member_of(conversation) not in live,
             waiting is None,
             waiting or conversation.created_at,

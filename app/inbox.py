@@ -7,6 +7,7 @@ events go out only after the transaction has committed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Mapping
@@ -18,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import activity, auto_reply, outage, recovery, repository, spam
+from app import activity, auto_reply, outage, recovery, repository, rule_ingest, spam
 from app.assignment import assign_waiting
 from app.events import ConversationChanged, ConversationLeft, MessageCreated
 from app.inbound_identity import FINGERPRINT_KEY, already_stored, find_contact, fingerprint_of
@@ -137,6 +138,22 @@ class Inbox:
                 decision = await _reroute(session, account, conversation, services, at)
                 # The visitor wrote again: no adviser reopened it.
                 lines.append(activity.add(session, conversation.id or 0, "reopened", at))
+            if counts and not conversation.spam:
+                # Keyword rules (app.rule_ingest): before assignment; they route only a message
+                # that opens or reopens the conversation.
+                routed, ruled = await rule_ingest.apply(
+                    session,
+                    conversation,
+                    inbound.subject,
+                    inbound.text,
+                    at,
+                    route=decision is not None,
+                )
+                lines.extend(ruled)
+                if routed is not None:
+                    decision = _ruled(decision, routed)
+                    if opened:  # nobody saw it in the office the rota chose
+                        previous_office = conversation.office_id
             message = Message(
                 conversation_id=conversation.id or 0,
                 account_id=account.id,
@@ -302,6 +319,14 @@ async def _conversation(
     )
     _record(session, conversation, decision, at)
     return conversation, decision
+
+
+def _ruled(decision: RouteDecision | None, routed: rule_ingest.Routed) -> RouteDecision:
+    """The routing decision once a rule sent the conversation elsewhere; with nobody on duty the
+    visitor is still told when the rule's office answers next (its automatic reply)."""
+    if decision is not None and decision.reason == "nobody_on_duty":
+        return dataclasses.replace(decision, office_id=routed.office_id)
+    return RouteDecision(routed.office_id, "rule", detail=routed.rule)
 
 
 def _record(

@@ -100,7 +100,9 @@ function activityNodes(a) {
   if (a.kind === "blocked") return tNodes(`inbox.activity.blocked_${a.detail === "ip" ? "ip" : "contact"}`, { who: a.actor_name });
   if (a.kind === "assigned_to" && !a.user_id) return tNodes("inbox.activity.unassigned", { who: a.actor_name });
   if (a.kind === "assigned_to" && a.user_id === a.actor_id) return tNodes("inbox.activity.picked", { who: a.actor_name });
+  if (a.kind === "rule") return tNodes(a.user_name ? "inbox.activity.rule_adviser" : "inbox.activity.rule", { rule: a.detail, office: a.office_name, user: a.user_name });
   const who = a.actor_name || t("inbox.activity.system");
+  if (a.kind === "labelled" || a.kind === "unlabelled") return tNodes(`inbox.activity.${a.kind}`, { who, label: a.detail });
   return tNodes(`inbox.activity.${a.kind}`, { who, user: a.user_name, office: a.office_name, from: a.from_office_name });
 }
 
