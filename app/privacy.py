@@ -24,7 +24,7 @@ from sqlalchemy import delete, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import activity, keys, repository
+from app import activity, contacts, keys, repository
 from app.actions import ActionError, check_conversation
 from app.events import ConversationChanged
 from app.models import (
@@ -33,6 +33,7 @@ from app.models import (
     Account,
     Activity,
     Contact,
+    ContactEvent,
     Conversation,
     ConversationStatus,
     DeliveryStatus,
@@ -71,20 +72,54 @@ async def _visitor_conversations(
         raise ActionError("error.privacy_managers_only", 403)
     contact = await session.get(Contact, loaded.conversation.contact_id)
     assert contact is not None
+    # The whole merged profile: every identity of the visitor (app.contacts).
+    ids = [c.id for c in await _profile(session, contact)]
     found = (
         await session.exec(
             select(Conversation)
-            .where(Conversation.contact_id == contact.id, repository.visible_filter(user))
+            .where(col(Conversation.contact_id).in_(ids), repository.visible_filter(user))
             .order_by(col(Conversation.created_at))
         )
     ).all()
     return contact, list(found)
 
 
+async def _profile(session: AsyncSession, contact: Contact) -> list[Contact]:
+    """The contacts of ``contact``'s profile (merged identities), its root first."""
+    root = await contacts.root_of(session, contact.destination_id, contact.id or 0)
+    return await contacts.members(session, root or contact)
+
+
+async def _profile_export(session: AsyncSession, contact: Contact) -> dict[str, Any]:
+    """Every identity of the visitor's profile and the history of its corrections and merges."""
+    profile = await _profile(session, contact)
+    events = (
+        await session.exec(
+            select(ContactEvent)
+            .where(col(ContactEvent.contact_id).in_([c.id for c in profile]))
+            .order_by(col(ContactEvent.at), col(ContactEvent.id))
+        )
+    ).all()
+    return {
+        "identities": [
+            {"channel": c.channel, "address": c.external_id, "name": c.name, "handle": c.handle,
+             "email": c.email, "language": c.language, "first_seen": c.created_at.isoformat(),
+             "channel_profile": repository.json_object(c.profile)}
+            for c in profile
+        ],
+        "corrections": [
+            {"kind": e.kind, "field": e.field, "old_value": e.old_value,
+             "new_value": e.new_value, "at": e.at.isoformat()}
+            for e in events
+        ],
+    }  # fmt: skip
+
+
 async def export_visitor(services: Services, user: User, conversation_id: int) -> dict[str, Any]:
     """Everything kept about the visitor behind a conversation, as far as ``user`` may see."""
     async with services.db.session() as session:
         contact, conversations = await _visitor_conversations(session, user, conversation_id)
+        profile = await _profile_export(session, contact)
         accounts = {
             a.id: a
             for a in (
@@ -133,6 +168,7 @@ async def export_visitor(services: Services, user: User, conversation_id: int) -
             "language": contact.language,
             "first_seen": contact.created_at.isoformat(),
         },
+        **profile,
         "conversations": [
             {
                 "id": c.id,
@@ -157,10 +193,17 @@ async def erase_visitor(services: Services, user: User, conversation_id: int) ->
         contact, conversations = await _visitor_conversations(session, user, conversation_id)
         lines: list[Activity] = []
         erased = await _erase(session, conversations, services.clock.now(), user.id, lines)
-        contact_erased = await _erase_contact_if_done(session, contact)
         forget = erased
-        if contact_erased:  # their name was in every event of every conversation of theirs
-            forget = await _all_of(session, contact.id or 0)
+        contact_erased = True
+        # Every identity of the merged profile: each is forgotten once none of its
+        # conversations is left (another office's may still be running).
+        for member in await _profile(session, contact):
+            if await _erase_contact_if_done(session, member):
+                # Their name was in every event of every conversation of theirs.
+                forget = [*forget, *await _all_of(session, member.id or 0)]
+            else:
+                contact_erased = False
+        forget = list({c.id: c for c in forget}.values())
         await session.commit()
         accounts = await repository.cached_by_id(session, Account, {c.account_id for c in erased})
     await _forget_events(services, forget)
@@ -262,7 +305,14 @@ async def _erase_contact_if_done(session: AsyncSession, contact: Contact) -> boo
     contact.handle = ""
     contact.language = ""
     contact.profile = ""
+    contact.email = ""
     session.add(contact)
+    # Its corrections held its old and new name or address.
+    await session.exec(
+        update(ContactEvent)
+        .where(col(ContactEvent.contact_id) == contact.id)
+        .values(old_value="", new_value="")
+    )
     return True
 
 

@@ -18,6 +18,7 @@ from app.models import (
     Account,
     AuthorKind,
     Contact,
+    ContactEvent,
     Conversation,
     DeliveryStatus,
     Direction,
@@ -296,3 +297,54 @@ async def test_an_erased_conversation_is_read_only(live: LiveServer, services: S
             assert "erased" in refused.json()["detail"]
         again = client.post(f"{base}/erase-visitor")
         assert again.json() == {"conversations": 0, "visitor_erased": True}
+
+
+async def test_export_and_erasure_cover_the_whole_merged_profile(
+    live: LiveServer, services: Services
+) -> None:
+    """One visitor, one profile: the copy and the erasure take every identity merged into it
+    (their corrections included), as far as the manager may see."""
+    inbox = Inbox(services)
+    by_mail = await inbox.ingest(mail("mail-port-argent", "p1@example.org", "Le phare ?"))
+    chat = await inbox.ingest(
+        InboundMessage(
+            channel=Channel.WEBCHAT, account="chat-port-argent", external_id="v-ana:1",
+            thread_key="v-ana", author=Author(external_id="v-ana"),
+            text="C'est encore moi, ana@example.org", received_at=EIGHT,
+        )
+    )  # fmt: skip
+    async with services.db.session() as session:
+        mail_contact = (await session.get(Conversation, by_mail.conversation_id)).contact_id  # type: ignore[union-attr]
+        chat_contact = (await session.get(Conversation, chat.conversation_id)).contact_id  # type: ignore[union-attr]
+    await add_office_manager(services, "saint-clair", "resp@saint-clair.example")
+    manager = next(x for x in live.logins.values() if x.email.startswith("manager@"))
+    with login(live.url, manager.email, manager.password) as client:
+        merged = client.post(f"/api/contacts/{mail_contact}/merge", json={"other_id": chat_contact})
+        assert merged.status_code == 200, merged.text
+        fixed = client.patch(f"/api/contacts/{chat_contact}", json={"name": "Ana Lopes-Silva"})
+        assert fixed.status_code == 200, fixed.text
+        data = client.get(f"/api/conversations/{chat.conversation_id}/visitor-data").json()
+        assert [c["id"] for c in data["conversations"]] == [
+            by_mail.conversation_id,
+            chat.conversation_id,
+        ]
+        assert {i["channel"] for i in data["identities"]} == {"email", "webchat"}
+        assert [(c["kind"], c["new_value"]) for c in data["corrections"]] == [
+            ("merge", ""),
+            ("correct", "Ana Lopes-Silva"),
+        ]
+    with login(live.url, "resp@saint-clair.example", "manager-password-1") as client:
+        assert (
+            client.get(f"/api/conversations/{chat.conversation_id}/visitor-data").status_code == 404
+        )
+    with login(live.url, manager.email, manager.password) as client:
+        erased = client.post(f"/api/conversations/{chat.conversation_id}/erase-visitor")
+        assert erased.json() == {"conversations": 2, "visitor_erased": True}
+    async with services.db.session() as session:
+        contacts = (await session.exec(select(Contact))).all()
+        assert all(c.external_id.startswith("erased:") for c in contacts)
+        assert {(c.name, c.email, c.handle) for c in contacts} == {("", "", "")}
+        events = (await session.exec(select(ContactEvent))).all()
+        assert len(events) == 2 and {(e.old_value, e.new_value) for e in events} == {("", "")}
+        assert {m.text for m in (await session.exec(select(Message))).all()} == {""}
+    assert b"Ana Lopes" not in await stream_text(services)
