@@ -26,6 +26,7 @@ from app import (
     migrations,
     models,  # noqa: F401  (registers the tables)
     relay_rows,  # noqa: F401  (registers the transactional outbox's table)
+    search,
 )
 
 # Any constant shared by every process migrating one PostgreSQL database: the advisory lock.
@@ -181,6 +182,7 @@ async def create_tables(engine: AsyncEngine) -> None:
         fresh = await conn.run_sync(_is_empty)
         if fresh:
             await conn.run_sync(SQLModel.metadata.create_all)
+            await conn.run_sync(search.create)  # the full-text index is no model: made apart
             await conn.run_sync(migrations.stamp)
     if not fresh:
         await migrate(engine)

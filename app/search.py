@@ -1,0 +1,259 @@
+"""Full-text search: one small interface over the engine's own full-text index (SQLite FTS5,
+PostgreSQL tsvector + GIN), kept in step in the same transaction as the rows it indexes.
+
+The index holds *documents*: a message's text, a conversation's subject, a contact's name,
+e-mail address and X handle, each folded (``app.textnorm.fold``) so that every backend compares
+the same text as keyword rules and the answer picker do. A document's id packs its kind and its
+row: ``row id * 8 + kind``; ``ref`` is the conversation (messages, subjects) or the contact.
+
+Mapper events write the documents through the flush's own connection, so every path that
+stores a message, a subject or a contact through the ORM (ingest, replies, notes, automatic
+replies, corrections, erasure) is indexed or purged in its transaction — rolled back with it.
+Bulk ``update()``/``delete()`` statements bypass mapper events: none of them touches an indexed
+column today (``app.sending`` changes a reply's delivery status only); a new one must call
+:func:`reindex_messages`.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import weakref
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Engine, Select, event, inspect
+from sqlalchemy.orm import Mapper
+
+from app.models import ERASED, Contact, Conversation, Message
+from app.textnorm import fold
+
+MAX_QUERY = 200  # characters of a query: more is refused (422), not cut silently
+MAX_WORDS = 8  # words of a query: each one is a posting list to intersect
+# Words as the FTS5 unicode61 tokenizer cuts them: letters, digits, private-use characters.
+_WORD = re.compile(r"[^\W_]+")
+
+
+class Kind(enum.IntEnum):
+    MESSAGE = 0
+    SUBJECT = 1
+    NAME = 2
+    EMAIL = 3
+    HANDLE = 4
+
+
+def doc_id(kind: Kind, row_id: int) -> int:
+    return row_id * 8 + kind
+
+
+class QueryError(ValueError):
+    """A query that cannot be searched; ``code`` is its catalog key."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+def words(query: str) -> list[str]:
+    """The folded words of a user's query: anything the index could hold, nothing else — quotes,
+    operators, column filters and control characters only separate words. QueryError when the
+    query is too long or has too many words."""
+    if len(query) > MAX_QUERY:
+        raise QueryError("error.search_too_long", max=MAX_QUERY)
+    found = _WORD.findall(fold(query.replace("\x00", " ")))
+    if len(found) > MAX_WORDS:
+        raise QueryError("error.search_too_many_words", max=MAX_WORDS)
+    return found
+
+
+class Backend(Protocol):
+    """What a database gives search: its index's life cycle, its writes, its one query."""
+
+    table: str
+
+    def create(self, connection: Connection) -> None: ...
+    def drop(self, connection: Connection) -> None: ...
+    def put(self, connection: Connection, docs: Sequence[tuple[int, int, str]]) -> None: ...
+    def remove(self, connection: Connection, ids: Sequence[int]) -> None: ...
+    def hits(self, words: Sequence[str]) -> Select[Any]:
+        """The documents holding every word (the last one as a prefix): ``(doc, ref)``."""
+        ...
+
+
+def backend(dialect: str) -> Backend:
+    if dialect == "postgresql":
+        from app.search_postgres import PostgresBackend
+
+        return PostgresBackend()
+    from app.search_sqlite import SqliteBackend
+
+    return SqliteBackend()
+
+
+def owned_table(name: str) -> bool:
+    """The index's own tables (FTS5 adds shadow tables): not models, left out of schema diffs."""
+    return name.startswith("search_")
+
+
+# --- keeping the index in step -----------------------------------------------------------
+
+# Engines whose database has the index. A database made before it (migrated later, or a test's
+# old schema) gets no writes until its migration made the index and backfilled it.
+_ready: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _has_index(connection: Connection) -> bool:
+    engine = connection.engine
+    if engine in _ready:
+        return True
+    names = inspect(connection).get_table_names()
+    if backend(connection.dialect.name).table in names:
+        _ready.add(engine)
+        return True
+    return False
+
+
+def forget(connection: Connection) -> None:
+    """The index was dropped (a downgrade): stop writing to it."""
+    _ready.discard(connection.engine)
+
+
+def create(connection: Connection) -> None:
+    """Makes the index, empty (a fresh database, ``app.db.create_tables``)."""
+    backend(connection.dialect.name).create(connection)
+    _ready.add(connection.engine)
+
+
+def message_docs(rows: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Documents of ``(message id, conversation id, text)`` rows; an empty text has none."""
+    return [(doc_id(Kind.MESSAGE, m), c, fold(t)) for m, c, t in rows if t]
+
+
+def conversation_docs(conversation_id: int, subject: str) -> list[tuple[int, int, str]]:
+    return (
+        [(doc_id(Kind.SUBJECT, conversation_id), conversation_id, fold(subject))] if subject else []
+    )
+
+
+def contact_docs(contact: Contact | Any) -> list[tuple[int, int, str]]:
+    """A contact's name, e-mail address (its own field, else an e-mail contact's id) and handle;
+    none once erased."""
+    if contact.external_id.startswith(ERASED):
+        return []
+    email = contact.email or (contact.external_id if contact.channel == "email" else "")
+    fields = ((Kind.NAME, contact.name), (Kind.EMAIL, email), (Kind.HANDLE, contact.handle))
+    row = int(contact.id or 0)
+    return [(doc_id(kind, row), row, fold(v)) for kind, v in fields if v]
+
+
+def reindex_messages(connection: Connection, rows: Sequence[tuple[int, int, str]]) -> None:
+    """Re-indexes ``(message id, conversation id, text)`` rows changed without the ORM."""
+    if not _has_index(connection):
+        return
+    index = backend(connection.dialect.name)
+    index.remove(connection, [doc_id(Kind.MESSAGE, m) for m, _, _ in rows])
+    index.put(connection, message_docs(rows))
+
+
+def _changed(target: Any, *names: str) -> bool:
+    state = inspect(target)
+    return any(state.attrs[n].history.has_changes() for n in names)
+
+
+def _replace(
+    connection: Connection, ids: Sequence[int], docs: Sequence[tuple[int, int, str]]
+) -> None:
+    if not _has_index(connection):
+        return
+    index = backend(connection.dialect.name)
+    index.remove(connection, ids)
+    index.put(connection, docs)
+
+
+def _on_message(_mapper: Mapper[Any], connection: Connection, target: Message) -> None:
+    assert target.id is not None
+    docs = message_docs([(target.id, target.conversation_id, target.text)])
+    _replace(connection, [doc_id(Kind.MESSAGE, target.id)], docs)
+
+
+def _on_message_update(mapper: Mapper[Any], connection: Connection, target: Message) -> None:
+    if _changed(target, "text", "conversation_id"):
+        _on_message(mapper, connection, target)
+
+
+def _on_message_delete(_mapper: Mapper[Any], connection: Connection, target: Message) -> None:
+    _replace(connection, [doc_id(Kind.MESSAGE, target.id or 0)], [])
+
+
+def _on_conversation(_mapper: Mapper[Any], connection: Connection, target: Conversation) -> None:
+    assert target.id is not None
+    docs = conversation_docs(target.id, target.subject)
+    _replace(connection, [doc_id(Kind.SUBJECT, target.id)], docs)
+
+
+def _on_conversation_update(
+    mapper: Mapper[Any], connection: Connection, target: Conversation
+) -> None:
+    if _changed(target, "subject"):
+        _on_conversation(mapper, connection, target)
+
+
+def _on_conversation_delete(
+    _mapper: Mapper[Any], connection: Connection, target: Conversation
+) -> None:
+    _replace(connection, [doc_id(Kind.SUBJECT, target.id or 0)], [])
+
+
+def _contact_ids(contact_id: int) -> list[int]:
+    return [doc_id(k, contact_id) for k in (Kind.NAME, Kind.EMAIL, Kind.HANDLE)]
+
+
+def _on_contact(_mapper: Mapper[Any], connection: Connection, target: Contact) -> None:
+    assert target.id is not None
+    _replace(connection, _contact_ids(target.id), contact_docs(target))
+
+
+def _on_contact_update(mapper: Mapper[Any], connection: Connection, target: Contact) -> None:
+    if _changed(target, "name", "email", "handle", "external_id"):
+        _on_contact(mapper, connection, target)
+
+
+def _on_contact_delete(_mapper: Mapper[Any], connection: Connection, target: Contact) -> None:
+    _replace(connection, _contact_ids(target.id or 0), [])
+
+
+event.listen(Message, "after_insert", _on_message)
+event.listen(Message, "after_update", _on_message_update)
+event.listen(Message, "after_delete", _on_message_delete)
+event.listen(Conversation, "after_insert", _on_conversation)
+event.listen(Conversation, "after_update", _on_conversation_update)
+event.listen(Conversation, "after_delete", _on_conversation_delete)
+event.listen(Contact, "after_insert", _on_contact)
+event.listen(Contact, "after_update", _on_contact_update)
+event.listen(Contact, "after_delete", _on_contact_delete)
+
+
+def backfill(connection: Connection, batch: int = 5000) -> None:
+    """Indexes every stored message, subject and contact (a migration, after ``create``)."""
+    index = backend(connection.dialect.name)
+    last = 0
+    while True:
+        rows = connection.exec_driver_sql(
+            "SELECT id, conversation_id, text FROM message WHERE id > ? ORDER BY id LIMIT ?"
+            if connection.dialect.name == "sqlite"
+            else "SELECT id, conversation_id, text FROM message WHERE id > %s ORDER BY id LIMIT %s",
+            (last, batch),
+        ).all()
+        if not rows:
+            break
+        index.put(connection, message_docs((int(m), int(c), str(t)) for m, c, t in rows))
+        last = int(rows[-1][0])
+    subjects = connection.exec_driver_sql(
+        "SELECT id, subject FROM conversation WHERE subject <> ''"
+    ).all()
+    index.put(connection, [d for i, s in subjects for d in conversation_docs(int(i), str(s))])
+    contacts = connection.exec_driver_sql(
+        "SELECT id, channel, external_id, name, email, handle FROM contact"
+    ).all()
+    index.put(connection, [d for row in contacts for d in contact_docs(row)])
