@@ -45,6 +45,7 @@ class AnswerOut(BaseModel):
     languages: list[str]  # the languages it has a text in
     language: str  # the language it would be inserted in for the requested one
     fallback: bool  # ``language`` is not the requested language
+    requested_language: str  # the language asked for (or the conversation's visitor's), or ""
     preview: str  # its text in ``language``, placeholders unfilled, cut at 300 characters
     uses: int
     last_used_at: datetime | None
@@ -92,6 +93,7 @@ def _out(
         languages=sorted(texts),
         language=language,
         fallback=bool(wanted) and language != wanted,
+        requested_language=wanted,
         preview=texts.get(language, "")[:300],
         uses=answer.uses,
         last_used_at=answer.last_used_at,

@@ -8,11 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
+from sqlmodel import col, select
 
 from app import answer_actions
 from app.answer_actions import AnswerOut, AnswerWrite, Inserted
 from app.deps import MAX_ROW_ID, CsrfChecked, CurrentUser, RowId, ServicesDep, optional_user
-from app.models import AnswerStatus, Office
+from app.models import AnswerStatus, Destination, Office
 from app.web.render import render
 
 router = APIRouter(tags=["answers"])
@@ -122,8 +123,7 @@ async def answers_page(
     if user is None:
         return RedirectResponse("/login", status_code=303)
     async with services.db.session() as session:
-        from sqlmodel import col, select
-
+        destination = await session.get(Destination, user.destination_id)
         offices = (
             await session.exec(
                 select(Office)
@@ -147,4 +147,5 @@ async def answers_page(
         q=q,
         office_id=office_id,
         languages=("fr", "en", "de", "nl", "es", "it"),
+        timezone=destination.timezone if destination else "Europe/Paris",
     )

@@ -3,7 +3,7 @@
 // the channel tells (robot marks, the sender's own date, where a reply goes, the tweet on X,
 // the quoted tweet, its language). Sender text is only ever inserted as text, each block
 // isolated with dir="auto" so a right-to-left message is laid out right to left.
-import { el, lang, locale, longDate, t, tNodes } from "./core.js";
+import { el, emit, lang, locale, longDate, t, tNodes } from "./core.js";
 
 const IMAGE_MARK = /\[image: ([^\]\n]+)\]/g;
 const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g;
@@ -207,6 +207,12 @@ export function infoNode(m) {
   }
   if (isWebLink(details.url)) {
     items.push(el("a", { href: details.url, target: "_blank", rel: "noopener noreferrer", dataset: { testid: "tweet-link" } }, t(details.dm ? "message.open_dm" : "message.open_tweet")));
+  }
+  // An adviser's reply that reached the visitor can become a prepared answer (answers.js).
+  if (m.direction === "out" && m.author_kind === "adviser" && !m.erased && m.text && m.delivery_status !== "failed") {
+    const save = el("button", { type: "button", class: "link save-answer", dataset: { testid: "save-as-answer" } }, t("answers.save_as_answer"));
+    save.addEventListener("click", () => emit("saveAsAnswer", m));
+    items.push(save);
   }
   if (!items.length) return null;
   const line = el("span", { class: "info" });
