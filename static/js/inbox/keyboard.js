@@ -6,6 +6,7 @@ import { focusComposer } from "./composer.js";
 import { openAssign, openTransfer, take, toggleStatus } from "./dialogs.js";
 import { focusRow, toggleCheckedSelected, visibleIds } from "./list.js";
 import { closeThread, open } from "./thread.js";
+import { focusSearch } from "./search.js";
 
 // Moves to the next or previous conversation and opens it; from nothing open, to the first.
 function move(step) {
@@ -24,7 +25,11 @@ document.addEventListener("keydown", (ev) => {
   const inList = active && active.closest && active.closest("[data-testid=conversation-list]");
   const onRow = active && active.classList && active.classList.contains("row");
   const key = ev.key;
-  if (key === "j" || key === "ArrowDown") {
+  if (key === "/") {
+    // Search (the composer's own "/" is the answer picker's: typing there never gets here).
+    focusSearch();
+    ev.preventDefault();
+  } else if (key === "j" || key === "ArrowDown") {
     if (key === "ArrowDown" && !inList && active !== document.body) return;
     move(1);
     ev.preventDefault();

@@ -215,7 +215,8 @@ function showThread(id) {
   if ($("erase-form")) $("erase-form").hidden = true;
 }
 
-export async function open(id, fromHistory) {
+// `atMessage`: a message to scroll to and highlight briefly (a search's match).
+export async function open(id, fromHistory, atMessage) {
   const previous = state.selected;
   state.selected = id;
   if (previous !== id) {
@@ -249,6 +250,12 @@ export async function open(id, fromHistory) {
   for (const m of data.messages) appendMessage(m);
   for (const a of data.activities || []) appendActivity(a);
   messagesEl.scrollTop = messagesEl.scrollHeight;
+  const hit = atMessage ? messagesEl.querySelector(`[data-testid=message][data-id="${atMessage}"]`) : null;
+  if (hit) {
+    hit.scrollIntoView({ block: "center" });
+    hit.classList.add("search-hit");
+    setTimeout(() => hit.classList.remove("search-hit"), 2500);
+  }
   renderList();
   renderViewers();
   renderTyping();
