@@ -14,7 +14,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import visitor_presence
 from app.dashboard import DEFAULT_TARGETS
-from app.events import AttachmentOut, AudienceFields, ConversationOut, MessageOut, staff_sees
+from app.events import (
+    AttachmentOut,
+    AudienceFields,
+    ConversationOut,
+    LabelOut,
+    MessageOut,
+    staff_sees,
+)
 from app.models import (
     ERASED,
     ERASED_DETAILS,
@@ -22,7 +29,9 @@ from app.models import (
     Activity,
     Contact,
     Conversation,
+    ConversationLabel,
     ConversationStatus,
+    Label,
     Message,
     Office,
     Role,
@@ -98,12 +107,21 @@ async def list_page(
     status: str,
     limit: int,
     after: ColumnElement[bool] | None = None,
+    label_id: int | None = None,
 ) -> list[Conversation]:
     """One page of a list, newest first (ties by id), one row more than ``limit`` when more
-    rows follow."""
+    rows follow; only the conversations carrying ``label_id`` when given (app.labels)."""
     query = select(Conversation).where(visible_filter(user), list_filter(user, status))
     if after is not None:
         query = query.where(after)
+    if label_id is not None:
+        query = query.where(
+            col(Conversation.id).in_(
+                select(ConversationLabel.conversation_id).where(
+                    ConversationLabel.label_id == label_id
+                )
+            )
+        )
     query = query.order_by(
         col(Conversation.last_message_at).desc(), col(Conversation.id).desc()
     ).limit(limit + 1)
@@ -147,6 +165,7 @@ async def conversations_out(
     offices = await cached_by_id(session, Office, {c.office_id for c in rows})
     contacts = await _by_id(session, Contact, {c.contact_id for c in rows})
     users = await cached_by_id(session, User, {c.assignee_id for c in rows if c.assignee_id})
+    labels = await labels_of(session, [c.id for c in rows if c.id is not None])
     out = []
     for c in rows:
         assert c.id is not None
@@ -180,9 +199,28 @@ async def conversations_out(
                 contact_id=c.contact_id,
                 profile_id=contact.merged_into_id or c.contact_id,
                 priority=c.priority,
+                labels=labels.get(c.id, []),
             )
         )
     return out
+
+
+async def labels_of(session: AsyncSession, ids: Sequence[int]) -> dict[int, list[LabelOut]]:
+    """The labels of each conversation, by name: one query for a whole page."""
+    if not ids:
+        return {}
+    rows = await session.exec(
+        select(ConversationLabel.conversation_id, Label)
+        .join(Label, col(Label.id) == ConversationLabel.label_id)
+        .where(col(ConversationLabel.conversation_id).in_(ids))
+        .order_by(col(Label.key))
+    )
+    found: dict[int, list[LabelOut]] = {}
+    for conversation_id, label in rows.all():
+        found.setdefault(conversation_id, []).append(
+            LabelOut(id=label.id or 0, name=label.name, color=label.color)
+        )
+    return found
 
 
 async def live_view(

@@ -10,9 +10,20 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, StrictInt
 
-from app import actions, activity, assign, bulk, counts, notes, pagination, privacy, repository
+from app import (
+    actions,
+    activity,
+    assign,
+    bulk,
+    counts,
+    labels,
+    notes,
+    pagination,
+    privacy,
+    repository,
+)
 from app.actions import ActionError
-from app.deps import CsrfChecked, CurrentUser, RowId, ServicesDep
+from app.deps import MAX_ROW_ID, CsrfChecked, CurrentUser, RowId, ServicesDep
 from app.display import plain_text
 from app.events import ActivityOut, ConversationOut, MessageOut
 from app.models import Conversation, ConversationStatus, Message, Office, StoredAttachment
@@ -109,12 +120,16 @@ async def list_conversations(
     status: Annotated[Literal["open", "resolved", "all", "mine", "queued"], Query()] = "open",
     limit: Annotated[str | None, Query(description="1 to 200; 200 by default")] = None,
     cursor: Annotated[str | None, Query(description="X-Next-Cursor of the page before")] = None,
+    label_id: Annotated[
+        int | None, Query(ge=-MAX_ROW_ID, le=MAX_ROW_ID, description="only those with this label")
+    ] = None,
 ) -> list[ConversationOut]:
     """One page of the conversations the user may see, newest message first (ties by id).
 
     When more follow, the ``X-Next-Cursor`` header (and ``Link: <…>; rel="next"``) gives the
     next page's ``cursor``. ``mine``: open and assigned to the user; ``queued``: open and
-    assigned to nobody."""
+    assigned to nobody. ``label_id``: only those carrying that label (404 for a label that is
+    not the destination's)."""
     try:
         size = pagination.parse_limit(limit)
     except pagination.BadLimitError as exc:
@@ -124,8 +139,10 @@ async def list_conversations(
     except pagination.BadCursorError as exc:
         raise ActionError("error.bad_cursor") from exc
     async with services.db.session() as session:
+        if label_id is not None:
+            await labels.check_label(session, user, label_id)
         rows = await repository.list_page(
-            session, user, status, size, pagination.after(start) if start else None
+            session, user, status, size, pagination.after(start) if start else None, label_id
         )
         page = rows[:size]
         live = await repository.live_visitors(services, page)

@@ -21,6 +21,7 @@ from fastapi.responses import (
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from app import label_stats
 from app.dashboard import (
     DashboardError,
     Filters,
@@ -164,6 +165,7 @@ async def dashboard_page(
         offices = (
             await session.exec(select(Office).where(Office.destination_id == user.destination_id))
         ).all()
+        asked = await label_stats.label_counts(session, user, current.period, filters, timezone)
     return render(
         request,
         "dashboard.html",
@@ -178,6 +180,7 @@ async def dashboard_page(
         heat_max=max((n for row in current.heat for n, _ in row), default=0),
         query=request.url.query,
         timezone=timezone,
+        labels=label_stats.table(asked, current.period),
     )
 
 
@@ -278,6 +281,34 @@ async def metrics_csv(
         data = row.as_dict()
         writer.writerow([_blank(data[c]) for c in columns])
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+@router.get("/dashboard/labels.csv")
+async def labels_csv(
+    user: CurrentUser,
+    services: ServicesDep,
+    preset: Text = "7",
+    first: Text = "",
+    last: Text = "",
+    channel: FiltersQuery = None,
+    account_id: Text = "",
+    office_id: Text = "",
+) -> Response:
+    """CSV of what visitors ask about: conversations started in the period per month, office
+    and label (``month,office_id,office,label_id,label,conversations``), only those the caller
+    may see; a cell a spreadsheet would take for a formula is written after a quote."""
+    chosen, first_day, last_day, filters = _asked(
+        preset, first, last, channel, account_id, office_id
+    )
+    period, timezone = await _period(services, user, chosen, first_day, last_day)
+    async with services.db.session() as session:
+        await scope(session, user, filters, timezone)  # unknown or foreign filters refused
+        rows = await label_stats.label_counts(session, user, period, filters, timezone)
+    return Response(
+        label_stats.to_csv(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": 'attachment; filename="concierge-labels.csv"'},
+    )
 
 
 async def _stream(chunks: list[bytes]) -> AsyncIterator[bytes]:

@@ -1,7 +1,7 @@
 // Keyboard-first triage: J/K or arrows move and open, Enter opens, R replies, N writes a note,
 // T takes, A assigns, M moves to another office, E resolves or reopens, X selects for a bulk
-// action, Esc goes back. Nothing fires while typing in a field.
-import { root, state } from "./core.js";
+// action, L opens the label menu (labels.js), Esc goes back. Nothing fires while typing in a field.
+import { emit, root, state } from "./core.js";
 import { focusComposer } from "./composer.js";
 import { openAssign, openTransfer, take, toggleStatus } from "./dialogs.js";
 import { focusRow, toggleCheckedSelected, visibleIds } from "./list.js";
@@ -57,6 +57,9 @@ document.addEventListener("keydown", (ev) => {
     ev.preventDefault();
   } else if (state.selected !== null && key === "m") {
     openTransfer();
+    ev.preventDefault();
+  } else if (state.selected !== null && key === "l") {
+    emit("labels:menu");
     ev.preventDefault();
   } else if (state.selected !== null && key === "x") {
     toggleCheckedSelected();

@@ -1,6 +1,7 @@
 // The conversation list: tabs with counts, pages past the first 50, live chats first,
 // waiting time against target, keyboard focus, and checkboxes for bulk actions.
 import { $, api, contactLabel, duration, el, emit, me, now, number, root, state, t, when } from "./core.js";
+import { chips, priorityFlag } from "./labelchips.js";
 
 const listEl = $("conversation-list");
 const PAGE = 50;
@@ -24,6 +25,8 @@ export function concernsMe(c) {
 }
 
 function matchesTab(c) {
+  // The label filter (labels.js): only the conversations carrying it.
+  if (state.labelId && !(c.labels || []).some((l) => l.id === state.labelId)) return false;
   // Spam shows in the managers' Spam view only, and nothing else does there.
   if (state.filter === "spam" || c.spam) return state.filter === "spam" && Boolean(c.spam);
   switch (state.filter) {
@@ -84,7 +87,8 @@ function item(c) {
     el(
       "span",
       { class: "tags" },
-      // What matters at a glance first (waiting, queued), then where it came from.
+      // What matters at a glance first (priority, waiting, queued), then where it came from.
+      priorityFlag(c),
       wait
         ? el(
             "span",
@@ -99,6 +103,7 @@ function item(c) {
         : null,
       c.assignee_id === null && c.status === "open" ? el("span", { class: "tag queued", dataset: { testid: "queued" } }, t("inbox.queued")) : null,
       c.assignee_id !== null && c.assignee_id !== me.id ? el("span", { class: "tag person", dir: "auto" }, c.assignee_name) : null,
+      ...chips(c.labels, 3),
       el("span", { class: "tag channel" }, t(`inbox.channel.${c.channel}`)),
       el("span", { class: "tag account", dir: "auto", title: c.account_name }, c.account_name),
       c.unread > 0 ? el("span", { class: "badge", dataset: { testid: "unread-badge" }, title: t("inbox.unread", { count: c.unread }) }, String(c.unread)) : null,
@@ -147,9 +152,11 @@ export function scrollToSelected() {
 export async function loadList(append) {
   const filter = state.filter;
   const params = new URLSearchParams({ status: filter, limit: String(PAGE) });
+  if (state.labelId) params.set("label_id", String(state.labelId));
+  const labelId = state.labelId;
   if (append && state.cursor) params.set("cursor", state.cursor);
   const { data, response } = await api(listPath(params), undefined, true);
-  if (filter !== state.filter) return;
+  if (filter !== state.filter || labelId !== state.labelId) return;
   if (!append) {
     // Keep what the open thread shows; drop rows of other tabs that are no longer current.
     for (const [id, c] of state.conversations) if (id !== state.selected && !matchesTab(c)) state.conversations.delete(id);
@@ -250,7 +257,9 @@ listEl.addEventListener("scroll", () => {
   if (state.cursor && listEl.scrollTop + listEl.clientHeight > listEl.scrollHeight - 200) {
     const cursor = state.cursor;
     state.cursor = null; // one page at a time
-    api(listPath(new URLSearchParams({ status: state.filter, limit: String(PAGE), cursor })), undefined, true)
+    const params = new URLSearchParams({ status: state.filter, limit: String(PAGE), cursor });
+    if (state.labelId) params.set("label_id", String(state.labelId));
+    api(listPath(params), undefined, true)
       .then(({ data, response }) => {
         for (const c of data) state.conversations.set(c.id, c);
         state.cursor = response.headers.get("X-Next-Cursor");
