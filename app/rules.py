@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -311,3 +312,70 @@ async def delete(services: Services, user: User, rule_id: int) -> None:
         await session.flush()
         await session.delete(rule)
         await session.commit()
+
+
+# The demo's rules: words visitors of the bay really write, in the languages they write in.
+_DEMO = (
+    # name, words, label (by folded name, if the labels' demo made it), office, priority, on
+    (
+        "Marées",
+        ["marée", "marées", "tide", "tides", "Gezeiten", "Ebbe", "Flut", "getij", "marea"],
+        "marées",
+        None,
+        False,
+        True,
+    ),
+    (
+        "Réclamation",
+        ["réclamation", "plainte", "remboursement", "complaint", "refund", "Beschwerde", "klacht"],
+        None,
+        None,
+        True,
+        True,
+    ),
+    (
+        "Vélos aux Salines",
+        ["vélo*", "bike*", "bicycle*", "Fahrrad*", "fiets*", "bici*", "bicicleta*"],
+        "vélo",
+        "les-salines",
+        False,
+        False,
+    ),
+)
+
+
+async def seed_demo(session: AsyncSession, destination_id: int) -> None:
+    """Two rules on (tides labelled when the label exists, complaints raised in priority) and
+    one to try (bikes to Les Salines, off); rules already there by name are left alone."""
+    now = datetime.now(UTC)
+    present = set(
+        (await session.exec(select(Rule.key).where(Rule.destination_id == destination_id))).all()
+    )
+    labels = {
+        label.key: label.id
+        for label in (
+            await session.exec(select(Label).where(Label.destination_id == destination_id))
+        ).all()
+    }
+    offices = {
+        office.slug: office.id
+        for office in (
+            await session.exec(select(Office).where(Office.destination_id == destination_id))
+        ).all()
+    }
+    position = len(present)
+    for name, words, label, office, priority, active in _DEMO:
+        label_id = labels.get(key(label)) if label else None
+        office_id = offices.get(office) if office else None
+        if key(name) in present or (label_id is None and office_id is None and not priority):
+            continue  # there already, or nothing to do without its label
+        session.add(
+            Rule(
+                destination_id=destination_id, name=name, key=key(name),
+                words=json.dumps(words, ensure_ascii=False), label_id=label_id,
+                office_id=office_id, priority=priority, active=active, position=position,
+                created_at=now, updated_at=now,
+            )
+        )  # fmt: skip
+        position += 1
+    await session.commit()

@@ -26,6 +26,7 @@ from app.models import (
     User,
 )
 from app.services import Services
+from app.textnorm import key
 from connectors.base import Author, Channel, InboundMessage, MessageKind
 from tests.conftest import OFFICE_HOURS
 
@@ -58,7 +59,7 @@ async def adviser(services: Services, name: str) -> User:
 
 async def label(services: Services, name: str) -> int:
     async with services.db.session() as session:
-        row = Label(destination_id=1, name=name, key=name.lower(), created_at=OFFICE_HOURS)
+        row = Label(destination_id=1, name=name, key=key(name), created_at=OFFICE_HOURS)
         session.add(row)
         await session.commit()
         assert row.id is not None
@@ -278,3 +279,18 @@ async def test_the_trial_counts_what_ingest_does_in_the_callers_sight(services: 
     services.clock.set(services.clock.now() + timedelta(days=31))
     tried = await rule_trial.trial(services, boss, words)
     assert (tried.matched, tried.conversations, tried.examples) == (0, 0, [])
+
+
+async def test_the_demo_rules_are_seeded_once_and_work(services: Services) -> None:
+    tides = await label(services, "Marées")
+    for _ in range(2):
+        async with services.db.session() as session:
+            await rules.seed_demo(session, 1)
+    boss = await manager(services)
+    seeded = {r.name: r for r in await rules.listed(services, boss)}
+    assert sorted(seeded) == ["Marées", "Réclamation", "Vélos aux Salines"]
+    assert (seeded["Marées"].label_id, seeded["Marées"].active) == (tides, True)
+    assert seeded["Vélos aux Salines"].active is False  # to be tried first
+    found = await Inbox(services).ingest(chat("v1", "Ich habe eine Beschwerde wegen der Ebbe"))
+    seen = await state(services, found.conversation_id)
+    assert seen["priority"] is True and {x[0] for x in seen["labels"]} == {tides}
