@@ -256,7 +256,7 @@ class RoutingDecision(SQLModel, table=True):
     office_id: int | None = Field(default=None, foreign_key="office.id")
     adviser_id: int | None = Field(default=None, foreign_key="user.id")
     # own_hours | shared_duty | override | swap | nobody_on_duty | account_office
-    # | assigned | picked | handover | transfer | moved
+    # | assigned | picked | handover | transfer | moved | rule (detail: the keyword rule's name)
     reason: str = Field(max_length=32)
     detail: str = Field(default="", max_length=500)
     at: datetime = Field(sa_column=utc_column(index=True))
