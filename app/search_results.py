@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, exists, or_
+from sqlalchemy import ColumnElement, and_, exists, or_, union
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -93,11 +93,17 @@ async def page(
     """One page of matching conversations, one row more than ``limit`` when more follow."""
     bind = await session.connection()
     hits = search.backend(bind.dialect.name).hits(words).subquery()
+    # One list of conversation ids, read from the index's hits first: the rows are then fetched
+    # by primary key (scanning the destination's conversations instead costs their number).
     direct = sa_select(hits.c.ref).where(hits.c.doc % 8 < Kind.NAME)
-    by_contact = sa_select(hits.c.ref).where(hits.c.doc % 8 >= Kind.NAME)
+    by_contact = (
+        sa_select(col(Conversation.id))
+        .join(hits, col(Conversation.contact_id) == hits.c.ref)
+        .where(hits.c.doc % 8 >= Kind.NAME)
+    )
     zone = ZoneInfo(await _timezone(session, user.destination_id))
     query = select(Conversation).where(
-        or_(col(Conversation.id).in_(direct), col(Conversation.contact_id).in_(by_contact)),
+        col(Conversation.id).in_(union(direct, by_contact)),
         *_conditions(user, zone, filters),
     )
     if start is not None:

@@ -35,6 +35,21 @@ def test_slash_then_chateau_finds_the_chateau_and_opens_at_the_message(
     expect(result).to_have_count(1)
     expect(page.get_by_test_id("conversation-list")).to_be_hidden()
     expect(result.locator("mark")).to_have_text("Château")
+    expect(page.get_by_test_id("search-summary")).to_have_text(
+        "1 conversation trouvée" if locale == "fr-FR" else "1 conversation found"
+    )
+    # The filters fit the pane; a status with no match empties the results, then back.
+    page.get_by_test_id("search-filters").locator("summary").click()
+    expect(page.get_by_test_id("search-assignee").locator("option")).not_to_have_count(1)
+    screenshot(page, f"search-filters-{locale}-{viewport['width']}")
+    for testid in ("search-channel", "search-status", "search-label", "search-from"):
+        box = page.get_by_test_id(testid).bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], testid
+    page.get_by_test_id("search-status").select_option("resolved")
+    expect(result).to_have_count(0)
+    page.get_by_test_id("search-status").select_option("open")
+    expect(result).to_have_count(1)
+    page.get_by_test_id("search-input").focus()
     screenshot(page, f"search-results-{locale}-{viewport['width']}")
     page.keyboard.press("Enter")
     hit = page.locator("[data-testid=message].search-hit")

@@ -66,7 +66,7 @@ async function run(append) {
     else results.replaceChildren(...rows);
     more.hidden = !next;
     const count = results.children.length;
-    summary.textContent = count ? t("search.count", { n: count }) + (next ? "+" : "") : t("search.none", { q });
+    summary.textContent = count ? t(count === 1 && !next ? "search.count_one" : "search.count", { n: count }) + (next ? "+" : "") : t("search.none", { q });
   } catch (err) {
     if (mine !== serial) return;
     errorEl.textContent = err instanceof ApiError ? err.message : String(err);
@@ -134,6 +134,25 @@ results.addEventListener("keydown", (ev) => {
   }
 });
 $("search-clear").addEventListener("click", () => clear(true));
+
+// The label, adviser and office choices are read when the filters are first opened.
+let filled = false;
+$("search-filters").addEventListener("toggle", async () => {
+  if (filled || !$("search-filters").open) return;
+  filled = true;
+  const fill = (id, rows) => {
+    const select = $(id);
+    if (select) select.append(...rows.map(([value, name]) => el("option", { value: String(value) }, name)));
+  };
+  const [labels, people, offices] = await Promise.all([
+    api("/api/labels").catch(() => ({ labels: [] })),
+    api("/api/colleagues").catch(() => []),
+    $("search-office") ? api("/api/offices").catch(() => []) : Promise.resolve([]),
+  ]);
+  fill("search-label", (labels.labels || []).map((l) => [l.id, l.name]));
+  fill("search-assignee", people.map((p) => [p.id, p.name]));
+  fill("search-office", offices.map((o) => [o.id, o.name]));
+});
 more.addEventListener("click", () => run(true));
 
 // "/" anywhere but in a text field (app keyboard.js calls it).

@@ -1,0 +1,372 @@
+"""Search latency on a large archive, against a floor measured in the same run.
+
+Builds a SQLite database (the demo destination) with N messages (1,000,000 by default) of
+realistic multilingual visitor questions, replies and notes in 100,000 conversations spread over
+the three offices, indexes them as migration 0008's backfill does, then times
+``app.search_results`` (the API's page and excerpts) for a set of 1–3-word queries — accents,
+prefixes, mixed case — as an adviser (visibility filter on: their office only) and as the
+destination's manager. The floor is a bare FTS5 MATCH fetching every matching document of the
+same query on the same table. Prints p50/p95 and the ratio p95 / floor p95. With
+``DATABASE_URL`` pointing at PostgreSQL, the same queries run there (the floor is then the bare
+``@@`` over the GIN index).
+
+Run: ``python -m bench.search_bench [--messages 1000000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sqlite3
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlmodel import select
+
+from app import search, search_results
+from app.db import Database, create_tables
+from app.demo import seed
+from app.models import Role, User
+
+WORDS = {
+    "fr": [
+        "bonjour",
+        "château",
+        "phare",
+        "marée",
+        "horaires",
+        "vélo",
+        "location",
+        "plage",
+        "musée",
+        "ouvert",
+        "fermé",
+        "ce",
+        "soir",
+        "demain",
+        "matin",
+        "ferry",
+        "traversée",
+        "billet",
+        "réservation",
+        "parking",
+        "chien",
+        "randonnée",
+        "sentier",
+        "côtier",
+        "marché",
+        "crêperie",
+        "restaurant",
+        "hôtel",
+        "chambre",
+        "piscine",
+        "enfants",
+        "gratuit",
+        "tarif",
+        "été",
+        "hiver",
+        "île",
+    ],
+    "en": [
+        "hello",
+        "lighthouse",
+        "tide",
+        "times",
+        "bike",
+        "rental",
+        "beach",
+        "museum",
+        "open",
+        "closed",
+        "tonight",
+        "tomorrow",
+        "morning",
+        "ferry",
+        "crossing",
+        "ticket",
+        "booking",
+        "parking",
+        "dog",
+        "hike",
+        "coastal",
+        "path",
+        "market",
+        "restaurant",
+        "hotel",
+        "room",
+        "pool",
+        "children",
+        "free",
+        "price",
+        "summer",
+        "winter",
+        "island",
+        "castle",
+        "walk",
+        "boat",
+    ],
+    "de": [
+        "hallo",
+        "Leuchtturm",
+        "Gezeiten",
+        "Fahrrad",
+        "Verleih",
+        "Strand",
+        "Museum",
+        "geöffnet",
+        "geschlossen",
+        "heute",
+        "Abend",
+        "morgen",
+        "Fähre",
+        "Überfahrt",
+        "Fahrkarte",
+        "Reservierung",
+        "Parkplatz",
+        "Hund",
+        "Wanderung",
+        "Küstenweg",
+        "Markt",
+        "Restaurant",
+        "Zimmer",
+        "Schwimmbad",
+        "Kinder",
+        "kostenlos",
+        "Preis",
+        "Sommer",
+        "Schloss",
+        "Straße",
+    ],
+    "nl": [
+        "hallo",
+        "vuurtoren",
+        "getijden",
+        "fiets",
+        "verhuur",
+        "strand",
+        "museum",
+        "open",
+        "gesloten",
+        "vanavond",
+        "morgen",
+        "veerboot",
+        "overtocht",
+        "kaartje",
+        "reservering",
+        "parkeren",
+        "hond",
+        "wandeling",
+        "kustpad",
+        "markt",
+        "kamer",
+    ],
+    "es": [
+        "hola",
+        "faro",
+        "mareas",
+        "bicicleta",
+        "alquiler",
+        "playa",
+        "museo",
+        "abierto",
+        "cerrado",
+        "esta",
+        "noche",
+        "mañana",
+        "ferri",
+        "travesía",
+        "billete",
+        "reserva",
+        "aparcamiento",
+        "perro",
+        "senderismo",
+        "mercado",
+        "habitación",
+        "niños",
+    ],
+}
+QUERIES = [
+    "chateau", "château", "CHATEAU", "phare", "maree", "marée haute", "velo location",
+    "lighthouse", "tide times", "bike", "bi", "fer", "ferry tomorrow", "Fähre", "fahre",
+    "strasse", "Küstenweg", "museo abierto", "playa", "parking chien", "hotel room pool",
+    "cr", "crep", "creperie", "schloss", "vuurtoren", "Zéphyrine", "reserv", "plage enfants",
+    "ile",
+]  # fmt: skip
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+PER_CONVERSATION = 10
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def fmt(values: list[float]) -> str:
+    return (
+        f"p50 {pct(values, 50) * 1000:7.2f} ms   p95 {pct(values, 95) * 1000:7.2f} ms   "
+        f"max {max(values) * 1000:7.2f} ms   (n={len(values)})"
+    )
+
+
+def sentences(rng: random.Random, count: int) -> Iterator[str]:
+    langs = list(WORDS)
+    for _ in range(count):
+        words = WORDS[rng.choice(langs)]
+        yield " ".join(rng.choices(words, k=rng.randint(6, 18))).capitalize() + " ?"
+
+
+def stamp(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def fill(path: str, messages: int) -> None:
+    """Contacts, conversations and messages by executemany, then the index as the backfill."""
+    rng = random.Random(13)
+    db = sqlite3.connect(path)
+    accounts = db.execute("SELECT id, office_id FROM account WHERE channel = 'webchat'").fetchall()
+    conversations = max(1, messages // PER_CONVERSATION)
+    db.execute("BEGIN")
+    first_names = [
+        "Anne",
+        "Ingrid",
+        "Jan",
+        "Lucía",
+        "Marc",
+        "Julia",
+        "Sören",
+        "Zoé",
+        "Hélène",
+        "Pieter",
+        "Carmen",
+        "Émile",
+    ]
+    db.executemany(
+        "INSERT INTO contact (id, destination_id, channel, external_id, name, handle, language,"
+        " created_at, profile, email) VALUES (?, 1, 'webchat', ?, ?, '', '', ?, '', '')",
+        ((n + 1000, f"bench-{n}", f"{rng.choice(first_names)} {n}", stamp(T0))
+         for n in range(conversations)),
+    )  # fmt: skip
+    rows = []
+    for n in range(conversations):
+        account, office = accounts[n % len(accounts)]
+        last = T0 + timedelta(minutes=n * 5)
+        rows.append((n + 1000, account, n + 1000, office, f"bench-{n}", stamp(last), stamp(last)))
+    db.executemany(
+        "INSERT INTO conversation (id, destination_id, account_id, contact_id, office_id, channel,"
+        " thread_key, subject, status, unread, created_at, last_message_at, preview, spam,"
+        " visitor_ip, priority) VALUES (?, 1, ?, ?, ?, 'webchat', ?, '', 'OPEN', 0, ?, ?, '', 0,"
+        " '', 0)",
+        rows,
+    )
+    texts = sentences(rng, messages)
+    direction = ("IN", "VISITOR"), ("OUT", "ADVISER"), ("NOTE", "ADVISER")
+
+    def message_rows() -> Iterator[tuple[object, ...]]:
+        for i, body in enumerate(texts):
+            conversation = i // PER_CONVERSATION + 1000
+            d, kind = direction[0] if i % 3 == 0 else direction[1 + (i % 7 == 1)]
+            at = T0 + timedelta(minutes=(conversation - 1000) * 5, seconds=i % PER_CONVERSATION)
+            account = accounts[(conversation - 1000) % len(accounts)][0]
+            yield (i + 1000, conversation, account, d, kind, body, stamp(at))
+
+    db.executemany(
+        "INSERT INTO message (id, conversation_id, account_id, direction, author_kind, client_id,"
+        " kind, text, split_thread, created_at, delivery_status, delivery_error, delivery_code,"
+        " delivery_params, details) VALUES (?, ?, ?, ?, ?, '', 'normal', ?, 0, ?, 'RECEIVED',"
+        " '', '', '', '')",
+        message_rows(),
+    )
+    db.commit()
+    db.close()
+
+
+async def backfill(database: Database) -> None:
+    async with database.engine.begin() as conn:
+        table = search.backend(conn.dialect.name).table
+        await conn.exec_driver_sql(f"DELETE FROM {table}")  # noqa: S608 (a constant name)
+        await conn.run_sync(search.backfill)
+
+
+async def measure(database: Database, words_of: list[list[str]], who: User) -> list[float]:
+    out = []
+    for words in words_of:
+        async with database.session() as session:
+            start = time.perf_counter()
+            rows = await search_results.page(
+                session, who, words, search_results.Filters(), 50, None
+            )
+            await search_results.snippets(session, words, rows[:50])
+            out.append(time.perf_counter() - start)
+    return out
+
+
+async def floor(database: Database, words_of: list[list[str]]) -> tuple[list[float], int]:
+    out, hits = [], 0
+    async with database.engine.connect() as conn:
+        index = search.backend(conn.dialect.name)
+        for words in words_of:
+            start = time.perf_counter()
+            hits += len((await conn.execute(index.hits(words))).all())
+            out.append(time.perf_counter() - start)
+    return out, hits
+
+
+async def run(url: str, path: str | None, messages: int) -> None:
+    database = Database(url)
+    await create_tables(database.engine)
+    async with database.session() as session:
+        await seed(session)
+    if path:
+        started = time.perf_counter()
+        fill(path, messages)
+        print(f"stored {messages:,} messages in {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    await backfill(database)
+    print(f"indexed them (backfill) in {time.perf_counter() - started:.1f} s")
+    async with database.session() as session:
+        adviser = (await session.exec(select(User).where(User.role == Role.ADVISER))).first()
+        manager = (
+            await session.exec(select(User).where(User.role == Role.DESTINATION_MANAGER))
+        ).first()
+        total = (await session.exec(text("SELECT count(*) FROM message"))).one()  # type: ignore[call-overload]
+    assert adviser and manager
+    print(f"messages in the archive: {total[0]:,}")
+    words_of = [search.words(q) for q in QUERIES] * 3
+    await floor(database, words_of[:5])  # warm the page cache
+    bare, hits = await floor(database, words_of)
+    as_adviser = await measure(database, words_of, adviser)
+    as_manager = await measure(database, words_of, manager)
+    print(
+        f"floor: bare index match, every hit  {fmt(bare)}  ({hits // len(words_of):,} hits/query)"
+    )
+    print(f"search as an adviser (one office)   {fmt(as_adviser)}")
+    print(f"search as the destination manager   {fmt(as_manager)}")
+    for name, values in (("adviser", as_adviser), ("manager", as_manager)):
+        ratio = pct(values, 95) / pct(bare, 95)
+        print(f"ratio {name} p95 / floor p95: {ratio:.2f}   (target p95 <= 100 ms)")
+    await database.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    args = parser.parse_args()
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("postgresql"):
+        print("PostgreSQL:", url.split("@")[-1])
+        asyncio.run(run(url, None, args.messages))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "bench.db")
+        print(f"SQLite {sqlite3.sqlite_version}, FTS5")
+        asyncio.run(run(f"sqlite+aiosqlite:///{path}", path, args.messages))
+
+
+if __name__ == "__main__":
+    main()
