@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
@@ -331,3 +332,86 @@ async def set_label_many(
         else:
             result.skipped += 1
     return result
+
+
+# --- demo -----------------------------------------------------------------------------------------
+
+DEMO = (
+    # name, colour, words its conversations contain (folded)
+    ("Hébergement", "#2563eb", ("chambre", "hotel", "room", "zimmer", "camping")),
+    ("Transports", "#ea580c", ("bac", "ferry", "parken", "parking", "bus", "train")),
+    ("Événements", "#9333ea", ("phare", "lighthouse", "leuchtturm", "eventos", "markt", "marche")),
+    ("Marées", "#0891b2", ("maree", "tide", "plage", "playa", "salt marsh")),
+    ("Vélo", "#059669", ("velo", "bike", "fiets", "fahrrad")),
+    ("Réclamation", "#dc2626", ("perdu", "lost", "rembourse", "refund")),
+)
+
+
+async def seed_demo(session: AsyncSession, destination_id: int) -> None:
+    """The demo's labels, put on the conversations whose visitor asked about them (seven in
+    ten, as advisers label); run again, it adds nothing twice."""
+    from app.models import Direction, Message  # only the demo reads messages here
+
+    now = (await session.exec(select(func.max(Conversation.created_at)))).one()
+    known = {
+        label.key: label
+        for label in (
+            await session.exec(select(Label).where(Label.destination_id == destination_id))
+        ).all()
+    }
+    for name, color, _ in DEMO:
+        key = textnorm.key(name)
+        if key not in known:
+            label = Label(
+                destination_id=destination_id,
+                name=name,
+                key=key,
+                color=color,
+                created_at=now or _epoch(),
+            )
+            session.add(label)
+            known[key] = label
+    await session.flush()
+    asked = await session.exec(
+        select(Message.conversation_id, Message.text, Conversation.created_at)
+        .join(Conversation, col(Conversation.id) == Message.conversation_id)
+        .where(
+            Conversation.destination_id == destination_id,
+            Message.direction == Direction.IN,
+            col(Conversation.spam).is_(False),
+        )
+        .order_by(col(Message.id))
+    )
+    wanted: dict[tuple[int, int], datetime] = {}
+    for conversation_id, text, created_at in asked.all():
+        if conversation_id % 10 >= 7:
+            continue
+        folded = textnorm.fold(text)
+        for name, _, words in DEMO:
+            if any(word in folded for word in words):
+                label_id = known[textnorm.key(name)].id
+                assert label_id is not None
+                wanted.setdefault((conversation_id, label_id), created_at)
+    present = set(
+        (
+            await session.exec(
+                select(ConversationLabel.conversation_id, ConversationLabel.label_id).where(
+                    col(ConversationLabel.label_id).in_([x.id for x in known.values()])
+                )
+            )
+        ).all()
+    )
+    for (conversation_id, label_id), created_at in wanted.items():
+        if (conversation_id, label_id) not in present:
+            session.add(
+                ConversationLabel(
+                    conversation_id=conversation_id,
+                    label_id=label_id,
+                    added_at=created_at,
+                )
+            )
+    await session.commit()
+
+
+def _epoch() -> datetime:
+    return datetime(2026, 1, 1, tzinfo=UTC)

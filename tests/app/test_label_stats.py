@@ -114,3 +114,22 @@ async def test_an_office_manager_counts_only_their_office(
         assert client.get(f"/dashboard/labels.csv?{QUERY}&office_id=1").status_code == 403
         listed = client.get("/api/labels").json()["labels"]
         assert {x["name"]: x["conversations"] for x in listed} == {"=cmd()": 1, "Vélo": 0}
+
+
+async def test_the_demo_labels_what_visitors_asked_once(services: Services) -> None:
+    from app.models import ConversationLabel, Label
+
+    inbox = Inbox(services)
+    services.clock.set(datetime(2026, 7, 21, 9, 0, tzinfo=UTC))
+    texts = ["Où louer un VÉLO ?", "When is high tide?", "Reste-t-il une chambre ?", "Bonjour"]
+    for n, text in enumerate(texts * 3):
+        at = datetime(2026, 7, 21, 8, n, tzinfo=UTC)
+        await inbox.ingest(chat(200 + n, at, "chat-port-argent", text=text))
+    for _ in range(2):
+        async with services.db.session() as session:
+            await labels.seed_demo(session, 1)
+    async with services.db.session() as session:
+        names = sorted(x.name for x in (await session.exec(select(Label))).all())
+        pairs = (await session.exec(select(ConversationLabel))).all()
+    assert names == sorted(name for name, _, _ in labels.DEMO)
+    assert 0 < len(pairs) < 9  # some of the 9 that asked about something, each once
