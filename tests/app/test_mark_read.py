@@ -104,6 +104,7 @@ async def test_no_get_endpoint_changes_what_is_stored(live: LiveServer) -> None:
         "item_id": "1",  # a quarantined mail (none here: its download answers 404)
         "key": "mail-port-argent",
         "answer_id": "1",  # an answer of the library (app.answers)
+        "contact_id": "1",  # the unread conversation's visitor (app.contacts)
     }
     with login(live.url, manager.email, manager.password) as client:
         schema = client.get("/api/openapi.json").json()
