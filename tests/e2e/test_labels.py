@@ -1,0 +1,81 @@
+"""Labels in a real Chromium: an adviser puts one on from the thread header with the keyboard
+(L, type, Enter, Escape), its chip appears in the row, and the list is filtered by it — with 60+
+labelled conversations, on a desktop and a phone, in French and English."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.conftest import LiveServer, login, office_login
+from tests.e2e.conftest import adviser_login, screenshot
+from tests.e2e.seeding import many_chats
+
+pytestmark = pytest.mark.e2e
+
+DESKTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
+NAMES = [("Hébergement", "#2563eb"), ("Transports", "#ea580c"), ("Marées", "#0891b2"),
+         ("Événements", "#9333ea"), ("Réclamation", "#fde047")]  # fmt: skip
+
+
+def labelled_inbox(live: LiveServer) -> None:
+    """62 conversations, most carrying one to four labels; "Vélo" on none yet."""
+    many_chats(live, 62)
+    boss = next(x for x in live.logins.values() if x.email.startswith("manager@"))
+    with login(live.url, boss.email, boss.password) as client:
+        ids = [c["id"] for c in client.get("/api/conversations?status=all").json()]
+        assert len(ids) >= 60
+        made = [client.post("/api/labels", json={"name": n, "color": c}).json() for n, c in NAMES]
+        client.post("/api/labels", json={"name": "Vélo", "color": "#059669"})
+        for step, label in enumerate(made):
+            chosen = ids[step :: step + 2]
+            client.post(f"/api/labels/{label['id']}/bulk", json={"ids": chosen, "action": "add"})
+
+
+@pytest.mark.parametrize(
+    ("locale", "viewport"), [("fr-FR", DESKTOP), ("en-GB", PHONE)], ids=["fr-desktop", "en-phone"]
+)
+def test_label_from_the_header_with_the_keyboard_then_filter(
+    live: LiveServer, new_page: Any, locale: str, viewport: dict[str, int]
+) -> None:
+    labelled_inbox(live)
+    phone = viewport is PHONE
+    name = f"labels-{locale[:2]}-{'phone' if phone else 'desktop'}"
+    page: Page = new_page(locale=locale, viewport=viewport)
+    adviser_login(page, live, office_login(live, "port-argent"))
+    expect(page.get_by_test_id("label-chip").first).to_be_visible()
+    screenshot(page, f"{name}-list")
+    rows = page.get_by_test_id("conversation-item")
+    first = rows.first
+    cid = first.get_attribute("data-id")
+    first.get_by_test_id("conversation-open").click()
+    expect(page.get_by_test_id("thread")).to_be_visible()
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.keyboard.press("l")
+    search = page.get_by_test_id("label-search")
+    expect(search).to_be_focused()
+    search.type("velo")
+    expect(page.get_by_test_id("label-option")).to_have_count(1)
+    screenshot(page, f"{name}-menu")
+    search.press("Enter")
+    chips = page.get_by_test_id("thread-label-chips")
+    expect(chips.get_by_test_id("label-chip").filter(has_text="Vélo")).to_be_visible()
+    search.press("Escape")
+    expect(page.get_by_test_id("label-menu")).to_be_hidden()
+    expect(page.get_by_test_id("label-add")).to_be_focused()
+    expect(page.get_by_test_id("activity").filter(has_text="Vélo")).to_be_visible()
+    screenshot(page, f"{name}-thread")
+    if phone:
+        page.get_by_test_id("back").click()
+    row = page.locator(f"[data-testid=conversation-item][data-id='{cid}']")
+    expect(row.get_by_test_id("label-chip").filter(has_text="Vélo")).to_be_visible()
+    # The filter: only that conversation carries Vélo.
+    page.get_by_test_id("label-filter").select_option(label="Vélo")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-id", str(cid))
+    screenshot(page, f"{name}-filtered")
+    page.get_by_test_id("label-filter").select_option(value="")
+    expect(rows.nth(10)).to_be_visible()
