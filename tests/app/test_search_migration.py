@@ -1,0 +1,103 @@
+"""Migration 0008: made on a database that already holds conversations, the index is filled
+from them (messages, notes, subjects, visitors); its downgrade drops it, and writes made while
+it is gone are indexed by the next upgrade."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, inspect
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import migrations, search
+from app.db import make_engine, migrate
+from app.models import (
+    Account,
+    AuthorKind,
+    Contact,
+    Conversation,
+    Destination,
+    Direction,
+    Message,
+    Office,
+)
+
+T0 = datetime(2026, 7, 18, 19, 14, tzinfo=UTC)
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'concierge.db'}")
+    yield engine
+    await engine.dispose()
+
+
+def hits(connection: Connection, word: str) -> list[tuple[int, int]]:
+    index = search.backend(connection.dialect.name)
+    return [(int(d), int(r)) for d, r in connection.execute(index.hits([word])).all()]
+
+
+async def add_rows(engine: AsyncEngine) -> tuple[int, int, int]:
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        session.add(Destination(slug="baie-dargent", name="Baie d'Argent"))
+        await session.flush()
+        session.add(Office(destination_id=1, slug="port-argent", name="Port-Argent"))
+        await session.flush()
+        session.add(Account(destination_id=1, office_id=1, channel="email", key="mail", name="M"))
+        await session.flush()
+        contact = Contact(destination_id=1, channel="email", external_id="aurelie@example.org",
+                          name="Aurélie Kerjean", created_at=T0)  # fmt: skip
+        session.add(contact)
+        await session.flush()
+        conversation = Conversation(destination_id=1, account_id=1, contact_id=contact.id or 0,
+                                    office_id=1, channel="email", thread_key="t1",
+                                    subject="Horaires de l'écomusée", created_at=T0,
+                                    last_message_at=T0)  # fmt: skip
+        session.add(conversation)
+        await session.flush()
+        for direction, kind, words in (
+            (Direction.IN, AuthorKind.VISITOR, "La Pointe du Château se visite-t-elle ?"),
+            (Direction.NOTE, AuthorKind.ADVISER, "Voir avec Ploumanac'h"),
+        ):
+            session.add(Message(conversation_id=conversation.id or 0, account_id=1,
+                                direction=direction, author_kind=kind, text=words,
+                                created_at=T0))  # fmt: skip
+        await session.commit()
+        return conversation.id or 0, contact.id or 0, 0
+
+
+async def test_the_upgrade_fills_the_index_from_stored_rows_and_the_downgrade_drops_it(
+    engine: AsyncEngine,
+) -> None:
+    await migrate(engine)
+    async with engine.begin() as conn:
+        await conn.run_sync(migrations.downgrade, "0007")
+        assert not any(
+            search.owned_table(t)
+            for t in await conn.run_sync(lambda c: inspect(c).get_table_names())
+        )
+    # Written while there is no index: nothing fails, nothing is indexed yet.
+    conversation_id, contact_id, _ = await add_rows(engine)
+    assert await migrate(engine) == ("0007", migrations.head())
+    async with engine.connect() as conn:
+        assert await conn.run_sync(hits, "chateau") == [(8 * 1, conversation_id)]  # message 1
+        assert [r for _, r in await conn.run_sync(hits, "ploumanac")] == [conversation_id]
+        assert await conn.run_sync(hits, "ecomusee") == [(8 * conversation_id + 1, conversation_id)]
+        assert await conn.run_sync(hits, "aurelie") == [
+            (8 * contact_id + 2, contact_id),  # her name
+            (8 * contact_id + 3, contact_id),  # her address
+        ]
+    # And it is kept in step from then on.
+    async with AsyncSession(engine) as session:
+        contact = await session.get(Contact, contact_id)
+        assert contact is not None
+        contact.name = "Aurélie Le Bihan"
+        session.add(contact)
+        await session.commit()
+    async with engine.connect() as conn:
+        assert await conn.run_sync(hits, "kerjean") == []
+        assert len(await conn.run_sync(hits, "bihan")) == 1
