@@ -237,7 +237,10 @@
 
   function sendPending(clientId, text) {
     if (state.socket && state.socket.readyState === 1) {
-      state.socket.send(JSON.stringify({ type: "message", client_id: clientId, text }));
+      // The page the visitor writes from, for the adviser: its address without the query
+      // string or fragment (which may hold a booking reference).
+      const page = (location.origin + location.pathname).slice(0, 300);
+      state.socket.send(JSON.stringify({ type: "message", client_id: clientId, text, page }));
     }
   }
 

@@ -376,6 +376,7 @@ async def _visitor_frame(visitor: _Visitor, inbox: Inbox, ip: str, raw: str, lan
         visitor_id=visitor.visitor_id,
         received_at=services.clock.now(),
         language=lang,
+        site=ws.headers.get("origin", ""),  # the page's site, shown in the visitor's profile
     )
     # The address lets a manager block it (app.moderation); kept on the conversation only.
     inbound = dataclasses.replace(inbound, metadata={**inbound.metadata, "ip": ip})

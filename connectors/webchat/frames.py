@@ -6,6 +6,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from connectors.base import Author, Channel, InboundMessage
 
@@ -25,6 +26,7 @@ class FrameError(ValueError):
 class VisitorMessageFrame:
     client_id: str
     text: str
+    page: str = ""  # the page the widget is on: origin + path only ("" when not given)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +77,35 @@ def parse_frame(raw: str | bytes, max_chars: int) -> Frame:
         raise FrameError("too_long")
     if not storable(text):
         raise FrameError("invalid_text", "text holds a lone surrogate or a NUL character")
-    return VisitorMessageFrame(client_id=client_id, text=text.strip("\r\n"))
+    page = data.get("page", "")
+    if not isinstance(page, str):
+        raise FrameError("malformed", "page must be a string")
+    return VisitorMessageFrame(
+        client_id=client_id, text=text.strip("\r\n"), page=page_address(page)
+    )
+
+
+MAX_PAGE_CHARS = 300
+
+
+def page_address(value: str, origin_only: bool = False) -> str:
+    """An http(s) address cut to its origin and path — never its query string or fragment,
+    which may carry a booking reference or a session — and to ``MAX_PAGE_CHARS``; "" for
+    anything else (another scheme, no host, not storable)."""
+    if not value or len(value) > 8 * MAX_PAGE_CHARS or not storable(value):
+        return ""
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port  # refuses a port that is no number
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return ""
+    if any(ch.isspace() or ch in '<>"' for ch in parts.netloc + parts.path):
+        return ""
+    host = parts.hostname.lower() + (f":{port}" if port is not None else "")
+    origin = f"{parts.scheme.lower()}://{host}"
+    return origin if origin_only else (origin + parts.path)[:MAX_PAGE_CHARS]
 
 
 def storable(text: str) -> bool:
@@ -99,15 +129,34 @@ def to_inbound(
     received_at: datetime,
     name: str = "",
     language: str = "",
+    site: str = "",
 ) -> InboundMessage:
-    """A chat message as every channel's message; one visitor is one thread."""
+    """A chat message as every channel's message; one visitor is one thread. ``site``: the
+    origin the widget's socket came from (its ``Origin`` header)."""
     return InboundMessage(
         channel=Channel.WEBCHAT,
         account=account,
         external_id=f"{visitor_id}:{frame.client_id}",
         thread_key=visitor_id,
-        author=Author(external_id=visitor_id, name=name, language=language),
+        author=Author(
+            external_id=visitor_id,
+            name=name,
+            language=language,
+            profile=_origin_profile(frame.page, site),
+        ),
         text=frame.text,
         received_at=received_at,
         metadata={"client_id": frame.client_id},
     )
+
+
+def _origin_profile(page: str, site: str) -> dict[str, str]:
+    """Where the visitor wrote from, kept on their contact: the site (the socket's origin) and
+    the page, only when the page is on that site (a page claiming another site is left out)."""
+    site = page_address(site, origin_only=True)
+    if not site:
+        return {}
+    shown = {"site": site}
+    if page and page_address(page, origin_only=True) == site:
+        shown["page"] = page
+    return shown
