@@ -59,6 +59,9 @@ def test_label_from_the_header_with_the_keyboard_then_filter(
     expect(search).to_be_focused()
     search.type("velo")
     expect(page.get_by_test_id("label-option")).to_have_count(1)
+    box = page.get_by_test_id("label-menu").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
     screenshot(page, f"{name}-menu")
     search.press("Enter")
     chips = page.get_by_test_id("thread-label-chips")

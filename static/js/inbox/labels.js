@@ -109,6 +109,10 @@ function openMenu() {
   const c = state.conversations.get(state.selected);
   if (!c || c.erased) return;
   menu.hidden = false;
+  // Kept inside the window (a phone's header puts the button near its right edge).
+  menu.style.left = "0px";
+  const overflow = menu.getBoundingClientRect().right - (document.documentElement.clientWidth - 8);
+  if (overflow > 0) menu.style.left = `${-overflow}px`;
   addButton.setAttribute("aria-expanded", "true");
   search.value = "";
   active = 0;

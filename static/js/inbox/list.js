@@ -103,11 +103,12 @@ function item(c) {
         : null,
       c.assignee_id === null && c.status === "open" ? el("span", { class: "tag queued", dataset: { testid: "queued" } }, t("inbox.queued")) : null,
       c.assignee_id !== null && c.assignee_id !== me.id ? el("span", { class: "tag person", dir: "auto" }, c.assignee_name) : null,
-      ...chips(c.labels, 3),
       el("span", { class: "tag channel" }, t(`inbox.channel.${c.channel}`)),
       el("span", { class: "tag account", dir: "auto", title: c.account_name }, c.account_name),
       c.unread > 0 ? el("span", { class: "badge", dataset: { testid: "unread-badge" }, title: t("inbox.unread", { count: c.unread }) }, String(c.unread)) : null,
     ),
+    // Its labels on a line of their own, so their names stay readable (labelchips.js).
+    c.labels && c.labels.length ? el("span", { class: "row-labels" }, ...chips(c.labels, 3)) : null,
   );
   button.addEventListener("click", () => emit("open", c.id));
   return el(
