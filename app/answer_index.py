@@ -11,6 +11,7 @@ returns.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -35,6 +36,7 @@ class Entry:
     shortcut: str
     tags: list[str]
     uses: int
+    updated_at: datetime
     texts: dict[str, str] = field(default_factory=dict)
     folded_title: str = ""
     folded_tags: str = ""
@@ -44,11 +46,17 @@ class Entry:
 @dataclass(slots=True)
 class _Held:
     version: tuple[int, int, datetime | None]
-    entries: list[Entry]
+    entries: dict[int, Entry]
 
 
 # (database URL, destination id) → what this worker holds.
 _held: dict[tuple[str, int], _Held] = {}
+
+
+def _fold(text: str) -> str:
+    # ASCII folds to its lower case (nothing to decompose): most texts of most languages
+    # skip the per-character pass of app.textnorm.fold.
+    return text.lower() if text.isascii() else fold(text)
 
 
 def _words(query: str) -> list[str]:
@@ -66,59 +74,76 @@ async def _version(session: AsyncSession, destination_id: int) -> tuple[int, int
     return int(row[0] or 0), int(row[1] or 0), row[2]
 
 
-async def _load(session: AsyncSession, destination_id: int) -> list[Entry]:
-    answers = (
-        await session.exec(select(Answer).where(Answer.destination_id == destination_id))
-    ).all()
+async def _load(session: AsyncSession, ids: list[int]) -> dict[int, Entry]:
+    """The answers ``ids``, folded."""
     by_id: dict[int, Entry] = {}
-    for a in answers:
-        assert a.id is not None
-        by_id[a.id] = Entry(
-            a.id, a.office_id, a.status, a.created_by, a.title, a.shortcut, a.tags.split(), a.uses
+    for chunk in range(0, len(ids), 500):  # SQLite's bound parameters are limited
+        part = ids[chunk : chunk + 500]
+        for a in (await session.exec(select(Answer).where(col(Answer.id).in_(part)))).all():
+            assert a.id is not None
+            by_id[a.id] = Entry(
+                a.id, a.office_id, a.status, a.created_by, a.title, a.shortcut, a.tags.split(),
+                a.uses, a.updated_at,
+            )  # fmt: skip
+        texts = await session.exec(
+            select(AnswerText.answer_id, AnswerText.language, AnswerText.text).where(
+                col(AnswerText.answer_id).in_(part)
+            )
         )
-    texts = (
-        await session.exec(
-            select(AnswerText.answer_id, AnswerText.language, AnswerText.text)
-            .join(Answer, col(Answer.id) == col(AnswerText.answer_id))
-            .where(Answer.destination_id == destination_id)
-        )
-    ).all()
-    for answer_id, language, text in texts:
-        if answer_id in by_id:
-            by_id[answer_id].texts[language] = text
+        for answer_id, language, text in texts.all():
+            if answer_id in by_id:
+                by_id[answer_id].texts[language] = text
     for e in by_id.values():
-        e.folded_title = fold(e.title)
+        e.folded_title = _fold(e.title)
         e.folded_tags = " ".join(e.tags)
         e.folded_all = "\n".join(
-            [e.shortcut, e.folded_title, e.folded_tags, *(fold(t) for t in e.texts.values())]
+            [e.shortcut, e.folded_title, e.folded_tags, *(_fold(t) for t in e.texts.values())]
         )
-    return list(by_id.values())
+    return by_id
 
 
 async def entries(session: AsyncSession, database: str, destination_id: int) -> list[Entry]:
-    """The destination's answers, folded; reloaded only when one changed."""
+    """The destination's answers, folded; those changed since the last call folded again."""
     version = await _version(session, destination_id)
     held = _held.get((database, destination_id))
     if held is None or held.version != version:
-        held = _Held(version, await _load(session, destination_id))
+        stamps = {
+            answer_id: at
+            for answer_id, at in (
+                await session.exec(
+                    select(Answer.id, Answer.updated_at).where(
+                        Answer.destination_id == destination_id
+                    )
+                )
+            ).all()
+            if answer_id is not None
+        }
+        kept = {} if held is None else held.entries
+        kept = {i: e for i, e in kept.items() if stamps.get(i) == e.updated_at}
+        kept.update(await _load(session, [i for i in stamps if i not in kept]))
+        held = _Held(version, kept)
         _held[(database, destination_id)] = held
-    return held.entries
+    return list(held.entries.values())
 
 
-def tier(entry: Entry, words: list[str]) -> int | None:
+def tier(entry: Entry, words: list[str], prefixes: tuple[str, ...] = ()) -> int | None:
     """How well ``entry`` matches: 0 its shortcut (or no query), 1 its title, 2 its tags,
-    3 anywhere (texts included); None when some word is nowhere."""
+    3 anywhere (texts included); None when some word is nowhere. ``prefixes``: the words
+    joined as a shortcut would be ("bus-12", "bus12"), computed once per query."""
     if not words:
         return 0
-    if entry.shortcut.startswith("-".join(words)) or entry.shortcut.startswith("".join(words)):
+    # Most answers match nothing of a precise query: one pass over everything rejects them.
+    everything = entry.folded_all
+    for w in words:
+        if w not in everything:
+            return None
+    if entry.shortcut.startswith(prefixes or ("-".join(words), "".join(words))):
         return 0
     if all(w in entry.folded_title for w in words):
         return 1
     if all(w in entry.folded_tags for w in words):
         return 2
-    if all(w in entry.folded_all for w in words):
-        return 3
-    return None
+    return 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,22 +159,25 @@ def search(
     language: str,
     default_language: str,
     office_id: int | None,
+    limit: int,
 ) -> list[Found]:
-    """The matching answers, best first: ``office_id``'s own, then destination-wide ones,
+    """The ``limit`` best matching answers: ``office_id``'s own, then destination-wide ones,
     then others; among them those having a text in ``language``; then shortcut, title, tags,
     text matches; then the most used; then by title."""
     words = _words(query)
-    ranked: list[tuple[tuple[int, int, int, int, str, int], Found]] = []
+    prefixes = ("-".join(words), "".join(words))
+    ranked: list[tuple[tuple[int, int, int, int, str, int], Entry]] = []
     for e in rows:
-        level = tier(e, words)
+        level = tier(e, words, prefixes)
         if level is None:
             continue
-        place = 0 if office_id is not None and e.office_id == office_id else 1
-        if e.office_id is not None and e.office_id != office_id:
-            place = 2
-        chosen = choose_language(e.texts, language, default_language)
+        # The conversation's office's own first (0), destination-wide next (1), others last.
+        place = 1 if e.office_id is None else 0 if e.office_id == office_id else 2
         lacks = 0 if not language or language in e.texts else 1
-        found = Found(e, chosen, bool(language) and chosen != language)
-        ranked.append(((place, lacks, level, -e.uses, e.folded_title, e.id), found))
-    ranked.sort(key=lambda pair: pair[0])
-    return [found for _, found in ranked]
+        ranked.append(((place, lacks, level, -e.uses, e.folded_title, e.id), e))
+    best = heapq.nsmallest(limit, ranked, key=lambda pair: pair[0])
+    found = []
+    for _, e in best:
+        chosen = choose_language(e.texts, language, default_language)
+        found.append(Found(e, chosen, bool(language) and chosen != language))
+    return found

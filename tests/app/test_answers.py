@@ -368,3 +368,48 @@ async def test_writes_need_the_csrf_header(live: LiveServer) -> None:
         assert dm.post("/api/answers", json=answer("B", "b", {"fr": "x"})).status_code == 403
         assert dm.patch(f"/api/answers/{a['id']}", json={"title": "C"}).status_code == 403
         assert dm.delete(f"/api/answers/{a['id']}").status_code == 403
+
+
+async def test_search_follows_every_edit_and_delete(live: LiveServer) -> None:
+    """The picker's folded index is reloaded after each write, whoever made it."""
+    with manager(live) as dm:
+        a = created(dm, answer("Marées", "marees", {"fr": "Les horaires des marées"}))
+        assert [r["id"] for r in dm.get("/api/answers", params={"q": "horaires"}).json()] == [
+            a["id"]
+        ]
+        edited = dm.patch(f"/api/answers/{a['id']}", json={"texts": {"de": "Gezeiten heute"}})
+        assert edited.status_code == 200 and edited.json()["texts"] == {"de": "Gezeiten heute"}
+        assert dm.get("/api/answers", params={"q": "horaires"}).json() == []
+        assert [r["id"] for r in dm.get("/api/answers", params={"q": "GEZEITEN"}).json()] == [
+            a["id"]
+        ]
+        b = created(dm, answer("Gezeiten", "gezeiten", {"de": "Gezeiten morgen"}))
+        assert len(dm.get("/api/answers", params={"q": "gezeiten"}).json()) == 2
+        assert dm.delete(f"/api/answers/{a['id']}").status_code == 204
+        assert [r["id"] for r in dm.get("/api/answers", params={"q": "gezeiten"}).json()] == [
+            b["id"]
+        ]
+
+
+async def test_the_library_page_for_each_role_and_language(
+    live: LiveServer, services: Services
+) -> None:
+    hostile = '<img src=x onerror="alert(1)">'
+    camille = office_login(live, "port-argent", 0)
+    with manager(live) as dm, login(live.url, camille.email, camille.password) as adviser:
+        created(dm, answer(hostile, "hostile", {"fr": hostile, "de": "x"}))
+        created(adviser, answer("Proposition", "proposition", {"fr": "Texte"}))
+        for client, approve in ((dm, True), (adviser, False)):
+            for language in ("fr", "en"):
+                client.cookies.set("concierge_lang", language)
+                page = client.get("/answers", params={"lang": language})
+                assert page.status_code == 200, page.text
+                assert hostile not in page.text and "&lt;img src=x" in page.text
+                assert ('data-testid="proposal-approve"' in page.text) is approve
+                assert 'data-testid="proposal"' in page.text
+        found = dm.get("/answers", params={"q": "hostile", "office_id": "0"}).text
+        assert 'data-shortcut="hostile"' in found and 'data-shortcut="proposition"' not in found
+        assert dm.get("/answers", params={"office_id": "999"}).status_code == 404
+    with httpx.Client(base_url=live.url) as anonymous:
+        assert anonymous.get("/answers").status_code == 303
+        assert anonymous.get("/api/answers").status_code == 401
