@@ -197,7 +197,7 @@ async def run(count: int, rounds: int) -> None:
                 typed = prefixes()
 
                 async def keystroke(prefix: str) -> float:
-                    params = {"q": prefix, "conversation_id": conversation_id,
+                    params: dict[str, str | int] = {"q": prefix, "conversation_id": conversation_id,
                               "status": "approved", "limit": 30}  # fmt: skip
                     t0 = time.perf_counter()
                     response = await client.get("/api/answers", params=params)
