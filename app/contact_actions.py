@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -19,7 +20,7 @@ from app import repository
 from app.actions import ActionError
 from app.contacts import check_profile, ids_of, is_erased, moved_ids
 from app.events import ConversationChanged
-from app.models import Account, ContactEvent, Conversation, User
+from app.models import Account, Contact, ContactEvent, Conversation, User
 from app.services import Services
 
 FIELDS = ("name", "email", "language")
@@ -127,10 +128,7 @@ async def merge(services: Services, user: User, contact_id: int, other_id: int) 
             raise ActionError("contacts.error.same_profile")
         if any(is_erased(c) for c in (*profile, *other)):
             raise ActionError("contacts.error.erased", 409)
-        moved = ids_of(other)  # the other root first: unmerge makes it a root again
-        for contact in other:
-            contact.merged_into_id = root.id
-            session.add(contact)
+        moved = await _move_under(session, root.id or 0, other_root.id or 0)
         event = ContactEvent(
             destination_id=root.destination_id,
             contact_id=root.id or 0,
@@ -145,6 +143,34 @@ async def merge(services: Services, user: User, contact_id: int, other_id: int) 
         await session.refresh(event)
     await publish_profile(services, moved)
     return event
+
+
+async def _move_under(session: AsyncSession, root_id: int, other_root_id: int) -> list[int]:
+    """Moves a whole profile under ``root_id`` with conditional writes, so that two merges at
+    once (A into B while B goes into A) cannot make a chain or a loop: each write checks that
+    what was read still holds, else the second one is refused (409). The contact ids moved,
+    the other root first (``unmerge`` makes it a root again)."""
+    still_root = await session.exec(
+        update(Contact)
+        .where(col(Contact.id) == root_id, col(Contact.merged_into_id).is_(None))
+        .values(merged_into_id=None)
+    )
+    moved_root = await session.exec(
+        update(Contact)
+        .where(col(Contact.id) == other_root_id, col(Contact.merged_into_id).is_(None))
+        .values(merged_into_id=root_id)
+    )
+    if still_root.rowcount != 1 or moved_root.rowcount != 1:
+        raise ActionError("contacts.error.changed", 409)
+    rows = await session.exec(
+        select(Contact.id).where(Contact.merged_into_id == other_root_id).order_by(col(Contact.id))
+    )
+    members = [i for i in rows.all() if i is not None]
+    if members:
+        await session.exec(
+            update(Contact).where(col(Contact.id).in_(members)).values(merged_into_id=root_id)
+        )
+    return [other_root_id, *members]
 
 
 async def unmerge(services: Services, user: User, contact_id: int, event_id: int) -> ContactEvent:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -375,3 +376,30 @@ async def test_an_email_contact_records_its_address(services: Services) -> None:
         assert conversation is not None
         contact = await session.get(Contact, conversation.contact_id)
         assert contact is not None and contact.email == "julia@example.de"
+
+
+async def test_two_merges_at_once_never_make_a_loop(live: LiveServer, services: Services) -> None:
+    from app import contact_actions
+    from app.actions import ActionError
+    from app.models import User
+
+    pairs = [
+        (await visitor(services, "chat-port-argent", f"race-{i}-a"))[0:1]
+        + (await visitor(services, "chat-port-argent", f"race-{i}-b"))[0:1]
+        for i in range(5)
+    ]
+    async with services.db.session() as session:
+        camille = (
+            await session.exec(select(User).where(User.email == "camille@port-argent.example"))
+        ).one()
+    for a, b in pairs:
+        results = await asyncio.gather(
+            contact_actions.merge(services, camille, a, b),
+            contact_actions.merge(services, camille, b, a),
+            return_exceptions=True,
+        )
+        refused = [r for r in results if isinstance(r, BaseException)]
+        assert all(isinstance(r, ActionError) and r.status in (409, 422) for r in refused), results
+        async with services.db.session() as session:
+            rows = {c.id: c.merged_into_id for c in (await session.exec(select(Contact))).all()}
+        assert [rows[a], rows[b]].count(None) == 1, (rows[a], rows[b])  # one root, no loop
