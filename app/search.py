@@ -22,7 +22,7 @@ import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, Select, event, inspect
+from sqlalchemy import Connection, Engine, Select, event, inspect, text
 from sqlalchemy.orm import Mapper
 
 from app.models import ERASED, Contact, Conversation, Message
@@ -125,14 +125,22 @@ def create(connection: Connection) -> None:
     _ready.add(connection.engine)
 
 
+def indexed(text: str) -> str:
+    """What a document stores: its folded words, one space apart — the words a query is cut
+    into, so every engine's parser sees the same (PostgreSQL's would keep "a@b.org" whole)."""
+    return " ".join(_WORD.findall(fold(text)))
+
+
 def message_docs(rows: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """Documents of ``(message id, conversation id, text)`` rows; an empty text has none."""
-    return [(doc_id(Kind.MESSAGE, m), c, fold(t)) for m, c, t in rows if t]
+    return [(doc_id(Kind.MESSAGE, m), c, indexed(t)) for m, c, t in rows if t]
 
 
 def conversation_docs(conversation_id: int, subject: str) -> list[tuple[int, int, str]]:
     return (
-        [(doc_id(Kind.SUBJECT, conversation_id), conversation_id, fold(subject))] if subject else []
+        [(doc_id(Kind.SUBJECT, conversation_id), conversation_id, indexed(subject))]
+        if subject
+        else []
     )
 
 
@@ -144,7 +152,7 @@ def contact_docs(contact: Contact | Any) -> list[tuple[int, int, str]]:
     email = contact.email or (contact.external_id if contact.channel == "email" else "")
     fields = ((Kind.NAME, contact.name), (Kind.EMAIL, email), (Kind.HANDLE, contact.handle))
     row = int(contact.id or 0)
-    return [(doc_id(kind, row), row, fold(v)) for kind, v in fields if v]
+    return [(doc_id(kind, row), row, indexed(v)) for kind, v in fields if v]
 
 
 def reindex_messages(connection: Connection, rows: Sequence[tuple[int, int, str]]) -> None:
@@ -239,11 +247,12 @@ def backfill(connection: Connection, batch: int = 5000) -> None:
     index = backend(connection.dialect.name)
     last = 0
     while True:
-        rows = connection.exec_driver_sql(
-            "SELECT id, conversation_id, text FROM message WHERE id > ? ORDER BY id LIMIT ?"
-            if connection.dialect.name == "sqlite"
-            else "SELECT id, conversation_id, text FROM message WHERE id > %s ORDER BY id LIMIT %s",
-            (last, batch),
+        rows = connection.execute(
+            text(
+                "SELECT id, conversation_id, text FROM message"
+                " WHERE id > :last ORDER BY id LIMIT :n"
+            ),
+            {"last": last, "n": batch},
         ).all()
         if not rows:
             break

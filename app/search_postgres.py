@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Select, column, func, literal, select, table
 from sqlalchemy.dialects.postgresql import REGCONFIG
 
 TABLE = "search_doc"
-_docs = table(TABLE, column("id"), column("ref"), column("tsv"))
+_docs = table(TABLE, column("id"), column("ref"), column("body"), column("tsv"))
 
 
 def tsquery(words: Sequence[str]) -> str:
@@ -38,17 +38,11 @@ class PostgresBackend:
 
     def put(self, connection: Connection, docs: Sequence[tuple[int, int, str]]) -> None:
         if docs:
-            connection.exec_driver_sql(
-                f"INSERT INTO {TABLE} (id, ref, body) VALUES (%s, %s, %s)",  # noqa: S608 (a constant name)
-                list(docs),
-            )
+            connection.execute(_docs.insert(), [{"id": d, "ref": r, "body": b} for d, r, b in docs])
 
     def remove(self, connection: Connection, ids: Sequence[int]) -> None:
         if ids:
-            connection.exec_driver_sql(
-                f"DELETE FROM {TABLE} WHERE id = ANY(%s)",  # noqa: S608 (a constant name)
-                (list(ids),),
-            )
+            connection.execute(_docs.delete().where(_docs.c.id.in_(list(ids))))
 
     def hits(self, words: Sequence[str]) -> Select[Any]:
         query = func.to_tsquery(literal("simple").cast(REGCONFIG), tsquery(words))
