@@ -192,13 +192,19 @@ async def unmerge(services: Services, user: User, contact_id: int, event_id: int
         if not moved or event.other_contact_id not in moved:
             raise ActionError("contacts.error.nothing_to_undo")
         home = event.other_contact_id
+        now = services.clock.now()
+        # Written only if nobody undid it meanwhile (two clicks, two advisers): else 422.
+        claimed = await session.exec(
+            update(ContactEvent)
+            .where(col(ContactEvent.id) == event.id, col(ContactEvent.undone_at).is_(None))
+            .values(undone_at=now)
+        )
+        if claimed.rowcount != 1:
+            raise ActionError("contacts.error.already_undone")
         for contact in profile:
             if contact.id in moved:
                 contact.merged_into_id = None if contact.id == home else home
                 session.add(contact)
-        now = services.clock.now()
-        event.undone_at = now
-        session.add(event)
         undo = ContactEvent(
             destination_id=event.destination_id,
             contact_id=profile[0].id or 0,

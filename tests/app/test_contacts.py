@@ -403,3 +403,29 @@ async def test_two_merges_at_once_never_make_a_loop(live: LiveServer, services: 
         async with services.db.session() as session:
             rows = {c.id: c.merged_into_id for c in (await session.exec(select(Contact))).all()}
         assert [rows[a], rows[b]].count(None) == 1, (rows[a], rows[b])  # one root, no loop
+
+
+async def test_a_merge_undone_twice_at_once_is_undone_once(
+    live: LiveServer, services: Services
+) -> None:
+    from app import contact_actions
+    from app.actions import ActionError
+    from app.models import User
+
+    a, _ = await visitor(services, "chat-port-argent", "twice-a")
+    b, _ = await visitor(services, "chat-port-argent", "twice-b")
+    async with services.db.session() as session:
+        camille = (
+            await session.exec(select(User).where(User.email == "camille@port-argent.example"))
+        ).one()
+    event = await contact_actions.merge(services, camille, a, b)
+    results = await asyncio.gather(
+        contact_actions.unmerge(services, camille, a, event.id or 0),
+        contact_actions.unmerge(services, camille, a, event.id or 0),
+        return_exceptions=True,
+    )
+    refused = [r for r in results if isinstance(r, BaseException)]
+    assert len(refused) == 1 and isinstance(refused[0], ActionError), results
+    async with services.db.session() as session:
+        kinds = [e.kind for e in (await session.exec(select(ContactEvent))).all()]
+    assert kinds == ["merge", "unmerge"]
