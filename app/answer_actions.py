@@ -139,7 +139,7 @@ async def search(
             )
             if office is None or office.destination_id != user.destination_id or not readable:
                 raise ActionError("answers.error.office_not_found", 404)
-        rows = await answer_index.entries(
+        held = await answer_index.library(
             session, services.settings.sqlalchemy_url, user.destination_id
         )
         # The permission rule of app.answers, inlined for the common case (2,000 answers are
@@ -149,7 +149,7 @@ async def search(
         approved = AnswerStatus.APPROVED
         kept = [
             e
-            for e in rows
+            for e in held.rows
             if (status is None or e.status == status)
             and (office_id is None or e.office_id is None or e.office_id == office_id)
             and active
@@ -159,15 +159,17 @@ async def search(
                     may_read_fields(user, e.office_id, e.status, e.created_by, extra_office))
             )
         ]  # fmt: skip
-        found = answer_index.search(kept, query, wanted, default, office_id or extra_office, limit)
+        found = answer_index.search(
+            held, kept, query, wanted, default, office_id or extra_office, limit
+        )
         page = [f.entry.id for f in found]
         # Fresh rows for what is shown: use counts move without reloading the folded index.
         answers = {
             a.id: a
             for a in (await session.exec(select(Answer).where(col(Answer.id).in_(page)))).all()
         }
-    held = {f.entry.id: f.entry.texts for f in found}
-    return [_out(user, answers[i], held[i], wanted, default, False) for i in page if i in answers]
+    texts = {f.entry.id: f.entry.texts for f in found}
+    return [_out(user, answers[i], texts[i], wanted, default, False) for i in page if i in answers]
 
 
 async def read(services: Services, user: User, answer_id: int) -> AnswerOut:

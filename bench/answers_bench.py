@@ -6,7 +6,8 @@ real queries letter by letter ("/l", "/li", "/lig", …) and each prefix is one
 ``GET /api/answers?q=…&conversation_id=…&status=approved&limit=30`` through the real app (FastAPI,
 the session cookie read in Redis, the permission check on the conversation, the ranking) — the
 very request the picker sends. Prints p50/p95 per keystroke, the cold cost of folding the library
-again after an edit, and the floor: a bare ``LIKE`` scan in SQLite (stdlib ``sqlite3``) reading
+again after an edit, the CPU time per keystroke (which a loaded machine does not inflate), and
+the floor: a bare ``LIKE`` scan in SQLite (stdlib ``sqlite3``) reading
 the same rows for the same prefixes in the same run, with the ratio keystroke p95 / floor p95.
 
 Run: ``python -m bench.answers_bench [--answers 2000]``.
@@ -206,7 +207,9 @@ async def run(count: int, rounds: int) -> None:
                     return elapsed
 
                 cold = await keystroke("l")  # the first search folds the whole library
+                cpu_start = time.process_time()  # every thread of this process: the server's work
                 timings = [await keystroke(p) for _ in range(rounds) for p in typed]
+                cpu = (time.process_time() - cpu_start) / len(timings)
                 # An edit elsewhere: the next keystroke folds the library again.
                 async with services.db.session() as session:
                     edited = await session.get(Answer, 1)
@@ -221,6 +224,7 @@ async def run(count: int, rounds: int) -> None:
             redis.stop()
     print(f"prefixes typed: {len(typed)} ({', '.join(QUERIES)}), {rounds} rounds")
     print(f"picker keystroke (GET /api/answers, HTTP in-process): {fmt(timings)}")
+    print(f"CPU per keystroke (client and server, all threads): {cpu * 1000:7.2f} ms")
     print(f"first search (folding the library):  {cold * 1000:7.1f} ms")
     print(f"first search after an edit:          {after_edit * 1000:7.1f} ms")
     print(f"floor, bare SQLite LIKE scan:         {fmt(bare)}")

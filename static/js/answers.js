@@ -117,6 +117,16 @@ function showNotice(text) {
   notice.hidden = false;
 }
 
+// Deleting asks first, in a dialog of the page (Escape or Cancel keep the answer).
+const confirmDialog = page.querySelector("[data-testid=answer-confirm]");
+function confirmed(question) {
+  confirmDialog.querySelector("[data-testid=answer-confirm-text]").textContent = question;
+  confirmDialog.returnValue = "";
+  confirmDialog.showModal();
+  confirmDialog.querySelector("[data-testid=answer-confirm-cancel]").focus();
+  return new Promise((resolve) => confirmDialog.addEventListener("close", () => resolve(confirmDialog.returnValue === "delete"), { once: true }));
+}
+
 page.querySelector("[data-testid=answer-new]").addEventListener("click", () => openDialog(null));
 page.addEventListener("click", async (ev) => {
   const button = ev.target.closest("button[data-action]");
@@ -129,7 +139,7 @@ page.addEventListener("click", async (ev) => {
       await call("PATCH", `/api/answers/${id}`, { status: "approved" });
       done("answers.approved");
     } else if (button.dataset.action === "delete") {
-      if (!window.confirm(t("answers.confirm_delete", { title: row.dataset.title }))) return;
+      if (!(await confirmed(t("answers.confirm_delete", { title: row.dataset.title })))) return;
       await call("DELETE", `/api/answers/${id}`);
       done("answers.deleted");
     }

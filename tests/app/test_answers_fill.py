@@ -7,8 +7,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
+from app.answer_demo import ANSWERS
 from app.answer_fill import choose_language, fill, next_opening, when_text
+from app.answers import check_shortcut_form, check_texts, check_title, seed_demo
+from app.models import Answer, AnswerText
+from app.services import Services
 from rota import Schedule, loads_toml
 
 ROTA = Schedule(loads_toml((Path(__file__).parents[2] / "docs" / "rota.example.toml").read_text()))
@@ -84,3 +89,24 @@ def test_next_opening_unknown_without_a_rota_or_an_office_it_lists() -> None:
 def test_an_unknown_language_is_written_in_english() -> None:
     at = datetime(2026, 7, 22, 7, 0, tzinfo=UTC)
     assert when_text(at, "Europe/Paris", "zz") == when_text(at, "Europe/Paris", "en")
+
+
+async def test_demo_answers_are_seeded_once(services: Services) -> None:
+    async with services.db.session() as session:
+        await seed_demo(session, 1)
+        await seed_demo(session, 1)
+        answers = (await session.exec(select(Answer))).all()
+        texts = (await session.exec(select(AnswerText))).all()
+    assert len(answers) == len(ANSWERS) >= 12
+    assert len({a.shortcut for a in answers}) == len(answers)
+    assert any(a.office_id is not None for a in answers)
+    by_answer: dict[int, set[str]] = {}
+    for row in texts:
+        by_answer.setdefault(row.answer_id, set()).add(row.language)
+    # Every language is somewhere, and some answers lack one (the picker's fallback shows).
+    assert set().union(*by_answer.values()) >= {"fr", "en", "de", "nl", "es", "it"}
+    assert any(len(languages) < 6 for languages in by_answer.values())
+    for a in answers:
+        check_title(a.title)
+        assert check_shortcut_form(a.shortcut) == a.shortcut
+    check_texts({row.language: row.text for row in texts})

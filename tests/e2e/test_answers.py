@@ -8,6 +8,7 @@ import sqlite3
 from typing import Any
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from tests.conftest import LiveServer, login, office_login
@@ -47,6 +48,15 @@ def make_german(live: LiveServer, text: str) -> None:
             "(SELECT contact_id FROM conversation WHERE preview LIKE ?)",
             (text[:20] + "%",),
         )
+
+
+def serious_violations(page: Page) -> list[tuple[str, list[Any]]]:
+    results = Axe().run(page)
+    return [
+        (v["id"], [n["target"] for n in v["nodes"]][:3])
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 def in_view(page: Page, testid: str) -> None:
@@ -157,8 +167,20 @@ def test_a_manager_creates_an_answer_with_a_text_per_language(
     page.get_by_test_id("answer-tab-nl").click()
     page.get_by_test_id("answer-text-nl").fill("Fietsverhuur aan de quai des Pêcheurs.")
     screenshot(page, "answers-en-desktop-form")
+    assert serious_violations(page) == []
     page.get_by_test_id("answer-save").click()
     row = page.locator("[data-testid=answer-row][data-shortcut=velo]")
     expect(row).to_be_visible()
     expect(row.get_by_test_id("answer-languages")).to_contain_text("FR")
     expect(row.get_by_test_id("answer-languages")).to_contain_text("NL")
+    assert serious_violations(page) == []
+    # Deleting asks first; Escape keeps the answer, the dialog's Delete removes it.
+    row.get_by_test_id("answer-delete").click()
+    expect(page.get_by_test_id("answer-confirm-text")).to_contain_text("Bike rental")
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("answer-confirm")).to_be_hidden()
+    expect(row).to_be_visible()
+    row.get_by_test_id("answer-delete").click()
+    page.get_by_test_id("answer-confirm-delete").click()
+    expect(page.get_by_test_id("answers-notice")).to_be_visible()
+    expect(page.locator("[data-testid=answer-row][data-shortcut=velo]")).to_have_count(0)
