@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import random
 import sqlite3
@@ -83,11 +84,45 @@ def fmt(values: list[float]) -> str:
     )
 
 
+SYLLABLES = [
+    "ba",
+    "ker",
+    "lo",
+    "mi",
+    "nou",
+    "pa",
+    "ri",
+    "sen",
+    "ta",
+    "vel",
+    "wo",
+    "zu",
+    "an",
+    "el",
+    "is",
+    "or",
+    "ur",
+    "bre",
+    "cha",
+    "dre",
+    "gli",
+    "pro",
+]
+
+
 def sentences(rng: random.Random, count: int) -> Iterator[str]:
+    """Questions as visitors write them: a few topic words of one language among words of a
+    long tail (names of places, people, dates: 40,000 made-up words, Zipf-like), so a topic word
+    is in a few percent of the messages, as "plage" is in a tourist office's."""
     langs = list(WORDS)
+    tail = ["".join(rng.choices(SYLLABLES, k=rng.randint(2, 4))) for _ in range(40_000)]
+    weights = [1 / (rank + 1) for rank in range(len(tail))]
+    cumulative = list(itertools.accumulate(weights))
     for _ in range(count):
-        words = WORDS[rng.choice(langs)]
-        yield " ".join(rng.choices(words, k=rng.randint(6, 18))).capitalize() + " ?"
+        words = rng.choices(WORDS[rng.choice(langs)], k=rng.randint(2, 5))
+        words += rng.choices(tail, cum_weights=cumulative, k=rng.randint(4, 12))
+        rng.shuffle(words)
+        yield " ".join(words).capitalize() + " ?"
 
 
 def stamp(at: datetime) -> str:
@@ -206,7 +241,7 @@ async def run(url: str, path: str | None, messages: int) -> None:
         total = (await session.exec(text("SELECT count(*) FROM message"))).one()  # type: ignore[call-overload]
     assert adviser and manager
     print(f"messages in the archive: {total[0]:,}")
-    words_of = [search.words(q) for q in QUERIES] * 3
+    words_of = [search.words(q) for q in QUERIES] * 2
     await floor(database, words_of[:5])  # warm the page cache
     bare, hits = await floor(database, words_of)
     as_adviser = await measure(database, words_of, adviser)
