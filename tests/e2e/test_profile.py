@@ -10,6 +10,7 @@ import threading
 from typing import Any
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from app.contact_demo import seed_demo
@@ -152,3 +153,30 @@ def test_the_profile_panel_shows_merges_and_undoes(
         page.keyboard.press("Escape")
         expect(panel).to_be_hidden()
         expect(page.get_by_test_id("thread")).to_be_visible()  # Esc closed the panel only
+
+
+def test_the_profile_panel_passes_an_accessibility_scan(live: LiveServer, new_page: Any) -> None:
+    seed_profiles(live)
+    page = new_page(locale="fr-FR", viewport=DESKTOP)
+    adviser_login(page, live, office_login(live, "port-argent"))
+    open_conversation(page, JULIA_CHAT)
+    open_panel(page, phone=False)
+    page.get_by_test_id("profile-merge").click()
+    expect(page.get_by_test_id("profile-merge-box")).to_be_visible()
+    results = Axe().run(page, context="#profile-panel")
+    serious = [
+        (v["id"], [n["target"] for n in v["nodes"]][:3])
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == []
+    page.get_by_test_id("profile-merge-cancel").click()
+    page.get_by_test_id("profile-edit").click()
+    expect(page.get_by_test_id("profile-input-name")).to_be_focused()
+    results = Axe().run(page, context="#profile-panel")
+    assert [
+        v["id"] for v in results.response["violations"] if v["impact"] in ("serious", "critical")
+    ] == []
+    page.keyboard.press("Escape")  # closes the editor, not the panel
+    expect(page.get_by_test_id("profile-edit-form")).to_have_count(0)
+    expect(page.get_by_test_id("profile-panel")).to_be_visible()
