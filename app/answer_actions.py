@@ -30,7 +30,17 @@ from app.answers import (
     visitor_language,
 )
 from app.display import plain_text
-from app.models import Answer, AnswerStatus, Contact, Destination, Office, Role, User
+from app.models import (
+    Answer,
+    AnswerStatus,
+    Contact,
+    Conversation,
+    Destination,
+    Office,
+    Role,
+    User,
+)
+from app.repository import can_see
 from app.services import Services
 
 
@@ -126,10 +136,12 @@ async def search(
     extra_office: int | None = None
     async with services.db.session() as session:
         if conversation_id is not None:
-            loaded = await check_conversation(session, user, conversation_id)
-            extra_office = loaded.conversation.office_id
+            conversation = await session.get(Conversation, conversation_id)
+            if conversation is None or not can_see(user, conversation):
+                raise ActionError("error.conversation_not_found", 404)
+            extra_office = conversation.office_id
             if not wanted:
-                contact = await session.get(Contact, loaded.conversation.contact_id)
+                contact = await session.get(Contact, conversation.contact_id)
                 wanted = visitor_language(contact.language if contact else "")
         if office_id:
             office = await session.get(Office, office_id)
