@@ -15,7 +15,7 @@ A suggested profile must be visible to the adviser (one of its conversations), l
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func, or_
 from sqlmodel import col, select
@@ -32,6 +32,7 @@ ADDRESS = re.compile(
 )
 MESSAGES_READ = 200  # the visitor's latest messages searched for an address they gave
 MAX_SUGGESTIONS = 5
+MAX_ADDRESSES = 50
 # Where a visitor may write their address themselves (an e-mail's body quotes others' too).
 TYPED_CHANNELS = ("webchat", "twitter")
 
@@ -42,12 +43,15 @@ def found_addresses(text: str) -> list[str]:
 
 
 async def given_addresses(session: AsyncSession, profile: Sequence[Contact]) -> set[str]:
-    """Every address the profile carries or its visitor wrote, case-folded."""
-    found = {a.casefold() for c in profile for a in addresses(c)}
+    """The addresses the profile carries or its visitor wrote, case-folded: its own first, then
+    the newest written, at most ``MAX_ADDRESSES`` (a pasted list of thousands must not become
+    one query with thousands of parameters)."""
+    found: dict[str, None] = {}  # ordered: the profile's own addresses first
+    _add(found, (a for c in profile for a in addresses(c)))
     for contact in profile:
         if contact.channel == "twitter":  # their own description or link may give it
             for value in repository.json_object(contact.profile).values():
-                found.update(a.casefold() for a in found_addresses(str(value)))
+                _add(found, found_addresses(str(value)))
     chats = [c.id for c in profile if c.channel in TYPED_CHANNELS and c.id is not None]
     if chats:
         texts = (
@@ -64,8 +68,16 @@ async def given_addresses(session: AsyncSession, profile: Sequence[Contact]) -> 
             )
         ).all()
         for text in texts:
-            found.update(a.casefold() for a in found_addresses(text))
-    return found
+            _add(found, found_addresses(text))
+    return set(found)
+
+
+def _add(found: dict[str, None], values: Iterable[str]) -> None:
+    """Adds case-folded addresses to ``found`` until it holds ``MAX_ADDRESSES``."""
+    for value in values:
+        if len(found) >= MAX_ADDRESSES:
+            return
+        found[value.casefold()] = None
 
 
 def _handle(contact: Contact) -> str:

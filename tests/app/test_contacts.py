@@ -429,3 +429,25 @@ async def test_a_merge_undone_twice_at_once_is_undone_once(
     async with services.db.session() as session:
         kinds = [e.kind for e in (await session.exec(select(ContactEvent))).all()]
     assert kinds == ["merge", "unmerge"]
+
+
+async def test_a_visitor_pasting_thousands_of_addresses_still_gets_an_answer(
+    live: LiveServer, services: Services
+) -> None:
+    known, _ = await visitor(services, "mail-port-argent", "known@example.org", name="Known")
+    chat, conv = await visitor(services, "chat-port-argent", "v-paste", text="Bonjour")
+    async with services.db.session() as session:
+        for n in range(80):
+            junk = " ".join(f"u{n}x{i}@spam{i}.example" for i in range(500))
+            session.add(
+                Message(
+                    conversation_id=conv, account_id=1, direction=Direction.IN,
+                    author_kind=AuthorKind.VISITOR, external_id=f"paste-{n}",
+                    text=("known@example.org " if n == 79 else "") + junk, created_at=EIGHT,
+                )
+            )  # fmt: skip
+        await session.commit()
+    with adviser(live, "port-argent") as client:
+        answer = client.get(f"/api/contacts/{chat}/suggestions")
+        assert answer.status_code == 200, answer.text
+        assert [s["profile_id"] for s in answer.json()] == [known]
