@@ -17,8 +17,10 @@ from app.models import (
     Contact,
     ContactEvent,
     Conversation,
+    ConversationLabel,
     Destination,
     Direction,
+    Label,
     Message,
     Office,
 )
@@ -109,6 +111,15 @@ async def test_an_office_sees_its_conversations_and_counts_the_others(
         services, "mail-saint-clair", "ana@example.org", subject="Secret de Saint-Clair",
         text="Une question privée pour Saint-Clair",
     )  # fmt: skip
+    async with services.db.session() as session:  # a label on Saint-Clair's conversation
+        label = Label(destination_id=1, name="Réclamation-SC", key="reclamation-sc",
+                      created_at=EIGHT)  # fmt: skip
+        session.add(label)
+        await session.flush()
+        session.add(
+            ConversationLabel(conversation_id=there, label_id=label.id or 0, added_at=EIGHT)
+        )
+        await session.commit()
     with adviser(live, "port-argent") as client:
         profile = client.get(f"/api/contacts/{ana}").json()
     assert profile["id"] == ana and profile["name"] == "Ana Lopes"
@@ -116,7 +127,8 @@ async def test_an_office_sees_its_conversations_and_counts_the_others(
     assert [c["id"] for c in profile["conversations"]] == [here]
     assert profile["other_conversations"] == 1
     raw = json.dumps(profile)
-    assert "Saint-Clair" not in raw and "privée" not in raw  # neither subject nor preview
+    # Neither its subject, nor its preview, nor its label.
+    assert "Saint-Clair" not in raw and "privée" not in raw and "Réclamation" not in raw
     assert profile["first_contact"] == profile["last_contact"] or profile["first_contact"]
 
     with manager(live) as client:
