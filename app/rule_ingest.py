@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import activity
 from app.models import Activity, Conversation, ConversationLabel, Label, RoutingDecision, Rule, User
-from app.rule_match import compile_words, matches, stored_words
+from app.rule_match import Prepared, compile_stored, matches
 from app.textnorm import fold
 
 
@@ -53,8 +53,8 @@ async def apply(
     ).all()
     if not rules:
         return None, []
-    folded = fold(f"{subject}\n{text}" if subject else text)
-    matched = [r for r in rules if matches(compile_words(tuple(stored_words(r.words))), folded)]
+    prepared = Prepared(fold(f"{subject}\n{text}" if subject else text))
+    matched = [r for r in rules if matches(compile_stored(r.words), prepared)]
     if not matched:
         return None, []
     await session.exec(

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 
 from app import repository
 from app.models import AuthorKind, Conversation, Direction, Message, User
-from app.rule_match import compile_words, matches, snippet
+from app.rule_match import Prepared, compile_words, matches, snippet
 from app.rules import check_reader, check_words
 from app.services import Services
 from app.textnorm import fold
@@ -61,8 +61,7 @@ async def trial(services: Services, user: User, words: object) -> TrialOut:
         result = await session.stream(query)
         async for message_id, conversation_id, text, subject in result:
             seen.add(conversation_id)
-            folded = fold(f"{subject}\n{text}" if subject else text)
-            if matches(pattern, folded):
+            if matches(pattern, Prepared(fold(f"{subject}\n{text}" if subject else text))):
                 hits[conversation_id] = (message_id, f"{subject}\n{text}" if subject else text)
     latest = sorted(hits.items(), key=lambda item: item[1][0], reverse=True)[:EXAMPLES]
     examples = []

@@ -5,6 +5,7 @@ would do."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -294,3 +295,17 @@ async def test_the_demo_rules_are_seeded_once_and_work(services: Services) -> No
     found = await Inbox(services).ingest(chat("v1", "Ich habe eine Beschwerde wegen der Ebbe"))
     seen = await state(services, found.conversation_id)
     assert seen["priority"] is True and {x[0] for x in seen["labels"]} == {tides}
+
+
+async def test_with_nobody_on_duty_a_routed_visitor_still_gets_the_automatic_reply(
+    services: Services,
+) -> None:
+    night = OFFICE_HOURS.replace(hour=21, minute=30)  # 23:30 in Paris: nobody on duty
+    services.clock.set(night)
+    salines = await office(services, "les-salines")
+    await rule(services, name="Tides", words=["tide"], office_id=salines.id)
+    found = await Inbox(services).ingest(replace(chat("v1", "tide times?"), received_at=night))
+    seen = await state(services, found.conversation_id)
+    assert seen["office"] == salines.id
+    assert seen["decisions"][-1][:3] == ("rule", "Tides", salines.id)
+    assert "auto_reply" in [a[0] for a in seen["activity"]]

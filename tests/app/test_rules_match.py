@@ -59,6 +59,16 @@ def hit(words: list[str], text: str) -> bool:
         (["灯台"], "灯台は今夜開いていますか", True),
         (["東京"], "私は東京タワーへ", True),
         (["ﬁnistère"], "FINISTERE", True),
+        # phrases and odd words are first checked against the text's words: never wrongly
+        (["bike rent*"], "any BIKE-RENTALS near?", True),
+        (["bike rent*"], "bike for rent", False),
+        (["c++"], "abc++ code", False),
+        (["#tide"], "see #tide now", True),
+        (["#tide"], "see #tides now", False),
+        (["a.b"], "a.b.c", True),
+        (["a.b"], "a.bc", False),
+        (["tour 東京"], "TOUR 東京タワー", True),
+        (["l'île d'yeu"], "L’ÎLE D’YEU ce soir", True),
     ],
 )
 def test_a_rule_word_matches_folded_whole_words(
