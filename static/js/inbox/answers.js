@@ -262,7 +262,7 @@ function buildDialog() {
     field(t("answers.form_title"), el("input", { name: "title", maxlength: "200", required: true, dir: "auto", dataset: { testid: "save-answer-name" } })),
     field(t("answers.form_shortcut"), el("input", { name: "shortcut", maxlength: "64", required: true, autocapitalize: "off", spellcheck: "false", dataset: { testid: "save-answer-shortcut" } })),
     field(t("answers.form_language"), language),
-    field(t("answers.form_texts"), el("textarea", { name: "text", rows: "6", maxlength: "5000", dir: "auto", dataset: { testid: "save-answer-text" } })),
+    field(t("answers.form_text"), el("textarea", { name: "text", rows: "6", maxlength: "5000", dir: "auto", dataset: { testid: "save-answer-text" } })),
     el("p", { class: "error small", role: "alert", dataset: { testid: "save-answer-error" } }),
     el("div", { class: "dialog-actions" }, el("button", { type: "button", class: "secondary", value: "cancel", dataset: { testid: "save-answer-cancel" } }, t("answers.cancel")), el("button", { type: "submit", class: "primary", dataset: { testid: "save-answer-save" } }, t(me.role === "adviser" ? "answers.propose" : "answers.save"))),
   );
