@@ -88,14 +88,15 @@ async def correct(
     async with services.db.session() as session:
         profile = await check_profile(session, user, contact_id)
         root = profile[0]
-        if any(is_erased(c) for c in profile):
+        if is_erased(root):
             raise ActionError("contacts.error.erased", 409)
         recorded = []
         for field, value in clean.items():
             old = str(getattr(root, field))
             if old == value:
                 continue
-            targets = [root] if field == "email" else profile
+            # An erased identity stays erased: nothing is written back into it.
+            targets = [root] if field == "email" else [c for c in profile if not is_erased(c)]
             for contact in targets:
                 setattr(contact, field, value)
                 session.add(contact)
@@ -126,7 +127,7 @@ async def merge(services: Services, user: User, contact_id: int, other_id: int) 
         root, other_root = profile[0], other[0]
         if root.id == other_root.id:
             raise ActionError("contacts.error.same_profile")
-        if any(is_erased(c) for c in (*profile, *other)):
+        if is_erased(root) or is_erased(other_root):
             raise ActionError("contacts.error.erased", 409)
         moved = await _move_under(session, root.id or 0, other_root.id or 0)
         event = ContactEvent(

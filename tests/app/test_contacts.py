@@ -463,3 +463,33 @@ async def test_a_visitor_pasting_thousands_of_addresses_still_gets_an_answer(
         answer = client.get(f"/api/contacts/{chat}/suggestions")
         assert answer.status_code == 200, answer.text
         assert [s["profile_id"] for s in answer.json()] == [known]
+
+
+async def test_an_erased_identity_stays_erased_and_an_erased_visitor_is_read_only(
+    live: LiveServer, services: Services
+) -> None:
+    root, _ = await visitor(services, "chat-port-argent", "v-root", name="Root")
+    gone, _ = await visitor(services, "chat-port-argent", "v-gone", name="Gone")
+    with adviser(live, "port-argent") as client:
+        assert (
+            client.post(f"/api/contacts/{root}/merge", json={"other_id": gone}).status_code == 200
+        )
+        async with services.db.session() as session:
+            contact = await session.get(Contact, gone)
+            assert contact is not None
+            contact.external_id, contact.name = f"erased:{gone}", ""
+            session.add(contact)
+            await session.commit()
+        fixed = client.patch(f"/api/contacts/{root}", json={"name": "Ana", "language": "es"})
+        assert fixed.status_code == 200, fixed.text
+        async with services.db.session() as session:
+            erased = await session.get(Contact, gone)
+            assert erased is not None and (erased.name, erased.language) == ("", "")
+        async with services.db.session() as session:
+            contact = await session.get(Contact, root)
+            assert contact is not None
+            contact.external_id = f"erased:{root}"
+            session.add(contact)
+            await session.commit()
+        refused = client.patch(f"/api/contacts/{root}", json={"name": "Back"})
+        assert (refused.status_code, refused.json()["code"]) == (409, "contacts.error.erased")
