@@ -55,6 +55,8 @@ def test_slash_then_chateau_finds_the_chateau_and_opens_at_the_message(
     hit = page.locator("[data-testid=message].search-hit")
     expect(hit).to_contain_text("Château de la Roche")
     expect(hit).to_be_in_viewport()
+    if viewport["width"] > 760:  # the list pane stays beside the thread: the result is marked
+        expect(result).to_have_attribute("aria-current", "true")
     screenshot(page, f"search-opened-{locale}-{viewport['width']}")
     if viewport["width"] > 760:
         page.get_by_test_id("search-input").focus()

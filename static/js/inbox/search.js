@@ -1,7 +1,7 @@
 // Search: the box at the top of the list pane. Results replace the list while a query is
 // typed; each shows its excerpts with the matching words in <mark>, built here from the
 // server's text segments (never HTML). Enter or a click opens the conversation at the match.
-import { $, ApiError, api, el, root, t, when } from "./core.js";
+import { $, ApiError, api, el, on, root, state, t, when } from "./core.js";
 import { open } from "./thread.js";
 
 const form = $("search-form");
@@ -40,6 +40,7 @@ function item(hit) {
     ...hit.matches.map(snippet),
   );
   button.addEventListener("click", () => show(hit.id, first ? first.message_id : null));
+  if (hit.id === state.selected) button.setAttribute("aria-current", "true");
   return el("li", { dataset: { testid: "search-item", id: String(hit.id) } }, button);
 }
 
@@ -134,6 +135,14 @@ results.addEventListener("keydown", (ev) => {
   }
 });
 $("search-clear").addEventListener("click", () => clear(true));
+
+// The conversation open in the thread is marked among the results too.
+on("selected", (id) => {
+  for (const b of results.querySelectorAll("[data-testid=search-result]")) {
+    if (Number(b.dataset.id) === id) b.setAttribute("aria-current", "true");
+    else b.removeAttribute("aria-current");
+  }
+});
 
 // The label, adviser and office choices are read when the filters are first opened.
 let filled = false;
