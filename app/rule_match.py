@@ -91,18 +91,21 @@ class Matcher:
 
 
 class Prepared:
-    """A folded text prepared once for every rule: its words, as a set and sorted."""
+    """A folded text prepared once for every rule: its words, as a set (and sorted, the first
+    time a prefix is looked up)."""
 
-    __slots__ = ("folded", "sorted_words", "words")
+    __slots__ = ("_sorted", "folded", "words")
 
     def __init__(self, folded: str) -> None:
         self.folded = folded
         self.words = frozenset(_TOKEN.findall(folded))
-        self.sorted_words = sorted(self.words)
+        self._sorted: list[str] | None = None
 
     def has_prefix(self, prefix: str) -> bool:
-        at = bisect_left(self.sorted_words, prefix)
-        return at < len(self.sorted_words) and self.sorted_words[at].startswith(prefix)
+        if self._sorted is None:
+            self._sorted = sorted(self.words)
+        at = bisect_left(self._sorted, prefix)
+        return at < len(self._sorted) and self._sorted[at].startswith(prefix)
 
 
 def _needed(word: Word) -> frozenset[str]:
