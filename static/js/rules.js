@@ -240,6 +240,7 @@ byTestId("rule-try").addEventListener("click", async () => {
       el("a", { href: `/inbox#c${e.conversation_id}`, "aria-label": t("rules.trial_open", { id: e.conversation_id }) }, `#${e.conversation_id}`),
       " ",
       el("span", { dir: "auto", testid: "trial-snippet", text: e.snippet }))));
+    trialBox.scrollIntoView({ block: "nearest" }); // the answer is in sight, not below the fold
   } catch (error) {
     trialBox.hidden = true;
     showError(error.message);
