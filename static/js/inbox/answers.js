@@ -241,6 +241,7 @@ on("selected", () => {
   insertedEl.hidden = true;
 });
 on("sent", () => {
+  close(); // Ctrl+Enter sends even with the list open; the reply box is empty now
   insertedEl.hidden = true;
 });
 
