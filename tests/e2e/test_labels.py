@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 from tests.conftest import LiveServer, login, office_login
 from tests.e2e.conftest import adviser_login, screenshot
 from tests.e2e.seeding import many_chats
+from tests.e2e.test_moderation import serious_violations
 
 pytestmark = pytest.mark.e2e
 
@@ -19,6 +20,13 @@ DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 NAMES = [("Hébergement", "#2563eb"), ("Transports", "#ea580c"), ("Marées", "#0891b2"),
          ("Événements", "#9333ea"), ("Réclamation", "#fde047")]  # fmt: skip
+
+
+def assert_accessible(page: Page) -> None:
+    """No serious axe violation in what labels add (the composer's textarea is another part's:
+    its aria attributes are reported, not judged here)."""
+    found = [v for v in serious_violations(page) if v[1] != [["#reply-text"]]]
+    assert found == [], "\n".join(map(str, found))
 
 
 def labelled_inbox(live: LiveServer) -> None:
@@ -63,6 +71,7 @@ def test_label_from_the_header_with_the_keyboard_then_filter(
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
     screenshot(page, f"{name}-menu")
+    assert_accessible(page)
     search.press("Enter")
     chips = page.get_by_test_id("thread-label-chips")
     expect(chips.get_by_test_id("label-chip").filter(has_text="Vélo")).to_be_visible()
@@ -102,6 +111,7 @@ def test_a_manager_manages_labels_and_labels_in_bulk(live: LiveServer, new_page:
     row = page.get_by_test_id("label-admin-row").filter(has=page.locator("input[value=Parkings]"))
     expect(row).to_have_count(1)
     screenshot(page, "labels-en-desktop-manage")
+    assert_accessible(page)
     # Deleting asks first, then the label is gone everywhere.
     chip = page.get_by_test_id("label-chip").filter(has_text="Hébergement")
     hebergement = page.get_by_test_id("label-admin-row").filter(has=chip)

@@ -8,7 +8,9 @@ import { renderList, setFilter, showListNotice, upsert } from "./list.js";
 const labels = { all: [], palette: [], mayManage: false };
 state.labelId = null; // the list's label filter (list.js reads it)
 
-export async function loadLabels() {
+// `admin`: rebuild the open "Manage labels" rows too (after the manager's own change only, so a
+// live event never wipes a name being typed or a deletion being confirmed).
+export async function loadLabels(admin) {
   try {
     const data = await api("/api/labels");
     labels.all = data.labels;
@@ -19,7 +21,7 @@ export async function loadLabels() {
   }
   renderFilter();
   renderBulk();
-  renderAdmin();
+  if (admin || !dialog || !dialog.open) renderAdmin();
   const c = state.conversations.get(state.selected);
   if (c) renderThread(c);
 }
@@ -254,7 +256,7 @@ async function manage(path, method, body) {
     $("labels-error").textContent = err.message;
     return false;
   }
-  await loadLabels();
+  await loadLabels(true);
   if (state.labelId || method === "DELETE") setFilter(state.filter);
   return true;
 }
