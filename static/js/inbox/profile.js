@@ -3,7 +3,7 @@
 // suggestions and the history of corrections and merges with "Undo merge". Toggled by its
 // button or P; a right-hand column on a wide screen, a full-screen sheet on a phone.
 // Visitor text is only ever inserted as text.
-import { $, api, el, emit, isNarrow, longDate, on, root, state, t, tNodes, when } from "./core.js";
+import { $, api, contactLabel, el, emit, isNarrow, longDate, on, root, state, t, tNodes, when } from "./core.js";
 
 const panel = $("profile-panel");
 const body = $("profile-body");
@@ -100,7 +100,10 @@ function fieldsNode(p) {
 function headNode(p) {
   const edit = el("button", { type: "button", class: "link small", dataset: { testid: "profile-edit" } }, t("profile.edit"));
   edit.addEventListener("click", () => showEditor(p));
-  return el("div", { class: "profile-name" }, el("h3", { dir: "auto", dataset: { testid: "profile-name" } }, p.name || t("inbox.visitor")), edit);
+  // Nameless: called as the thread and the list call them ("Visitor #12").
+  const c = state.selected !== null ? state.conversations.get(state.selected) : null;
+  const fallback = c && p.contact_ids.includes(c.contact_id) ? contactLabel(c) : t("inbox.visitor");
+  return el("div", { class: "profile-name" }, el("h3", { dir: "auto", dataset: { testid: "profile-name" } }, p.name || fallback), edit);
 }
 
 function showEditor(p) {
