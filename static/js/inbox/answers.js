@@ -55,7 +55,6 @@ function close() {
   results = [];
   fromButton = false;
   replyEl.removeAttribute("aria-activedescendant");
-  replyEl.setAttribute("aria-expanded", "false");
   button.setAttribute("aria-expanded", "false");
   clearTimeout(timer);
   if (controller) controller.abort();
@@ -147,7 +146,6 @@ function update() {
     open = true;
     active = 0;
     picker.hidden = false;
-    replyEl.setAttribute("aria-expanded", "true");
     button.setAttribute("aria-expanded", "true");
   }
   search(now.query);
@@ -219,8 +217,8 @@ replyEl.addEventListener("blur", () =>
     if (document.activeElement !== replyEl) close();
   }, 150),
 );
+// aria-expanded is not allowed on a textarea: the button carries it; the list is named here.
 replyEl.setAttribute("aria-controls", "answer-picker-list");
-replyEl.setAttribute("aria-expanded", "false");
 
 button.addEventListener("click", () => {
   if (open) return close();
