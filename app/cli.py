@@ -25,6 +25,7 @@ from app.connector_registry import readable, secret_variable
 from app.db import Database, migrate
 from app.demo import Login, seed
 from app.demo_history import generate
+from app.demo_workspace import seed_workspace
 from app.embedded_redis import EmbeddedRedis
 from app.models import Account, Destination, Office, Role, User
 from app.rollups import build_stale
@@ -146,6 +147,8 @@ def run(
                 f"Writing {settings.demo_history_days} days of demo history for the dashboard…"
             )
             asyncio.run(_history(settings, settings.demo_history_days, None))
+        if logins:
+            asyncio.run(_workspace(settings))
         _print_logins(settings, logins)
         uvicorn.run(
             "app.main:create_app",
@@ -181,6 +184,16 @@ def demo(
         with typer.progressbar(length=days, label=f"Writing {days} days of history") as bar:
             written = asyncio.run(_history(settings, days, bar.update))
         typer.echo(f"{written} conversations written")
+    if logins is not None:
+        asyncio.run(_workspace(settings))
+
+
+async def _workspace(settings: Settings) -> None:
+    db = Database(settings.sqlalchemy_url)
+    try:
+        await seed_workspace(db)
+    finally:
+        await db.dispose()
 
 
 async def _history(settings: Settings, days: int, progress: Any) -> int:

@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -44,6 +45,16 @@ def test_demo_then_user_add(env: dict[str, str]) -> None:
     again = run_cli("demo", "--days", "3", env=env)
     assert "nothing seeded" in again.stdout
     assert re.search(r"\d+ conversations written", again.stdout)
+
+    # The demo's workspace came with it: labels, keyword rules, answers, a merged profile.
+    database = Path(env["CONCIERGE_VAR_DIR"]) / "concierge.db"
+    with sqlite3.connect(database) as db:
+        counts = {
+            table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+            for table in ("label", "rule", "answer", "answer_text", "contact_event")
+        }
+    assert all(counts.values()), counts
+    assert counts["answer_text"] > counts["answer"]  # several languages per answer
 
     added = run_cli(
         "user", "add", "Zoe@Port-Argent.example", "--name", "Zoé", "--office", "port-argent",
