@@ -213,8 +213,11 @@ def test_keyboard_only_triage_and_bulk_resolve(live: LiveServer, new_page: Any) 
     items = page.get_by_test_id("conversation-item")
     expect(items).to_have_count(6)
     rows = page.get_by_test_id("conversation-open")
-    # Tab reaches the list (one row is always in the tab order), J opens the first.
+    # Tab reaches the list (one row is always in the tab order) past the label filter, J opens
+    # the first.
     page.get_by_test_id("filter-all").focus()
+    page.keyboard.press("Tab")
+    expect(page.get_by_test_id("label-filter")).to_be_focused()
     page.keyboard.press("Tab")
     expect(rows.nth(0)).to_be_focused()
     page.keyboard.press("j")
