@@ -5,6 +5,9 @@ The index holds *documents*: a message's text, a conversation's subject, a conta
 e-mail address and X handle, each folded (``app.textnorm.fold``) so that every backend compares
 the same text as keyword rules and the answer picker do. A document's id packs its kind and its
 row: ``row id * 8 + kind``; ``ref`` is the conversation (messages, subjects) or the contact.
+Messages and notes live in one table, the other documents in another (``meta_table``): message
+ids grow with time, so a query reads message hits newest first and stops early
+(``app.search_results``), and the few subject and visitor hits are read whole beside them.
 
 Mapper events write the documents through the flush's own connection, so every path that
 stores a message, a subject or a contact through the ORM (ingest, replies, notes, automatic
@@ -70,7 +73,8 @@ def words(query: str) -> list[str]:
 class Backend(Protocol):
     """What a database gives search: its index's life cycle, its writes, its one query."""
 
-    table: str
+    table: str  # messages and notes, ids growing with time
+    meta_table: str  # subjects and visitors: few, read whole
 
     def create(self, connection: Connection) -> None: ...
     def drop(self, connection: Connection) -> None: ...
@@ -78,6 +82,22 @@ class Backend(Protocol):
     def remove(self, connection: Connection, ids: Sequence[int]) -> None: ...
     def hits(self, words: Sequence[str]) -> Select[Any]:
         """The documents holding every word (the last one as a prefix): ``(doc, ref)``."""
+        ...
+
+    def message_hits(self, words: Sequence[str]) -> Select[Any]:
+        """The message and note documents among :meth:`hits`."""
+        ...
+
+    def meta_hits(self, words: Sequence[str]) -> Select[Any]:
+        """The subject and visitor documents among :meth:`hits`."""
+        ...
+
+    def newest(self, words: Sequence[str], before: int | None, limit: int) -> Select[Any]:
+        """At most ``limit`` message hits below the document ``before``, newest first."""
+        ...
+
+    def among(self, words: Sequence[str], ids: Sequence[int]) -> Select[Any]:
+        """The message hits whose documents are in ``ids``."""
         ...
 
 
@@ -108,7 +128,8 @@ def _has_index(connection: Connection) -> bool:
     if engine in _ready:
         return True
     names = inspect(connection).get_table_names()
-    if backend(connection.dialect.name).table in names:
+    # The table of subjects and visitors came last (migration 0009): both are there with it.
+    if backend(connection.dialect.name).meta_table in names:
         _ready.add(engine)
         return True
     return False

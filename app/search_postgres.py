@@ -1,16 +1,34 @@
-"""The search index on PostgreSQL: a table of folded text with a generated ``tsvector``
-('simple' configuration: the text is already folded, no stemming) and a GIN index."""
+"""The search index on PostgreSQL: tables of folded text with a generated ``tsvector``
+('simple' configuration: the text is already folded, no stemming) and a GIN index — messages
+and notes in one, subjects and visitors in another (as on SQLite, see app.search_sqlite)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Select, column, func, literal, select, table
+from sqlalchemy import (
+    Connection,
+    Select,
+    TableClause,
+    column,
+    func,
+    literal,
+    select,
+    table,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import REGCONFIG
 
-TABLE = "search_doc"
-_docs = table(TABLE, column("id"), column("ref"), column("body"), column("tsv"))
+TABLE = "search_doc"  # messages and notes: id = message id * 8
+META_TABLE = "search_meta"  # subjects, names, e-mail addresses, handles
+
+
+def _table(name: str) -> TableClause:
+    return table(name, column("id"), column("ref"), column("body"), column("tsv"))
+
+
+_docs, _meta = _table(TABLE), _table(META_TABLE)
 
 
 def tsquery(words: Sequence[str]) -> str:
@@ -22,30 +40,58 @@ def tsquery(words: Sequence[str]) -> str:
 
 class PostgresBackend:
     table = TABLE
+    meta_table = META_TABLE
 
     def create(self, connection: Connection) -> None:
-        connection.exec_driver_sql(
-            f"CREATE TABLE IF NOT EXISTS {TABLE} (id BIGINT PRIMARY KEY, ref INTEGER NOT NULL,"
-            " body TEXT NOT NULL, tsv TSVECTOR GENERATED ALWAYS AS"
-            " (to_tsvector('simple'::regconfig, body)) STORED)"
-        )
-        connection.exec_driver_sql(
-            f"CREATE INDEX IF NOT EXISTS {TABLE}_tsv ON {TABLE} USING GIN (tsv)"
-        )
+        for name in (TABLE, META_TABLE):
+            connection.exec_driver_sql(
+                f"CREATE TABLE IF NOT EXISTS {name} (id BIGINT PRIMARY KEY, ref INTEGER NOT NULL,"
+                " body TEXT NOT NULL, tsv TSVECTOR GENERATED ALWAYS AS"
+                " (to_tsvector('simple'::regconfig, body)) STORED)"
+            )
+            connection.exec_driver_sql(
+                f"CREATE INDEX IF NOT EXISTS {name}_tsv ON {name} USING GIN (tsv)"
+            )
 
     def drop(self, connection: Connection) -> None:
-        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {TABLE}")
+        for name in (TABLE, META_TABLE):
+            connection.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
 
     def put(self, connection: Connection, docs: Sequence[tuple[int, int, str]]) -> None:
-        if docs:
-            connection.execute(_docs.insert(), [{"id": d, "ref": r, "body": b} for d, r, b in docs])
+        for into, kind0 in ((_docs, True), (_meta, False)):
+            part = [{"id": d, "ref": r, "body": b} for d, r, b in docs if (d % 8 == 0) == kind0]
+            if part:
+                connection.execute(into.insert(), part)
 
     def remove(self, connection: Connection, ids: Sequence[int]) -> None:
-        if ids:
-            connection.execute(_docs.delete().where(_docs.c.id.in_(list(ids))))
+        for into, kind0 in ((_docs, True), (_meta, False)):
+            part = [i for i in ids if (i % 8 == 0) == kind0]
+            if part:
+                connection.execute(into.delete().where(into.c.id.in_(part)))
+
+    def _hits(self, into: TableClause, words: Sequence[str]) -> Select[Any]:
+        query = func.to_tsquery(literal("simple").cast(REGCONFIG), tsquery(words))
+        return select(into.c.id.label("doc"), into.c.ref.label("ref")).where(
+            into.c.tsv.op("@@")(query)
+        )
+
+    def message_hits(self, words: Sequence[str]) -> Select[Any]:
+        return self._hits(_docs, words)
+
+    def meta_hits(self, words: Sequence[str]) -> Select[Any]:
+        return self._hits(_meta, words)
+
+    def newest(self, words: Sequence[str], before: int | None, limit: int) -> Select[Any]:
+        """Message hits newest first, below ``before`` (the planner picks the GIN bitmap and a
+        top-N sort, or the primary key backwards, by the word's frequency)."""
+        query = self.message_hits(words)
+        if before is not None:
+            query = query.where(_docs.c.id < before)
+        return query.order_by(_docs.c.id.desc()).limit(limit)
+
+    def among(self, words: Sequence[str], ids: Sequence[int]) -> Select[Any]:
+        return self.message_hits(words).where(_docs.c.id.in_(list(ids)))
 
     def hits(self, words: Sequence[str]) -> Select[Any]:
-        query = func.to_tsquery(literal("simple").cast(REGCONFIG), tsquery(words))
-        return select(_docs.c.id.label("doc"), _docs.c.ref.label("ref")).where(
-            _docs.c.tsv.op("@@")(query)
-        )
+        both = union_all(self.message_hits(words), self.meta_hits(words)).subquery()
+        return select(both.c.doc, both.c.ref)

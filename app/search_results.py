@@ -1,15 +1,17 @@
 """A search's page: the conversations the user may see whose messages, notes, subject or
-visitor match, newest first, each with its matching excerpts (``app.search_snippet``)."""
+visitor match, newest matching first, each with its matching excerpts (``app.search_snippet``)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, exists, or_, union
+from sqlalchemy import ColumnElement, exists, func, or_, union
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -82,36 +84,168 @@ def _conditions(user: User, zone: ZoneInfo, filters: Filters) -> list[ColumnElem
     return out + _period(zone, filters)
 
 
+STREAM_FIRST = 256  # message hits read in the first chunk; each next chunk is 4 times larger
+STREAM_MAX = 4096  # hits in a chunk at most (and ids in one IN list)
+
+
+def encode_cursor(key: int, conversation_id: int) -> str:
+    """The next page starts after the conversation ``conversation_id`` whose sort key (its
+    newest matching message id, see :func:`ranked`) is ``key``."""
+    raw = f"s{key}.{conversation_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(value: str | None) -> tuple[int, int] | None:
+    """A cursor :func:`encode_cursor` wrote; ``pagination.BadCursorError`` for anything else."""
+    if not value:
+        return None
+    try:
+        if len(value) > 64:
+            raise ValueError(value)
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("ascii")
+        key, dot, conversation = raw.removeprefix("s").partition(".")
+        if not raw.startswith("s") or not dot or not key.isdigit() or not conversation.isdigit():
+            raise ValueError(raw)
+        if len(key) > 19 or len(conversation) > 19:
+            raise ValueError(raw)
+        return int(key), int(conversation)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise pagination.BadCursorError(value) from exc
+
+
 async def page(
     session: AsyncSession,
     user: User,
     words: Sequence[str],
     filters: Filters,
     limit: int,
-    start: pagination.Cursor | None,
+    start: tuple[int, int] | None,
 ) -> list[Conversation]:
     """One page of matching conversations, one row more than ``limit`` when more follow."""
+    return [c for c, _ in await ranked(session, user, words, filters, limit, start)]
+
+
+async def ranked(
+    session: AsyncSession,
+    user: User,
+    words: Sequence[str],
+    filters: Filters,
+    limit: int,
+    start: tuple[int, int] | None,
+) -> list[tuple[Conversation, int]]:
+    """One page of matching conversations with their sort keys, newest matching first: one row
+    more than ``limit`` when more follow, after ``start`` (a key and a conversation id).
+
+    A conversation's key is the id of its newest matching message or note — message ids grow
+    as messages are stored, so it is the newest match by arrival (an import of old messages
+    ranks by when it was stored) — or, when its subject or its visitor (any contact of the
+    visitor's profile) matches, the id of its newest message: its latest activity.
+
+    Message hits are read newest first from the index in growing chunks and stop as soon as the
+    page is full, so a common word costs a page, not its every hit; subject and visitor hits
+    are few and read whole."""
     bind = await session.connection()
-    hits = search.backend(bind.dialect.name).hits(words).subquery()
-    # One list of conversation ids, read from the index's hits first: the rows are then fetched
-    # by primary key (scanning the destination's conversations instead costs their number).
-    direct = sa_select(hits.c.ref).where(hits.c.doc % 8 < Kind.NAME)
-    by_contact = (
-        sa_select(col(Conversation.id))
-        .join(hits, col(Conversation.contact_id) == hits.c.ref)
-        .where(hits.c.doc % 8 >= Kind.NAME)
-    )
+    index = search.backend(bind.dialect.name)
     zone = ZoneInfo(await _timezone(session, user.destination_id))
-    query = select(Conversation).where(
-        col(Conversation.id).in_(union(direct, by_contact)),
-        *_conditions(user, zone, filters),
+    conditions = _conditions(user, zone, filters)
+    meta = await _meta_keys(session, index, words, conditions)
+    top_key, top_id = start if start is not None else (None, None)
+
+    def after(key: int, conversation_id: int) -> bool:
+        return top_key is None or (key, conversation_id) < (top_key, top_id or 0)
+
+    found = {c: k for c, k in meta.items() if after(k, c)}
+    from_stream = 0
+    seen: set[int] = set(meta)
+    before = None if top_key is None else top_key * 8
+    chunk = STREAM_FIRST
+    while from_stream <= limit:
+        hits = (await bind.execute(index.newest(words, before, chunk))).all()
+        fresh: dict[int, int] = {}
+        for doc, ref in hits:
+            if int(ref) not in seen:
+                seen.add(int(ref))
+                fresh[int(ref)] = int(doc) // 8
+        if fresh:
+            kept = await _kept(session, index, words, conditions, fresh, top_key)
+            found.update((c, k) for c, k in fresh.items() if c in kept)
+            from_stream += len(kept)
+        if len(hits) < chunk:
+            break
+        before = int(hits[-1][0])
+        chunk = min(chunk * 4, STREAM_MAX)
+    order = sorted(found.items(), key=lambda item: (item[1], item[0]), reverse=True)[: limit + 1]
+    rows = {
+        c.id: c
+        for c in (
+            await session.exec(
+                select(Conversation).where(col(Conversation.id).in_([c for c, _ in order]))
+            )
+        ).all()
+    }
+    return [(rows[c], k) for c, k in order if c in rows]
+
+
+async def _meta_keys(
+    session: AsyncSession,
+    index: search.Backend,
+    words: Sequence[str],
+    conditions: Sequence[ColumnElement[bool]],
+) -> dict[int, int]:
+    """The conversations the user may see whose subject or visitor matches — a contact's hit
+    stands for every contact of its profile — each with its newest message id (0: none)."""
+    hits = index.meta_hits(words).subquery()
+    contacts = sa_select(hits.c.ref).where(hits.c.doc % 8 >= Kind.NAME)
+    roots = sa_select(func.coalesce(col(Contact.merged_into_id), col(Contact.id))).where(
+        col(Contact.id).in_(contacts)
     )
-    if start is not None:
-        query = query.where(pagination.after(start))
-    query = query.order_by(
-        col(Conversation.last_message_at).desc(), col(Conversation.id).desc()
-    ).limit(limit + 1)
-    return list((await session.exec(query)).all())
+    profile = sa_select(col(Contact.id)).where(
+        or_(col(Contact.id).in_(roots), col(Contact.merged_into_id).in_(roots))
+    )
+    ids = union(
+        sa_select(hits.c.ref).where(hits.c.doc % 8 == Kind.SUBJECT),
+        sa_select(col(Conversation.id)).where(col(Conversation.contact_id).in_(profile)),
+    )
+    newest = (
+        sa_select(func.max(col(Message.id)))
+        .where(col(Message.conversation_id) == col(Conversation.id))
+        .scalar_subquery()
+    )
+    query = sa_select(col(Conversation.id), func.coalesce(newest, 0)).where(
+        col(Conversation.id).in_(ids), *conditions
+    )
+    return {int(c): int(k) for c, k in (await session.exec(query)).all()}  # type: ignore[call-overload]
+
+
+async def _kept(
+    session: AsyncSession,
+    index: search.Backend,
+    words: Sequence[str],
+    conditions: Sequence[ColumnElement[bool]],
+    fresh: dict[int, int],
+    top_key: int | None,
+) -> set[int]:
+    """Which of the conversations first met in a chunk of message hits belong to the page: the
+    user may see them, they pass the filters, and (past the first page) none of their newer
+    messages matches — such a conversation was on an earlier page."""
+    query = sa_select(col(Conversation.id)).where(
+        col(Conversation.id).in_(list(fresh)), *conditions
+    )
+    kept = {int(c) for (c,) in (await session.exec(query)).all()}  # type: ignore[call-overload]
+    if top_key is None or not kept:
+        return kept
+    newer = (
+        await session.exec(
+            sa_select(col(Message.id)).where(  # type: ignore[call-overload]
+                col(Message.conversation_id).in_(list(kept)), col(Message.id) >= top_key
+            )
+        )
+    ).all()
+    ids = [int(m) * 8 for (m,) in newer]
+    for part in range(0, len(ids), STREAM_MAX):
+        matching = await session.exec(index.among(words, ids[part : part + STREAM_MAX]))  # type: ignore[call-overload]
+        kept -= {int(ref) for _, ref in matching.all()}
+    return kept
 
 
 async def _timezone(session: AsyncSession, destination_id: int) -> str:
@@ -119,37 +253,81 @@ async def _timezone(session: AsyncSession, destination_id: int) -> str:
     return found.timezone if found else "UTC"
 
 
-async def snippets(
-    session: AsyncSession, words: Sequence[str], rows: Sequence[Conversation]
-) -> dict[int, list[dict[str, Any]]]:
-    """The matching excerpts of each conversation of a page: its newest matching messages and
-    notes, then its subject and its visitor's name, e-mail address and handle."""
-    if not rows:
-        return {}
-    bind = await session.connection()
-    hits = search.backend(bind.dialect.name).hits(words).subquery()
-    ids = [c.id for c in rows]
-    contact_ids = {c.contact_id for c in rows}
-    found = (
-        await bind.execute(
-            sa_select(hits.c.doc, hits.c.ref).where(
+async def _profiles(session: AsyncSession, contact_ids: set[int]) -> dict[int, int]:
+    """Every contact of the profiles of ``contact_ids``, each with its profile's root."""
+    roots = {
+        int(c): int(r)
+        for c, r in (
+            await session.exec(
+                sa_select(  # type: ignore[call-overload]
+                    col(Contact.id), func.coalesce(col(Contact.merged_into_id), col(Contact.id))
+                ).where(col(Contact.id).in_(contact_ids))
+            )
+        ).all()
+    }
+    members = (
+        await session.exec(
+            sa_select(  # type: ignore[call-overload]
+                col(Contact.id), func.coalesce(col(Contact.merged_into_id), col(Contact.id))
+            ).where(
                 or_(
-                    and_(hits.c.doc % 8 < Kind.NAME, col(hits.c.ref).in_(ids)),
-                    and_(hits.c.doc % 8 >= Kind.NAME, col(hits.c.ref).in_(contact_ids)),
+                    col(Contact.id).in_(set(roots.values())),
+                    col(Contact.merged_into_id).in_(set(roots.values())),
                 )
             )
         )
     ).all()
+    return roots | {int(c): int(r) for c, r in members}
+
+
+async def snippets(
+    session: AsyncSession, words: Sequence[str], rows: Sequence[Conversation]
+) -> dict[int, list[dict[str, Any]]]:
+    """The matching excerpts of each conversation of a page: its newest matching messages and
+    notes, then its subject and its visitor's (or their profile's) name, e-mail address and
+    handle. Looks up the page's own documents in the index: never every hit of the words."""
+    if not rows:
+        return {}
+    bind = await session.connection()
+    index = search.backend(bind.dialect.name)
+    ids = [c.id or 0 for c in rows]
+    root_of = await _profiles(session, {c.contact_id for c in rows})
+    # The page's messages newest first, by chunks until each conversation has its excerpts,
+    # matched against the words the index stores for them (app.search.indexed): looking each
+    # one up in the index costs a search per message.
+    docs: list[int] = []
+    texts: dict[int, Message] = {}
+    per: dict[int, int] = {}
+    before: int | None = None
+    while True:
+        query = select(Message).where(col(Message.conversation_id).in_(ids))
+        if before is not None:
+            query = query.where(col(Message.id) < before)
+        chunk = (await session.exec(query.order_by(col(Message.id).desc()).limit(2000))).all()
+        for m in chunk:
+            if per.get(m.conversation_id, 0) < SNIPPETS and _matches(m.text, words):
+                docs.append((m.id or 0) * 8)
+                texts[m.id or 0] = m
+                per[m.conversation_id] = per.get(m.conversation_id, 0) + 1
+        if len(chunk) < 2000 or all(per.get(c, 0) >= SNIPPETS for c in ids):
+            break
+        before = chunk[-1].id
+    wanted = [c * 8 + Kind.SUBJECT for c in ids] + [
+        c * 8 + k for c in root_of for k in (Kind.NAME, Kind.EMAIL, Kind.HANDLE)
+    ]
+    meta = index.meta_hits(words).subquery()
+    docs += [
+        int(d)
+        for (d,) in (
+            await session.exec(sa_select(meta.c.doc).where(meta.c.doc.in_(wanted)))  # type: ignore[call-overload]
+        ).all()
+    ]
     # Messages and notes first, newest first; then the conversation's and visitor's fields.
-    docs = sorted((int(d) for d, _ in found), key=lambda d: (d % 8 != Kind.MESSAGE, -d))
-    message_ids = [d // 8 for d in docs if d % 8 == Kind.MESSAGE]
-    messages = {
-        m.id: m
-        for m in (await session.exec(select(Message).where(col(Message.id).in_(message_ids)))).all()
-    }
+    docs.sort(key=lambda d: (d % 8 != Kind.MESSAGE, -d))
+    messages = texts
     contacts = {
         c.id: c
-        for c in (await session.exec(select(Contact).where(col(Contact.id).in_(contact_ids)))).all()
+        for c in (await session.exec(select(Contact).where(col(Contact.id).in_(root_of)))).all()
     }
     out: dict[int, list[dict[str, Any]]] = {c.id or 0: [] for c in rows}
     by_id = {c.id: c for c in rows}
@@ -164,9 +342,16 @@ async def snippets(
         elif ref in contacts:
             text = _contact_field(contacts[ref], kind)
             for c in rows:
-                if c.contact_id == ref:
+                if root_of.get(c.contact_id) == root_of.get(ref):
                     _add(out[c.id or 0], kind.name.lower(), text, words)
     return out
+
+
+def _matches(text: str, words: Sequence[str]) -> bool:
+    """Whether the index's document of ``text`` holds every word, the last one as a prefix."""
+    stored = search.indexed(text).split()
+    last = words[-1]
+    return set(words[:-1]) <= set(stored) and any(w.startswith(last) for w in stored)
 
 
 def _contact_field(contact: Contact, kind: Kind) -> str:

@@ -1,14 +1,17 @@
-"""The search index on SQLite: an FTS5 table of folded text (see app.search)."""
+"""The search index on SQLite: two FTS5 tables of folded text (see app.search) — messages and
+notes in one, whose rowids grow with time, and the few other documents (subjects, visitors) in
+another, so that a query can read message hits newest first and stop early."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Connection, Select, column, literal_column, select, table
+from sqlalchemy import Connection, Select, column, literal_column, select, table, union_all
+from sqlalchemy.sql.expression import ColumnClause
 
-TABLE = "search_fts"
-_fts = table(TABLE, column("rowid"), column("ref"), column("body"))
+TABLE = "search_fts"  # messages and notes: rowid = message id * 8
+META_TABLE = "search_meta_fts"  # subjects, names, e-mail addresses, handles
 
 
 def match_expression(words: Sequence[str]) -> str:
@@ -19,39 +22,73 @@ def match_expression(words: Sequence[str]) -> str:
     return " ".join(quoted)
 
 
+def _split(ids: Sequence[Any], doc: Any = lambda d: d) -> tuple[list[Any], list[Any]]:
+    """Message documents (kind 0) apart from the others."""
+    messages = [i for i in ids if doc(i) % 8 == 0]
+    return messages, [i for i in ids if doc(i) % 8 != 0]
+
+
 class SqliteBackend:
     table = TABLE
+    meta_table = META_TABLE
 
     def create(self, connection: Connection) -> None:
         # The text is folded before it is stored, so the tokenizer's own diacritics removal only
         # repeats it; prefix indexes of 2 and 3 characters keep "ch…" and "cha…" quick.
-        connection.exec_driver_sql(
-            f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING fts5("
-            "body, ref UNINDEXED, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')"
-        )
+        for name in (TABLE, META_TABLE):
+            connection.exec_driver_sql(
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS {name} USING fts5(body, ref UNINDEXED,"
+                " tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')"
+            )
 
     def drop(self, connection: Connection) -> None:
-        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {TABLE}")
+        for name in (TABLE, META_TABLE):
+            connection.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
 
     def put(self, connection: Connection, docs: Sequence[tuple[int, int, str]]) -> None:
-        if docs:
-            connection.exec_driver_sql(
-                f"INSERT INTO {TABLE} (rowid, ref, body) VALUES (?, ?, ?)",  # noqa: S608 (a constant name)
-                list(docs),
-            )
+        for name, part in zip((TABLE, META_TABLE), _split(docs, lambda d: d[0]), strict=True):
+            if part:
+                connection.exec_driver_sql(
+                    f"INSERT INTO {name} (rowid, ref, body) VALUES (?, ?, ?)",  # noqa: S608 (a constant name)
+                    list(part),
+                )
 
     def remove(self, connection: Connection, ids: Sequence[int]) -> None:
-        if ids:
-            connection.exec_driver_sql(
-                f"DELETE FROM {TABLE} WHERE rowid = ?",  # noqa: S608 (a constant name)
-                [(i,) for i in ids],
-            )
+        for name, part in zip((TABLE, META_TABLE), _split(ids), strict=True):
+            if part:
+                connection.exec_driver_sql(
+                    f"DELETE FROM {name} WHERE rowid = ?",  # noqa: S608 (a constant name)
+                    [(i,) for i in part],
+                )
+
+    def _hits(self, name: str, words: Sequence[str]) -> Select[Any]:
+        fts = table(name, column("rowid"), column("ref"), column("body"))
+        query = (
+            select(literal_column(f"{name}.rowid").label("doc"), fts.c.ref.label("ref"))
+            .select_from(fts)
+            .where(literal_column(name).op("MATCH")(match_expression(words)))
+        )
+        return cast(Select[Any], query)
+
+    def message_hits(self, words: Sequence[str]) -> Select[Any]:
+        return self._hits(TABLE, words)
+
+    def meta_hits(self, words: Sequence[str]) -> Select[Any]:
+        return self._hits(META_TABLE, words)
+
+    def newest(self, words: Sequence[str], before: int | None, limit: int) -> Select[Any]:
+        """Message hits newest first (rowid order, served by the index: no sort of every hit),
+        below ``before``."""
+        rowid: ColumnClause[int] = literal_column(f"{TABLE}.rowid")
+        query = self.message_hits(words)
+        if before is not None:
+            query = query.where(rowid < before)
+        return query.order_by(rowid.desc()).limit(limit)
+
+    def among(self, words: Sequence[str], ids: Sequence[int]) -> Select[Any]:
+        """The message documents of ``ids`` that match (each looked up by rowid)."""
+        return self.message_hits(words).where(literal_column(f"{TABLE}.rowid").in_(list(ids)))
 
     def hits(self, words: Sequence[str]) -> Select[Any]:
-        query: Select[Any] = cast(
-            Select[Any],
-            select(literal_column("rowid").label("doc"), literal_column("ref").label("ref"))
-            .select_from(_fts)
-            .where(literal_column(TABLE).op("MATCH")(match_expression(words))),
-        )
-        return query
+        both = union_all(self.message_hits(words), self.meta_hits(words)).subquery()
+        return select(both.c.doc, both.c.ref)

@@ -14,7 +14,6 @@ from app.actions import ActionError
 from app.deps import MAX_ROW_ID, CurrentUser, ServicesDep
 from app.events import ConversationOut
 from app.models import Role
-from app.web.api import link_next
 
 router = APIRouter(prefix="/api")
 
@@ -57,9 +56,10 @@ async def search_conversations(
     limit: Annotated[str | None, Query(description="1 to 200; 50 by default")] = None,
 ) -> list[SearchHit]:
     """Conversations the user may see whose messages, notes, subject, or visitor's name, e-mail
-    address or X handle hold every word of ``q`` (any case, any accents), newest first, each
-    with up to three matching excerpts. ``from``/``to`` are days in the destination's time zone.
-    Paged like the lists (``X-Next-Cursor``)."""
+        address or X handle hold every word of ``q`` (any case, any accents), newest matching first
+    (the newest matching message; a subject's or visitor's match: the newest message), each
+        with up to three matching excerpts. ``from``/``to`` are days in the destination's time zone.
+        Paged like the lists (``X-Next-Cursor``)."""
     try:
         words = search.words(q)
     except search.QueryError as exc:
@@ -69,7 +69,7 @@ async def search_conversations(
     except pagination.BadLimitError as exc:
         raise ActionError("error.bad_limit") from exc
     try:
-        start = pagination.decode(cursor)
+        start = search_results.decode_cursor(cursor)
     except pagination.BadCursorError as exc:
         raise ActionError("error.bad_cursor") from exc
     if since and until and until < since:
@@ -82,13 +82,17 @@ async def search_conversations(
         channel, account_id, office_id, status, label_id, assignee_id, since, until
     )
     async with services.db.session() as session:
-        rows = await search_results.page(session, user, words, filters, size, start)
-        shown = rows[:size]
+        ranked = await search_results.ranked(session, user, words, filters, size, start)
+        shown = [c for c, _ in ranked[:size]]
         live = await repository.live_visitors(services, shown)
         views = await repository.conversations_out(session, shown, live)
         found = await search_results.snippets(session, words, shown)
-    if len(rows) > size:
-        link_next(request, response, shown[-1])
+    if len(ranked) > size:
+        last, key = ranked[size - 1]
+        token = search_results.encode_cursor(key, last.id or 0)
+        response.headers["X-Next-Cursor"] = token
+        following = request.url.include_query_params(cursor=token)
+        response.headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
     return [
         SearchHit(**view.model_dump(), matches=[Snippet(**s) for s in found[view.id]])
         for view in views
