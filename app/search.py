@@ -100,6 +100,11 @@ class Backend(Protocol):
         """The message hits whose documents are in ``ids``."""
         ...
 
+    def bodies(self, ids: Sequence[int], meta: bool = False) -> Select[Any]:
+        """``(doc, ref, body)`` of the documents ``ids`` (messages, or ``meta`` ones): their
+        stored folded words."""
+        ...
+
 
 def backend(dialect: str) -> Backend:
     if dialect == "postgresql":

@@ -92,6 +92,13 @@ class PostgresBackend:
     def among(self, words: Sequence[str], ids: Sequence[int]) -> Select[Any]:
         return self.message_hits(words).where(_docs.c.id.in_(list(ids)))
 
+    def bodies(self, ids: Sequence[int], meta: bool = False) -> Select[Any]:
+        """The stored folded text of the documents ``ids``."""
+        into = _meta if meta else _docs
+        return select(into.c.id.label("doc"), into.c.ref, into.c.body).where(
+            into.c.id.in_(list(ids))
+        )
+
     def hits(self, words: Sequence[str]) -> Select[Any]:
         both = union_all(self.message_hits(words), self.meta_hits(words)).subquery()
         return select(both.c.doc, both.c.ref)

@@ -293,38 +293,40 @@ async def snippets(
     ids = [c.id or 0 for c in rows]
     root_of = await _profiles(session, {c.contact_id for c in rows})
     # The page's messages newest first, by chunks until each conversation has its excerpts,
-    # matched against the words the index stores for them (app.search.indexed): looking each
-    # one up in the index costs a search per message.
+    # matched on the words the index stores for them (read by id: no search per message).
     docs: list[int] = []
-    texts: dict[int, Message] = {}
     per: dict[int, int] = {}
     before: int | None = None
     while True:
-        query = select(Message).where(col(Message.conversation_id).in_(ids))
+        query = sa_select(col(Message.id)).where(col(Message.conversation_id).in_(ids))
         if before is not None:
             query = query.where(col(Message.id) < before)
-        chunk = (await session.exec(query.order_by(col(Message.id).desc()).limit(2000))).all()
-        for m in chunk:
-            if per.get(m.conversation_id, 0) < SNIPPETS and _matches(m.text, words):
-                docs.append((m.id or 0) * 8)
-                texts[m.id or 0] = m
-                per[m.conversation_id] = per.get(m.conversation_id, 0) + 1
-        if len(chunk) < 2000 or all(per.get(c, 0) >= SNIPPETS for c in ids):
+        chunk = [
+            int(m)
+            for (m,) in (
+                await session.exec(query.order_by(col(Message.id).desc()).limit(STREAM_MAX))  # type: ignore[call-overload]
+            ).all()
+        ]
+        stored = (await session.exec(index.bodies([m * 8 for m in chunk]))).all()  # type: ignore[call-overload]
+        for doc, ref, body in sorted(stored, key=lambda row: -int(row[0])):
+            if per.get(int(ref), 0) < SNIPPETS and _matches(str(body), words):
+                docs.append(int(doc))
+                per[int(ref)] = per.get(int(ref), 0) + 1
+        if len(chunk) < STREAM_MAX or all(per.get(c, 0) >= SNIPPETS for c in ids):
             break
-        before = chunk[-1].id
+        before = chunk[-1]
     wanted = [c * 8 + Kind.SUBJECT for c in ids] + [
         c * 8 + k for c in root_of for k in (Kind.NAME, Kind.EMAIL, Kind.HANDLE)
     ]
-    meta = index.meta_hits(words).subquery()
-    docs += [
-        int(d)
-        for (d,) in (
-            await session.exec(sa_select(meta.c.doc).where(meta.c.doc.in_(wanted)))  # type: ignore[call-overload]
-        ).all()
-    ]
+    stored = (await session.exec(index.bodies(wanted, meta=True))).all()  # type: ignore[call-overload]
+    docs += [int(d) for d, _, body in stored if _matches(str(body), words)]
     # Messages and notes first, newest first; then the conversation's and visitor's fields.
     docs.sort(key=lambda d: (d % 8 != Kind.MESSAGE, -d))
-    messages = texts
+    hit_ids = [d // 8 for d in docs if d % 8 == Kind.MESSAGE]
+    messages = {
+        m.id: m
+        for m in (await session.exec(select(Message).where(col(Message.id).in_(hit_ids)))).all()
+    }
     contacts = {
         c.id: c
         for c in (await session.exec(select(Contact).where(col(Contact.id).in_(root_of)))).all()
@@ -347,9 +349,9 @@ async def snippets(
     return out
 
 
-def _matches(text: str, words: Sequence[str]) -> bool:
-    """Whether the index's document of ``text`` holds every word, the last one as a prefix."""
-    stored = search.indexed(text).split()
+def _matches(body: str, words: Sequence[str]) -> bool:
+    """Whether a stored document (``search.indexed``) holds every word, the last as a prefix."""
+    stored = body.split()
     last = words[-1]
     return set(words[:-1]) <= set(stored) and any(w.startswith(last) for w in stored)
 

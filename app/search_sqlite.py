@@ -89,6 +89,14 @@ class SqliteBackend:
         """The message documents of ``ids`` that match (each looked up by rowid)."""
         return self.message_hits(words).where(literal_column(f"{TABLE}.rowid").in_(list(ids)))
 
+    def bodies(self, ids: Sequence[int], meta: bool = False) -> Select[Any]:
+        """The stored folded text of the documents ``ids`` (read by rowid, no match)."""
+        name = META_TABLE if meta else TABLE
+        fts = table(name, column("rowid"), column("ref"), column("body"))
+        rowid: ColumnClause[int] = literal_column(f"{name}.rowid")
+        query = select(rowid.label("doc"), fts.c.ref, fts.c.body).select_from(fts)
+        return query.where(rowid.in_(list(ids)))
+
     def hits(self, words: Sequence[str]) -> Select[Any]:
         both = union_all(self.message_hits(words), self.meta_hits(words)).subquery()
         return select(both.c.doc, both.c.ref)
