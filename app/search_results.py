@@ -3,20 +3,18 @@ visitor match, newest matching first, each with its matching excerpts (``app.sea
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, exists, func, or_, union
+from sqlalchemy import ColumnElement, and_, exists, func, or_, union
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import pagination, repository, search
+from app import repository, search
 from app.models import (
     Contact,
     Conversation,
@@ -29,7 +27,10 @@ from app.models import (
     User,
 )
 from app.search import Kind
+from app.search_cursor import decode_cursor, encode_cursor
 from app.search_snippet import segments
+
+__all__ = ["Filters", "decode_cursor", "encode_cursor", "page", "ranked", "snippets"]
 
 SNIPPETS = 3  # excerpts per conversation at most: the newest matches
 
@@ -88,31 +89,6 @@ STREAM_FIRST = 256  # message hits read in the first chunk; each next chunk is 4
 STREAM_MAX = 4096  # hits in a chunk at most (and ids in one IN list)
 
 
-def encode_cursor(key: int, conversation_id: int) -> str:
-    """The next page starts after the conversation ``conversation_id`` whose sort key (its
-    newest matching message id, see :func:`ranked`) is ``key``."""
-    raw = f"s{key}.{conversation_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(value: str | None) -> tuple[int, int] | None:
-    """A cursor :func:`encode_cursor` wrote; ``pagination.BadCursorError`` for anything else."""
-    if not value:
-        return None
-    try:
-        if len(value) > 64:
-            raise ValueError(value)
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("ascii")
-        key, dot, conversation = raw.removeprefix("s").partition(".")
-        if not raw.startswith("s") or not dot or not key.isdigit() or not conversation.isdigit():
-            raise ValueError(raw)
-        if len(key) > 19 or len(conversation) > 19:
-            raise ValueError(raw)
-        return int(key), int(conversation)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise pagination.BadCursorError(value) from exc
-
-
 async def page(
     session: AsyncSession,
     user: User,
@@ -148,15 +124,12 @@ async def ranked(
     index = search.backend(bind.dialect.name)
     zone = ZoneInfo(await _timezone(session, user.destination_id))
     conditions = _conditions(user, zone, filters)
-    meta = await _meta_keys(session, index, words, conditions)
-    top_key, top_id = start if start is not None else (None, None)
-
-    def after(key: int, conversation_id: int) -> bool:
-        return top_key is None or (key, conversation_id) < (top_key, top_id or 0)
-
-    found = {c: k for c, k in meta.items() if after(k, c)}
+    # The newest subject and visitor matches after the cursor: a page's worth is enough, the
+    # others rank below it whatever the message hits add.
+    found = await _meta_keys(session, index, words, conditions, limit + 1, start)
+    top_key = start[0] if start is not None else None
     from_stream = 0
-    seen: set[int] = set(meta)
+    seen: set[int] = set()
     before = None if top_key is None else top_key * 8
     chunk = STREAM_FIRST
     while from_stream <= limit:
@@ -167,8 +140,8 @@ async def ranked(
                 seen.add(int(ref))
                 fresh[int(ref)] = int(doc) // 8
         if fresh:
-            kept = await _kept(session, index, words, conditions, fresh, top_key)
-            found.update((c, k) for c, k in fresh.items() if c in kept)
+            kept = await _kept(session, index, words, conditions, fresh, start)
+            found.update((c, max(k, found.get(c, 0))) for c, k in fresh.items() if c in kept)
             from_stream += len(kept)
         if len(hits) < chunk:
             break
@@ -191,9 +164,12 @@ async def _meta_keys(
     index: search.Backend,
     words: Sequence[str],
     conditions: Sequence[ColumnElement[bool]],
+    limit: int | None = None,
+    start: tuple[int, int] | None = None,
 ) -> dict[int, int]:
     """The conversations the user may see whose subject or visitor matches — a contact's hit
-    stands for every contact of its profile — each with its newest message id (0: none)."""
+    stands for every contact of its profile — each with its newest message id (0: none): the
+    first ``limit`` after ``start`` in the search's order, or all of them."""
     hits = index.meta_hits(words).subquery()
     contacts = sa_select(hits.c.ref).where(hits.c.doc % 8 >= Kind.NAME)
     roots = sa_select(func.coalesce(col(Contact.merged_into_id), col(Contact.id))).where(
@@ -211,9 +187,14 @@ async def _meta_keys(
         .where(col(Message.conversation_id) == col(Conversation.id))
         .scalar_subquery()
     )
-    query = sa_select(col(Conversation.id), func.coalesce(newest, 0)).where(
-        col(Conversation.id).in_(ids), *conditions
-    )
+    key = func.coalesce(newest, 0)
+    query = sa_select(col(Conversation.id), key).where(col(Conversation.id).in_(ids), *conditions)
+    if start is not None:
+        query = query.where(
+            or_(key < start[0], and_(key == start[0], col(Conversation.id) < start[1]))
+        )
+    if limit is not None:
+        query = query.order_by(key.desc(), col(Conversation.id).desc()).limit(limit)
     return {int(c): int(k) for c, k in (await session.exec(query)).all()}  # type: ignore[call-overload]
 
 
@@ -223,17 +204,21 @@ async def _kept(
     words: Sequence[str],
     conditions: Sequence[ColumnElement[bool]],
     fresh: dict[int, int],
-    top_key: int | None,
+    start: tuple[int, int] | None,
 ) -> set[int]:
     """Which of the conversations first met in a chunk of message hits belong to the page: the
-    user may see them, they pass the filters, and (past the first page) none of their newer
-    messages matches — such a conversation was on an earlier page."""
+    user may see them, they pass the filters, and (past the first page) neither a newer message
+    nor their subject or visitor matches before the cursor — they were on an earlier page."""
     query = sa_select(col(Conversation.id)).where(
         col(Conversation.id).in_(list(fresh)), *conditions
     )
     kept = {int(c) for (c,) in (await session.exec(query)).all()}  # type: ignore[call-overload]
-    if top_key is None or not kept:
+    if start is None or not kept:
         return kept
+    top_key = start[0]
+    later = await _meta_keys(session, index, words, [col(Conversation.id).in_(kept)], None, start)
+    shown = await _meta_keys(session, index, words, [col(Conversation.id).in_(kept)])
+    kept -= set(shown) - set(later)
     newer = (
         await session.exec(
             sa_select(col(Message.id)).where(  # type: ignore[call-overload]
@@ -350,7 +335,8 @@ async def snippets(
 
 
 def _matches(body: str, words: Sequence[str]) -> bool:
-    """Whether a stored document (``search.indexed``) holds every word, the last as a prefix."""
+    """Whether a stored document (``search.indexed``) holds every word, the last as a prefix:
+    what FTS5 answers for it, its tokenizer cutting those folded words as they were joined."""
     stored = body.split()
     last = words[-1]
     return set(words[:-1]) <= set(stored) and any(w.startswith(last) for w in stored)

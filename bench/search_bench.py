@@ -294,6 +294,10 @@ async def run(url: str, path: str | None, messages: int) -> None:
     print(f"search as an adviser (one office)   {fmt(as_adviser)}")
     print(f"search as the destination manager   {fmt(as_manager)}")
     for name, values in (("adviser", as_adviser), ("manager", as_manager)):
+        slowest = sorted(zip(values, words_of, strict=True), reverse=True)[:4]
+        print(f"slowest as {name}: " + ", ".join(f"{' '.join(w)!r} {t * 1000:.0f} ms"
+                                               for t, w in slowest))  # fmt: skip
+    for name, values in (("adviser", as_adviser), ("manager", as_manager)):
         page_ratio = pct(values, 95) / pct(page_floor, 95)
         all_ratio = pct(values, 95) / pct(bare, 95)
         print(

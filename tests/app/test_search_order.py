@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from app import search, search_results
+from app import pagination, search, search_results
 from app.db import Database
 from app.models import AuthorKind, Contact, Conversation, Direction, Message
 from tests.app.test_search_engines import T0, database, postgres_url, user, world
@@ -75,20 +75,24 @@ async def test_pages_hold_every_match_once_in_order(
         for n in range(24):
             c = Conversation(destination_id=1, account_id=1 + n % 2, contact_id=base.contact_id,
                              office_id=1 + n % 2, channel="email", thread_key=f"x{n}",
+                             subject="Marée basse" if n % 7 == 3 else "",
                              created_at=T0, last_message_at=T0)  # fmt: skip
             s.add(c)
             await s.flush()
             extra.append(c.id or 0)
         await s.commit()
     rng = random.Random(13)
-    newest: dict[int, int] = {}
+    newest: dict[int, int] = {}  # a matching subject: the newest message, matching or not
+    for n, c in enumerate(extra):
+        if n % 7 == 3:
+            newest[c] = 0
     for _ in range(120):  # matches interleaved between conversations, some never matching
         c = rng.choice(extra)
         matching = rng.random() < 0.5 and c % 5 != 0
         m = await say(database, c, "Horaires de la marée" if matching else "Bonjour")
-        if matching:
+        if matching or extra.index(c) % 7 == 3:
             newest[c] = m
-    expected = sorted(newest, key=lambda c: newest[c], reverse=True)
+    expected = sorted(newest, key=lambda c: (newest[c], c), reverse=True)
     manager, port = await user(database, "m@x.example"), await user(database, "a1@x.example")
     for limit in (1, 4, 50):
         got = await pages(database, manager, "maree", limit)
@@ -126,6 +130,8 @@ async def test_a_merged_visitors_address_finds_the_whole_profile_as_far_as_one_m
         row = (await s.exec(select(Conversation).where(Conversation.id == ids["c1"]))).one()
         found = await search_results.snippets(s, ["kerouac"], [row])
         assert [m["field"] for m in found[ids["c1"]]] == ["email"]
+        found = await search_results.snippets(s, ["sørensen"], [row])
+        assert [m["field"] for m in found[ids["c1"]]] == ["name"]
 
 
 @pytest.mark.parametrize(
@@ -135,5 +141,5 @@ def test_a_cursor_not_written_by_search_is_refused(value: str) -> None:
     import base64
 
     for raw in (value, base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")):
-        with pytest.raises(search_results.pagination.BadCursorError):
+        with pytest.raises(pagination.BadCursorError):
             search_results.decode_cursor(raw)
