@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from app import pagination, search, search_results
 from app.db import Database
-from app.models import AuthorKind, Contact, Conversation, Direction, Message
+from app.models import AuthorKind, Contact, Conversation, Direction, Message, User
 from tests.app.test_search_engines import T0, database, postgres_url, user, world
 
 __all__ = ["database", "postgres_url"]  # fixtures used by name
@@ -34,12 +34,12 @@ async def say(db: Database, conversation_id: int, text: str) -> int:
         return m.id or 0
 
 
-async def pages(db: Database, who: object, q: str, limit: int) -> list[list[int]]:
+async def pages(db: Database, who: User, q: str, limit: int) -> list[list[int]]:
     out, start = [], None
     while True:
         async with db.session() as s:
             rows = await search_results.ranked(s, who, search.words(q), search_results.Filters(),
-                                               limit, start)  # type: ignore[arg-type]  # fmt: skip
+                                               limit, start)  # fmt: skip
         out.append([c.id or 0 for c, _ in rows[:limit]])
         if len(rows) <= limit:
             return out
@@ -73,21 +73,21 @@ async def test_pages_hold_every_match_once_in_order(
         assert base is not None
         extra = []
         for n in range(24):
-            c = Conversation(destination_id=1, account_id=1 + n % 2, contact_id=base.contact_id,
+            row = Conversation(destination_id=1, account_id=1 + n % 2, contact_id=base.contact_id,
                              office_id=1 + n % 2, channel="email", thread_key=f"x{n}",
                              subject="Marée basse" if n % 7 == 3 else "",
                              created_at=T0, last_message_at=T0)  # fmt: skip
-            s.add(c)
+            s.add(row)
             await s.flush()
-            extra.append(c.id or 0)
+            extra.append(row.id or 0)
         await s.commit()
     rng = random.Random(13)
     newest: dict[int, int] = {}  # a matching subject: the newest message, matching or not
-    for n, c in enumerate(extra):
+    for n, plain in enumerate(extra):
         if n % 7 == 3:
-            newest[c] = 0
+            newest[plain] = 0
     for _ in range(120):  # matches interleaved between conversations, some never matching
-        c = rng.choice(extra)
+        c: int = rng.choice(extra)
         matching = rng.random() < 0.5 and c % 5 != 0
         m = await say(database, c, "Horaires de la marée" if matching else "Bonjour")
         if matching or extra.index(c) % 7 == 3:
