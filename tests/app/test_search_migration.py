@@ -1,6 +1,7 @@
 """Migration 0008: made on a database that already holds conversations, the index is filled
 from them (messages, notes, subjects, visitors); its downgrade drops it, and writes made while
-it is gone are indexed by the next upgrade."""
+it is gone are indexed by the next upgrade. Migration 0009 moves subjects and visitors into
+their own table, and back on its downgrade."""
 
 from __future__ import annotations
 
@@ -101,3 +102,32 @@ async def test_the_upgrade_fills_the_index_from_stored_rows_and_the_downgrade_dr
     async with engine.connect() as conn:
         assert await conn.run_sync(hits, "kerjean") == []
         assert len(await conn.run_sync(hits, "bihan")) == 1
+
+
+async def test_0009_moves_subjects_and_visitors_out_of_the_message_index_and_back(
+    engine: AsyncEngine,
+) -> None:
+    await migrate(engine)
+    conversation_id, contact_id, _ = await add_rows(engine)
+
+    def tables(connection: Connection) -> dict[str, list[int]]:
+        names = inspect(connection).get_table_names()
+        return {
+            name: sorted(int(r) for (r,) in connection.exec_driver_sql(f"SELECT rowid FROM {name}"))  # noqa: S608
+            for name in ("search_fts", "search_meta_fts")
+            if name in names
+        }
+
+    subject_and_visitor = sorted([8 * conversation_id + 1, 8 * contact_id + 2, 8 * contact_id + 3])
+    async with engine.begin() as conn:
+        assert await conn.run_sync(tables) == {
+            "search_fts": [8, 16], "search_meta_fts": subject_and_visitor,
+        }  # fmt: skip
+        await conn.run_sync(migrations.downgrade, "0008")  # 0008's one table, as it was made
+        assert await conn.run_sync(tables) == {"search_fts": sorted([8, 16, *subject_and_visitor])}
+    assert await migrate(engine) == ("0008", migrations.head())
+    async with engine.connect() as conn:
+        assert await conn.run_sync(tables) == {
+            "search_fts": [8, 16], "search_meta_fts": subject_and_visitor,
+        }  # fmt: skip
+        assert await conn.run_sync(hits, "ecomusee") == [(8 * conversation_id + 1, conversation_id)]
