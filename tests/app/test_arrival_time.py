@@ -244,4 +244,9 @@ def test_a_chat_frame_cannot_carry_its_own_time() -> None:
         4000,
     )
     assert frame == VisitorMessageFrame(client_id="abcdefgh12", text="Bonjour")
-    assert {f.name for f in dataclasses.fields(VisitorMessageFrame)} == {"client_id", "text"}
+    # Its fields: no time among them (the page it was sent from is the visitor's profile's).
+    assert {f.name for f in dataclasses.fields(VisitorMessageFrame)} == {
+        "client_id",
+        "text",
+        "page",
+    }
