@@ -17,6 +17,9 @@ BENCHMARKS = (
     "redis_kill",
     "moderation_bench",
     "input_guard_bench",
+    "answers_bench",
+    "rules_bench",
+    "search_bench",
 )
 
 
@@ -33,6 +36,8 @@ def main() -> None:
             "chat_latency",
             "metrics_bench",
             "redis_kill",
+            "answers_bench",
+            "rules_bench",
         ) else module.main()
     sys.stdout.flush()
 
