@@ -164,6 +164,7 @@ async def conversations_out(
     accounts = await cached_by_id(session, Account, {c.account_id for c in rows})
     offices = await cached_by_id(session, Office, {c.office_id for c in rows})
     contacts = await _by_id(session, Contact, {c.contact_id for c in rows})
+    named = await profile_names(session, [c for c in contacts.values() if not c.name])
     users = await cached_by_id(session, User, {c.assignee_id for c in rows if c.assignee_id})
     labels = await labels_of(session, [c.id for c in rows if c.id is not None])
     out = []
@@ -181,7 +182,7 @@ async def conversations_out(
                 office_name=offices[c.office_id].name,
                 assignee_id=c.assignee_id,
                 assignee_name=assignee.name if assignee else "",
-                contact_name=contact.name,
+                contact_name=contact.name or named.get(contact.merged_into_id or c.contact_id, ""),
                 contact_handle=contact.handle,
                 contact_profile=json_object(contact.profile),
                 subject=c.subject,
@@ -221,6 +222,26 @@ async def labels_of(session: AsyncSession, ids: Sequence[int]) -> dict[int, list
             LabelOut(id=label.id or 0, name=label.name, color=label.color)
         )
     return found
+
+
+async def profile_names(session: AsyncSession, nameless: Sequence[Contact]) -> dict[int, str]:
+    """The names their profiles give to contacts the channel told no name (an anonymous chat
+    visitor merged with their e-mail): per profile root id, the root's name, else the first
+    name one of its identities has. One query for a whole page."""
+    roots = {c.merged_into_id or c.id for c in nameless if c.merged_into_id or c.id}
+    if not roots:
+        return {}
+    query = (
+        select(Contact)
+        .where(or_(col(Contact.id).in_(roots), col(Contact.merged_into_id).in_(roots)))
+        .order_by(col(Contact.merged_into_id).is_not(None), col(Contact.id))
+    )
+    names: dict[int, str] = {}
+    for member in (await session.exec(query)).all():
+        root = member.merged_into_id or member.id or 0
+        if member.name and not names.get(root):
+            names[root] = member.name
+    return names
 
 
 async def live_view(

@@ -493,3 +493,35 @@ async def test_an_erased_identity_stays_erased_and_an_erased_visitor_is_read_onl
             await session.commit()
         refused = client.patch(f"/api/contacts/{root}", json={"name": "Back"})
         assert (refused.status_code, refused.json()["code"]) == (409, "contacts.error.erased")
+
+
+async def test_a_nameless_visitor_takes_the_name_of_their_profile_until_unmerged(
+    live: LiveServer, services: Services
+) -> None:
+    mail, mail_conv = await visitor(
+        services, "mail-port-argent", "ines@example.org", name="Inès Martin",
+        email="ines@example.org",
+    )  # fmt: skip
+    chat, chat_conv = await visitor(services, "chat-port-argent", "visitor-nameless")
+    other, other_conv = await visitor(services, "chat-port-argent", "visitor-other")
+    with adviser(live, "port-argent") as client:
+
+        def name_of(conversation_id: int) -> str:
+            detail = client.get(f"/api/conversations/{conversation_id}")
+            assert detail.status_code == 200, detail.text
+            return str(detail.json()["conversation"]["contact_name"])
+
+        assert name_of(chat_conv) == ""
+        # Merged either way round, the anonymous chat reads as the visitor they are.
+        merged = client.post(f"/api/contacts/{chat}/merge", json={"other_id": mail})
+        assert merged.status_code == 200, merged.text
+        assert (name_of(chat_conv), name_of(mail_conv)) == ("Inès Martin", "Inès Martin")
+        listed = {c["id"]: c["contact_name"] for c in client.get("/api/conversations").json()}
+        assert listed[chat_conv] == "Inès Martin" and listed[other_conv] == ""
+        event = merged.json()["events"][0]["id"]
+        assert client.post(f"/api/contacts/{chat}/unmerge", json={"event_id": event}).is_success
+        assert name_of(chat_conv) == ""
+
+        into_mail = client.post(f"/api/contacts/{mail}/merge", json={"other_id": other})
+        assert into_mail.status_code == 200, into_mail.text
+        assert name_of(other_conv) == "Inès Martin"
