@@ -8,12 +8,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import pagination, repository, search, search_results
+from app import pagination, repository, search, search_results, textnorm
 from app.actions import ActionError
 from app.deps import MAX_ROW_ID, CurrentUser, ServicesDep
 from app.events import ConversationOut
-from app.models import Role
+from app.models import Label, Role
 
 router = APIRouter(prefix="/api")
 
@@ -49,6 +51,9 @@ async def search_conversations(
     office_id: RowIdQuery = None,
     status: Annotated[Literal["open", "resolved", "spam"] | None, Query()] = None,
     label_id: RowIdQuery = None,
+    label: Annotated[
+        str | None, Query(max_length=64, description="a label's id or name (any case, accents)")
+    ] = None,
     assignee_id: RowIdQuery = None,
     since: Annotated[date | None, Query(alias="from")] = None,
     until: Annotated[date | None, Query(alias="to")] = None,
@@ -56,10 +61,11 @@ async def search_conversations(
     limit: Annotated[str | None, Query(description="1 to 200; 50 by default")] = None,
 ) -> list[SearchHit]:
     """Conversations the user may see whose messages, notes, subject, or visitor's name, e-mail
-        address or X handle hold every word of ``q`` (any case, any accents), newest matching first
+    address or X handle hold every word of ``q`` (any case, any accents), newest matching first
     (the newest matching message; a subject's or visitor's match: the newest message), each
-        with up to three matching excerpts. ``from``/``to`` are days in the destination's time zone.
-        Paged like the lists (``X-Next-Cursor``)."""
+    with up to three matching excerpts. ``from``/``to`` are days in the destination's time zone.
+    ``label`` names a label by id or name (``label_id`` by id). Paged like the lists
+    (``X-Next-Cursor``)."""
     try:
         words = search.words(q)
     except search.QueryError as exc:
@@ -76,6 +82,9 @@ async def search_conversations(
         raise ActionError("error.search_bad_period")
     if status == "spam" and user.role == Role.ADVISER:
         raise ActionError("error.search_spam_managers", 403)
+    if label is not None and label_id is None:
+        async with services.db.session() as session:
+            label_id = await _label_named(session, user.destination_id, label)
     if not words:  # only punctuation or spaces: nothing to look for
         return []
     filters = search_results.Filters(
@@ -97,3 +106,17 @@ async def search_conversations(
         SearchHit(**view.model_dump(), matches=[Snippet(**s) for s in found[view.id]])
         for view in views
     ]
+
+
+async def _label_named(session: AsyncSession, destination_id: int, label: str) -> int:
+    """The id of the destination's label ``label`` names (its id, or its name in any case and
+    accents); 404 for none."""
+    wanted = select(Label.id).where(Label.destination_id == destination_id)
+    if label.strip().isdecimal() and len(label.strip()) <= 18:
+        wanted = wanted.where(Label.id == int(label.strip()))
+    else:
+        wanted = wanted.where(Label.key == textnorm.key(label))
+    found = (await session.exec(wanted)).first()
+    if found is None:
+        raise ActionError("labels.error.not_found", 404)
+    return found

@@ -252,3 +252,23 @@ async def indexed(session: object, word: str) -> int:
     bind = await session.connection()
     rows = (await bind.execute(search.backend(bind.dialect.name).hits([word]))).all()
     return len(rows)
+
+
+async def test_the_label_filter_takes_a_labels_id_or_name(
+    live: LiveServer, services: Services
+) -> None:
+    tagged, plain = await ingest(
+        services, chat(40, "Location de vélos ?"), chat(41, "Location de vélos demain")
+    )
+    with login(live.url, *manager(live)) as client:
+        made = client.post("/api/labels", json={"name": "Vélo", "color": "#0f766e"})
+        assert made.status_code == 201, made.text
+        label = made.json()["id"]
+        assert client.post(f"/api/conversations/{tagged}/labels/{label}").is_success
+        assert found(client, "location") == [plain, tagged]
+        for value in (str(label), "Vélo", "VELO", " vélo "):
+            assert found(client, "location", label=value) == [tagged], value
+        for value in ("Hébergement", "999999", "%ED%B3%BF", "%FF", "x" * 65, "%00"):
+            response = client.get(f"/api/search?q=location&label={value}")
+            assert response.status_code in (404, 422), (value, response.text)
+            assert response.json()["detail"]
