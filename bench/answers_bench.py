@@ -45,6 +45,7 @@ from app.models import (
 from app.security import hash_password
 from app.services import Services
 from app.settings import Settings
+from bench.figures import pct
 
 START = datetime(2026, 7, 21, 8, 0, tzinfo=UTC)
 LANGUAGES = ("fr", "en", "de", "nl", "es", "it")
@@ -60,11 +61,6 @@ WORDS = (
     "open", "daily", "from", "until", "tickets", "booking", "adults", "children", "free", "summer",
     "winter", "harbour", "bay", "office", "visit", "guided", "tour", "minutes", "walk", "center",
 )  # fmt: skip
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def fmt(values: list[float]) -> str:

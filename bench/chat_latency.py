@@ -33,13 +33,7 @@ import websockets
 from redis.asyncio import Redis
 
 from app.embedded_redis import EmbeddedRedis, free_port
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+from bench.figures import pct
 
 
 def fmt(values: list[float]) -> str:

@@ -34,14 +34,10 @@ from app.models import Account, Block, Role, User
 from app.repository import list_page
 from app.services import Services
 from app.settings import Settings
+from bench.figures import pct
 from connectors.base import Author, Channel, InboundMessage
 
 START = datetime(2026, 7, 21, 8, 0, tzinfo=UTC)
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def fmt(values: list[float]) -> str:

@@ -20,6 +20,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.figures import pct
 from rota import Schedule, build
 
 YEAR_START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -144,11 +145,6 @@ async def ingest_to_assigned(samples: int = 300) -> list[float]:
                 await session.commit()
         await services.close()
         return timings
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def main() -> None:

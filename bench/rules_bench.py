@@ -37,6 +37,7 @@ from app.rule_match import parse
 from app.services import Services
 from app.settings import Settings
 from app.textnorm import fold
+from bench.figures import pct
 from connectors.base import Author, Channel, InboundMessage
 
 START = datetime(2026, 7, 21, 8, 0, tzinfo=UTC)
@@ -48,11 +49,6 @@ TEXT = (
     "château est ouvert le dimanche, s'il faut réserver la visite guidée, et où se garer près "
     "du port. Merci beaucoup pour votre aide, et bonne soirée à toute l'équipe de l'office."
 )
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def fmt(values: list[float]) -> str:

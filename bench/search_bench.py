@@ -35,6 +35,7 @@ from app import search, search_results, search_sqlite
 from app.db import Database, create_tables
 from app.demo import seed
 from app.models import Role, User
+from bench.figures import pct
 
 _VOCABULARY = {
     "fr": (
@@ -71,11 +72,6 @@ QUERIES = [
 ]  # fmt: skip
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 PER_CONVERSATION = 10
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def fmt(values: list[float]) -> str:
