@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import activity, recovery, repository, sending
+from app import activity, recovery, repository, resolution, sending
 from app.assignment import assign_waiting
 from app.events import ConversationChanged, ConversationLeft, MessageCreated
 from app.inbox import preview
@@ -111,6 +111,7 @@ async def reply(
         lines = []
         if conversation.status == ConversationStatus.RESOLVED:  # answering reopens it
             lines.append(activity.add(session, conversation_id, "reopened", now, actor_id=user.id))
+            resolution.on_reopened(conversation)
         conversation.status = ConversationStatus.OPEN
         conversation.waiting_since = None
         conversation.unread = 0
@@ -161,12 +162,17 @@ async def change_status(
         conversation.status = status
         if status == ConversationStatus.RESOLVED:
             conversation.unread = 0
+            await resolution.on_resolved(services, session, conversation, user)
+        else:
+            resolution.on_reopened(conversation)
         session.add(conversation)
         kind = "resolved" if status == ConversationStatus.RESOLVED else "reopened"
         line = activity.add(session, conversation_id, kind, services.clock.now(), actor_id=user.id)
         await session.commit()
         view = await repository.live_view(services, session, conversation)
     await activity.publish_change(services, conversation, account, view, [line])
+    if status == ConversationStatus.RESOLVED:
+        await resolution.after_resolved(services, conversation)
     if assign:
         # Resolving frees room under the cap; reopening an unassigned one queues it.
         await assign_waiting(services, account.destination_id, conversation.office_id)

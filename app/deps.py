@@ -9,7 +9,7 @@ from fastapi import Depends, Path, Request, WebSocket
 from starlette.requests import HTTPConnection
 
 from app.actions import ActionError  # refusals in the reader's language (app.web.errors)
-from app.i18n import LANGUAGES, Translator, negotiate
+from app.i18n import LANGUAGES, VISITOR_LANGUAGES, Translator, negotiate
 from app.models import Role, User
 from app.security import same_token
 from app.services import Services
@@ -106,6 +106,17 @@ def language_for(conn: HTTPConnection, user: User | None = None) -> str:
     if remembered in LANGUAGES:
         return remembered
     return negotiate(conn.headers.get("accept-language"), services.settings.default_language)
+
+
+def visitor_language(conn: HTTPConnection) -> str:
+    """A visitor's language (widget, survey and privacy pages): the one they chose (``?lang=``,
+    sent by the widget), else their browser's among ``VISITOR_LANGUAGES``, else the
+    destination's default."""
+    requested = conn.query_params.get("lang", "")[:16].lower().replace("_", "-").split("-")[0]
+    if requested in VISITOR_LANGUAGES:
+        return requested
+    default = get_services(conn).settings.default_language
+    return negotiate(conn.headers.get("accept-language"), default, VISITOR_LANGUAGES)
 
 
 def translator(conn: HTTPConnection, user: User | None = None) -> Translator:

@@ -225,6 +225,16 @@ class VisitorPresence(_Audience):
     live: bool
 
 
+class VisitorFrame(_Audience):
+    """Something said to a chat visitor only (``visitor_key``): a frame for their widget, such
+    as "nobody is online, leave an address" (app.offline) or "how did we do?" (app.surveys).
+    ``frame`` is sent as it is, with ``type`` among its keys; staff never receive it. Stored in
+    the stream (``Hub.publish``) when it must survive a reconnection, else signalled."""
+
+    type: Literal["visitor.frame"] = "visitor.frame"
+    frame: dict[str, Any]
+
+
 Event = Annotated[
     MessageCreated
     | MessageStatus
@@ -235,6 +245,7 @@ Event = Annotated[
     | Viewing
     | PresenceChanged
     | VisitorPresence
+    | VisitorFrame
     | SessionEnded,
     Field(discriminator="type"),
 ]

@@ -14,7 +14,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-LANGUAGES = ("fr", "en")
+LANGUAGES = ("fr", "en")  # the staff's interface
+# What a visitor may be answered in (the widget, the survey and privacy pages, e-mails sent to
+# them): the staff's languages first. Their catalogs hold the visitor-facing keys only; a key
+# missing in one falls back to English.
+VISITOR_LANGUAGES = ("fr", "en", "de", "nl", "es", "it")
 _LOCALES = Path(__file__).with_name("locales")
 
 
@@ -29,7 +33,7 @@ def catalog(language: str) -> dict[str, str]:
 
 def gettext(language: str, key: str, **params: Any) -> str:
     """The text of ``key`` in ``language`` (falling back to English, then the key itself)."""
-    text = catalog(language if language in LANGUAGES else "en").get(key)
+    text = catalog(language if language in VISITOR_LANGUAGES else "en").get(key)
     if text is None:
         text = catalog("en").get(key, key)
     return text.format(**params) if params else text
@@ -39,8 +43,11 @@ def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
-def negotiate(accept_language: str | None, default: str) -> str:
-    """Picks fr or en from an Accept-Language header, by q-value then order."""
+def negotiate(
+    accept_language: str | None, default: str, languages: tuple[str, ...] = LANGUAGES
+) -> str:
+    """Picks one of ``languages`` (the staff's: fr or en) from an Accept-Language header, by
+    q-value then order."""
     if not accept_language:
         return default
     ranked: list[tuple[float, int, str]] = []
@@ -56,11 +63,19 @@ def negotiate(accept_language: str | None, default: str) -> str:
                 except ValueError:
                     quality = 0.0
         primary = tag.split("-")[0]
-        if primary in LANGUAGES and quality > 0:
+        if primary in languages and quality > 0:
             ranked.append((-quality, position, primary))
         elif tag == "*" and quality > 0:
             ranked.append((-quality, position, default))
     return min(ranked)[2] if ranked else default
+
+
+def visitor_catalog(language: str, prefix: str) -> dict[str, str]:
+    """The keys starting with ``prefix`` in a visitor's language, English filling any gap."""
+    chosen = language if language in VISITOR_LANGUAGES else "en"
+    merged = {k: v for k, v in catalog("en").items() if k.startswith(prefix)}
+    merged.update({k: v for k, v in catalog(chosen).items() if k.startswith(prefix)})
+    return merged
 
 
 class Translator:

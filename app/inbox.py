@@ -19,7 +19,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import activity, auto_reply, outage, recovery, repository, rule_ingest, spam
+from app import (
+    activity,
+    auto_reply,
+    outage,
+    recovery,
+    repository,
+    resolution,
+    rule_ingest,
+    spam,
+)
 from app.assignment import assign_waiting
 from app.events import ConversationChanged, ConversationLeft, MessageCreated
 from app.inbound_identity import FINGERPRINT_KEY, already_stored, find_contact, fingerprint_of
@@ -134,6 +143,7 @@ class Inbox:
                 and not conversation.spam
             ):
                 conversation.status = ConversationStatus.OPEN
+                resolution.on_reopened(conversation)
                 reopened = True
                 decision = await _reroute(session, account, conversation, services, at)
                 # The visitor wrote again: no adviser reopened it.

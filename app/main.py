@@ -39,22 +39,29 @@ from app.web import (
     contacts_api,
     dashboard_pages,
     errors,
+    files_api,
     hardening,
     labels_api,
     moderation_api,
+    offline_api,
     pages,
     rota_pages,
     rules_api,
     search_api,
+    survey_pages,
     team_api,
     users_api,
+    visitor_data_api,
     visitor_ws,
+    widget_api,
+    widget_bundle,
     ws,
     x_api,
 )
 from app.web.headers import SecurityHeaders
 from app.web.render import ROOT
 from app.web.unavailable import redis_unavailable_response
+from app.web.visitor_api import VisitorCors
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(VisitorCors)
     hardening.install(app, settings)  # input guard, trusted proxies, no secrets in logs
     app.include_router(pages.router)
     app.include_router(api.router)
@@ -140,6 +148,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(labels_api.router)
     app.include_router(rules_api.router)
     app.include_router(contacts_api.router)
+    app.include_router(widget_bundle.router)  # before /static: the widget is joined from parts
+    app.include_router(widget_api.router)
+    app.include_router(offline_api.router)
+    app.include_router(files_api.router)
+    app.include_router(survey_pages.router)
+    app.include_router(visitor_data_api.router)
     app.add_exception_handler(ActionError, errors.action_error_response)
     app.add_exception_handler(RequestValidationError, errors.validation_error_response)
     app.add_exception_handler(DashboardError, dashboard_pages.error_response)

@@ -76,6 +76,9 @@ class Destination(SQLModel, table=True):
     name: str = Field(max_length=200)
     timezone: str = Field(default="Europe/Paris", max_length=64)
     rota_toml: str = ""  # the destination's rota, in the readable TOML form of rota/
+    # What visitors are told is kept, why, how long and who sees it (the /privacy page): a JSON
+    # object of texts per language, edited by the destination manager; "" = the default text.
+    privacy: str = Field(default="", sa_column_kwargs={"server_default": ""})
 
 
 class Office(SQLModel, table=True):
@@ -104,6 +107,8 @@ class Account(SQLModel, table=True):
     # Out-of-hours automatic replies of this account (JSON, "" = the channel's defaults):
     # which kinds of conversation get one and the text per language (app.auto_reply).
     auto_reply: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    # A chat widget's look and manners (app.widget_look): JSON, "" = the defaults.
+    widget: str = Field(default="", sa_column_kwargs={"server_default": ""})
 
 
 class User(SQLModel, table=True):
@@ -188,6 +193,13 @@ class Conversation(SQLModel, table=True):
     visitor_ip: str = Field(default="", max_length=64)
     # Raised by a keyword rule (app.rules): shown first and flagged in the lists.
     priority: bool = False
+    # The address a chat visitor left so that a reply reaches them once they have gone
+    # (app.offline); "" = none left.
+    reply_email: str = Field(default="", max_length=320, sa_column_kwargs={"server_default": ""})
+    # The visitor asked not to keep it once answered (app.visitor_data): erased at
+    # ``forget_at``, set when it is resolved (and cleared when it is reopened).
+    forget_after_resolved: bool = False
+    forget_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
     __table_args__ = (
         UniqueConstraint("account_id", "thread_key"),
@@ -319,6 +331,7 @@ class StoredAttachment(SQLModel, table=True):
     url: str = Field(
         default="", max_length=1000, sa_column_kwargs={"server_default": ""}
     )  # where it can be seen when not kept (X media)
+    thumbnail: bytes | None = None  # a small JPEG/PNG of a raster image, for the inbox (app.files)
 
 
 class Quarantine(SQLModel, table=True):
@@ -522,3 +535,50 @@ class Rule(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=utc_column())
 
     __table_args__ = (UniqueConstraint("destination_id", "key"),)
+
+
+class WidgetLogo(SQLModel, table=True):
+    """The office's photo or logo shown in a chat widget's header (app.widget_look)."""
+
+    __tablename__ = "widget_logo"
+
+    account_id: int = Field(foreign_key="account.id", primary_key=True)
+    content_type: str = Field(max_length=100)
+    data: bytes
+    updated_at: datetime = Field(sa_column=utc_column())
+
+
+class Survey(SQLModel, table=True):
+    """A satisfaction question sent once when a conversation was resolved (app.surveys), and
+    the visitor's answer: a 1–5 rating and an optional comment, within its validity."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    destination_id: int = Field(foreign_key="destination.id", index=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    account_id: int = Field(foreign_key="account.id")
+    office_id: int = Field(foreign_key="office.id")  # the office that resolved it
+    adviser_id: int | None = Field(default=None, foreign_key="user.id")  # who answered last
+    channel: str = Field(max_length=16)
+    via: str = Field(default="", max_length=16)  # widget | email | x | "" (not sent)
+    language: str = Field(default="", max_length=8)
+    sent_at: datetime = Field(sa_column=utc_column(index=True))
+    expires_at: datetime = Field(sa_column=utc_column())
+    rating: int | None = None
+    comment: str = ""
+    answered_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class AuditEntry(SQLModel, table=True):
+    """A manager's read or erasure of visitor data (app.audit): who, what, when, from where."""
+
+    __tablename__ = "audit_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    destination_id: int = Field(foreign_key="destination.id", index=True)
+    actor_id: int | None = Field(default=None, foreign_key="user.id")
+    action: str = Field(max_length=32)  # export | profile | erase | ...
+    conversation_id: int | None = None  # plain ids: the entry outlives what it names
+    contact_id: int | None = None
+    detail: str = Field(default="", max_length=500)
+    ip: str = Field(default="", max_length=64)
+    at: datetime = Field(sa_column=utc_column(index=True))

@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     rate_window_seconds: int = 10
     retention_days: int = 365  # how long conversations are kept (shown to visitors)
+    # The visitor's side (app.offline, app.files, app.surveys, app.visitor_data):
+    # a chat visitor waiting this long with nobody of the office on duty online is told so, and
+    # offered to leave an address (docs/operations.md);
+    offline_notice_seconds: float = Field(default=120, ge=0)
+    upload_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)  # a file sent either way
+    survey_valid_days: int = Field(default=7, gt=0)  # a survey may be answered this long
+    # "do not keep this conversation after it is answered": erased this long after it is resolved
+    forget_after_hours: float = Field(default=24, ge=0)
     clock_start: datetime | None = None  # run "as if" from this instant (demos and tests)
     demo: bool = True  # seed the demo destination on first start
     demo_history_days: int = 90  # …with this many days of past conversations for the dashboard

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from app import auto_reply, quarantine, timefmt
+from app import auto_reply, offline, quarantine, timefmt, widget_look
 from app.actions import ActionError
 from app.channels import read_status
 from app.deps import (
@@ -182,6 +182,12 @@ async def _page(
         )
         items = await quarantine.waiting(session, user)
         destination = await session.get(Destination, user.destination_id)
+        # The visitor's side: each chat widget's look, and the mailbox a gone visitor's reply
+        # needs (templates/accounts/_widget.html, _mailbox_notice.html).
+        parts = {
+            **await widget_look.accounts_context(services, session, list(accounts), t.language),
+            **await offline.accounts_context(services, session, list(accounts), t.language),
+        }
     timezone = destination.timezone if destination else "Europe/Paris"
     now = services.clock.now()
     waiting: dict[str, int] = {}
@@ -233,6 +239,7 @@ async def _page(
         defaults={lang: gettext(lang, "auto.nobody_on_duty") for lang in LANGUAGES},
         open_key=(form or {}).get("key", request.query_params.get("key", "")),
         status_code=status_code,
+        **parts,
     )
 
 

@@ -14,8 +14,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from app.actions import ActionError
-from app.deps import optional_user, translator
-from app.i18n import Translator
+from app.deps import optional_user, translator, visitor_language
+from app.i18n import Translator, gettext
+
+VISITOR_PATHS = ("/api/visitor/", "/survey/")  # answered in the visitor's language
 
 # Pydantic's error types, grouped by what a person should be told.
 _PROBLEMS = {
@@ -73,6 +75,9 @@ async def validation_error_response(request: Request, exc: Exception) -> JSONRes
 
 async def action_error_response(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ActionError)
+    if request.url.path.startswith(VISITOR_PATHS):  # a visitor: their widget's language
+        detail = gettext(visitor_language(request), exc.code)
+        return JSONResponse({"detail": detail, "code": exc.code}, status_code=exc.status)
     # In the language the user chose, wherever they sign in, not only the browser's.
     t = translator(request, await optional_user(request))
     return JSONResponse({"detail": t(exc.code), "code": exc.code}, status_code=exc.status)

@@ -21,17 +21,18 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import moderation, repository, visitor_presence, visitor_queue
-from app.deps import get_services, language_for
+from app import files, moderation, repository, visitor_hello, visitor_presence, visitor_queue
+from app.deps import get_services, visitor_language
 from app.events import (
     AudienceFields,
     ConversationChanged,
     Event,
     MessageCreated,
     Typing,
+    VisitorFrame,
     VisitorPresence,
 )
-from app.i18n import catalog, gettext
+from app.i18n import gettext, visitor_catalog
 from app.inbox import Inbox
 from app.models import Account, Conversation, ConversationStatus, Destination, Office
 from app.realtime import Listener, stop
@@ -56,6 +57,8 @@ def visitor_frame(event_id: str, event: Event) -> dict[str, Any] | None:
     typing in it, nothing internal."""
     if isinstance(event, Typing) and event.side == "adviser":
         return {"type": "typing", "name": event.name, "active": event.active}
+    if isinstance(event, VisitorFrame):  # addressed to this visitor (the listener checked)
+        return {**event.frame, "event_id": event_id} if event_id else dict(event.frame)
     if not isinstance(event, MessageCreated) or event.message.direction == "note":
         return None
     m = event.message
@@ -69,6 +72,7 @@ def visitor_frame(event_id: str, event: Event) -> dict[str, Any] | None:
             "text": m.text,
             "created_at": m.created_at.isoformat(),
             "client_id": m.client_id,
+            "attachments": files.visitor_attachments(m),
         },
     }
 
@@ -81,7 +85,7 @@ async def visitor_socket(ws: WebSocket) -> None:
     if admitted is None:
         return
     try:
-        await _live(ws, services, admitted, language_for(ws))
+        await _live(ws, services, admitted, visitor_language(ws))
     finally:
         await admitted.leave()
 
@@ -122,9 +126,11 @@ async def _live(ws: WebSocket, services: Services, admitted: Admitted, lang: str
                 "office": answering[0],
                 "next_answer": answering[1],
                 "lang": lang,
-                "strings": {k: v for k, v in catalog(lang).items() if k.startswith("widget.")},
+                "strings": visitor_catalog(lang, "widget."),
                 "privacy": gettext(lang, "widget.privacy", days=settings.retention_days),
                 "privacy_url": f"{settings.base_url}/privacy?lang={lang}",
+                # Each part of the visitor's side: look, offline, survey, data (app.visitor_hello).
+                **await visitor_hello.extras(services, account, visitor_id, lang),
             }
         )
         await visitor.send_standing(standing)

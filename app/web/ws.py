@@ -24,7 +24,15 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from app import presence, repository
 from app.assignment import assign_waiting
 from app.deps import SESSION_COOKIE, get_services, optional_user, same_origin, translator
-from app.events import AudienceFields, Event, SessionEnded, Typing, event_adapter, staff_sees
+from app.events import (
+    AudienceFields,
+    Event,
+    SessionEnded,
+    Typing,
+    VisitorFrame,
+    event_adapter,
+    staff_sees,
+)
 from app.i18n import Translator
 from app.models import Account, Conversation, Role, User
 from app.realtime import Listener, parse_id, stop
@@ -227,6 +235,8 @@ async def pump_events(
 
 def adviser_frame(event_id: str, event: Event) -> dict[str, Any] | None:
     """What an adviser's inbox receives of an event (who may receive it is checked before)."""
+    if isinstance(event, VisitorFrame):
+        return None  # the visitor's own
     frame: dict[str, Any] = event_adapter.dump_python(event, mode="json")
     if event_id:
         frame["event_id"] = event_id

@@ -65,13 +65,24 @@ def row_counts(connection: Connection) -> dict[str, int]:
 # Columns the models gained through a later migration: the models of the time had none of them.
 ADDED_LATER = {
     "message": ("delivery_code", "delivery_params", "sent_at", "details"),  # 0003, 0006
-    "conversation": ("spam", "visitor_ip", "priority"),  # 0004, 0007
+    "conversation": (  # 0004, 0007, 0010
+        "spam",
+        "visitor_ip",
+        "priority",
+        "reply_email",
+        "forget_after_resolved",
+        "forget_at",
+    ),
+    "destination": ("privacy",),
     "contact": ("profile", "email", "merged_into_id"),
-    "attachment": ("url",),
-    "account": ("auto_reply",),
+    "attachment": ("url", "thumbnail"),
+    "account": ("auto_reply", "widget"),
     "quarantine": ("code", "params", "resolved_at"),
 }
-TABLES_ADDED_LATER = {  # 0004, 0005, 0007
+TABLES_ADDED_LATER = {  # 0004, 0005, 0007, 0010
+    "widget_logo",
+    "survey",
+    "audit_entry",
     "block",
     "relay",
     "contact_event",
@@ -136,10 +147,15 @@ async def add_a_conversation(engine: AsyncEngine, *, demo: bool = False) -> int:
         if demo:
             await seed(session)  # hashes its advisers' passwords: seconds, so only where needed
         else:
-            session.add(Destination(slug="baie-dargent", name="Baie d'Argent"))
+            # Only the columns every revision has (raw SQL: the model would fill later ones).
+            await (await session.connection()).execute(
+                text(
+                    "INSERT INTO destination (slug, name, timezone, rota_toml)"
+                    " VALUES ('baie-dargent', 'Baie d''Argent', 'Europe/Paris', '')"
+                )
+            )
             session.add(Office(destination_id=1, slug="port-argent", name="Port-Argent"))
             await session.flush()
-            # Only the columns every revision has (raw SQL: the model would fill later ones).
             await (await session.connection()).execute(
                 text(
                     "INSERT INTO account (destination_id, office_id, channel, key, name,"

@@ -1,17 +1,18 @@
-// Concierge visitor chat widget. Embed with:
+// Concierge visitor chat widget: the core (bubble, panel, socket). Embed with:
 //   <script src="https://HOST/static/widget.js" data-account="ACCOUNT" async></script>
+// /static/widget.js joins the files of static/widget/ into one function scope (app/web/
+// widget_bundle.py): the parts first, each calling parts.push(function (api) {...}), then
+// this file, which installs them with the `api` object below before it connects.
 // No framework; everything lives in a shadow root so the host page's styles cannot break it
 // and it cannot break the host page. Messages are inserted as text, never as HTML.
-(function () {
-  "use strict";
-
+{
   const script = document.currentScript || document.querySelector("script[data-account][src*='widget.js']");
   if (!script || window.__conciergeWidget) return;
   window.__conciergeWidget = true;
   const account = script.dataset.account;
   const origin = new URL(script.src, location.href).origin;
   const wsOrigin = origin.replace(/^http/, "ws");
-  const lang = script.dataset.lang || (navigator.language || "fr").slice(0, 2);
+  const lang = script.dataset.lang || (navigator.language || "fr").slice(0, 2).toLowerCase();
   const storeKey = `concierge:${origin}:${account}`;
 
   const saved = (() => {
@@ -23,6 +24,7 @@
   })();
   const state = {
     token: saved.token || null,
+    lang, // the language asked for; the hello frame says which one the server speaks
     open: saved.open || false,
     lastEventId: null,
     strings: {},
@@ -88,6 +90,7 @@
     <section class="panel" id="concierge-panel" role="dialog" aria-modal="false" aria-labelledby="concierge-title" hidden data-testid="widget-panel">
       <header>
         <div><h2 id="concierge-title" data-testid="widget-title"></h2><p data-testid="widget-answering"></p></div>
+        <div class="tools" data-testid="widget-tools"></div>
         <button type="button" class="close" data-testid="widget-close">&times;</button>
       </header>
       <p class="privacy" data-testid="widget-privacy"><span></span> <a target="_blank" rel="noopener"></a></p>
@@ -95,7 +98,9 @@
       <p class="queue" data-testid="widget-queue" role="status"></p>
       <div class="typing" data-testid="widget-typing" role="status"></div>
       <div class="status" data-testid="widget-status" role="status"></div>
+      <div class="above-form" data-testid="widget-above-form"></div>
       <form data-testid="widget-form">
+        <div class="form-tools" data-testid="widget-form-tools"></div>
         <textarea maxlength="4000" rows="1" dir="auto" data-testid="widget-input"></textarea>
         <button type="submit" data-testid="widget-send"></button>
       </form>
@@ -225,6 +230,7 @@
     }
     li.append(document.createTextNode(m.text));
     if (m.author === "adviser") showTyping({ active: false });
+    decorators.forEach((decorate) => decorate(li, m));
     list.append(li);
     list.scrollTop = list.scrollHeight;
   }
@@ -267,9 +273,15 @@
   }
 
   function onFrame(frame) {
+    coreFrame(frame);
+    (handlers[frame.type] || []).forEach((handle) => handle(frame));
+  }
+
+  function coreFrame(frame) {
     if (frame.event_id) state.lastEventId = frame.event_id;
     if (frame.type === "hello") {
       state.token = frame.token;
+      if (frame.lang) state.lang = frame.lang;
       persist();
       applyStrings(frame);
       if (!state.lastEventId) state.lastEventId = frame.last_event_id;
@@ -319,7 +331,7 @@
   }
 
   function connect() {
-    const params = new URLSearchParams({ account, lang });
+    const params = new URLSearchParams({ account, lang: state.lang });
     if (state.token) params.set("token", state.token);
     if (state.lastEventId) params.set("last_event_id", state.lastEventId);
     const socket = new WebSocket(`${wsOrigin}/ws/visitor?${params}`);
@@ -379,6 +391,63 @@
   });
   setInterval(() => state.socket && state.socket.readyState === 1 && state.socket.send('{"type":"ping"}'), 25000);
 
+  // ---- The parts' interface (static/widget/*.js). A part gets `api` once, before the first
+  // connection; it may add a style, put controls in the slots, hear frames and decorate messages.
+  const handlers = {}; // frame type -> [handler(frame)]
+  const decorators = []; // (li, message) for every message shown
+  const styleNode = shadow.querySelector("style");
+  const api = {
+    account,
+    origin, // the helpdesk's origin, where /api/visitor/... lives
+    shadow,
+    panel,
+    list,
+    input,
+    form: q("widget-form"),
+    slots: { header: q("widget-tools"), aboveForm: q("widget-above-form"), formTools: q("widget-form-tools") },
+    lang: () => state.lang,
+    token: () => state.token,
+    t,
+    fill,
+    setStatus,
+    isOpen: () => !panel.hidden,
+    on(type, handler) {
+      (handlers[type] = handlers[type] || []).push(handler);
+    },
+    decorate(handler) {
+      decorators.push(handler);
+    },
+    style(css) {
+      styleNode.append(document.createTextNode(css));
+    },
+    send: sendFrame,
+    // A system line in the conversation (not stored; gone after a reload).
+    say(text, testid) {
+      const li = document.createElement("li");
+      li.className = "system";
+      li.dataset.testid = testid || "widget-note";
+      li.dir = "auto";
+      li.textContent = text;
+      list.append(li);
+      list.scrollTop = list.scrollHeight;
+      return li;
+    },
+    // A request to the helpdesk as this visitor: the token in a header, never in the URL.
+    fetch(path, options) {
+      const opts = Object.assign({}, options || {});
+      opts.headers = Object.assign({}, opts.headers || {}, { Authorization: `Bearer ${state.token || ""}` });
+      const sep = path.includes("?") ? "&" : "?";
+      return fetch(`${origin}${path}${sep}lang=${encodeURIComponent(state.lang)}`, opts);
+    },
+  };
+  parts.forEach((install) => {
+    try {
+      install(api);
+    } catch (e) {
+      /* one part failing leaves the chat working */
+    }
+  });
+
   function start() {
     document.body.append(host);
     setStatus(t("connecting", "…"));
@@ -387,4 +456,4 @@
   }
   if (document.body) start();
   else document.addEventListener("DOMContentLoaded", start);
-})();
+}
