@@ -21,7 +21,7 @@ from fastapi.responses import (
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from app import label_stats
+from app import csat, label_stats
 from app.dashboard import (
     DashboardError,
     Filters,
@@ -166,6 +166,7 @@ async def dashboard_page(
             await session.exec(select(Office).where(Office.destination_id == user.destination_id))
         ).all()
         asked = await label_stats.label_counts(session, user, current.period, filters, timezone)
+        satisfaction = await csat.report(session, user, current.period, filters, timezone)
     return render(
         request,
         "dashboard.html",
@@ -181,6 +182,7 @@ async def dashboard_page(
         query=request.url.query,
         timezone=timezone,
         labels=label_stats.table(asked, current.period),
+        csat=satisfaction,
     )
 
 

@@ -287,6 +287,22 @@ class XConnector:
         """Hides (or shows again) a reply to one of the account's tweets; never raises."""
         return await self._sender.hide(tweet_id, hidden)
 
+    async def receives_dm(self, user_id: str) -> bool | None:
+        """Whether the person accepts the account's direct messages (X's ``receives_your_dm``,
+        seen with the account's user token); None when X does not say. Never raises."""
+        if not user_id.isdigit():
+            return None
+        method = functools.partial(
+            self._writer.get_user, id=user_id, user_fields=["receives_your_dm"]
+        )
+        try:
+            answer = await self._request(method, user_auth=self._user_auth)
+        except ApiError:
+            return None
+        data = answer.body.get("data")
+        value = data.get("receives_your_dm") if isinstance(data, dict) else None
+        return value if isinstance(value, bool) else None
+
     # ---- status ------------------------------------------------------------------
     def _received(self) -> None:
         self.status.last_message_at = datetime.fromtimestamp(self._clock(), UTC)

@@ -34,7 +34,7 @@ USER_DEFAULT = {"id", "name", "username"}
 DM_DEFAULT = {"id", "event_type", "text"}
 MEDIA_DEFAULT = {"media_key", "type"}
 LIMITS = {"mentions": 450, "dm_events": 300, "tweets": 200, "dm_post": 200, "me": 75,
-          "likes": 50, "hide": 50}  # fmt: skip
+          "likes": 50, "hide": 50, "user": 900}  # fmt: skip
 TWITTER_EPOCH_MS = 1288834974657
 
 
@@ -91,6 +91,7 @@ class FakeX:
     media: dict[str, dict[str, Any]] = field(default_factory=dict)  # by media_key
     likes: set[str] = field(default_factory=set)  # tweet ids the account likes
     hidden: set[str] = field(default_factory=set)  # replies the account hid
+    dm_open: set[str] = field(default_factory=set)  # users who accept the account's DMs
     page_cap: int = 100  # the most items one page holds, whatever max_results says
     next_id: int = 1900000000000000000
     url: str = ""
@@ -413,6 +414,20 @@ class FakeX:
         return JSONResponse({"data": {"dm_conversation_id": f"{participant}-{self.me}", "dm_event_id": event_id}},
                             201, headers=self._headers("dm_post"))  # fmt: skip
 
+    async def get_user(self, request: Request) -> Response:
+        """GET /2/users/:id; ``receives_your_dm`` (asked for, with a user token) from dm_open."""
+        if (early := await self._gate(request, "user", None, user_only=True)) is not None:
+            return early
+        user_id = request.path_params["user_id"]
+        if user_id not in self.users:
+            return JSONResponse({"errors": [{"detail": f"Could not find user with id: [{user_id}].",
+                                             "title": "Not Found Error", "resource_type": "user"}]})  # fmt: skip
+        keep = self._fields(request, "user.fields", USER_DEFAULT)
+        user = {k: v for k, v in self.users[user_id].items() if k in keep}
+        if "receives_your_dm" in keep:
+            user["receives_your_dm"] = user_id in self.dm_open
+        return JSONResponse({"data": user}, headers=self._headers("user"))
+
     async def get_me(self, request: Request) -> Response:
         if (early := await self._gate(request, "me", None, user_only=True)) is not None:
             return early
@@ -462,6 +477,7 @@ class FakeX:
         return Starlette(routes=[
             Route("/2/users/me", self.get_me),
             Route("/2/users/{user_id}/mentions", self.get_mentions),
+            Route("/2/users/{user_id}", self.get_user),
             Route("/2/dm_events", self.get_dm_events),
             Route("/2/tweets", self.post_tweet, methods=["POST"]),
             Route("/2/dm_conversations/with/{participant}/messages", self.post_dm, methods=["POST"]),

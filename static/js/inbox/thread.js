@@ -100,6 +100,7 @@ function activityNodes(a) {
   if (a.kind === "blocked") return tNodes(`inbox.activity.blocked_${a.detail === "ip" ? "ip" : "contact"}`, { who: a.actor_name });
   if (a.kind === "assigned_to" && !a.user_id) return tNodes("inbox.activity.unassigned", { who: a.actor_name });
   if (a.kind === "assigned_to" && a.user_id === a.actor_id) return tNodes("inbox.activity.picked", { who: a.actor_name });
+  if (a.kind === "survey") return tNodes("inbox.activity.survey", { rating: a.detail.split("\n")[0] });
   if (a.kind === "rule") return tNodes(a.user_name ? "inbox.activity.rule_adviser" : "inbox.activity.rule", { rule: a.detail, office: a.office_name, user: a.user_name });
   const who = a.actor_name || t("inbox.activity.system");
   if (a.kind === "labelled" || a.kind === "unlabelled") return tNodes(`inbox.activity.${a.kind}`, { who, label: a.detail });
@@ -113,6 +114,10 @@ function activityNode(a) {
     el("span", {}, ...activityNodes(a)),
     el("span", { class: "time" }, ` · ${clock(a.at)}`),
     a.kind === "transferred" && a.detail ? el("span", { class: "detail", dir: "auto" }, ` — ${a.detail}`) : null,
+    // The visitor's comment, as text.
+    a.kind === "survey" && a.detail.includes("\n") && a.detail.split("\n").slice(1).join("\n")
+      ? el("q", { class: "detail", dir: "auto", dataset: { testid: "survey-comment" } }, a.detail.split("\n").slice(1).join("\n"))
+      : null,
   );
 }
 
