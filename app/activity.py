@@ -29,6 +29,10 @@ KINDS = frozenset(
         "reopened",
         "auto_reply",
         "erased",
+        "erased_by_visitor",  # the visitor erased it from their widget (app.visitor_data)
+        "erased_forgotten",  # erased after it was answered, as its visitor asked
+        "forget_asked",  # the visitor asked not to keep it once answered
+        "forget_cancelled",  # …and changed their mind
         "mention",
         "spam",  # marked as spam by a manager (app.spam)
         "not_spam",  # restored from spam

@@ -24,7 +24,7 @@ from sqlalchemy import delete, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import activity, contacts, keys, repository
+from app import activity, audit, contacts, keys, repository
 from app.actions import ActionError, check_conversation
 from app.events import ConversationChanged
 from app.models import (
@@ -186,13 +186,21 @@ async def export_visitor(services: Services, user: User, conversation_id: int) -
     }
 
 
-async def erase_visitor(services: Services, user: User, conversation_id: int) -> dict[str, Any]:
+async def erase_visitor(
+    services: Services, user: User, conversation_id: int, ip: str = ""
+) -> dict[str, Any]:
     """Erases the visitor behind a conversation: every conversation of theirs ``user`` may see,
-    and who they are once none is left."""
+    and who they are once none is left; recorded in the audit log in the same transaction."""
     async with services.db.session() as session:
         contact, conversations = await _visitor_conversations(session, user, conversation_id)
         lines: list[Activity] = []
-        erased = await _erase(session, conversations, services.clock.now(), user.id, lines)
+        now = services.clock.now()
+        erased = await _erase(session, conversations, now, user.id, lines)
+        audit.add(
+            session, user.destination_id, "erase", now, actor_id=user.id,
+            conversation_id=conversation_id, contact_id=contact.id,
+            detail=f"{len(erased)} conversation(s)", ip=ip,
+        )  # fmt: skip
         forget = erased
         contact_erased = True
         # Every identity of the merged profile: each is forgotten once none of its
@@ -225,9 +233,11 @@ async def _erase(
     now: datetime,
     actor_id: int | None = None,
     lines: list[Activity] | None = None,
+    kind: str = "erased",
 ) -> list[Conversation]:
-    """Blanks ``conversations`` (in the session's transaction) and adds an ``erased`` activity
-    line to each (appended to ``lines``, in the same order); the ones erased now."""
+    """Blanks ``conversations`` (in the session's transaction) and adds a ``kind`` activity
+    line to each (``erased``, or why it was: app.visitor_data; appended to ``lines``, in the
+    same order); the ones erased now."""
     todo = [c for c in conversations if not is_erased(c) and c.id is not None]
     ids = [c.id for c in todo]
     if not ids:
@@ -273,8 +283,9 @@ async def _erase(
         conversation.unread = 0
         conversation.waiting_since = None
         conversation.status = ConversationStatus.RESOLVED
+        conversation.forget_at = None  # done: the "do not keep" sweep has nothing left here
         session.add(conversation)
-        line = activity.add(session, conversation.id or 0, "erased", now, actor_id=actor_id)
+        line = activity.add(session, conversation.id or 0, kind, now, actor_id=actor_id)
         if lines is not None:
             lines.append(line)
     return todo
@@ -368,9 +379,10 @@ def _mentions(fields: dict[Any, Any], ids: set[int]) -> bool:
 
 
 async def sweep(services: Services, now: datetime) -> int:
-    """Erases what the retention period has run out on; the number of conversations erased."""
+    """Erases what the retention period has run out on, and the conversations whose visitor
+    asked not to keep them once answered (``forget_at`` passed); the number erased."""
+    total = await _sweep_forgotten(services, now)
     cutoff = now - timedelta(days=services.settings.retention_days)
-    total = 0
     forgotten: dict[int | None, Conversation] = {}
     while True:
         async with services.db.session() as session:
@@ -408,6 +420,44 @@ async def sweep(services: Services, now: datetime) -> int:
             keys.events(destination_id), minid=str(int(oldest.timestamp() * 1000))
         )
     return total
+
+
+async def _sweep_forgotten(services: Services, now: datetime) -> int:
+    """Erases the "do not keep" conversations due (app.visitor_data), telling the inboxes
+    that may still show them, with a line saying why."""
+    total = 0
+    while True:
+        lines: list[Activity] = []
+        async with services.db.session() as session:
+            found = (
+                await session.exec(
+                    select(Conversation)
+                    .where(
+                        col(Conversation.forget_at).is_not(None),
+                        col(Conversation.forget_at) <= now,
+                        ~col(Conversation.thread_key).startswith(ERASED),
+                    )
+                    .limit(SWEEP_BATCH)
+                )
+            ).all()
+            if not found:
+                return total
+            erased = await _erase(session, found, now, None, lines, kind="erased_forgotten")
+            forget = {c.id: c for c in erased}
+            for contact_id in {c.contact_id for c in erased}:
+                contact = await session.get(Contact, contact_id)
+                if contact is not None and await _erase_contact_if_done(session, contact):
+                    forget.update((c.id, c) for c in await _all_of(session, contact_id))
+            await session.commit()
+            accounts = await repository.cached_by_id(
+                session, Account, {c.account_id for c in erased}
+            )
+        await _forget_events(services, list(forget.values()))
+        for conversation, line in zip(erased, lines, strict=True):
+            await activity.publish(
+                services, conversation, accounts[conversation.account_id], [line]
+            )
+        total += len(erased)
 
 
 async def _destination_ids(services: Services) -> list[int]:

@@ -14,6 +14,7 @@ from app import (
     actions,
     activity,
     assign,
+    audit,
     bulk,
     counts,
     labels,
@@ -23,7 +24,7 @@ from app import (
     repository,
 )
 from app.actions import ActionError
-from app.deps import MAX_ROW_ID, CsrfChecked, CurrentUser, RowId, ServicesDep
+from app.deps import MAX_ROW_ID, CsrfChecked, CurrentUser, RowId, ServicesDep, client_ip
 from app.display import plain_text
 from app.events import ActivityOut, ConversationOut, MessageOut
 from app.models import Conversation, ConversationStatus, Message, Office, StoredAttachment
@@ -299,10 +300,14 @@ async def download_attachment(
 
 @router.get("/conversations/{conversation_id}/visitor-data")
 async def visitor_data(
-    conversation_id: RowId, user: CurrentUser, services: ServicesDep
+    conversation_id: RowId, user: CurrentUser, services: ServicesDep, request: Request
 ) -> Response:
-    """A copy of everything kept about the visitor behind a conversation (managers), as JSON."""
+    """A copy of everything kept about the visitor behind a conversation (managers), as JSON;
+    recorded in the audit log before it leaves (503 when it cannot be)."""
     data = await privacy.export_visitor(services, user, conversation_id)
+    await audit.record(
+        services, user, "export", ip=client_ip(request), conversation_id=conversation_id
+    )
     return Response(
         json.dumps(data, ensure_ascii=False, indent=2),
         media_type="application/json; charset=utf-8",
@@ -315,7 +320,8 @@ async def visitor_data(
 
 @router.post("/conversations/{conversation_id}/erase-visitor", dependencies=[CsrfChecked])
 async def erase_visitor(
-    conversation_id: RowId, user: CurrentUser, services: ServicesDep
+    conversation_id: RowId, user: CurrentUser, services: ServicesDep, request: Request
 ) -> dict[str, object]:
-    """Erases the visitor behind a conversation: their words, files and identity (managers)."""
-    return await privacy.erase_visitor(services, user, conversation_id)
+    """Erases the visitor behind a conversation: their words, files and identity (managers);
+    recorded in the audit log."""
+    return await privacy.erase_visitor(services, user, conversation_id, client_ip(request))

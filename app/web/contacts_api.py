@@ -5,12 +5,12 @@ conversations of answers 404, another destination's included. Changes need the C
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from app import contact_actions, contact_suggestions, contacts
+from app import audit, contact_actions, contact_suggestions, contacts
 from app.contacts import ProfileOut, SuggestionOut
-from app.deps import CsrfChecked, CurrentUser, RowId, ServicesDep
+from app.deps import CsrfChecked, CurrentUser, RowId, ServicesDep, client_ip
 
 router = APIRouter(prefix="/api/contacts", tags=["contacts"])
 MAX_ID = 2**63 - 1
@@ -44,10 +44,15 @@ async def _read(services: ServicesDep, user: CurrentUser, contact_id: int) -> Pr
 
 
 @router.get("/{contact_id}")
-async def get_profile(contact_id: RowId, user: CurrentUser, services: ServicesDep) -> ProfileOut:
+async def get_profile(
+    contact_id: RowId, user: CurrentUser, services: ServicesDep, request: Request
+) -> ProfileOut:
     """The visitor's profile: their identities and fields, the conversations the user may see
-    (the others counted), its history of corrections and merges, and merge suggestions."""
-    return await _read(services, user, contact_id)
+    (the others counted), its history of corrections and merges, and merge suggestions. A
+    manager's read is recorded in the audit log first (503 when it cannot be)."""
+    profile = await _read(services, user, contact_id)
+    await audit.record(services, user, "profile", ip=client_ip(request), contact_id=contact_id)
+    return profile
 
 
 @router.get("/{contact_id}/suggestions")

@@ -1,4 +1,5 @@
-"""Server-rendered pages: login, logout, the adviser inbox, privacy notice, demo visitor page."""
+"""Server-rendered pages: login, logout, the adviser inbox, demo visitor page (the privacy notice
+is app.web.visitor_data_pages)."""
 
 from __future__ import annotations
 
@@ -167,15 +168,6 @@ async def inbox_page(request: Request, services: ServicesDep) -> Response:
         server_now=services.clock.now().isoformat(),
         # Times are shown as the destination lives them, wherever the adviser's browser is.
         timezone=destination.timezone if destination else "Europe/Paris",
-    )
-
-
-@router.get("/privacy", response_class=HTMLResponse)
-async def privacy_page(request: Request, services: ServicesDep) -> Response:
-    """What Concierge keeps about visitors, for how long, and their rights."""
-    user = await optional_user(request)  # the top bar is the same on every page
-    return render(
-        request, "privacy.html", user=user, retention_days=services.settings.retention_days
     )
 
 

@@ -21,7 +21,15 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import files, moderation, repository, visitor_hello, visitor_presence, visitor_queue
+from app import (
+    files,
+    moderation,
+    repository,
+    visitor_data,
+    visitor_hello,
+    visitor_presence,
+    visitor_queue,
+)
 from app.deps import get_services, visitor_language
 from app.events import (
     AudienceFields,
@@ -128,7 +136,7 @@ async def _live(ws: WebSocket, services: Services, admitted: Admitted, lang: str
                 "lang": lang,
                 "strings": visitor_catalog(lang, "widget."),
                 "privacy": gettext(lang, "widget.privacy", days=settings.retention_days),
-                "privacy_url": f"{settings.base_url}/privacy?lang={lang}",
+                "privacy_url": await visitor_data.privacy_url(services, account, lang),
                 # Each part of the visitor's side: look, offline, survey, data (app.visitor_hello).
                 **await visitor_hello.extras(services, account, visitor_id, lang),
             }

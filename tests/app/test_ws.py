@@ -67,7 +67,7 @@ async def test_hello_gives_a_token_strings_and_privacy_notice(live: LiveServer) 
     assert hello["office"] == "Office de Tourisme de Port-Argent"
     assert hello["messages"] == []
     assert "365 days" in hello["privacy"]
-    assert hello["privacy_url"].endswith("/privacy?lang=en")
+    assert hello["privacy_url"].endswith("/privacy/baie-dargent?lang=en")
     assert hello["strings"]["widget.send"] == "Send"
 
 
