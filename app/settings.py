@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     survey_valid_days: int = Field(default=7, gt=0)  # a survey may be answered this long
     # "do not keep this conversation after it is answered": erased this long after it is resolved
     forget_after_hours: float = Field(default=24, ge=0)
+    widget_logo_max_bytes: int = Field(default=2 * 1024 * 1024, gt=0)  # a widget's logo as sent
     clock_start: datetime | None = None  # run "as if" from this instant (demos and tests)
     demo: bool = True  # seed the demo destination on first start
     demo_history_days: int = 90  # …with this many days of past conversations for the dashboard

@@ -6,7 +6,15 @@ import httpx
 import pytest
 
 from app import timefmt
-from app.i18n import LANGUAGES, Translator, catalog, gettext, negotiate, placeholders
+from app.i18n import (
+    LANGUAGES,
+    VISITOR_LANGUAGES,
+    Translator,
+    catalog,
+    gettext,
+    negotiate,
+    placeholders,
+)
 from app.rota_admin import describe
 from app.web.accounts_pages import say_counters, say_status
 from rota import Reason
@@ -194,3 +202,25 @@ def test_the_language_form_refuses_bad_input_and_never_redirects_away(live: Live
         again = client.get("/privacy", headers={"accept-language": "en"})
         assert again.headers["content-language"] == "fr" and '<html lang="fr">' in again.text
         assert 'aria-pressed="true" data-testid="language-fr"' in again.text
+
+
+# ---- the visitor's languages ----------------------------------------------------------------
+@pytest.mark.parametrize("language", ["fr", "de", "nl", "es", "it"])
+def test_every_visitor_key_exists_in_each_visitor_language(language: str) -> None:
+    """Every ``widget.``/``visitor.`` key of English is written in each language a visitor may
+    be answered in, with the same placeholders (no English shown in a German widget)."""
+    en, other = catalog("en"), catalog(language)
+    visitor_keys = [k for k in en if k.startswith(("widget.", "visitor."))]
+    assert visitor_keys
+    missing = [k for k in visitor_keys if not other.get(k, "").strip()]
+    assert not missing, missing
+    for key in visitor_keys:
+        assert placeholders(other[key]) == placeholders(en[key]), key
+
+
+def test_a_visitor_language_is_its_own_and_falls_back_to_english() -> None:
+    assert gettext("de", "widget.send") == "Senden"
+    assert gettext("nl", "widget.queue.position", position=3) == ("U bent nummer 3 in de wachtrij.")
+    assert gettext("ja", "widget.send") == "Send"  # not a visitor language: English
+    assert negotiate("es-ES,es;q=0.9", "fr", VISITOR_LANGUAGES) == "es"
+    assert negotiate("ja-JP,ja;q=0.9", "fr", VISITOR_LANGUAGES) == "fr"
