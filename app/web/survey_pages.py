@@ -61,7 +61,6 @@ def _page(request: Request, lang: str, status: int = 200, **context: Any) -> HTM
     )
     response.headers["content-language"] = lang
     response.headers["cache-control"] = "no-store"
-    response.headers["referrer-policy"] = "no-referrer"  # the link is the key: never leak it
     return response
 
 
