@@ -40,6 +40,8 @@ KINDS = frozenset(
         "labelled",  # a label put on it (app.labels); detail: the label's name then
         "unlabelled",  # a label taken off it; detail: the label's name then
         "rule",  # sent to an office or adviser by a keyword rule (app.rule_ingest); detail: rule
+        "reply_address",  # the chat visitor left an address for replies by e-mail (app.offline)
+        "reply_address_removed",  # …and took it back
         "survey",  # the visitor's satisfaction answer (app.surveys); detail: rating, "\n", comment
     }
 )

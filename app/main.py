@@ -17,7 +17,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlmodel import select
 
-from app import outage
+from app import offline, outage
 from app.actions import ActionError
 from app.assignment import assign_waiting
 from app.channels import load_connectors, supervise
@@ -105,6 +105,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         asyncio.create_task(outage.watch(services.redis), name="redis-watch"),
         asyncio.create_task(keep_built(services, consumer)),
         asyncio.create_task(keep_swept(services, consumer)),
+        asyncio.create_task(offline.keep_noticing(services), name="offline-notice"),
     ]
     try:
         yield

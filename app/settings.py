@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     # a chat visitor waiting this long with nobody of the office on duty online is told so, and
     # offered to leave an address (docs/operations.md);
     offline_notice_seconds: float = Field(default=120, ge=0)
+    # a reply to a gone visitor is e-mailed if they are still not back this long after it is
+    # sent (a page reload); the e-mail's link back to the chat is valid this many days (app.offline)
+    offline_mail_grace_seconds: float = Field(default=2.0, ge=0)
+    offline_link_days: int = Field(default=30, gt=0)
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)  # a file sent either way
     survey_valid_days: int = Field(default=7, gt=0)  # a survey may be answered this long
     # "do not keep this conversation after it is answered": erased this long after it is resolved

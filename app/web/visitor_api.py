@@ -20,7 +20,7 @@ from fastapi import Depends, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import repository, visitor_queue
+from app import offline_link, repository, visitor_queue
 from app.actions import ActionError
 from app.deps import client_ip, get_services, visitor_language
 from app.models import Account, Conversation
@@ -68,7 +68,8 @@ async def visitor_caller(request: Request) -> VisitorCaller:
     if account is None or account.channel != "webchat" or not account.active:
         raise ActionError("widget.error.unknown_widget", 404)
     origin = request.headers.get("origin", "")
-    if origin and account.allowed_origins and origin not in account.allowed_origins.split():
+    allowed = offline_link.origin_allowed(services.settings, account.allowed_origins, origin)
+    if origin and not allowed:  # the helpdesk's own /chat/… page is allowed (app.offline_link)
         raise ActionError("widget.error.origin", 403)
     key = f"{account.key}:{identity.visitor_id}"
     if not await SocketGuard(services.redis).admit(
