@@ -20,7 +20,7 @@ from redis.exceptions import RedisError, ResponseError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import keys, outage, repository
+from app import keys, offline_mail, outage, repository
 from app.connector_registry import ConfigurationError, connector_for
 from app.events import MessageStatus
 from app.models import (
@@ -195,12 +195,18 @@ class Dispatcher:
                 await self._announce(message, conversation, account)
                 return True
             outbound = await _outbound(session, message, conversation, account, contact)
+        # A chat reply to a visitor who left an address and has gone goes by e-mail (app.offline).
+        mailed = None
+        if account.channel == Channel.WEBCHAT:
+            mailed = await offline_mail.deliver(self.services, message_id)
         try:
-            connector = connector_for(self.services, account)
+            connector = None if mailed is not None else connector_for(self.services, account)
         except ConfigurationError as exc:
             connector = None
             log.warning("account %s cannot send: %s", account.key, exc)
-        if connector is None:
+        if mailed is not None:
+            result = mailed
+        elif connector is None:
             result = DeliveryResult.failed(
                 "no_connector", "no connector running for this account", retryable=True
             )
