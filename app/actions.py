@@ -6,6 +6,7 @@ after the commit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -26,6 +27,7 @@ from app.models import (
     Message,
     Office,
     RoutingDecision,
+    StoredAttachment,
     User,
 )
 from app.outbox import enqueue
@@ -81,11 +83,16 @@ async def reply(
     text: object,
     client_id: str = "",
     split_thread: bool = False,
+    files: Sequence[StoredAttachment] = (),
 ) -> Message:
-    """An adviser's reply: stored, shown live, and queued for its channel's connector."""
+    """An adviser's reply: stored, shown live, and queued for its channel's connector.
+    ``files`` (checked by app.files) go with it; with files, the text may be empty."""
     async with services.db.session() as session:
         loaded = check_writable(await check_conversation(session, user, conversation_id))
-        body = check_text(text, services.settings.max_message_chars)
+        if files and not (isinstance(text, str) and text.strip()):
+            body = ""
+        else:
+            body = check_text(text, services.settings.max_message_chars)
         conversation, account = loaded.conversation, loaded.account
         split_thread = await sending.check_sendable(
             services, account, conversation, body, split_thread
@@ -104,6 +111,11 @@ async def reply(
             split_thread=split_thread,
         )
         session.add(message)
+        if files:
+            await session.flush()
+            for file in files:
+                file.message_id = message.id or 0
+                session.add(file)
         compiled = await services.router.schedule(session, account.destination_id)
         await close_turn(session, conversation, account, user, now, compiled.schedule)
         if conversation.assignee_id is None:
@@ -116,7 +128,7 @@ async def reply(
         conversation.waiting_since = None
         conversation.unread = 0
         conversation.last_message_at = now
-        conversation.preview = preview(body)
+        conversation.preview = preview(body or " ".join(f.filename for f in files))
         session.add(conversation)
         # Owed until published and queued: a Redis failure below leaves the reply stored as
         # pending and app.recovery queues it (the adviser gets 201 with status pending).
@@ -129,7 +141,7 @@ async def reply(
         audience = repository.audience(conversation, account)
         await services.hub.publish(
             account.destination_id,
-            MessageCreated(**audience, message=repository.message_out(message, user.name)),
+            MessageCreated(**audience, message=repository.message_out(message, user.name, files)),
         )
         await services.hub.publish(
             account.destination_id, ConversationChanged(**audience, conversation=view)

@@ -32,11 +32,12 @@ from app.models import (
     DeliveryStatus,
     Direction,
     Message,
+    StoredAttachment,
     ThreadRef,
 )
 from app.relay_rows import Relay
 from app.services import Services
-from connectors.base import Author, Channel, DeliveryResult, OutboundMessage
+from connectors.base import Attachment, Author, Channel, DeliveryResult, OutboundMessage
 
 log = logging.getLogger(__name__)
 
@@ -325,6 +326,19 @@ async def _outbound(
             "auto": "1" if message.author_kind == AuthorKind.SYSTEM else "",
             "split": "1" if message.split_thread else "",
         },
+        attachments=await _files(session, message.id or 0),
+    )
+
+
+async def _files(session: AsyncSession, message_id: int) -> tuple[Attachment, ...]:
+    """An adviser's files sent with the reply (app.files), contents included."""
+    rows = await session.exec(
+        select(StoredAttachment).where(StoredAttachment.message_id == message_id)
+    )
+    return tuple(
+        Attachment(a.filename, a.content_type, a.size, a.data)
+        for a in rows.all()
+        if a.data is not None
     )
 
 

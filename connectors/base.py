@@ -142,6 +142,8 @@ class OutboundMessage:
     reply_to_external_id: str = ""
     references: tuple[str, ...] = ()
     metadata: Mapping[str, str] = field(default_factory=dict)
+    # An adviser's files (checked photos and PDFs), for the channels that carry them (e-mail).
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -25,9 +24,8 @@ from app import (
 )
 from app.actions import ActionError
 from app.deps import MAX_ROW_ID, CsrfChecked, CurrentUser, RowId, ServicesDep, client_ip
-from app.display import plain_text
 from app.events import ActivityOut, ConversationOut, MessageOut
-from app.models import Conversation, ConversationStatus, Message, Office, StoredAttachment
+from app.models import Conversation, ConversationStatus, Office
 
 router = APIRouter(prefix="/api", tags=["inbox"])
 
@@ -277,25 +275,7 @@ async def post_transfer(
         return await repository.conversation_out(session, conversation)
 
 
-@router.get("/attachments/{attachment_id}")
-async def download_attachment(
-    attachment_id: RowId, user: CurrentUser, services: ServicesDep
-) -> Response:
-    """A visitor's file, for the advisers who may see its conversation; never shown inline."""
-    async with services.db.session() as session:
-        attachment = await session.get(StoredAttachment, attachment_id)
-        message = await session.get(Message, attachment.message_id) if attachment else None
-        if attachment is None or message is None:
-            raise ActionError("error.attachment_not_found", 404)
-        await actions.check_conversation(session, user, message.conversation_id)
-    if attachment.data is None:
-        raise ActionError("error.attachment_too_large", 410)
-    quoted = quote(plain_text(attachment.filename))  # the save dialog shows it too
-    return Response(
-        attachment.data,
-        media_type="application/octet-stream",
-        headers={"content-disposition": f"attachment; filename*=UTF-8''{quoted}"},
-    )
+# A file's download and thumbnail: app/web/files_api.py (typed from its bytes).
 
 
 @router.get("/conversations/{conversation_id}/visitor-data")

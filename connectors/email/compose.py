@@ -87,6 +87,13 @@ def build_reply(
         mail["Precedence"] = "auto_reply"
     mail.set_content(message.text)
     mail.add_alternative(_html(message.text), subtype="html")
+    for file in message.attachments:
+        if file.data is None:
+            continue
+        maintype, _, subtype = file.content_type.partition("/")
+        mail.add_attachment(
+            file.data, maintype=maintype, subtype=subtype or "octet-stream", filename=file.filename
+        )
     return mail
 
 

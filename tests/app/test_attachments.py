@@ -35,7 +35,8 @@ async def test_attachments_are_listed_and_guarded(live: LiveServer, services: Se
         assert files["billet.pdf"]["available"] and not files["video.mp4"]["available"]
         download = client.get(f"/api/attachments/{files['billet.pdf']['id']}")
         assert download.status_code == 200 and download.content == b"%PDF-"
-        assert download.headers["content-type"] == "application/octet-stream"
+        # Typed from its bytes (app.files_check), not from what the sender declared.
+        assert download.headers["content-type"] == "application/pdf"
         assert download.headers["content-disposition"].startswith("attachment;")
         too_large = client.get(f"/api/attachments/{files['video.mp4']['id']}")
         assert too_large.status_code == 410
