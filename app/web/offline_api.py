@@ -83,7 +83,7 @@ _PAGE = """<!DOCTYPE html>
 """
 
 
-@router.get("/chat/{link}", response_class=HTMLResponse, include_in_schema=False)
+@router.get("/chat/{link}", response_class=HTMLResponse)
 async def chat_page(link: str, request: Request) -> HTMLResponse:
     """The page an e-mailed reply links to: the widget, open on the visitor's conversation; a
     forged or expired link gets a page saying so (404), and no widget."""
@@ -115,7 +115,7 @@ async def chat_page(link: str, request: Request) -> HTMLResponse:
     return HTMLResponse(page, headers={"cache-control": "no-store"})
 
 
-@router.get("/chat/{link}/restore.js", include_in_schema=False)
+@router.get("/chat/{link}/restore.js")
 async def restore_script(link: str, request: Request) -> Response:
     """Gives the widget of the page above the visitor's token back (a fresh one, same visitor),
     kept where the widget keeps it on this origin, with the panel open."""

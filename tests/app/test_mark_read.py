@@ -105,6 +105,7 @@ async def test_no_get_endpoint_changes_what_is_stored(live: LiveServer) -> None:
         "key": "mail-port-argent",
         "answer_id": "1",  # an answer of the library (app.answers)
         "contact_id": "1",  # the unread conversation's visitor (app.contacts)
+        "link": "not-a-link",  # an e-mailed reply's link back to the chat (app.offline_link)
     }
     with login(live.url, manager.email, manager.password) as client:
         schema = client.get("/api/openapi.json").json()
