@@ -4,17 +4,17 @@
 // `survey.answered` frame (another tab answered) takes it away. Everything is inserted as text.
 parts.push(function (api) {
   api.style(`
-    .survey { margin: 6px 10px; padding: 10px; border: 1px solid #cfd5dc; border-radius: 12px; background: #f7fafb; font-size: 14px; }
+    form.survey { display: block; margin: 6px 10px; padding: 10px; border: 1px solid #cfd5dc; border-radius: 12px; background: #f7fafb; font-size: 14px; }
     .survey fieldset { border: 0; margin: 0; padding: 0; min-width: 0; }
     .survey legend { font-weight: 600; margin-bottom: 6px; padding: 0; }
     .survey .scale { display: grid; grid-template-columns: repeat(5, 1fr); gap: 4px; }
     .survey label.choice { display: flex; flex-direction: column; align-items: center; gap: 1px; padding: 5px 2px; border: 2px solid #cfd5dc; border-radius: 9px; cursor: pointer; background: #fff; text-align: center; }
     .survey label.choice input { position: absolute; opacity: 0; width: 1px; height: 1px; margin: 0; }
     .survey label.choice b { font-size: 16px; }
-    .survey label.choice small { font-size: 10px; color: #4a5562; line-height: 1.2; overflow-wrap: anywhere; }
+    .survey label.choice small { font-size: 10px; color: #4a5562; line-height: 1.2; overflow-wrap: break-word; hyphens: auto; max-width: 100%; }
     .survey label.choice.checked { border-color: #0b6e77; background: #e6f3f4; }
     .survey label.choice:focus-within { outline: 3px solid #f0a500; outline-offset: 1px; }
-    .survey textarea { width: 100%; height: 48px; margin-top: 8px; font-size: 13px; padding: 6px 8px; border: 1px solid #cfd5dc; border-radius: 8px; resize: vertical; }
+    .survey textarea { display: block; width: 100%; height: 44px; max-height: 90px; flex: none; margin-top: 8px; font-size: 13px; padding: 6px 8px; border: 1px solid #cfd5dc; border-radius: 8px; resize: vertical; }
     .survey .row { display: flex; gap: 8px; justify-content: flex-end; margin-top: 6px; }
     .survey .row button { border: 0; border-radius: 9px; padding: 6px 12px; font-weight: 600; cursor: pointer; font-size: 13px; }
     .survey .row .send { background: #0b6e77; color: #fff; }
@@ -35,7 +35,6 @@ parts.push(function (api) {
 
   function show(survey) {
     if (!survey || !survey.id || dismissed) return;
-    if (survey.expires_at && Date.parse(survey.expires_at) <= Date.now()) return;
     if (current === survey.id && box) return;
     remove();
     current = survey.id;
@@ -137,6 +136,7 @@ parts.push(function (api) {
       send.disabled = false;
     });
     api.slots.aboveForm.append(box);
+    api.list.scrollTop = api.list.scrollHeight; // the last answer stays in sight above it
   }
 
   api.on("hello", (frame) => {

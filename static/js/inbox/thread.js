@@ -116,7 +116,7 @@ function activityNode(a) {
     a.kind === "transferred" && a.detail ? el("span", { class: "detail", dir: "auto" }, ` — ${a.detail}`) : null,
     // The visitor's comment, as text.
     a.kind === "survey" && a.detail.includes("\n") && a.detail.split("\n").slice(1).join("\n")
-      ? el("q", { class: "detail", dir: "auto", dataset: { testid: "survey-comment" } }, a.detail.split("\n").slice(1).join("\n"))
+      ? el("span", { class: "detail" }, " — ", el("q", { dir: "auto", dataset: { testid: "survey-comment" } }, a.detail.split("\n").slice(1).join("\n")))
       : null,
   );
 }
