@@ -14,11 +14,12 @@ parts.push(function (api) {
   api.style(`
     .offline { margin: 6px 12px 0; padding: 8px 10px; border-radius: 10px; background: #eef6f7; color: #1d2430; font-size: 13px; line-height: 1.4; max-height: 45vh; overflow-y: auto; }
     .offline[hidden] { display: none; }
+    .offline form { display: block; padding: 0; border: 0; margin: 6px 0 0; border-top: 1px solid #d3e3e5; padding-top: 6px; }
     .offline p { margin: 0 0 6px; }
     .offline .purpose { color: #3f4b59; }
     .offline label { display: block; font-weight: 600; margin-bottom: 2px; }
     .offline .row { display: flex; gap: 6px; flex-wrap: wrap; }
-    .offline input { flex: 1 1 160px; min-width: 0; font-size: 14px; padding: 6px 8px; border: 1px solid #8a96a3; border-radius: 8px; }
+    .offline input { flex: 1 1 160px; height: 34px; min-width: 0; font-size: 14px; padding: 6px 8px; border: 1px solid #8a96a3; border-radius: 8px; }
     .offline button { background: #0b6e77; color: #fff; border: 0; border-radius: 8px; padding: 6px 10px; font-weight: 600; cursor: pointer; font-size: 13px; }
     .offline button.link { background: none; color: #0b6e77; padding: 0; text-decoration: underline; font-weight: 400; }
     .offline input:focus-visible, .offline button:focus-visible { outline: 3px solid #f0a500; outline-offset: 2px; }
