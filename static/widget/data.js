@@ -81,7 +81,12 @@ parts.push(function (api) {
     menu.hidden = !open;
     toggle.setAttribute("aria-expanded", String(open));
     if (!open) confirm.hidden = true;
-    if (open) json.focus();
+    if (open) {
+      // Right under the header, however many lines it wraps onto (a phone, a long title).
+      const header = api.slots.header.closest("header");
+      if (header) menu.style.top = `${header.offsetHeight + 4}px`;
+      json.focus();
+    }
   }
 
   async function refusal(response) {
@@ -175,6 +180,13 @@ parts.push(function (api) {
   });
 
   api.on("hello", (frame) => {
+    // The notice of this widget's destination, on the helpdesk as this page reached it (the
+    // script's own origin), whatever address the server believes it has.
+    const privacy = api.shadow.querySelector("[data-testid=widget-privacy] a");
+    if (privacy && frame.privacy_url) {
+      const target = new URL(frame.privacy_url, api.origin);
+      privacy.href = `${api.origin}${target.pathname}${target.search}`;
+    }
     const data = frame.data || {};
     if (typeof data.forget_hours === "number") hours = data.forget_hours;
     forget.checked = Boolean(data.forget);

@@ -97,7 +97,9 @@ async def test_a_visitor_downloads_only_their_own_conversation(
 
     # Readable text in the visitor's language and the destination's time.
     text = httpx.get(
-        f"{live.url}/api/visitor/data", params={"format": "text", "lang": "de"}, headers=bearer(token)
+        f"{live.url}/api/visitor/data",
+        params={"format": "text", "lang": "de"},
+        headers=bearer(token),
     )
     assert text.status_code == 200 and text.headers["content-type"].startswith("text/plain")
     assert "Ihr Gespräch mit" in text.text and "Europe/Paris" in text.text
@@ -117,9 +119,7 @@ async def test_a_visitor_downloads_only_their_own_conversation(
         f"{live.url}/api/visitor/data", params={"lang": "fr"}, headers=bearer(fresh_token(live))
     )
     assert none.status_code == 404 and "pas encore de conversation" in none.json()["detail"]
-    bad = httpx.get(
-        f"{live.url}/api/visitor/data", params={"format": "xml"}, headers=bearer(token)
-    )
+    bad = httpx.get(f"{live.url}/api/visitor/data", params={"format": "xml"}, headers=bearer(token))
     assert bad.status_code == 422
 
     entries = [e for e in await audit_rows(services) if e.action == "visitor_export"]

@@ -36,7 +36,10 @@ function dispatch(frame) {
       }
       break;
     case "activity.created":
-      if (frame.conversation_id === state.selected) appendActivity(frame.activity);
+      if (frame.conversation_id !== state.selected) break;
+      // Erased elsewhere (the visitor, a manager, "do not keep"): its words go from view now.
+      if (frame.activity.kind.startsWith("erased")) open(state.selected);
+      else appendActivity(frame.activity);
       break;
     case "message.status":
       if (frame.conversation_id === state.selected) refreshMessage(state.selected, frame.message_id).catch(() => {});

@@ -1,0 +1,183 @@
+"""The visitor's data in their hands, in a real browser: the widget on a host page of another
+origin links to its destination's privacy notice, downloads the conversation as JSON, asks
+not to keep it, erases it after a confirmation — and the adviser's thread shows it live; the
+menu on a phone; the manager's audit log shows the visitor's own export and erasure."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import expect
+
+from app.embedded_redis import free_port
+from tests.conftest import LiveServer, office_login
+from tests.e2e.conftest import adviser_login, screenshot
+
+PHONE = {"width": 390, "height": 844}
+
+
+@contextlib.contextmanager
+def office_site(live: LiveServer, account: str = "chat-port-argent") -> Iterator[str]:
+    """A tourist office's own website, on another port (so another origin), with the widget."""
+    body = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        "<title>Port-Argent lighthouse</title></head><body><h1>The lighthouse</h1>"
+        "<p>Open every evening in summer.</p>"
+        f"<script src='{live.url}/static/widget.js' data-account='{account}' async></script>"
+        "</body></html>"
+    ).encode()
+
+    class Site(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # http.server names it
+            self.send_response(200)
+            self.send_header("content-type", "text/html; charset=utf-8")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Site)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+def open_chat(page: Any, url: str) -> Any:
+    page.goto(url)
+    widget = page.locator("[data-concierge-widget]")
+    widget.get_by_test_id("widget-bubble").click()
+    expect(widget.get_by_test_id("widget-panel")).to_be_visible()
+    return widget
+
+
+def say(widget: Any, text: str) -> None:
+    widget.get_by_test_id("widget-input").fill(text)
+    widget.get_by_test_id("widget-input").press("Enter")
+    expect(widget.locator("[data-author=visitor]:not(.pending)").last).to_have_text(text)
+
+
+def test_the_visitor_downloads_then_erases_and_the_adviser_sees_it(
+    live: LiveServer, new_page: Any, tmp_path: Path
+) -> None:
+    adviser = new_page()
+    adviser_login(adviser, live, office_login(live, "port-argent"))
+    visitor = new_page(locale="en-GB")
+    with office_site(live) as url:
+        widget = open_chat(visitor, url)
+        say(widget, "My booking is REF-4242, can I come at 21:00?")
+        adviser.get_by_test_id("conversation-item").first.click()
+        adviser.get_by_test_id("reply-text").fill("Yes, see you at 21:00.")
+        adviser.get_by_test_id("reply-text").press("Control+Enter")
+        expect(widget.locator("[data-author=adviser]").last).to_contain_text("see you at 21:00")
+
+        # The privacy line opens the notice of the widget's own destination.
+        link = widget.get_by_test_id("widget-privacy").locator("a")
+        expect(link).to_have_attribute("href", f"{live.url}/privacy/baie-dargent?lang=en")
+        with visitor.context.expect_page() as opened:
+            link.click()
+        notice = opened.value
+        notice.wait_for_load_state()
+        expect(notice.locator("h1")).to_have_text("Privacy: what we keep when you write to us")
+        expect(notice.get_by_test_id("privacy-destination")).to_have_text("Baie d'Argent")
+        screenshot(notice, "privacy-notice")
+        notice.close()
+
+        toggle = widget.get_by_test_id("widget-data-toggle")
+        expect(toggle).to_have_accessible_name("Your data: download or erase this conversation")
+        toggle.click()
+        menu = widget.get_by_test_id("widget-data-menu")
+        expect(menu).to_be_visible()
+        expect(toggle).to_have_attribute("aria-expanded", "true")
+        screenshot(visitor, "widget-data-menu")
+        with visitor.expect_download() as download:
+            widget.get_by_test_id("widget-data-json").click()
+        saved = tmp_path / "conversation.json"
+        download.value.save_as(saved)
+        assert download.value.suggested_filename.startswith("conversation-")
+        data = json.loads(saved.read_text("utf-8"))
+        assert [m["text"] for m in data["messages"]] == [
+            "My booking is REF-4242, can I come at 21:00?",
+            "Yes, see you at 21:00.",
+        ]
+
+        # "Do not keep": the adviser is told, live.
+        widget.get_by_test_id("widget-data-forget").check()
+        expect(widget.get_by_test_id("widget-status")).to_contain_text("will be erased 24 hours")
+        asked = adviser.locator("[data-testid=activity][data-kind=forget_asked]")
+        expect(asked).to_contain_text("Le visiteur a demandé de ne pas garder cette conversation")
+
+        # Erasure asks first; cancelling keeps everything.
+        widget.get_by_test_id("widget-data-erase").click()
+        confirm = widget.get_by_test_id("widget-data-confirm")
+        expect(confirm).to_be_visible()
+        expect(confirm).to_contain_text("This cannot be undone.")
+        expect(widget.get_by_test_id("widget-data-cancel")).to_be_focused()
+        screenshot(visitor, "widget-data-confirm")
+        widget.get_by_test_id("widget-data-cancel").click()
+        expect(confirm).to_be_hidden()
+        expect(widget.locator("[data-author=visitor]")).to_have_count(1)
+        widget.get_by_test_id("widget-data-erase").click()
+        widget.get_by_test_id("widget-data-confirm-yes").click()
+
+        # The widget starts afresh; the adviser's thread says what happened.
+        expect(widget.get_by_test_id("widget-data-erased")).to_have_text(
+            "Your conversation has been erased."
+        )
+        expect(widget.locator("[data-author=visitor]")).to_have_count(0)
+        expect(widget.locator("[data-author=adviser]")).to_have_count(0)
+        expect(menu).to_be_hidden()
+        erased = adviser.locator("[data-testid=activity][data-kind=erased_by_visitor]")
+        expect(erased).to_contain_text("Effacée à la demande du visiteur")
+        expect(adviser.get_by_test_id("thread")).not_to_contain_text("REF-4242")
+        screenshot(adviser, "inbox-erased-by-visitor")
+        screenshot(visitor, "widget-data-erased")
+
+        # Writing again opens a new conversation.
+        say(widget, "One more question")
+        expect(widget.locator("[data-author=visitor]")).to_have_count(1)
+
+    manager = next(x for x in live.logins.values() if x.email.startswith("manager@"))
+    boss = new_page(locale="en-GB")
+    adviser_login(boss, live, manager)
+    boss.get_by_test_id("nav-audit").click()
+    boss.wait_for_url(f"{live.url}/audit")
+    rows = boss.get_by_test_id("audit-entry")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_have_attribute("data-action", "visitor_erase")
+    expect(rows.nth(1)).to_have_attribute("data-action", "visitor_export")
+    screenshot(boss, "audit-log")
+
+
+def test_the_data_menu_fits_a_phone_and_closes_with_escape(live: LiveServer, new_page: Any) -> None:
+    visitor = new_page(locale="de-DE", viewport=PHONE)
+    with office_site(live) as url:
+        widget = open_chat(visitor, url)
+        say(widget, "Ist der Leuchtturm heute Abend geöffnet?")
+        toggle = widget.get_by_test_id("widget-data-toggle")
+        toggle.click()
+        menu = widget.get_by_test_id("widget-data-menu")
+        expect(menu).to_be_in_viewport(ratio=1)
+        expect(widget.get_by_test_id("widget-data-json")).to_have_text("Herunterladen (JSON)")
+        expect(widget.get_by_test_id("widget-data-forget-help")).to_have_text(
+            "Es wird 24 Stunden nach der Antwort gelöscht."
+        )
+        box = menu.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+        screenshot(visitor, "widget-data-menu-phone")
+        visitor.keyboard.press("Escape")
+        expect(menu).to_be_hidden()
+        expect(widget.get_by_test_id("widget-panel")).to_be_visible()  # only the menu closed
+        expect(toggle).to_be_focused()
