@@ -257,3 +257,28 @@ async def test_a_survey_link_is_signed_for_surveys_only(services: Services) -> N
     with pytest.raises(surveys.SurveyLinkError) as caught:
         expired.read(token)
     assert caught.value.status == 410
+
+
+async def test_an_x_dm_conversation_is_asked_in_its_own_dms(world: World) -> None:  # noqa: F811
+    event = world.fake.add_dm("Bonjour, le musée est-il ouvert lundi ?", sender="6464")
+    await world.poll()
+    message = await world.message(f"dm:{event}")
+    cid = message.conversation_id
+    adviser = await world.adviser(cid)
+    services = world.services
+    await actions.take(services, adviser, cid)
+    await _answer_by_hand(services, cid, adviser)
+    await actions.set_status(services, adviser, cid, RESOLVED)
+    [survey] = await all_surveys(services, cid)
+    assert survey.via == "x"
+    async with services.db.session() as session:
+        [question] = (
+            await session.exec(
+                select(Message).where(Message.conversation_id == cid, Message.kind == "survey")
+            )
+        ).all()
+    # Queued for the outbox like any reply: it leaves by the conversation's own DMs.
+    assert question.delivery_status == DeliveryStatus.PENDING
+    assert question.author_kind == AuthorKind.SYSTEM
+    assert "/survey/" in question.text
+    assert not [c for c in world.fake.requests if c.path.startswith("/2/users/6464")]
