@@ -9,6 +9,7 @@ widget or as a MIME attachment of the mail (app.outbox). X takes no files here.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 import secrets
@@ -77,7 +78,10 @@ async def receive(visitor: VisitorCaller, upload: Upload, site: str = "") -> tup
     if not _CLIENT_ID.match(client_id):
         raise FileRefused("client_id")
     text = _text(upload, settings.max_message_chars)
-    checked = check(upload.data, upload.filename, settings.upload_max_bytes)
+    # Decoding a photo takes CPU for a while: off the event loop, so other sockets go on.
+    checked = await asyncio.to_thread(
+        check, upload.data, upload.filename, settings.upload_max_bytes
+    )
     inbound = to_inbound(
         VisitorMessageFrame(client_id=client_id, text=text),
         account=visitor.account.key,
@@ -117,7 +121,9 @@ async def send(services: Services, user: User, conversation_id: int, upload: Upl
     if conversation.channel not in CHANNELS_TAKING_FILES:
         raise FileRefused("channel")
     text = _text(upload, services.settings.max_message_chars)
-    checked = check(upload.data, upload.filename, services.settings.upload_max_bytes)
+    checked = await asyncio.to_thread(
+        check, upload.data, upload.filename, services.settings.upload_max_bytes
+    )
     return await actions.reply(
         services, user, conversation_id, text, _client_id(upload), files=[_stored(checked)]
     )

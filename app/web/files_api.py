@@ -8,6 +8,7 @@ its sender declared; ``?inline=1`` shows it in the browser only when its bytes a
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Annotated
 from urllib.parse import quote
@@ -75,7 +76,7 @@ async def visitor_download(attachment_id: RowId, visitor: Visitor) -> Response:
 async def visitor_thumbnail(attachment_id: RowId, visitor: Visitor) -> Response:
     """The small picture of a photo of the visitor's own conversation (404 otherwise)."""
     attachment = await files.visitor_file(visitor, attachment_id)
-    return thumbnail(attachment, inline=True, missing="widget.files.error.not_found")
+    return await thumbnail(attachment, inline=True, missing="widget.files.error.not_found")
 
 
 @router.get("/api/attachments/{attachment_id}")
@@ -92,7 +93,7 @@ async def attachment_thumbnail(
     attachment_id: RowId, user: CurrentUser, services: ServicesDep, inline: Inline = False
 ) -> Response:
     """A photo's thumbnail (at most 320 px, JPEG) for the thread; 404 when it is no photo."""
-    return thumbnail(await files.staff_file(services, user, attachment_id), inline)
+    return await thumbnail(await files.staff_file(services, user, attachment_id), inline)
 
 
 @router.post(
@@ -136,12 +137,13 @@ def download(attachment: StoredAttachment, inline: bool) -> Response:
     return _response(attachment.data, content_type, attachment.filename, shown)
 
 
-def thumbnail(
+async def thumbnail(
     attachment: StoredAttachment, inline: bool, missing: str = "files.error.no_thumbnail"
 ) -> Response:
     small = attachment.thumbnail
     if small is None and attachment.data is not None:
-        small = thumbnail_from(attachment.data)  # a photo that came by e-mail: made, not kept
+        # A photo that came by e-mail: made now (off the event loop), not kept.
+        small = await asyncio.to_thread(thumbnail_from, attachment.data)
     if small is None:
         raise ActionError(missing, 404)
     return _response(small, "image/jpeg", f"thumbnail-{attachment.filename}.jpg", inline)

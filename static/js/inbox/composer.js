@@ -254,6 +254,50 @@ $("confirm-cancel").addEventListener("click", () => {
   replyEl.focus();
 });
 
+// ---- Attach a file (a map, a timetable): sent at once as a reply, with the text typed so far.
+// The server checks the bytes (photo or PDF, the size cap) and says why it refuses one.
+const attach = el("button", { type: "button", class: "secondary small-button attach-button", "aria-label": t("files.attach"), title: t("files.attach_hint"), dataset: { testid: "attach-file" } }, "📎 ", t("files.attach"));
+const picker = el("input", { type: "file", hidden: true, accept: "image/jpeg,image/png,image/gif,image/webp,application/pdf", dataset: { testid: "attach-input" } });
+const attachStatus = el("span", { class: "small muted attach-status", role: "status", dataset: { testid: "attach-status" } });
+form.querySelector(".composer-bar").prepend(attach, picker, attachStatus);
+attach.addEventListener("click", () => picker.click());
+picker.addEventListener("change", () => {
+  const file = picker.files && picker.files[0];
+  picker.value = "";
+  if (file) sendFile(file);
+});
+
+async function sendFile(file) {
+  const id = state.selected;
+  if (id === null || id === undefined) return;
+  const text = form.dataset.mode === "reply" ? replyEl.value : "";
+  const body = new FormData();
+  body.append("file", file, file.name);
+  if (text.trim()) body.append("text", text);
+  body.append("client_id", (crypto.randomUUID ? crypto.randomUUID() : String(Date.now())).replace(/[^A-Za-z0-9_-]/g, ""));
+  attach.disabled = true;
+  $("reply-error").textContent = "";
+  attachStatus.textContent = t("files.sending", { name: file.name });
+  try {
+    const csrf = document.querySelector("meta[name=csrf-token]").content;
+    const response = await fetch(`/api/conversations/${id}/files`, { method: "POST", body, credentials: "same-origin", headers: { "X-CSRF-Token": csrf, Accept: "application/json" } });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(typeof data.detail === "string" ? data.detail : t("files.error.failed"));
+    if (state.selected === id) {
+      appendMessage(data);
+      if (text.trim()) replyEl.value = "";
+    }
+    clearDraft(id);
+    emit("sent", id);
+    updateCount();
+  } catch (err) {
+    if (state.selected === id) $("reply-error").textContent = err.message === "Failed to fetch" ? t("files.error.failed") : err.message;
+  } finally {
+    attach.disabled = false;
+    attachStatus.textContent = "";
+  }
+}
+
 // Drafts may quote visitors: signing out on a shared computer leaves none behind.
 const logout = document.querySelector("form[action='/logout']");
 if (logout) logout.addEventListener("submit", () => localStorage.removeItem(DRAFTS));

@@ -31,10 +31,28 @@ export function attachmentLink(a, label) {
   return null;
 }
 
+const PHOTO_TYPES = new Set(["image/jpeg", "image/png", "image/gif", "image/webp"]);
+
+function fileSize(size) {
+  return size >= 1024 * 1024 ? `${(size / (1024 * 1024)).toFixed(1)} MB` : `${Math.max(1, Math.ceil(size / 1024))} KB`;
+}
+
+// A photo kept here: its thumbnail (made by the server from the bytes, 320 px at most), a link
+// that opens the full photo in a new tab (served inline only if its bytes are a photo), and the
+// download chip under it. If the bytes turn out to be no photo, the thumbnail is dropped.
+function photoNode(a, label) {
+  const img = el("img", { src: `/api/attachments/${a.id}/thumbnail?inline=1`, alt: a.filename, loading: "lazy", class: "thumb", dataset: { testid: "attachment-thumbnail" } });
+  const open = el("a", { href: `/api/attachments/${a.id}?inline=1`, target: "_blank", rel: "noopener", class: "thumb-link", title: t("files.open_image", { name: a.filename }), "aria-label": t("files.open_image", { name: a.filename }), dataset: { testid: "attachment-open" } }, img);
+  img.addEventListener("error", () => open.remove());
+  return el("li", { dir: "auto", class: "photo" }, open, attachmentLink(a, label));
+}
+
 export function filesNode(m) {
   const files = (m.attachments || []).map((a) => {
-    const label = a.available ? `${a.filename} (${Math.ceil(a.size / 1024)} KB)` : a.filename || t("message.media");
+    const label = a.available ? `${a.filename} (${fileSize(a.size)})` : a.filename || t("message.media");
+    if (a.available && PHOTO_TYPES.has(a.content_type)) return photoNode(a, label);
     const link = attachmentLink(a, label);
+    if (link && a.available) link.classList.add("file-chip");
     return el("li", { dir: "auto" }, link || `${a.filename} — ${t("inbox.attachment_missing")}`);
   });
   return files.length ? el("ul", { class: "files" }, ...files) : null;
