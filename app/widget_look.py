@@ -319,8 +319,8 @@ async def hello_fields(
 ) -> dict[str, Any]:
     """This part's fields of the widget's ``hello`` frame (under the key ``look``)."""
     logo = await session.get(WidgetLogo, account.id)
-    url = f"{services.settings.base_url}{logo_path(account, logo)}" if logo else ""
-    return {"look": public(look_of(account), lang, url)}
+    # A path: the widget puts its helpdesk's origin (its script's) before it.
+    return {"look": public(look_of(account), lang, logo_path(account, logo) if logo else "")}
 
 
 # The form a manager sent and that was refused, shown again as typed (set by the route for

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -27,6 +28,7 @@ class VisitorMessageFrame:
     client_id: str
     text: str
     page: str = ""  # the page the widget is on: origin + path only ("" when not given)
+    name: str = ""  # the name the visitor gave before their first message ("" none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +47,9 @@ Frame = VisitorMessageFrame | PingFrame | TypingFrame
 
 
 def parse_frame(raw: str | bytes, max_chars: int) -> Frame:
-    """``{"type": "message", "client_id": "...", "text": "..."}``, ``{"type": "ping"}`` or
-    ``{"type": "typing", "active": true|false}`` (``active`` defaults to true)."""
+    """``{"type": "message", "client_id": "...", "text": "...", "name": "..."}`` (``name``
+    optional), ``{"type": "ping"}`` or ``{"type": "typing", "active": true|false}``
+    (``active`` defaults to true)."""
     if len(raw) > MAX_FRAME_BYTES:
         raise FrameError("too_long")
     try:
@@ -81,8 +84,30 @@ def parse_frame(raw: str | bytes, max_chars: int) -> Frame:
     if not isinstance(page, str):
         raise FrameError("malformed", "page must be a string")
     return VisitorMessageFrame(
-        client_id=client_id, text=text.strip("\r\n"), page=page_address(page)
+        client_id=client_id,
+        text=text.strip("\r\n"),
+        page=page_address(page),
+        name=visitor_name(data.get("name", "")),
     )
+
+
+MAX_NAME_CHARS = 100
+# Direction overrides and isolates: a name holding them could reverse what the adviser reads.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def visitor_name(value: object) -> str:
+    """The optional ``name`` of a message frame (asked by the widget before the first
+    message): a line of text of ``MAX_NAME_CHARS`` at most, spaces folded; anything else is
+    refused rather than cut or cleaned, so what the adviser sees is what the visitor typed."""
+    if not isinstance(value, str):
+        raise FrameError("malformed", "name must be a string")
+    name = " ".join(value.split())
+    if len(name) > MAX_NAME_CHARS:
+        raise FrameError("malformed", f"name must be {MAX_NAME_CHARS} characters at most")
+    if not storable(name) or any(unicodedata.category(ch) == "Cc" or ch in _BIDI for ch in name):
+        raise FrameError("invalid_text", "name holds control or invisible characters")
+    return name
 
 
 MAX_PAGE_CHARS = 300
@@ -140,7 +165,7 @@ def to_inbound(
         thread_key=visitor_id,
         author=Author(
             external_id=visitor_id,
-            name=name,
+            name=name or frame.name,
             language=language,
             profile=_origin_profile(frame.page, site),
         ),

@@ -12,7 +12,16 @@
   const account = script.dataset.account;
   const origin = new URL(script.src, location.href).origin;
   const wsOrigin = origin.replace(/^http/, "ws");
-  const lang = script.dataset.lang || (navigator.language || "fr").slice(0, 2).toLowerCase();
+  const LANGUAGES = ["fr", "en", "de", "nl", "es", "it"];
+  // The browser's first language the widget speaks; "" lets the server pick the destination's
+  // default (a Japanese browser gets it, not English by accident).
+  function browserLanguage() {
+    for (const tag of navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language]) {
+      const primary = String(tag || "").slice(0, 2).toLowerCase();
+      if (LANGUAGES.includes(primary)) return primary;
+    }
+    return "";
+  }
   const storeKey = `concierge:${origin}:${account}`;
 
   const saved = (() => {
@@ -22,9 +31,15 @@
       return {};
     }
   })();
+  const chosen = LANGUAGES.includes(saved.lang) ? saved.lang : ""; // picked in the widget's menu
   const state = {
     token: saved.token || null,
-    lang, // the language asked for; the hello frame says which one the server speaks
+    // The language asked for; the hello frame says which one the server speaks.
+    lang: chosen || (LANGUAGES.includes(script.dataset.lang) ? script.dataset.lang : "") || browserLanguage(),
+    chosen,
+    switching: false,
+    look: {},
+    extra: saved.parts && typeof saved.parts === "object" ? saved.parts : {}, // the parts' memory
     open: saved.open || false,
     lastEventId: null,
     strings: {},
@@ -36,7 +51,8 @@
 
   function persist() {
     try {
-      localStorage.setItem(storeKey, JSON.stringify({ token: state.token, open: state.open }));
+      const kept = { token: state.token, open: state.open, lang: state.chosen, parts: state.extra };
+      localStorage.setItem(storeKey, JSON.stringify(kept));
     } catch (e) {
       /* private mode: the conversation lasts for this page only */
     }
@@ -51,10 +67,10 @@
   const shadow = host.attachShadow({ mode: "open" });
   shadow.innerHTML = `
     <style>
-      :host { all: initial; }
+      :host { all: initial; --cc-accent: #0b6e77; --cc-on-accent: #fff; --cc-link: #0b6e77; }
       * { box-sizing: border-box; font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; }
       .bubble { position: fixed; right: 20px; bottom: 20px; width: 58px; height: 58px; border-radius: 50%;
-        border: 0; background: #0b6e77; color: #fff; box-shadow: 0 6px 18px rgba(0,0,0,.22); cursor: pointer;
+        border: 0; background: var(--cc-accent); color: var(--cc-on-accent); box-shadow: 0 6px 18px rgba(0,0,0,.22); cursor: pointer;
         display: grid; place-items: center; z-index: 2147483000; }
       .bubble svg { width: 28px; height: 28px; }
       .bubble:focus-visible, button:focus-visible, textarea:focus-visible, a:focus-visible { outline: 3px solid #f0a500; outline-offset: 2px; }
@@ -62,15 +78,27 @@
         height: 520px; max-height: calc(100vh - 110px); background: #fff; color: #1d2430; border-radius: 16px;
         box-shadow: 0 12px 40px rgba(0,0,0,.25); display: flex; flex-direction: column; overflow: hidden; z-index: 2147483000; }
       .panel[hidden] { display: none; }
-      header { background: #0b6e77; color: #fff; padding: 12px 14px; display: flex; align-items: center; gap: 8px; }
-      header h2 { font-size: 16px; margin: 0; flex: 1; }
+      :host([data-position=left]) .bubble, :host([data-position=left]) .panel { right: auto; left: 20px; }
+      header { background: var(--cc-accent); color: var(--cc-on-accent); padding: 10px 12px 8px; }
+      header .top, header .controls { display: flex; align-items: center; gap: 8px; }
+      header .controls { justify-content: flex-end; gap: 4px; margin-top: 4px; }
+      header .heading { flex: 1 1 auto; min-width: 0; }
+      header .tools { display: flex; align-items: center; gap: 4px; }
+      header h2 { font-size: 16px; margin: 0; overflow-wrap: anywhere; }
       header p { margin: 2px 0 0; font-size: 12px; opacity: .9; }
-      header button { background: none; border: 0; color: #fff; font-size: 22px; line-height: 1; cursor: pointer; padding: 4px 8px; }
+      header button { background: none; border: 0; color: inherit; font-size: 22px; line-height: 1; cursor: pointer; padding: 4px 8px; min-height: 36px; min-width: 36px; }
+      header .logo { width: 36px; height: 36px; border-radius: 8px; object-fit: contain; background: #fff; flex: none; }
+      header .logo[hidden] { display: none; }
+      header select { font: inherit; font-size: 13px; color: inherit; background: transparent; border: 1px solid currentColor; border-radius: 8px; padding: 4px 2px; min-height: 32px; max-width: 7.5em; cursor: pointer; }
+      header select option { color: #1d2430; background: #fff; }
+      header select:focus-visible { outline: 3px solid #f0a500; outline-offset: 2px; }
       .privacy { font-size: 12px; color: #5f6b7a; background: #f5f6f8; padding: 6px 12px; margin: 0; }
-      .privacy a { color: #0b6e77; }
+      .privacy a { color: var(--cc-link); }
       ol { list-style: none; margin: 0; padding: 12px; flex: 1; overflow-y: auto; display: flex; flex-direction: column; gap: 8px; }
       li { max-width: 82%; padding: 8px 11px; border-radius: 14px; white-space: pre-wrap; overflow-wrap: anywhere; font-size: 14px; line-height: 1.4; }
-      li.visitor { align-self: flex-end; background: #0b6e77; color: #fff; border-bottom-right-radius: 4px; }
+      li.visitor { align-self: flex-end; background: var(--cc-accent); color: var(--cc-on-accent); border-bottom-right-radius: 4px; }
+      li[data-time]::after { content: attr(data-time); display: block; font-size: 11px; opacity: .75; margin-top: 3px; text-align: end; white-space: nowrap; }
+      li.welcome { max-width: 100%; align-self: stretch; background: #f5f6f8; }
       li.adviser, li.system { align-self: flex-start; background: #eef1f5; border-bottom-left-radius: 4px; }
       li.pending { opacity: .6; }
       li .who { display: block; font-size: 11px; opacity: .75; margin-bottom: 2px; }
@@ -81,17 +109,25 @@
       .status.error { color: #b3261e; }
       form { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #e2e6eb; }
       textarea { flex: 1; resize: none; font-size: 14px; padding: 8px 10px; border: 1px solid #cfd5dc; border-radius: 10px; height: 42px; max-height: 120px; }
-      form button { background: #0b6e77; color: #fff; border: 0; border-radius: 10px; padding: 0 14px; font-weight: 600; cursor: pointer; }
-      @media (max-width: 480px) { .panel { right: 0; bottom: 0; width: 100vw; max-width: 100vw; height: 100vh; max-height: 100vh; border-radius: 0; } }
+      form button { background: var(--cc-accent); color: var(--cc-on-accent); border: 0; border-radius: 10px; padding: 0 14px; font-weight: 600; cursor: pointer; }
+      @media (max-width: 480px) {
+        .panel, :host([data-position=left]) .panel { right: 0; left: 0; bottom: 0; width: 100vw; max-width: 100vw; height: 100vh; height: 100dvh; max-height: none; border-radius: 0; }
+      }
     </style>
     <button class="bubble" part="bubble" data-testid="widget-bubble" aria-label="Chat" aria-expanded="false" aria-controls="concierge-panel">
       <svg viewBox="0 0 24 24" fill="currentColor" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg>
     </button>
     <section class="panel" id="concierge-panel" role="dialog" aria-modal="false" aria-labelledby="concierge-title" hidden data-testid="widget-panel">
       <header>
-        <div><h2 id="concierge-title" data-testid="widget-title"></h2><p data-testid="widget-answering"></p></div>
-        <div class="tools" data-testid="widget-tools"></div>
-        <button type="button" class="close" data-testid="widget-close">&times;</button>
+        <div class="top">
+          <img class="logo" alt="" data-testid="widget-logo" hidden>
+          <div class="heading"><h2 id="concierge-title" data-testid="widget-title"></h2><p data-testid="widget-answering"></p></div>
+          <button type="button" class="close" data-testid="widget-close">&times;</button>
+        </div>
+        <div class="controls">
+          <select data-testid="widget-lang"></select>
+          <div class="tools" data-testid="widget-tools"></div>
+        </div>
       </header>
       <p class="privacy" data-testid="widget-privacy"><span></span> <a target="_blank" rel="noopener"></a></p>
       <ol data-testid="widget-messages" aria-live="polite"></ol>
@@ -114,6 +150,14 @@
   const status = q("widget-status");
   const queueNote = q("widget-queue");
   const typingNote = q("widget-typing");
+  const logo = q("widget-logo");
+  const langMenu = q("widget-lang");
+  // The greeting: always the first line of the conversation, before and after a reload.
+  const welcome = document.createElement("li");
+  welcome.className = "system welcome";
+  welcome.dataset.testid = "widget-welcome";
+  welcome.dir = "auto";
+  list.append(welcome);
 
   function setStatus(text, isError) {
     status.textContent = text || "";
@@ -186,11 +230,84 @@
     typing.sentAt = 0;
   }
 
+  // The office's look (app/widget_look.py): colours as custom properties of the shadow root,
+  // the side of the page, the logo. Colours are checked again here: only #rrggbb gets in.
+  const COLOR = /^#[0-9a-fA-F]{6}$/;
+  function applyLook(look) {
+    state.look = look || {};
+    const colors = { "--cc-accent": look.color, "--cc-on-accent": look.text_color, "--cc-link": look.link_color };
+    Object.entries(colors).forEach(([name, value]) => {
+      if (COLOR.test(value || "")) host.style.setProperty(name, value);
+      else host.style.removeProperty(name);
+    });
+    host.dataset.position = look.position === "bottom-left" ? "left" : "right";
+    // The logo's path on the helpdesk (never another host's address).
+    const path = typeof look.logo === "string" && /^\/[^/\\]/.test(look.logo) ? look.logo : "";
+    const src = path ? `${origin}${path}` : "";
+    if (src && logo.getAttribute("src") !== src) logo.src = src;
+    logo.hidden = !src;
+  }
+
+  // The language menu: each language in its own name; the choice is kept and the socket
+  // reconnects in it, so every string changes at once and the messages stay.
+  function fillLanguages(languages) {
+    if (!langMenu.options.length) {
+      (languages || LANGUAGES.map((code) => ({ code, name: code.toUpperCase() }))).forEach(({ code, name }) => {
+        const option = document.createElement("option");
+        option.value = code;
+        option.lang = code;
+        option.textContent = name;
+        langMenu.append(option);
+      });
+    }
+    langMenu.value = state.lang;
+    langMenu.setAttribute("aria-label", t("language", "Language"));
+    langMenu.title = t("language", "Language");
+  }
+  langMenu.addEventListener("change", () => switchLanguage(langMenu.value));
+
+  function switchLanguage(code) {
+    if (!LANGUAGES.includes(code) || code === state.lang) return;
+    state.lang = code;
+    state.chosen = code;
+    persist();
+    if (state.socket && state.socket.readyState <= 1) {
+      state.switching = true;
+      state.socket.close();
+    } else {
+      connect();
+    }
+  }
+
+  // A message's time, in the visitor's own time zone and the widget's language.
+  function timeText(iso) {
+    const at = new Date(iso);
+    if (!iso || Number.isNaN(at.getTime())) return "";
+    const today = at.toDateString() === new Date().toDateString();
+    const options = today
+      ? { hour: "2-digit", minute: "2-digit" }
+      : { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" };
+    try {
+      return new Intl.DateTimeFormat(state.lang || undefined, options).format(at);
+    } catch (e) {
+      return at.toLocaleTimeString();
+    }
+  }
+  function stamp(li, iso) {
+    li.dataset.created = iso;
+    li.dataset.time = timeText(iso);
+  }
+
   function applyStrings(hello) {
     state.strings = hello.strings || {};
+    const look = hello.look || {};
+    applyLook(look);
+    fillLanguages(look.languages);
     bubble.setAttribute("aria-label", t("open", "Chat"));
     q("widget-close").setAttribute("aria-label", t("close", "Close"));
-    q("widget-title").textContent = t("title", "Chat");
+    q("widget-title").textContent = look.title || t("title", "Chat");
+    welcome.textContent = look.greeting || t("welcome", "Hello!");
+    list.querySelectorAll("li[data-created]").forEach((li) => stamp(li, li.dataset.created));
     q("widget-answering").textContent = hello.office
       ? t("answering", "").split("{office}").join(hello.office)
       : hello.next_answer || "";
@@ -210,6 +327,7 @@
     if (pending) {
       pending.node.classList.remove("pending");
       pending.node.dataset.id = String(m.id);
+      if (m.created_at) stamp(pending.node, m.created_at);
       state.pending.delete(m.client_id);
       return;
     }
@@ -229,6 +347,7 @@
       li.append(who);
     }
     li.append(document.createTextNode(m.text));
+    if (m.created_at) stamp(li, m.created_at);
     if (m.author === "adviser") showTyping({ active: false });
     decorators.forEach((decorate) => decorate(li, m));
     list.append(li);
@@ -241,12 +360,12 @@
     return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
-  function sendPending(clientId, text) {
+  function sendPending(clientId, text, extra) {
     if (state.socket && state.socket.readyState === 1) {
       // The page the visitor writes from, for the adviser: its address without the query
       // string or fragment (which may hold a booking reference).
       const page = (location.origin + location.pathname).slice(0, 300);
-      state.socket.send(JSON.stringify({ type: "message", client_id: clientId, text, page }));
+      state.socket.send(JSON.stringify({ ...(extra || {}), type: "message", client_id: clientId, text, page }));
     }
   }
 
@@ -256,6 +375,9 @@
       setStatus(t("error.empty"), true);
       return;
     }
+    // A part may hold the message back (a question to answer first) or add to its frame.
+    const extra = {};
+    if (!senders.every((check) => check(extra, text) !== false)) return;
     stopTyping();
     const clientId = newClientId();
     const li = document.createElement("li");
@@ -264,12 +386,13 @@
     li.dataset.author = "visitor";
     li.dir = "auto";
     li.textContent = text;
+    stamp(li, new Date().toISOString());
     list.append(li);
     list.scrollTop = list.scrollHeight;
-    state.pending.set(clientId, { text, node: li });
+    state.pending.set(clientId, { text, node: li, extra });
     input.value = "";
     setStatus("");
-    sendPending(clientId, text);
+    sendPending(clientId, text, extra);
   }
 
   function onFrame(frame) {
@@ -290,12 +413,10 @@
       state.pending.forEach((p) => {
         if (!p.node.isConnected) list.append(p.node);
       });
-      if (!list.children.length) {
-        addMessage({ id: "welcome", author: "system", text: t("welcome", "Hello!") });
-      }
+      if (list.firstChild !== welcome) list.prepend(welcome);
       setStatus("");
       // Messages typed while offline go now; the server stores each client_id once.
-      state.pending.forEach((p, clientId) => sendPending(clientId, p.text));
+      state.pending.forEach((p, clientId) => sendPending(clientId, p.text, p.extra));
     } else if (frame.type === "message") {
       addMessage(frame.message);
     } else if (frame.type === "ack") {
@@ -316,7 +437,7 @@
         pending.node.remove();
         state.pending.delete(frame.client_id);
       } else if (pending) {
-        setTimeout(() => sendPending(frame.client_id, pending.text), 5000);
+        setTimeout(() => sendPending(frame.client_id, pending.text, pending.extra), 5000);
       }
     } else if (frame.type === "typing") {
       showTyping(frame);
@@ -325,13 +446,14 @@
     } else if (frame.type === "resync") {
       state.lastEventId = null;
       state.shown.clear();
-      list.replaceChildren();
+      list.replaceChildren(welcome);
       if (state.socket) state.socket.close();
     }
   }
 
   function connect() {
-    const params = new URLSearchParams({ account, lang: state.lang });
+    const params = new URLSearchParams({ account });
+    if (state.lang) params.set("lang", state.lang);
     if (state.token) params.set("token", state.token);
     if (state.lastEventId) params.set("last_event_id", state.lastEventId);
     const socket = new WebSocket(`${wsOrigin}/ws/visitor?${params}`);
@@ -341,6 +463,13 @@
       state.retry = 0;
     });
     socket.addEventListener("close", (ev) => {
+      if (socket !== state.socket) return; // an older socket, replaced already
+      if (state.switching) {
+        // Closed to speak another language: back at once, resuming where it was.
+        state.switching = false;
+        connect();
+        return;
+      }
       if (ev.code === 4401 || ev.code === 4410) {
         // Token refused or expired: start a fresh conversation.
         state.token = null;
@@ -365,6 +494,7 @@
       input.focus();
       list.scrollTop = list.scrollHeight;
     }
+    toggles.forEach((handle) => handle(open));
   }
 
   bubble.addEventListener("click", () => setOpen(panel.hidden));
@@ -395,6 +525,8 @@
   // connection; it may add a style, put controls in the slots, hear frames and decorate messages.
   const handlers = {}; // frame type -> [handler(frame)]
   const decorators = []; // (li, message) for every message shown
+  const senders = []; // (extra, text) before a new message goes: false holds it back
+  const toggles = []; // (open) when the panel opens or closes
   const styleNode = shadow.querySelector("style");
   const api = {
     account,
@@ -405,7 +537,9 @@
     input,
     form: q("widget-form"),
     slots: { header: q("widget-tools"), aboveForm: q("widget-above-form"), formTools: q("widget-form-tools") },
+    bubble,
     lang: () => state.lang,
+    look: () => state.look, // hello.look: colours, texts, what to ask (app/widget_look.py)
     token: () => state.token,
     t,
     fill,
@@ -421,6 +555,22 @@
       styleNode.append(document.createTextNode(css));
     },
     send: sendFrame,
+    // Before a new message is sent: return false to hold it back, or add fields to `extra`
+    // (sent with the message frame, and again if it has to be resent).
+    beforeSend(handler) {
+      senders.push(handler);
+    },
+    onToggle(handler) {
+      toggles.push(handler);
+    },
+    // A part's small memory, kept with the token in localStorage (JSON values).
+    remember(key, value) {
+      state.extra[key] = value;
+      persist();
+    },
+    recall(key) {
+      return state.extra[key];
+    },
     // A system line in the conversation (not stored; gone after a reload).
     say(text, testid) {
       const li = document.createElement("li");
@@ -437,7 +587,8 @@
       const opts = Object.assign({}, options || {});
       opts.headers = Object.assign({}, opts.headers || {}, { Authorization: `Bearer ${state.token || ""}` });
       const sep = path.includes("?") ? "&" : "?";
-      return fetch(`${origin}${path}${sep}lang=${encodeURIComponent(state.lang)}`, opts);
+      const lang = state.lang ? `${sep}lang=${encodeURIComponent(state.lang)}` : "";
+      return fetch(`${origin}${path}${lang}`, opts);
     },
   };
   parts.forEach((install) => {

@@ -304,3 +304,24 @@ async def test_hello_carries_the_look_in_the_visitor_language(services: Any) -> 
     assert de["greeting"] == "Guten Tag! Wie können wir Ihnen helfen?"  # the catalog's
     assert es["title"] == "Pregúntenos lo que quiera" and es["logo"] == ""
     assert [x["code"] for x in de["languages"]] == ["fr", "en", "de", "nl", "es", "it"]
+
+
+# ---- the name asked before the first message, carried by the message frame -------------------
+def test_the_first_message_may_carry_the_visitor_name() -> None:
+    from datetime import UTC, datetime
+
+    from connectors.webchat.frames import FrameError, VisitorMessageFrame, parse_frame, to_inbound
+
+    def frame(name: object) -> str:
+        return json.dumps(
+            {"type": "message", "client_id": "abcdefgh12", "text": "Hi", "name": name}
+        )
+
+    parsed = parse_frame(frame("  Ana   María\u00a0Núñez "), 4000)
+    assert isinstance(parsed, VisitorMessageFrame) and parsed.name == "Ana María Núñez"
+    inbound = to_inbound(parsed, account=CHAT, visitor_id="v1", received_at=datetime.now(UTC))
+    assert inbound.author.name == "Ana María Núñez"
+    assert parse_frame(frame(""), 4000).name == ""  # type: ignore[union-attr]
+    for bad in (3, None, ["Ana"], "x" * 101, "Ana\x00", "Ana\u202eevil", "A\nB\x07"):
+        with pytest.raises(FrameError):
+            parse_frame(frame(bad), 4000)
