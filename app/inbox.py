@@ -188,10 +188,11 @@ class Inbox:
                     conversation_id=conversation.id or 0,
                 )
             )
+            files: list[StoredAttachment] = []  # listed in the live event (app.files)
             if inbound.attachments:
                 await session.flush()
                 for attachment in inbound.attachments:
-                    session.add(
+                    files.append(
                         StoredAttachment(
                             message_id=message.id or 0,
                             filename=attachment.filename[:200],
@@ -202,8 +203,12 @@ class Inbox:
                             url=_media_url(attachment.url),
                         )
                     )
+                    session.add(files[-1])
             conversation.last_message_at = max(conversation.last_message_at, at)
-            conversation.preview = preview(inbound.text)
+            # A file sent alone reads as its name in the lists.
+            conversation.preview = preview(
+                inbound.text or " ".join(a.filename for a in inbound.attachments)
+            )
             if counts and not conversation.spam:  # spam waits for nobody (app.spam)
                 conversation.unread += 1
                 if conversation.waiting_since is None:
@@ -237,7 +242,7 @@ class Inbox:
                 account.destination_id,
                 MessageCreated(
                     **spam.audience_of(audience, conversation, lines),
-                    message=repository.message_out(message, contact.name),
+                    message=repository.message_out(message, contact.name, files),
                 ),
             )
             await activity.publish(services, conversation, account, lines)

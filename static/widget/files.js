@@ -3,6 +3,12 @@
 // for every file. Files are fetched with the visitor's token (a header, never a URL), then
 // shown or saved through a blob URL. Names are inserted as text only.
 parts.push(function (api) {
+  const DOCUMENT_ICON =
+    '<svg viewBox="0 0 24 24" width="16" height="16" fill="none" stroke="currentColor" stroke-width="2" stroke-linejoin="round">' +
+    '<path d="M14 3H6v18h12V7z"/><path d="M14 3v4h4"/></svg>';
+  const PHOTO_ICON =
+    '<svg viewBox="0 0 24 24" width="16" height="16" fill="none" stroke="currentColor" stroke-width="2" stroke-linejoin="round">' +
+    '<rect x="3" y="5" width="18" height="14" rx="2"/><path d="M3 16l5-5 4 4 3-3 6 6"/></svg>';
   const ACCEPT = "image/jpeg,image/png,image/gif,image/webp,application/pdf,.jpg,.jpeg,.png,.gif,.webp,.pdf";
 
   api.style(`
@@ -16,6 +22,7 @@ parts.push(function (api) {
     .file { display: flex; align-items: center; gap: 6px; font: inherit; font-size: 13px; color: inherit; background: rgba(255,255,255,.18);
       border: 1px solid currentColor; border-radius: 8px; padding: 4px 8px; cursor: pointer; text-align: start; max-width: 100%; }
     li.adviser .file, li.system .file { background: #fff; }
+    .file .icon { display: inline-flex; flex: none; }
     .file span { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; min-width: 0; }
     .thumb { display: block; max-width: 100%; max-height: 180px; border-radius: 8px; margin-top: 4px; background: #e2e6eb; }
     .panel.dropping ol { outline: 3px dashed #0b6e77; outline-offset: -6px; }
@@ -130,8 +137,9 @@ parts.push(function (api) {
       button.dataset.testid = "widget-file-download";
       button.setAttribute("aria-label", api.fill("files.download", "{name}", { name: file.filename }));
       const icon = document.createElement("span");
+      icon.className = "icon";
       icon.setAttribute("aria-hidden", "true");
-      icon.textContent = file.image ? "🖼" : "📄";
+      icon.innerHTML = file.image ? PHOTO_ICON : DOCUMENT_ICON; // constants, never data
       const name = document.createElement("span");
       name.dir = "auto";
       name.textContent = `${file.filename} · ${size(file.size)}`;

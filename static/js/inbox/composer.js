@@ -256,7 +256,7 @@ $("confirm-cancel").addEventListener("click", () => {
 
 // ---- Attach a file (a map, a timetable): sent at once as a reply, with the text typed so far.
 // The server checks the bytes (photo or PDF, the size cap) and says why it refuses one.
-const attach = el("button", { type: "button", class: "secondary small-button attach-button", "aria-label": t("files.attach"), title: t("files.attach_hint"), dataset: { testid: "attach-file" } }, "📎 ", t("files.attach"));
+const attach = el("button", { type: "button", class: "secondary small-button attach-button", title: t("files.attach_hint"), dataset: { testid: "attach-file" } }, t("files.attach"));
 const picker = el("input", { type: "file", hidden: true, accept: "image/jpeg,image/png,image/gif,image/webp,application/pdf", dataset: { testid: "attach-input" } });
 const attachStatus = el("span", { class: "small muted attach-status", role: "status", dataset: { testid: "attach-status" } });
 form.querySelector(".composer-bar").prepend(attach, picker, attachStatus);
