@@ -35,11 +35,16 @@ class UnmergeIn(BaseModel):
     event_id: StrictInt = Field(ge=-MAX_ID, le=MAX_ID)
 
 
-async def _read(services: ServicesDep, user: CurrentUser, contact_id: int) -> ProfileOut:
+async def _read(
+    services: ServicesDep, user: CurrentUser, contact_id: int, ip: str, detail: str = ""
+) -> ProfileOut:
+    """The profile as ``user`` may see it; a manager's read is recorded in the audit log before
+    it leaves (503 when it cannot be)."""
     async with services.db.session() as session:
         profile = await contacts.read_profile(session, user, contact_id)
         members = await contacts.check_profile(session, user, contact_id)
         profile.suggestions = await contact_suggestions.suggestions(session, user, members)
+    await audit.record(services, user, "profile", ip=ip, contact_id=contact_id, detail=detail)
     return profile
 
 
@@ -50,9 +55,7 @@ async def get_profile(
     """The visitor's profile: their identities and fields, the conversations the user may see
     (the others counted), its history of corrections and merges, and merge suggestions. A
     manager's read is recorded in the audit log first (503 when it cannot be)."""
-    profile = await _read(services, user, contact_id)
-    await audit.record(services, user, "profile", ip=client_ip(request), contact_id=contact_id)
-    return profile
+    return await _read(services, user, contact_id, client_ip(request))
 
 
 @router.get("/{contact_id}/suggestions")
@@ -67,27 +70,31 @@ async def get_suggestions(
 
 @router.patch("/{contact_id}", dependencies=[CsrfChecked])
 async def patch_profile(
-    contact_id: RowId, body: CorrectionIn, user: CurrentUser, services: ServicesDep
+    contact_id: RowId,
+    body: CorrectionIn,
+    user: CurrentUser,
+    services: ServicesDep,
+    request: Request,
 ) -> ProfileOut:
     """Corrects the visitor's name, e-mail or language; each change is recorded."""
     changes = {k: v for k, v in body.model_dump(exclude_none=True).items() if isinstance(v, str)}
     await contact_actions.correct(services, user, contact_id, changes)
-    return await _read(services, user, contact_id)
+    return await _read(services, user, contact_id, client_ip(request), "corrected")
 
 
 @router.post("/{contact_id}/merge", dependencies=[CsrfChecked])
 async def post_merge(
-    contact_id: RowId, body: MergeIn, user: CurrentUser, services: ServicesDep
+    contact_id: RowId, body: MergeIn, user: CurrentUser, services: ServicesDep, request: Request
 ) -> ProfileOut:
     """Merges the profile of ``other_id`` into this one (recorded, reversible)."""
     await contact_actions.merge(services, user, contact_id, body.other_id)
-    return await _read(services, user, contact_id)
+    return await _read(services, user, contact_id, client_ip(request), "merged")
 
 
 @router.post("/{contact_id}/unmerge", dependencies=[CsrfChecked])
 async def post_unmerge(
-    contact_id: RowId, body: UnmergeIn, user: CurrentUser, services: ServicesDep
+    contact_id: RowId, body: UnmergeIn, user: CurrentUser, services: ServicesDep, request: Request
 ) -> ProfileOut:
     """Undoes one merge of this profile (``event_id``: the merge's event)."""
     await contact_actions.unmerge(services, user, contact_id, body.event_id)
-    return await _read(services, user, contact_id)
+    return await _read(services, user, contact_id, client_ip(request), "unmerged")

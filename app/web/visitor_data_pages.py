@@ -3,6 +3,7 @@ languages), its editor and the audit log (destination managers only, 403 for any
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -27,6 +28,9 @@ from app.security import same_token
 from app.web.render import render
 
 router = APIRouter()
+DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+ROW_ID = re.compile(r"[0-9]{1,18}")
+PAGE = re.compile(r"[1-9][0-9]{0,5}")
 LANGUAGE_NAMES = {
     "fr": "Français",
     "en": "English",
@@ -153,7 +157,11 @@ async def privacy_edit(
     if not same_token(request.cookies.get(CSRF_COOKIE), csrf_token):
         return render(request, "privacy_edit.html", user=user, forbidden=True, status_code=403)
     form = await request.form()
-    raw = {lang: str(form.get(f"text_{lang}") or "") for lang in VISITOR_LANGUAGES}
+    # Text fields only: a file sent in their place counts as empty.
+    raw = {
+        lang: value if isinstance(value := form.get(f"text_{lang}"), str) else ""
+        for lang in VISITOR_LANGUAGES
+    }
     async with services.db.session() as session:
         destination = await session.get(Destination, user.destination_id)
         try:
@@ -177,10 +185,17 @@ async def destination_privacy_page(slug: str, request: Request, services: Servic
 
 
 def _day(value: str) -> date | None:
+    if not value:
+        return None
+    if not DAY.fullmatch(value):
+        raise ActionError("audit.error.date", 422)
     try:
-        return date.fromisoformat(value) if value else None
+        day = date.fromisoformat(value)
     except ValueError:
         raise ActionError("audit.error.date", 422) from None
+    if not date(2000, 1, 1) <= day <= date(9998, 12, 31):  # a day after it must exist too
+        raise ActionError("audit.error.date", 422)
+    return day
 
 
 def _filters(request: Request, timezone: str) -> tuple[audit.Filters, dict[str, str]]:
@@ -195,9 +210,9 @@ def _filters(request: Request, timezone: str) -> tuple[audit.Filters, dict[str, 
     if raw["actor"] == "visitor":
         actor = 0
     elif raw["actor"]:
-        if not raw["actor"].isdigit():
+        if not ROW_ID.fullmatch(raw["actor"]):
             raise ActionError("audit.error.actor", 422)
-        actor = int(raw["actor"][:18])
+        actor = int(raw["actor"])
     if raw["action"] and raw["action"] not in audit.ACTIONS:
         raise ActionError("audit.error.action", 422)
     return audit.Filters(start, end, actor, raw["action"]), raw
@@ -223,9 +238,8 @@ async def audit_page(request: Request, services: ServicesDep) -> Response:
     user, destination, refused = await _audit_scope(request, services)
     if refused is not None or user is None or destination is None:
         return refused or RedirectResponse("/login", status_code=303)
-    page = max(
-        1, min(int(p) if (p := request.query_params.get("page", "1")).isdigit() else 1, 10**6)
-    )
+    asked = request.query_params.get("page", "1")
+    page = int(asked) if PAGE.fullmatch(asked) else 1  # anything else: the first page
     async with services.db.session() as session:
         actors = await audit.actors(session, user.destination_id)
         try:

@@ -64,6 +64,10 @@ async def test_every_managers_read_and_erasure_is_recorded(
     with login(live.url, *boss) as client:
         assert client.get(f"/api/contacts/{contact_id}").status_code == 200
         assert client.get(f"/api/conversations/{cid}/visitor-data").status_code == 200
+        # A correction answers with the profile: a read too.
+        assert (
+            client.patch(f"/api/contacts/{contact_id}", json={"name": "Ana L."}).status_code == 200
+        )
     with login(live.url, *manager(live)) as client:
         me = client.get("/api/me").json()
         assert client.get(f"/api/conversations/{other}/visitor-data").status_code == 200
@@ -73,15 +77,16 @@ async def test_every_managers_read_and_erasure_is_recorded(
         assert client.post(f"/api/conversations/{other}/erase-visitor").status_code == 200
 
     rows = await entries(services)
-    assert [(e.action, e.conversation_id, e.contact_id) for e in rows] == [
-        ("profile", None, contact_id),
-        ("export", cid, contact_id),
-        ("export", other, rows[2].contact_id),
-        ("erase", other, rows[2].contact_id),
+    assert [(e.action, e.conversation_id, e.contact_id, e.detail) for e in rows] == [
+        ("profile", None, contact_id, ""),
+        ("export", cid, contact_id, ""),
+        ("profile", None, contact_id, "corrected"),
+        ("export", other, rows[3].contact_id, ""),
+        ("erase", other, rows[3].contact_id, "1 conversation(s)"),
     ]
-    assert rows[2].contact_id is not None
-    assert [e.actor_id for e in rows][2:] == [me["id"], me["id"]]
-    assert rows[0].actor_id == rows[1].actor_id != me["id"]
+    assert rows[3].contact_id is not None
+    assert [e.actor_id for e in rows][3:] == [me["id"], me["id"]]
+    assert rows[0].actor_id == rows[1].actor_id == rows[2].actor_id != me["id"]
     assert all(e.ip == "127.0.0.1" and e.destination_id == 1 for e in rows)
     assert all(e.at.tzinfo is not None and abs(e.at - now) < timedelta(minutes=5) for e in rows)
 
@@ -140,6 +145,18 @@ async def test_the_audit_page_is_the_destination_managers_filtered_paged_and_csv
         assert client.get("/audit", params={"from": "2026-13-45"}).status_code == 422
         assert client.get("/audit", params={"action": "drop table"}).status_code == 422
         assert client.get("/audit", params={"actor": "x"}).status_code == 422
+        for bad in (
+            {"from": "9999-12-31"},
+            {"to": "0001-01-01"},
+            {"from": "\uff12\uff10\uff12\uff16-07-21"},  # full-width digits
+            {"from": "2026-07-21T00:00"},
+            {"actor": "\u00b2"},  # a digit to str.isdigit, not to int()
+            {"actor": "9" * 40},
+        ):
+            assert client.get("/audit", params=bad).status_code == 422, bad
+            assert client.get("/audit.csv", params=bad).status_code == 422, bad
+        for page in ("9" * 5000, "0", "-3", "\u00b3"):  # out of range or not a page: the first
+            assert client.get("/audit", params={"page": page}).status_code == 200, page
 
         exported = client.get("/audit.csv", params={"actor": "visitor"})
         assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")  # fmt: skip
