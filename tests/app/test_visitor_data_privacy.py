@@ -114,3 +114,16 @@ async def test_only_the_destination_manager_edits_the_notice(
     assert anonymous.status_code == 303 and anonymous.headers["location"] == "/login"
     with login(live.url, *manager(live)) as client:
         assert 'data-testid="nav-audit"' in client.get("/inbox").text
+
+
+def test_every_visitor_key_of_this_part_speaks_the_six_languages() -> None:
+    from app.i18n import VISITOR_LANGUAGES, catalog, placeholders
+
+    prefixes = ("widget.data.", "visitor.data.", "visitor.privacy.")
+    english = {k: v for k, v in catalog("en").items() if k.startswith(prefixes)}
+    assert len(english) > 30
+    for lang in VISITOR_LANGUAGES:
+        theirs = catalog(lang)
+        for key, text in english.items():
+            assert key in theirs, (lang, key)
+            assert placeholders(theirs[key]) == placeholders(text), (lang, key)

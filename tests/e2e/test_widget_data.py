@@ -18,6 +18,7 @@ from playwright.sync_api import expect
 from app.embedded_redis import free_port
 from tests.conftest import LiveServer, office_login
 from tests.e2e.conftest import adviser_login, screenshot
+from tests.e2e.test_a11y import blocking_violations
 
 PHONE = {"width": 390, "height": 844}
 
@@ -181,3 +182,39 @@ def test_the_data_menu_fits_a_phone_and_closes_with_escape(live: LiveServer, new
         expect(menu).to_be_hidden()
         expect(widget.get_by_test_id("widget-panel")).to_be_visible()  # only the menu closed
         expect(toggle).to_be_focused()
+
+
+def test_the_manager_edits_the_notice_with_a_preview_and_reads_the_audit_log(
+    live: LiveServer, new_page: Any
+) -> None:
+    manager = next(x for x in live.logins.values() if x.email.startswith("manager@"))
+    page = new_page(locale="fr-FR", viewport=PHONE)
+    adviser_login(page, live, manager)
+    page.goto(f"{live.url}/privacy/edit")
+    assert blocking_violations(page) == [], "/privacy/edit"
+    page.get_by_test_id("privacy-text-de").fill(
+        "Wir bewahren Ihre Nachrichten auf.\n\n<img src=x onerror=alert(1)> bleibt Text."
+    )
+    page.get_by_test_id("privacy-preview-button").click()
+    preview = page.get_by_test_id("privacy-preview-de")
+    expect(preview).to_contain_text("<img src=x onerror=alert(1)> bleibt Text.")
+    expect(preview.locator("img")).to_have_count(0)
+    screenshot(page, "privacy-edit-preview-phone")
+    page.get_by_test_id("privacy-save").click()
+    expect(page.get_by_test_id("privacy-saved")).to_be_visible()
+
+    visitor = new_page(locale="de-DE", viewport=PHONE)
+    visitor.goto(f"{live.url}/privacy/baie-dargent")
+    expect(visitor.get_by_test_id("privacy-own")).to_contain_text(
+        "Wir bewahren Ihre Nachrichten auf."
+    )
+    expect(visitor.get_by_test_id("privacy-own").locator("p")).to_have_count(2)
+    assert blocking_violations(visitor) == [], "/privacy in German"
+    screenshot(visitor, "privacy-own-text-de-phone")
+    visitor.get_by_test_id("privacy-lang-it").click()
+    expect(visitor.locator("h1")).to_have_text("Privacy: cosa conserviamo quando ci scrivi")
+
+    page.goto(f"{live.url}/audit")
+    expect(page.get_by_test_id("audit-empty")).to_be_visible()
+    assert blocking_violations(page) == [], "/audit"
+    screenshot(page, "audit-empty-phone")
