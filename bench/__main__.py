@@ -20,6 +20,7 @@ BENCHMARKS = (
     "answers_bench",
     "rules_bench",
     "search_bench",
+    "offline_bench",
 )
 
 
@@ -38,6 +39,7 @@ def main() -> None:
             "redis_kill",
             "answers_bench",
             "rules_bench",
+            "offline_bench",
         ) else module.main()
     sys.stdout.flush()
 
