@@ -16,14 +16,15 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import col, update
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import actions, moderation
 from app.actions import ActionError
 from app.events import MessageOut
-from app.files_check import RASTER_TYPES, CheckedFile, FileRefused, check
+from app.files_check import RASTER_TYPES, CheckedFile, FileRefused, check, human_size
 from app.files_upload import Upload
 from app.inbox import Inbox
-from app.models import Direction, Message, StoredAttachment, User
+from app.models import Account, Direction, Message, StoredAttachment, User
 from app.services import Services
 from app.socket_guard import Bucket, SocketGuard
 from connectors.base import Attachment
@@ -36,6 +37,15 @@ FILES_BURST = 10  # files one visitor may send at once…
 FILES_PER_MINUTE = 6.0  # …then this many a minute
 CHANNELS_TAKING_FILES = ("webchat", "email")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")  # as a chat frame's (connectors.webchat)
+
+
+async def hello_fields(
+    services: Services, session: AsyncSession, account: Account, visitor_id: str, lang: str
+) -> dict[str, Any]:
+    """The widget's size cap, so a visitor is told at once that a file is too large rather
+    than after sending it whole."""
+    cap = services.settings.upload_max_bytes
+    return {"files": {"max_bytes": cap, "max": human_size(cap)}}
 
 
 def visitor_attachments(message: MessageOut) -> list[dict[str, Any]]:

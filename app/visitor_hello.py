@@ -1,11 +1,11 @@
 """What the widget's ``hello`` frame carries besides the conversation: each part of the
-visitor's side adds its own key (``look``, ``offline``, ``survey``, ``data``)."""
+visitor's side adds its own key (``look``, ``offline``, ``survey``, ``data``, ``files``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from app import offline, surveys, visitor_data, widget_look
+from app import files, offline, surveys, visitor_data, widget_look
 from app.models import Account
 from app.services import Services
 
@@ -14,6 +14,7 @@ PARTS = (
     offline.hello_fields,
     surveys.hello_fields,
     visitor_data.hello_fields,
+    files.hello_fields,
 )
 
 

@@ -48,7 +48,11 @@ parts.push(function (api) {
     clip.title = text;
   }
   label();
-  api.on("hello", label);
+  let cap = null; // {max_bytes, max} from the hello frame
+  api.on("hello", (hello) => {
+    label();
+    cap = hello.files || null;
+  });
 
   clip.addEventListener("click", () => picker.click());
   picker.addEventListener("change", () => {
@@ -67,6 +71,10 @@ parts.push(function (api) {
   async function send(file) {
     if (!api.token()) {
       api.setStatus(api.t("files.error.not_connected", ""), true);
+      return;
+    }
+    if (cap && file.size > cap.max_bytes) {
+      api.setStatus(api.fill("files.error.too_large", "", { max: cap.max }), true);
       return;
     }
     const form = new FormData();

@@ -85,6 +85,7 @@ async def test_an_adviser_sends_a_pdf_to_the_chat_visitor(
     # The widget lists it in the message frame: resumed from the start, as on a reload.
     async with websockets.connect(visitor_url(live, token)) as ws:
         hello = await recv_until(ws, "hello")
+    assert hello["files"] == {"max_bytes": 10 * 1024 * 1024, "max": "10 MB"}
     files = [a for m in hello["messages"] for a in m.get("attachments", [])]
     assert {"id": file["id"], "filename": "plan vélo.pdf", "content_type": "application/pdf",
             "size": len(crafted.pdf()), "image": False} in files  # fmt: skip

@@ -55,6 +55,15 @@ def test_files_both_ways_from_another_site(
             "Seules les photos (JPEG, PNG, GIF, WebP) et les documents PDF"
         )
         expect(widget.get_by_test_id("widget-file")).to_have_count(1)
+        # Over the cap: told at once, from the hello frame's limit, before anything is sent.
+        widget.get_by_test_id("widget-file-input").set_input_files(
+            files=[
+                {"name": "big.jpg", "mimeType": "image/jpeg", "buffer": b"\0" * (10 * 2**20 + 1)}
+            ]
+        )
+        expect(widget.get_by_test_id("widget-status")).to_have_text(
+            "Ce fichier est trop volumineux : 10 MB au maximum."
+        )
 
         adviser: Page = new_page(locale="fr-FR")  # type: ignore[operator]
         adviser_login(adviser, live, office_login(live, "port-argent"))
