@@ -21,6 +21,7 @@ BENCHMARKS = (
     "rules_bench",
     "search_bench",
     "offline_bench",
+    "csat_bench",
 )
 
 
