@@ -315,3 +315,41 @@ def test_on_a_phone_the_panel_takes_the_screen(
         screenshot(page, f"widget-site-phone-{locale}")
         page.set_viewport_size({"width": 1366, "height": 768})
         screenshot(page, f"widget-site-desktop-{locale}")
+
+
+def test_a_manager_sets_the_widget_on_the_accounts_page(
+    live: LiveServer, new_page: Any, tmp_path: Any
+) -> None:
+    from tests.e2e.conftest import adviser_login
+
+    manager = next(x for x in live.logins.values() if x.email.startswith("manager@"))
+    page = new_page(locale="en-GB", viewport={"width": 1366, "height": 900})
+    adviser_login(page, live, manager)
+    page.goto(f"{live.url}/accounts")
+    section = page.locator(f"[data-testid=widget-look][data-key={CHAT}]")
+    section.locator("summary").click()
+    form = section.get_by_test_id("widget-look-form")
+    form.get_by_test_id("widget-look-color").fill("teal")
+    form.get_by_test_id("widget-look-save").click()
+    # The browser holds a colour that is no #rrggbb back (the server refuses it too: unit tests).
+    assert form.get_by_test_id("widget-look-color").evaluate("e => e.validity.patternMismatch")
+    expect(page.get_by_test_id("widget-look-saved")).to_have_count(0)
+    form.get_by_test_id("widget-look-color").fill("#1d4ed8")
+    form.get_by_test_id("widget-look-left").check()
+    form.get_by_test_id("widget-look-title-nl").fill("Vragen over Port-Argent?")
+    logo = tmp_path / "logo.png"
+    Image.new("RGB", (300, 300), (20, 120, 60)).save(logo, format="PNG")
+    form.get_by_test_id("widget-look-logo").set_input_files(str(logo))
+    form.get_by_test_id("widget-look-save").click()
+    expect(page.get_by_test_id("widget-look-saved")).to_be_visible()
+    section = page.locator(f"[data-testid=widget-look][data-key={CHAT}]")
+    expect(section.get_by_test_id("widget-look-logo-current")).to_be_visible()
+    screenshot(page, "widget-site-accounts-form")
+    with host_site(live) as site:
+        _, widget = visit(new_page, site, "nl-BE")
+        expect(widget.get_by_test_id("widget-bubble")).to_have_css(
+            "background-color", rgb("#1d4ed8")
+        )
+        open_panel(widget)
+        expect(widget.get_by_test_id("widget-title")).to_have_text("Vragen over Port-Argent?")
+        expect(widget.get_by_test_id("widget-logo")).to_be_visible()
