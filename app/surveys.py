@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from redis.exceptions import RedisError
 from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -175,8 +176,14 @@ async def after_resolved(services: Services, conversation: Conversation) -> None
     from app import survey_send  # it imports this module
 
     survey_id = _fresh.pop(conversation.id or 0, None)
-    if survey_id is not None:
+    if survey_id is None:
+        return
+    try:
         await survey_send.send(services, survey_id)
+    except (RedisError, OSError):
+        # The resolution is stored: a question that could not go out now is not worth an
+        # error to the adviser (a chat visitor still gets it in ``hello`` once reconnected).
+        log.warning("survey %s of conversation %s not sent", survey_id, conversation.id)
 
 
 # ---- the widget ---------------------------------------------------------------------------
