@@ -259,3 +259,23 @@ def test_do_not_keep_over_http_refuses_what_is_not_a_boolean(live: LiveServer) -
         hello = json.loads(ws.recv(timeout=10))
     assert hello["data"]["forget"] is True and hello["data"]["exists"] is True
     assert hello["privacy_url"].startswith(f"{live.settings.base_url}/privacy/baie-dargent")
+
+
+async def test_the_visitor_writing_again_keeps_a_do_not_keep_conversation(
+    services: Services,
+) -> None:
+    now = services.clock.now()
+    inbox = Inbox(services)
+    cid = (await inbox.ingest(chat("v-back", "First question", now))).conversation_id
+    async with services.db.session() as session:
+        account = (await session.exec(select(Account).where(Account.key == ACCOUNT))).one()
+        boss = (await session.exec(select(User).where(User.role == Role.DESTINATION_MANAGER))).one()
+    await visitor_data_actions.set_forget(services, account, "v-back", True)
+    await actions.set_status(services, boss, cid, ConversationStatus.RESOLVED)
+    await inbox.ingest(chat("v-back", "One more thing", now + timedelta(minutes=5)))
+    async with services.db.session() as session:
+        conversation = await session.get(Conversation, cid)
+        assert conversation is not None
+        assert conversation.status == ConversationStatus.OPEN and conversation.forget_at is None
+        assert conversation.forget_after_resolved  # still asked: due again once resolved
+    assert await privacy.sweep(services, now + timedelta(days=3)) == 0
