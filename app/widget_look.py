@@ -135,7 +135,14 @@ def check_origins(value: str) -> str:
     return " ".join(seen)
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_HOST = re.compile(r"[a-z0-9]([a-z0-9\-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9\-]*[a-z0-9])?)*")
+_IPV6 = re.compile(r"[0-9a-f:.]+")
+
+
 def _origin(item: str) -> str | None:
+    """An origin as a browser sends it in ``Origin``: lower-cased scheme and host, the host in
+    its ASCII (punycode) form, the port only when it is not the scheme's default."""
     if len(item) > 300 or not item.isprintable():
         return None
     try:
@@ -143,9 +150,10 @@ def _origin(item: str) -> str | None:
         port = parts.port
     except ValueError:
         return None
-    host = parts.hostname or ""
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower().rstrip(".")
     if (
-        parts.scheme.lower() not in ("http", "https")
+        scheme not in _DEFAULT_PORTS
         or not host
         or parts.username is not None
         or parts.password is not None
@@ -154,12 +162,21 @@ def _origin(item: str) -> str | None:
         or parts.fragment
         or "?" in item
         or "#" in item
-        or not re.fullmatch(r"[a-z0-9.\-]+|\[[0-9a-f:.]+\]", host.lower())
     ):
         return None
     if ":" in host:  # an IPv6 address keeps its brackets in an origin
+        if not _IPV6.fullmatch(host):
+            return None
         host = f"[{host}]"
-    return f"{parts.scheme.lower()}://{host.lower()}" + (f":{port}" if port is not None else "")
+    else:
+        try:  # café.example, as the browser sends it: xn--caf-dma.example
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+        if not _HOST.fullmatch(host):
+            return None
+    shown_port = "" if port is None or port == _DEFAULT_PORTS[scheme] else f":{port}"
+    return f"{scheme}://{host}{shown_port}"
 
 
 def _texts(values: dict[str, Any], limit: int, kind: str) -> dict[str, str]:
@@ -202,8 +219,9 @@ def check_look(data: dict[str, Any]) -> WidgetLook:
     if ask not in ("none", "name", "email", "both"):
         raise LookError("widget_look.error.ask")
     titles, greetings = data.get("titles", {}), data.get("greetings", {})
-    if not isinstance(titles, dict) or not isinstance(greetings, dict):
-        raise LookError("widget_look.error.field", value="titles" if titles else "greetings")
+    for name, texts in (("titles", titles), ("greetings", greetings)):
+        if not isinstance(texts, dict):
+            raise LookError("widget_look.error.field", value=name)
     flags = {name: data.get(name, default) for name, default in _FLAGS.items()}
     if not all(isinstance(v, bool) for v in flags.values()):
         raise LookError("widget_look.error.field", value="ask_required / title_badge")

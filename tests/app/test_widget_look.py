@@ -91,6 +91,15 @@ def test_allowed_sites_are_normalised() -> None:
     sites = "HTTPS://www.Example.com/ http://localhost:8080,\nhttps://www.example.com"
     assert check_origins(sites) == "https://www.example.com http://localhost:8080"
     assert check_origins("  ") == ""
+    # As browsers send them in Origin: no default port, the host in punycode, IPv6 bracketed.
+    assert check_origins("https://Example.com:443 http://example.com:80") == (
+        "https://example.com http://example.com"
+    )
+    assert check_origins("https://café.example") == "https://xn--caf-dma.example"
+    assert check_origins("http://[::1]:8080") == "http://[::1]:8080"
+    for bad in ("https://-bad.example", "https://a..b", "http://[zz::1]", "https://a_b.example"):
+        with pytest.raises(LookError):
+            check_origins(bad)
     with pytest.raises(LookError):
         check_origins(" ".join(f"https://s{n}.example" for n in range(21)))
 
