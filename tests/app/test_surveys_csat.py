@@ -132,3 +132,22 @@ async def test_csv_and_the_dashboard_section(live: LiveServer, services: Service
         section = page.text.split('data-testid="dash-csat"', 1)[1]
         assert 'data-testid="csat-total">67%<' in section
         assert "Parfait" in section and "/inbox#c" in section
+
+
+async def test_the_demo_history_gets_surveys_and_a_csat(services: Services) -> None:
+    from app import csat, survey_demo
+    from app.dashboard import Filters, Period
+    from app.demo_history import generate
+
+    evening = datetime(2026, 7, 21, 19, 0, tzinfo=UTC)
+    async with services.db.session() as session:
+        await generate(session, 7, evening)
+        written = await survey_demo.seed_demo(session, 1)
+        assert written > 20
+        assert await survey_demo.seed_demo(session, 1) == 0  # once
+        manager = (await session.exec(select(User).where(User.email.startswith("manager@")))).one()  # type: ignore[attr-defined]
+        period = Period.of(evening.date() - timedelta(days=7), evening.date(), "Europe/Paris")
+        found = await csat.report(session, manager, period, Filters(), "Europe/Paris")
+    assert found.total.answered > 0 and found.total.csat is not None
+    assert 0.4 < (found.total.response_rate or 0) < 0.6
+    assert found.comments and all(c.comment for c in found.comments)
