@@ -83,9 +83,11 @@ async def survey_answer(
     request: Request,
     services: ServicesDep,
     token: str,
-    rating: Annotated[str, Form(max_length=4)] = "",
-    comment: Annotated[str, Form(max_length=4000)] = "",
-    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    # No length limits here: what is wrong is said on the page (check_answer), never as JSON;
+    # the input guard caps the body's size (app.web.input_guard).
+    rating: Annotated[str, Form()] = "",
+    comment: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Records the answer once; every refusal is a page saying why, and records nothing."""
     lang = visitor_language(request)

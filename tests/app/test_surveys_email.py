@@ -87,6 +87,9 @@ def test_the_link_in_the_mail_works_once(
             f"/survey/{token}?lang=en", data={"rating": "9", "csrf_token": csrf, "comment": "hm"}
         )
         assert bad.status_code == 422 and "from 1 to 5" in bad.text
+        for data in ({"rating": "4" * 20}, {"rating": "4", "comment": "é" * 5000}, {"rating": ""}):
+            page = visitor.post(f"/survey/{token}?lang=en", data={**data, "csrf_token": csrf})
+            assert page.status_code == 422 and 'data-testid="survey-invalid"' in page.text
         assert survey_rows(live)[0][1] is None
         done = visitor.post(
             f"/survey/{token}?lang=en",
