@@ -177,6 +177,14 @@ async def save_widget(request: Request, services: ServicesDep, key: str) -> Resp
     user = await _manager(request)
     if not isinstance(user, User):
         return user
+    # A body far over the logo's cap is refused before it is spooled to disk.
+    declared = request.headers.get("content-length", "")
+    limit = services.settings.widget_logo_max_bytes + 40 * MAX_FORM_PART
+    if declared.isdigit() and int(declared) > limit:
+        t = translator(request, user)
+        cap = services.settings.widget_logo_max_bytes // 1024
+        error = t("widget_look.error.logo_too_big", max=cap)
+        return await _page(request, services, user, error=error, status_code=413)
     form = await request.form(max_files=1, max_fields=40, max_part_size=MAX_FORM_PART)
     try:  # the uploaded file's spool is closed whatever happens
         return await _save_form(request, services, user, key, form)

@@ -294,6 +294,14 @@ def test_the_accounts_form_saves_or_shows_the_reason(make_server: Any) -> None:
         widget, origins, logos = stored(server)
         assert json.loads(widget)["greetings"] == {"de": "Willkommen in Port-Argent!"}
         assert origins == "https://port-argent.example" and logos == 1
+        huge = client.post(
+            f"/accounts/{CHAT}/widget",
+            data=form,
+            files={"logo": ("big.png", b"\x89PNG" + b"\x00" * 6_000_000, "image/png")},
+            headers={"accept-language": "en"},
+        )
+        assert huge.status_code == 413 and "The logo is too big" in html.unescape(huge.text)
+        assert stored(server)[2] == 1  # the logo stored before is still there
         forged = client.post(f"/accounts/{CHAT}/widget", data={**form, "csrf_token": "x" * 30})
         assert forged.status_code == 403
 
