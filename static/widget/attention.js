@@ -58,8 +58,8 @@ parts.push(function (api) {
 
   api.on("hello", (hello) => {
     (hello.messages || []).forEach((m) => seen.add(m.id));
-    if (reading()) unread = 0;
-    show();
+    if (reading() && unread) setUnread(0);
+    else show();
   });
   api.on("message", (frame) => {
     const m = frame.message || {};
