@@ -136,6 +136,9 @@ parts.push(function (api) {
       send.disabled = false;
     });
     api.slots.aboveForm.append(box);
+    // The question takes room from the messages, whose list then scrolls: keyboard users must
+    // be able to scroll it too (core.js may do this for every long conversation).
+    if (!api.list.hasAttribute("tabindex")) api.list.tabIndex = 0;
     api.list.scrollTop = api.list.scrollHeight; // the last answer stays in sight above it
   }
 

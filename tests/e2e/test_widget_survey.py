@@ -18,6 +18,7 @@ from app.embedded_redis import free_port
 from app.surveys import SurveyLinks
 from tests.conftest import LiveServer, office_login
 from tests.e2e.conftest import adviser_login, screenshot
+from tests.e2e.test_a11y import blocking_violations
 
 PHONE = {"width": 390, "height": 844}
 
@@ -80,6 +81,7 @@ def test_the_visitor_rates_on_a_host_page_and_the_adviser_sees_it(
         expect(group).to_have_accessible_name("How did we do? Rate this conversation.")
         expect(survey.get_by_role("radio", name="4 - Good")).to_be_attached()
         screenshot(visitor, "widget-survey")
+        assert blocking_violations(visitor) == [], "the widget asking"
         visitor.set_viewport_size(PHONE)
         expect(survey).to_be_in_viewport()
         screenshot(visitor, "widget-survey-phone")
@@ -158,6 +160,7 @@ def test_the_mailed_survey_page_on_a_phone(live: LiveServer, new_page: Any) -> N
     page.get_by_test_id("survey-rating-5").click()
     page.get_by_test_id("survey-comment").fill("Muy amables")
     screenshot(page, "survey-page-phone")
+    assert blocking_violations(page) == [], "the survey page"
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"]
     page.get_by_test_id("survey-submit").click()
