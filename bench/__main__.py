@@ -22,6 +22,7 @@ BENCHMARKS = (
     "search_bench",
     "offline_bench",
     "csat_bench",
+    "files_bench",
 )
 
 
