@@ -215,7 +215,11 @@ async def metrics_json(
     chosen, first_day, last_day, filters = _asked(
         preset, first, last, channel, account_id, office_id
     )
-    current, previous, _ = await _report(services, user, chosen, first_day, last_day, filters)
+    current, previous, timezone = await _report(
+        services, user, chosen, first_day, last_day, filters
+    )
+    async with services.db.session() as session:
+        satisfaction = await csat.report(session, user, current.period, filters, timezone)
 
     def rows(items: list[Row]) -> list[dict[str, object]]:
         return [r.as_dict() for r in items]
@@ -235,6 +239,8 @@ async def metrics_json(
             for d, m, n in current.trend
         ],
         "heat": [[{"turns": n, "median_seconds": m} for n, m in row] for row in current.heat],
+        # Satisfaction (app.csat; also /api/metrics/csat and its CSV)
+        "csat": satisfaction.as_dict(current.period),
     }
 
 

@@ -71,6 +71,9 @@ async def test_exact_csat_per_account_office_and_adviser(
     assert accounts == {"Chat de Port-Argent": 0.5, "Chat de Saint-Clair": 1.0}
     advisers = {r["label"]: (r["sent"], r["csat"], r["response_rate"]) for r in data["advisers"]}
     assert advisers == {"Camille Martin": (3, 0.5, 2 / 3), "Léa Dubois": (1, 1.0, 1.0)}
+    with login(live.url, *manager(live)) as client:
+        # The dashboard's own JSON carries the same figures.
+        assert client.get(f"/api/metrics?{DAY}").json()["csat"]["total"] == total
     comments = [(c["rating"], c["comment"], c["conversation_id"]) for c in data["comments"]]
     assert comments == [
         (4, "Merci Léa", ids["c"]),
