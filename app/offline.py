@@ -35,6 +35,7 @@ from app.models import (
     Office,
     User,
 )
+from app.routing import RouteDecision
 from app.services import Services
 from app.timefmt import human_when
 
@@ -89,6 +90,15 @@ async def _office_online(services: Services, session: AsyncSession, office: Offi
     return found.first() is not None
 
 
+class Memo:
+    """What one look at many conversations reads once: each account's routing decision and
+    whether each office has someone online (a backlog costs a few reads, not a few per row)."""
+
+    def __init__(self) -> None:
+        self.decisions: dict[int, RouteDecision] = {}
+        self.online: dict[int, bool] = {}
+
+
 async def notice(
     services: Services,
     session: AsyncSession,
@@ -96,9 +106,14 @@ async def notice(
     conversation: Conversation | None,
     lang: str,
     now: datetime,
+    memo: Memo | None = None,
 ) -> str | None:
     """The notice's text in ``lang`` if it is due now for this visitor, else None."""
-    decision = await services.router.decide(session, account, now)
+    memo = memo or Memo()
+    decision = memo.decisions.get(account.id or 0)
+    if decision is None:
+        decision = await services.router.decide(session, account, now)
+        memo.decisions[account.id or 0] = decision
     destination = await session.get(Destination, account.destination_id)
     if decision.reason == "nobody_on_duty":
         office = await session.get(Office, decision.office_id)
@@ -114,7 +129,12 @@ async def notice(
     if now - conversation.waiting_since < delay:
         return None
     office = await session.get(Office, conversation.office_id)
-    if office is None or await _office_online(services, session, office):
+    if office is None:
+        return None
+    key = office.id or 0
+    if key not in memo.online:
+        memo.online[key] = await _office_online(services, session, office)
+    if memo.online[key]:
         return None
     return gettext(lang, "widget.offline.soon", office=office.name)
 
@@ -184,11 +204,12 @@ async def notice_pass(services: Services) -> int:
             )
         ).all()
         accounts = await repository.cached_by_id(session, Account, {c.account_id for c in rows})
+        memo = Memo()
         for conversation in rows:
             account = accounts.get(conversation.account_id)
             if account is None or conversation.id is None or conversation.waiting_since is None:
                 continue
-            if await notice(services, session, account, conversation, "en", now) is None:
+            if await notice(services, session, account, conversation, "en", now, memo) is None:
                 continue
             since = int(conversation.waiting_since.timestamp())
             key = f"offline:notice:{conversation.id}:{since}"
