@@ -37,8 +37,9 @@ function dispatch(frame) {
       break;
     case "activity.created":
       if (frame.conversation_id !== state.selected) break;
-      // Erased elsewhere (the visitor, a manager, "do not keep"): its words go from view now.
-      if (frame.activity.kind.startsWith("erased")) open(state.selected);
+      // Erased by someone else (the visitor, another manager, "do not keep"): its words go
+      // from view now. One's own erasure reloads the thread itself (and says so).
+      if (frame.activity.kind.startsWith("erased") && frame.activity.actor_id !== me.id) open(state.selected);
       else appendActivity(frame.activity);
       break;
     case "message.status":
