@@ -130,3 +130,23 @@ def test_the_notice_and_form_on_a_phone_in_dutch(mailbox_live: LiveServer, new_p
         box = notice.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
         screenshot(visitor, "widget-offline-phone-nl")
+
+
+def test_accounts_tells_the_manager_which_widgets_cannot_email_replies(
+    live: LiveServer, new_page: Any
+) -> None:
+    manager = next(x for x in live.logins.values() if x.email.startswith("manager@"))
+    page = new_page(locale="en-GB")
+    page.goto(f"{live.url}/login")
+    page.get_by_test_id("login-email").fill(manager.email)
+    page.get_by_test_id("login-password").fill(manager.password)
+    page.get_by_test_id("login-submit").click()
+    page.wait_for_url(f"{live.url}/inbox")
+    page.goto(f"{live.url}/accounts")
+    notice = page.get_by_test_id("mailbox-notice")
+    expect(notice).to_be_visible()
+    expect(notice.get_by_role("heading")).to_have_text(
+        "Replies to visitors who have left cannot be e-mailed"
+    )
+    expect(notice.get_by_test_id("mailbox-missing").first).to_contain_text("Port-Argent")
+    screenshot(page, "accounts-mailbox-notice")
