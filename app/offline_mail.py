@@ -23,11 +23,20 @@ from sqlmodel import col, select
 from app import visitor_presence
 from app.connector_registry import ConfigurationError, connector_for
 from app.i18n import gettext
-from app.models import Account, AuthorKind, Contact, Conversation, Message, Office, ThreadRef
+from app.models import (
+    Account,
+    AuthorKind,
+    Contact,
+    Conversation,
+    Message,
+    Office,
+    StoredAttachment,
+    ThreadRef,
+)
 from app.offline import mailbox_for
 from app.offline_link import ChatLink, url
 from app.services import Services
-from connectors.base import Author, Channel, DeliveryResult, OutboundMessage
+from connectors.base import Attachment, Author, Channel, DeliveryResult, OutboundMessage
 
 
 async def _live(services: Services, conversation: Conversation) -> bool:
@@ -88,6 +97,12 @@ async def deliver(services: Services, message_id: int) -> DeliveryResult | None:
                 .order_by(col(ThreadRef.id))
             )
         ).all()
+        # An adviser's file (app.files) goes with the mail, as it would to a mailbox visitor.
+        files = (
+            await session.exec(
+                select(StoredAttachment).where(StoredAttachment.message_id == message_id)
+            )
+        ).all()
     assert account is not None
     lang = (contact.language if contact else "") or services.settings.default_language
     office_name = office.name if office else mailbox.name
@@ -107,6 +122,11 @@ async def deliver(services: Services, message_id: int) -> DeliveryResult | None:
         subject=gettext(lang, "visitor.mail.subject", office=office_name),
         reply_to_external_id=refs[-1] if refs else "",
         references=tuple(refs),
+        attachments=tuple(
+            Attachment(f.filename, f.content_type, f.size, f.data)
+            for f in files
+            if f.data is not None
+        ),
     )
     try:
         connector = connector_for(services, mailbox)

@@ -187,3 +187,34 @@ async def test_without_a_mailbox_any_more_the_reply_says_why_it_was_not_mailed(
         )
         assert failed["delivery_code"] == "offline.no_mailbox"
     assert collector.messages == []
+
+
+async def test_an_advisers_file_goes_with_the_mail(
+    make_server: Any,
+    dovecot: DovecotServer,
+    smtp: tuple[Collector, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    from PIL import Image
+
+    collector, smtp_port = smtp
+    live = mailbox_server(make_server, dovecot, smtp_port, monkeypatch)
+    await gone_visitor(live, "jane@example.org", lang="fr")
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(buffer, "PNG")
+    adviser = office_login(live, "port-argent")
+    with login(live.url, adviser.email, adviser.password) as client:
+        chat = client.get("/api/conversations").json()[0]
+        sent = client.post(
+            f"/api/conversations/{chat['id']}/files",
+            files={"file": ("plan.png", buffer.getvalue(), "image/png")},
+            data={"text": "Voici le plan."},
+        )
+        assert sent.status_code == 201, sent.text
+    mail = parse(wait_for(lambda: collector.messages, timeout=15)[0])
+    files = list(mail.iter_attachments())
+    assert [f.get_filename() for f in files] == ["plan.png"]
+    assert files[0].get_content() == buffer.getvalue()
+    assert "Voici le plan." in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
