@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from websockets.exceptions import ConnectionClosed
 
 from tests.app.test_ws import recv_until, send_message, visitor_url
 from tests.conftest import LiveServer, login, office_login
@@ -231,3 +232,25 @@ async def test_the_offline_sweep_tells_once_across_workers(make_server: Any) -> 
         await recv_until(ws, "offline", timeout=8)
         await no_frame(ws, "offline", timeout=3)
     await asyncio.sleep(0)
+
+
+async def test_a_widget_restricted_to_some_sites_still_opens_on_the_helpdesks_chat_page(
+    live: LiveServer,
+) -> None:
+    db_rows(
+        live,
+        "update account set allowed_origins = 'https://hotel.example' where key = ?",
+        "chat-port-argent",
+    )
+    own = live.settings.base_url  # where /chat/{link} pages are served
+    async with websockets.connect(visitor_url(live), origin=own) as ws:  # type: ignore[arg-type]
+        token = (await recv_until(ws, "hello"))["token"]
+        await send_message(ws, "Bonjour")
+    with visitor_api(live, token) as api:
+        assert api.delete("/api/visitor/contact/email", headers={"origin": own}).status_code == 200
+        other = api.delete("/api/visitor/contact/email", headers={"origin": "https://evil.example"})
+        assert other.status_code == 403
+    with pytest.raises(ConnectionClosed) as refused:
+        async with websockets.connect(visitor_url(live), origin="https://evil.example") as ws:  # type: ignore[arg-type]
+            await ws.recv()
+    assert refused.value.rcvd is not None and refused.value.rcvd.code == 4403
