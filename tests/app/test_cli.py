@@ -46,14 +46,17 @@ def test_demo_then_user_add(env: dict[str, str]) -> None:
     assert "nothing seeded" in again.stdout
     assert re.search(r"\d+ conversations written", again.stdout)
 
-    # The demo's workspace came with it: labels, keyword rules, answers, a merged profile.
+    # The demo's workspace came with it: labels, keyword rules, answers, a merged profile, and
+    # surveys of the history's resolved conversations, some answered.
     database = Path(env["CONCIERGE_VAR_DIR"]) / "concierge.db"
     with sqlite3.connect(database) as db:
         counts = {
             table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
-            for table in ("label", "rule", "answer", "answer_text", "contact_event")
+            for table in ("label", "rule", "answer", "answer_text", "contact_event", "survey")
         }
+        answered = db.execute("SELECT count(*) FROM survey WHERE rating IS NOT NULL").fetchone()
     assert all(counts.values()), counts
+    assert 0 < answered[0] < counts["survey"]
     assert counts["answer_text"] > counts["answer"]  # several languages per answer
 
     added = run_cli(

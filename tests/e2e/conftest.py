@@ -41,6 +41,9 @@ def new_page(browser: Browser) -> Iterator[object]:
             locale=locale, viewport=viewport or {"width": 1280, "height": 800}
         )
         context.set_default_timeout(10_000)
+        # A page load on a busy 2-core machine (a server warming up, another test's browser)
+        # may take longer than an action; waiting longer for it costs nothing when it is quick.
+        context.set_default_navigation_timeout(30_000)
         contexts.append(context)
         page = context.new_page()
         # A script error in any page fails the test that caused it.
