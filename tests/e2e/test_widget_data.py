@@ -5,55 +5,18 @@ menu on a phone; the manager's audit log shows the visitor's own export and eras
 
 from __future__ import annotations
 
-import contextlib
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import expect
 
-from app.embedded_redis import free_port
 from tests.conftest import LiveServer, office_login
 from tests.e2e.conftest import adviser_login, screenshot
+from tests.e2e.host_site import host_site
 from tests.e2e.test_a11y import blocking_violations
 
 PHONE = {"width": 390, "height": 844}
-
-
-@contextlib.contextmanager
-def office_site(live: LiveServer, account: str = "chat-port-argent") -> Iterator[str]:
-    """A tourist office's own website, on another port (so another origin), with the widget."""
-    body = (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        "<title>Port-Argent lighthouse</title></head><body><h1>The lighthouse</h1>"
-        "<p>Open every evening in summer.</p>"
-        f"<script src='{live.url}/static/widget.js' data-account='{account}' async></script>"
-        "</body></html>"
-    ).encode()
-
-    class Site(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # http.server names it
-            self.send_response(200)
-            self.send_header("content-type", "text/html; charset=utf-8")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Site)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        thread.join(5)
 
 
 def open_chat(page: Any, url: str) -> Any:
@@ -76,7 +39,9 @@ def test_the_visitor_downloads_then_erases_and_the_adviser_sees_it(
     adviser = new_page()
     adviser_login(adviser, live, office_login(live, "port-argent"))
     visitor = new_page(locale="en-GB")
-    with office_site(live) as url:
+    with host_site(
+        live, title="Port-Argent lighthouse", lang="en", heading="The lighthouse"
+    ) as url:
         widget = open_chat(visitor, url)
         say(widget, "My booking is REF-4242, can I come at 21:00?")
         adviser.get_by_test_id("conversation-item").first.click()
@@ -164,7 +129,9 @@ def test_the_visitor_downloads_then_erases_and_the_adviser_sees_it(
 
 def test_the_data_menu_fits_a_phone_and_closes_with_escape(live: LiveServer, new_page: Any) -> None:
     visitor = new_page(locale="de-DE", viewport=PHONE)
-    with office_site(live) as url:
+    with host_site(
+        live, title="Port-Argent lighthouse", lang="en", heading="The lighthouse"
+    ) as url:
         widget = open_chat(visitor, url)
         say(widget, "Ist der Leuchtturm heute Abend geöffnet?")
         toggle = widget.get_by_test_id("widget-data-toggle")

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from tests.app import files_support as crafted
 from tests.conftest import LiveServer, office_login
 from tests.e2e.conftest import adviser_login, screenshot
-from tests.e2e.test_widget_site import host_site
+from tests.e2e.host_site import host_site
 
 BLOB = re.compile(r"^blob:")
 INLINE = re.compile(r"^/api/attachments/\d+\?inline=1$")

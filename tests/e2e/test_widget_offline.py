@@ -19,7 +19,7 @@ from tests.app.conftest import Collector
 from tests.app.test_email_channel import configure, wait_for
 from tests.conftest import LiveServer, office_login
 from tests.e2e.conftest import adviser_login, screenshot
-from tests.e2e.test_widget_survey import host_page
+from tests.e2e.host_site import host_site
 from tests.support.dovecot import DovecotServer, running_dovecot
 
 PHONE = {"width": 390, "height": 844}
@@ -60,7 +60,7 @@ def test_nobody_online_the_visitor_leaves_an_address_and_gets_the_reply_by_mail(
     live = mailbox_live
     collector = smtp[0]
     visitor = new_page(locale="en-GB")
-    with host_page(live) as url:
+    with host_site(live, title="Hotel du Port", lang="en", heading="Hotel du Port") as url:
         visitor.goto(url)
         widget = visitor.locator("[data-concierge-widget]")
         widget.get_by_test_id("widget-bubble").click()
@@ -115,7 +115,7 @@ def test_nobody_online_the_visitor_leaves_an_address_and_gets_the_reply_by_mail(
 
 def test_the_notice_and_form_on_a_phone_in_dutch(mailbox_live: LiveServer, new_page: Any) -> None:
     visitor = new_page(locale="nl-NL", viewport=PHONE)
-    with host_page(mailbox_live) as url:
+    with host_site(mailbox_live, title="Hotel du Port", lang="en", heading="Hotel du Port") as url:
         visitor.goto(url)
         widget = visitor.locator("[data-concierge-widget]")
         widget.get_by_test_id("widget-bubble").click()

@@ -8,54 +8,18 @@ import contextlib
 import io
 import re
 import sqlite3
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from app.embedded_redis import free_port
 from tests.conftest import LiveServer, login, office_login
 from tests.e2e.conftest import screenshot
+from tests.e2e.host_site import host_site
 
 CHAT = "chat-port-argent"
-HOST_TITLE = "Port-Argent — Visiter"
-
-
-@contextlib.contextmanager
-def host_site(live: LiveServer, account: str = CHAT) -> Iterator[str]:
-    """An office's website on its own port (another origin) embedding the widget."""
-    page = (
-        "<!doctype html><html lang='fr'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{HOST_TITLE}</title></head><body style='font-family: sans-serif'>"
-        "<h1>Bienvenue à Port-Argent</h1><p>Le phare, le port, les plages.</p>"
-        f"<script src='{live.url}/static/widget.js' data-account='{account}' async></script>"
-        "</body></html>"
-    ).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("content-type", "text/html; charset=utf-8")
-            self.send_header("content-length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+HOST_TITLE = "Port-Argent — Visiter"  # host_site's default title
 
 
 def set_look(live: LiveServer, site: str, logo: bool = False, **look: Any) -> None:

@@ -6,53 +6,18 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from playwright.sync_api import expect
 
-from app.embedded_redis import free_port
 from app.surveys import SurveyLinks
 from tests.conftest import LiveServer, office_login
 from tests.e2e.conftest import adviser_login, screenshot
+from tests.e2e.host_site import host_site
 from tests.e2e.test_a11y import blocking_violations
 
 PHONE = {"width": 390, "height": 844}
-
-
-@contextlib.contextmanager
-def host_page(live: LiveServer, account: str = "chat-port-argent") -> Iterator[str]:
-    """An office's website on another port (another origin) embedding the widget."""
-    html = (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        "<title>Hotel du Port</title></head><body><h1>Hotel du Port</h1><p>Rooms with a view.</p>"
-        f"<script src='{live.url}/static/widget.js' data-account='{account}' async></script>"
-        "</body></html>"
-    ).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("content-type", "text/html; charset=utf-8")
-            self.send_header("content-length", str(len(html)))
-            self.end_headers()
-            self.wfile.write(html)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        thread.join(5)
 
 
 def test_the_visitor_rates_on_a_host_page_and_the_adviser_sees_it(
@@ -61,7 +26,7 @@ def test_the_visitor_rates_on_a_host_page_and_the_adviser_sees_it(
     adviser = new_page()
     adviser_login(adviser, live, office_login(live, "port-argent"))
     visitor = new_page(locale="en-GB")
-    with host_page(live) as url:
+    with host_site(live, title="Hotel du Port", lang="en", heading="Hotel du Port") as url:
         visitor.goto(url)
         widget = visitor.locator("[data-concierge-widget]")
         widget.get_by_test_id("widget-bubble").click()
