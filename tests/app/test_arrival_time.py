@@ -244,9 +244,11 @@ def test_a_chat_frame_cannot_carry_its_own_time() -> None:
         4000,
     )
     assert frame == VisitorMessageFrame(client_id="abcdefgh12", text="Bonjour")
-    # Its fields: no time among them (the page it was sent from is the visitor's profile's).
+    # Its fields: no time among them (the page it was sent from is the visitor's profile's,
+    # the name the one they gave before their first message).
     assert {f.name for f in dataclasses.fields(VisitorMessageFrame)} == {
         "client_id",
         "text",
         "page",
+        "name",
     }

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -42,7 +42,56 @@ def hits(connection: Connection, word: str) -> list[tuple[int, int]]:
     return [(int(d), int(r)) for d, r in connection.execute(index.hits([word])).all()]
 
 
-async def add_rows(engine: AsyncEngine) -> tuple[int, int, int]:
+async def add_rows(engine: AsyncEngine, *, at_0007: bool = False) -> tuple[int, int, int]:
+    """A conversation with a visitor's message and a note. ``at_0007``: the tables later
+    revisions changed are written in raw SQL with the columns 0007 had (the models would fill
+    later ones); else through the models, as the application writes them."""
+    if not at_0007:
+        return await _add_rows_with_models(engine)
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        connection = await session.connection()
+        await connection.execute(
+            text(
+                "INSERT INTO destination (slug, name, timezone, rota_toml)"
+                " VALUES ('baie-dargent', 'Baie d''Argent', 'Europe/Paris', '')"
+            )
+        )
+        session.add(Office(destination_id=1, slug="port-argent", name="Port-Argent"))
+        await session.flush()
+        await connection.execute(
+            text(
+                "INSERT INTO account (destination_id, office_id, channel, key, name,"
+                " allowed_origins, settings, active) VALUES (1, 1, 'email', 'mail', 'M', '', '', 1)"
+            )
+        )
+        contact = Contact(destination_id=1, channel="email", external_id="aurelie@example.org",
+                          name="Aurélie Kerjean", created_at=T0)  # fmt: skip
+        session.add(contact)
+        await session.flush()
+        conversation_id = (
+            await connection.execute(
+                text(
+                    "INSERT INTO conversation (destination_id, account_id, contact_id, office_id,"
+                    " channel, thread_key, subject, status, unread, created_at, last_message_at,"
+                    " preview, spam, visitor_ip, priority) VALUES (1, 1, :contact, 1, 'email',"
+                    " 't1', 'Horaires de l''écomusée', 'OPEN', 0, :at, :at, '', 0, '', 0)"
+                    " RETURNING id"
+                ),
+                {"contact": contact.id, "at": T0},
+            )
+        ).scalar_one()
+        for direction, kind, words in (
+            (Direction.IN, AuthorKind.VISITOR, "La Pointe du Château se visite-t-elle ?"),
+            (Direction.NOTE, AuthorKind.ADVISER, "Voir avec Ploumanac'h"),
+        ):
+            session.add(Message(conversation_id=conversation_id, account_id=1,
+                                direction=direction, author_kind=kind, text=words,
+                                created_at=T0))  # fmt: skip
+        await session.commit()
+        return conversation_id, contact.id or 0, 0
+
+
+async def _add_rows_with_models(engine: AsyncEngine) -> tuple[int, int, int]:
     async with AsyncSession(engine, expire_on_commit=False) as session:
         session.add(Destination(slug="baie-dargent", name="Baie d'Argent"))
         await session.flush()
@@ -82,7 +131,7 @@ async def test_the_upgrade_fills_the_index_from_stored_rows_and_the_downgrade_dr
             for t in await conn.run_sync(lambda c: inspect(c).get_table_names())
         )
     # Written while there is no index: nothing fails, nothing is indexed yet.
-    conversation_id, contact_id, _ = await add_rows(engine)
+    conversation_id, contact_id, _ = await add_rows(engine, at_0007=True)
     assert await migrate(engine) == ("0007", migrations.head())
     async with engine.connect() as conn:
         assert await conn.run_sync(hits, "chateau") == [(8 * 1, conversation_id)]  # message 1
