@@ -249,8 +249,11 @@ class Receiver:
         """Where a mailbox seen for the first time starts: its first mail of the backfill."""
         days = self.config.backfill_days
         since = (datetime.now(UTC) - timedelta(days=days)).date()
+        # The newest UID is read before the search: a mail arriving between the two is then
+        # found by the search, or lies above that newest UID — never between them, unseen.
+        newest = await connection.last_uid()
         uids = await connection.uids_since(since) if days else []
-        first = uids[0] if uids else await connection.last_uid() + 1
+        first = uids[0] if uids else newest + 1
         log.info(
             "email %s: first run on %s, starting at UID %s (mail of the last %s days)",
             self.config.account,

@@ -168,6 +168,32 @@ async def test_a_new_mailbox_brings_in_its_recent_mail_not_its_whole_history(
     assert sink.calls == len(history) + 2
 
 
+async def test_a_mail_arriving_while_a_new_mailbox_finds_its_start_is_not_lost(
+    make_config: Callable[..., MailboxConfig],
+    sink: MemorySink,
+    cursors: MemoryCursors,
+    dovecot_server: DovecotServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first run reads the newest UID and searches the backfill as two commands: a mail
+    that lands between them (here the empty mailbox's very first one) is still brought in."""
+    newest = receiver_module.Connection.last_uid
+    arrived: list[bool] = []
+
+    async def mail_lands_meanwhile(self: Any) -> int:
+        if not arrived:
+            arrived.append(True)
+            await append_to(dovecot_server, mail(message_id="<meanwhile@x>"))
+            await self.imap.noop()  # this session now sees it, as a later command would
+        return await newest(self)
+
+    monkeypatch.setattr(receiver_module.Connection, "last_uid", mail_lands_meanwhile)
+    connector = EmailConnector(make_config())  # the default backfill: the last 7 days
+    async with running(connector, sink, cursors):
+        await sink.wait_for(1)
+    assert arrived and [m.external_id for m in sink.messages] == ["meanwhile@x"]
+
+
 async def test_idle_delivers_a_new_mail_within_seconds(
     make_config: Callable[..., MailboxConfig],
     sink: MemorySink,
