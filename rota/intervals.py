@@ -26,8 +26,9 @@ class Segment:
 
     start: datetime
     end: datetime
-    office: str
+    office: str  # the lead office: the one named first
     reason: str  # shared_duty | swap | override
+    also: tuple[str, ...] = ()  # other offices on duty at the same time, sharing the load
 
 
 def paint(
@@ -66,7 +67,7 @@ def merge(segments: list[Segment]) -> list[Segment]:
         if (
             last
             and last.end == seg.start
-            and (last.office, last.reason) == (seg.office, seg.reason)
+            and (last.office, last.reason, last.also) == (seg.office, seg.reason, seg.also)
         ):
             merged[-1] = replace(last, end=seg.end)
         else:

@@ -42,6 +42,7 @@ class DutyAnswer:
     office: str | None
     reason: str | None  # shared_duty | swap | override; None when nobody
     valid_until: datetime  # exclusive; FAR_FUTURE when nothing changes within the horizon
+    also: tuple[str, ...] = ()  # other offices on duty at the same time, sharing the load
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,7 @@ class RouteAnswer:
     valid_until: datetime
     next_office: str | None = None  # when nobody: who answers next, and from when
     next_at: datetime | None = None
+    also: tuple[str, ...] = ()  # other offices on duty with ``office``, sharing the load
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +140,7 @@ class Schedule:
         if i >= 0 and year.segments[i].end > at:
             seg = year.segments[i]
             until = seg.end if seg.end < year.end else self._continued(seg)
-            return DutyAnswer(seg.office, seg.reason, until)
+            return DutyAnswer(seg.office, seg.reason, until, seg.also)
         following = self._next_segment(at)
         return DutyAnswer(None, None, following.start if following else FAR_FUTURE)
 
@@ -150,7 +152,7 @@ class Schedule:
             if not following.segments or following.segments[0].start != end:
                 break
             head = following.segments[0]
-            if (head.office, head.reason) != (seg.office, seg.reason):
+            if (head.office, head.reason, head.also) != (seg.office, seg.reason, seg.also):
                 break
             end = head.end
             if end < following.end:
@@ -188,11 +190,12 @@ class Schedule:
                 if seg.end <= start or seg.start >= end:
                     continue
                 seg = replace(seg, start=max(seg.start, start), end=min(seg.end, end))
-                if pending is not None and (pending.end, pending.office, pending.reason) == (
-                    seg.start,
-                    seg.office,
-                    seg.reason,
-                ):
+                if pending is not None and (
+                    pending.end,
+                    pending.office,
+                    pending.reason,
+                    pending.also,
+                ) == (seg.start, seg.office, seg.reason, seg.also):
                     pending = replace(pending, end=seg.end)
                     continue
                 if pending is not None:
@@ -252,7 +255,7 @@ class Schedule:
         opening = self.hours.next_opening(owner, at) if owner is not None else None
         if duty.office is not None and duty.reason is not None:
             until = min(duty.valid_until, opening) if opening else duty.valid_until
-            return RouteAnswer(duty.office, duty.reason, until)
+            return RouteAnswer(duty.office, duty.reason, until, also=duty.also)
         candidates: list[tuple[datetime, str]] = []
         if duty.valid_until < FAR_FUTURE:
             following = self.on_duty(duty.valid_until)
