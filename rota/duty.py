@@ -49,9 +49,7 @@ class DutyWindows:
         if not self.calendar.has_duty(day):
             return []
         slot = self.slot(day)
-        intervals: list[Interval] = (
-            self.rota.duty.holiday if slot == "holiday" else self.rota.duty.week.day(day.weekday())
-        )
+        intervals = self.template(day, slot)
         windows = []
         for index, interval in enumerate(sorted(intervals, key=lambda i: i.minutes())):
             start_min, end_min = interval.minutes()
@@ -59,6 +57,12 @@ class DutyWindows:
             if end > start:  # a window wholly inside the spring-forward gap does not occur
                 windows.append(Window(start, end, day, slot, self.turn_key(day, index)))
         return windows
+
+    def template(self, day: date, slot: str) -> list[Interval]:
+        """The duty intervals (local wall-clock) that apply on a local date."""
+        if slot == "holiday":
+            return self.rota.duty.holiday
+        return self.rota.duty.week.day(day.weekday())
 
     def between(self, first: date, last: date) -> list[Window]:
         """The windows of local dates first..last; a window never overlaps the one before."""

@@ -58,6 +58,14 @@ __all__ = [
 ]
 
 
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise RotaError("unknown_timezone", f"unknown time zone {value!r}", zone=value) from exc
+    return value
+
+
 class Office(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -69,6 +77,12 @@ class Office(BaseModel):
     unavailable: list[DateRange] = []  # cannot take shared duty (the planner respects it)
     closed_on_holidays: bool = False
     accounts: list[str] = []
+    timezone: str | None = None  # its own hours' zone when not the destination's
+
+    @field_validator("timezone")
+    @classmethod
+    def _office_zone(cls, value: str | None) -> str | None:
+        return None if value is None else _known_zone(value)
 
     @field_validator("seasons")
     @classmethod
@@ -222,11 +236,7 @@ class Rota(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise RotaError("unknown_timezone", f"unknown time zone {value!r}", zone=value) from exc
-        return value
+        return _known_zone(value)
 
     @model_validator(mode="after")
     def _references(self) -> Rota:
