@@ -33,35 +33,51 @@ from rota.wallclock import WEEKDAYS
 
 # Form fields the rota page names with the label the manager sees next to them.
 _FIELD_LABELS = {
-    "override.start": "rota.from",
-    "override.end": "rota.to",
-    "override.office": "rota.office",
-    "override.note": "rota.note",
-    "swap.turn": "rota.turn",
-    "swap.a": "rota.office",
-    "swap.b": "rota.swap_with",
-    "swap.note": "rota.note",
-    # The same fields as the form's models name them.
     "start": "rota.from",
     "end": "rota.to",
     "office": "rota.office",
+    "priority": "rota.priority",
+    "note": "rota.note",
     "turn": "rota.turn",
     "a": "rota.office",
     "b": "rota.swap_with",
+    # Removing one that is not there (any more).
+    "override": "rota.overrides",
+    "swap": "rota.swaps",
 }
 
 
-def describe(reason: Reason, language: str) -> str:
-    """``field: reason`` in the reader's language (the CLI keeps ``reason.field: reason.text``)."""
+# The fields of the page's two forms, as the form names them.
+FORM_FIELDS = frozenset({"start", "end", "office", "priority", "note", "turn", "a", "b"})
+
+
+def _bare(field: str) -> str:
+    """``overrides.3.end`` or ``override.end`` → ``end``: a new override or swap is checked as
+    the last of the rota's list, or on its own."""
+    return re.sub(r"^(?:(?:overrides|swaps)\.\d+|override|swap|form)\.", "", field)
+
+
+def form_field(reason: Reason) -> str | None:
+    """The form field a refusal is about (its input's ``name``), or None for the whole form."""
+    bare = _bare(reason.field)
+    return bare if bare in FORM_FIELDS else None
+
+
+def reason_text(reason: Reason, language: str) -> str:
+    """What is wrong, without the field, in the reader's language (said beside the field)."""
     params = dict(reason.params)
     if reason.code == "runs_into" and params.get("weekday") in WEEKDAYS:
         params["weekday"] = gettext(language, f"date.weekday.{WEEKDAYS.index(params['weekday'])}")
     key = f"rota.error.{reason.code}"
     if key not in catalog(language):
         key = "rota.error.invalid"  # a check without its own sentence yet: still not English
-    text = gettext(language, key, **params)
-    # A new override or swap is checked as the last of the rota's list: name its field alone.
-    label = _FIELD_LABELS.get(re.sub(r"^(?:overrides|swaps)\.\d+\.", "", reason.field))
+    return gettext(language, key, **params)
+
+
+def describe(reason: Reason, language: str) -> str:
+    """``field: reason`` in the reader's language (the CLI keeps ``reason.field: reason.text``)."""
+    text = reason_text(reason, language)
+    label = _FIELD_LABELS.get(_bare(reason.field))
     field = gettext(language, label) if label else reason.field
     return f"{field} : {text}" if language == "fr" else f"{field}: {text}"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -27,9 +28,12 @@ from app.deps import (
 )
 from app.models import Destination, Office, Role, User
 from app.services import Services
+from app.web import rota_view
 from app.web.render import render
+from app.web.rota_view import View
 from rota import (
     Override,
+    Reason,
     RotaValidationError,
     Schedule,
     Swap,
@@ -43,24 +47,16 @@ from rota.timeutil import to_utc
 
 router = APIRouter()
 Work = Callable[[AsyncSession, Destination], Awaitable[None]]
-PALETTE = ("#0b6e77", "#8a4fbf", "#c2571a", "#2f7d32", "#b0306a", "#35609f", "#7a6a00")
+NOTE_MAX = 500  # characters of an override's or a swap's note
+TEXT_MAX = 10_000  # past this a form field is not a person's input: FastAPI refuses it
 
 
 @dataclass(frozen=True, slots=True)
-class Block:
-    start: str
-    end: str
-    label: str
-    reason: str
-    color: str
-    gap: bool = False
+class Entered:
+    """A form as the manager filled it in, to show it again, unchanged, with what is wrong."""
 
-
-@dataclass(frozen=True, slots=True)
-class Day:
-    day: date
-    blocks: list[Block]
-    today: bool
+    kind: Literal["override", "swap"]
+    values: dict[str, str]
 
 
 def _signer(services: Services) -> URLSafeSerializer:
@@ -74,7 +70,13 @@ def can_edit(user: User) -> bool:
     return user.role in (Role.OFFICE_MANAGER, Role.DESTINATION_MANAGER)
 
 
-async def _context(services: Services, user: User, start: date | None, view: str) -> dict[str, Any]:
+def _page_url(view: View, start: date | None) -> str:
+    return f"/rota?view={view}" + (f"&start={start.isoformat()}" if start else "")
+
+
+async def _context(
+    services: Services, user: User, start: date | None, view: View, language: str
+) -> dict[str, Any]:
     async with services.db.session() as session:
         destination = await session.get(Destination, user.destination_id)
         assert destination is not None
@@ -88,47 +90,11 @@ async def _context(services: Services, user: User, start: date | None, view: str
         ).all()
     zone = ZoneInfo(rota.timezone)
     today = services.clock.now().astimezone(zone).date()
-    first = start or today
-    if view == "month":
-        first = first.replace(day=1)
-        last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-    else:
-        first = first - timedelta(days=first.weekday())
-        last = first + timedelta(days=6)
+    shown = rota_view.period(view, start or today)
     schedule = Schedule(rota)
     names = {o.slug: o.name for o in offices}
-    colors = {o.id: PALETTE[i % len(PALETTE)] for i, o in enumerate(rota.offices)}
-    begin = to_utc(first, 0, zone)
-    end = to_utc(last + timedelta(days=1), 0, zone)
-    days: dict[date, list[Block]] = {
-        first + timedelta(days=n): [] for n in range((last - first).days + 1)
-    }
-
-    def local(at: datetime) -> str:
-        return at.astimezone(zone).strftime("%H:%M")
-
-    for seg in schedule.segments(begin, end):
-        day = seg.start.astimezone(zone).date()
-        if day in days:
-            label = names.get(seg.office, seg.office)
-            days[day].append(
-                Block(
-                    local(seg.start),
-                    local(seg.end),
-                    label,
-                    seg.reason,
-                    colors.get(seg.office, "#555"),
-                )
-            )
-    for gap_start, gap_end in schedule.gaps(begin, end):
-        day = gap_start.astimezone(zone).date()
-        if day in days:
-            days[day].append(
-                Block(local(gap_start), local(gap_end), "", "gap", "#b3261e", gap=True)
-            )
-    for blocks in days.values():
-        blocks.sort(key=lambda b: b.start)
-    table = fairness(schedule, first, last)
+    found = rota_view.looks(rota, names)
+    table = fairness(schedule, shown.first, shown.last)
     feeds = {
         "": _signer(services).dumps({"d": destination.id, "o": ""}),
         **{o.id: _signer(services).dumps({"d": destination.id, "o": o.id}) for o in rota.offices},
@@ -136,20 +102,36 @@ async def _context(services: Services, user: User, start: date | None, view: str
     return {
         "destination": destination,
         "rota": rota,
-        "names": names,
-        "colors": colors,
+        "names": {slug: look.name for slug, look in found.offices.items()},
+        "colors": {slug: look.color for slug, look in found.offices.items()},
+        "office_zones": [
+            (look.name, look.zone, rota_view.place(look.zone))
+            for look in found.offices.values()
+            if look.zone is not None
+        ],
         "view": view,
-        "first": first,
-        "previous": (first - timedelta(days=1)).replace(day=1)
-        if view == "month"
-        else first - timedelta(days=7),
-        "next": last + timedelta(days=1),
-        "days": [Day(d, blocks, d == today) for d, blocks in days.items()],
-        "fairness": table,
+        "shown": shown,
+        "first": shown.first,
+        "previous": shown.previous,
+        "next": shown.next,
+        "page_url": _page_url(view, start),
+        "weekdays": range(7),
+        "days": rota_view.calendar(schedule, shown, found, today),
+        "fairness": {
+            office: {slot: rota_view.slots(n, language) for slot, n in counts.items()}
+            for office, counts in table.items()
+        },
         "feeds": feeds,
         "can_edit": can_edit(user),
         "zone": rota.timezone,
     }
+
+
+def _too_far(services: Services, start: date | None) -> bool:
+    # The schedule is computed from the rota's start onwards: a date centuries away would take
+    # the worker seconds (and the year 9999 overflows), so the calendar keeps to a span.
+    today = services.clock.now().date()
+    return start is not None and abs((start - today).days) > MAX_DAYS_AWAY
 
 
 @router.get("/rota", response_class=HTMLResponse)
@@ -157,29 +139,44 @@ async def rota_page(
     request: Request,
     services: ServicesDep,
     start: date | None = None,
-    view: Literal["week", "month"] = "week",
+    view: View = "week",
 ) -> Response:
     """The shared duty calendar with its gaps, overrides, swaps and fairness table."""
     user = await optional_user(request)
     if user is None:
         return RedirectResponse("/login", status_code=303)
-    # The schedule is computed from the rota's start onwards: a date centuries away would take
-    # the worker seconds (and the year 9999 overflows), so the calendar keeps to a span.
-    today = services.clock.now().date()
-    if start is not None and abs((start - today).days) > MAX_DAYS_AWAY:
+    if _too_far(services, start):
         text = translator(request, user)("error.rota_date_out_of_range")
         return PlainTextResponse(text, status_code=422)
-    context = await _context(services, user, start, view)
+    language = language_for(request, user)
+    context = await _context(services, user, start, view, language)
     return render(request, "rota.html", user=user, **context)
+
+
+def _shown(services: Services, view: str, period: str) -> tuple[View, date | None]:
+    """The view and date the form was sent from (hidden fields), to come back to them; anything
+    unexpected there is not worth an error: the current week instead."""
+    chosen: View = "month" if view == "month" else "week"
+    try:
+        start: date | None = date.fromisoformat(period) if period else None
+    except ValueError:
+        start = None
+    if _too_far(services, start):
+        start = None
+    return chosen, start
 
 
 async def _edit(
     request: Request,
     services: Services,
     csrf_token: str,
-    change: str,
+    shown: tuple[View, date | None],
+    entered: Entered | None,
     build_and_save: Work,
 ) -> Response:
+    """Runs a change; a refusal shows the page again with the form as it was sent, each error
+    beside its field (422); a change made goes back to the page (303: a reload does not send
+    the form again)."""
     user = await optional_user(request)
     if user is None:
         return RedirectResponse("/login", status_code=303)
@@ -187,19 +184,34 @@ async def _edit(
         return PlainTextResponse(translator(request, user)("error.managers_only"), status_code=403)
     if request.cookies.get(CSRF_COOKIE) != csrf_token or not csrf_token:
         return PlainTextResponse(translator(request, user)("error.csrf"), status_code=403)
+    view, start = shown
     try:
         async with services.db.session() as session:
             destination = await session.get(Destination, user.destination_id)
             assert destination is not None
             await build_and_save(session, destination)
     except RotaValidationError as exc:
-        context = await _context(services, user, None, "week")
         language = language_for(request, user)
-        errors = [rota_admin.describe(reason, language) for reason in exc.reasons]
+        context = await _context(services, user, start, view, language)
+        errors: list[tuple[str | None, str]] = []
+        beside: dict[str, str] = {}
+        for reason in exc.reasons:
+            name = rota_admin.form_field(reason) if entered is not None else None
+            errors.append((name, rota_admin.describe(reason, language)))
+            if name is not None and name not in beside:
+                beside[name] = rota_admin.reason_text(reason, language)
         return render(
-            request, "rota.html", user=user, errors=errors, form=change, status_code=422, **context
+            request,
+            "rota.html",
+            user=user,
+            errors=errors,
+            form=entered.kind if entered else None,
+            entered=entered.values if entered else {},
+            field_errors=beside,
+            status_code=422,
+            **context,
         )
-    return RedirectResponse("/rota", status_code=303)
+    return RedirectResponse(_page_url(view, start), status_code=303)
 
 
 def _local_instant(value: str, zone: ZoneInfo, field: str) -> datetime:
@@ -213,31 +225,63 @@ def _local_instant(value: str, zone: ZoneInfo, field: str) -> datetime:
     return to_utc(naive.date(), minutes, zone)
 
 
+def _note(value: str, field: str) -> str:
+    if len(value) > NOTE_MAX:
+        raise refused(field, "type.string_too_long", "text too long")
+    return value
+
+
+Text = Annotated[str, Form(max_length=TEXT_MAX)]
+
+
 @router.post("/rota/overrides", response_class=HTMLResponse)
 async def add_override(
     request: Request,
     services: ServicesDep,
-    start: Annotated[str, Form(max_length=40)] = "",
-    end: Annotated[str, Form(max_length=40)] = "",
-    office: Annotated[str, Form(max_length=64)] = "",
-    priority: Annotated[int, Form(ge=-100, le=100)] = 0,
-    note: Annotated[str, Form(max_length=500)] = "",
-    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    start: Text = "",
+    end: Text = "",
+    office: Text = "",
+    priority: Text = "0",
+    note: Text = "",
+    csrf_token: Text = "",
+    view: Text = "",
+    period: Text = "",
 ) -> Response:
     """Puts an office on duty — or nobody — between two local times."""
+    entered = Entered("override", {"start": start, "end": end, "office": office, "note": note})
 
     async def work(session: AsyncSession, destination: Destination) -> None:
         zone = ZoneInfo(destination.timezone)
-        override = Override(
-            start=_local_instant(start, zone, "override.start"),
-            end=_local_instant(end, zone, "override.end"),
-            office=office or None,
-            priority=priority,
-            note=note,
-        )
+        values: dict[str, Any] = {"office": office or None}
+        problems: list[Reason] = []
+        # Every field is checked, so each one wrong is shown at once, not one per attempt.
+        for name, parse in (
+            ("start", partial(_local_instant, start, zone, "override.start")),
+            ("end", partial(_local_instant, end, zone, "override.end")),
+            ("priority", partial(_priority, priority)),
+            ("note", partial(_note, note, "override.note")),
+        ):
+            try:
+                values[name] = parse()
+            except RotaValidationError as exc:
+                problems.extend(exc.reasons)
+        if problems:
+            raise RotaValidationError(problems)
+        override = Override(**values)
         await rota_admin.add_override(session, destination, override, services.clock.now())
 
-    return await _edit(request, services, csrf_token, "override", _validated(work))
+    shown = _shown(services, view, period)
+    return await _edit(request, services, csrf_token, shown, entered, _validated(work))
+
+
+def _priority(value: str) -> int:
+    try:
+        number = int(value.strip() or "0")
+    except ValueError:
+        raise refused("override.priority", "type.int_parsing", "is not a whole number") from None
+    if not -100 <= number <= 100:
+        raise refused("override.priority", "priority_range", "must be between -100 and 100")
+    return number
 
 
 @router.post("/rota/overrides/{index}/delete", response_class=HTMLResponse)
@@ -245,36 +289,44 @@ async def delete_override(
     index: int,
     request: Request,
     services: ServicesDep,
-    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    csrf_token: Text = "",
+    view: Text = "",
+    period: Text = "",
 ) -> Response:
     """Removes an override."""
 
     async def work(session: AsyncSession, destination: Destination) -> None:
         await rota_admin.remove_override(session, destination, index)
 
-    return await _edit(request, services, csrf_token, "override", work)
+    shown = _shown(services, view, period)
+    return await _edit(request, services, csrf_token, shown, None, work)
 
 
 @router.post("/rota/swaps", response_class=HTMLResponse)
 async def add_swap(
     request: Request,
     services: ServicesDep,
-    turn: Annotated[str, Form(max_length=20)] = "",
-    a: Annotated[str, Form(max_length=64)] = "",
-    b: Annotated[str, Form(max_length=64)] = "",
-    note: Annotated[str, Form(max_length=500)] = "",
-    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    turn: Text = "",
+    a: Text = "",
+    b: Text = "",
+    note: Text = "",
+    csrf_token: Text = "",
+    view: Text = "",
+    period: Text = "",
 ) -> Response:
     """Two offices exchange the turn containing a date."""
+    entered = Entered("swap", {"turn": turn, "a": a, "b": b, "note": note})
 
     async def work(session: AsyncSession, destination: Destination) -> None:
         try:
             day = date.fromisoformat(turn)
         except ValueError:
             raise refused("swap.turn", "not_a_date", "is not a date") from None
-        await rota_admin.add_swap(session, destination, Swap(turn=day, a=a, b=b, note=note))
+        swap = Swap(turn=day, a=a, b=b, note=_note(note, "swap.note"))
+        await rota_admin.add_swap(session, destination, swap)
 
-    return await _edit(request, services, csrf_token, "swap", _validated(work))
+    shown = _shown(services, view, period)
+    return await _edit(request, services, csrf_token, shown, entered, _validated(work))
 
 
 @router.post("/rota/swaps/{index}/delete", response_class=HTMLResponse)
@@ -282,14 +334,17 @@ async def delete_swap(
     index: int,
     request: Request,
     services: ServicesDep,
-    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    csrf_token: Text = "",
+    view: Text = "",
+    period: Text = "",
 ) -> Response:
     """Removes a swap."""
 
     async def work(session: AsyncSession, destination: Destination) -> None:
         await rota_admin.remove_swap(session, destination, index)
 
-    return await _edit(request, services, csrf_token, "swap", work)
+    shown = _shown(services, view, period)
+    return await _edit(request, services, csrf_token, shown, None, work)
 
 
 def _validated(work: Work) -> Work:
