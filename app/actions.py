@@ -31,6 +31,7 @@ from app.models import (
     User,
 )
 from app.outbox import enqueue
+from app.routing import rota_choice
 from app.services import Services
 
 
@@ -118,6 +119,9 @@ async def reply(
                 session.add(file)
         compiled = await services.router.schedule(session, account.destination_id)
         await close_turn(session, conversation, account, user, now, compiled.schedule)
+        # Answered: it stays with its office until the duty in place now ends (app.handover).
+        rota = await services.router.lead(session, account, now)
+        conversation.routed_office_id = rota_choice(rota, conversation.office_id)
         if conversation.assignee_id is None:
             conversation.assignee_id = user.id
         lines = []
@@ -243,6 +247,8 @@ async def transfer(
     assign: bool = True,
 ) -> Conversation:
     """Hands a conversation to another office of the destination, with a note for its advisers.
+    It stays there until that office answers it, someone transfers it again, or the duty in
+    place now ends and the hand-over moves it (app.handover).
 
     ``assign`` False leaves the target office's assignment pass to the caller."""
     text = note.strip() if isinstance(note, str) else ""
@@ -258,6 +264,10 @@ async def transfer(
             raise ActionError("error.same_office")
         previous = conversation.office_id
         now = services.clock.now()
+        # The transfer stands until the duty in place now ends (app.handover): the rota's
+        # choice now is recorded, the office it left if that one is on duty.
+        rota = await services.router.lead(session, account, now)
+        conversation.routed_office_id = rota_choice(rota, previous)
         conversation.office_id = office_id
         conversation.assignee_id = None
         session.add(conversation)

@@ -347,6 +347,7 @@ def _ruled(decision: RouteDecision | None, routed: rule_ingest.Routed) -> RouteD
 def _record(
     session: AsyncSession, conversation: Conversation, decision: RouteDecision, at: datetime
 ) -> None:
+    conversation.routed_office_id = decision.office_id  # the rota's choice (app.handover)
     session.add(
         RoutingDecision(
             conversation_id=conversation.id or 0,

@@ -200,6 +200,10 @@ class Conversation(SQLModel, table=True):
     # ``forget_at``, set when it is resolved (and cleared when it is reopened).
     forget_after_resolved: bool = False
     forget_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    # The office the rota chose when it was last routed, handed over, transferred or answered
+    # (app.handover moves a queued conversation only once that choice is off duty). None: not
+    # recorded (closed before 0011): its office stands in for it.
+    routed_office_id: int | None = None
 
     __table_args__ = (
         UniqueConstraint("account_id", "thread_key"),

@@ -65,13 +65,14 @@ def row_counts(connection: Connection) -> dict[str, int]:
 # Columns the models gained through a later migration: the models of the time had none of them.
 ADDED_LATER = {
     "message": ("delivery_code", "delivery_params", "sent_at", "details"),  # 0003, 0006
-    "conversation": (  # 0004, 0007, 0010
+    "conversation": (  # 0004, 0007, 0010, 0011
         "spam",
         "visitor_ip",
         "priority",
         "reply_email",
         "forget_after_resolved",
         "forget_at",
+        "routed_office_id",
     ),
     "destination": ("privacy",),
     "contact": ("profile", "email", "merged_into_id"),
