@@ -585,6 +585,31 @@ async def _configure(settings: Settings, key: str, channel: str, data: dict[str,
         await db.dispose()
 
 
+@cli.command("weekly-report")
+def weekly_report_command(
+    out: Annotated[Path, typer.Option(help="Where to write it: a .pdf or .html file.")],
+    week: Annotated[
+        str, typer.Option(help="ISO week, e.g. 2026-W48 (default: the last complete week).")
+    ] = "",
+    office: Annotated[
+        str | None, typer.Option(help="Office slug: that office's part (default: every office).")
+    ] = None,
+    language: Annotated[str, typer.Option(help="fr or en.")] = "",
+    destination: DestinationOption = None,
+) -> None:
+    """Write the weekly report (the one e-mailed to managers on Mondays) to a PDF or HTML file."""
+    from app.weekly_report_cli import render_file
+
+    try:
+        label, data = asyncio.run(
+            render_file(get_settings(), out, week, office, language, destination)
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    out.write_bytes(data)
+    typer.echo(f"weekly report {label} written to {out}")
+
+
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database to the newest schema (`concierge run` also does it at start-up)."""

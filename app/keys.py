@@ -93,6 +93,16 @@ def privacy_lease() -> str:
     return "concierge:privacy:lease"
 
 
+def weekly_report_lease() -> str:
+    """Held by the worker e-mailing the weekly reports (app/weekly_report_mail.py)."""
+    return "concierge:weekly-report:lease"
+
+
+def weekly_report_sent(destination_id: int, week: str, user_id: int) -> str:
+    """Set while a manager's report of ``week`` is being sent, then once it has gone."""
+    return f"concierge:{_tag(destination_id)}:weekly-report:{week}:{user_id}"
+
+
 def connector_lease(destination_id: int, account: str) -> str:
     """Held (and renewed every few seconds) by the worker running the account's connector: it
     exists exactly while some worker runs it. app/channels.py spells the same name."""

@@ -53,6 +53,7 @@ from app.web import (
     users_api,
     visitor_data_api,
     visitor_ws,
+    weekly_report_pages,
     widget_api,
     widget_bundle,
     ws,
@@ -62,6 +63,7 @@ from app.web.headers import SecurityHeaders
 from app.web.render import ROOT
 from app.web.unavailable import redis_unavailable_response
 from app.web.visitor_api import VisitorCors
+from app.weekly_report_mail import keep_sending
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +108,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         asyncio.create_task(keep_built(services, consumer)),
         asyncio.create_task(keep_swept(services, consumer)),
         asyncio.create_task(offline.keep_noticing(services), name="offline-notice"),
+        asyncio.create_task(keep_sending(services, consumer), name="weekly-report"),
     ]
     try:
         yield
@@ -140,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(users_api.router)
     app.include_router(rota_pages.router)
     app.include_router(dashboard_pages.router)
+    app.include_router(weekly_report_pages.router)
     app.include_router(accounts_pages.router)
     app.include_router(ws.router)
     app.include_router(visitor_ws.router)

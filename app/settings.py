@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     arrival_window_days: float = Field(default=10, ge=0)
     sweep_seconds: float = 30  # how often queues are handed over and re-assigned
     rollup_seconds: float = 60  # how often the dashboard's rollups of past days are rebuilt
+    # The weekly report e-mailed to managers on Monday from this local hour (app.weekly_report_mail)
+    weekly_report: bool = True  # CONCIERGE_WEEKLY_REPORT=off: not e-mailed (still downloadable)
+    weekly_report_hour: int = Field(default=7, ge=0, le=23)
     # This machine's name in connector leases (default: the host name). A worker restarted
     # under the same name takes over its predecessor's lease at once (app/channels.py): set it
     # when containers get a new host name on each start.
