@@ -46,10 +46,8 @@ class DutyWindows:
 
     def on(self, day: date) -> list[Window]:
         """The duty windows of a local date, in UTC, in order."""
-        if not self.calendar.has_duty(day):
-            return []
         slot = self.slot(day)
-        intervals = self.template(day, slot)
+        intervals = self.template(day, slot)  # [] on a date without duty (holidays.no_duty)
         windows = []
         for index, interval in enumerate(sorted(intervals, key=lambda i: i.minutes())):
             start_min, end_min = interval.minutes()
@@ -59,10 +57,13 @@ class DutyWindows:
         return windows
 
     def template(self, day: date, slot: str) -> list[Interval]:
-        """The duty intervals (local wall-clock) that apply on a local date."""
-        if slot == "holiday":
-            return self.rota.duty.holiday
-        return self.rota.duty.week.day(day.weekday())
+        """The duty intervals (local wall-clock) that apply on a local date: its dated entry,
+        else none on a ``holidays.no_duty`` date, else the season's (holiday or week), else the
+        holiday windows, else the week's (see :meth:`rota.model.Duty.template`). The slot class
+        stays the calendar's, a dated day's too."""
+        return self.rota.duty.template(
+            day, holiday=slot == "holiday", no_duty=not self.calendar.has_duty(day)
+        )
 
     def between(self, first: date, last: date) -> list[Window]:
         """The windows of local dates first..last; a window never overlaps the one before."""

@@ -1,4 +1,10 @@
-"""Each office's own opening hours, compiled per year into sorted UTC spans."""
+"""Each office's own opening hours, compiled per year into sorted UTC spans.
+
+An office's hours, closures and dated days are wall-clock times of its own zone
+(:meth:`rota.model.Rota.office_zone`: the office's ``timezone``, else the rota's), so an office
+overseas opens at 09:00 where it is, whatever the destination's clocks do. Public holidays are
+the destination's calendar, read on the office's own dates.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,8 @@ from rota.timeutil import to_utc
 
 
 def week_hours(office: Office, day: date) -> Week:
-    """The office's hours that apply on a local date: its season's, else its usual ones."""
+    """The office's weekly hours that apply on a local date: its season's, else its usual ones
+    (dated days and closures aside: :meth:`rota.model.Office.hours_on` has the day's own)."""
     for season in office.seasons:
         if season.contains(day):
             return season.hours
@@ -21,31 +28,36 @@ def week_hours(office: Office, day: date) -> Week:
 
 
 class OwnHours:
-    """When each office is open on its own, by bisection over a year's UTC spans."""
+    """When each office is open on its own, by bisection over a year's UTC spans.
+
+    A day's hours are, by precedence: none during a closure (a closure wins even over a dated
+    entry); the date's own entry in ``dates``; none on a public holiday if
+    ``closed_on_holidays``; the season's; the usual week. Years are the office's local years.
+    """
 
     def __init__(self, rota: Rota, calendar: HolidayCalendar, zone: ZoneInfo) -> None:
         self.rota = rota
         self.calendar = calendar
-        self.zone = zone
+        self.zone = zone  # the destination's; each office's own is in ``zones``
+        self.zones = {o.id: rota.office_zone(o.id) for o in rota.offices}
         self._years: dict[tuple[str, int], tuple[list[Span], list[datetime]]] = {}
+
+    def zone_of(self, office_id: str) -> ZoneInfo:
+        """The zone of an office's own hours."""
+        return self.zones.get(office_id, self.zone)
 
     def _year(self, office_id: str, year: int) -> tuple[list[Span], list[datetime]]:
         cached = self._years.get((office_id, year))
         if cached is not None:
             return cached
         office = self.rota.office(office_id)
+        zone = self.zone_of(office_id)
         spans: list[Span] = []
         day = date(year - 1, 12, 31)  # its overnight hours may reach into this year
         while day <= date(year, 12, 31):
-            closed = any(c.contains(day) for c in office.closures) or (
-                office.closed_on_holidays and self.calendar.is_holiday(day)
-            )
-            if not closed:
-                for interval in week_hours(office, day).day(day.weekday()):
-                    start_min, end_min = interval.minutes()
-                    spans.append(
-                        (to_utc(day, start_min, self.zone), to_utc(day, end_min, self.zone))
-                    )
+            for interval in office.hours_on(day, self.calendar.is_holiday(day)):
+                start_min, end_min = interval.minutes()
+                spans.append((to_utc(day, start_min, zone), to_utc(day, end_min, zone)))
             day += timedelta(days=1)
         merged = merge_spans(sorted(spans))
         result = (merged, [s[0] for s in merged])
@@ -54,7 +66,7 @@ class OwnHours:
 
     def closes(self, office_id: str, at: datetime) -> datetime | None:
         """When the office is open at ``at`` (aware UTC): the instant it closes, else None."""
-        spans, starts = self._year(office_id, at.astimezone(self.zone).year)
+        spans, starts = self._year(office_id, at.astimezone(self.zone_of(office_id)).year)
         i = bisect.bisect_right(starts, at) - 1
         if i >= 0 and spans[i][1] > at:
             return spans[i][1]
@@ -64,7 +76,7 @@ class OwnHours:
         self, office_id: str, after: datetime, horizon_years: int = 2
     ) -> datetime | None:
         """The first opening strictly after ``after`` within the horizon, else None."""
-        first_year = after.astimezone(self.zone).year
+        first_year = after.astimezone(self.zone_of(office_id)).year
         for year in range(first_year, first_year + horizon_years + 1):
             spans, starts = self._year(office_id, year)
             i = bisect.bisect_right(starts, after)

@@ -6,8 +6,8 @@ Wall-clock times are local to the destination's time zone; overrides are aware i
 
 from __future__ import annotations
 
-import itertools
-from datetime import date, datetime, timedelta
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,24 +21,31 @@ from pydantic import (
     model_validator,
 )
 
-from rota.calendar import unknown_region
+from rota.calendar import HolidayCalendar, unknown_region
 from rota.errors import Reason, RotaError, RotaValidationError, refused
 from rota.timeutil import require_aware
 from rota.wallclock import (
     WEEKDAYS,
+    DatedDay,
     DateRange,
     DayIntervals,
+    DutySeason,
     Interval,
     Season,
     Week,
+    dated_spills,
+    duty_templates_apart,
     no_overlap,
-    runs_into,
+    one_entry_a_date,
+    seasons_apart,
 )
 
 __all__ = [
     "WEEKDAYS",
     "DateRange",
+    "DatedDay",
     "Duty",
+    "DutySeason",
     "Holidays",
     "Interval",
     "Member",
@@ -77,7 +84,8 @@ class Office(BaseModel):
     unavailable: list[DateRange] = []  # cannot take shared duty (the planner respects it)
     closed_on_holidays: bool = False
     accounts: list[str] = []
-    timezone: str | None = None  # its own hours' zone when not the destination's
+    timezone: str | None = None  # its own hours, closures and dates are in this zone, if given
+    dates: list[DatedDay] = []  # hours of one date (24 December until 16:00), else closed
 
     @field_validator("timezone")
     @classmethod
@@ -87,19 +95,32 @@ class Office(BaseModel):
     @field_validator("seasons")
     @classmethod
     def _one_season_a_day(cls, value: list[Season]) -> list[Season]:
-        for i, j in itertools.combinations(range(len(value)), 2):
-            day = date(2000, 1, 1)  # a leap year: every month-day occurs once
-            while day.year == 2000:
-                if value[i].contains(day) and value[j].contains(day):
-                    raise RotaError(
-                        "seasons_overlap",
-                        f"seasons {i} and {j} overlap on {day:%m-%d}",
-                        a=i,
-                        b=j,
-                        day=f"{day:%m-%d}",
-                    )
-                day += timedelta(days=1)
+        seasons_apart(value)
         return value
+
+    @field_validator("dates")
+    @classmethod
+    def _one_entry_a_date(cls, value: list[DatedDay]) -> list[DatedDay]:
+        return one_entry_a_date(value)
+
+    def hours_on(self, day: date, holiday: bool = False) -> list[Interval]:
+        """The office's own hours on one of its local dates (``holiday``: a public holiday).
+
+        A closure wins over everything (the office is shut for the whole range, even on a date
+        listed in ``dates``); then the date's own entry; then ``closed_on_holidays``; then the
+        season's hours; then the usual week.
+        """
+        if any(c.contains(day) for c in self.closures):
+            return []
+        for entry in self.dates:
+            if entry.date == day:
+                return entry.hours
+        if holiday and self.closed_on_holidays:
+            return []
+        for season in self.seasons:
+            if season.contains(day):
+                return season.hours.day(day.weekday())
+        return self.hours.day(day.weekday())
 
 
 class Member(BaseModel):
@@ -125,29 +146,58 @@ class Rotation(BaseModel):
 
 
 class Duty(BaseModel):
-    """The shared duty windows: a weekly template, and the one used on public holidays."""
+    """The shared duty windows: a weekly template, the one used on public holidays, seasons
+    replacing them between two month-days, and windows for single dates."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     week: Week = Week()
     holiday: DayIntervals = []
+    seasons: list[DutySeason] = []  # summer evenings to 23:00, winter ones to 20:00
+    dates: list[DatedDay] = []  # a festival night until 02:00 (+1), 24 December without duty
 
     @field_validator("holiday")
     @classmethod
     def _check_holiday(cls, value: list[Interval]) -> list[Interval]:
         return no_overlap(value)
 
+    @field_validator("seasons")
+    @classmethod
+    def _one_season_a_day(cls, value: list[DutySeason]) -> list[DutySeason]:
+        seasons_apart(value)
+        return value
+
+    @field_validator("dates")
+    @classmethod
+    def _one_entry_a_date(cls, value: list[DatedDay]) -> list[DatedDay]:
+        return one_entry_a_date(value)
+
     @model_validator(mode="after")
     def _holiday_across_midnight(self) -> Duty:
-        # A public holiday may fall on any weekday, before or after any other day.
-        for weekday, name in enumerate(WEEKDAYS):
-            problem = runs_into(self.holiday, self.week.day(weekday), name)
-            if problem:
-                raise refused("holiday", problem.code, problem.text, **problem.params)
-            problem = runs_into(self.week.day(weekday), self.holiday, "a public holiday")
-            if problem:
-                raise refused(f"week.{name}", problem.code, problem.text, **problem.params)
+        # Dated days are checked by the rota, which knows its public holidays.
+        problems = duty_templates_apart(self.week, self.holiday, self.seasons)
+        if problems:
+            raise RotaValidationError(problems)
         return self
+
+    def template(self, day: date, holiday: bool = False, no_duty: bool = False) -> list[Interval]:
+        """The duty windows (local wall-clock) of a local date.
+
+        The date's own entry wins over everything, ``holidays.no_duty`` included (it is the
+        more specific); then ``no_duty``; then the season's holiday windows (the duty's own
+        ones when the season has none) or its week; then the holiday windows; then the week.
+        """
+        for entry in self.dates:
+            if entry.date == day:
+                return entry.hours
+        if no_duty:
+            return []
+        season = next((s for s in self.seasons if s.contains(day)), None)
+        if holiday:
+            if season is not None and season.holiday is not None:
+                return season.holiday
+            return self.holiday
+        return (season.week if season is not None else self.week).day(day.weekday())
 
 
 class Holidays(BaseModel):
@@ -280,6 +330,34 @@ class Rota(BaseModel):
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def office_zone(self, office_id: str) -> ZoneInfo:
+        """The zone of an office's own hours, closures and dates (its own, else the rota's);
+        the shared duty is always in the rota's zone. Raises KeyError for an unknown office."""
+        return ZoneInfo(self.office(office_id).timezone or self.timezone)
+
+    @model_validator(mode="after")
+    def _dated_days_across_midnight(self) -> Rota:
+        """A dated day's windows may not run into the next date's, nor the day before's into
+        its own: the same rule as the weekly templates, on real dates and real holidays."""
+        calendar = HolidayCalendar(self.holidays)
+        errors = [
+            Reason(f"duty.dates.{r.field}", r.code, r.text, r.params)
+            for r in dated_spills(
+                self.duty.dates,
+                lambda day: self.duty.template(
+                    day, calendar.is_holiday(day), not calendar.has_duty(day)
+                ),
+            )
+        ]
+        for i, office in enumerate(self.offices):
+            errors += [
+                Reason(f"offices.{i}.dates.{r.field}", r.code, r.text, r.params)
+                for r in dated_spills(office.dates, _office_hours(office, calendar))
+            ]
+        if errors:
+            raise RotaValidationError(errors)
+        return self
+
     def office(self, office_id: str) -> Office:
         for office in self.offices:
             if office.id == office_id:
@@ -291,6 +369,10 @@ class Rota(BaseModel):
             if account in office.accounts:
                 return office.id
         return None
+
+
+def _office_hours(office: Office, calendar: HolidayCalendar) -> Callable[[date], list[Interval]]:
+    return lambda day: office.hours_on(day, calendar.is_holiday(day))
 
 
 def build(data: Any, now: datetime | None = None) -> Rota:

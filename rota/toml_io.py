@@ -26,7 +26,13 @@ def loads_toml(text: str) -> Rota:
 
 def dumps_toml(rota: Rota) -> str:
     """The rota as TOML text that :func:`loads_toml` reads back to an equal rota."""
-    return tomli_w.dumps(_drop_empty(rota.model_dump(mode="python")))
+    data = _drop_empty(rota.model_dump(mode="python"))
+    # A duty season's ``holiday = []`` (no duty on its holidays) is not its absence (the
+    # duty's own holiday windows): keep it.
+    for i, season in enumerate(rota.duty.seasons):
+        if season.holiday == []:
+            data["duty"]["seasons"][i]["holiday"] = []
+    return tomli_w.dumps(data)
 
 
 def _drop_empty(value: Any) -> Any:

@@ -1,18 +1,20 @@
 """Wall-clock building blocks of a rota: intervals like "17:00-22:00" (or "22:00-08:00+1"),
-weeks of them, seasons by month-day and date ranges. Local times, no time zone yet.
+weeks of them, seasons by month-day, dated days and date ranges. Local times, no time zone yet.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from datetime import date, time
+from collections.abc import Callable, Sequence
+from datetime import date, time, timedelta
 from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     PlainSerializer,
     field_validator,
     model_validator,
@@ -141,14 +143,23 @@ def runs_into(day: list[Interval], next_day: list[Interval], next_name: str) -> 
 
     ``next_name`` is a weekday (``"tue"``) or ``"a public holiday"``.
     """
+    clash = spill_into(day, next_day)
+    if clash is None:
+        return None
+    late, early = clash
+    text = f"{late} runs into {next_name} {early}"
+    if next_name in WEEKDAYS:
+        return RotaError("runs_into", text, window=late, weekday=next_name, next=early)
+    return RotaError("runs_into_holiday", text, window=late, next=early)
+
+
+def spill_into(day: list[Interval], next_day: list[Interval]) -> tuple[Interval, Interval] | None:
+    """The first overnight window of ``day`` and the window of the next day it overlaps."""
     for late in day:
         spill = late.minutes()[1] - 1440
         for early in next_day:
             if late.overnight and early.minutes()[0] < spill:
-                text = f"{late} runs into {next_name} {early}"
-                if next_name in WEEKDAYS:
-                    return RotaError("runs_into", text, window=late, weekday=next_name, next=early)
-                return RotaError("runs_into_holiday", text, window=late, next=early)
+                return late, early
     return None
 
 
@@ -175,20 +186,203 @@ MonthDay = Annotated[
 ]
 
 
-class Season(BaseModel):
-    """Opening hours used every year between two month-days (inclusive), e.g. July–August."""
+class _MonthDays(BaseModel):
+    """Every year between two month-days, inclusive; ``11-01`` to ``03-31`` spans New Year."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     start: MonthDay
     end: MonthDay
-    hours: Week
 
     def contains(self, day: date) -> bool:
         key = (day.month, day.day)
         if self.start <= self.end:
             return self.start <= key <= self.end
         return key >= self.start or key <= self.end  # a season across New Year
+
+
+class Season(_MonthDays):
+    """Opening hours used every year between two month-days (inclusive), e.g. July–August."""
+
+    hours: Week
+
+
+class DutySeason(_MonthDays):
+    """Duty windows used every year between two month-days (inclusive): ``week`` replaces the
+    duty's week; ``holiday``, when given (``[]``: no duty on a holiday), replaces its holiday
+    windows, else the duty's own holiday windows apply in the season too."""
+
+    week: Week = Week()
+    holiday: DayIntervals | None = None
+
+    @field_validator("holiday")
+    @classmethod
+    def _check_holiday(cls, value: list[Interval] | None) -> list[Interval] | None:
+        return None if value is None else no_overlap(value)
+
+
+def seasons_apart(seasons: Sequence[_MonthDays]) -> None:
+    """Refuses two seasons sharing a day (the first one found, checked over a leap year)."""
+    for i, j in itertools.combinations(range(len(seasons)), 2):
+        day = date(2000, 1, 1)  # a leap year: every month-day occurs once
+        while day.year == 2000:
+            if seasons[i].contains(day) and seasons[j].contains(day):
+                raise RotaError(
+                    "seasons_overlap",
+                    f"seasons {i} and {j} overlap on {day:%m-%d}",
+                    a=i,
+                    b=j,
+                    day=f"{day:%m-%d}",
+                )
+            day += timedelta(days=1)
+
+
+def duty_templates_apart(
+    week: Week, holiday: list[Interval], seasons: Sequence[DutySeason]
+) -> list[Reason]:
+    """Why the duty's windows would run across midnight into the next day's, if they would.
+
+    Within the usual template and each season (holiday windows before and after any weekday),
+    and where one season gives way to another or to the usual template (any weekday, a holiday
+    on either side, and 28 February into 1 March of a common year). Fields are relative to the
+    duty: ``week.fri``, ``seasons.1.holiday``, …
+    """
+    # Each template: where its windows are named, its week and its holiday windows.
+    templates: list[tuple[str, Week, list[Interval], str]] = [("", week, holiday, "holiday")]
+    for i, season in enumerate(seasons):
+        own = season.holiday is not None
+        templates.append(
+            (
+                f"seasons.{i}.",
+                season.week,
+                season.holiday if season.holiday is not None else holiday,
+                f"seasons.{i}.holiday" if own else "holiday",
+            )
+        )
+    found: dict[str, Reason] = {}
+
+    def note(field: str, reason: Reason) -> None:
+        found.setdefault(field, reason)
+
+    for prefix, days, on_holiday, holiday_field in templates:
+        # A public holiday may fall on any weekday, before or after any other day.
+        for weekday, name in enumerate(WEEKDAYS):
+            problem = runs_into(on_holiday, days.day(weekday), name)
+            if problem:
+                note(
+                    holiday_field, Reason(holiday_field, problem.code, problem.text, problem.params)
+                )
+            problem = runs_into(days.day(weekday), on_holiday, "a public holiday")
+            if problem:
+                field = f"{prefix}week.{name}"
+                note(field, Reason(field, problem.code, problem.text, problem.params))
+
+    def season_of(day: date) -> int | None:
+        return next((i for i, s in enumerate(seasons) if s.contains(day)), None)
+
+    pairs = [(date(2000, 12, 31), date(2001, 1, 1)), (date(2001, 2, 28), date(2001, 3, 1))]
+    day = date(2000, 1, 1)
+    while day < date(2000, 12, 31):
+        pairs.append((day, day + timedelta(days=1)))
+        day += timedelta(days=1)
+    for first, second in pairs:
+        a, b = season_of(first), season_of(second)
+        if a == b:
+            continue
+        prefix, days, on_holiday, holiday_field = templates[0 if a is None else a + 1]
+        _, next_days, next_holiday, _ = templates[0 if b is None else b + 1]
+        for weekday, name in enumerate(WEEKDAYS):
+            following = (weekday + 1) % 7
+            for field, late_side in (
+                (f"{prefix}week.{name}", days.day(weekday)),
+                (holiday_field, on_holiday),
+            ):
+                for early_side in (next_days.day(following), next_holiday):
+                    clash = spill_into(late_side, early_side)
+                    if clash is None:
+                        continue
+                    late, early = clash
+                    note(
+                        field,
+                        Reason(
+                            field,
+                            "season_runs_into",
+                            f"{late} on {first:%m-%d} runs into {early} on {second:%m-%d},"
+                            " when the season changes",
+                            {
+                                "window": str(late),
+                                "day": f"{first:%m-%d}",
+                                "next": str(early),
+                                "next_day": f"{second:%m-%d}",
+                            },
+                        ),
+                    )
+    return list(found.values())
+
+
+class DatedDay(BaseModel):
+    """Hours (or duty windows) for one date, instead of whatever would apply that day;
+    no ``hours`` means none at all that date (closed, or no duty)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    date: date
+    hours: DayIntervals = []
+    note: str = Field(default="", max_length=200)
+
+    @field_validator("hours")
+    @classmethod
+    def _check_hours(cls, value: list[Interval]) -> list[Interval]:
+        return no_overlap(value)
+
+
+def one_entry_a_date(days: list[DatedDay]) -> list[DatedDay]:
+    """Refuses a date listed twice, naming the later entry's ``date``."""
+    seen: dict[date, int] = {}
+    errors: list[Reason] = []
+    for i, day in enumerate(days):
+        if day.date in seen:
+            errors.append(
+                Reason(
+                    f"{i}.date",
+                    "date_twice",
+                    f"{day.date} is already listed (entry {seen[day.date]})",
+                    {"date": day.date.isoformat(), "entry": str(seen[day.date])},
+                )
+            )
+        seen.setdefault(day.date, i)
+    if errors:
+        raise RotaValidationError(errors)
+    return days
+
+
+def dated_spills(days: list[DatedDay], on: Callable[[date], list[Interval]]) -> list[Reason]:
+    """Why a dated day's windows run into the next date's, or the day before's into its own.
+
+    ``on`` gives the windows that apply on any date, dated days included. Each reason names the
+    dated entry (``{i}.hours``, relative to the list).
+    """
+    reasons: list[Reason] = []
+    for i, entry in enumerate(days):
+        before = entry.date - timedelta(days=1)
+        after = entry.date + timedelta(days=1)
+        for first, second, late_day in (
+            (on(before), entry.hours, before),
+            (entry.hours, on(after), entry.date),
+        ):
+            clash = spill_into(first, second)
+            if clash is not None:
+                late, early = clash
+                reasons.append(
+                    Reason(
+                        f"{i}.hours",
+                        "dated_runs_into",
+                        f"{late} of {late_day} runs into {early} of the next day",
+                        {"window": str(late), "day": late_day.isoformat(), "next": str(early)},
+                    )
+                )
+                break
+    return reasons
 
 
 class DateRange(BaseModel):
