@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import httpx
 
-from rota import parse_events
+from app.web import rota_view
+from rota import Segment, build, dumps_toml, loads_toml, parse_events
 from tests.conftest import LiveServer, login, office_login
 
 
@@ -147,3 +153,317 @@ def test_ical_feeds(live: LiveServer) -> None:
     one = parse_events(httpx.get(live.url + links[1]).content)
     assert 0 < len(one) < len(events)
     assert httpx.get(f"{live.url}/rota/ical/forged.ics").status_code == 404
+
+
+# ---- the month grid -------------------------------------------------------------------------
+
+WEEKDAY_HEADINGS = {
+    "fr": ["lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."],
+    "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+}
+# Every month of 2027 (starting on each weekday, Monday in February and November) and February
+# 2028 (a leap month starting on a Tuesday).
+MONTHS = [date(2027, m, 1) for m in range(1, 13)] + [date(2028, 2, 1)]
+
+
+def grid(page: str) -> list[tuple[date, bool]]:
+    """The calendar's cells in order: each date and whether it belongs to another month."""
+    cells = re.findall(
+        r'<li class="day[^"]*" data-testid="rota-day" data-date="([\d-]+)"([^>]*)>', page
+    )
+    return [(date.fromisoformat(d), 'data-outside="true"' in rest) for d, rest in cells]
+
+
+def headings(page: str) -> list[str]:
+    box = page.split('data-testid="rota-weekdays"', 1)[1].split("</ul>", 1)[0]
+    return [html.unescape(x) for x in re.findall(r"<li>(.*?)</li>", box)]
+
+
+def test_periods_are_whole_weeks_from_monday() -> None:
+    starts = {m.weekday() for m in MONTHS}
+    assert starts == set(range(7))  # the table covers months starting on every weekday
+    for month in MONTHS:
+        shown = rota_view.period("month", month + timedelta(days=9))
+        assert (shown.first, shown.last.month) == (month, month.month)
+        assert (shown.last + timedelta(days=1)).day == 1
+        assert shown.grid_first.weekday() == 0 and shown.grid_last.weekday() == 6
+        assert 0 <= (shown.first - shown.grid_first).days <= 6
+        assert 0 <= (shown.grid_last - shown.last).days <= 6
+    week = rota_view.period("week", date(2027, 1, 3))  # a Sunday: its week began on Monday
+    assert (week.first, week.last) == (date(2026, 12, 28), date(2027, 1, 3))
+    assert (week.previous, week.next) == (date(2026, 12, 21), date(2027, 1, 4))
+
+
+def test_month_grid_starts_on_monday_with_headings_for_every_month(live: LiveServer) -> None:
+    with login(live.url, *manager(live)) as client:
+        for language in ("fr", "en"):
+            client.headers["accept-language"] = language
+            for month in MONTHS:
+                page = client.get(f"/rota?view=month&start={month}")
+                assert page.status_code == 200, month
+                assert headings(page.text) == WEEKDAY_HEADINGS[language]
+                cells = grid(page.text)
+                days = [d for d, _ in cells]
+                assert days[0].weekday() == 0 and days[-1].weekday() == 6, month
+                assert len(days) % 7 == 0
+                # Consecutive dates: cell n is in column n % 7, which is its weekday.
+                assert all(d.weekday() == n % 7 for n, d in enumerate(days))
+                assert days == [days[0] + timedelta(days=n) for n in range(len(days))]
+                inside = [d for d, outside in cells if not outside]
+                assert inside[0] == month and inside[-1].month == month.month
+                assert (inside[-1] + timedelta(days=1)).day == 1
+                # The neighbours' days only complete the first and last weeks.
+                assert all((d.month != month.month) == outside for d, outside in cells)
+                assert days[0] > month - timedelta(days=7)
+                assert days[-1] < inside[-1] + timedelta(days=7)
+
+
+def test_today_is_marked(live: LiveServer) -> None:
+    with login(live.url, *manager(live)) as client:
+        client.headers["accept-language"] = "en"
+        for url in ("/rota", "/rota?view=month"):
+            page = client.get(url).text
+            marked = re.findall(r'data-date="([\d-]+)"[^>]*aria-current="date"', page)
+            assert marked == ["2026-07-21"], url  # the test clock: Tuesday 21 July 2026
+            today = page.split('data-date="2026-07-21"', 1)[1].split("</li>", 1)[0]
+            assert 'data-testid="rota-today"' in today and "Today" in today
+        # Another month has no today.
+        assert 'aria-current="date"' not in client.get("/rota?view=month&start=2026-09-01").text
+
+
+# ---- refused and saved changes ----------------------------------------------------------------
+
+
+def field_value(page: str, testid: str) -> str:
+    tag = re.search(rf'<input[^>]*data-testid="{testid}"[^>]*>', page)
+    assert tag is not None, testid
+    found = re.search(r'value="([^"]*)"', tag.group(0))
+    return html.unescape(found.group(1)) if found else ""
+
+
+def selected(page: str, testid: str) -> list[str]:
+    box = page.split(f'data-testid="{testid}"', 1)[1].split("</select>", 1)[0]
+    return re.findall(r'<option value="([^"]*)" selected>', box)
+
+
+def beside(page: str, testid: str) -> str:
+    found = re.search(rf'data-testid="{testid}">(.*?)</span>', page)
+    assert found is not None, testid
+    return html.unescape(found.group(1))
+
+
+REFUSED_OVERRIDE = {
+    "fr": ("Au : se termine avant de commencer", "se termine avant de commencer"),
+    "en": ("To: ends before it starts", "ends before it starts"),
+}
+
+
+def test_a_refused_override_shows_the_page_again_with_the_input_and_the_error_beside_it(
+    live: LiveServer,
+) -> None:
+    with login(live.url, *manager(live)) as client:
+        before = client.get("/rota/export.toml").text
+        for language, (summary, next_to_field) in REFUSED_OVERRIDE.items():
+            client.headers["accept-language"] = language
+            refused = form(
+                client,
+                "/rota/overrides",
+                start="2026-08-12T21:00",
+                end="2026-08-12T19:00",
+                office="saint-clair",
+                note='Fête <script>alert("x")</script>',
+                view="month",
+                period="2026-08-01",
+            )
+            assert refused.status_code == 422
+            assert refused.headers["content-type"].startswith("text/html")
+            assert refused.headers["content-language"] == language
+            page = refused.text
+            # What the manager typed is still there, the hostile note escaped.
+            assert field_value(page, "override-start") == "2026-08-12T21:00"
+            assert field_value(page, "override-end") == "2026-08-12T19:00"
+            assert selected(page, "override-office") == ["saint-clair"]
+            assert field_value(page, "override-note") == 'Fête <script>alert("x")</script>'
+            assert "<script>alert" not in page
+            # The error beside the field it is about, the field marked and described by it.
+            assert beside(page, "override-end-error") == next_to_field
+            end_input = re.search(r'<input[^>]*data-testid="override-end"[^>]*>', page)
+            assert end_input is not None
+            assert 'aria-invalid="true"' in end_input.group(0)
+            assert 'aria-describedby="override-end-error"' in end_input.group(0)
+            assert 'data-testid="override-start-error"' not in page
+            # The summary names the field in the reader's language and links to it.
+            assert f'<a href="#override-end">{html.escape(summary)}</a>' in page
+            # The same view and period as the form was sent from: August in whole weeks.
+            inside = [d for d, outside in grid(page) if not outside]
+            assert (inside[0], inside[-1]) == (date(2026, 8, 1), date(2026, 8, 31))
+            # The page's own address, for the script to show instead of the POST's.
+            assert 'data-page-url="/rota?view=month&amp;start=2026-08-01"' in page
+        assert client.get("/rota/export.toml").text == before
+
+
+def test_every_wrong_field_is_said_at_once_and_as_a_page_never_as_json(
+    live: LiveServer,
+) -> None:
+    with login(live.url, *manager(live)) as client:
+        client.headers["accept-language"] = "fr"
+        refused = form(
+            client,
+            "/rota/overrides",
+            start="bientôt",
+            end="",
+            office="port-argent",
+            note="x" * 501,
+            priority="beaucoup",
+        )
+        assert refused.status_code == 422
+        assert refused.headers["content-type"].startswith("text/html")
+        page = refused.text
+        assert beside(page, "override-start-error") == "n'est pas une date et une heure"
+        assert beside(page, "override-end-error") == "n'est pas une date et une heure"
+        assert beside(page, "override-note-error") == "texte trop long"
+        assert "Priorité : n'est pas un nombre entier" in html.unescape(page)
+        assert field_value(page, "override-start") == "bientôt"
+        assert selected(page, "override-office") == ["port-argent"]
+        out_of_range = form(
+            client,
+            "/rota/overrides",
+            start="2026-08-12T19:00",
+            end="2026-08-12T21:00",
+            priority="1000",
+        )
+        assert out_of_range.status_code == 422
+        assert "Priorité : doit être compris entre -100 et 100" in html.unescape(out_of_range.text)
+
+
+def test_a_refused_swap_keeps_its_input_too(live: LiveServer) -> None:
+    with login(live.url, *manager(live)) as client:
+        for language, text in (
+            ("fr", "un office ne peut pas échanger avec lui-même"),
+            ("en", "an office cannot swap with itself"),
+        ):
+            client.headers["accept-language"] = language
+            refused = form(
+                client,
+                "/rota/swaps",
+                turn="2026-08-03",
+                a="les-salines",
+                b="les-salines",
+                note="Mariage",
+            )
+            assert refused.status_code == 422
+            page = refused.text
+            assert field_value(page, "swap-turn") == "2026-08-03"
+            assert selected(page, "swap-a") == ["les-salines"]
+            assert selected(page, "swap-b") == ["les-salines"]
+            assert field_value(page, "swap-note") == "Mariage"
+            assert beside(page, "swap-b-error") == text
+            # The other form is left empty: the error belongs to the swap.
+            assert field_value(page, "override-note") == ""
+
+
+def test_a_saved_change_redirects_to_the_page_it_came_from(live: LiveServer) -> None:
+    with login(live.url, *manager(live)) as client:
+        client.headers["accept-language"] = "en"
+        saved = form(
+            client,
+            "/rota/overrides",
+            start="2026-08-12T19:00",
+            end="2026-08-12T21:00",
+            office="saint-clair",
+            note="Festival",
+            view="month",
+            period="2026-08-01",
+        )
+        # POST/redirect/GET: reloading the page it lands on does not send the form again.
+        assert saved.status_code == 303
+        assert saved.headers["location"] == "/rota?view=month&start=2026-08-01"
+        page = client.get(saved.headers["location"]).text
+        day = page.split('data-date="2026-08-12"', 1)[1].split("</li>", 1)[0]
+        assert "19:00–21:00" in day and "Saint-Clair" in day
+        swap = form(client, "/rota/swaps", turn="2026-08-10", a="port-argent", b="saint-clair")
+        assert swap.status_code == 303 and swap.headers["location"] == "/rota?view=week"
+        removed = form(client, "/rota/swaps/0/delete", view="week", period="2026-08-10")
+        assert removed.status_code == 303
+        assert removed.headers["location"] == "/rota?view=week&start=2026-08-10"
+        # A period nobody could have sent from the page is not followed.
+        odd = form(client, "/rota/overrides/0/delete", view="year", period="9999-01-01")
+        assert odd.status_code == 303 and odd.headers["location"] == "/rota?view=week"
+
+
+# ---- what the rota expresses ------------------------------------------------------------------
+
+
+def set_rota(live: LiveServer, change: Callable[[dict[str, Any]], None]) -> None:
+    """Rewrites the demo destination's stored rota (as `concierge rota import` would)."""
+    path = live.settings.sqlalchemy_url.split(":///", 1)[1]
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        (text,) = db.execute("select rota_toml from destination").fetchone()
+        data = loads_toml(text).model_dump(mode="json")
+        change(data)
+        db.execute("update destination set rota_toml = ?", (dumps_toml(build(data)),))
+
+
+def test_an_office_in_another_time_zone_reads_its_own_times_too(live: LiveServer) -> None:
+    def cayenne(data: dict[str, Any]) -> None:
+        office = next(o for o in data["offices"] if o["id"] == "les-salines")
+        office["timezone"] = "America/Cayenne"
+
+    set_rota(live, cayenne)
+    with login(live.url, *manager(live)) as client:
+        for language, local, note in (
+            ("fr", "07:00–17:00 heure de Cayenne", "est à l'heure de Cayenne (America/Cayenne)"),
+            ("en", "07:00–17:00 Cayenne time", "keeps Cayenne time (America/Cayenne)"),
+        ):
+            client.headers["accept-language"] = language
+            page = client.get("/rota?start=2026-07-13").text
+            # Saturday 18 July, Les Salines' week: 12:00–22:00 in Paris (UTC+2) is 07:00–17:00
+            # in Cayenne (UTC−3).
+            saturday = page.split('data-date="2026-07-18"', 1)[1].split("</li>", 1)[0]
+            assert "12:00–22:00" in saturday
+            assert html.unescape(beside(saturday, "rota-local-time")) == local
+            assert note in html.unescape(page)
+            # The other offices keep the destination's time: no second time beside theirs.
+            following = client.get("/rota?start=2026-07-20").text
+            monday = following.split('data-date="2026-07-20"', 1)[1].split("</li>", 1)[0]
+            assert 'data-testid="rota-block"' in monday and "Salines" not in monday
+            assert "rota-local-time" not in monday
+
+
+def test_a_segment_shared_by_two_offices_shows_both() -> None:
+    rota = build(
+        {
+            "offices": [
+                {"id": "port-argent", "name": "Port-Argent"},
+                {"id": "saint-clair", "name": "Saint-Clair", "timezone": "America/Martinique"},
+            ]
+        }
+    )
+    found = rota_view.looks(rota, {"port-argent": "OT de Port-Argent"})
+    start = datetime(2027, 3, 27, 16, 0, tzinfo=UTC)  # Saturday 17:00 in Paris (UTC+1)
+    segment = Segment(
+        start, start + timedelta(hours=5), "port-argent", "override", ("saint-clair",)
+    )
+    shown = rota_view.period("week", date(2027, 3, 27))
+    days = rota_view.days([segment], [], shown, rota.zone, found, date(2027, 3, 22))
+    (saturday,) = [d for d in days if d.day == date(2027, 3, 27)]
+    (block,) = saturday.blocks
+    assert (block.start, block.end, block.label) == ("17:00", "22:00", "OT de Port-Argent")
+    assert block.also == ("Saint-Clair",) and block.also_colors == (found.of("saint-clair").color,)
+    # Saint-Clair's own time: Martinique is UTC−4 all year.
+    assert block.local == (rota_view.LocalTime("12:00", "17:00", "Martinique"),)
+    # A zone whose clock reads the destination's adds nothing.
+    brussels = build({"offices": [{"id": "x", "timezone": "Europe/Brussels"}]})
+    same = rota_view.block(
+        Segment(start, start + timedelta(hours=1), "x", "shared_duty"),
+        brussels.zone,
+        rota_view.looks(brussels, {}),
+    )
+    assert same.local == () and same.also == ()
+
+
+def test_fairness_figures_keep_whole_slots_whole_and_a_share_to_one_decimal() -> None:
+    assert rota_view.slots(3, "fr") == "3" and rota_view.slots(3.0, "en") == "3"
+    assert rota_view.slots(2.5, "fr") == "2,5" and rota_view.slots(2.5, "en") == "2.5"
+    assert rota_view.slots(1234.25, "en") == "1,234.2"
+    assert rota_view.slots(0.04, "en") == "0"
