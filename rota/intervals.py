@@ -18,6 +18,8 @@ class Window:
     day: date  # the local date it belongs to
     slot: str  # weekday_evening | weekend_day | holiday
     turn_key: tuple[date, int]
+    rotation: str | None = None  # the id of the rotation dealing it (None: no rotation does)
+    index: int = 0  # its place among the windows of its local date
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,6 +128,8 @@ class Member(BaseModel):
 
     office: str
     weight: int = 1
+    since: date | None = None  # first local date of membership (None: always a member)
+    until: date | None = None  # last local date of membership, inclusive
 
     @field_validator("weight")
     @classmethod
@@ -136,13 +138,78 @@ class Member(BaseModel):
             raise RotaError("not_positive", "must be a whole number above 0")
         return value
 
+    @field_validator("until")
+    @classmethod
+    def _until_after_since(cls, value: date | None, info: ValidationInfo) -> date | None:
+        since = info.data.get("since")
+        if value is not None and since is not None and value < since:
+            raise RotaError(
+                "range_ends_before_start",
+                f"ends {value} before it starts {since}",
+                start=since.isoformat(),
+                end=value.isoformat(),
+            )
+        return value
+
+    def member_on(self, day: date) -> bool:
+        """Whether the office belongs to the rotation on a local date."""
+        return (self.since is None or self.since <= day) and (
+            self.until is None or day <= self.until
+        )
+
+
+ROTATION_DAYS = (*WEEKDAYS, *("holiday", "weekday_evening", "weekend_day"))
+
 
 class Rotation(BaseModel):
+    """Who takes the turns of some duty windows (``days``: weekday names and/or slot classes;
+    empty: all), one turn after another from the anchor."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    id: str = Field(default="main", pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
+    days: list[str] = []
     members: list[Member] = []
     turn: Literal["window", "day", "week"] = "week"
     anchor: date = date(2026, 1, 5)  # the first turn counts from here (a Monday for weeks)
+    together: int = 1  # how many members take each turn: the due one and the next available
+
+    @field_validator("days")
+    @classmethod
+    def _known_days(cls, value: list[str]) -> list[str]:
+        for day in value:
+            if day not in ROTATION_DAYS:
+                raise RotaError(
+                    "unknown_day",
+                    f"{day!r} is not a weekday (mon..sun) nor holiday, weekday_evening,"
+                    " weekend_day",
+                    value=day,
+                )
+        return value
+
+    @field_validator("together")
+    @classmethod
+    def _together_positive(cls, value: int) -> int:
+        if value <= 0:
+            raise RotaError("not_positive", "must be a whole number above 0")
+        return value
+
+    @model_validator(mode="after")
+    def _enough_members(self) -> Rotation:
+        offices = {m.office for m in self.members}
+        if self.members and self.together > len(offices):
+            raise refused(
+                "together",
+                "together_too_many",
+                f"{self.together} offices on each turn, but the rotation has {len(offices)}",
+                together=self.together,
+                members=len(offices),
+            )
+        return self
+
+    def deals(self, weekday: int, slot: str) -> bool:
+        """Whether this rotation deals a window of that weekday and slot class."""
+        return not self.days or WEEKDAYS[weekday] in self.days or slot in self.days
 
 
 class Duty(BaseModel):
@@ -236,6 +303,7 @@ class Override(BaseModel):
     office: str | None = None
     priority: int = 0
     note: str = ""
+    also: list[str] = []  # other offices on duty with ``office``, sharing its time
 
     @field_validator("start", "end")
     @classmethod
@@ -263,6 +331,7 @@ class Swap(BaseModel):
     a: str
     b: str
     note: str = ""
+    rotation: str | None = None  # the rotation whose turn it is (None: every rotation's)
 
     @field_validator("b")
     @classmethod
@@ -279,7 +348,8 @@ class Rota(BaseModel):
     offices: list[Office] = []
     duty: Duty = Duty()
     holidays: Holidays = Holidays()
-    rotation: Rotation = Rotation()
+    rotation: Rotation = Rotation()  # the one rotation, when ``rotations`` is empty
+    rotations: list[Rotation] = []  # several, each dealing its own windows (first match)
     overrides: list[Override] = []
     swaps: list[Swap] = []
 
@@ -312,19 +382,69 @@ class Rota(BaseModel):
         def unknown(path: str, office: str) -> Reason:
             return Reason(path, "unknown_office", f"unknown office {office!r}", {"office": office})
 
-        for i, member in enumerate(self.rotation.members):
-            if member.office not in known:
-                errors.append(unknown(f"rotation.members.{i}.office", member.office))
+        if self.rotations and self.rotation != Rotation():
+            errors.append(
+                Reason(
+                    "rotations",
+                    "rotation_and_rotations",
+                    "give either one [rotation] or a list of [[rotations]], not both",
+                )
+            )
+        named = [("rotation", self.rotation)] if not self.rotations else []
+        named += [(f"rotations.{i}", r) for i, r in enumerate(self.rotations)]
+        rotation_ids: set[str] = set()
+        for path, rotation in named:
+            if rotation.id in rotation_ids:
+                errors.append(
+                    Reason(
+                        f"{path}.id",
+                        "duplicate_rotation",
+                        f"two rotations have the id {rotation.id!r}",
+                        {"rotation": rotation.id},
+                    )
+                )
+            rotation_ids.add(rotation.id)
+            for i, member in enumerate(rotation.members):
+                if member.office not in known:
+                    errors.append(unknown(f"{path}.members.{i}.office", member.office))
         for i, override in enumerate(self.overrides):
             if override.office is not None and override.office not in known:
                 errors.append(unknown(f"overrides.{i}.office", override.office))
+            for j, other in enumerate(override.also):
+                if other not in known:
+                    errors.append(unknown(f"overrides.{i}.also.{j}", other))
+                elif other == override.office or override.office is None:
+                    errors.append(
+                        Reason(
+                            f"overrides.{i}.also.{j}",
+                            "also_is_lead" if override.office else "also_without_lead",
+                            f"{other!r} is the override's own office"
+                            if override.office
+                            else "a closed override (no office) has nobody to share with",
+                            {"office": other},
+                        )
+                    )
         for i, swap in enumerate(self.swaps):
             for side in ("a", "b"):
                 if getattr(swap, side) not in known:
                     errors.append(unknown(f"swaps.{i}.{side}", getattr(swap, side)))
+            if swap.rotation is not None and swap.rotation not in rotation_ids:
+                errors.append(
+                    Reason(
+                        f"swaps.{i}.rotation",
+                        "unknown_rotation",
+                        f"unknown rotation {swap.rotation!r}",
+                        {"rotation": swap.rotation},
+                    )
+                )
         if errors:
             raise RotaValidationError(errors)
         return self
+
+    @property
+    def all_rotations(self) -> list[Rotation]:
+        """The rotations in the order windows are matched: ``rotations``, else ``rotation``."""
+        return list(self.rotations) if self.rotations else [self.rotation]
 
     @property
     def zone(self) -> ZoneInfo:

@@ -1,9 +1,20 @@
 """The compiled rota: who is on duty when, answered by bisection over UTC segments.
 
 A year of the shared duty is compiled once, lazily (windows from the templates and holidays, the
-rotation's turns counted only where they occur, swaps, then overrides painted in priority order)
-into sorted, non-overlapping UTC segments; each question is then a binary search. Precedence:
-override > swap > rotation.
+rotations' turns counted only where they occur and dealt with their ledgers (:mod:`rota.dealing`),
+swaps, then overrides painted in priority order) into sorted, non-overlapping UTC segments; each
+question is then a binary search. Precedence: override > swap > rotation.
+
+Ties are decided explicitly:
+
+- Every stretch is half-open: at the instant one segment ends and another starts, the one
+  starting answers; ``valid_until`` is the first instant the answer differs.
+- Overrides of equal priority covering the same instant: the one listed last wins.
+- ``route``: the owner's own hours come first, so when they open at the instant a duty ends, the
+  answer holds until that instant and the owner answers from it. When nobody is on duty and the
+  owner opens at the same instant a shared duty starts, the owner is ``next_office`` — the one
+  ``route`` answers at that instant, so the promise made to the visitor is kept.
+- Dealing (who pays back, who stands in): the first in cycle order after the due place.
 """
 
 from __future__ import annotations
@@ -15,7 +26,8 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from rota.calendar import HolidayCalendar
-from rota.duty import SLOT_CLASSES, DutyWindows
+from rota.dealing import Dealer, Debts
+from rota.duty import SLOT_CLASSES, DutyWindows, apart
 from rota.hours import OwnHours
 from rota.intervals import Segment, Window, merge, paint, subtract
 from rota.model import Rota
@@ -74,6 +86,7 @@ class Schedule:
         self.zone: ZoneInfo = rota.zone
         self.calendar = HolidayCalendar(rota.holidays)
         self.duty = DutyWindows(rota, self.calendar, self.zone)
+        self.dealers = {r.id: Dealer(r, self.duty) for r in rota.all_rotations}
         self.hours = OwnHours(rota, self.calendar, self.zone)
         self._years: dict[int, _Year] = {}
         self._last: _Year | None = None
@@ -86,28 +99,28 @@ class Schedule:
             return cached
         begin = to_utc(date(year, 1, 1), 0, self.zone)
         end = to_utc(date(year + 1, 1, 1), 0, self.zone)
-        windows = [
-            w
-            for w in self.duty.between(date(year - 1, 12, 31), date(year, 12, 31))
-            if w.end > begin and w.start < end
-        ]
+        seam = [*self.duty.on(date(year - 1, 12, 31)), *self.duty.year_windows(year)]
+        windows = [w for w in apart(seam) if w.end > begin and w.start < end]
         segments: list[Segment] = []
-        if windows and self.duty.cycle:
-            index = self.duty.index_of(windows[0].turn_key)
-            previous = windows[0].turn_key
-            for window in windows:
-                if window.turn_key != previous:
-                    index += 1
-                    previous = window.turn_key
-                office = self.duty.office_for(index, window.day)
-                reason = "shared_duty"
-                swap = self.duty.swap_for(window)
-                if swap is not None and office in (swap.a, swap.b):
-                    office = swap.b if office == swap.a else swap.a
-                    reason = "swap"
-                segments.append(
-                    Segment(max(window.start, begin), min(window.end, end), office, reason)
+        for window in windows:
+            holders = self.dealt(window)
+            if not holders:
+                continue
+            reason = "shared_duty"
+            swap = self.duty.swap_for(window)
+            if swap is not None and {swap.a, swap.b} & set(holders):
+                exchange = {swap.a: swap.b, swap.b: swap.a}
+                holders = tuple(exchange.get(o, o) for o in holders)
+                reason = "swap"
+            segments.append(
+                Segment(
+                    max(window.start, begin),
+                    min(window.end, end),
+                    holders[0],
+                    reason,
+                    holders[1:],
                 )
+            )
         starts = [s.start for s in segments]
         # Stable sort: among overrides of equal priority the one listed last wins.
         for override in sorted(self.rota.overrides, key=lambda o: o.priority):
@@ -117,12 +130,23 @@ class Schedule:
                 continue
             painted = None
             if override.office is not None:
-                painted = Segment(o_start, o_end, override.office, "override")
+                painted = Segment(o_start, o_end, override.office, "override", tuple(override.also))
             paint(segments, starts, o_start, o_end, painted)
         merged = merge(segments)
         compiled = _Year(windows, merged, [s.start for s in merged], begin, end)
         self._years[year] = compiled
         return compiled
+
+    def dealt(self, window: Window) -> tuple[str, ...]:
+        """The offices its rotation deals a window to, the lead first (before swaps and
+        overrides); empty when no rotation deals it or the rotation has no members."""
+        dealer = self.dealers.get(window.rotation or "")
+        return dealer.holders(window) if dealer is not None else ()
+
+    def debts(self, rotation: str, year: int) -> Debts:
+        """A rotation's ledger after the windows of local year ``year``: (debtor, creditor) →
+        windows owed (see :mod:`rota.dealing`)."""
+        return self.dealers[rotation].debts_after(year)
 
     def _year_at(self, at: datetime) -> _Year:
         last = self._last
@@ -243,7 +267,8 @@ class Schedule:
         """Who answers a conversation written to ``account`` at ``at``.
 
         The owning office in its own hours; otherwise the office on shared duty; otherwise
-        nobody, with who answers next and from when (the duty or the owner's opening).
+        nobody, with who answers next and from when (the duty or the owner's opening). When the
+        owner opens at the instant a duty starts, the owner is next (it answers then).
         """
         at = require_aware(at)
         owner = self.owners.get(account)
@@ -265,5 +290,6 @@ class Schedule:
             candidates.append((opening, owner))
         if not candidates:
             return RouteAnswer(None, "nobody_on_duty", FAR_FUTURE)
-        next_at, next_office = min(candidates)
+        # A tie goes to the owner: at that instant its own hours answer first.
+        next_at, next_office = min(candidates, key=lambda c: (c[0], c[1] != owner))
         return RouteAnswer(None, "nobody_on_duty", next_at, next_office, next_at)
