@@ -463,3 +463,25 @@ def test_the_new_error_codes_are_said_in_english_and_french() -> None:
             assert reason.params and all(str(v) in text for v in reason.params.values())
         said.add(code)
     assert {"date_twice", "season_runs_into", "dated_runs_into", "seasons_overlap"} <= said
+
+
+def test_the_commented_examples_of_seasons_and_dates_work() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "rota.example.toml").read_text("utf-8")
+    commented = text.split("For example:\n", 1)[1]
+    uncommented = "\n".join(
+        line.removeprefix("#").removeprefix(" ") for line in commented.splitlines()
+    )
+    plain, examples = Schedule(loads_toml(text)), Schedule(loads_toml(text + "\n" + uncommented))
+    monday = date(2026, 11, 2)
+    assert [(w.start, w.end) for w in plain.windows_on(monday)] == [
+        (utc(2026, 11, 2, 16), utc(2026, 11, 2, 21))
+    ]
+    assert [(w.start, w.end) for w in examples.windows_on(monday)] == [
+        (utc(2026, 11, 2, 16), utc(2026, 11, 2, 19))  # winter: until 20:00
+    ]
+    assert plain.windows_on(date(2026, 12, 24)) and not examples.windows_on(date(2026, 12, 24))
+    new_year = examples.on_duty(utc(2027, 1, 1, 0, 30))
+    assert new_year.office is not None and new_year.valid_until == utc(2027, 1, 1, 1)
+    assert plain.is_open("les-salines", utc(2026, 12, 24, 14, 30)) == utc(2026, 12, 24, 16)
+    assert examples.is_open("les-salines", utc(2026, 12, 24, 14, 30)) is None
+    assert examples.is_open("les-salines", utc(2026, 12, 24, 13, 30)) == utc(2026, 12, 24, 14)
