@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -63,6 +63,16 @@ class Filters:
 
 @dataclass
 class Row:
+    """One line of a table. Definitions: docs/metrics.md.
+
+    For accounts, offices and the totals, ``conversations`` are the conversations started in the
+    period (first turns) credited there; for an adviser (``adviser=True``), the conversations whose
+    first reply they wrote, so they have no reply rate. The first-response figures are over
+    answered first turns, in wall-clock seconds and in on-duty seconds; ``within_target`` counts
+    the first replies within the account's target on duty. Later turns (after a reply, or after a
+    reopen) are counted apart. ``answered_elsewhere``: turns, first or later, answered by an
+    adviser of another office than the one on duty."""
+
     key: int
     label: str
     conversations: int = 0
@@ -72,9 +82,19 @@ class Row:
     median: float | None = None
     p90: float | None = None
     median_duty: float | None = None
+    p90_duty: float | None = None
+    mean_duty: float | None = None
+    later_turns: int = 0
+    later_replied: int = 0
+    later_median: float | None = None
+    later_median_duty: float | None = None
+    answered_elsewhere: int = 0
+    adviser: bool = False
 
     @property
     def reply_rate(self) -> float | None:
+        if self.adviser:
+            return None  # every conversation counted for an adviser is one they answered
         return self.replied / self.conversations if self.conversations else None
 
     @property
@@ -82,18 +102,46 @@ class Row:
         return self.within_target / self.conversations if self.conversations else None
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        first: dict[str, object] = (
+            {"conversations_first_answered": self.conversations}
+            if self.adviser
+            else {
+                "conversations": self.conversations,
+                "replied": self.replied,
+                "reply_rate": self.reply_rate,
+            }
+        )
+        found: dict[str, object] = {
             "key": self.key,
             "label": self.label,
-            "conversations": self.conversations,
-            "replied": self.replied,
-            "reply_rate": self.reply_rate,
+            **first,
             "mean_seconds": self.mean,
+            "mean_duty_seconds": self.mean_duty,
             "median_seconds": self.median,
-            "p90_seconds": self.p90,
             "median_duty_seconds": self.median_duty,
+            "p90_seconds": self.p90,
+            "p90_duty_seconds": self.p90_duty,
             "within_target": self.within_rate,
+            "within_target_count": self.within_target,
         }
+        if not self.adviser:
+            found["later_turns"] = self.later_turns
+        found["later_replied"] = self.later_replied
+        found["later_median_seconds"] = self.later_median
+        found["later_median_duty_seconds"] = self.later_median_duty
+        if not self.adviser:
+            found["answered_by_another_office"] = self.answered_elsewhere
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    """One day of the trend: conversations started, and their first responses' medians."""
+
+    day: date
+    conversations: int
+    median: float | None
+    median_duty: float | None
 
 
 @dataclass
@@ -105,6 +153,8 @@ class Report:
     total: Row
     trend: list[tuple[date, float | None, int]]  # day, median first response, conversations
     heat: list[list[tuple[int, float | None]]]  # [weekday][hour] → (turns started, median)
+    days: list[Day] = field(default_factory=list)  # the trend with on-duty medians
+    heat_duty: list[list[float | None]] = field(default_factory=list)  # [weekday][hour] median
 
 
 def scope_office(user: User, requested: int | None) -> int | None:
@@ -154,72 +204,104 @@ def kth(lists: Sequence[Sequence[float]], k: int) -> float:
         lo = upto
 
 
-def median(lists: Sequence[Sequence[float]]) -> float | None:
-    """The middle value (the mean of the middle pair for an even count) of sorted lists."""
-    n = sum(len(values) for values in lists)
-    if not n:
-        return None
-    if n % 2:
-        return kth(lists, n // 2)
-    return (kth(lists, n // 2 - 1) + kth(lists, n // 2)) / 2
-
-
 def nearest_rank(lists: Sequence[Sequence[float]], q: int) -> float | None:
+    """The ``q``-th percentile (0 < q <= 100) of sorted lists by the nearest-rank method: the
+    ceil(q·n/100)-th smallest value (from 1) of the n values, None when there are none."""
     n = sum(len(values) for values in lists)
     if not n:
         return None
-    return kth(lists, max(0, -(-q * n // 100) - 1))
+    rank = max(1, -(-q * n // 100))  # ceil in integers: no rounding error
+    return kth(lists, rank - 1)
 
 
-class _Group:
-    """Sorted durations and counts of some turns."""
+def median(lists: Sequence[Sequence[float]]) -> float | None:
+    """The median by the nearest-rank method: the ceil(n/2)-th smallest value (from 1), always
+    one of the values (the lower middle one for an even count)."""
+    return nearest_rank(lists, 50)
 
-    __slots__ = ("count", "duty", "replied", "times", "wall_sum", "within")
+
+class _Turns:
+    """Counts and sorted durations of some turns (first ones, or later ones)."""
+
+    __slots__ = ("count", "duty", "duty_sum", "replied", "times", "wall_sum", "within")
 
     def __init__(self) -> None:
         self.count = 0
         self.replied = 0
         self.within = 0
         self.wall_sum = 0.0
-        self.times: list[list[float]] = []  # sorted lists
-        self.duty: list[list[float]] = []
+        self.duty_sum = 0.0
+        self.times: list[list[float]] = []  # sorted lists (wall-clock seconds)
+        self.duty: list[list[float]] = []  # sorted lists (on-duty seconds)
 
-    def merge(self, other: _Group) -> None:
+    def merge(self, other: _Turns) -> None:
         self.count += other.count
         self.replied += other.replied
         self.within += other.within
         self.wall_sum += other.wall_sum
+        self.duty_sum += other.duty_sum
         self.times.extend(other.times)
         self.duty.extend(other.duty)
 
-    def row(self, key: int, label: str) -> Row:
+    def fill(self, found: Iterable[Piece], target: float | None, answered_only: bool) -> None:
+        """Adds ``found``, their durations merged and sorted once."""
+        times: list[float] = []
+        duty: list[float] = []
+        for piece in found:
+            self.count += piece.replied if answered_only else piece.turns
+            self.replied += piece.replied
+            self.wall_sum += piece.wall_sum
+            times.extend(piece.walls)
+            duty.extend(piece.duties)
+        times.sort()
+        duty.sort()
+        self.duty_sum += sum(duty)
+        if target is not None:
+            self.within += bisect_right(duty, target)  # judged on the time on duty
+        self.times.append(times)
+        self.duty.append(duty)
+
+
+class _Group:
+    """First turns, later turns, and the turns answered by another office than the one on duty."""
+
+    __slots__ = ("elsewhere", "first", "later")
+
+    def __init__(self) -> None:
+        self.first = _Turns()
+        self.later = _Turns()
+        self.elsewhere = 0
+
+    def merge(self, other: _Group) -> None:
+        self.first.merge(other.first)
+        self.later.merge(other.later)
+        self.elsewhere += other.elsewhere
+
+    def row(self, key: int, label: str, adviser: bool = False) -> Row:
+        first, later = self.first, self.later
         return Row(
-            key, label, self.count, self.replied, self.within,
-            self.wall_sum / self.replied if self.replied else None, median(self.times),
-            nearest_rank(self.times, 90), median(self.duty),
+            key, label, first.count, first.replied, first.within,
+            first.wall_sum / first.replied if first.replied else None,
+            median(first.times), nearest_rank(first.times, 90),
+            median(first.duty), nearest_rank(first.duty, 90),
+            first.duty_sum / first.replied if first.replied else None,
+            later.count, later.replied, median(later.times), median(later.duty),
+            self.elsewhere, adviser,
         )  # fmt: skip
 
 
 def _sorted_group(
-    found: Sequence[Piece], target: float | None, answered_only: bool, with_duty: bool = True
+    found: Sequence[Piece], target: float | None, answered_only: bool = False
 ) -> _Group:
-    """One group of pieces, their durations merged and sorted once (on-duty ones if asked)."""
+    """One group of pieces, each kind of turn's durations merged and sorted once."""
     group = _Group()
-    times: list[float] = []
-    duty: list[float] = []
-    for piece in found:
-        group.count += piece.replied if answered_only else piece.turns
-        group.replied += piece.replied
-        group.wall_sum += piece.wall_sum
-        times.extend(piece.walls)
-        if with_duty:
-            duty.extend(piece.duties)
-    times.sort()
-    duty.sort()
-    if target is not None:
-        group.within = bisect_right(times, target)
-    group.times.append(times)
-    group.duty.append(duty)
+    group.first.fill((p for p in found if p.first), target, answered_only)
+    group.later.fill((p for p in found if not p.first), None, answered_only)
+    group.elsewhere = sum(
+        p.replied
+        for p in found
+        if p.responder_office_id and p.responder_office_id != p.office_on_duty_id
+    )
     return group
 
 
@@ -230,8 +312,8 @@ def _by(found: Iterable[Piece], key: Callable[[Piece], Any]) -> dict[Any, list[P
     return groups
 
 
-def _table(groups: dict[int, _Group], labels: dict[int, str]) -> list[Row]:
-    built = [group.row(key, labels.get(key, "?")) for key, group in groups.items()]
+def _table(groups: dict[int, _Group], labels: dict[int, str], adviser: bool = False) -> list[Row]:
+    built = [group.row(key, labels.get(key, "?"), adviser) for key, group in groups.items()]
     return sorted(built, key=lambda r: (-r.conversations, r.label))
 
 
@@ -313,12 +395,10 @@ async def day_pieces(session: AsyncSession, seen: Scope, period: Period) -> list
 
 
 def account_tables(seen: Scope, found: Sequence[Piece]) -> Tables:
-    """The per-account table, the same per office on duty, and the totals (first turns)."""
+    """The per-account table, the same per office on duty, and the totals."""
     pairs = {
-        pair: _sorted_group(group, seen.target(pair[0]), answered_only=False)
-        for pair, group in _by(
-            (p for p in found if p.first), lambda p: (p.account_id, p.office_on_duty_id)
-        ).items()
+        pair: _sorted_group(group, seen.target(pair[0]))
+        for pair, group in _by(found, lambda p: (p.account_id, p.office_on_duty_id)).items()
     }
     by_account: dict[int, _Group] = {}
     by_office: dict[int, _Group] = {}
@@ -335,47 +415,67 @@ def account_tables(seen: Scope, found: Sequence[Piece]) -> Tables:
 
 
 def adviser_table(seen: Scope, found: Sequence[Piece]) -> list[Row]:
-    """Every answered turn (first or later) per adviser who answered it."""
+    """Per adviser: the conversations whose first reply they wrote (with those replies'
+    figures) and the later turns they answered, apart."""
     groups: dict[int, _Group] = {}
     for responder, group in _by(
         (p for p in found if p.responder_id), lambda p: p.responder_id
     ).items():
         merged = _Group()
         for account_id, same in _by(group, lambda p: p.account_id).items():
-            part = _sorted_group(same, seen.target(account_id), answered_only=True)
-            merged.merge(part)
+            merged.merge(_sorted_group(same, seen.target(account_id), answered_only=True))
         groups[responder] = merged
-    return _table(groups, seen.users)
+    return _table(groups, seen.users, adviser=True)
+
+
+def days(period: Period, found: Sequence[Piece]) -> list[Day]:
+    """Per day: the conversations started and their first responses' medians (wall, on duty)."""
+    by_day = _by((p for p in found if p.first), lambda p: p.day)
+    out: list[Day] = []
+    for n in range((period.last - period.first).days + 1):
+        day = period.first + timedelta(days=n)
+        group = by_day.get(day.isoformat())
+        if group is None:
+            out.append(Day(day, 0, None, None))
+            continue
+        first = _sorted_group(group, None).first
+        out.append(Day(day, first.count, median(first.times), median(first.duty)))
+    return out
 
 
 def trend(period: Period, found: Sequence[Piece]) -> list[tuple[date, float | None, int]]:
-    """Per day: the median first response and the number of conversations."""
-    days = _by((p for p in found if p.first), lambda p: p.day)
-    out: list[tuple[date, float | None, int]] = []
-    for n in range((period.last - period.first).days + 1):
-        day = period.first + timedelta(days=n)
-        group = days.get(day.isoformat())
-        if group is None:
-            out.append((day, None, 0))
-            continue
-        sorted_group = _sorted_group(group, None, answered_only=False, with_duty=False)
-        out.append((day, median(sorted_group.times), sorted_group.count))
-    return out
+    """Per day: the median first response (wall clock) and the number of conversations."""
+    return [(d.day, d.median, d.conversations) for d in days(period, found)]
+
+
+async def heat_map(
+    session: AsyncSession, seen: Scope, period: Period
+) -> tuple[list[list[tuple[int, float | None]]], list[list[float | None]]]:
+    """Per weekday and hour (local time): the turns that started then and their median (wall
+    clock); and the same turns' median on duty."""
+    found = await pieces(
+        session, seen.where, RollupGrain.HOUR, period.first, period.last, seen.timezone
+    )
+    cells: dict[int, tuple[int, float | None, float | None]] = {}
+    for hour, group in _by(found, lambda p: p.hour).items():
+        turns = _Turns()
+        turns.fill(group, None, answered_only=False)
+        cells[hour] = (turns.count, median(turns.times), median(turns.duty))
+    empty = (0, None, None)
+    counts = [[_count(cells.get(w * 24 + h, empty)) for h in range(24)] for w in range(7)]
+    duty = [[cells.get(w * 24 + h, empty)[2] for h in range(24)] for w in range(7)]
+    return counts, duty
+
+
+def _count(cell: tuple[int, float | None, float | None]) -> tuple[int, float | None]:
+    return cell[0], cell[1]
 
 
 async def heat(
     session: AsyncSession, seen: Scope, period: Period
 ) -> list[list[tuple[int, float | None]]]:
     """Per weekday and hour (local time): the turns that started then, and their median."""
-    found = await pieces(
-        session, seen.where, RollupGrain.HOUR, period.first, period.last, seen.timezone
-    )
-    hours = _by(found, lambda p: p.hour)
-    cells: dict[int, tuple[int, float | None]] = {}
-    for hour, group in hours.items():
-        sorted_group = _sorted_group(group, None, answered_only=False, with_duty=False)
-        cells[hour] = (sorted_group.count, median(sorted_group.times))
-    return [[cells.get(w * 24 + h, (0, None)) for h in range(24)] for w in range(7)]
+    return (await heat_map(session, seen, period))[0]
 
 
 async def report(
@@ -385,14 +485,18 @@ async def report(
     seen = await scope(session, user, filters, timezone)
     found = await day_pieces(session, seen, period)
     tables = account_tables(seen, found)
+    daily = days(period, found)
+    cells, cells_duty = await heat_map(session, seen, period)
     return Report(
         period,
         tables.accounts,
         tables.offices,
         adviser_table(seen, found),
         tables.total,
-        trend(period, found),
-        await heat(session, seen, period),
+        [(d.day, d.median, d.conversations) for d in daily],
+        cells,
+        daily,
+        cells_duty,
     )
 
 

@@ -16,7 +16,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models import Account, Conversation, Destination, ResponseTurn, User
 from app.rollups import day_changed
+from app.routing import Router
 from rota import Schedule
+
+# The rota's answer for a later turn (compiled once per worker, like the app's own router).
+_router = Router()
 
 
 def hour_of_week(at: datetime, timezone: str) -> int:
@@ -50,14 +54,35 @@ async def open_turn(
     at: datetime,
     first: bool,
 ) -> None:
+    """Records a visitor turn opening at ``at``.
+
+    ``first`` says the conversation was routed just now (opened, or reopened and routed again):
+    the office on duty is then the one it was routed to. Otherwise the rota says who was on duty
+    at ``at`` (the office it would route a new conversation to, the next one when nobody is), not
+    where the conversation sits now. The turn is the conversation's first turn only if it has no
+    turn yet: a reopened conversation opens a later turn, never a new conversation."""
+    account = await session.get(Account, conversation.account_id)
+    if first or account is None:
+        office_id = conversation.office_id
+    else:
+        office_id = (await _router.decide(session, account, at)).office_id
+    earlier = None
+    if conversation.id is not None:
+        earlier = (
+            await session.exec(
+                select(ResponseTurn.id)
+                .where(ResponseTurn.conversation_id == conversation.id)
+                .limit(1)
+            )
+        ).first()
     day = local_day(at, destination.timezone)
     session.add(
         ResponseTurn(
             conversation_id=conversation.id or 0,
             account_id=conversation.account_id,
             channel=conversation.channel,
-            office_on_duty_id=conversation.office_id,
-            first=first,
+            office_on_duty_id=office_id,
+            first=earlier is None,
             started_at=at,
             hour_of_week=hour_of_week(at, destination.timezone),
             local_day=day,

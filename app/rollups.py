@@ -41,9 +41,19 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CSV_COLUMNS = (
-    "conversation", "account", "channel", "office_on_duty", "first_response", "started_at",
-    "answered_at", "wall_seconds", "on_duty_seconds", "responder", "responder_office",
+    "conversation_id", "account_id", "account_key", "account", "channel", "office_on_duty_id",
+    "office_on_duty", "first_response", "started_at", "answered_at", "wall_seconds",
+    "on_duty_seconds", "responder_id", "responder", "responder_office_id", "responder_office",
+    "answered_by_another_office",
 )  # fmt: skip
+# The format of the stored rollups, marked on every DAY row (``hour_of_week``, unused there): a
+# day built by an older version (-1: without on-duty durations per hour, CSV lines without
+# names) is read from its turns and rebuilt by the next pass, with no migration.
+DAY_FORMAT = -2
+# Stored CSV lines hold these in place of the names, written at reading: a rename shows at once.
+# Each stored body has one account, office on duty, adviser and office answering, so a body's
+# names are four replacements; no other field (numbers, times, a key) holds a NUL.
+_NAME_MARKS = ("\x00A", "\x00O", "\x00R", "\x00P")
 LEASE_SECONDS = 300
 BUILD_BATCH = 31  # days rebuilt per pass and destination
 
@@ -127,7 +137,7 @@ def summarise(rows: Iterable[Sequence[Any]], grain: RollupGrain) -> list[Piece]:
             piece.replied += 1
             piece.wall_sum += wall
             piece.walls.append(wall)
-            if duty is not None and not by_hour:
+            if duty is not None:
                 piece.duties.append(duty)
     for piece in pieces.values():
         piece.walls.sort()
@@ -135,19 +145,63 @@ def summarise(rows: Iterable[Sequence[Any]], grain: RollupGrain) -> list[Piece]:
     return list(pieces.values())
 
 
-def csv_line(writer: Any, row: Sequence[Any]) -> None:
-    """One turn as a CSV row; ``row`` is TURN_COLUMNS then CSV_EXTRA."""
-    (_, duty_office, responder_office, responder, first, wall, duty, _, _,
+@dataclass(frozen=True, slots=True)
+class CsvNames:
+    """The names written beside the ids in the CSV (accounts, offices, users)."""
+
+    accounts: dict[int, str]
+    offices: dict[int, str]
+    users: dict[int, str]
+
+    def of(self, kind: int, key: int) -> str:
+        if not key:
+            return ""
+        found = (self.accounts, self.offices, self.users, self.offices)[kind]
+        return found.get(key, "?")
+
+
+def seconds(value: float | None) -> int | str:
+    """Seconds as a whole number (rounded to the nearest), blank for none."""
+    return "" if value is None else int(value + 0.5)
+
+
+def cell(value: str) -> str:
+    """A name a spreadsheet would read as a formula (=, +, -, @, tab, CR) goes after a quote."""
+    return "'" + value if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
+
+
+def csv_line(writer: Any, row: Sequence[Any], names: CsvNames | None = None) -> None:
+    """One turn as a CSV row; ``row`` is TURN_COLUMNS then CSV_EXTRA. Without ``names``, the
+    names are marks to replace at reading (:func:`named`)."""
+    (account, duty_office, responder_office, responder, first, wall, duty, _, _,
      conversation, key, channel, started, answered) = row  # fmt: skip
+    ids = (account, duty_office, responder, responder_office)
+    if names is None:
+        shown = [mark if ids[n] else "" for n, mark in enumerate(_NAME_MARKS)]
+    else:
+        shown = [cell(names.of(n, ids[n])) for n in range(4)]
+    elsewhere = "" if not responder_office else int(responder_office != duty_office)
     writer.writerow(
-        (conversation, key, channel, duty_office, int(bool(first)), started.isoformat(),
-         answered.isoformat() if answered else "", _blank(wall), _blank(duty),
-         responder or "", responder_office or "")
+        (conversation, account, cell(key), shown[0], channel, duty_office, shown[1],
+         int(bool(first)), started.isoformat(), answered.isoformat() if answered else "",
+         seconds(wall), seconds(duty), responder or "", shown[2], responder_office or "",
+         shown[3], elsewhere)
     )  # fmt: skip
 
 
-def _blank(value: object) -> object:
-    return "" if value is None else value
+def _quoted(value: str) -> bytes:
+    out = io.StringIO()
+    csv.writer(out).writerow([value])
+    return out.getvalue().removesuffix("\r\n").encode()
+
+
+def named(body: bytes, ids: tuple[int, int, int, int], names: CsvNames) -> bytes:
+    """A stored body with its names written in (``ids``: account, office on duty, adviser,
+    office answering)."""
+    for n, mark in enumerate(_NAME_MARKS):
+        if ids[n]:
+            body = body.replace(mark.encode(), _quoted(cell(names.of(n, ids[n]))))
+    return body
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -206,13 +260,20 @@ class TurnFilter:
 async def clean_days(
     conn: AsyncConnection, destination_id: int, first: date, last: date
 ) -> set[str]:
-    """Days of the period whose stored rollups match their turns."""
+    """Days of the period whose stored rollups match their turns (and today's format)."""
     result = await conn.execute(
         text(
             "SELECT local_day FROM rollupday WHERE destination_id = :d AND local_day >= :first "
-            "AND local_day <= :last AND built = changes"
+            "AND local_day <= :last AND built = changes AND NOT EXISTS (SELECT 1 FROM turnrollup r "
+            "WHERE r.destination_id = rollupday.destination_id AND r.grain = 0 "
+            "AND r.local_day = rollupday.local_day AND r.hour_of_week != :format)"
         ),
-        {"d": destination_id, "first": first.isoformat(), "last": last.isoformat()},
+        {
+            "d": destination_id,
+            "first": first.isoformat(),
+            "last": last.isoformat(),
+            "format": DAY_FORMAT,
+        },
     )
     return {row[0] for row in result.all()}
 
@@ -303,11 +364,29 @@ async def pieces(
     return found
 
 
+_NAMES = (
+    text("SELECT id, name FROM account WHERE destination_id = :d"),
+    text("SELECT id, name FROM office WHERE destination_id = :d"),
+    text('SELECT id, name FROM "user" WHERE destination_id = :d'),
+)
+
+
+async def csv_names(conn: AsyncConnection, destination_id: int) -> CsvNames:
+    """The destination's account, office and user names, by id."""
+    found: list[dict[int, str]] = []
+    for query in _NAMES:
+        result = await conn.execute(query, {"d": destination_id})
+        found.append({row[0]: row[1] for row in result.all()})
+    return CsvNames(*found)
+
+
 async def csv_chunks(
     session: AsyncSession, where: TurnFilter, first: date, last: date, timezone: str
 ) -> list[bytes]:
-    """The period's turns as CSV (UTF-8, no header), day by day: stored lines for clean days."""
+    """The period's turns as CSV (UTF-8, no header), day by day: stored lines for clean days,
+    with today's names."""
     conn = await session.connection()
+    names = await csv_names(conn, where.destination_id)
     clean = await clean_days(conn, where.destination_id, first, last)
     stored_bodies: dict[str, list[bytes]] = {}
     if clean:
@@ -322,7 +401,9 @@ async def csv_chunks(
         keeps = where.keeps
         for day, account, duty, resp_office, responder, body in result.all():
             if day in clean and keeps(account, duty, resp_office, responder):
-                stored_bodies.setdefault(day, []).append(body)
+                stored_bodies.setdefault(day, []).append(
+                    named(body, (account, duty, responder, resp_office), names)
+                )
     chunks: list[bytes] = []
     for n in range((last - first).days + 1):
         day = first + timedelta(days=n)
@@ -332,7 +413,7 @@ async def csv_chunks(
         out = io.StringIO()
         writer = csv.writer(out)
         for row in await scan(conn, where, [day], timezone, csv_columns=True):
-            csv_line(writer, row)
+            csv_line(writer, row, names)
         chunks.append(out.getvalue().encode())
     return chunks
 
@@ -385,7 +466,8 @@ async def build_day(db: Database, destination: Destination, day: date) -> None:
         session.add_all(
             TurnRollup(
                 destination_id=destination.id, grain=grain, local_day=p.day,
-                hour_of_week=p.hour, account_id=p.account_id,
+                hour_of_week=p.hour if grain == RollupGrain.HOUR else DAY_FORMAT,
+                account_id=p.account_id,
                 office_on_duty_id=p.office_on_duty_id, responder_office_id=p.responder_office_id,
                 responder_id=p.responder_id, first=p.first, turns=p.turns, replied=p.replied,
                 wall_sum=p.wall_sum, walls=_blob(p.walls), duties=_blob(p.duties),
@@ -426,10 +508,18 @@ async def stale_days(db: Database, destination: Destination, before: date) -> li
         conn = await session.connection()
         result = await conn.execute(
             text(
-                "SELECT local_day FROM rollupday WHERE destination_id = :d AND built != changes "
+                "SELECT local_day FROM rollupday WHERE destination_id = :d "
+                "AND (built != changes OR EXISTS (SELECT 1 FROM turnrollup r "
+                "WHERE r.destination_id = rollupday.destination_id AND r.grain = 0 "
+                "AND r.local_day = rollupday.local_day AND r.hour_of_week != :format)) "
                 "AND local_day < :before ORDER BY local_day LIMIT :limit"
             ),
-            {"d": destination.id, "before": before.isoformat(), "limit": BUILD_BATCH},
+            {
+                "d": destination.id,
+                "before": before.isoformat(),
+                "limit": BUILD_BATCH,
+                "format": DAY_FORMAT,
+            },
         )
         return [date.fromisoformat(row[0]) for row in result.all()]
 

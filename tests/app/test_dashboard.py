@@ -72,7 +72,8 @@ async def test_figures_per_account_office_and_adviser(live: LiveServer, services
     accounts = {row["label"]: row for row in data["accounts"]}
     port = accounts["Chat de Port-Argent"]
     assert (port["conversations"], port["replied"]) == (3, 2)
-    assert (port["mean_seconds"], port["median_seconds"], port["p90_seconds"]) == (120, 120, 180)
+    # Nearest rank: of [60, 180], the median is the 1st (⌈2/2⌉) and the p90 the 2nd (⌈1.8⌉).
+    assert (port["mean_seconds"], port["median_seconds"], port["p90_seconds"]) == (120, 60, 180)
     assert port["within_target"] == 1 / 3  # only the 60 s answer is within chat's 2 minutes
     assert accounts["Chat de Saint-Clair"]["median_seconds"] == 30
     offices = {row["label"]: row["conversations"] for row in data["offices"]}
@@ -80,10 +81,12 @@ async def test_figures_per_account_office_and_adviser(live: LiveServer, services
         "Office de Tourisme de Port-Argent": 3,
         "Office de Tourisme de Saint-Clair": 1,
     }
-    advisers = {row["label"]: row["replied"] for row in data["advisers"]}
+    advisers = {row["label"]: row["conversations_first_answered"] for row in data["advisers"]}
     assert advisers == {"Camille Martin": 2, "Léa Dubois": 1}
     assert data["total"]["conversations"] == 4
-    assert data["trend"] == [{"day": "2026-07-21", "median_seconds": 60, "conversations": 4}]
+    assert data["trend"] == [
+        {"day": "2026-07-21", "median_seconds": 60, "median_duty_seconds": 60, "conversations": 4}
+    ]
     assert data["heat"][1][10]["turns"] == 3  # Tuesday 10:00–11:00
     assert data["heat"][1][23]["turns"] == 1
 
@@ -140,17 +143,18 @@ async def test_csv_exports(live: LiveServer, services: Services) -> None:
             )
         )
         by_office, by_adviser = (
-            {r["label"]: r["conversations"] for r in csv.DictReader(io.StringIO(
+            {r[name]: r[count] for r in csv.DictReader(io.StringIO(
                 client.get(f"/api/metrics/export.csv?kind={kind}&{DAY}").text))}
-            for kind in ("offices", "advisers")
+            for kind, name, count in (("offices", "office", "conversations"),
+                                      ("advisers", "adviser", "conversations_first_answered"))
         )  # fmt: skip
         page = client.get(f"/dashboard?{DAY}")
-    assert len(rows) == 4 and {r["account"] for r in rows} == {
+    assert len(rows) == 4 and {r["account_key"] for r in rows} == {
         "chat-port-argent",
         "chat-saint-clair",
     }
-    assert sorted(r["wall_seconds"] for r in rows) == ["", "180.0", "30.0", "60.0"]
-    assert {r["label"]: r["conversations"] for r in table} == {
+    assert sorted(r["wall_seconds"] for r in rows) == ["", "180", "30", "60"]  # whole seconds
+    assert {r["account"]: r["conversations"] for r in table} == {
         "Chat de Port-Argent": "3",
         "Chat de Saint-Clair": "1",
     }
@@ -158,7 +162,7 @@ async def test_csv_exports(live: LiveServer, services: Services) -> None:
         "Office de Tourisme de Port-Argent": "3",
         "Office de Tourisme de Saint-Clair": "1",
     }
-    assert by_adviser == {"Camille Martin": "2", "Léa Dubois": "1"}  # answered turns
+    assert by_adviser == {"Camille Martin": "2", "Léa Dubois": "1"}  # first replies written
     assert (
         page.status_code == 200
         and 'data-testid="dash-accounts"' in page.text

@@ -71,7 +71,7 @@ async def test_a_reply_across_the_spring_dst_night(services: Services) -> None:
     assert turn.responder_id == adviser.id and turn.responder_office_id == adviser.office_id
 
 
-async def test_automatic_replies_never_count_and_reopen_starts_a_first_turn(
+async def test_automatic_replies_never_count_and_a_reopen_opens_a_later_turn(
     services: Services,
 ) -> None:
     night = datetime(2026, 7, 21, 21, 30, tzinfo=UTC)  # Tuesday 23:30: nobody on duty
@@ -91,4 +91,5 @@ async def test_automatic_replies_never_count_and_reopen_starts_a_first_turn(
     first, second = await turns(services)
     assert first.first and first.wall_seconds == 10 * 3600
     assert first.duty_seconds == 30 * 60  # only from 09:00, when Port-Argent opened
-    assert second.first and second.started_at == later and second.answered_at is None
+    # Reopened by the visitor: a later turn of the same conversation, never a new conversation.
+    assert not second.first and second.started_at == later and second.answered_at is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -13,8 +14,8 @@ from sqlmodel import select
 
 from app import actions, keys
 from app.dashboard import kth, median, nearest_rank
-from app.models import Conversation, Destination, RollupDay, TurnRollup, User
-from app.rollups import build_pass, build_stale, day_changed
+from app.models import Conversation, CsvRollup, Destination, RollupDay, TurnRollup, User
+from app.rollups import DAY_FORMAT, build_pass, build_stale, day_changed
 from app.services import Services
 from tests.app.test_dashboard import DAY, history, manager
 from tests.conftest import LiveServer, login
@@ -34,9 +35,8 @@ def test_kth_matches_sorting_everything(lists: list[list[float]], data: Any) -> 
     k = data.draw(st.integers(0, len(everything) - 1))
     assert kth(ordered, k) == everything[k]
     n = len(everything)
-    middle = everything[n // 2] if n % 2 else (everything[n // 2 - 1] + everything[n // 2]) / 2
-    assert median(ordered) == middle
-    assert nearest_rank(ordered, 90) == everything[max(0, -(-90 * n // 100) - 1)]
+    assert median(ordered) == everything[math.ceil(n / 2) - 1]  # nearest rank, from 1
+    assert nearest_rank(ordered, 90) == everything[math.ceil(0.9 * n - 1e-9) - 1]
 
 
 async def destination(services: Services) -> Destination:
@@ -86,12 +86,16 @@ async def test_rollups_give_the_figures_of_the_turns(live: LiveServer, services:
             csv.DictReader(io.StringIO(client.get(f"/api/metrics/export.csv?{DAY}").text))
         )
     assert [row["label"] for row in own["accounts"]] == ["Chat de Saint-Clair"]
-    assert [r["account"] for r in own_rows] == ["chat-saint-clair"]
+    assert [(r["account_key"], r["account"]) for r in own_rows] == [
+        ("chat-saint-clair", "Chat de Saint-Clair")
+    ]
     with login(
         live.url, "camille@port-argent.example", live.logins["camille@port-argent.example"].password
     ) as client:
         mine = client.get(f"/api/metrics?{DAY}").json()
-    assert [(r["label"], r["replied"]) for r in mine["advisers"]] == [("Camille Martin", 2)]
+    assert [(r["label"], r["conversations_first_answered"]) for r in mine["advisers"]] == [
+        ("Camille Martin", 2)
+    ]
     assert sum(n for row in mine["heat"] for n in [c["turns"] for c in row]) == 2
 
 
@@ -150,3 +154,35 @@ async def test_history_written_before_rollups_is_marked_and_built(
     assert (await marks(services))["2026-07-21"] == (1, 1)
     data, _ = figures(live)
     assert data["total"]["conversations"] == 4
+
+
+async def test_a_day_built_in_the_older_format_is_read_from_its_turns_and_rebuilt(
+    live: LiveServer, services: Services
+) -> None:
+    await history(services)
+    place = await destination(services)
+    await build_stale(services.db, place, date(2026, 7, 22))
+    built, built_rows = figures(live)
+    # As an older version left it: DAY rows marked -1, CSV lines with their ids only.
+    async with services.db.session() as session:
+        for row in (await session.exec(select(TurnRollup).where(TurnRollup.grain == 0))).all():
+            row.hour_of_week = -1
+            session.add(row)
+        for body in (await session.exec(select(CsvRollup))).all():
+            body.body = b"stale,line\r\n"
+            session.add(body)
+        await session.commit()
+    changes, built_count = (await marks(services))["2026-07-21"]
+    assert changes == built_count  # the counters say clean; the format says otherwise
+    read, read_rows = figures(live)  # from the turns, not from the old rows
+    assert read == built and by_turn(read_rows) == by_turn(built_rows)
+    assert all("stale" not in ",".join(r.values()) for r in read_rows)
+    assert await build_stale(services.db, place, date(2026, 7, 22)) == 1  # rebuilt once
+    async with services.db.session() as session:
+        marks_left = {
+            r.hour_of_week
+            for r in (await session.exec(select(TurnRollup).where(TurnRollup.grain == 0))).all()
+        }
+    assert marks_left == {DAY_FORMAT}
+    again, again_rows = figures(live)
+    assert again == built and by_turn(again_rows) == by_turn(built_rows)
