@@ -311,6 +311,60 @@ async def test_0003_gives_the_replies_already_failed_no_code_and_its_downgrade_k
     assert [tuple(r) for r in rows] == [("Bonjour", "the SMTP server timed out")]
 
 
+async def test_0011_gives_open_conversations_the_rotas_last_choice(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.run_sync(migrations.upgrade, "0010")
+    transferred = await add_a_conversation(engine)
+    insert = (
+        "INSERT INTO conversation (destination_id, account_id, contact_id, office_id, channel,"
+        " thread_key, subject, status, unread, created_at, last_message_at, preview)"
+        " VALUES (1, 1, 1, :office, 'webchat', :key, '', :status, 0, :at, :at, '')"
+    )
+    decision = (
+        "INSERT INTO routingdecision (conversation_id, office_id, reason, detail, at)"
+        " VALUES (:c, :office, :reason, '', :at)"
+    )
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO office (destination_id, slug, name, adviser_cap)"
+                " VALUES (1, 'saint-clair', 'Saint-Clair', 3)"
+            )
+        )
+        plain = (
+            await conn.execute(
+                text(insert), {"office": 1, "key": "v-2", "status": "OPEN", "at": T0}
+            )
+        ).lastrowid
+        closed = (
+            await conn.execute(
+                text(insert), {"office": 1, "key": "v-3", "status": "RESOLVED", "at": T0}
+            )
+        ).lastrowid
+        for conversation_id, office_id, reason in (
+            (transferred, 1, "shared_duty"),
+            (transferred, 2, "transfer"),  # a transfer names its target, not the rota's choice
+            (transferred, 2, "assigned"),
+            (closed, 1, "own_hours"),
+        ):
+            await conn.execute(
+                text(decision),
+                {"c": conversation_id, "office": office_id, "reason": reason, "at": T0},
+            )
+        await conn.execute(
+            text("UPDATE conversation SET office_id = 2 WHERE id = :c"), {"c": transferred}
+        )
+
+    assert await migrate(engine) == ("0010", HEAD)
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(text("SELECT id, office_id, routed_office_id FROM conversation"))
+        ).all()
+    assert sorted(tuple(r) for r in rows) == sorted(
+        [(transferred, 2, 1), (plain, 1, 1), (closed, 1, None)]
+    )
+
+
 async def test_downgrade_to_base_removes_every_table(engine: AsyncEngine) -> None:
     await migrate(engine)
     async with engine.begin() as conn:
