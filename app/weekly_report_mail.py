@@ -90,7 +90,6 @@ def compose(
     mail["Date"] = format_datetime(now)
     mail["Message-ID"] = make_msgid(domain=config.address.rpartition("@")[2] or None)
     mail["Auto-Submitted"] = "auto-generated"  # RFC 3834: no automatic answer to it
-    mail["Content-Language"] = t.language
     body = weekly_report.text(report, t)
     mail.set_content(f"{intro}\n\n{body}\n{t('weekly.open_online')}: {link}\n")
     mail.add_alternative(document(report, t, intro=intro, link=link), subtype="html")
@@ -100,6 +99,7 @@ def compose(
         subtype="pdf",
         filename=f"{report.filename}.pdf",
     )
+    mail["Content-Language"] = t.language  # after the parts: they take Content-* headers along
     return mail
 
 
