@@ -62,6 +62,7 @@ class DutyOut(BaseModel):
     since: datetime | None
     until: datetime | None
     next_start: datetime | None
+    together: list[str] = []  # the other offices on the shared duty with it (sharing the load)
 
 
 async def _team(services: Services, destination_id: int) -> list[User]:
@@ -197,7 +198,8 @@ async def retry_message(message_id: RowId, user: CurrentUser, services: Services
 @router.get("/duty")
 async def get_duty(user: CurrentUser, services: ServicesDep) -> DutyOut:
     """The duty banner: whether the user's office answers now, how, since and until when (for a
-    destination manager: the office on shared duty now). Times are UTC."""
+    destination manager: the office on shared duty now), and the offices sharing that duty with
+    it. Times are UTC."""
     found = await duty.for_user(services, user)
     return DutyOut(
         office_id=found.office_id,
@@ -208,4 +210,5 @@ async def get_duty(user: CurrentUser, services: ServicesDep) -> DutyOut:
         since=found.since,
         until=found.until,
         next_start=found.next_start,
+        together=list(found.together),
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from tests.app.test_handover_transfer import FESTIVAL
 from tests.app.test_routing import SATURDAY_2114, TUESDAY_2330
 from tests.conftest import OFFICE_HOURS, LiveServer, login, office_login
 
@@ -54,6 +55,7 @@ def test_duty_banner_for_advisers_and_the_manager(live: LiveServer) -> None:
             "since": utc(2026, 7, 21, 7, 0),
             "until": utc(2026, 7, 21, 17, 0),
             "next_start": None,
+            "together": [],
         }
         # Nobody holds the shared duty in the morning.
         assert duty(m) == {
@@ -65,6 +67,7 @@ def test_duty_banner_for_advisers_and_the_manager(live: LiveServer) -> None:
             "since": None,
             "until": None,
             "next_start": utc(2026, 7, 21, 15, 0),  # 17:00 in Paris
+            "together": [],
         }
 
         at(live, SATURDAY_2114)  # Saturday 18 July, 21:14 in Paris: Les Salines' turn
@@ -77,6 +80,7 @@ def test_duty_banner_for_advisers_and_the_manager(live: LiveServer) -> None:
             "since": utc(2026, 7, 18, 10, 0),  # 12:00 in Paris
             "until": utc(2026, 7, 18, 20, 0),  # 22:00 in Paris
             "next_start": None,
+            "together": [],
         }
         assert duty(s) == on_duty
         assert duty(m) == on_duty
@@ -89,6 +93,42 @@ def test_duty_banner_for_advisers_and_the_manager(live: LiveServer) -> None:
         assert duty(m)["next_start"] == utc(2026, 7, 22, 15, 0)  # Wednesday 17:00 in Paris
         assert duty(p)["next_start"] == utc(2026, 7, 22, 7, 0)  # Port-Argent opens at 09:00
         assert duty(s)["next_start"] == utc(2026, 7, 22, 8, 0)  # Les Salines at 10:00
+
+
+def test_offices_on_duty_together_each_see_the_others(live: LiveServer) -> None:
+    path = live.settings.sqlalchemy_url.split(":///", 1)[1]
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute("update destination set rota_toml = rota_toml || ?", (FESTIVAL,))
+    port, salines = office_login(live, "port-argent"), office_login(live, "les-salines")
+    clair = office_login(live, "saint-clair")
+    with (
+        login(live.url, port.email, port.password) as p,
+        login(live.url, salines.email, salines.password) as s,
+        login(live.url, clair.email, clair.password) as c,
+        login(live.url, MANAGER, live.logins[MANAGER].password) as m,
+    ):
+        at(live, SATURDAY_2114)  # the festival night: Les Salines leads, Port-Argent with it
+        lead, helper = duty(s), duty(p)
+        assert (lead["on_duty"], lead["kind"], lead["scope"]) == (
+            True,
+            "shared_duty",
+            "destination",
+        )
+        assert lead["together"] == ["Office de Tourisme de Port-Argent"]
+        assert (helper["on_duty"], helper["kind"]) == (True, "shared_duty")
+        assert helper["together"] == ["Office de Tourisme des Salines"]
+        assert helper["until"] == lead["until"] == utc(2026, 7, 18, 20, 0)  # 22:00 in Paris
+        manager = duty(m)
+        assert manager["office_name"] == "Office de Tourisme des Salines"
+        assert manager["together"] == ["Office de Tourisme de Port-Argent"]
+        off = duty(c)
+        assert (off["on_duty"], off["together"]) == (False, [])
+        # The transfer dialog: both are on duty, Saint-Clair is not.
+        offices = {o["slug"]: o["on_duty"] for o in c.get("/api/offices").json()}
+        assert offices == {"port-argent": True, "les-salines": True, "saint-clair": False}
+
+        at(live, TUESDAY_2330)  # after the festival: alone again, nobody together
+        assert duty(m)["together"] == []
 
 
 def test_without_a_rota_every_office_answers_its_own(live: LiveServer) -> None:

@@ -171,6 +171,14 @@ export async function refreshDuty() {
   } else if (duty.on_duty) {
     const scope = duty.scope === "destination" ? t("inbox.duty.destination") : duty.office_name;
     text = duty.until ? t("inbox.duty.on_until", { scope, time: clock(duty.until) }) : t("inbox.duty.on", { scope });
+    const together = duty.together || [];
+    if (together.length) {
+      // Several offices on duty at once, sharing the load: name every one of them.
+      const list = (names) => new Intl.ListFormat(document.documentElement.lang || undefined).format(names);
+      text += " " + (me.officeId === null
+        ? t("inbox.duty.offices", { offices: list([duty.office_name, ...together]) })
+        : t("inbox.duty.shared_with", { offices: list(together) }));
+    }
     banner.dataset.kind = "on";
   } else if (duty.next_start) {
     const when = weekdayTime(duty.next_start);
