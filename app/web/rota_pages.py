@@ -28,7 +28,7 @@ from app.deps import (
 )
 from app.models import Destination, Office, Role, User
 from app.services import Services
-from app.web import rota_view
+from app.web import rota_says, rota_view
 from app.web.render import render
 from app.web.rota_view import View
 from rota import (
@@ -94,6 +94,7 @@ async def _context(
     schedule = Schedule(rota)
     names = {o.slug: o.name for o in offices}
     found = rota_view.looks(rota, names)
+    shown_names = {slug: look.name for slug, look in found.offices.items()}
     table = fairness(schedule, shown.first, shown.last)
     feeds = {
         "": _signer(services).dumps({"d": destination.id, "o": ""}),
@@ -102,7 +103,7 @@ async def _context(
     return {
         "destination": destination,
         "rota": rota,
-        "names": {slug: look.name for slug, look in found.offices.items()},
+        "names": shown_names,
         "colors": {slug: look.color for slug, look in found.offices.items()},
         "office_zones": [
             (look.name, look.zone, rota_view.place(look.zone))
@@ -121,6 +122,8 @@ async def _context(
             office: {slot: rota_view.slots(n, language) for slot, n in counts.items()}
             for office, counts in table.items()
         },
+        "says": rota_says.says(rota, shown_names, language, today),
+        "name_list": lambda ids: ", ".join(shown_names.get(i, i) for i in ids),
         "feeds": feeds,
         "can_edit": can_edit(user),
         "zone": rota.timezone,

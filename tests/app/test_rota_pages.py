@@ -467,3 +467,108 @@ def test_fairness_figures_keep_whole_slots_whole_and_a_share_to_one_decimal() ->
     assert rota_view.slots(2.5, "fr") == "2,5" and rota_view.slots(2.5, "en") == "2.5"
     assert rota_view.slots(1234.25, "en") == "1,234.2"
     assert rota_view.slots(0.04, "en") == "0"
+
+
+def rich_rota(data: dict[str, Any]) -> None:
+    """Two rotations (evenings by the week, weekends and holidays by the day, two offices a
+    turn), a member joining and one leaving, winter duty, dated exceptions, a shared override."""
+    data.pop("rotation")
+    data["rotations"] = [
+        {
+            "id": "soirs",
+            "days": ["weekday_evening"],
+            "turn": "week",
+            "members": [
+                {"office": "port-argent"},
+                {"office": "saint-clair", "since": "2026-09-01"},
+            ],
+        },
+        {
+            "id": "week-ends",
+            "days": ["weekend_day", "holiday"],
+            "turn": "day",
+            "together": 2,
+            "members": [
+                {"office": "port-argent", "weight": 2},
+                {"office": "les-salines", "until": "2026-12-31"},
+                {"office": "saint-clair"},
+            ],
+        },
+    ]
+    winter = {"mon": ["17:00-20:00"], "tue": ["17:00-20:00"], "wed": ["17:00-20:00"]}
+    winter |= {"thu": ["17:00-20:00"], "fri": ["17:00-20:00"], "sat": ["12:00-20:00"]}
+    data["duty"]["seasons"] = [
+        {"start": "11-01", "end": "03-31", "week": winter | {"sun": ["10:00-18:00"]}, "holiday": []}
+    ]
+    data["duty"]["dates"] = [
+        {"date": "2026-12-31", "hours": ["20:00-02:00+1"], "note": "Réveillon"},
+        {"date": "2026-06-21", "hours": ["18:00-23:00"], "note": "Fête de la musique"},
+    ]
+    salines = next(o for o in data["offices"] if o["id"] == "les-salines")
+    salines["dates"] = [{"date": "2026-12-24", "hours": ["10:00-15:00"], "note": "Veille de Noël"}]
+    data["overrides"] = [
+        {
+            "start": "2026-07-22T19:30:00+02:00",
+            "end": "2026-07-22T22:00:00+02:00",
+            "office": "saint-clair",
+        },
+        {
+            "start": "2026-07-24T17:00:00+02:00",
+            "end": "2026-07-24T22:00:00+02:00",
+            "office": "port-argent",
+            "also": ["saint-clair"],
+            "note": "Festival",
+        },
+    ]
+
+
+def fairness_row(page: str, office: str) -> list[str]:
+    table = page.split('data-testid="rota-fairness"', 1)[1].split("</table>", 1)[0]
+    row = next(r for r in table.split("<tr>") if office in r)
+    return [html.unescape(c) for c in re.findall(r"<td>([^<]*)</td>", row)]
+
+
+def test_what_the_rota_says_and_shared_duty_on_the_calendar(live: LiveServer) -> None:
+    set_rota(live, rich_rota)
+    with login(live.url, *manager(live)) as client:
+        client.headers["accept-language"] = "fr"
+        page = client.get("/rota?start=2026-07-20").text
+        friday = page.split('data-date="2026-07-24"', 1)[1].split("</li>", 1)[0]
+        assert "17:00–22:00" in friday and "Port-Argent" in friday
+        assert beside(friday, "rota-also") == "avec Office de Tourisme de Saint-Clair"
+        # Wednesday's window held half by each; Friday's by both at once (each credited it).
+        assert fairness_row(page, "Port-Argent")[0] == "4,5"
+        assert fairness_row(page, "Saint-Clair")[0] == "1,5"
+        overrides = page.split('data-testid="rota-overrides"', 1)[1].split("</ul>", 1)[0]
+        assert "avec Office de Tourisme de Saint-Clair · Festival" in html.unescape(overrides)
+
+        says = html.unescape(page.split('data-testid="rota-says"', 1)[1].split("</section>", 1)[0])
+        rotations = says.split('data-testid="rota-says-rotations"', 1)[1].split("<h3>", 1)[0]
+        assert "Rotation soirs</b> · Soirs de semaine · une semaine par tour" in rotations
+        assert "Office de Tourisme de Saint-Clair · à partir du mardi 1 septembre 2026" in rotations
+        assert "Week-ends, Jours fériés · un jour par tour · 2 offices par tour" in rotations
+        assert "Office de Tourisme de Port-Argent (poids 2)" in rotations
+        assert "Office de Tourisme des Salines · jusqu'au jeudi 31 décembre 2026" in rotations
+        assert (
+            "du 1 novembre au 31 mars : lun.–ven. 17:00–20:00 · sam. 12:00–20:00 · "
+            "dim. 10:00–18:00 · pas de permanence les jours fériés"
+        ) in says
+        dates = re.findall(r'<li data-date="([\d-]+)">(.*?)</li>', says)
+        # From today on, in date order, each with its note; June's festival is past.
+        assert [(d, re.sub(r"</?[bi]>", "", text)) for d, text in dates] == [
+            (
+                "2026-12-24",
+                "jeudi 24 décembre 2026 · Office de Tourisme des Salines : ouvert 10:00–15:00"
+                " · Veille de Noël",
+            ),
+            (
+                "2026-12-31",
+                "jeudi 31 décembre 2026 · permanence 20:00–02:00 (le lendemain) · Réveillon",
+            ),
+        ]
+        client.headers["accept-language"] = "en"
+        page = html.unescape(client.get("/rota?start=2026-07-20").text)
+        assert "Rotation soirs</b> · Weekday evenings · a week per turn" in page
+        assert "Thursday 31 December 2026</b> · shared duty 20:00–02:00 (next day)" in page
+        assert "Mon–Fri 17:00–20:00 · Sat 12:00–20:00 · Sun 10:00–18:00" in page
+        assert fairness_row(page, "Port-Argent")[0] == "4.5"
