@@ -102,12 +102,14 @@ class Week:
 
 @dataclass(frozen=True, slots=True)
 class Busy:
-    """One hour of the week: the turns that started in it and their median first reply."""
+    """One hour of the week: the turns that started in it and their median response, on the
+    wall clock and on duty (the dashboard's heat map's cell)."""
 
     weekday: int
     hour: int
     turns: int
     median: float | None
+    median_duty: float | None = None
 
 
 @dataclass
@@ -162,8 +164,9 @@ async def build(session: AsyncSession, user: User, week: Week) -> WeeklyReport:
         offices = [r for r in offices if r.key == user.office_id]
         office = await session.get(Office, user.office_id) if user.office_id else None
         office_name = office.name if office else ""
+    duty = figures.heat_duty
     cells = [
-        Busy(weekday, hour, turns, median)
+        Busy(weekday, hour, turns, median, duty[weekday][hour] if duty else None)
         for weekday, row in enumerate(figures.heat)
         for hour, (turns, median) in enumerate(row)
         if turns
@@ -238,18 +241,12 @@ def cells(
     values = [
         timefmt.number(row.conversations, lang),
         timefmt.duration(row.median_duty, lang),
-        timefmt.duration(p90_duty(row), lang),
+        timefmt.duration(row.p90_duty, lang),
         timefmt.duration(row.median, lang),
         timefmt.duration(row.p90, lang),
         timefmt.percent(row.within_rate, lang),
     ]
     return [*values, csat_cell(satisfaction, t)] if report.has_csat else values
-
-
-def p90_duty(row: Row) -> float | None:
-    """The p90 on duty where the dashboard gives one."""
-    value: Any = getattr(row, "p90_duty", None)
-    return float(value) if isinstance(value, int | float) else None
 
 
 def context(report: WeeklyReport, t: Translator) -> dict[str, Any]:
@@ -301,6 +298,7 @@ def text(report: WeeklyReport, t: Translator) -> str:
                 "weekly.busy_line",
                 hour=hour_label(busy, t),
                 turns=timefmt.number(busy.turns, t.language),
+                duty=timefmt.duration(busy.median_duty, t.language),
                 median=timefmt.duration(busy.median, t.language),
             )
         )
@@ -425,20 +423,26 @@ def pdf(report: WeeklyReport, t: Translator, font: tuple[Path, Path] | None = No
         document.cell(0, 6, t("dash.empty"), new_x="LMARGIN", new_y="NEXT")
     else:
         with document.table(
-            col_widths=(90, 40, 40),
-            text_align=("LEFT", "RIGHT", "RIGHT"),
+            col_widths=(90, 40, 40, 40),
+            text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT"),
             headings_style=bold,
-            width=170,
+            width=210,
             align="LEFT",
             line_height=5.5,
         ) as grid:
             head = grid.row()
-            for value in (t("weekly.hour_head"), t("weekly.turns"), t("weekly.median_wall")):
+            for value in (
+                t("weekly.hour_head"),
+                t("weekly.turns"),
+                t("weekly.median_duty"),
+                t("weekly.median_wall"),
+            ):
                 head.cell(value)
             for busy in report.busiest:
                 line = grid.row()
                 line.cell(hour_label(busy, t))
                 line.cell(timefmt.number(busy.turns, t.language))
+                line.cell(timefmt.duration(busy.median_duty, t.language))
                 line.cell(timefmt.duration(busy.median, t.language))
     document.ln(4)
     document.set_font(size=8)

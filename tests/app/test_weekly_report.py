@@ -118,7 +118,7 @@ def expected(row: dict[str, Any], lang: str) -> list[str]:
         row["label"],
         timefmt.number(row["conversations"], lang),
         timefmt.duration(row["median_duty_seconds"], lang),
-        timefmt.duration(row.get("p90_duty_seconds"), lang),
+        timefmt.duration(row["p90_duty_seconds"], lang),
         timefmt.duration(row["median_seconds"], lang),
         timefmt.duration(row["p90_seconds"], lang),
         timefmt.percent(row["within_target"], lang),
@@ -174,7 +174,16 @@ async def test_the_page_and_downloads_show_the_dashboards_figures(
     ]
     # The busiest hours are the dashboard's heat map's fullest cells (Tuesday 10:00 first).
     busiest = found["weekly-busiest"]
-    assert busiest[0][1][:2] == ["Tuesday 10:00–11:00", str(metrics["heat"][1][10]["turns"])]
+    cell = metrics["heat"][1][10]
+    assert busiest[0] == (
+        "1-10",
+        [
+            "Tuesday 10:00–11:00",
+            str(cell["turns"]),
+            timefmt.duration(cell["median_duty_seconds"], "en"),
+            timefmt.duration(cell["median_seconds"], "en"),
+        ],
+    )
     assert [int(cells[1]) for _, cells in busiest] == sorted(
         (c["turns"] for row in metrics["heat"] for c in row if c["turns"]), reverse=True
     )[: len(busiest)]
