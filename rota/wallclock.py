@@ -280,12 +280,13 @@ def duty_templates_apart(
     def season_of(day: date) -> int | None:
         return next((i for i, s in enumerate(seasons) if s.contains(day)), None)
 
-    pairs = [(date(2000, 12, 31), date(2001, 1, 1)), (date(2001, 2, 28), date(2001, 3, 1))]
-    day = date(2000, 1, 1)
-    while day < date(2000, 12, 31):
-        pairs.append((day, day + timedelta(days=1)))
-        day += timedelta(days=1)
-    for first, second in pairs:
+    # Where a season starts or ends (in a leap year, and 28 February into 1 March of another).
+    pairs = {(date(2001, 2, 28), date(2001, 3, 1))} if seasons else set()
+    for season in seasons:
+        start, end = date(2000, *season.start), date(2000, *season.end)
+        pairs.add((start - timedelta(days=1), start))
+        pairs.add((end, end + timedelta(days=1)))
+    for first, second in sorted(pairs):
         a, b = season_of(first), season_of(second)
         if a == b:
             continue

@@ -9,11 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from icalendar import Calendar
 
-from rota import RotaValidationError, Schedule, build, dumps_toml, feed, loads_toml, plan
+from rota import Rota, RotaValidationError, Schedule, build, dumps_toml, feed, loads_toml, plan
 
 WORKDAYS = ["mon", "tue", "wed", "thu", "fri"]
+EVERY_WEEKDAY = [*WORKDAYS, "sat", "sun"]
 
 
 def utc(*args: int) -> datetime:
@@ -485,3 +488,73 @@ def test_the_commented_examples_of_seasons_and_dates_work() -> None:
     assert plain.is_open("les-salines", utc(2026, 12, 24, 14, 30)) == utc(2026, 12, 24, 16)
     assert examples.is_open("les-salines", utc(2026, 12, 24, 14, 30)) is None
     assert examples.is_open("les-salines", utc(2026, 12, 24, 13, 30)) == utc(2026, 12, 24, 14)
+
+
+# ---- properties: any accepted rota keeps its windows apart, in the order of precedence --------
+PIECES = ["17:00-22:00", "22:00-02:00+1", "00:00-03:00", "01:00-04:00", "10:00-18:00"]
+MONTH_DAYS = ["03-25", "03-28", "03-31", "04-01", "12-28", "12-31", "01-01", "01-02"]
+RANGES = [(date(2027, 3, 20), date(2027, 4, 5)), (date(2027, 12, 24), date(2028, 1, 6))]
+DAYS = [first + timedelta(days=n) for first, last in RANGES for n in range((last - first).days + 1)]
+day_windows = st.lists(st.sampled_from(PIECES), max_size=2, unique=True)
+weeks = st.dictionaries(st.sampled_from(EVERY_WEEKDAY), day_windows, max_size=4) | day_windows.map(
+    lambda windows: dict.fromkeys(EVERY_WEEKDAY, windows)  # the same every day
+)
+
+
+@st.composite
+def duties(draw: st.DrawFn) -> dict[str, Any]:
+    seasons = [
+        {
+            "start": draw(st.sampled_from(MONTH_DAYS)),
+            "end": draw(st.sampled_from(MONTH_DAYS)),
+            "week": draw(weeks),
+            **({"holiday": draw(day_windows)} if draw(st.booleans()) else {}),
+        }
+        for _ in range(draw(st.integers(0, 2)))
+    ]
+    dates = [
+        {"date": day.isoformat(), "hours": draw(day_windows)}
+        for day in draw(st.lists(st.sampled_from(DAYS), max_size=3, unique=True))
+    ]
+    return {"week": draw(weeks), "holiday": draw(day_windows), "seasons": seasons, "dates": dates}
+
+
+def expected(rota: Rota, day: date) -> list[str]:
+    """The windows of a date by the documented precedence, as wall-clock strings."""
+    duty = rota.duty
+    dated = [d.hours for d in duty.dates if d.date == day]
+    if dated:
+        return sorted(str(i) for i in dated[0])
+    if day in rota.holidays.no_duty:
+        return []
+    seasons = [s for s in duty.seasons if s.contains(day)]
+    holiday = day in {date(2027, 3, 29), date(2027, 12, 25), date(2028, 1, 1)}
+    if holiday:
+        if seasons and seasons[0].holiday is not None:
+            return sorted(str(i) for i in seasons[0].holiday)
+        return sorted(str(i) for i in duty.holiday)
+    week = seasons[0].week if seasons else duty.week
+    return sorted(str(i) for i in getattr(week, EVERY_WEEKDAY[day.weekday()]))
+
+
+@given(duties(), st.lists(st.sampled_from(DAYS), max_size=2))
+@settings(max_examples=300, deadline=None)
+def test_accepted_duty_windows_never_overlap_and_follow_precedence(
+    duty: dict[str, Any], no_duty: list[date]
+) -> None:
+    try:
+        rota = build({"duty": duty, "holidays": {"no_duty": [d.isoformat() for d in no_duty]}})
+    except RotaValidationError:
+        assume(False)
+        return
+    schedule = Schedule(rota)
+    zone = rota.zone
+    for day in DAYS:
+        windows = schedule.windows_on(day)
+        # Each window starts at its wall-clock time (none starts in the spring-forward gap).
+        wall = sorted(f"{w.start.astimezone(zone):%H:%M}" for w in windows)
+        assert wall == sorted(e[:5] for e in expected(rota, day)), day
+        following = day + timedelta(days=1)
+        if windows and following in DAYS:
+            end = max(w.end for w in windows)
+            assert all(w.start >= end for w in schedule.windows_on(following)), day
