@@ -379,8 +379,11 @@ async def _reroute(
     services: Services,
     at: datetime,
 ) -> RouteDecision:
-    """A reopened conversation goes to whoever answers now; its adviser keeps it if still there."""
+    """A reopened conversation goes to whoever answers now; its adviser keeps it if still there
+    (and its office, when that one is among offices on duty together)."""
     decision = await _decide(session, account, services, at)
+    if conversation.office_id in decision.on_duty:
+        decision = dataclasses.replace(decision, office_id=conversation.office_id)
     if decision.office_id != conversation.office_id:
         conversation.office_id = decision.office_id
         conversation.assignee_id = None

@@ -4,6 +4,7 @@ SQLite, the clock set at explicit instants."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 from sqlmodel import col, select
@@ -15,6 +16,7 @@ from app.inbox import Inbox
 from app.models import (
     AuthorKind,
     Conversation,
+    ConversationStatus,
     Destination,
     Message,
     Office,
@@ -289,3 +291,25 @@ async def test_a_conversation_is_read_only_by_the_office_it_went_to(services: Se
         assert first is not None and second is not None
     assert repository.can_see(chloe, first) and not repository.can_see(camille, first)
     assert repository.can_see(camille, second) and not repository.can_see(chloe, second)
+
+
+async def test_a_reopened_conversation_keeps_its_office_on_duty_with_others(
+    services: Services,
+) -> None:
+    await festival(services)
+    services.clock.set(SAT_2114, frozen=True)
+    inbox = Inbox(services)
+    cids = [
+        (await inbox.ingest(chat("chat-saint-clair", n, SAT_2114))).conversation_id
+        for n in range(5)
+    ]
+    slugs = [await office_of(services, c) for c in cids]
+    assert slugs == ["les-salines", "port-argent"] * 2 + ["les-salines"]
+    chloe = await user(services, "chloe@les-salines.example")
+    await actions.set_status(services, chloe, cids[0], ConversationStatus.RESOLVED)
+    await inbox.ingest(chat("chat-saint-clair", 5, SAT_2114))  # 2–2: the lead's, 3–2
+    # The first visitor writes again: Les Salines is the busier, but it is still on duty.
+    again = dataclasses.replace(chat("chat-saint-clair", 0, SAT_2114), external_id="v0:again")
+    assert (await inbox.ingest(again)).conversation_id == cids[0]
+    assert await office_of(services, cids[0]) == "les-salines"
+    assert (await decisions(services, cids[0]))[-1] == ("override", "les-salines")
