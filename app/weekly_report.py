@@ -32,7 +32,7 @@ from app.i18n import Translator
 from app.models import Destination, Office, Role, User
 
 BUSIEST = 5  # hours of the week listed
-_WEEK = re.compile(r"^\s*(\d{4})-?[Ww](\d{1,2})\s*$")
+_WEEK = re.compile(r"^\s*([0-9]{4})-?[Ww]([0-9]{1,2})\s*$")
 # A Unicode font for the PDF (names are anyone's text); Helvetica, Latin-1 only, without one.
 FONT_CANDIDATES = (
     Path("/usr/share/fonts/truetype/dejavu"),  # Debian, Ubuntu
