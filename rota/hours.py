@@ -14,17 +14,8 @@ from zoneinfo import ZoneInfo
 
 from rota.calendar import HolidayCalendar
 from rota.intervals import Span, merge_spans
-from rota.model import Office, Rota, Week
+from rota.model import Rota
 from rota.timeutil import to_utc
-
-
-def week_hours(office: Office, day: date) -> Week:
-    """The office's weekly hours that apply on a local date: its season's, else its usual ones
-    (dated days and closures aside: :meth:`rota.model.Office.hours_on` has the day's own)."""
-    for season in office.seasons:
-        if season.contains(day):
-            return season.hours
-    return office.hours
 
 
 class OwnHours:

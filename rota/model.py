@@ -84,7 +84,9 @@ class Office(BaseModel):
     unavailable: list[DateRange] = []  # cannot take shared duty (the planner respects it)
     closed_on_holidays: bool = False
     accounts: list[str] = []
-    timezone: str | None = None  # its own hours, closures and dates are in this zone, if given
+    # Its own hours, closures and dates are read in this zone when given (Rota.office_zone);
+    # whether it can take the shared duty is read on the destination's dates, like the duty.
+    timezone: str | None = None
     dates: list[DatedDay] = []  # hours of one date (24 December until 16:00), else closed
 
     @field_validator("timezone")
