@@ -443,6 +443,8 @@ def test_every_new_field_round_trips_through_toml() -> None:
     april = loads_toml(text).duty.seasons[2]
     assert april.holiday == [] and rota.duty.seasons[1].holiday is None
     assert Schedule(loads_toml(text)).windows_on(date(2027, 4, 5)) == []  # Easter Monday
+    # As JSON too (the app's API and forms): the same rota back.
+    assert build(json.loads(json.dumps(rota.model_dump(mode="json")))) == rota
 
 
 def test_the_new_error_codes_are_said_in_english_and_french() -> None:
