@@ -333,12 +333,30 @@ async def stored(
     )
     keeps = where.keeps
     return [
-        Piece(day, hour, account, duty, resp_office, responder, bool(first), turns, replied,
-              wall_sum, _floats(walls), _floats(duties))
-        for (day, hour, account, duty, resp_office, responder, first, turns, replied, wall_sum,
-             walls, duties) in result.all()
-        if day in days and keeps(account, duty, resp_office, responder)
-    ]  # fmt: skip
+        thaw(row)
+        for row in result.all()
+        if row[0] in days and keeps(row[2], row[3], row[4], row[5])
+    ]
+
+
+# A stored TurnRollup row as ``stored`` reads it: day, hour, account, office on duty, office
+# answering, adviser, first, turns, replied, wall sum, walls (float64 blob), duties (blob).
+StoredRow = tuple[str, int, int, int, int, int, bool, int, int, float, bytes, bytes]
+
+
+def thaw(row: Sequence[Any]) -> Piece:
+    """A piece from its stored row (see ``StoredRow``)."""
+    (day, hour, account, duty, resp_office, responder, first, turns, replied, wall_sum, walls,
+     duties) = row  # fmt: skip
+    return Piece(day, hour, account, duty, resp_office, responder, bool(first), turns, replied,
+                 wall_sum, _floats(walls), _floats(duties))  # fmt: skip
+
+
+def freeze(piece: Piece) -> StoredRow:
+    """A piece as it is stored (see ``StoredRow``); ``thaw`` gives it back."""
+    return (piece.day, piece.hour, piece.account_id, piece.office_on_duty_id,
+            piece.responder_office_id, piece.responder_id, piece.first, piece.turns,
+            piece.replied, piece.wall_sum, _blob(piece.walls), _blob(piece.duties))  # fmt: skip
 
 
 async def pieces(
@@ -465,15 +483,15 @@ async def build_day(db: Database, destination: Destination, day: date) -> None:
         )
         session.add_all(
             TurnRollup(
-                destination_id=destination.id, grain=grain, local_day=p.day,
-                hour_of_week=p.hour if grain == RollupGrain.HOUR else DAY_FORMAT,
-                account_id=p.account_id,
-                office_on_duty_id=p.office_on_duty_id, responder_office_id=p.responder_office_id,
-                responder_id=p.responder_id, first=p.first, turns=p.turns, replied=p.replied,
-                wall_sum=p.wall_sum, walls=_blob(p.walls), duties=_blob(p.duties),
+                destination_id=destination.id, grain=grain, local_day=day_, account_id=account,
+                hour_of_week=hour if grain == RollupGrain.HOUR else DAY_FORMAT,
+                office_on_duty_id=duty, responder_office_id=resp_office, responder_id=responder,
+                first=first, turns=turns, replied=replied, wall_sum=wall_sum, walls=walls,
+                duties=duties,
             )
             for grain, found in ((RollupGrain.DAY, by_day), (RollupGrain.HOUR, by_hour))
-            for p in found
+            for (day_, hour, account, duty, resp_office, responder, first, turns, replied,
+                 wall_sum, walls, duties) in map(freeze, found)
         )  # fmt: skip
         session.add_all(
             CsvRollup(
