@@ -5,7 +5,7 @@ SQLite, the clock set at explicit instants."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import col, select
 
@@ -25,6 +25,7 @@ from app.models import (
 )
 from app.services import Services
 from tests.app.test_routing import chat, decisions, office_of
+from tests.app.test_rules_ingest import rule
 
 # Saturday 18 July 2026 (summer) in Paris: Saint-Clair open 09:30–12:30, Port-Argent 09:00–19:00,
 # Les Salines holds the shared duty 12:00–22:00 (its week).
@@ -313,3 +314,27 @@ async def test_a_reopened_conversation_keeps_its_office_on_duty_with_others(
     assert (await inbox.ingest(again)).conversation_id == cids[0]
     assert await office_of(services, cids[0]) == "les-salines"
     assert (await decisions(services, cids[0]))[-1] == ("override", "les-salines")
+
+
+async def test_an_office_a_keyword_rule_chose_stands_until_the_duty_changes(
+    services: Services,
+) -> None:
+    await rule(
+        services, name="Vélos", words=["velo*"], office_id=await office_id(services, "les-salines")
+    )
+    services.clock.set(SAT_1159, frozen=True)
+    bike = dataclasses.replace(chat("chat-saint-clair", 1, SAT_1159), text="Location de vélos ?")
+    cid = (await Inbox(services).ingest(bike)).conversation_id
+    assert await decisions(services, cid) == [
+        ("own_hours", "saint-clair"),
+        ("rule", "les-salines"),
+    ]
+    # Saint-Clair's hours go on: the rule's office keeps it (the rota's choice has not changed).
+    assert await sweep_at(services, datetime(2026, 7, 18, 10, 15, tzinfo=UTC)) == []
+    # 12:31: Les Salines on duty for Saint-Clair's account too; it is already there.
+    assert await sweep_at(services, SAT_1231, SUN_1101) == []
+    assert await office_of(services, cid) == "les-salines"
+    # Monday 09:31: Saint-Clair opens; Les Salines' duty is over, so the duty has changed hands.
+    assert await sweep_at(services, MON_1731 - timedelta(hours=8)) == [cid]
+    assert await office_of(services, cid) == "saint-clair"
+    assert (await decisions(services, cid))[-1] == ("handover", "saint-clair")
