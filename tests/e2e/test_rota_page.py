@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.app.test_rota_pages import rich_rota, set_rota
 from tests.conftest import DemoLogin, LiveServer
 from tests.e2e.conftest import ARTIFACTS
 
@@ -126,3 +127,34 @@ def test_a_refused_override_keeps_the_input_and_a_reload_does_not_send_it_again(
     day = page.locator('[data-testid=rota-day][data-date="2026-08-12"]')
     expect(day).to_contain_text("19:00–21:00")
     expect(day).to_contain_text("Saint-Clair")
+
+
+def richer(data: dict[str, Any]) -> None:
+    rich_rota(data)
+    salines = next(o for o in data["offices"] if o["id"] == "les-salines")
+    salines["timezone"] = "America/Cayenne"
+
+
+@pytest.mark.parametrize(
+    ("language", "viewport"), [("fr", PHONE), ("en", PHONE), ("fr", LAPTOP), ("en", LAPTOP)]
+)
+def test_shared_duty_other_zones_and_what_the_rota_says_fit_too(
+    live: LiveServer, new_page: Any, language: str, viewport: dict[str, int]
+) -> None:
+    set_rota(live, richer)
+    page: Page = new_page(locale=LOCALES[language], viewport=viewport)
+    sign_in(page, live)
+    size = viewport["width"]
+    for view, start in (("week", "2026-07-20"), ("month", "2026-07-01")):
+        page.goto(f"{live.url}/rota?view={view}&start={start}")
+        friday = page.locator('[data-testid=rota-day][data-date="2026-07-24"]')
+        expect(friday.get_by_test_id("rota-also")).to_be_visible()
+        expect(page.get_by_test_id("rota-office-zone")).to_be_visible()
+        if view == "month":  # Les Salines, in Cayenne, has weekend days in July
+            expect(page.get_by_test_id("rota-local-time").first).to_be_visible()
+        expect(page.get_by_test_id("rota-says-dates")).to_be_visible()
+        found = sticking_out(page)
+        assert found["scroll"] <= found["width"] and found["out"] == [], (view, found)
+        page.screenshot(
+            path=str(ARTIFACTS / f"rota-rich-{view}-{language}-{size}.png"), full_page=True
+        )
