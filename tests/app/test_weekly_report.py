@@ -202,6 +202,34 @@ async def test_the_page_and_downloads_show_the_dashboards_figures(
     assert "Tuesday 10:00–11:00" in text and WEEK in text
 
 
+async def test_csat_shows_when_surveys_went_out_that_week(
+    monday_server: LiveServer, services: Services
+) -> None:
+    from tests.app.test_surveys_csat import known_surveys
+
+    await known_surveys(services)  # three answered in W30, one of an earlier week left out
+    live = monday_server
+    with login(live.url, *manager(live)) as client:
+        client.headers["accept-language"] = "en"
+        week = f"preset=custom&first={FIRST}&last={LAST}"
+        satisfaction = client.get(f"/api/metrics/csat?{week}").json()
+        page = client.get(f"/dashboard/weekly?week={WEEK}")
+        earlier = client.get("/dashboard/weekly?week=2026-W29")  # no survey sent
+    assert "CSAT (answers)" in page.text and "CSAT (answers)" not in earlier.text
+    found = tables(page.text)
+
+    def written(row: dict[str, Any]) -> str:
+        return f"{timefmt.percent(row['csat'], 'en')} ({row['answered']})"
+
+    offices = dict(found["weekly-offices"])
+    assert offices.pop("total")[-1] == written(satisfaction["total"]) == "67% (3)"
+    assert {k: v[-1] for k, v in offices.items()} == {
+        str(r["key"]): written(r) for r in satisfaction["offices"]
+    }
+    accounts = {k: v[-1] for k, v in found["weekly-accounts"]}
+    assert accounts == {str(r["key"]): written(r) for r in satisfaction["accounts"]}
+
+
 async def test_rights_bad_weeks_and_french(monday_server: LiveServer, services: Services) -> None:
     await history(services)  # adds boss@saint-clair, an office manager
     live = monday_server
