@@ -213,7 +213,7 @@ def trend_chart(current: Report, language: str) -> dict[str, Any]:
     """The daily trend as SVG coordinates: one line for the median first response on duty, one
     for the wall-clock median, dated ticks along x, durations along y (drawn by the template)."""
     width, height = 480, 240
-    left, right, top, bottom = 64, 12, 12, 44
+    left, right, top, bottom = 76, 16, 12, 48
     plot_w, plot_h = width - left - right, height - top - bottom
     days = current.days
     values = [v for d in days for v in (d.median, d.median_duty) if v is not None]
@@ -253,10 +253,12 @@ def trend_chart(current: Report, language: str) -> dict[str, Any]:
             (round(y(v), 1), timefmt.duration(v, language))
             for v in range(0, int(ceiling) + 1, step)
         ],
+        # Counted from the last day, so that it is always dated; every other one is left out
+        # on a phone (``alt``).
         "x_ticks": [
-            (round(x(i), 1), d.day.strftime(fmt))
+            (round(x(i), 1), d.day.strftime(fmt), (len(days) - 1 - i) // every % 2 == 1)
             for i, d in enumerate(days)
-            if i % every == 0 or i == len(days) - 1
+            if (len(days) - 1 - i) % every == 0
         ],
     }
 
