@@ -5,6 +5,7 @@ with the dashboard's own figures and rights, the Monday e-mail through a real SM
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -465,6 +466,29 @@ async def test_no_mailbox_is_logged_and_tried_again(
         ).one()
     assert user.id is not None
     assert not await services.redis.exists(keys.weekly_report_sent(1, WEEK, user.id))
+
+
+async def test_a_failing_pass_never_ends_the_loop(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app import weekly_report_mail
+    from app.realtime import stop
+
+    calls: list[str] = []
+
+    async def failing(services: Services, worker: str) -> Any:
+        calls.append(worker)
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(weekly_report_mail, "send_pass", failing)
+    monkeypatch.setattr(weekly_report_mail, "PASS_SECONDS", 0.01)
+    task = asyncio.create_task(weekly_report_mail.keep_sending(services, "worker-a"))
+    for _ in range(200):
+        await asyncio.sleep(0.01)
+        if len(calls) >= 3:
+            break
+    assert len(calls) >= 3 and not task.done()
+    await stop(task)
 
 
 async def test_an_adviser_has_no_weekly_report(services: Services) -> None:
