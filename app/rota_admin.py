@@ -36,6 +36,7 @@ _FIELD_LABELS = {
     "start": "rota.from",
     "end": "rota.to",
     "office": "rota.office",
+    "also": "rota.also",
     "priority": "rota.priority",
     "note": "rota.note",
     "turn": "rota.turn",
@@ -48,13 +49,14 @@ _FIELD_LABELS = {
 
 
 # The fields of the page's two forms, as the form names them.
-FORM_FIELDS = frozenset({"start", "end", "office", "priority", "note", "turn", "a", "b"})
+FORM_FIELDS = frozenset({"start", "end", "office", "also", "priority", "note", "turn", "a", "b"})
 
 
 def _bare(field: str) -> str:
-    """``overrides.3.end`` or ``override.end`` → ``end``: a new override or swap is checked as
-    the last of the rota's list, or on its own."""
-    return re.sub(r"^(?:(?:overrides|swaps)\.\d+|override|swap|form)\.", "", field)
+    """``overrides.3.end`` or ``override.end`` → ``end``, ``overrides.3.also.1`` → ``also``: a
+    new override or swap is checked as the last of the rota's list, or on its own."""
+    bare = re.sub(r"^(?:(?:overrides|swaps)\.\d+|override|swap|form)\.", "", field)
+    return re.sub(r"^also\.\d+$", "also", bare)
 
 
 def form_field(reason: Reason) -> str | None:

@@ -48,6 +48,7 @@ from rota.timeutil import to_utc
 router = APIRouter()
 Work = Callable[[AsyncSession, Destination], Awaitable[None]]
 NOTE_MAX = 500  # characters of an override's or a swap's note
+MAX_ALSO = 50  # offices sharing one override: more than any destination has
 TEXT_MAX = 10_000  # past this a form field is not a person's input: FastAPI refuses it
 
 
@@ -57,6 +58,7 @@ class Entered:
 
     kind: Literal["override", "swap"]
     values: dict[str, str]
+    also: tuple[str, ...] = ()  # the offices ticked to share an override's duty
 
 
 def _signer(services: Services) -> URLSafeSerializer:
@@ -210,6 +212,7 @@ async def _edit(
             errors=errors,
             form=entered.kind if entered else None,
             entered=entered.values if entered else {},
+            also_kept=entered.also if entered else (),
             field_errors=beside,
             status_code=422,
             **context,
@@ -246,12 +249,18 @@ async def add_override(
     office: Text = "",
     priority: Text = "0",
     note: Text = "",
+    also: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies the default)
     csrf_token: Text = "",
     view: Text = "",
     period: Text = "",
 ) -> Response:
-    """Puts an office on duty — or nobody — between two local times."""
-    entered = Entered("override", {"start": start, "end": end, "office": office, "note": note})
+    """Puts an office on duty — or nobody — between two local times, with other offices
+    sharing the duty (``also``) when any are ticked."""
+    entered = Entered(
+        "override",
+        {"start": start, "end": end, "office": office, "note": note},
+        tuple(also[:MAX_ALSO]),
+    )
 
     async def work(session: AsyncSession, destination: Destination) -> None:
         zone = ZoneInfo(destination.timezone)
@@ -263,6 +272,7 @@ async def add_override(
             ("end", partial(_local_instant, end, zone, "override.end")),
             ("priority", partial(_priority, priority)),
             ("note", partial(_note, note, "override.note")),
+            ("also", partial(_also, also)),
         ):
             try:
                 values[name] = parse()
@@ -275,6 +285,12 @@ async def add_override(
 
     shown = _shown(services, view, period)
     return await _edit(request, services, csrf_token, shown, entered, _validated(work))
+
+
+def _also(values: list[str]) -> list[str]:
+    if len(values) > MAX_ALSO or any(len(v) > 64 for v in values):
+        raise refused("override.also", "invalid", "too many offices")
+    return values
 
 
 def _priority(value: str) -> int:

@@ -572,3 +572,50 @@ def test_what_the_rota_says_and_shared_duty_on_the_calendar(live: LiveServer) ->
         assert "Thursday 31 December 2026</b> · shared duty 20:00–02:00 (next day)" in page
         assert "Mon–Fri 17:00–20:00 · Sat 12:00–20:00 · Sun 10:00–18:00" in page
         assert fairness_row(page, "Port-Argent")[0] == "4.5"
+
+
+def test_an_override_shared_by_two_offices_through_the_form(live: LiveServer) -> None:
+    with login(live.url, *manager(live)) as client:
+        client.headers["accept-language"] = "fr"
+        fields = {"start": "2026-08-14T17:00", "end": "2026-08-14T23:00", "note": "Feu d'artifice"}
+        # Sharing with itself: refused, the ticks kept, the error beside the offices to tick.
+        refused = client.post(
+            "/rota/overrides",
+            data={
+                **fields,
+                "office": "port-argent",
+                "also": ["port-argent", "saint-clair"],
+                "csrf_token": client.headers["X-CSRF-Token"],
+            },
+        )
+        assert refused.status_code == 422
+        page = refused.text
+        assert re.findall(r'name="also" value="([^"]+)" checked', page) == [
+            "port-argent",
+            "saint-clair",
+        ]
+        assert beside(page, "override-also-error") == (
+            "port-argent est déjà l'office de cette dérogation"
+        )
+        assert 'aria-describedby="override-also-error"' in page
+        assert '<a href="#override-also">En partage avec : ' in html.unescape(page)
+        saved = client.post(
+            "/rota/overrides",
+            data={
+                **fields,
+                "office": "port-argent",
+                "also": ["saint-clair"],
+                "csrf_token": client.headers["X-CSRF-Token"],
+            },
+        )
+        assert saved.status_code == 303
+        stored = loads_toml(client.get("/rota/export.toml").text).overrides[-1]
+        assert (stored.office, stored.also, stored.note) == (
+            "port-argent",
+            ["saint-clair"],
+            "Feu d'artifice",
+        )
+        day = client.get("/rota?start=2026-08-14").text.split('data-date="2026-08-14"', 1)[1]
+        day = day.split("</li>", 1)[0]
+        assert "17:00–23:00" in day
+        assert beside(day, "rota-also") == "avec Office de Tourisme de Saint-Clair"
