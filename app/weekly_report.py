@@ -221,7 +221,9 @@ def csat_cell(row: csat.CsatRow | None, t: Translator) -> str:
     )
 
 
-def columns(report: WeeklyReport, t: Translator) -> list[str]:
+def columns(report: WeeklyReport, t: Translator, offices: bool = False) -> list[str]:
+    """The figures' headings; the offices' table also says how many turns another office's
+    advisers answered (who really answered)."""
     heads = [
         t("dash.conversations"),
         t("weekly.median_duty"),
@@ -229,12 +231,17 @@ def columns(report: WeeklyReport, t: Translator) -> list[str]:
         t("weekly.median_wall"),
         t("weekly.p90_wall"),
         t("dash.within_target"),
+        *([t("dash.col.elsewhere")] if offices else []),
     ]
     return [*heads, t("weekly.csat")] if report.has_csat else heads
 
 
 def cells(
-    report: WeeklyReport, row: Row, satisfaction: csat.CsatRow | None, t: Translator
+    report: WeeklyReport,
+    row: Row,
+    satisfaction: csat.CsatRow | None,
+    t: Translator,
+    offices: bool = False,
 ) -> list[str]:
     """One table row's figures as the reader writes them."""
     lang = t.language
@@ -245,6 +252,7 @@ def cells(
         timefmt.duration(row.median, lang),
         timefmt.duration(row.p90, lang),
         timefmt.percent(row.within_rate, lang),
+        *([timefmt.number(row.answered_elsewhere, lang)] if offices else []),
     ]
     return [*values, csat_cell(satisfaction, t)] if report.has_csat else values
 
@@ -254,13 +262,15 @@ def context(report: WeeklyReport, t: Translator) -> dict[str, Any]:
     return {
         "report": report,
         "dates": dates(report, t),
-        "heads": columns(report, t),
-        "office_rows": [(r, cells(report, r, report.csat_offices.get(r.key), t))
+        "office_heads": columns(report, t, offices=True),
+        "account_heads": columns(report, t),
+        "office_rows": [(r, cells(report, r, report.csat_offices.get(r.key), t, offices=True))
                         for r in report.offices],
         "account_rows": [(r, cells(report, r, report.csat_accounts.get(r.key), t))
                          for r in report.accounts],
-        "total_cells": cells(report, report.total, report.csat_total, t),
+        "total_cells": cells(report, report.total, report.csat_total, t, offices=True),
         "busiest": [(hour_label(b, t), b) for b in report.busiest],
+        "definitions": definitions(t),
     }  # fmt: skip
 
 
@@ -269,25 +279,26 @@ def context(report: WeeklyReport, t: Translator) -> dict[str, Any]:
 
 def text(report: WeeklyReport, t: Translator) -> str:
     """The report as plain text (the e-mail's text part): one block per row."""
-    heads = columns(report, t)
     lines = [title(report, t), dates(report, t), t("weekly.zone", zone=report.timezone), ""]
 
-    def block(label: str, values: list[str]) -> None:
+    def block(label: str, heads: list[str], values: list[str]) -> None:
         lines.append(label)
         lines.extend(f"  {head}: {value}" for head, value in zip(heads, values, strict=True))
         lines.append("")
 
-    for heading, rows, found in (
-        (t("weekly.per_office"), report.offices, report.csat_offices),
-        (t("weekly.per_account"), report.accounts, report.csat_accounts),
+    for heading, rows, found, offices in (
+        (t("weekly.per_office"), report.offices, report.csat_offices, True),
+        (t("weekly.per_account"), report.accounts, report.csat_accounts, False),
     ):
+        heads = columns(report, t, offices)
         lines += [heading.upper(), ""]
         if not rows:
             lines += [t("dash.empty"), ""]
         for row in rows:
-            block(row.label, cells(report, row, found.get(row.key), t))
-    if report.office is None:
-        block(t("weekly.total").upper(), cells(report, report.total, report.csat_total, t))
+            block(row.label, heads, cells(report, row, found.get(row.key), t, offices))
+        if offices and report.office is None:
+            total = cells(report, report.total, report.csat_total, t, offices)
+            block(t("weekly.total"), heads, total)
     lines += [t("weekly.busiest").upper(), ""]
     if not report.busiest:
         lines.append(t("dash.empty"))
@@ -302,8 +313,13 @@ def text(report: WeeklyReport, t: Translator) -> str:
                 median=timefmt.duration(busy.median, t.language),
             )
         )
-    lines += ["", t("weekly.definitions_text")]
+    lines += ["", definitions(t)]
     return "\n".join(lines) + "\n"
+
+
+def definitions(t: Translator) -> str:
+    """What each column means (the dashboard's words for "answered by another office")."""
+    return f"{t('weekly.definitions_text')} {t('dash.col.elsewhere')}: {t('dash.help.elsewhere')}"
 
 
 def title(report: WeeklyReport, t: Translator) -> str:
@@ -380,11 +396,11 @@ def pdf(report: WeeklyReport, t: Translator, font: tuple[Path, Path] | None = No
         0, 6, f"{dates(report, t)} · {t('weekly.zone', zone=report.timezone)}",
         new_x="LMARGIN", new_y="NEXT",
     )  # fmt: skip
-    heads = columns(report, t)
-    widths = (62, *([24] * len(heads)))
     bold = FontFace(emphasis="BOLD", fill_color=(235, 238, 242))
 
-    def table(heading: str, first: str, rows: list[tuple[str, list[str]]]) -> None:
+    def table(
+        heading: str, first: str, heads: list[str], rows: list[tuple[str, list[str]]]
+    ) -> None:
         document.ln(4)
         document.set_font(style="B", size=12)
         document.cell(0, 8, heading, new_x="LMARGIN", new_y="NEXT")
@@ -393,7 +409,7 @@ def pdf(report: WeeklyReport, t: Translator, font: tuple[Path, Path] | None = No
             document.cell(0, 6, t("dash.empty"), new_x="LMARGIN", new_y="NEXT")
             return
         with document.table(
-            col_widths=widths,
+            col_widths=(62, *([24] * len(heads))),
             text_align=("LEFT", *(["RIGHT"] * len(heads))),
             headings_style=bold,
             line_height=5.5,
@@ -407,12 +423,14 @@ def pdf(report: WeeklyReport, t: Translator, font: tuple[Path, Path] | None = No
                     line.cell(value)
 
     office_rows = [
-        (r.label, cells(report, r, report.csat_offices.get(r.key), t)) for r in report.offices
+        (r.label, cells(report, r, report.csat_offices.get(r.key), t, offices=True))
+        for r in report.offices
     ]
     if report.office is None:
-        office_rows.append((t("weekly.total"), cells(report, report.total, report.csat_total, t)))
-    table(t("weekly.per_office"), t("rota.office"), office_rows)
-    table(t("weekly.per_account"), t("dash.account"),
+        total = cells(report, report.total, report.csat_total, t, offices=True)
+        office_rows.append((t("weekly.total"), total))
+    table(t("weekly.per_office"), t("rota.office"), columns(report, t, offices=True), office_rows)
+    table(t("weekly.per_account"), t("dash.account"), columns(report, t),
           [(r.label, cells(report, r, report.csat_accounts.get(r.key), t))
            for r in report.accounts])  # fmt: skip
     document.ln(4)
@@ -446,5 +464,5 @@ def pdf(report: WeeklyReport, t: Translator, font: tuple[Path, Path] | None = No
                 line.cell(timefmt.duration(busy.median, t.language))
     document.ln(4)
     document.set_font(size=8)
-    document.multi_cell(0, 4, t("weekly.definitions_text"), new_x="LMARGIN", new_y="NEXT")
+    document.multi_cell(0, 4, definitions(t), new_x="LMARGIN", new_y="NEXT")
     return bytes(document.output())

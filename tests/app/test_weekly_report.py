@@ -113,8 +113,10 @@ def tables(page: str) -> dict[str, list[tuple[str, list[str]]]]:
     return parser.tables
 
 
-def expected(row: dict[str, Any], lang: str) -> list[str]:
-    """A /api/metrics row as the report writes it (no survey in this week: no CSAT column)."""
+def expected(row: dict[str, Any], lang: str, offices: bool = False) -> list[str]:
+    """A /api/metrics row as the report writes it (no survey in this week: no CSAT column);
+    an office's also says how many turns another office answered."""
+    elsewhere = [timefmt.number(row["answered_by_another_office"], lang)] if offices else []
     return [
         row["label"],
         timefmt.number(row["conversations"], lang),
@@ -123,6 +125,7 @@ def expected(row: dict[str, Any], lang: str) -> list[str]:
         timefmt.duration(row["median_seconds"], lang),
         timefmt.duration(row["p90_seconds"], lang),
         timefmt.percent(row["within_target"], lang),
+        *elsewhere,
     ]
 
 
@@ -167,11 +170,13 @@ async def test_the_page_and_downloads_show_the_dashboards_figures(
     for kind, testid in (("offices", "weekly-offices"), ("accounts", "weekly-accounts")):
         rows = {key: cells for key, cells in found[testid]}
         assert rows.pop("total", None) is not None or kind == "accounts"
-        assert rows == {str(r["key"]): expected(r, "en") for r in metrics[kind]}, kind
+        assert rows == {
+            str(r["key"]): expected(r, "en", kind == "offices") for r in metrics[kind]
+        }, kind
         assert len(rows) >= 2
     assert dict(found["weekly-offices"])["total"] == [
         "All offices",
-        *expected(metrics["total"], "en")[1:],
+        *expected(metrics["total"], "en", offices=True)[1:],
     ]
     # The busiest hours are the dashboard's heat map's fullest cells (Tuesday 10:00 first).
     busiest = found["weekly-busiest"]
@@ -253,7 +258,7 @@ async def test_rights_bad_weeks_and_french(monday_server: LiveServer, services: 
     offices = tables(page.text)["weekly-offices"]
     assert [key for key, _ in offices] == [str(own.id)]
     mine = next(r for r in metrics["offices"] if r["key"] == own.id)
-    assert offices[0][1] == expected(mine, "en")
+    assert offices[0][1] == expected(mine, "en", offices=True)
     assert "Office de Tourisme de Port-Argent" not in pdf_text(document.content)
     assert "Office de Tourisme de Saint-Clair" in pdf_text(document.content)
     for refused in (bad, bad_pdf):
