@@ -107,7 +107,8 @@ class _Say:
         if not members:
             members.append(self("rota.says.no_members"))
         title = self("rota.says.rotation", id=rotation.id) if several else ""
-        return RotationSaid(title, " · ".join(rule), members)
+        said = " · ".join(rule)
+        return RotationSaid(title, said[:1].upper() + said[1:], members)
 
 
 def says(rota: Rota, names: Mapping[str, str], language: str, today: date) -> Said:

@@ -8,11 +8,12 @@ import re
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from app.web import rota_view
+from app.web import rota_says, rota_view
 from rota import Segment, build, dumps_toml, loads_toml, parse_events
 from tests.conftest import LiveServer, login, office_login
 
@@ -619,3 +620,16 @@ def test_an_override_shared_by_two_offices_through_the_form(live: LiveServer) ->
         day = day.split("</li>", 1)[0]
         assert "17:00–23:00" in day
         assert beside(day, "rota-also") == "avec Office de Tourisme de Saint-Clair"
+
+
+def test_what_the_demo_rota_says_in_both_languages() -> None:
+    rota = loads_toml((Path(__file__).parents[2] / "docs" / "rota.example.toml").read_text())
+    names = {"port-argent": "Port-Argent", "saint-clair": "Saint-Clair", "les-salines": "Salines"}
+    for language, rule, heavy in (
+        ("en", "Every duty window · a week per turn", "Port-Argent (weight 2)"),
+        ("fr", "Toutes les plages de permanence · une semaine par tour", "Port-Argent (poids 2)"),
+    ):
+        said = rota_says.says(rota, names, language, date(2026, 7, 21))
+        # One rotation: no title to tell it from others.
+        assert [(r.title, r.rule) for r in said.rotations] == [("", rule)]
+        assert said.rotations[0].members == [heavy, "Saint-Clair", "Salines"]
