@@ -24,7 +24,8 @@ def check(rota: Rota | Schedule, start: datetime, days: int = 30) -> list[Proble
     """Gaps and conflicts over ``days`` from ``start``, in time order (empty: all is well).
 
     A gap: a duty window, or part of one, with nobody on duty. A conflict: an office on duty
-    while closed or unavailable, two overrides of one priority naming different offices at once.
+    while closed or unavailable (leading or sharing), two overrides of one priority naming
+    different offices at once (the one listed last wins; the conflict says so).
     """
     schedule = rota if isinstance(rota, Schedule) else Schedule(rota)
     start = require_aware(start, "start")
@@ -36,22 +37,24 @@ def check(rota: Rota | Schedule, start: datetime, days: int = 30) -> list[Proble
     zone = schedule.zone
     for seg in schedule.segments(start, end):
         day = seg.start.astimezone(zone).date()
-        if not schedule.available(seg.office, day):
-            problems.append(
-                Problem(
-                    "conflict",
-                    seg.start,
-                    seg.end,
-                    f"{seg.office} is on duty but closed or unavailable",
+        for office in (seg.office, *seg.also):  # sharing the duty is being on duty too
+            if not schedule.available(office, day):
+                problems.append(
+                    Problem(
+                        "conflict",
+                        seg.start,
+                        seg.end,
+                        f"{office} is on duty but closed or unavailable",
+                    )
                 )
-            )
     overrides = sorted(schedule.rota.overrides, key=lambda o: o.start)
     for i, first in enumerate(overrides):
         for second in overrides[i + 1 :]:
             if second.start >= first.end:
                 break
             overlap = second.start < first.end and second.end > first.start
-            if overlap and first.priority == second.priority and first.office != second.office:
+            disagree = (first.office, first.also) != (second.office, second.also)
+            if overlap and first.priority == second.priority and disagree:
                 a, b = max(first.start, second.start), min(first.end, second.end)
                 if b > start and a < end:
                     problems.append(

@@ -33,17 +33,16 @@ def feed(
     names = {o.id: o.name or o.id for o in schedule.rota.offices}
     dtstamp = (stamp or start).astimezone(UTC)
     for seg in schedule.segments(start, end):
-        if office is not None and seg.office != office:
-            continue
+        if office is not None and office not in (seg.office, *seg.also):
+            continue  # an office's feed has the duty it shares too
         event = Event()
         uid = hashlib.sha256(f"{seg.office}|{seg.start.isoformat()}".encode()).hexdigest()[:32]
         event.add("uid", f"{uid}@concierge")
         event.add("dtstamp", dtstamp)
         event.add("dtstart", seg.start.astimezone(UTC))
         event.add("dtend", seg.end.astimezone(UTC))
-        event.add(
-            "summary", f"{title}: {names.get(seg.office, seg.office)}{REASONS.get(seg.reason, '')}"
-        )
+        on_duty = " + ".join(names.get(o, o) for o in (seg.office, *seg.also))
+        event.add("summary", f"{title}: {on_duty}{REASONS.get(seg.reason, '')}")
         event.add("categories", [seg.reason])
         calendar.add_component(event)
     data: bytes = calendar.to_ical()

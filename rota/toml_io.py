@@ -32,6 +32,8 @@ def dumps_toml(rota: Rota) -> str:
     for i, season in enumerate(rota.duty.seasons):
         if season.holiday == []:
             data["duty"]["seasons"][i]["holiday"] = []
+    if rota.rotations:
+        data.pop("rotation", None)  # unused (the default) when [[rotations]] are given
     return tomli_w.dumps(data)
 
 

@@ -9,7 +9,19 @@ from typing import Any
 
 import pytest
 
-from rota import Rota, RotaValidationError, Schedule, build, dumps_toml, fairness, loads_toml, plan
+from rota import (
+    Rota,
+    RotaValidationError,
+    Schedule,
+    build,
+    check,
+    dumps_toml,
+    fairness,
+    feed,
+    loads_toml,
+    parse_events,
+    plan,
+)
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]
 ALL_DAYS = [*WEEKDAYS, "sat", "sun"]
@@ -387,6 +399,31 @@ def test_a_shared_window_counts_for_each_office_on_it() -> None:
     assert {o: table[o]["weekday_evening"] for o in "abc"} == expected
 
 
+def test_a_shared_duty_is_in_both_feeds_and_checked_for_both_offices() -> None:
+    data = _daily("abc").model_dump(mode="json")
+    data["offices"][2]["unavailable"] = [{"start": "2027-10-31", "end": "2027-10-31"}]
+    data["overrides"] = [
+        {
+            "start": "2027-10-31T18:00:00+01:00",
+            "end": "2027-10-31T20:00:00+01:00",
+            "office": "b",
+            "also": ["c"],
+        }
+    ]
+    schedule = Schedule(build(data))
+    start, end = utc(2027, 10, 31), utc(2027, 11, 1)
+    for office in ("b", "c"):
+        events = parse_events(feed(schedule, start, end, office=office))
+        assert events == [
+            (utc(2027, 10, 31, 17), utc(2027, 10, 31, 19), "Permanence: b + c (override)")
+        ]
+    assert parse_events(feed(schedule, start, end, office="a")) == []
+    problems = check(schedule, start, days=1)
+    assert [(p.kind, p.start, p.detail) for p in problems] == [
+        ("conflict", utc(2027, 10, 31, 17), "c is on duty but closed or unavailable")
+    ]
+
+
 def test_sharing_is_validated_naming_the_field() -> None:
     data = _daily("abc").model_dump(mode="json")
     override = {"start": "2027-03-27T23:00:00+01:00", "end": "2027-03-28T04:00:00+02:00"}
@@ -488,6 +525,7 @@ def test_every_new_field_round_trips_through_toml() -> None:
     text = dumps_toml(rota)
     assert loads_toml(text) == rota
     assert "since = 2027-03-01" in text and 'rotation = "sundays"' in text
+    assert "[rotation]" not in text  # the unused single rotation is not written beside them
     # An old file with one [rotation] reads as before, and writes back the same.
     old = build({"offices": [{"id": "a"}], "rotation": {"members": [{"office": "a"}]}})
     assert old.all_rotations == [old.rotation] and loads_toml(dumps_toml(old)) == old
