@@ -359,6 +359,30 @@ def test_together_puts_the_next_member_on_the_turn_too() -> None:
     assert (route.office, route.also) == ("a", ("b",))
 
 
+def test_two_a_turn_across_new_year_and_the_spring_forward_sunday() -> None:
+    schedule = Schedule(_daily("abc", together=2, anchor="2026-12-30"))
+    turns = []
+    for day in (date(2026, 12, 30), date(2026, 12, 31), date(2027, 1, 1)):
+        (window,) = schedule.windows_on(day)
+        answer = schedule.on_duty(window.start)
+        turns.append((answer.office, answer.also, window.slot))
+    assert turns == [
+        ("a", ("b",), "weekday_evening"),
+        ("b", ("c",), "weekday_evening"),
+        ("c", ("a",), "holiday"),
+    ]
+    # 28 March 2027 is the 88th turn from 30 December: b with c, 18:00–20:00 CEST.
+    answer = schedule.on_duty(utc(2027, 3, 28, 16, 30))
+    assert (answer.office, answer.also, answer.valid_until) == ("b", ("c",), utc(2027, 3, 28, 18))
+    # Each office on a shared window is credited the whole of it.
+    table = fairness(schedule, date(2026, 12, 30), date(2027, 1, 1))
+    assert {o: (table[o]["weekday_evening"], table[o]["holiday"]) for o in "abc"} == {
+        "a": (1.0, 1.0),
+        "b": (2.0, 0.0),
+        "c": (1.0, 1.0),
+    }
+
+
 def test_an_override_shared_by_two_offices_on_the_spring_forward_night() -> None:
     data = _daily("abc").model_dump(mode="json")
     data["overrides"] = [
