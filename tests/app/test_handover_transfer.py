@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from sqlalchemy import event
 from sqlmodel import col, select
 
 from app import actions, activity, repository
@@ -338,3 +340,31 @@ async def test_an_office_a_keyword_rule_chose_stands_until_the_duty_changes(
     assert await sweep_at(services, MON_1731 - timedelta(hours=8)) == [cid]
     assert await office_of(services, cid) == "saint-clair"
     assert (await decisions(services, cid))[-1] == ("handover", "saint-clair")
+
+
+async def test_the_sweep_reads_in_batches_not_once_per_conversation(services: Services) -> None:
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    async def selects_of_a_sweep(n: int, day: int) -> int:
+        morning = datetime(2026, 7, day, 9, 59, tzinfo=UTC)
+        services.clock.set(morning, frozen=True)
+        inbox = Inbox(services)
+        for i in range(n):
+            for account in ("chat-saint-clair", "mail-saint-clair"):
+                await inbox.ingest(chat(account, day * 100 + i, morning))
+        statements.clear()
+        event.listen(services.db.engine.sync_engine, "before_cursor_execute", count)
+        try:
+            moved = await sweep_at(services, morning + timedelta(minutes=32))
+        finally:
+            event.remove(services.db.engine.sync_engine, "before_cursor_execute", count)
+        assert len(moved) >= 2 * n  # (the second sweep also moves the first one's)
+        return len(statements)
+
+    # Saturdays 11 and 18 July: Saint-Clair closes at 12:30, a shared duty goes on.
+    few, many = await selects_of_a_sweep(2, 11), await selects_of_a_sweep(20, 18)
+    assert many == few, (few, many)
