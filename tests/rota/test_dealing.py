@@ -515,6 +515,28 @@ def test_an_office_leaving_at_new_year_keeps_its_past_turns_and_its_debts_lapse(
     assert new.debts("main", 2027) == {}
 
 
+def test_a_debt_between_members_who_stay_carries_into_the_new_epoch() -> None:
+    busy = [{"start": "2027-03-24", "end": "2027-03-24"}]
+    offices = [{"id": "a"}, {"id": "b"}, {"id": "c", "unavailable": busy}, {"id": "d"}]
+    rota = build(
+        {
+            **_daily("abc", offices=offices).model_dump(mode="json"),
+            "rotation": {
+                "turn": "day",
+                "anchor": "2027-03-22",
+                "members": [
+                    *({"office": o} for o in "abc"),
+                    {"office": "d", "since": "2027-03-25"},
+                ],
+            },
+        }
+    )
+    schedule = Schedule(rota)
+    # 24: c's turn, a stands in. From 25 the cycle restarts with d: a's turn, c pays it; then
+    # b, c, d (the spring-forward Sunday), a.
+    assert evenings(schedule, date(2027, 3, 22), 8) == ["a", "b", "a", "c", "b", "c", "d", "a"]
+
+
 def test_membership_dates_are_validated() -> None:
     members = [{"office": "a", "since": "2027-03-01", "until": "2027-02-01"}, {"office": "b"}]
     with pytest.raises(RotaValidationError) as caught:
