@@ -10,7 +10,7 @@ from functools import partial
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeSerializer
 from pydantic import ValidationError
@@ -143,18 +143,26 @@ def _too_far(services: Services, start: date | None) -> bool:
 async def rota_page(
     request: Request,
     services: ServicesDep,
-    start: date | None = None,
-    view: View = "week",
+    start: Annotated[str, Query(max_length=40)] = "",
+    view: Annotated[str, Query(max_length=20)] = "week",
 ) -> Response:
     """The shared duty calendar with its gaps, overrides, swaps and fairness table."""
     user = await optional_user(request)
     if user is None:
         return RedirectResponse("/login", status_code=303)
-    if _too_far(services, start):
-        text = translator(request, user)("error.rota_date_out_of_range")
-        return PlainTextResponse(text, status_code=422)
+    t = translator(request, user)
+    # Said in the reader's language on a line of its own, not FastAPI's JSON: these come from
+    # a link or the address bar.
+    try:
+        day = date.fromisoformat(start) if start else None
+    except ValueError:
+        return PlainTextResponse(t("rota.error.bad_start"), status_code=422)
+    if view not in ("week", "month"):
+        return PlainTextResponse(t("rota.error.bad_view"), status_code=422)
+    if _too_far(services, day):
+        return PlainTextResponse(t("error.rota_date_out_of_range"), status_code=422)
     language = language_for(request, user)
-    context = await _context(services, user, start, view, language)
+    context = await _context(services, user, day, "month" if view == "month" else "week", language)
     return render(request, "rota.html", user=user, **context)
 
 

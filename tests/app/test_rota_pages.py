@@ -633,3 +633,20 @@ def test_what_the_demo_rota_says_in_both_languages() -> None:
         # One rotation: no title to tell it from others.
         assert [(r.title, r.rule) for r in said.rotations] == [("", rule)]
         assert said.rotations[0].members == [heavy, "Saint-Clair", "Salines"]
+
+
+def test_a_malformed_address_is_said_in_the_readers_language_not_as_json(
+    live: LiveServer,
+) -> None:
+    with login(live.url, *manager(live)) as client:
+        for language, bad_start, bad_view in (
+            ("fr", "ce n'est pas une date", "« week » (semaine) ou « month » (mois)"),
+            ("en", "not a date", "“week” or “month”"),
+        ):
+            client.headers["accept-language"] = language
+            response = client.get("/rota?start=demain")
+            assert response.status_code == 422 and bad_start in response.text
+            assert response.headers["content-type"].startswith("text/plain")
+            response = client.get("/rota?view=year")
+            assert response.status_code == 422 and bad_view in response.text
+        assert client.get("/rota?view=month&start=").status_code == 200
