@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlmodel import col, select
 
-from app import actions, activity, repository
+from app import actions, activity, offline, repository
 from app.assign import assign_to
 from app.handover import hand_over
 from app.inbox import Inbox
@@ -206,9 +206,18 @@ async def test_a_tie_goes_to_the_owner_and_the_visitor_is_told_so(services: Serv
                 )
             )
         ).one()
-        account = await services.router.schedule(session, 1)
-        assert account.schedule is not None
-        answer = account.schedule.route("chat-port-argent", sunday_10)
+        compiled = await services.router.schedule(session, 1)
+        assert compiled.schedule is not None
+        answer = compiled.schedule.route("chat-port-argent", sunday_10)
+        # The chat's notice to the visitor names the same office and time.
+        account = await repository.account_by_key(session, "chat-port-argent")
+        conversation = await session.get(Conversation, cid)
+        assert account is not None
+        said = await offline.notice(services, session, account, conversation, "fr", night)
+    assert said == (
+        "Personne n’est en ligne pour l’instant : Office de Tourisme de Port-Argent vous"
+        " répondra demain à 10:00."
+    )
     assert auto.text.endswith(
         "Office de Tourisme de Port-Argent will answer you tomorrow at 10:00."
     )

@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from app.handover import hand_over
 from app.inbox import Inbox
 from app.models import AuthorKind, Conversation, Destination, Message, Office, RoutingDecision
+from app.routing import share
 from app.services import Services
 from connectors.base import Author, Channel, InboundMessage
 from tests.app.test_ws import recv_until, send_message, visitor_url
@@ -182,3 +183,12 @@ async def test_one_automatic_reply_per_contact_every_few_hours(services: Service
             await session.exec(select(Message).where(Message.author_kind == AuthorKind.SYSTEM))
         ).all()
     assert [m.conversation_id for m in automatic] == [first.conversation_id]
+
+
+def test_sharing_the_load_is_deterministic() -> None:
+    offices = (3, 1, 2)  # the lead first, then the rota's order
+    assert share(offices, {}) == 3  # all equal: the lead
+    assert share(offices, {3: 1}) == 1
+    assert share(offices, {3: 1, 1: 1}) == 2
+    assert share(offices, {3: 2, 1: 1, 2: 1}) == 1  # a tie among the others: the rota's order
+    assert share(offices, {3: 0, 1: 0, 2: 0, 4: 0}) == 3  # offices off duty do not count
