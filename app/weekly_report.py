@@ -404,12 +404,12 @@ def pdf(report: WeeklyReport, t: Translator, font: tuple[Path, Path] | None = No
         document.ln(4)
         document.set_font(style="B", size=12)
         document.cell(0, 8, heading, new_x="LMARGIN", new_y="NEXT")
-        document.set_font(style="", size=9)
+        document.set_font(style="", size=8.5)
         if not rows:
             document.cell(0, 6, t("dash.empty"), new_x="LMARGIN", new_y="NEXT")
             return
         with document.table(
-            col_widths=(62, *([24] * len(heads))),
+            col_widths=(62, *([26] * len(heads))),
             text_align=("LEFT", *(["RIGHT"] * len(heads))),
             headings_style=bold,
             line_height=5.5,

@@ -140,7 +140,9 @@ async def hostile_account_name(services: Services) -> None:
 
 
 def pdf_text(data: bytes) -> str:
-    return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)
+    """The PDF's text, a long name wrapped in its cell read as one line."""
+    pages = pypdf.PdfReader(io.BytesIO(data)).pages
+    return " ".join(" ".join(page.extract_text() for page in pages).split())
 
 
 @pytest.fixture
