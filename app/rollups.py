@@ -41,19 +41,22 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CSV_COLUMNS = (
-    "conversation_id", "account_id", "account_key", "account", "channel", "office_on_duty_id",
-    "office_on_duty", "first_response", "started_at", "answered_at", "wall_seconds",
-    "on_duty_seconds", "responder_id", "responder", "responder_office_id", "responder_office",
-    "answered_by_another_office",
+    "conversation_id", "account_id", "account_key", "account", "office_on_duty_id",
+    "office_on_duty", "responder_id", "responder", "responder_office_id", "responder_office",
+    "answered_by_another_office", "channel", "first_response", "started_at", "answered_at",
+    "wall_seconds", "on_duty_seconds",
 )  # fmt: skip
 # The format of the stored rollups, marked on every DAY row (``hour_of_week``, unused there): a
 # day built by an older version (-1: without on-duty durations per hour, CSV lines without
-# names) is read from its turns and rebuilt by the next pass, with no migration.
-DAY_FORMAT = -2
-# Stored CSV lines hold these in place of the names, written at reading: a rename shows at once.
-# Each stored body has one account, office on duty, adviser and office answering, so a body's
-# names are four replacements; no other field (numbers, times, a key) holds a NUL.
-_NAME_MARKS = ("\x00A", "\x00O", "\x00R", "\x00P")
+# names; -2: CSV lines with one mark per name) is read from its turns and rebuilt by the next
+# pass, with no migration.
+DAY_FORMAT = -3
+# Stored CSV lines hold this mark in place of who: the account, the offices and the adviser,
+# with their names and whether another office answered, written at reading (a rename shows at
+# once). Each stored body has one account, office on duty, adviser and office answering, so its
+# mark stands for the same text on every line: one replacement per body. No other field
+# (numbers, times, a channel) holds a NUL.
+_MARK = "\x00"
 LEASE_SECONDS = 300
 BUILD_BATCH = 31  # days rebuilt per pass and destination
 
@@ -147,11 +150,13 @@ def summarise(rows: Iterable[Sequence[Any]], grain: RollupGrain) -> list[Piece]:
 
 @dataclass(frozen=True, slots=True)
 class CsvNames:
-    """The names written beside the ids in the CSV (accounts, offices, users)."""
+    """The names written beside the ids in the CSV (accounts, offices, users), and the
+    accounts' keys."""
 
     accounts: dict[int, str]
     offices: dict[int, str]
     users: dict[int, str]
+    keys: dict[int, str]
 
     def of(self, kind: int, key: int) -> str:
         if not key:
@@ -170,38 +175,50 @@ def cell(value: str) -> str:
     return "'" + value if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
 
 
-def csv_line(writer: Any, row: Sequence[Any], names: CsvNames | None = None) -> None:
-    """One turn as a CSV row; ``row`` is TURN_COLUMNS then CSV_EXTRA. Without ``names``, the
-    names are marks to replace at reading (:func:`named`)."""
-    (account, duty_office, responder_office, responder, first, wall, duty, _, _,
-     conversation, key, channel, started, answered) = row  # fmt: skip
-    ids = (account, duty_office, responder, responder_office)
-    if names is None:
-        shown = [mark if ids[n] else "" for n, mark in enumerate(_NAME_MARKS)]
-    else:
-        shown = [cell(names.of(n, ids[n])) for n in range(4)]
+def who(ids: tuple[int, int, int, int], names: CsvNames) -> list[object]:
+    """The CSV fields from ``account_id`` to ``answered_by_another_office`` for a turn of
+    ``ids`` (account, office on duty, adviser, office answering; 0 for none)."""
+    account, duty_office, responder, responder_office = ids
     elsewhere = "" if not responder_office else int(responder_office != duty_office)
+    return [
+        account, cell(names.keys.get(account, "")), cell(names.of(0, account)),
+        duty_office, cell(names.of(1, duty_office)), responder or "",
+        cell(names.of(2, responder)), responder_office or "", cell(names.of(3, responder_office)),
+        elsewhere,
+    ]  # fmt: skip
+
+
+def csv_line(writer: Any, row: Sequence[Any], names: CsvNames | None = None) -> None:
+    """One turn as a CSV row; ``row`` is TURN_COLUMNS then CSV_EXTRA. Without ``names``, who
+    answered for whom is a mark to replace at reading (:func:`named`)."""
+    (account, duty_office, responder_office, responder, first, wall, duty, _, _,
+     conversation, _, channel, started, answered) = row  # fmt: skip
+    block: list[object] = (
+        [_MARK] if names is None
+        else who((account, duty_office, responder, responder_office), names)
+    )  # fmt: skip
     writer.writerow(
-        (conversation, account, cell(key), shown[0], channel, duty_office, shown[1],
-         int(bool(first)), started.isoformat(), answered.isoformat() if answered else "",
-         seconds(wall), seconds(duty), responder or "", shown[2], responder_office or "",
-         shown[3], elsewhere)
+        (conversation, *block, channel, int(bool(first)), started.isoformat(),
+         answered.isoformat() if answered else "", seconds(wall), seconds(duty))
     )  # fmt: skip
 
 
-def _quoted(value: str) -> bytes:
-    out = io.StringIO()
-    csv.writer(out).writerow([value])
-    return out.getvalue().removesuffix("\r\n").encode()
-
-
-def named(body: bytes, ids: tuple[int, int, int, int], names: CsvNames) -> bytes:
-    """A stored body with its names written in (``ids``: account, office on duty, adviser,
-    office answering)."""
-    for n, mark in enumerate(_NAME_MARKS):
-        if ids[n]:
-            body = body.replace(mark.encode(), _quoted(cell(names.of(n, ids[n]))))
-    return body
+def named(
+    body: bytes,
+    ids: tuple[int, int, int, int],
+    names: CsvNames,
+    cache: dict[tuple[int, int, int, int], bytes] | None = None,
+) -> bytes:
+    """A stored body with who answered for whom written in (``ids``: account, office on duty,
+    adviser, office answering); ``cache`` keeps each ``ids``' text for the next bodies."""
+    text = None if cache is None else cache.get(ids)
+    if text is None:
+        out = io.StringIO()
+        csv.writer(out).writerow(who(ids, names))
+        text = out.getvalue().removesuffix("\r\n").encode()
+        if cache is not None:
+            cache[ids] = text
+    return body.replace(_MARK.encode(), text)
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -386,6 +403,7 @@ _NAMES = (
     text("SELECT id, name FROM account WHERE destination_id = :d"),
     text("SELECT id, name FROM office WHERE destination_id = :d"),
     text('SELECT id, name FROM "user" WHERE destination_id = :d'),
+    text("SELECT id, key FROM account WHERE destination_id = :d"),
 )
 
 
@@ -417,10 +435,11 @@ async def csv_chunks(
             {"d": where.destination_id, "first": min(clean), "last": max(clean)},
         )
         keeps = where.keeps
+        cache: dict[tuple[int, int, int, int], bytes] = {}
         for day, account, duty, resp_office, responder, body in result.all():
             if day in clean and keeps(account, duty, resp_office, responder):
                 stored_bodies.setdefault(day, []).append(
-                    named(body, (account, duty, responder, resp_office), names)
+                    named(body, (account, duty, responder, resp_office), names, cache)
                 )
     chunks: list[bytes] = []
     for n in range((last - first).days + 1):

@@ -82,13 +82,14 @@ def build(path: Path, conversations: int) -> None:
         )
         db.executemany(
             "insert into conversation (id, destination_id, account_id, contact_id, office_id, channel, thread_key,"
-            " status, created_at, last_message_at, subject, unread, preview) values (?,?,?,?,?,?,?,?,?,?,'',0,'')",
+            " status, created_at, last_message_at, subject, unread, preview, spam, visitor_ip, priority,"
+            " forget_after_resolved) values (?,?,?,?,?,?,?,?,?,?,'',0,'',0,'',0,0)",
             convs,
         )
         db.executemany(
             "insert into message (id, conversation_id, account_id, direction, author_kind, author_user_id,"
-            " external_id, text, created_at, client_id, kind, delivery_status, delivery_error, split_thread)"
-            " values (?,?,?,?,?,?,?,?,?,'','normal','SENT','',0)",
+            " external_id, text, created_at, client_id, kind, delivery_status, delivery_error, split_thread,"
+            " delivery_code, delivery_params) values (?,?,?,?,?,?,?,?,?,'','normal','SENT','',0,'','')",
             msgs,
         )
         db.executemany(

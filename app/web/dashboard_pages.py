@@ -409,7 +409,8 @@ async def _stream(chunks: list[bytes]) -> AsyncIterator[bytes]:
 
 @router.get("/api/metrics/live")
 async def live_tiles(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
-    """Today's tiles: waiting now, oldest waiting, answered today, median first response."""
+    """Today's tiles: waiting now, oldest waiting, answered today, median first response (wall
+    clock, and on duty)."""
     office_scope = scope_office(user, None)
     now = services.clock.now()
     async with services.db.session() as session:
@@ -432,4 +433,5 @@ async def live_tiles(user: CurrentUser, services: ServicesDep) -> dict[str, Any]
         "oldest_waiting_seconds": (now - oldest_at).total_seconds() if oldest_at else None,
         "answered_today": current.replied,
         "median_today_seconds": current.median,
+        "median_today_duty_seconds": current.median_duty,
     }

@@ -35,7 +35,9 @@
     tiles.querySelector("[data-tile=waiting]").textContent = integer.format(data.waiting);
     tiles.querySelector("[data-tile=oldest]").textContent = duration(data.oldest_waiting_seconds);
     tiles.querySelector("[data-tile=answered]").textContent = integer.format(data.answered_today);
-    tiles.querySelector("[data-tile=median]").textContent = duration(data.median_today_seconds);
+    tiles.querySelector("[data-tile=median]").textContent = duration(data.median_today_duty_seconds);
+    const wall = tiles.querySelector("[data-tile=median-wall]");
+    if (wall) wall.textContent = t("dash.tile_wall", { value: duration(data.median_today_seconds) });
   }
 
   let timer = null;

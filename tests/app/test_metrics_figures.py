@@ -296,3 +296,33 @@ async def test_every_column_of_the_json_and_the_csvs(live: LiveServer, services:
     built, built_tables = read(live)  # now from the rollups, the same to the last column
     check(built, built_tables, ids)
     assert built == data
+
+
+async def test_names_are_todays_and_a_formula_stays_text(
+    live: LiveServer, services: Services
+) -> None:
+    ids = await history(services)
+    async with services.db.session() as session:
+        place = (await session.exec(select(Destination))).one()
+    await build_stale(services.db, place, date(2026, 7, 22))  # the 21st from its rollups
+    async with services.db.session() as session:
+        office = await session.get(Office, ids.offices[PORT])
+        camille = await session.get(User, ids.users["Camille Martin"])
+        assert office is not None and camille is not None
+        office.name = '=HYPERLINK("http://evil.example","Port")'
+        camille.name = "+Camille, dite « Cam »"
+        session.add_all([office, camille])
+        await session.commit()
+    _, tables = read(live)
+    answered_by_camille = [
+        r for r in tables["conversations"] if r["responder_id"] == str(camille.id)
+    ]
+    assert len(answered_by_camille) == 3
+    assert {r["responder"] for r in answered_by_camille} == {"'+Camille, dite « Cam »"}
+    assert {r["responder_office"] for r in answered_by_camille} == {
+        '\'=HYPERLINK("http://evil.example","Port")'
+    }
+    offices = {r["office_id"]: r["office"] for r in tables["offices"]}
+    assert offices[str(ids.offices[PORT])].startswith("'=HYPERLINK")
+    advisers = {r["adviser_id"]: r["adviser"] for r in tables["advisers"]}
+    assert advisers[str(camille.id)] == "'+Camille, dite « Cam »"

@@ -223,9 +223,7 @@ def test_dashboard_renders_with_demo_history(live: LiveServer, new_page: Any) ->
     adviser_login(page, live, manager)
     page.goto(f"{live.url}/dashboard?preset=30")
     expect(page.get_by_test_id("dash-accounts").locator("tbody tr")).not_to_have_count(0)
-    expect(page.get_by_test_id("dash-trend").locator("polyline")).to_have_attribute(
-        "points", re.compile(r"\d")
-    )
+    expect(page.get_by_test_id("trend-duty")).to_have_attribute("points", re.compile(r"\d"))
     expect(page.get_by_test_id("dash-heat").locator("td[title]")).to_have_count(7 * 24)
     expect(page.locator("[data-tile=waiting]")).to_have_text(re.compile(r"^\d+$"))
     screenshot(page, "dashboard")
