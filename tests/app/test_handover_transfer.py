@@ -8,7 +8,7 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, update
 from sqlmodel import col, select
 
 from app import actions, activity, offline, repository
@@ -358,7 +358,7 @@ async def test_the_sweep_reads_in_batches_not_once_per_conversation(services: Se
         if statement.lstrip().upper().startswith("SELECT"):
             statements.append(statement)
 
-    async def selects_of_a_sweep(n: int, day: int) -> int:
+    async def selects_of_a_sweep(n: int, day: int) -> list[str]:
         morning = datetime(2026, 7, day, 9, 59, tzinfo=UTC)
         services.clock.set(morning, frozen=True)
         inbox = Inbox(services)
@@ -366,14 +366,19 @@ async def test_the_sweep_reads_in_batches_not_once_per_conversation(services: Se
             for account in ("chat-saint-clair", "mail-saint-clair"):
                 await inbox.ingest(chat(account, day * 100 + i, morning))
         statements.clear()
+        # Names the worker keeps for 30 s (app.repository) are read afresh by each sweep.
+        repository._display.clear()
         event.listen(services.db.engine.sync_engine, "before_cursor_execute", count)
         try:
             moved = await sweep_at(services, morning + timedelta(minutes=32))
         finally:
             event.remove(services.db.engine.sync_engine, "before_cursor_execute", count)
-        assert len(moved) >= 2 * n  # (the second sweep also moves the first one's)
-        return len(statements)
+        assert len(moved) == 2 * n
+        async with services.db.session() as session:  # out of the next sweep's way
+            await session.exec(update(Conversation).values(status=ConversationStatus.RESOLVED))
+            await session.commit()
+        return list(statements)
 
     # Saturdays 11 and 18 July: Saint-Clair closes at 12:30, a shared duty goes on.
     few, many = await selects_of_a_sweep(2, 11), await selects_of_a_sweep(20, 18)
-    assert many == few, (few, many)
+    assert len(many) == len(few), "\n".join(sorted(set(many) ^ set(few)) or many)
