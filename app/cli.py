@@ -14,7 +14,6 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
-import uvicorn
 from pydantic import ValidationError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -30,8 +29,8 @@ from app.embedded_redis import EmbeddedRedis
 from app.models import Account, Destination, Office, Role, User
 from app.rollups import build_stale
 from app.security import hash_password
+from app.serving import EXIT_CANNOT_LISTEN, CannotListen, check_address, serve
 from app.settings import Settings, get_settings
-from app.socket_guard import server_options
 from rota import Plan, Problem, RotaValidationError, Schedule, check, dumps_toml, plan
 
 cli = typer.Typer(
@@ -127,6 +126,11 @@ def run(
         os.environ["CONCIERGE_HOST"] = host
     if port:
         os.environ["CONCIERGE_PORT"] = str(port)
+    try:  # before the embedded Redis and the workers start: a taken port says so at once
+        check_address(host or settings.host, port or settings.port)
+    except CannotListen as exc:
+        typer.echo(f"concierge run: {exc}", err=True)
+        raise typer.Exit(EXIT_CANNOT_LISTEN) from None
     _private_var_dir(settings)
     _ensure_dev_secret(settings)
     redis: EmbeddedRedis | None = None
@@ -150,18 +154,11 @@ def run(
         if logins:
             asyncio.run(_workspace(settings))
         _print_logins(settings, logins)
-        uvicorn.run(
-            "app.main:create_app",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=workers or settings.workers,
-            log_level="info",
-            # X-Forwarded-For is believed only from CONCIERGE_TRUSTED_PROXIES (app.web.hardening);
-            # uvicorn's own would believe any peer on 127.0.0.1.
-            proxy_headers=False,
-            **server_options(settings),  # frame size and shutdown grace (app/socket_guard.py)
-        )
+        # uvicorn, its workers supervised with CONCIERGE_WORKER_HEALTHCHECK_SECONDS of grace
+        serve(settings, workers or settings.workers)
+    except CannotListen as exc:  # taken between the check above and uvicorn's bind
+        typer.echo(f"concierge run: {exc}", err=True)
+        raise typer.Exit(EXIT_CANNOT_LISTEN) from None
     finally:
         if redis is not None:
             redis.stop()
@@ -628,6 +625,13 @@ def db_upgrade() -> None:
         typer.echo(f"upgraded to {after} (head)")
     else:
         typer.echo(f"upgraded from {before} to {after} (head)")
+
+
+@cli.command("migrate")
+def migrate_command() -> None:
+    """Bring the database to the newest schema: `concierge db upgrade` (run it before rolling
+    out a new version; processes migrating at once wait for each other and migrate once)."""
+    db_upgrade()
 
 
 @db_cli.command("current")

@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     resume_backlog_max: int = 500  # events a resume replays; further behind: "resync"
     resume_max_age_seconds: int = 24 * 3600  # older resume points get "resync" too
     shutdown_grace_seconds: int = 3  # open requests and sockets get this long on SIGTERM
+    # `concierge run --workers N` (N > 1): how long a worker may leave its supervisor's ping
+    # unanswered (starting under load, a long pause) before it is killed and started again.
+    worker_healthcheck_seconds: int = Field(default=30, ge=1)
     x_api_base_url: str = Field(
         default="https://api.twitter.com",  # tweepy's own host: no rewriting, OAuth signatures hold
         validation_alias=AliasChoices("X_API_BASE_URL", "CONCIERGE_X_API_BASE_URL"),

@@ -277,3 +277,48 @@ def test_stopping_with_many_chats_under_way_takes_seconds(
     assert app.proc.returncode == 0, output
     assert time.monotonic() - started < 20, output[-3000:]
     assert "Exception in ASGI application" not in output
+
+
+def test_migrate_is_db_upgrade_by_its_short_name(env: dict[str, str], tmp_path: Path) -> None:
+    from app import migrations
+
+    head = migrations.head()
+    helped = run_cli("--help", env=env)
+    assert "migrate" in helped.stdout
+    first = run_cli("migrate", env=env)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == f"upgraded to {head} (head)\n"
+    with sqlite3.connect(tmp_path / "var" / "concierge.db") as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(head,)]
+    # The same words as `concierge db upgrade`, which it is.
+    assert run_cli("migrate", env=env).stdout == run_cli("db", "upgrade", env=env).stdout
+    assert run_cli("db", "upgrade", env=env).stdout == f"already at {head} (head): nothing to do\n"
+
+
+def test_three_migrates_at_once_on_an_empty_database_migrate_it_once(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    # Three instances started together (a rollout, three containers): one builds the schema
+    # under the database's lock, the others wait for its commit and find nothing to do.
+    from app import migrations
+
+    head = migrations.head()
+    started = [
+        subprocess.Popen(
+            [*CONCIERGE, "migrate"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]  # fmt: skip
+    results = [(p.wait(timeout=120), *p.communicate()) for p in started]
+    assert [code for code, _, _ in results] == [0, 0, 0], results
+    outputs = sorted(out for _, out, _ in results)
+    assert outputs == [
+        f"already at {head} (head): nothing to do\n",
+        f"already at {head} (head): nothing to do\n",
+        f"upgraded to {head} (head)\n",
+    ], results
+    assert all("Traceback" not in err for _, _, err in results)
+    with sqlite3.connect(tmp_path / "var" / "concierge.db") as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(head,)]
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
