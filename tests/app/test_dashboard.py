@@ -170,3 +170,28 @@ async def test_csv_exports(live: LiveServer, services: Services) -> None:
     )
     # French figures: "%" after a narrow no-break space, days as "j".
     assert "\u202f%" in page.text and "NaN" not in page.text
+
+
+async def test_the_page_takes_empty_filters_as_all_and_shows_bad_ones(
+    live: LiveServer, services: Services
+) -> None:
+    await history(services)
+    with login(live.url, *manager(live)) as client:
+        client.headers["accept-language"] = "en"
+        every = client.get(f"/dashboard?{DAY}&channel=&account_id=&office_id=")
+        assert every.status_code == 200 and 'data-testid="dash-accounts"' in every.text
+        one = client.get(f"/dashboard?{DAY}&channel=&account_id=&office_id=1")
+        assert one.status_code == 200 and 'value="1" selected' in one.text
+        for bad, message in (
+            ("office_id=x" * 5, "Unreadable filter"),
+            ("account_id=" + "9" * 41, "Unreadable filter"),
+            ("channel=fax", "Unknown channel"),
+            ("account_id=-1", "Unreadable filter"),
+            ("office_id=999", "no such office"),
+        ):
+            page = client.get(f"/dashboard?{DAY}&{bad}")
+            assert page.status_code == 422, bad
+            assert page.headers["content-type"].startswith("text/html"), bad
+            assert message in page.text and 'data-testid="dash-filters"' in page.text, bad
+        api = client.get(f"/api/metrics?{DAY}&channel=fax")
+        assert api.status_code == 422 and api.json()["code"] == "error.bad_channel"
