@@ -56,7 +56,18 @@ def make_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
-    engine = create_async_engine(url, pool_pre_ping=True)
+    # A server database: each process holds at most pool size + overflow connections, so
+    # workers × (CONCIERGE_DATABASE_POOL_SIZE + CONCIERGE_DATABASE_MAX_OVERFLOW) must stay under
+    # the server's max_connections (docs/operations.md).
+    from app.settings import get_settings  # the deployment's bound, whoever opens the engine
+
+    settings = get_settings()
+    engine = create_async_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
     _store_only_valid_text(engine)
     return engine
 

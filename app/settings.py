@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default="", validation_alias=AliasChoices("DATABASE_URL", "CONCIERGE_DATABASE_URL")
     )
+    # PostgreSQL connections per process: this many kept, up to max_overflow more at a peak.
+    database_pool_size: int = Field(default=5, ge=1)
+    database_max_overflow: int = Field(default=10, ge=0)
     secret_key: SecretStr = SecretStr(_DEV_PLACEHOLDER)
     session_max_age: int = 12 * 3600
     visitor_token_max_age: int = 90 * 24 * 3600
