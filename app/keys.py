@@ -1,7 +1,16 @@
 """Every Redis key name, in one place.
 
-Keys of one destination share the hash tag ``{d<id>}`` so they land in one Redis Cluster slot and
-multi-key commands stay legal there.
+Every key carries exactly one hash tag (``{…}``, the part Redis Cluster hashes to pick a slot),
+so that the keys one script, transaction, pipeline or ``MGET`` uses together are in one slot:
+
+* ``{d<id>}`` — everything of one destination (its streams, signals channel, presence, locks…);
+* ``{s<session id>}`` — one sign-in session; ``{u<user id>}`` — the index of a user's sessions;
+* ``{rate:<scope>:<subject>}`` — both windows of one rate limit;
+* ``{login:<account hash>}`` — the failure count and the lock of one sign-in account;
+* ``{admission}`` — every socket-admission bucket (checked together by one script);
+* ``{lease:<name>}`` — each installation-wide lease.
+
+tests/app/test_redis_cluster.py checks both rules. Single-node Redis ignores the tags.
 """
 
 from __future__ import annotations
@@ -67,17 +76,40 @@ def connector_status(destination_id: int, account: str) -> str:
 
 
 def session(session_id: str) -> str:
-    return f"concierge:session:{session_id}"
+    return f"concierge:{{s{session_id}}}:session"
 
 
 def user_sessions(user_id: int) -> str:
     """Sorted set: a user's session ids → the instant each expires, so that disabling the user
     can end every one of them."""
-    return f"concierge:user-sessions:{user_id}"
+    return f"concierge:{{u{user_id}}}:sessions"
 
 
 def rate(scope: str, subject: str, window: int) -> str:
-    return f"concierge:rate:{scope}:{subject}:{window}"
+    """One fixed window's count; a subject's windows share a slot (read together)."""
+    return f"concierge:{{rate:{scope}:{_untagged(subject)}}}:{window}"
+
+
+def login_failures(account: str) -> str:
+    """Failed sign-ins of one account (app/login_limits.py: ``account`` is a hash of the
+    e-mail), counted from the first failure."""
+    return f"concierge:{{login:{account}}}:failures"
+
+
+def login_lock(account: str) -> str:
+    """Set while an account is locked after too many failed sign-ins (same slot as its count:
+    both are written in one transaction)."""
+    return f"concierge:{{login:{account}}}:locked"
+
+
+def blocks(destination_id: int) -> str:
+    """Hash of a destination's active blocks, mirrored from SQL (app/moderation.py)."""
+    return f"concierge:{_tag(destination_id)}:blocks"
+
+
+def _untagged(text: str) -> str:
+    """``text`` with braces escaped, so it cannot end or open a hash tag of its own."""
+    return text.replace("%", "%25").replace("{", "%7B").replace("}", "%7D")
 
 
 OUTBOX_GROUP = "senders"
@@ -85,17 +117,17 @@ OUTBOX_GROUP = "senders"
 
 def rollup_lease() -> str:
     """Held by the worker rebuilding the dashboard's rollups."""
-    return "concierge:rollups:lease"
+    return "concierge:{lease:rollups}"
 
 
 def privacy_lease() -> str:
     """Held by the worker running the retention sweep."""
-    return "concierge:privacy:lease"
+    return "concierge:{lease:privacy}"
 
 
 def weekly_report_lease() -> str:
     """Held by the worker e-mailing the weekly reports (app/weekly_report_mail.py)."""
-    return "concierge:weekly-report:lease"
+    return "concierge:{lease:weekly-report}"
 
 
 def weekly_report_sent(destination_id: int, week: str, user_id: int) -> str:
@@ -128,7 +160,7 @@ def viewers(destination_id: int, conversation_id: int) -> str:
 
 def relay_lease() -> str:
     """Held by the worker replaying owed follow-ups of stored messages (app/recovery.py)."""
-    return "concierge:relay:lease"
+    return "concierge:{lease:relay}"
 
 
 def sending(destination_id: int, message_id: int) -> str:

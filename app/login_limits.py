@@ -20,6 +20,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
+from app import keys
 from app.services import Services
 
 DEVICE_COOKIE = "concierge_device"
@@ -32,11 +33,11 @@ def account_key(email: str) -> str:
 
 
 def _failures(email: str) -> str:
-    return f"login:failures:{account_key(email)}"
+    return keys.login_failures(account_key(email))
 
 
 def _lock(email: str) -> str:
-    return f"login:locked:{account_key(email)}"
+    return keys.login_lock(account_key(email))
 
 
 def _devices(services: Services) -> URLSafeTimedSerializer:

@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, and_, delete, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import keys
 from app.models import Account, Block, Conversation, Role, User
 from app.services import Services
 
@@ -44,8 +45,8 @@ IPV6_PREFIX = 64  # one household or phone gets a /64: blocking one address alon
 
 def blocks_key(destination_id: int) -> str:
     """Hash of a destination's active blocks: field (:func:`contact_field`, :func:`ip_field`)
-    → expiry in epoch seconds, "0" when permanent. Same hash tag as app/keys.py."""
-    return f"concierge:{{d{destination_id}}}:blocks"
+    → expiry in epoch seconds, "0" when permanent."""
+    return keys.blocks(destination_id)
 
 
 def contact_field(channel: str, external_id: str) -> str:

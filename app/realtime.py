@@ -14,7 +14,10 @@ anonymous socket resuming from ``0-0`` costs a few small reads whatever the dest
 traffic. (Keyed by conversation, not by visitor: erasing a conversation deletes its stream.)
 
 Ephemeral signals (typing, viewing, presence) go through Redis pub/sub instead: nothing is kept,
-and listeners receive them with an empty event id, outside the resumable order.
+and listeners receive them with an empty event id, outside the resumable order. On a Redis
+Cluster that is *sharded* pub/sub (``SPUBLISH``/``SSUBSCRIBE``): the destination's channel
+carries its hash tag, so it lives on the shard of its streams, and a failover is followed like
+the streams' (the reader starts again on the new master).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from redis.exceptions import ResponseError
 
 from app import keys, outage
 from app.events import Event, event_adapter
+from app.redis_connect import is_cluster
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +98,7 @@ class Hub:
         self._signal_tasks: dict[int, asyncio.Task[None]] = {}
         self._frames: OrderedDict[tuple[str, int, str], str | None] = OrderedDict()
         self._publish_twice = redis.register_script(_PUBLISH_TWICE)
+        self._sharded = is_cluster(redis)  # signals by sharded pub/sub on a cluster
 
     async def publish(self, destination_id: int, event: Event) -> str:
         """Appends an event to the destination's stream (and to its chat conversation's, when a
@@ -115,7 +120,11 @@ class Hub:
 
     async def signal(self, destination_id: int, event: Event) -> None:
         """Sends an ephemeral event to the listeners of every worker, now, and keeps nothing."""
-        await self.redis.publish(keys.signals(destination_id), event_adapter.dump_json(event))
+        channel, data = keys.signals(destination_id), event_adapter.dump_json(event)
+        if self._sharded:
+            await self.redis.spublish(channel, data)
+        else:
+            await self.redis.publish(channel, data)
 
     async def tail_id(self, destination_id: int) -> str:
         last: Any = await self.redis.xrevrange(keys.events(destination_id), count=1)
@@ -187,10 +196,16 @@ class Hub:
         while True:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(channel)
+                if self._sharded:
+                    await pubsub.ssubscribe(channel)
+                else:
+                    await pubsub.subscribe(channel)
                 while True:
-                    message = await pubsub.get_message(timeout=5.0)
-                    if message is None or message.get("type") != "message":
+                    if self._sharded:
+                        message = await pubsub.get_sharded_message(timeout=5.0)  # type: ignore[attr-defined]
+                    else:
+                        message = await pubsub.get_message(timeout=5.0)
+                    if message is None or message.get("type") not in ("message", "smessage"):
                         continue
                     try:
                         event = event_adapter.validate_json(message["data"])

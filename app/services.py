@@ -8,12 +8,9 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any
 
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.asyncio import Redis
 
+from app import redis_connect
 from app.clock import Clock
 from app.db import Database
 from app.ratelimit import RateLimiter
@@ -23,7 +20,7 @@ from app.security import SessionStore, VisitorTokens
 from app.settings import Settings
 from connectors.base import Connector
 
-REDIS_CONNECTIONS = 400  # per worker process
+REDIS_CONNECTIONS = redis_connect.REDIS_CONNECTIONS  # per worker process
 
 
 @dataclass
@@ -60,22 +57,9 @@ class Services:
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
-        # A dropped connection is retried a few times with a short backoff (a Redis restarting
-        # in the next second is not an error); beyond that the caller sees the error, and the
-        # background loops wait with their own backoff (app.outage).
-        # A blocking pool: a crowd of sockets opening at once waits a moment for a connection,
-        # where redis-py's default pool (100) fails the handshakes past it.
-        pool = BlockingConnectionPool.from_url(
-            settings.redis_url,
-            max_connections=REDIS_CONNECTIONS,
-            timeout=10,
-            socket_timeout=30,
-            socket_connect_timeout=5,
-            health_check_interval=30,
-            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
-            retry_on_error=[RedisConnectionError, RedisTimeoutError],
-        )
-        redis = Redis.from_pool(pool)
+        # One server, a Redis Cluster or a Sentinel-watched master, as REDIS_URL says
+        # (app.redis_connect); a REDIS_URL it cannot use stops the start with its reason.
+        redis = redis_connect.connect(settings.redis_url)
         secret = settings.secret_key.get_secret_value()
         return cls(
             settings=settings,

@@ -15,6 +15,7 @@ import websockets
 from redis.asyncio import Redis
 from websockets.exceptions import ConnectionClosed
 
+from app import keys
 from app.deps import SESSION_COOKIE
 from tests.app.test_ws import recv_until, send_message, visitor_url
 from tests.conftest import LiveServer, login, office_login
@@ -180,7 +181,7 @@ async def test_a_session_removed_behind_the_sockets_back_is_noticed(
         ) as ws:
             await recv_until(ws, "hello")
             redis = Redis.from_url(live.settings.redis_url)
-            await redis.delete(f"concierge:session:{session_id}")
+            await redis.delete(keys.session(session_id))
             await redis.aclose()
             code, _ = await frames_until_closed(ws)
             assert code == 4401
