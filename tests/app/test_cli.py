@@ -31,7 +31,7 @@ def run_cli(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.Comp
     )
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["demo"], ["user"], ["user", "add"]])
+@pytest.mark.parametrize("command", [[], ["run"], ["demo"], ["user"], ["user", "add"], ["migrate"]])
 def test_every_command_has_help(command: list[str], env: dict[str, str]) -> None:
     result = run_cli(*command, "--help", env=env)
     assert result.returncode == 0, result.stderr
