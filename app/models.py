@@ -358,8 +358,8 @@ class ResponseTurn(SQLModel, table=True):
     """One visitor turn: from the first unanswered visitor message to the next human reply.
 
     Recorded when it happens (times, the office on duty, the on-duty seconds), so later edits of
-    the rota never rewrite history. ``first`` marks the conversation's first response (or the
-    first after a reopen)."""
+    the rota never rewrite history. ``first`` marks the conversation's first response only: a
+    reopened conversation's next turn is a later turn (migration 0012 fixed older rows)."""
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id", index=True)

@@ -365,6 +365,64 @@ async def test_0011_gives_open_conversations_the_rotas_last_choice(engine: Async
     )
 
 
+async def test_0012_counts_a_reopened_conversation_once_and_marks_its_days_changed(
+    engine: AsyncEngine,
+) -> None:
+    async with engine.begin() as conn:
+        await conn.run_sync(migrations.upgrade, "0011")
+    conversation = await add_a_conversation(engine)
+    turn = (
+        "INSERT INTO responseturn (conversation_id, account_id, channel, office_on_duty_id,"
+        " first, started_at, hour_of_week, local_day) VALUES (:c, 1, 'webchat', 1, :first,"
+        " :at, 0, :day)"
+    )
+    async with engine.begin() as conn:
+        other = (
+            await conn.execute(
+                text(
+                    "INSERT INTO conversation (destination_id, account_id, contact_id, office_id,"
+                    " channel, thread_key, subject, status, unread, created_at, last_message_at,"
+                    " preview) VALUES (1, 1, 1, 1, 'webchat', 'v-2', '', 'OPEN', 0, :at, :at, '')"
+                ),
+                {"at": T0},
+            )
+        ).lastrowid
+        rows = [  # (conversation, first, started, local day)
+            (conversation, True, T0, "2026-07-18"),
+            (conversation, False, T0.replace(hour=20), "2026-07-18"),
+            (conversation, True, T0.replace(day=20), "2026-07-20"),  # after a reopen
+            (other, True, T0.replace(day=19), "2026-07-19"),
+        ]
+        for c, first, at, day in rows:
+            await conn.execute(text(turn), {"c": c, "first": first, "at": at, "day": day})
+        for day in ("2026-07-18", "2026-07-19", "2026-07-20"):
+            await conn.execute(
+                text(
+                    "INSERT INTO rollupday (destination_id, local_day, changes, built)"
+                    " VALUES (1, :day, 4, 4)"
+                ),
+                {"day": day},
+            )
+
+    assert await migrate(engine) == ("0011", HEAD)
+    async with engine.connect() as conn:
+        turns = (
+            await conn.execute(
+                text("SELECT conversation_id, local_day, first FROM responseturn ORDER BY id")
+            )
+        ).all()
+        days = dict(
+            (await conn.execute(text("SELECT local_day, changes - built FROM rollupday"))).all()
+        )
+    assert [tuple(t) for t in turns] == [
+        (conversation, "2026-07-18", 1),
+        (conversation, "2026-07-18", 0),
+        (conversation, "2026-07-20", 0),
+        (other, "2026-07-19", 1),
+    ]
+    assert days == {"2026-07-18": 0, "2026-07-19": 0, "2026-07-20": 1}
+
+
 async def test_downgrade_to_base_removes_every_table(engine: AsyncEngine) -> None:
     await migrate(engine)
     async with engine.begin() as conn:
