@@ -14,6 +14,7 @@ BENCHMARKS = (
     "x_bench",
     "x_timelines_bench",
     "socket_probe",
+    "idle_sockets",
     "redis_kill",
     "moderation_bench",
     "input_guard_bench",
@@ -42,6 +43,7 @@ def main() -> None:
             "answers_bench",
             "rules_bench",
             "offline_bench",
+            "idle_sockets",
         ) else module.main()
     sys.stdout.flush()
 
