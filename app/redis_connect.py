@@ -200,8 +200,22 @@ def connect(url: str) -> Redis:
         max_connections=REDIS_CONNECTIONS,
         **common,
     )
-    master: Redis = sentinel.master_for(target.service, redis_class=Redis)
+    master: SentinelMaster = sentinel.master_for(target.service, redis_class=SentinelMaster)
+    master.watchers = sentinel
     return master
+
+
+class SentinelMaster(Redis):
+    """The master named by the sentinels; closing it closes the connections to the sentinels
+    too (redis-py leaves them open)."""
+
+    watchers: Sentinel | None = None
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        await super().aclose(close_connection_pool)
+        if self.watchers is not None:
+            for client in self.watchers.sentinels:
+                await client.aclose()
 
 
 def is_cluster(redis: object) -> bool:
