@@ -575,7 +575,9 @@ async def mark_unmarked(db: Database, destination: Destination) -> None:
                 "INSERT INTO rollupday (destination_id, local_day, changes, built) "
                 "SELECT :d, t.local_day, 1, 0 FROM responseturn t "
                 "JOIN account a ON a.id = t.account_id WHERE a.destination_id = :d "
-                "GROUP BY t.local_day"
+                "GROUP BY t.local_day "
+                # A turn recorded meanwhile may have marked its day: that day is marked already.
+                "ON CONFLICT (destination_id, local_day) DO NOTHING"
             ),
             params,
         )
