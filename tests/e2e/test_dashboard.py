@@ -111,3 +111,24 @@ def test_the_dashboard_fits_and_its_filters_work(live: LiveServer, new_page: Any
     response = page.goto(f"{live.url}/dashboard?channel=fax")
     assert response is not None and response.status == 422
     expect(page.get_by_test_id("dash-error")).to_contain_text("Canal inconnu")
+
+
+def test_the_weekly_report_fits_a_laptop_and_a_phone(live: LiveServer, new_page: Any) -> None:
+    demo_history(live)
+    for language in ("fr", "en"):
+        for viewport in (LAPTOP, PHONE):
+            page: Page = new_page(locale=LOCALES[language], viewport=viewport)
+            sign_in(page, live, manager(live))
+            page.goto(f"{live.url}/dashboard")
+            page.get_by_role("link", name=re.compile("hebdomadaire|Weekly", re.I)).click()
+            expect(page.get_by_test_id("weekly-report")).to_be_visible()
+            # The last complete week of the demo's history has figures for every office.
+            offices = page.get_by_test_id("weekly-offices").locator("tbody tr[data-key]")
+            expect(offices).not_to_have_count(0)
+            expect(page.get_by_test_id("weekly-busiest").locator("tbody tr")).not_to_have_count(0)
+            assert_fits(page, f"weekly report {language} {viewport['width']}")
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(
+                path=str(ARTIFACTS / f"weekly-{language}-{viewport['width']}.png"),
+                full_page=True,
+            )
