@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import migrations, rota_admin
+from app import migrations, redis_connect, rota_admin
 from app.clock import Clock
 from app.connector_registry import readable, secret_variable
 from app.db import Database, migrate
@@ -131,6 +131,12 @@ def run(
     except CannotListen as exc:
         typer.echo(f"concierge run: {exc}", err=True)
         raise typer.Exit(EXIT_CANNOT_LISTEN) from None
+    try:  # a REDIS_URL that cannot be used says so before anything starts (no password shown)
+        if settings.redis_url:
+            redis_connect.check(settings.redis_url)
+    except redis_connect.RedisUrlError as exc:
+        typer.echo(f"concierge run: {exc}", err=True)
+        raise typer.Exit(2) from None
     _private_var_dir(settings)
     _ensure_dev_secret(settings)
     redis: EmbeddedRedis | None = None

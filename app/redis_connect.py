@@ -24,6 +24,7 @@ from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
+from redis.connection import parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -139,6 +140,19 @@ def parse(url: str) -> RedisTarget:
     )
 
 
+def check(url: str) -> None:
+    """Raises :class:`RedisUrlError` when ``url`` cannot be used (``concierge run`` asks before
+    it starts anything); connects to nothing."""
+    if mode_of(url) != "single":
+        parse(url)
+        return
+    try:
+        parse_url(url)
+    except ValueError as exc:  # redis-py's own message quotes no password
+        also = " (or redis+cluster://, redis+sentinel://)" if "scheme" in str(exc) else ""
+        raise RedisUrlError(f"REDIS_URL {redacted(url)!r}: {exc}{also}") from None
+
+
 def _retry() -> Retry:
     # A dropped connection is retried a few times with a short backoff (a Redis restarting in
     # the next second is not an error); beyond that the caller sees the error, and the
@@ -159,17 +173,15 @@ def connect(url: str) -> Redis:
     if mode == "single":
         # A blocking pool: a crowd of sockets opening at once waits a moment for a connection,
         # where redis-py's default pool (100) fails the handshakes past it.
-        try:
-            pool = BlockingConnectionPool.from_url(
-                url,
-                max_connections=REDIS_CONNECTIONS,
-                timeout=10,
-                retry=_retry(),
-                retry_on_error=[RedisConnectionError, RedisTimeoutError],
-                **common,
-            )
-        except ValueError as exc:  # redis-py's own message quotes no password
-            raise RedisUrlError(f"REDIS_URL {redacted(url)!r}: {exc}") from None
+        check(url)
+        pool = BlockingConnectionPool.from_url(
+            url,
+            max_connections=REDIS_CONNECTIONS,
+            timeout=10,
+            retry=_retry(),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
+            **common,
+        )
         return Redis.from_pool(pool)
     target = parse(url)
     if target.mode == "cluster":

@@ -16,7 +16,9 @@ import asyncio
 import inspect
 import itertools
 import json
+import os
 import re
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +31,9 @@ from redis.crc import key_slot
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from app import keys, redis_connect
+from app.embedded_redis import free_port
 from app.settings import Settings
+from tests.app.test_cli import CONCIERGE
 from tests.app.test_ws import recv_until, send_message, visitor_url
 from tests.conftest import LiveServer, login, office_login, seed_demo, start_server, stop_server
 from tests.support.valkey_cluster import ValkeyCluster, ValkeySentinel
@@ -121,9 +125,28 @@ def test_bad_redis_urls_name_the_setting_and_never_the_password() -> None:
         assert message.startswith("REDIS_URL "), message
         assert reason in message, message
         assert "s3cret" not in message, message
+    assert str(caught.value).endswith("(or redis+cluster://, redis+sentinel://)")
     target = redis_connect.parse("redis+sentinel://u:p%40ss@[::1]:26379,h2:26380/main?db=2")
     assert target.nodes == (("::1", 26379), ("h2", 26380))
     assert (target.service, target.db, target.username, target.password) == ("main", 2, "u", "p@ss")
+
+
+def test_run_with_a_bad_redis_url_stops_at_once_naming_it(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "REDIS_URL": "redis+sentinel://:s3cret@sentinel-1:26379/",
+        "CONCIERGE_VAR_DIR": str(tmp_path / "var"),
+        "CONCIERGE_PORT": str(free_port()),
+    }
+    result = subprocess.run(
+        [*CONCIERGE, "run"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "REDIS_URL 'redis+sentinel://:***@sentinel-1:26379/'" in result.stderr
+    assert "service name is missing" in result.stderr
+    assert "s3cret" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "var" / "concierge.db").exists()  # nothing was started
 
 
 # --- the app on a real cluster -----------------------------------------------------------------
@@ -297,7 +320,7 @@ async def test_a_killed_master_is_replaced_and_the_chat_loses_nothing(
     on_cluster: LiveServer, cluster: ValkeyCluster
 ) -> None:
     live = on_cluster
-    count, every = 60, 0.1
+    count, every = 40, 0.05
     owner = cluster.owner(keys.events(DESTINATION))
     adviser = office_login(live, "port-argent")
     sent: dict[int, float] = {}
@@ -307,8 +330,9 @@ async def test_a_killed_master_is_replaced_and_the_chat_loses_nothing(
         reader = asyncio.create_task(_adviser(live, _cookie(client), got, stop))
         await asyncio.sleep(0.5)
         visitor = asyncio.create_task(_visitor(live, count, every, sent))
-        while len(sent) < 20:
+        while len(sent) < 15:
             await asyncio.sleep(0.05)
+        began = time.monotonic()
         killed_at = time.monotonic()
         owner.kill()  # mid-chat: the master of the destination's streams and channel
         await asyncio.wait_for(visitor, 60)
@@ -317,6 +341,7 @@ async def test_a_killed_master_is_replaced_and_the_chat_loses_nothing(
             await asyncio.sleep(0.1)
         stop.set()
         await reader
+        print(f"chat of {count} messages done {time.monotonic() - began:.1f} s after the kill")
         new_owner = cluster.owner(keys.events(DESTINATION))
         assert new_owner.port != owner.port and new_owner.alive
         rows = client.get("/api/conversations").json()
@@ -334,9 +359,6 @@ async def test_a_killed_master_is_replaced_and_the_chat_loses_nothing(
         f"between two acknowledged sends {send_pause:.2f} s"
     )
     assert pause < 15
-    # The killed node comes back as a replica of its successor: the cluster heals.
-    owner.start()
-    cluster.wait_ok()
 
 
 # --- Sentinel ----------------------------------------------------------------------------------
