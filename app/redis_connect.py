@@ -147,7 +147,7 @@ def check(url: str) -> None:
         parse(url)
         return
     try:
-        parse_url(url)
+        parse_url(url)  # type: ignore[no-untyped-call]
     except ValueError as exc:  # redis-py's own message quotes no password
         also = " (or redis+cluster://, redis+sentinel://)" if "scheme" in str(exc) else ""
         raise RedisUrlError(f"REDIS_URL {redacted(url)!r}: {exc}{also}") from None
