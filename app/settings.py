@@ -27,6 +27,9 @@ class Settings(BaseSettings):
         ""  # how browsers reach us, e.g. https://help.example.org (default: host:port)
     )
     var_dir: Path = Path("var")
+    # Unset: the embedded server. redis://, rediss://, unix:// (one server),
+    # redis+cluster://[:pw@]h:p[,h:p…]/ or redis+sentinel://[:pw@]h:p[,h:p…]/<service>[?db=N]
+    # (app/redis_connect.py); a URL it cannot use stops `concierge run` naming REDIS_URL.
     redis_url: str = Field(
         default="", validation_alias=AliasChoices("REDIS_URL", "CONCIERGE_REDIS_URL")
     )
