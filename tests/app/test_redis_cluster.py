@@ -346,6 +346,10 @@ async def test_a_killed_master_is_replaced_and_the_chat_loses_nothing(
         assert new_owner.port != owner.port and new_owner.alive
         rows = client.get("/api/conversations").json()
         conversation = client.get(f"/api/conversations/{rows[0]['id']}").json()
+        # The probe an orchestrator watches is healthy again too (the client's default node
+        # may have been the dead one).
+        health = [client.get("/healthz").status_code for _ in range(3)]
+        assert health == [200, 200, 200], health
     texts = [m["text"] for m in conversation["messages"] if re.fullmatch(r"m\d+", m["text"])]
     assert sorted(texts) == sorted(f"m{n}" for n in range(count))  # each stored once
     assert set(got) == {f"m{n}" for n in range(count)}  # each reached the adviser
