@@ -125,6 +125,7 @@ class ValkeyCluster:
                 "--masterauth", self.password,
                 "--appendonly", "no",
                 "--save", "",
+                "--repl-diskless-sync-delay", "0",  # a replica syncs at once
                 "--logfile", "valkey.log",
                 "--daemonize", "no",
             ]  # fmt: skip
@@ -234,6 +235,7 @@ class ValkeySentinel:
         self.service = service
         common = ["--bind", "127.0.0.1", "--requirepass", self.password,
                   "--masterauth", self.password, "--appendonly", "no", "--save", "",
+                  "--repl-diskless-sync-delay", "0",
                   "--logfile", "valkey.log", "--daemonize", "no"]  # fmt: skip
         self.master = Node(free_port(), base / "master", self.password)
         self.master.args = ["--port", str(self.master.port), *common]
