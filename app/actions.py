@@ -14,7 +14,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import activity, recovery, repository, resolution, sending
 from app.assignment import assign_waiting
 from app.events import ConversationChanged, ConversationLeft, MessageCreated
-from app.inbox import preview
 from app.metrics import close_turn
 from app.models import (
     ERASED,
@@ -31,6 +30,7 @@ from app.models import (
     User,
 )
 from app.outbox import enqueue
+from app.preview import preview
 from app.routing import rota_choice
 from app.services import Services
 

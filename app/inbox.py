@@ -47,13 +47,12 @@ from app.models import (
     StoredAttachment,
     ThreadRef,
 )
+from app.preview import preview
 from app.routing import RouteDecision
 from app.services import Services
 from connectors.base import InboundMessage, IngestResult, MessageKind
 
 log = logging.getLogger(__name__)
-
-PREVIEW_CHARS = 140
 
 
 class UnknownAccountError(LookupError):
@@ -89,11 +88,6 @@ def _media_url(url: str) -> str:
     """A media link as kept: only web addresses, so no ``javascript:`` link reaches a page."""
     url = url.strip()
     return url if url.lower().startswith(("https://", "http://")) and len(url) <= 1000 else ""
-
-
-def preview(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= PREVIEW_CHARS else flat[: PREVIEW_CHARS - 1] + "…"
 
 
 class Inbox:

@@ -25,7 +25,6 @@ from app import actions, i18n, repository
 from app.actions import ActionError, Loaded
 from app.connector_registry import ConfigurationError, connector_for
 from app.events import ConversationChanged, MessageCreated, MessageOut, MessageStatus
-from app.inbox import preview
 from app.metrics import close_turn
 from app.models import (
     Account,
@@ -40,6 +39,7 @@ from app.models import (
     ThreadRef,
     User,
 )
+from app.preview import preview
 from app.services import Services
 from connectors.base import Author, Channel, DeliveryResult, OutboundMessage
 from connectors.twitter.text import LIMIT, weighted_length
