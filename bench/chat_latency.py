@@ -8,25 +8,37 @@ write regularly and an adviser of the right office answer each message over HTTP
 - adviser → visitor: from the adviser's POST to the visitor's socket receiving the reply;
 - messages/s through the system; peak memory (VmHWM) of the app process;
 - the floor: a bare Redis PUBLISH → subscriber round trip plus a bare websocket echo round trip
-  on this machine, and the ratio project p99 / floor p99.
+  on this machine, and the ratio project p99 / floor p99;
+- the fan-out floor: a bare server (:func:`serve_floor`, its own process, one Redis pub/sub
+  connection, websockets, no app logic) started in the same run and driven by the same client
+  with the same sockets and message rate: a visitor's frame is published on its office's
+  channel, delivered to that office's adviser sockets and acknowledged; an adviser's reply (a
+  frame on its socket, where the project takes an HTTP POST) is published on the visitor's
+  channel. Printed with the project/floor ratios for p50, p99 and messages/s.
 
-Run: ``python -m bench.chat_latency [--duration 30] [--visitors 200] [--advisers 20]``.
+Run: ``python -m bench.chat_latency [--duration 30] [--visitors 200] [--advisers 20] [--quick]``
+(``--quick``: 10 s of load and fewer floor samples, for a smoke test).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import itertools
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import websockets
@@ -55,7 +67,7 @@ async def floor(samples: int = 2000) -> tuple[list[float], list[float]]:
             while (await pubsub.get_message(timeout=1)) is None:
                 pass
             pub.append(time.perf_counter() - start)
-        await pubsub.aclose()
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
         await redis.aclose()
 
     async def echo(ws: Any) -> None:
@@ -74,6 +86,96 @@ async def floor(samples: int = 2000) -> tuple[list[float], list[float]]:
             await ws.recv()
             ws_rtt.append(time.perf_counter() - start)
     return pub, ws_rtt
+
+
+async def serve_floor(port: int, redis_url: str, ready: asyncio.Event | None = None) -> None:
+    """The fan-out floor: websockets and Redis pub/sub, nothing else.
+
+    ``/visitor?office=O&visitor=N``: each frame ``{"type": "message", "client_id", "text"}`` is
+    published on ``floor:o:O`` as a ``message.created`` frame (conversation N) and acknowledged
+    to the visitor (``{"type": "ack"}``); the visitor receives what is published on
+    ``floor:v:N``. ``/adviser?office=O``: receives what is published on ``floor:o:O``; its frame
+    ``{"type": "reply", "conversation_id": N, "text"}`` is published on ``floor:v:N``. One Redis
+    connection publishes, one subscribes (per channel, once for all local sockets), as a worker
+    of the project does. Serves until cancelled."""
+    redis = Redis.from_url(redis_url)
+    pubsub = redis.pubsub()
+    await pubsub.subscribe("floor:idle")  # listen() needs a subscription
+    local: dict[str, set[Any]] = defaultdict(set)
+    ids = itertools.count(1)
+
+    async def pump() -> None:
+        async for item in pubsub.listen():
+            if item["type"] != "message":
+                continue
+            data = item["data"].decode()
+            for ws in list(local.get(item["channel"].decode(), ())):
+                with contextlib.suppress(websockets.ConnectionClosed):
+                    await ws.send(data)
+
+    async def join(channel: str, ws: Any) -> None:
+        if not local[channel]:
+            await pubsub.subscribe(channel)
+        local[channel].add(ws)
+
+    async def leave(channel: str, ws: Any) -> None:
+        local[channel].discard(ws)
+        if not local[channel]:
+            del local[channel]
+            await pubsub.unsubscribe(channel)
+
+    async def handler(ws: Any) -> None:
+        url = urlsplit(ws.request.path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        office = query.get("office", "")
+        if url.path == "/visitor":
+            visitor = int(query["visitor"])
+            channel = f"floor:v:{visitor}"
+        elif url.path == "/adviser":
+            channel = f"floor:o:{office}"
+        else:
+            await ws.close(code=4404)
+            return
+        await join(channel, ws)
+        try:
+            await ws.send(json.dumps({"type": "hello"}))
+            async for raw in ws:
+                frame = json.loads(raw)
+                if url.path == "/visitor" and frame.get("type") == "message":
+                    message_id = next(ids)
+                    event = {
+                        "type": "message.created",
+                        "conversation_id": visitor,
+                        "message": {"id": message_id, "direction": "in", "text": frame["text"]},
+                    }
+                    await redis.publish(f"floor:o:{office}", json.dumps(event))
+                    ack = {"type": "ack", "client_id": frame["client_id"], "id": message_id}
+                    await ws.send(json.dumps(ack))
+                elif url.path == "/adviser" and frame.get("type") == "reply":
+                    event = {
+                        "type": "message",
+                        "message": {"author": "adviser", "text": frame["text"]},
+                    }
+                    await redis.publish(
+                        f"floor:v:{int(frame['conversation_id'])}", json.dumps(event)
+                    )
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            await leave(channel, ws)
+
+    pumping = asyncio.create_task(pump())
+    try:
+        async with websockets.serve(handler, "127.0.0.1", port, max_queue=None):
+            if ready is not None:
+                ready.set()
+            await asyncio.Future()
+    finally:
+        pumping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pumping
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await redis.aclose()
 
 
 def vm_hwm_kib(pid: int) -> int:
@@ -96,13 +198,37 @@ async def login(base: str, email: str, password: str) -> httpx.AsyncClient:
     return client
 
 
+Reply = Callable[[int, str], Awaitable[None]]
+
+
+def _project_reply(client: httpx.AsyncClient) -> Reply:
+    async def send(conversation_id: int, text: str) -> None:
+        response = await client.post(
+            f"/api/conversations/{conversation_id}/messages", json={"text": text}
+        )
+        if response.status_code != 201:
+            print("reply refused:", response.status_code, response.text[:200], file=sys.stderr)
+
+    return send
+
+
+def _floor_reply(ws: Any) -> Reply:
+    async def send(conversation_id: int, text: str) -> None:
+        frame = {"type": "reply", "conversation_id": conversation_id, "text": text}
+        await ws.send(json.dumps(frame))
+
+    return send
+
+
 async def load(
-    base: str, logins: list[tuple[str, str, str]], args: argparse.Namespace
+    base: str, logins: list[tuple[str, str, str]], args: argparse.Namespace, floor: bool = False
 ) -> dict[str, Any]:
+    """Drives the project (``floor=False``) or the fan-out floor with the same sockets and rate."""
     ws_base = base.replace("http://", "ws://")
     offices = sorted({office for _, _, office in logins if office})
     accounts = {office: f"chat-{office}" for office in offices}
-    by_office: dict[str, list[httpx.AsyncClient]] = defaultdict(list)
+    by_office: dict[str, list[Reply]] = defaultdict(list)
+    clients: list[httpx.AsyncClient] = []
     adviser_sockets = []
     advisers = [x for x in logins if x[2]]
     sent_at: dict[str, float] = {}
@@ -115,12 +241,17 @@ async def load(
 
     for i in range(args.advisers):
         email, password, office = advisers[i % len(advisers)]
-        client = await login(base, email, password)
-        by_office[office].append(client)
-        cookie = f"concierge_session={client.cookies['concierge_session']}"
-        ws = await websockets.connect(
-            f"{ws_base}/ws/adviser", additional_headers={"cookie": cookie}, max_queue=None
-        )
+        if floor:
+            ws = await websockets.connect(f"{ws_base}/adviser?office={office}", max_queue=None)
+            by_office[office].append(_floor_reply(ws))
+        else:
+            client = await login(base, email, password)
+            clients.append(client)
+            by_office[office].append(_project_reply(client))
+            cookie = f"concierge_session={client.cookies['concierge_session']}"
+            ws = await websockets.connect(
+                f"{ws_base}/ws/adviser", additional_headers={"cookie": cookie}, max_queue=None
+            )
         await ws.recv()
         adviser_sockets.append((ws, office))
 
@@ -142,21 +273,20 @@ async def load(
         turn = 0
         while True:
             office, conversation_id, tag = await pending_replies.get()
-            clients = by_office[office]
-            client = clients[turn % len(clients)]
+            replies = by_office[office]
+            send_reply = replies[turn % len(replies)]
             turn += 1
             reply_tag = "r" + tag
             reply_sent_at[reply_tag] = time.perf_counter()
-            response = await client.post(
-                f"/api/conversations/{conversation_id}/messages",
-                json={"text": f"{reply_tag} merci"},
-            )
-            if response.status_code != 201:
-                print("reply refused:", response.status_code, response.text[:200], file=sys.stderr)
+            await send_reply(conversation_id, f"{reply_tag} merci")
 
     async def visitor(index: int) -> None:
         office = offices[index % len(offices)]
-        url = f"{ws_base}/ws/visitor?account={accounts[office]}"
+        url = (
+            f"{ws_base}/visitor?office={office}&visitor={index}"
+            if floor
+            else f"{ws_base}/ws/visitor?account={accounts[office]}"
+        )
         async with websockets.connect(url, max_queue=None) as ws:
             await ws.recv()
             counter = 0
@@ -203,9 +333,8 @@ async def load(
         task.cancel()
     for ws, _ in adviser_sockets:
         await ws.close()
-    for clients in by_office.values():
-        for client in clients:
-            await client.aclose()
+    for client in clients:
+        await client.aclose()
     return {"v2a": v2a, "a2v": a2v, "elapsed": elapsed, "sent": len(sent_at)}
 
 
@@ -217,7 +346,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--interval", type=float, default=5.0, help="seconds between a visitor's messages"
     )
+    parser.add_argument(
+        "--quick", action="store_true", help="10 s of load and fewer floor samples (smoke test)"
+    )
+    parser.add_argument("--serve-floor", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--redis-url", default="", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.serve_floor:  # the fan-out floor's own process (see run_floor)
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve_floor(args.serve_floor, args.redis_url))
+        return
+    if args.quick:
+        args.duration = min(args.duration, 10)
 
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
@@ -266,7 +406,8 @@ def main(argv: list[str] | None = None) -> None:
             os.killpg(proc.pid, signal.SIGINT)
             proc.communicate(timeout=60)
 
-    pub, ws_rtt = asyncio.run(floor())
+    fan_out = run_floor(logins, args)
+    pub, ws_rtt = asyncio.run(floor(300 if args.quick else 2000))
     floor_samples = [a + b for a, b in zip(pub, ws_rtt, strict=False)]
     v2a, a2v = result["v2a"], result["a2v"]
     total = len(v2a) + len(a2v)
@@ -282,6 +423,50 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  floor: sum           {fmt(floor_samples)}")
     worst = max(pct(v2a, 99), pct(a2v, 99))
     print(f"  ratio p99 project / floor: {worst / pct(floor_samples, 99):.1f}x (goal ≤ 2x)")
+    f_v2a, f_a2v = fan_out["v2a"], fan_out["a2v"]
+    floor_rate = (len(f_v2a) + len(f_a2v)) / fan_out["elapsed"]
+    print(f"  fan-out floor: visitor → adviser  {fmt(f_v2a)}")
+    print(f"  fan-out floor: adviser → visitor  {fmt(f_a2v)}")
+    print(
+        f"  fan-out floor: throughput         {floor_rate:.1f} messages/s delivered"
+        f" ({fan_out['sent']} visitor messages sent)"
+    )
+    for name, ours, bare in (("visitor → adviser", v2a, f_v2a), ("adviser → visitor", a2v, f_a2v)):
+        print(
+            f"  ratio project / fan-out floor, {name}:"
+            f" p50 {pct(ours, 50) / pct(bare, 50):.1f}x   p99 {pct(ours, 99) / pct(bare, 99):.1f}x"
+        )
+    print(
+        "  ratio project / fan-out floor, messages/s:"
+        f" {total / result['elapsed'] / floor_rate:.2f}  (goal: p99 ≤ 3x)"
+    )
+
+
+def run_floor(logins: list[tuple[str, str, str]], args: argparse.Namespace) -> dict[str, Any]:
+    """The same load against the fan-out floor: its own Redis and its own process."""
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis(Path(tmp), persist=False) as redis:
+        port = free_port()
+        proc = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "bench.chat_latency"),
+                *("--serve-floor", str(port), "--redis-url", redis.url),
+            ],
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=1):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline or proc.poll() is not None:
+                        raise RuntimeError("the fan-out floor server did not start") from None
+                    time.sleep(0.1)
+            return asyncio.run(load(f"http://127.0.0.1:{port}", logins, args, floor=True))
+        finally:
+            os.killpg(proc.pid, signal.SIGINT)
+            proc.wait(timeout=30)
 
 
 if __name__ == "__main__":
