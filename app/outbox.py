@@ -45,6 +45,7 @@ MAX_ATTEMPTS = 5
 BASE_DELAY = timedelta(seconds=5)
 CLAIM_IDLE_MS = 5_000
 SEND_LOCK_MS = 120_000  # longer than any send takes; freed at once when it ends
+REFERENCE_MESSAGES = 20  # the latest inbound messages a reply's References name
 
 
 async def enqueue(services: Services, destination_id: int, message_id: int) -> None:
@@ -299,24 +300,47 @@ async def _outbound(
     account: Account,
     contact: Contact,
 ) -> OutboundMessage:
+    # The latest inbound messages only (newest first), their ids and details alone: a long
+    # conversation's every message (texts, mail HTML) is not read again for each reply. Mailers
+    # trim References alike (RFC 5322 3.6.4 lets the middle go); In-Reply-To is the latest.
     inbound = (
         await session.exec(
-            select(Message)
+            select(Message.external_id, Message.details, Message.author_kind)
             .where(Message.conversation_id == conversation.id, Message.direction == "in")
-            .order_by(col(Message.created_at), col(Message.id))
+            .order_by(col(Message.created_at).desc(), col(Message.id).desc())
+            .limit(REFERENCE_MESSAGES)
         )
     ).all()
     # A mail stored apart under a derived id (its Message-ID was another's) is known to its
     # sender's mailer by the shared Message-ID: that is what a reply refers to.
-    refs = tuple(dict.fromkeys(_sent_id(m) for m in inbound if m.external_id and not _erased(m)))
-    latest = next((m for m in reversed(inbound) if m.author_kind == AuthorKind.VISITOR), None)
+    refs = tuple(
+        dict.fromkeys(
+            _sent_id(external_id, details)
+            for external_id, details, _kind in reversed(inbound)
+            if external_id and not _erased(external_id)
+        )
+    )
+    latest = next((d for _id, d, kind in inbound if kind == AuthorKind.VISITOR), None)
+    if latest is None and conversation.channel == Channel.EMAIL:  # only older ones: look further
+        latest = (
+            await session.exec(
+                select(Message.details)
+                .where(
+                    Message.conversation_id == conversation.id,
+                    Message.direction == "in",
+                    Message.author_kind == AuthorKind.VISITOR,
+                )
+                .order_by(col(Message.created_at).desc(), col(Message.id).desc())
+                .limit(1)
+            )
+        ).first()
     return OutboundMessage(
         channel=Channel(conversation.channel),
         account=account.key,
         conversation_id=conversation.id or 0,
         message_id=message.id or 0,
         thread_key=conversation.thread_key,
-        recipient=reply_recipient(conversation.channel, contact, latest.details if latest else ""),
+        recipient=reply_recipient(conversation.channel, contact, latest or ""),
         text=message.text,
         subject=conversation.subject,
         reply_to_external_id=refs[-1] if refs else "",
@@ -342,13 +366,13 @@ async def _files(session: AsyncSession, message_id: int) -> tuple[Attachment, ..
     )
 
 
-def _erased(message: Message) -> bool:
-    return (message.external_id or "").startswith(ERASED)
+def _erased(external_id: str) -> bool:
+    return external_id.startswith(ERASED)
 
 
-def _sent_id(message: Message) -> str:
-    shared = repository.json_object(message.details).get("duplicate_of")
-    return shared if isinstance(shared, str) and shared else message.external_id or ""
+def _sent_id(external_id: str, details: str) -> str:
+    shared = repository.json_object(details).get("duplicate_of")
+    return shared if isinstance(shared, str) and shared else external_id
 
 
 def reply_recipient(channel: str, contact: Contact, details: str) -> Author:
