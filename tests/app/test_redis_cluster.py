@@ -350,6 +350,17 @@ async def test_a_killed_master_is_replaced_and_the_chat_loses_nothing(
         # may have been the dead one).
         health = [client.get("/healthz").status_code for _ in range(3)]
         assert health == [200, 200, 200], health
+        # Signals (sharded pub/sub) subscribed again on the new master.
+        async with (
+            websockets.connect(
+                f"{live.ws_url}/ws/adviser", additional_headers=_cookie(client)
+            ) as ws,
+            websockets.connect(visitor_url(live, visitor.result())) as visitor_ws,
+        ):
+            await recv_until(ws, "hello")
+            await recv_until(visitor_ws, "hello", timeout=10)
+            await ws.send(json.dumps({"type": "typing", "conversation_id": rows[0]["id"]}))
+            assert (await recv_until(visitor_ws, "typing", timeout=10))["active"] is True
     texts = [m["text"] for m in conversation["messages"] if re.fullmatch(r"m\d+", m["text"])]
     assert sorted(texts) == sorted(f"m{n}" for n in range(count))  # each stored once
     assert set(got) == {f"m{n}" for n in range(count)}  # each reached the adviser
