@@ -31,7 +31,7 @@ from app.models import (
 )
 from app.outbox import enqueue
 from app.preview import preview
-from app.routing import rota_choice
+from app.routing import lead_of, rota_choice
 from app.services import Services
 
 
@@ -120,7 +120,7 @@ async def reply(
         compiled = await services.router.schedule(session, account.destination_id)
         await close_turn(session, conversation, account, user, now, compiled.schedule)
         # Answered: it stays with its office until the duty in place now ends (app.handover).
-        rota = await services.router.lead(session, account, now)
+        rota = lead_of(compiled, account, now)  # the rota read above: no second read
         conversation.routed_office_id = rota_choice(rota, conversation.office_id)
         if conversation.assignee_id is None:
             conversation.assignee_id = user.id

@@ -129,18 +129,22 @@ class Router:
     async def lead(self, session: AsyncSession, account: Account, at: datetime) -> RouteDecision:
         """The rota's answer without sharing the load: the lead office when several are on duty
         (no database read beyond the destination's row)."""
-        compiled = await self.schedule(session, account.destination_id)
-        if compiled.schedule is None:
-            return RouteDecision(account.office_id, "account_office", on_duty=(account.office_id,))
-        answer = compiled.schedule.route(account.key, at)
-        if answer.office is not None and answer.office in compiled.offices:
-            on_duty = _on_duty(answer, compiled.offices)
-            return RouteDecision(on_duty[0], answer.reason, on_duty=on_duty)
-        if answer.office is None:
-            waiting_office = compiled.offices.get(answer.next_office or "", account.office_id)
-            return RouteDecision(waiting_office, "nobody_on_duty", answer.next_at)
-        log.warning("the rota names office %r, unknown to the destination", answer.office)
+        return lead_of(await self.schedule(session, account.destination_id), account, at)
+
+
+def lead_of(compiled: _Compiled, account: Account, at: datetime) -> RouteDecision:
+    """:meth:`Router.lead` with the destination's rota already at hand (no database read)."""
+    if compiled.schedule is None:
         return RouteDecision(account.office_id, "account_office", on_duty=(account.office_id,))
+    answer = compiled.schedule.route(account.key, at)
+    if answer.office is not None and answer.office in compiled.offices:
+        on_duty = _on_duty(answer, compiled.offices)
+        return RouteDecision(on_duty[0], answer.reason, on_duty=on_duty)
+    if answer.office is None:
+        waiting_office = compiled.offices.get(answer.next_office or "", account.office_id)
+        return RouteDecision(waiting_office, "nobody_on_duty", answer.next_at)
+    log.warning("the rota names office %r, unknown to the destination", answer.office)
+    return RouteDecision(account.office_id, "account_office", on_duty=(account.office_id,))
 
 
 def _on_duty(answer: RouteAnswer, offices: Mapping[str, int]) -> tuple[int, ...]:
