@@ -89,6 +89,9 @@ class Router:
 
     async def schedule(self, session: AsyncSession, destination_id: int) -> _Compiled:
         destination = await session.get(Destination, destination_id)
+        # Held for the session's life: the identity map keeps only weak references, and the
+        # same request reads the row again (app.inbox opening a response turn) — from memory.
+        session.info.setdefault("held_rows", {})[Destination, destination_id] = destination
         text = destination.rota_toml if destination else ""
         digest = hashlib.sha256(text.encode()).hexdigest()
         compiled = self._compiled.get(destination_id)
