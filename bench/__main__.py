@@ -7,6 +7,7 @@ import sys
 
 BENCHMARKS = (
     "chat_latency",
+    "sql_statements",
     "rota_bench",
     "metrics_bench",
     "email_bench",
@@ -38,6 +39,7 @@ def main() -> None:
         print(f"\n=== {name} ===", flush=True)
         module.main([]) if name in (
             "chat_latency",
+            "sql_statements",
             "metrics_bench",
             "redis_kill",
             "answers_bench",
