@@ -20,6 +20,7 @@ from app.demo import seed
 from app.embedded_redis import EmbeddedRedis, free_port
 from app.main import create_app
 from app.settings import Settings
+from tests.support.postgres import PostgresCluster, engine_under_test
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 OFFICE_HOURS = datetime(2026, 7, 21, 8, 0, tzinfo=UTC)
@@ -42,11 +43,46 @@ def redis_url(redis_server: EmbeddedRedis) -> Iterator[str]:
     yield redis_server.url
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With CONCIERGE_TEST_DB=postgresql, the few tests bound to the SQLite file are skipped."""
+    if engine_under_test() != "postgresql":
+        return
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None:
+            reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """One throw-away PostgreSQL server for the session (tests/support/postgres.py)."""
+    cluster = PostgresCluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
 @pytest.fixture
-def settings(redis_url: str, tmp_path: Path) -> Settings:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The test's own database: a SQLite file, or with CONCIERGE_TEST_DB=postgresql a fresh
+    database on the session's PostgreSQL server, dropped after the test."""
+    if engine_under_test() != "postgresql":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'concierge.db'}"
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+    url = cluster.new_database()
+    yield url
+    cluster.drop_database(url)
+
+
+@pytest.fixture
+def settings(redis_url: str, database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         redis_url=redis_url,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'concierge.db'}",
+        database_url=database_url,
         secret_key="test-secret-" + "x" * 40,
         var_dir=tmp_path / "var",
         demo=False,

@@ -6,9 +6,11 @@ import contextlib
 import html
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from tests.app.test_cli import run_cli
 from tests.conftest import LiveServer, login
+from tests.support.sql import connect as sql_connect
 
 
 def test_account_email_configures_and_refuses_bad_settings(
@@ -45,10 +47,10 @@ def test_account_email_configures_and_refuses_bad_settings(
 
 
 def test_accounts_page_shows_a_missing_secret(make_server: object, live: LiveServer) -> None:
-    path = live.settings.sqlalchemy_url.split(":///", 1)[1]
-    with contextlib.closing(sqlite3.connect(path)) as db, db:
+    path = live.settings.sqlalchemy_url
+    with contextlib.closing(sql_connect(path)) as db, db:
         db.execute(
-            "update account set active = 1, settings = ? where key = 'mail-saint-clair'",
+            "update account set active = true, settings = ? where key = 'mail-saint-clair'",
             (
                 '{"address": "info@saint-clair.example", "imap_host": "127.0.0.1", "imap_user": "info"}',
             ),
@@ -91,8 +93,8 @@ MAIL = (
 )
 
 
-def database(live: LiveServer) -> sqlite3.Connection:
-    return sqlite3.connect(live.settings.sqlalchemy_url.split(":///", 1)[1])
+def database(live: LiveServer) -> Any:
+    return sql_connect(live.settings.sqlalchemy_url)
 
 
 def office_manager(live: LiveServer, office_slug: str) -> tuple[str, str]:
@@ -265,7 +267,7 @@ def test_a_reply_that_went_out_on_a_retry_is_not_counted_failed(make_server: obj
     client.set(keys.connector_status(1, "x-port-argent"), json.dumps(status))
     client.close()
     with contextlib.closing(database(server)) as db, db:
-        db.execute("update account set active = 1 where key = 'x-port-argent'")
+        db.execute("update account set active = true where key = 'x-port-argent'")
 
     async def one_failed_reply() -> None:
         """A visitor's chat, answered once: the reply failed for good (its final state)."""

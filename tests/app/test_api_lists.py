@@ -4,7 +4,6 @@ limits, and the live-visitor and target fields."""
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,6 +16,7 @@ from app.inbox import Inbox
 from app.services import Services
 from connectors.base import Author, Channel, InboundMessage
 from tests.conftest import LiveServer, login, office_login
+from tests.support.sql import connect as sql_connect
 
 EIGHT = datetime(2026, 7, 21, 8, 0, tzinfo=UTC)  # 10:00 in Paris: every office is open
 
@@ -47,8 +47,8 @@ async def open_chats(
 
 
 def set_account(live: LiveServer, key: str, **values: object) -> None:
-    path = live.settings.sqlalchemy_url.split(":///", 1)[1]
-    with contextlib.closing(sqlite3.connect(path)) as db, db:
+    path = live.settings.sqlalchemy_url
+    with contextlib.closing(sql_connect(path)) as db, db:
         for column, value in values.items():
             db.execute(f"UPDATE account SET {column} = ? WHERE key = ?", (value, key))  # noqa: S608
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,11 +13,12 @@ import websockets
 
 from tests.app.test_ws import recv_until, send_message, visitor_url
 from tests.conftest import LiveServer, login, office_login
+from tests.support.sql import connect as sql_connect
 
 
 def set_cap(live: LiveServer, slug: str, cap: int) -> None:
-    path = live.settings.sqlalchemy_url.split(":///", 1)[1]
-    with contextlib.closing(sqlite3.connect(path)) as db, db:
+    path = live.settings.sqlalchemy_url
+    with contextlib.closing(sql_connect(path)) as db, db:
         db.execute("UPDATE office SET adviser_cap = ? WHERE slug = ?", (cap, slug))
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import imaplib
 import json
-import sqlite3
 import time
 from collections.abc import Iterator
 from email import message_from_bytes, policy
@@ -17,6 +16,7 @@ import pytest
 from tests.app.conftest import Collector
 from tests.conftest import SHARED, LiveServer, login, office_login
 from tests.support.dovecot import DovecotServer, running_dovecot
+from tests.support.sql import connect as sql_connect
 
 CORPUS = SHARED / "corpus" / "email"
 
@@ -53,10 +53,10 @@ def configure(live: LiveServer, server: DovecotServer, smtp_port: int) -> None:
         "smtp_host": "127.0.0.1", "smtp_port": smtp_port, "smtp_security": "plain",
         "catchup_interval": 2, "timeout": 10,
     }  # fmt: skip
-    path = live.settings.sqlalchemy_url.split(":///", 1)[1]
-    with contextlib.closing(sqlite3.connect(path)) as db, db:
+    path = live.settings.sqlalchemy_url
+    with contextlib.closing(sql_connect(path)) as db, db:
         db.execute(
-            "update account set active = 1, settings = ? where key = 'mail-port-argent'",
+            "update account set active = true, settings = ? where key = 'mail-port-argent'",
             (json.dumps(settings),),
         )
         # The mails carry today's dates: without a rota, the mailbox's own office answers them.

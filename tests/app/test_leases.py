@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import json
 import os
-import sqlite3
 import subprocess
 from collections.abc import AsyncIterator
 from typing import Any
@@ -25,6 +24,7 @@ from app.realtime import stop  # cancels until the task has ended (see its docst
 from app.services import Services
 from app.settings import Settings
 from tests.support.fake_x import FakeX
+from tests.support.sql import connect as sql_connect
 
 LEASE = "x-port-argent"
 
@@ -40,11 +40,11 @@ async def x_services(
     await create_tables(services.db.engine)
     async with services.db.session() as session:
         await seed(session)
-    path = settings.sqlalchemy_url.split(":///", 1)[1]
+    path = settings.sqlalchemy_url
     x = {"handle": "PortArgentOT", "user_id": "1072250532645998596", "poll_interval": 0.3}
-    with contextlib.closing(sqlite3.connect(path)) as db, db:
+    with contextlib.closing(sql_connect(path)) as db, db:
         db.execute(
-            "update account set active = 1, settings = ? where key = ?", (json.dumps(x), LEASE)
+            "update account set active = true, settings = ? where key = ?", (json.dumps(x), LEASE)
         )
         db.execute("update destination set rota_toml = ''")
     yield services

@@ -8,6 +8,7 @@ import sqlite3
 import time
 from datetime import UTC, datetime
 
+import pytest
 import websockets
 
 from tests.app.test_session_end import cookie_of
@@ -90,6 +91,7 @@ def database_rows(live: LiveServer) -> list[str]:
         return [row for row in db.iterdump() if not row.startswith('INSERT INTO "audit_entry"')]
 
 
+@pytest.mark.sqlite_only(reason="compares SQLite dumps (iterdump) taken before and after")
 async def test_no_get_endpoint_changes_what_is_stored(live: LiveServer) -> None:
     """Every GET route of the app, called by a signed-in manager and an adviser on a
     conversation with an unread message, leaves the database as it was."""

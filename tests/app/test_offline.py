@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import sqlite3
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -18,13 +17,14 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.app.test_ws import recv_until, send_message, visitor_url
 from tests.conftest import LiveServer, login, office_login
+from tests.support.sql import connect as sql_connect
 
 NIGHT = datetime(2026, 7, 21, 1, 0, tzinfo=UTC)  # 03:00 in Paris: nobody on duty
 
 
 def db_rows(live: LiveServer, sql: str, *args: object) -> list[tuple[Any, ...]]:
-    path = live.settings.sqlalchemy_url.split(":///", 1)[1]
-    with contextlib.closing(sqlite3.connect(path)) as db, db:
+    path = live.settings.sqlalchemy_url
+    with contextlib.closing(sql_connect(path)) as db, db:
         return db.execute(sql, args).fetchall()
 
 
@@ -32,7 +32,10 @@ def activate_mailbox(live: LiveServer, key: str = "mail-port-argent") -> None:
     """A mailbox for the office (no server behind it: these tests send no mail)."""
     settings = {"address": "info@port-argent.example", "smtp_host": "127.0.0.1", "smtp_port": 9}
     db_rows(
-        live, "update account set active = 1, settings = ? where key = ?", json.dumps(settings), key
+        live,
+        "update account set active = true, settings = ? where key = ?",
+        json.dumps(settings),
+        key,
     )
 
 

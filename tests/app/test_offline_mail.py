@@ -177,7 +177,7 @@ async def test_without_a_mailbox_any_more_the_reply_says_why_it_was_not_mailed(
     collector, smtp_port = smtp
     live = mailbox_server(make_server, dovecot, smtp_port, monkeypatch)
     await gone_visitor(live, "jane@example.org", lang="fr")
-    db_rows(live, "update account set active = 0 where channel = 'email'")
+    db_rows(live, "update account set active = false where channel = 'email'")
     adviser = office_login(live, "port-argent")
     with login(live.url, adviser.email, adviser.password) as client:
         chat = client.get("/api/conversations").json()[0]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import html
 import re
-import sqlite3
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ import httpx
 from app.web import rota_says, rota_view
 from rota import Segment, build, dumps_toml, loads_toml, parse_events
 from tests.conftest import LiveServer, login, office_login
+from tests.support.sql import connect as sql_connect
 
 
 def manager(live: LiveServer) -> tuple[str, str]:
@@ -397,8 +397,8 @@ def test_a_saved_change_redirects_to_the_page_it_came_from(live: LiveServer) -> 
 
 def set_rota(live: LiveServer, change: Callable[[dict[str, Any]], None]) -> None:
     """Rewrites the demo destination's stored rota (as `concierge rota import` would)."""
-    path = live.settings.sqlalchemy_url.split(":///", 1)[1]
-    with contextlib.closing(sqlite3.connect(path)) as db, db:
+    path = live.settings.sqlalchemy_url
+    with contextlib.closing(sql_connect(path)) as db, db:
         (text,) = db.execute("select rota_toml from destination").fetchone()
         data = loads_toml(text).model_dump(mode="json")
         change(data)

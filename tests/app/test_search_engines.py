@@ -4,11 +4,6 @@ queries, the same answers — accents, case, prefixes, rights, rollback, erasure
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
-import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +13,6 @@ from sqlmodel import select
 
 from app import search, search_results
 from app.db import Database, create_tables
-from app.embedded_redis import free_port
 from app.models import (
     Account,
     AuthorKind,
@@ -31,43 +25,17 @@ from app.models import (
     Role,
     User,
 )
+from tests.support.postgres import PostgresCluster
 
 T0 = datetime(2026, 7, 18, 19, 14, tzinfo=UTC)
 
 
-def _pg_bin() -> Path:
-    """Debian's PostgreSQL tools (only some are on the PATH)."""
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
-    assert versions, "PostgreSQL is not installed: .ci/system-deps.sh installs it"
-    return versions[-1]
-
-
 @pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster on a free port (as the ``postgres`` user under root: the
-    server refuses to run as root, so its directory is outside pytest's private one)."""
-    bin_dir = _pg_bin()
-    data = Path(tempfile.mkdtemp(prefix="concierge-pg-")) / "data"
-    root = os.geteuid() == 0
-    prefix = ["runuser", "-u", "postgres", "--"] if root else []
-    if root:
-        shutil.chown(data.parent, "postgres")
-    port = free_port()
-    run = lambda *args: subprocess.run([*prefix, *args], check=True, capture_output=True)  # noqa: E731
-    run(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
-    run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(data.parent / "log"), "-w", "-o",
-        f"-p {port} -k {data.parent} -h 127.0.0.1 -F", "start")  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while subprocess.run([*prefix, str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p",
-                              str(port), "-U", "postgres", "concierge"],
-                             capture_output=True).returncode:  # fmt: skip
-            assert time.monotonic() < deadline, "PostgreSQL did not start"
-            time.sleep(0.2)
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/concierge"
-    finally:
-        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
-        shutil.rmtree(data.parent, ignore_errors=True)
+def postgres_url(postgres_cluster: PostgresCluster) -> Iterator[str]:
+    """A database of its own on the session's throwaway PostgreSQL (tests/support/postgres.py)."""
+    url = postgres_cluster.new_database("search")
+    yield url
+    postgres_cluster.drop_database(url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from typing import Any
@@ -18,6 +17,7 @@ from tests.app.conftest import Collector
 from tests.app.test_email_channel import CORPUS, append, mailbox_server, wait_for
 from tests.conftest import LiveServer, login, office_login
 from tests.support.dovecot import DovecotServer, running_dovecot
+from tests.support.sql import connect as sql_connect
 
 LINK = re.compile(r"/survey/([A-Za-z0-9_.\-]+)\?lang=(\w+)")
 
@@ -29,8 +29,8 @@ def dovecot() -> Any:
 
 
 def survey_rows(live: LiveServer) -> list[tuple[Any, ...]]:
-    path = live.settings.sqlalchemy_url.split(":///", 1)[1]
-    with contextlib.closing(sqlite3.connect(path)) as db:
+    path = live.settings.sqlalchemy_url
+    with contextlib.closing(sql_connect(path)) as db:
         return db.execute("select via, rating, comment, answered_at from survey").fetchall()
 
 
@@ -137,9 +137,9 @@ def test_an_expired_link_is_a_clear_page_and_records_nothing(
     found = LINK.search(body)
     assert found
     # Its days have passed (the stored expiry is what counts).
-    path = live.settings.sqlalchemy_url.split(":///", 1)[1]
+    path = live.settings.sqlalchemy_url
     past = datetime(2026, 7, 1, tzinfo=UTC) - timedelta(days=1)
-    with contextlib.closing(sqlite3.connect(path)) as db, db:
+    with contextlib.closing(sql_connect(path)) as db, db:
         db.execute("update survey set expires_at = ?", (f"{past:%Y-%m-%d %H:%M:%S}.000000",))
     with httpx.Client(base_url=live.url, timeout=10) as visitor:
         page = visitor.get(f"/survey/{found.group(1)}?lang=it")

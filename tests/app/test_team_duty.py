@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +11,7 @@ import httpx
 from tests.app.test_handover_transfer import FESTIVAL
 from tests.app.test_routing import SATURDAY_2114, TUESDAY_2330
 from tests.conftest import OFFICE_HOURS, LiveServer, login, office_login
+from tests.support.sql import connect as sql_connect
 
 MANAGER = "manager@baie-dargent.example"
 
@@ -96,8 +96,8 @@ def test_duty_banner_for_advisers_and_the_manager(live: LiveServer) -> None:
 
 
 def test_offices_on_duty_together_each_see_the_others(live: LiveServer) -> None:
-    path = live.settings.sqlalchemy_url.split(":///", 1)[1]
-    with contextlib.closing(sqlite3.connect(path)) as db, db:
+    path = live.settings.sqlalchemy_url
+    with contextlib.closing(sql_connect(path)) as db, db:
         db.execute("update destination set rota_toml = rota_toml || ?", (FESTIVAL,))
     port, salines = office_login(live, "port-argent"), office_login(live, "les-salines")
     clair = office_login(live, "saint-clair")
@@ -132,8 +132,8 @@ def test_offices_on_duty_together_each_see_the_others(live: LiveServer) -> None:
 
 
 def test_without_a_rota_every_office_answers_its_own(live: LiveServer) -> None:
-    path = live.settings.sqlalchemy_url.split(":///", 1)[1]
-    with contextlib.closing(sqlite3.connect(path)) as db, db:
+    path = live.settings.sqlalchemy_url
+    with contextlib.closing(sql_connect(path)) as db, db:
         db.execute("update destination set rota_toml = ''")
     port = office_login(live, "port-argent")
     with (

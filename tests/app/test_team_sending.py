@@ -4,7 +4,6 @@ failed reply is sent again in one call — real server, Redis, SQLite and the lo
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +21,7 @@ from tests.app.test_ws import recv_until
 from tests.app.test_x_channel import configure, messages
 from tests.conftest import LiveServer, login, office_login
 from tests.support.fake_x import FakeX
+from tests.support.sql import connect as sql_connect
 
 MANAGER = "manager@baie-dargent.example"
 EIGHT = datetime(2026, 7, 21, 8, 0, tzinfo=UTC)
@@ -29,8 +29,8 @@ LONG = " ".join(["marée"] * 60)  # 359 of X's 280
 
 
 def sql(live: LiveServer, statement: str, *args: object) -> None:
-    path = live.settings.sqlalchemy_url.split(":///", 1)[1]
-    with contextlib.closing(sqlite3.connect(path)) as db, db:
+    path = live.settings.sqlalchemy_url
+    with contextlib.closing(sql_connect(path)) as db, db:
         db.execute(statement, args)
 
 
@@ -67,7 +67,7 @@ async def test_a_reply_nothing_could_send_is_refused_at_once(
         french = reply(email.conversation_id, "Bonjour Ana", "fr")
         assert french.json()["detail"].startswith("La connexion de ce compte ne fonctionne pas")
         # Switched on but without its settings, it still cannot run.
-        sql(live, "update account set active = 1 where key = 'mail-port-argent'")
+        sql(live, "update account set active = true where key = 'mail-port-argent'")
         assert reply(email.conversation_id, "Bonjour Ana").status_code == 422
 
         # An X public reply over 280 is refused for its length first, unless posted as a thread.
@@ -156,7 +156,7 @@ async def test_a_failed_reply_is_sent_again(
 
         # Failed again while the account is switched off: refused, and it stays failed.
         sql(live, "update message set delivery_status = 'FAILED' where id = ?", message_id)
-        sql(live, "update account set active = 0 where key = 'x-port-argent'")
+        sql(live, "update account set active = false where key = 'x-port-argent'")
         refused = a.post(retry)
         assert (refused.status_code, refused.json()["code"]) == (422, "error.no_connector")
         assert (
@@ -167,7 +167,7 @@ async def test_a_failed_reply_is_sent_again(
         )
 
     # Erased: read-only, even for a failed reply.
-    sql(live, "update account set active = 1 where key = 'x-port-argent'")
+    sql(live, "update account set active = true where key = 'x-port-argent'")
     with login(live.url, MANAGER, live.logins[MANAGER].password) as m:
         assert m.post(f"/api/conversations/{conversation_id}/erase-visitor").status_code == 200
         sql(live, "update message set delivery_status = 'FAILED' where id = ?", message_id)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 from typing import Any
 
 import pytest
@@ -12,14 +11,15 @@ import pytest
 from tests.app.test_email_channel import wait_for
 from tests.conftest import LiveServer, login, office_login
 from tests.support.fake_x import FakeX
+from tests.support.sql import connect as sql_connect
 
 
 def configure(live: LiveServer) -> None:
     settings = {"handle": "PortArgentOT", "user_id": "1072250532645998596", "poll_interval": 0.5}
-    path = live.settings.sqlalchemy_url.split(":///", 1)[1]
-    with contextlib.closing(sqlite3.connect(path)) as db, db:
+    path = live.settings.sqlalchemy_url
+    with contextlib.closing(sql_connect(path)) as db, db:
         db.execute(
-            "update account set active = 1, settings = ? where key = 'x-port-argent'",
+            "update account set active = true, settings = ? where key = 'x-port-argent'",
             (json.dumps(settings),),
         )
         db.execute("update destination set rota_toml = ''")  # the fake's tweets carry any date
