@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from app.models import Message
 from tests.app.test_cli import run_cli
 from tests.conftest import LiveServer, login
 from tests.support.sql import connect as sql_connect
@@ -105,8 +106,8 @@ def office_manager(live: LiveServer, office_slug: str) -> tuple[str, str]:
     with contextlib.closing(database(live)) as db, db:
         (office_id,) = db.execute("select id from office where slug = ?", (office_slug,)).fetchone()
         db.execute(
-            "insert into user (destination_id, office_id, email, name, password_hash, role,"
-            " language, active) values (1, ?, ?, 'Chef', ?, 'OFFICE_MANAGER', '', 1)",
+            'insert into "user" (destination_id, office_id, email, name, password_hash, role,'
+            " language, active) values (1, ?, ?, 'Chef', ?, 'OFFICE_MANAGER', '', true)",
             (office_id, email, hash_password(password)),
         )
     return email, password
@@ -293,7 +294,7 @@ def test_a_reply_that_went_out_on_a_retry_is_not_counted_failed(make_server: obj
 
     asyncio.run(one_failed_reply())
     with contextlib.closing(database(server)) as db, db:
-        columns = [c[1] for c in db.execute("pragma table_info(message)") if c[1] != "id"]
+        columns = [c.name for c in Message.__table__.columns if c.name != "id"]  # type: ignore[attr-defined]
         copied = ", ".join(
             {"direction": "'OUT'", "delivery_status": "'FAILED'", "external_id": "'r1'"}.get(c, c)
             for c in columns

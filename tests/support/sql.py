@@ -10,6 +10,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Coroutine, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -26,6 +27,19 @@ def connect(target: str | Path) -> Any:
     if "://" in text:
         text = text.split(":///", 1)[1]
     return sqlite3.connect(text)
+
+
+def _as(kind: str, value: Any) -> Any:
+    """A parameter as PostgreSQL's column wants it: SQLite's 0/1 for a boolean, its text for a
+    time (as SQLAlchemy stores it there, UTC)."""
+    if kind == "bool" and isinstance(value, int):
+        return bool(value)
+    if kind in ("timestamptz", "timestamp") and isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+        if kind == "timestamptz" and parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed
+    return value
 
 
 class _Rows:
@@ -70,10 +84,7 @@ class PostgresConnection:
         prepared = await self._conn.prepare(statement)
         # Parameters as the column wants them: SQLite's 0/1 for a boolean.
         types = [t.name for t in prepared.get_parameters()]
-        values = [
-            bool(v) if kind == "bool" and isinstance(v, int) else v
-            for v, kind in zip(parameters, types, strict=True)
-        ]
+        values = [_as(kind, v) for v, kind in zip(parameters, types, strict=True)]
         rows = await prepared.fetch(*values)
         status = prepared.get_statusmsg() or ""
         count = int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else len(rows)
