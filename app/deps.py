@@ -19,9 +19,10 @@ LANGUAGE_COOKIE = "concierge_lang"
 CSRF_COOKIE = "concierge_csrf"
 CSRF_HEADER = "x-csrf-token"
 
-# Every row id in a path: SQL integers are signed 64-bit, and a larger number would reach the
-# database and fail there (OverflowError) instead of being refused here with a 422.
-MAX_ROW_ID = 2**63 - 1
+# Every row id in a path: the tables' ids are SQL INTEGER, 32-bit on PostgreSQL (64-bit on
+# SQLite), and a larger number would reach the database and fail there (a 500) instead of being
+# refused here with a 422. No row of either engine has an id beyond this.
+MAX_ROW_ID = 2**31 - 1
 RowId = Annotated[int, Path(ge=-MAX_ROW_ID, le=MAX_ROW_ID)]
 
 

@@ -10,10 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from app import audit, contact_actions, contact_suggestions, contacts
 from app.contacts import ProfileOut, SuggestionOut
-from app.deps import CsrfChecked, CurrentUser, RowId, ServicesDep, client_ip
+from app.deps import MAX_ROW_ID, CsrfChecked, CurrentUser, RowId, ServicesDep, client_ip
 
 router = APIRouter(prefix="/api/contacts", tags=["contacts"])
-MAX_ID = 2**63 - 1
+MAX_ID = MAX_ROW_ID  # what an id column holds on every engine
 
 
 class CorrectionIn(BaseModel):

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, DBAPIError
 
 from app.actions import ActionError
 from app.deps import optional_user, translator, visitor_language
@@ -86,8 +87,25 @@ async def action_error_response(request: Request, exc: Exception) -> JSONRespons
 async def overflow_response(request: Request, exc: Exception) -> JSONResponse:
     """The last line behind ``RowId`` and the input guard: a number too large for SQL that
     still reached the database (a route whose parameter is a plain ``int``) answers 422, not
-    500. Nothing was written: the statement failed while binding its parameters."""
-    assert isinstance(exc, OverflowError)
+    500. Nothing was written: the statement failed while binding its parameters (SQLite's
+    ``OverflowError``) or was refused by the database (PostgreSQL's data error, e.g. a number
+    out of its column's range)."""
+    assert isinstance(exc, OverflowError | DBAPIError)
+    if isinstance(exc, DBAPIError) and not _out_of_range(exc):
+        raise exc  # any other database error stays a server error
     t = translator(request, await optional_user(request))
     code = "error.number_out_of_range"
     return JSONResponse({"detail": t(code), "code": code}, status_code=422)
+
+
+def _out_of_range(exc: BaseException) -> bool:
+    """Whether a database error comes from a value its column cannot hold: a data error, or
+    (asyncpg) an ``OverflowError`` while encoding a parameter, somewhere in its causes."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, OverflowError | DataError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

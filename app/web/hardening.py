@@ -4,6 +4,7 @@ the input guard, the last line against numbers too large for SQL, and secrets ke
 from __future__ import annotations
 
 from fastapi import FastAPI
+from sqlalchemy.exc import DBAPIError
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app import log_redaction
@@ -27,3 +28,4 @@ def install(app: FastAPI, settings: Settings) -> None:
         # middleware off, which would otherwise believe any local peer.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     app.add_exception_handler(OverflowError, errors.overflow_response)
+    app.add_exception_handler(DBAPIError, errors.overflow_response)  # PostgreSQL's own
