@@ -122,7 +122,7 @@ async function search(query) {
     try {
       const params = new URLSearchParams({ q: query, conversation_id: String(id), status: "approved", limit: "30" });
       const found = await api(`/api/answers?${params}`, { signal: mine.signal });
-      if (id !== state.selected) return;
+      if (mine.signal.aborted || id !== state.selected || !Array.isArray(found)) return;
       cache.set(query, found);
       const now = typed();
       if (open && ((now && now.query === query) || (fromButton && query === ""))) show(query, found);

@@ -147,7 +147,12 @@ export async function api(path, options, withResponse) {
     window.location.href = "/login";
     throw new ApiError("login required", 401, "login");
   }
-  const data = await response.json().catch(() => ({}));
+  // A body that is not JSON reads as {} (the status says what happened), but a request
+  // aborted while its body was still arriving is an abort, never an empty answer.
+  const data = await response.json().catch((err) => {
+    if (err.name === "AbortError" || (opts.signal && opts.signal.aborted)) throw err;
+    return {};
+  });
   if (!response.ok) {
     const detail = typeof data.detail === "string" ? data.detail : t("inbox.error.generic", { status: response.status });
     throw new ApiError(detail, response.status, data.code || "");
