@@ -88,7 +88,7 @@ async def reply(
 ) -> Message:
     """An adviser's reply: stored, shown live, and queued for its channel's connector.
     ``files`` (checked by app.files) go with it; with files, the text may be empty."""
-    async with services.db.session() as session:
+    async with services.db.session(quick=True) as session:
         loaded = check_writable(await check_conversation(session, user, conversation_id))
         if files and not (isinstance(text, str) and text.strip()):
             body = ""
@@ -140,7 +140,7 @@ async def reply(
         await session.commit()
     assert message.id is not None
     async with recovery.following(services, message.id):
-        async with services.db.session() as session:
+        async with services.db.session(quick=True) as session:
             view = await repository.live_view(services, session, conversation)
         audience = repository.audience(conversation, account)
         await services.hub.publish(
@@ -196,7 +196,7 @@ async def change_status(
 
 
 async def mark_read(services: Services, user: User, conversation_id: int) -> None:
-    async with services.db.session() as session:
+    async with services.db.session(quick=True) as session:
         loaded = await check_conversation(session, user, conversation_id)
         conversation, account = loaded.conversation, loaded.account
         if conversation.unread == 0:
@@ -210,7 +210,7 @@ async def mark_read(services: Services, user: User, conversation_id: int) -> Non
 
 async def take(services: Services, user: User, conversation_id: int) -> Conversation:
     """An adviser picks a conversation from their office's queue (caps don't stop a choice)."""
-    async with services.db.session() as session:
+    async with services.db.session(quick=True) as session:
         loaded = check_writable(await check_conversation(session, user, conversation_id))
         conversation, account = loaded.conversation, loaded.account
         if conversation.assignee_id is not None and conversation.assignee_id != user.id:

@@ -27,6 +27,7 @@ from app import (
     models,  # noqa: F401  (registers the tables)
     relay_rows,  # noqa: F401  (registers the transactional outbox's table)
     search,
+    sqlite_writes,
 )
 
 # Any constant shared by every process migrating one PostgreSQL database: the advisory lock.
@@ -42,8 +43,11 @@ def make_engine(url: str) -> AsyncEngine:
             if "?" not in path:  # a plain file name, not a URI with options
                 _create_private(path)
                 _start_in_wal_mode(path)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # check_same_thread: a writing transaction runs its statements on the event loop's thread
+        # once it holds the lock (app.sqlite_writes), the rest on the driver's.
+        engine = create_async_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         _store_only_valid_text(engine)
+        sqlite_writes.queue_writes(engine)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -213,9 +217,16 @@ class Database:
         )
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
+    async def session(self, *, quick: bool = False) -> AsyncIterator[AsyncSession]:
+        """A unit of work; ``quick`` for the chat's hot path, whose statements are point
+        look-ups and short writes (on SQLite they then skip the driver's thread:
+        :mod:`app.sqlite_writes`)."""
         async with self._sessions() as session:
-            yield session
+            if not quick:
+                yield session
+                return
+            with sqlite_writes.quick():
+                yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -47,7 +47,7 @@ async def optional_user(conn: HTTPConnection) -> User | None:
     data = await services.sessions.get(conn.cookies.get(SESSION_COOKIE))
     if data is None:
         return None
-    async with services.db.session() as session:
+    async with services.db.session(quick=True) as session:
         user = await session.get(User, data.user_id)
     if user is None or not user.active:
         return None

@@ -113,7 +113,7 @@ class Inbox:
             inbound.received_at, now, timedelta(days=services.settings.arrival_window_days)
         )
         fingerprint = fingerprint_of(inbound)
-        async with services.db.session() as session:
+        async with services.db.session(quick=True) as session:
             account = await repository.account_by_key(session, inbound.account)
             if account is None or account.id is None:
                 raise UnknownAccountError(inbound.account)
@@ -218,7 +218,7 @@ class Inbox:
             assert message.id is not None and conversation.id is not None
 
         async with recovery.following(services, message.id):
-            async with services.db.session() as session:
+            async with services.db.session(quick=True) as session:
                 view = await repository.live_view(services, session, conversation)
             audience = repository.audience(conversation, account)
             if previous_office != conversation.office_id:  # rerouted on reopening: nothing private

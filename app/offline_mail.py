@@ -61,7 +61,7 @@ async def deliver(services: Services, message_id: int) -> DeliveryResult | None:
     """Sends the chat reply ``message_id`` by e-mail when its visitor left an address and has
     gone; None when it is for the chat only (the visitor is here, left no address, or it is
     not an adviser's reply)."""
-    async with services.db.session() as session:
+    async with services.db.session(quick=True) as session:
         message = await session.get(Message, message_id)
         if message is None or message.author_kind != AuthorKind.ADVISER:
             return None

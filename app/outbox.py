@@ -182,7 +182,7 @@ class Dispatcher:
                 await redis.delete(lock)
 
     async def _attempt(self, message_id: int, loop: asyncio.AbstractEventLoop) -> bool:
-        async with self.services.db.session() as session:
+        async with self.services.db.session(quick=True) as session:
             message = await session.get(Message, message_id)
             if message is None:
                 return True
@@ -235,7 +235,7 @@ class Dispatcher:
         return True
 
     async def _record(self, message_id: int, result: DeliveryResult) -> None:
-        async with self.services.db.session() as session:
+        async with self.services.db.session(quick=True) as session:
             message = await session.get(Message, message_id)
             assert message is not None
             conversation = await session.get(Conversation, message.conversation_id)

@@ -107,7 +107,7 @@ async def _live(ws: WebSocket, services: Services, admitted: Admitted, lang: str
         admitted.visitor_id,
         admitted.ip,
     )
-    async with services.db.session() as session:
+    async with services.db.session(quick=True) as session:
         answering = await _who_answers(services, session, account, lang)
     await ws.accept()
     visitor = _Visitor(ws, services, account, visitor_id, admitted.guard)
@@ -239,7 +239,7 @@ class _Visitor:
         """Where the visitor stands in the queue (their conversation is read once, then
         followed through its events)."""
         if not self.known:
-            async with self.services.db.session() as session:
+            async with self.services.db.session(quick=True) as session:
                 conversation = await visitor_queue.conversation_of(
                     session, self.account, self.visitor_id
                 )

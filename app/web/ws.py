@@ -126,7 +126,7 @@ class SessionWatch:
         """Whether the session is still there and its user still active."""
         if await self.services.sessions.get(self.session_id) is None:
             return False
-        async with self.services.db.session() as session:
+        async with self.services.db.session(quick=True) as session:
             user = await session.get(User, self.user.id)
         return user is not None and user.active
 
@@ -268,7 +268,7 @@ class AdviserFrames:
         if hit is not None and now - hit[0] < SEEN_FOR:
             return hit[1]
         found: AudienceFields | None = None
-        async with self.services.db.session() as session:
+        async with self.services.db.session(quick=True) as session:
             conversation = await session.get(Conversation, conversation_id)
             if conversation is not None and repository.can_see(self.user, conversation):
                 account = await session.get(Account, conversation.account_id)

@@ -1,0 +1,214 @@
+"""One writer at a time per process on SQLite, queued in asyncio rather than in SQLite.
+
+SQLite lets one transaction write at a time. The driver opens a transaction at the first
+``INSERT``/``UPDATE``/``DELETE`` and the write lock is held until the commit; a second
+connection wanting to write meanwhile waits in SQLite's busy handler, which *sleeps* between
+tries (1, 2, 5, … up to 100 ms). Under a chat load, where a unit of work holds the lock across a
+few event-loop turns, those sleeps made the tail: a first write waited 60–320 ms on average and
+the slowest seconds, while the lock was free most of the time.
+
+Here a connection about to open a write transaction first takes a per-process asyncio lock and
+gives it back when its transaction ends (commit, rollback, or the pool's reset when it is
+returned): writers of one worker queue in order and each starts the moment the previous one has
+committed. Readers are never queued (WAL lets them read beside the writer). Writers of *other*
+processes on the same file still meet in SQLite's busy handler, as before.
+
+The lock is awaited from inside SQLAlchemy's synchronous layer through its greenlet bridge
+(``await_only``), which is where every statement of an async engine runs.
+
+Once a connection's first write has gone through (in the driver's thread, where waiting for
+another process's lock cannot stall the event loop), it holds SQLite's write lock and nothing
+can make it wait: the rest of its transaction — a few point writes and the commit, tens of
+microseconds each under WAL — runs on the event loop's thread directly instead of handing each
+statement to the driver's thread and waiting a loop turn for the answer. That hand-off, not
+SQLite, was most of the time the lock was held, and the lock's hold time bounds how many chat
+messages a worker can store per second. Bulk statements (``executemany``) still go to the thread.
+
+The units of work of the chat's hot path (storing a visitor's message, an adviser's reply, a
+socket's hello) also read on the loop's thread: :func:`quick` marks them. Their reads are point
+look-ups by key, shorter than the hand-off, and a WAL reader never waits for a lock. Other
+reads (dashboards, search, exports) stay on the driver's thread, where a long one cannot stall
+the chat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import weakref
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from typing import Any
+
+import aiosqlite
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import await_only
+
+# Longer than SQLite's own busy timeout would be pointless: a writer waiting this long is stuck
+# behind one that will not finish (a unit of work nested in another, both writing).
+WAIT_SECONDS = 30.0
+_OPENS_WRITE = ("INSERT", "UPDATE", "DELETE", "REPLACE", "BEGIN")
+
+log = logging.getLogger(__name__)
+_QUICK: ContextVar[bool] = ContextVar("sqlite_quick", default=False)
+
+
+@contextlib.contextmanager
+def quick() -> Iterator[None]:
+    """Statements of the current task run on the event loop's thread (see the module's text);
+    a write that must wait for the lock still waits on the driver's."""
+    token = _QUICK.set(True)
+    try:
+        yield
+    finally:
+        _QUICK.reset(token)
+
+
+class _InlineConnection(aiosqlite.Connection):
+    """aiosqlite's connection, which can run its calls on the caller's thread while ``inline``
+    (set only while its transaction holds the write lock; calls on one connection never
+    overlap: SQLAlchemy awaits each before the next)."""
+
+    inline = False  # this connection's transaction holds the write lock
+    to_thread = False  # the statement under way may wait for another process's lock
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        here = (self.inline or _QUICK.get()) and not self.to_thread
+        if here and self._running and self._connection is not None:
+            return fn(*args, **kwargs)
+        return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+
+
+def _can_run_inline() -> bool:
+    return callable(getattr(aiosqlite.Connection, "_execute", None))
+
+
+class _Gate:
+    """The lock of one event loop and the connection holding it."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.holder: Any = None
+
+
+class WriteQueue:
+    """The gates of one engine, one per event loop (tests run several loops one after
+    another; an asyncio lock belongs to the loop it was first used in)."""
+
+    def __init__(self) -> None:
+        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Gate] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _gate(self) -> _Gate | None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a connection reset outside any loop (garbage collection)
+            return None
+        gate = self._gates.get(loop)
+        if gate is None:
+            gate = self._gates[loop] = _Gate()
+        return gate
+
+    async def _take(self, gate: _Gate) -> None:
+        try:
+            await asyncio.wait_for(gate.lock.acquire(), WAIT_SECONDS)
+        except TimeoutError:
+            raise sqlite3.OperationalError("database is locked") from None
+
+    def before_write(self, dbapi_connection: Any) -> None:
+        gate = self._gate()
+        if gate is None or gate.holder is dbapi_connection:
+            return
+        await_only(self._take(gate))
+        gate.holder = dbapi_connection
+        _set(dbapi_connection, to_thread=True)  # SQLite's lock may still be another process's
+
+    def after_statement(self, dbapi_connection: Any) -> None:
+        gate = self._gate()
+        if gate is not None and gate.holder is dbapi_connection:
+            _set(dbapi_connection, inline=True, to_thread=False)
+        else:
+            _set(dbapi_connection, to_thread=False)
+
+    def after_transaction(self, dbapi_connection: Any) -> None:
+        _set(dbapi_connection, inline=False, to_thread=False)
+        gate = self._gate()
+        if gate is not None and gate.holder is dbapi_connection:
+            gate.holder = None
+            gate.lock.release()
+
+
+def _set(dbapi_connection: Any, **flags: bool) -> None:
+    driver = getattr(dbapi_connection, "_connection", None)
+    if isinstance(driver, _InlineConnection):
+        for name, value in flags.items():
+            setattr(driver, name, value)
+
+
+def queue_writes(engine: AsyncEngine) -> WriteQueue:
+    """Makes the writers of ``engine`` (a SQLite one) take turns in this process."""
+    queue = WriteQueue()
+    sync_engine = engine.sync_engine
+    dialect = sync_engine.dialect
+
+    @event.listens_for(sync_engine, "before_cursor_execute")
+    def _before(
+        conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, many: bool
+    ) -> None:
+        raw = _raw(conn.connection)
+        if statement.lstrip()[:7].upper().startswith(_OPENS_WRITE):
+            queue.before_write(raw)
+        if many:
+            _set(raw, to_thread=True)  # a bulk statement may be long
+
+    @event.listens_for(sync_engine, "after_cursor_execute")
+    def _after(
+        conn: Any, _cursor: Any, _statement: str, _params: Any, _context: Any, _many: bool
+    ) -> None:
+        queue.after_statement(_raw(conn.connection))
+
+    inline = _can_run_inline()
+    if not inline:
+        log.warning("aiosqlite has no Connection._execute: SQLite writes stay on its thread")
+
+    @event.listens_for(sync_engine.pool, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        driver = getattr(dbapi_connection, "_connection", None)
+        if inline and type(driver) is aiosqlite.Connection:
+            driver.__class__ = _InlineConnection  # same object, one method more
+
+    # After the driver's commit or rollback, not before (the engine's "commit" event): the next
+    # writer must find SQLite's lock free, or it would sleep in the busy handler after all. The
+    # pool resets a returned connection through the same dialect method.
+    commit, rollback = dialect.do_commit, dialect.do_rollback
+
+    def do_commit(dbapi_connection: Any) -> None:
+        try:
+            commit(dbapi_connection)
+        finally:
+            queue.after_transaction(_raw(dbapi_connection))
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        try:
+            rollback(dbapi_connection)
+        finally:
+            queue.after_transaction(_raw(dbapi_connection))
+
+    dialect.do_commit = do_commit  # type: ignore[method-assign]
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
+
+    @event.listens_for(sync_engine.pool, "checkin")
+    def _checkin(dbapi_connection: Any, _record: Any) -> None:
+        if dbapi_connection is not None:  # a connection closed without a rollback
+            queue.after_transaction(dbapi_connection)
+
+    return queue
+
+
+def _raw(connection: Any) -> Any:
+    """The driver's connection behind the pool's proxy (a new proxy each checkout)."""
+    return getattr(connection, "dbapi_connection", connection)

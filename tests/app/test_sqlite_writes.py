@@ -1,0 +1,146 @@
+"""SQLite writers of one process take turns in asyncio (app/sqlite_writes.py): none sleeps in
+SQLite's busy handler, a transaction holding the lock runs on the event loop's thread, and a
+lock held by another process is waited for off the loop. Real SQLite files, real threads."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db import Database
+
+pytestmark = pytest.mark.sqlite_only
+
+
+async def run(session: AsyncSession, sql: Any, params: dict[str, Any] | None = None) -> Any:
+    """A raw statement in the session's transaction."""
+    return await (await session.connection()).execute(sql, params or {})
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'writes.db'}")
+
+    @event.listens_for(database.engine.sync_engine, "connect")
+    def _thread_function(dbapi_conn: Any, _record: Any) -> None:
+        # Which thread runs a statement: the driver's or the event loop's.
+        dbapi_conn.create_function("thread_id", 0, threading.get_ident)
+
+    async with database.engine.begin() as conn:
+        await conn.exec_driver_sql("CREATE TABLE row (id INTEGER PRIMARY KEY, n INTEGER)")
+    yield database
+    await database.dispose()
+
+
+async def test_writers_of_one_process_queue_instead_of_failing_on_the_lock(
+    db: Database,
+) -> None:
+    """With no busy timeout at all, SQLite refuses a second writer at once ("database is
+    locked"); 30 units of work writing at the same time, each awaiting between its writes,
+    all succeed because they take turns before SQLite is asked."""
+
+    @event.listens_for(db.engine.sync_engine, "connect")
+    def _no_wait(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA busy_timeout=0")
+        cursor.close()
+
+    await db.engine.dispose()  # new connections, with the pragma above
+
+    async def unit(n: int) -> None:
+        async with db.session() as session:
+            await run(session, text("INSERT INTO row (n) VALUES (:n)"), {"n": n})
+            await asyncio.sleep(0.005)  # the lock is held across an await, as in the app
+            await run(session, text("UPDATE row SET n = n + 1000 WHERE n = :n"), {"n": n})
+            await session.commit()
+
+    await asyncio.gather(*(unit(n) for n in range(30)))
+    async with db.session() as session:
+        rows = (await run(session, text("SELECT n FROM row ORDER BY n"))).scalars().all()
+    assert rows == [n + 1000 for n in range(30)]
+
+
+async def test_a_failed_unit_of_work_gives_the_turn_back(db: Database) -> None:
+    async def failing() -> None:
+        async with db.session() as session:
+            await run(session, text("INSERT INTO row (n) VALUES (1)"))
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await failing()
+    async with db.session() as session:  # would wait 30 s if the turn were still held
+        await asyncio.wait_for(run(session, text("INSERT INTO row (n) VALUES (2)")), 5)
+        await session.commit()
+        rows = (await run(session, text("SELECT n FROM row"))).scalars().all()
+    assert rows == [2]
+
+
+async def test_a_transaction_holding_the_lock_runs_on_the_loop_thread(db: Database) -> None:
+    loop_thread = threading.get_ident()
+    async with db.session() as session:
+        before = (await run(session, text("SELECT thread_id()"))).scalar_one()
+        await run(session, text("INSERT INTO row (n) VALUES (1)"))
+        during = (await run(session, text("SELECT thread_id()"))).scalar_one()
+        await session.commit()
+        after = (await run(session, text("SELECT thread_id()"))).scalar_one()
+    assert before != loop_thread  # a plain read: the driver's thread
+    assert during == loop_thread  # the write lock is held: nothing can make it wait
+    assert after != loop_thread  # committed: back to the driver's thread
+
+
+async def test_quick_sessions_read_on_the_loop_thread(db: Database) -> None:
+    loop_thread = threading.get_ident()
+    async with db.session(quick=True) as session:
+        quick = (await run(session, text("SELECT thread_id()"))).scalar_one()
+    async with db.session() as session:
+        plain = (await run(session, text("SELECT thread_id()"))).scalar_one()
+    assert quick == loop_thread
+    assert plain != loop_thread
+
+
+async def test_another_process_lock_is_waited_for_off_the_loop(
+    db: Database, tmp_path: Path
+) -> None:
+    """Another process (here a plain sqlite3 connection) holds the write lock for 0.6 s: the
+    quick unit of work waits in the driver's thread, and the event loop keeps turning."""
+    other = sqlite3.connect(tmp_path / "writes.db", timeout=30, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO row (n) VALUES (0)")
+
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    async def write() -> float:
+        start = time.monotonic()
+        async with db.session(quick=True) as session:
+            await run(session, text("INSERT INTO row (n) VALUES (1)"))
+            await session.commit()
+        return time.monotonic() - start
+
+    ticking = asyncio.create_task(ticker())
+    writing = asyncio.create_task(write())
+    await asyncio.sleep(0.6)
+    assert not writing.done()
+    other.execute("COMMIT")
+    other.close()
+    waited = await asyncio.wait_for(writing, 10)
+    ticking.cancel()
+    assert waited >= 0.5
+    assert ticks >= 20  # ~60 without a blocked loop; 0 if the wait had been on the loop
+    async with db.session() as session:
+        rows = (await run(session, text("SELECT n FROM row ORDER BY n"))).scalars().all()
+    assert rows == [0, 1]
