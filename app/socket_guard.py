@@ -142,10 +142,15 @@ class SocketGuard:
 def server_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's options that bound what a socket costs (``concierge run`` passes them): the
     largest frame the protocol needs, and a short grace for open requests and sockets on
-    shutdown (each socket is told 1012 at once; a handler still busy after it is cancelled)."""
+    shutdown (each socket is told 1012 at once; a handler still busy after it is cancelled),
+    and no per-message compression: the frames are short JSON, which deflate hardly shrinks,
+    while each compressed socket keeps a zlib state each way (tens of KiB) and compresses
+    every event it is sent on the worker's one core (bench/idle_sockets.py,
+    bench/chat_latency.py)."""
     from app.web.ws import MAX_FRAME  # the adviser socket's own bound, in characters
 
     return {
         "ws_max_size": frame_max_bytes(settings.max_message_chars, MAX_FRAME),
+        "ws_per_message_deflate": False,
         "timeout_graceful_shutdown": settings.shutdown_grace_seconds,
     }
