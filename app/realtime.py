@@ -202,7 +202,7 @@ class Hub:
                     await pubsub.subscribe(channel)
                 while True:
                     if self._sharded:
-                        message = await pubsub.get_sharded_message(timeout=5.0)  # type: ignore[attr-defined]
+                        message = await pubsub.get_sharded_message(timeout=5.0)  # type: ignore[attr-defined,unused-ignore]
                     else:
                         message = await pubsub.get_message(timeout=5.0)
                     if message is None or message.get("type") not in ("message", "smessage"):
@@ -221,7 +221,7 @@ class Hub:
                 await asyncio.sleep(0.5)
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]
 
     async def _read(self, destination_id: int) -> None:
         stream = keys.events(destination_id)

@@ -196,7 +196,7 @@ def connect(url: str) -> Redis:
             **common,
         )
         return cast(Redis, cluster)
-    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+    sentinel = Sentinel(  # type: ignore[no-untyped-call,unused-ignore]
         list(target.nodes),
         sentinel_kwargs={
             "password": target.sentinel_password,
