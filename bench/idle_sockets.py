@@ -16,18 +16,14 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import websockets
 
-from app.embedded_redis import free_port
+from bench.app_process import running_app
 from bench.socket_probe import ACCOUNT, OPEN_LIMITS, cpu_ticks, idle, rss_kib
 
 
@@ -93,33 +89,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     steps = [int(x) for x in args.steps.split(",")]
 
-    with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CONCIERGE_")}
-        env.pop("REDIS_URL", None)
-        env.pop("DATABASE_URL", None)
-        env.update(OPEN_LIMITS, CONCIERGE_VAR_DIR=str(Path(tmp) / "var"))
-        proc = subprocess.Popen(
-            [sys.executable, "-c", "from app.cli import main; main()", "run", "--port", str(port)],
-            env=env,
-            stdout=(Path(tmp) / "app.log").open("w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
-            print(f"idle chat sockets on one worker ({os.cpu_count()} cores)")
-            asyncio.run(measure(base, proc.pid, steps))
-        finally:
-            os.killpg(proc.pid, signal.SIGINT)
-            proc.communicate(timeout=60)
+    with tempfile.TemporaryDirectory() as tmp, running_app(Path(tmp), OPEN_LIMITS) as app:
+        print(f"idle chat sockets on one worker ({os.cpu_count()} cores)")
+        asyncio.run(measure(app.base, app.pid, steps))
 
 
 if __name__ == "__main__":
