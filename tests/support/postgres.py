@@ -5,6 +5,7 @@ its directory is outside pytest's private one."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import shutil
@@ -45,6 +46,7 @@ class PostgresCluster:
         self.port = free_port()
         self._root = os.geteuid() == 0
         self._counter = itertools.count(1)
+        self._template = ""
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
         prefix = ["runuser", "-u", "postgres", "--"] if self._root else []
@@ -78,14 +80,31 @@ class PostgresCluster:
                          "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1",
                          "-c", sql, check=check)  # fmt: skip
 
+    def query(self, url: str, sql: str) -> str:
+        """``sql``'s rows in the database of ``url``, as ``psql -At`` prints them."""
+        name = url.rsplit("/", 1)[1]
+        return self._run(str(self.bin / "psql"), "-h", "127.0.0.1", "-p", str(self.port),
+                         "-U", "postgres", "-d", name, "-v", "ON_ERROR_STOP=1", "-At",
+                         "-c", sql).stdout.decode()  # fmt: skip
+
     def url(self, name: str) -> str:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{name}"
 
-    def new_database(self, prefix: str = "t") -> str:
-        """A new empty database (copied from ``template0``); returns its SQLAlchemy URL."""
+    def new_database(self, prefix: str = "t", *, empty: bool = False) -> str:
+        """A new database; returns its SQLAlchemy URL. It is a copy of a database made once
+        with the project's tables (``create_tables``, stamped as migrated: a test's own
+        ``create_tables`` finds it done), or with ``empty`` of ``template0``."""
         name = f"{prefix}{next(self._counter)}"
-        self.psql(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8'")
+        template = "template0" if empty else self._schema_template()
+        self.psql(f"CREATE DATABASE {name} TEMPLATE {template} ENCODING 'UTF8'")
         return self.url(name)
+
+    def _schema_template(self) -> str:
+        if not self._template:
+            self.psql("CREATE DATABASE schema_template TEMPLATE template0 ENCODING 'UTF8'")
+            asyncio.run(_create_tables(self.url("schema_template")))
+            self._template = "schema_template"
+        return self._template
 
     def drop_database(self, url: str) -> None:
         name = url.rsplit("/", 1)[1]
@@ -95,3 +114,13 @@ class PostgresCluster:
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop",
                   check=False)  # fmt: skip
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+async def _create_tables(url: str) -> None:
+    from app.db import create_tables, make_engine
+
+    engine = make_engine(url)
+    try:
+        await create_tables(engine)
+    finally:
+        await engine.dispose()  # nobody may be connected to a database copied as a template
