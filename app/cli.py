@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import migrations, redis_connect, rota_admin
+from app import destinations, migrations, redis_connect, rota_admin
 from app.clock import Clock
 from app.connector_registry import readable, secret_variable
 from app.db import Database, migrate
@@ -26,7 +26,7 @@ from app.demo import Login, seed
 from app.demo_history import generate
 from app.demo_workspace import seed_workspace
 from app.embedded_redis import EmbeddedRedis
-from app.models import Account, Destination, Office, Role, User
+from app.models import Account, Destination, Role, User
 from app.rollups import build_stale
 from app.security import hash_password
 from app.serving import EXIT_CANNOT_LISTEN, CannotListen, check_address, serve
@@ -40,8 +40,16 @@ user_cli = typer.Typer(help="Manage advisers and managers.", no_args_is_help=Tru
 cli.add_typer(user_cli, name="user")
 rota_cli = typer.Typer(help="The shared duty rota: import, export, check.", no_args_is_help=True)
 cli.add_typer(rota_cli, name="rota")
-account_cli = typer.Typer(help="Configure mailboxes and X accounts.", no_args_is_help=True)
+account_cli = typer.Typer(
+    help="Add an office's accounts; configure mailboxes and X accounts.", no_args_is_help=True
+)
 cli.add_typer(account_cli, name="account")
+destination_cli = typer.Typer(
+    help="Destinations of this installation: add, list.", no_args_is_help=True
+)
+cli.add_typer(destination_cli, name="destination")
+office_cli = typer.Typer(help="Tourist offices of a destination.", no_args_is_help=True)
+cli.add_typer(office_cli, name="office")
 db_cli = typer.Typer(
     help="The database schema: upgrade, current, new migrations.", no_args_is_help=True
 )
@@ -226,6 +234,10 @@ def user_add(
         str | None, typer.Option(help="Office slug (required unless destination_manager).")
     ] = None,
     language: Annotated[str, typer.Option(help="fr, en, or empty to follow the browser.")] = "",
+    destination: Annotated[
+        str | None,
+        typer.Option(help="Destination slug (with several: the office's, or the manager's)."),
+    ] = None,
     password: Annotated[
         str,
         typer.Option(
@@ -234,7 +246,9 @@ def user_add(
     ] = "",
 ) -> None:
     """Add an adviser or a manager."""
-    asyncio.run(_user_add(get_settings(), email, name, role, office, language, password))
+    asyncio.run(
+        _user_add(get_settings(), email, name, role, office, language, password, destination)
+    )
 
 
 async def _user_add(
@@ -245,6 +259,7 @@ async def _user_add(
     office_slug: str | None,
     language: str,
     password: str,
+    destination_slug: str | None = None,
 ) -> None:
     email = email.strip().lower()
     if "@" not in email:
@@ -260,15 +275,20 @@ async def _user_add(
         await migrate(db.engine)
         async with db.session() as session:
             office = None
-            if office_slug:
-                office = (
-                    await session.exec(select(Office).where(Office.slug == office_slug))
-                ).first()
-                if office is None:
-                    raise typer.BadParameter(f"no office {office_slug!r}", param_hint="--office")
+            try:
+                if office_slug:
+                    office = await destinations.office_by_slug(
+                        session, office_slug, destination_slug
+                    )
+                    destination_id = office.destination_id
+                else:
+                    found = await destinations.destination_by_slug(session, destination_slug)
+                    assert found.id is not None
+                    destination_id = found.id
+            except destinations.DestinationError as exc:
+                raise typer.BadParameter(exc.reason, param_hint=exc.field) from None
             if (await session.exec(select(User).where(User.email == email))).first():
                 raise typer.BadParameter("a user with this e-mail exists", param_hint="EMAIL")
-            destination_id = office.destination_id if office else await _only_destination(session)
             session.add(
                 User(
                     destination_id=destination_id,
@@ -330,15 +350,6 @@ async def _user_active(settings: Settings, email: str, active: bool) -> None:
         finally:
             await services.close()
     typer.echo(f"{'enabled' if active else 'disabled'} {email.strip().lower()}")
-
-
-async def _only_destination(session: AsyncSession) -> int:
-    destinations = (await session.exec(select(Destination))).all()
-    if len(destinations) != 1 or destinations[0].id is None:
-        raise typer.BadParameter(
-            "give --office: the destination is ambiguous", param_hint="--office"
-        )
-    return destinations[0].id
 
 
 async def _destination(session: AsyncSession, slug: str | None) -> Destination:
@@ -459,6 +470,116 @@ def rota_plan(
     if unfilled:
         typer.echo(f"{unfilled} slots found nobody available")
     typer.echo("plan stored as overrides" if apply else "not stored: add --apply to use it")
+
+
+async def _in_session(settings: Settings, work: Any) -> Any:
+    """``work(session)`` on a migrated database; a refused input is a typer error (exit 2)."""
+    db = Database(settings.sqlalchemy_url)
+    try:
+        await migrate(db.engine)
+        async with db.session() as session:
+            return await work(session)
+    except destinations.DestinationError as exc:
+        raise typer.BadParameter(exc.reason, param_hint=exc.field) from None
+    finally:
+        await db.dispose()
+
+
+@destination_cli.command("add")
+def destination_add(
+    slug: Annotated[str, typer.Argument(help="Short name in URLs, e.g. baie-dargent.")],
+    name: Annotated[str, typer.Option(help="The name visitors and advisers see.")],
+    timezone: Annotated[
+        str, typer.Option(help="IANA time zone of the destination, e.g. Europe/Paris.")
+    ] = "Europe/Paris",
+) -> None:
+    """Add a destination (its offices, accounts and users are added next)."""
+
+    async def work(session: AsyncSession) -> Destination:
+        return await destinations.add_destination(session, slug, name, timezone)
+
+    found = asyncio.run(_in_session(get_settings(), work))
+    typer.echo(f"added destination {found.slug} ({found.name}, {found.timezone})")
+    typer.echo("Next: add its offices, accounts and a manager:")
+    typer.echo(f'  concierge office add SLUG --destination {found.slug} --name "…"')
+    typer.echo(
+        f"  concierge account add KEY --destination {found.slug} --office SLUG "
+        '--channel webchat --name "…"'
+    )
+    typer.echo(
+        f'  concierge user add EMAIL --name "…" --role destination_manager '
+        f"--destination {found.slug}"
+    )
+    typer.echo("A running Concierge serves it within seconds; no restart is needed.")
+
+
+@destination_cli.command("list")
+def destination_list() -> None:
+    """List the destinations with their offices, accounts and users."""
+    rows = asyncio.run(_in_session(get_settings(), destinations.summaries))
+    if not rows:
+        typer.echo("no destination yet: `concierge destination add` or `concierge demo`")
+        return
+    typer.echo(f"{'slug':24} {'time zone':20} {'offices':>7} {'accounts':>8} {'users':>5}  name")
+    for row in rows:
+        typer.echo(
+            f"{row.slug:24} {row.timezone:20} {row.offices:>7} {row.accounts:>8} "
+            f"{row.users:>5}  {row.name}"
+        )
+
+
+@office_cli.command("add")
+def office_add(
+    slug: Annotated[str, typer.Argument(help="Short name, unique in its destination.")],
+    destination: Annotated[str, typer.Option(help="The destination's slug.")],
+    name: Annotated[str, typer.Option(help="The office's name, e.g. Office de Tourisme de …")],
+) -> None:
+    """Add a tourist office to a destination."""
+
+    async def work(session: AsyncSession) -> None:
+        await destinations.add_office(session, destination, slug, name)
+
+    asyncio.run(_in_session(get_settings(), work))
+    typer.echo(f"added office {slug} to {destination}")
+    typer.echo("Next: its accounts and advisers:")
+    typer.echo(
+        f"  concierge account add KEY --destination {destination} --office {slug} "
+        '--channel webchat --name "…"'
+    )
+    typer.echo(f'  concierge user add EMAIL --name "…" --office {slug} --destination {destination}')
+
+
+@account_cli.command("add")
+def account_add(
+    key: Annotated[str, typer.Argument(help="Unique key, e.g. chat-port-argent.")],
+    destination: Annotated[str, typer.Option(help="The destination's slug.")],
+    office: Annotated[str, typer.Option(help="The office's slug.")],
+    channel: Annotated[str, typer.Option(help="webchat, email or twitter.")],
+    name: Annotated[str, typer.Option(help="The name advisers see, e.g. Chat Port-Argent.")],
+) -> None:
+    """Add an account to an office: a chat widget (live at once), a mailbox or an X account
+    (inactive until `concierge account email|x KEY …` connects it)."""
+
+    async def work(session: AsyncSession) -> Account:
+        return await destinations.add_account(session, key, destination, office, channel, name)
+
+    settings = get_settings()
+    account = asyncio.run(_in_session(settings, work))
+    typer.echo(f"added {account.channel} account {account.key} to {office} ({destination})")
+    if account.channel == "webchat":
+        typer.echo("Put the chat widget on the office's website:")
+        typer.echo(
+            f'  <script src="{settings.base_url}/static/widget.js" '
+            f'data-account="{account.key}" async></script>'
+        )
+    elif account.channel == "email":
+        typer.echo("Inactive until connected:")
+        typer.echo(
+            f"  concierge account email {account.key} --address A --imap-host H --imap-user U"
+        )
+    else:
+        typer.echo("Inactive until connected:")
+        typer.echo(f"  concierge account x {account.key} --handle H --user-id N")
 
 
 @account_cli.command("target")

@@ -359,3 +359,66 @@ def test_three_migrates_at_once_on_an_empty_postgresql_migrate_it_once(
         )
     finally:
         postgres_cluster.drop_database(url)
+
+
+def test_destination_office_account_and_user_add(env: dict[str, str]) -> None:
+    for command in (["destination"], ["destination", "add"], ["office", "add"], ["account", "add"]):
+        assert run_cli(*command, "--help", env=env).returncode == 0, command
+    assert "no destination yet" in run_cli("destination", "list", env=env).stdout
+    assert run_cli("demo", env=env).returncode == 0
+
+    def refused(*args: str, says: str) -> None:
+        result = run_cli(*args, env=env)
+        assert result.returncode != 0, (args, result.stdout)
+        text = " ".join(re.sub("[│╭╮╰╯─]", " ", result.stderr).split())  # rich's error box
+        assert says in text, (args, result.stderr)
+
+    refused("destination", "add", "Côte_Sauvage", "--name", "C", says="lower-case letters")
+    refused("destination", "add", "cote", "--name", "C", "--timezone", "Mars/Olympus",
+            says="'Mars/Olympus' is not an IANA time zone")  # fmt: skip
+    refused("destination", "add", "baie-dargent", "--name", "C", says="'baie-dargent' exists")
+    added = run_cli("destination", "add", "cote", "--name", "Côte Sauvage",
+                    "--timezone", "America/Martinique", env=env)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert "concierge office add SLUG --destination cote" in added.stdout
+
+    refused("office", "add", "o", "--destination", "atlantis", "--name", "O",
+            says="no destination 'atlantis'")  # fmt: skip
+    office = run_cli("office", "add", "port-argent", "--destination", "cote",
+                     "--name", "Maison du Tourisme", env=env)  # fmt: skip
+    assert office.returncode == 0, office.stderr
+    refused("office", "add", "port-argent", "--destination", "cote", "--name", "O",
+            says="'cote' has an office 'port-argent' already")  # fmt: skip
+
+    account = ("--destination", "cote", "--office", "port-argent")
+    chat = run_cli("account", "add", "chat-cote", *account, "--channel", "webchat",
+                   "--name", "Chat Côte", env=env)  # fmt: skip
+    assert chat.returncode == 0, chat.stderr
+    assert 'data-account="chat-cote"' in chat.stdout
+    refused("account", "add", "chat-cote", *account, "--channel", "webchat", "--name", "C",
+            says="an account 'chat-cote' exists")  # fmt: skip
+    refused("account", "add", "fax-cote", *account, "--channel", "fax", "--name", "C",
+            says="one of webchat, email, twitter")  # fmt: skip
+    mail = run_cli("account", "add", "mail-cote", *account, "--channel", "email",
+                   "--name", "E-mail Côte", env=env)  # fmt: skip
+    assert "concierge account email mail-cote" in mail.stdout
+    configured = run_cli("account", "email", "mail-cote", "--address", "info@cote.example",
+                         "--imap-host", "imap.cote.example", "--imap-user", "info", env=env)  # fmt: skip
+    assert configured.returncode == 0, configured.stderr
+
+    user = ("--password", "a-long-password")
+    refused("user", "add", "a@cote.example", "--name", "A", "--office", "port-argent", *user,
+            says="several destinations have an office 'port-argent': give --destination")  # fmt: skip
+    refused("user", "add", "m@cote.example", "--name", "M", "--role", "destination_manager",
+            *user, says="several destinations: give --destination")  # fmt: skip
+    for args in (
+        ("a@cote.example", "--name", "A", "--office", "port-argent", "--destination", "cote"),
+        ("m@cote.example", "--name", "M", "--role", "destination_manager", "--destination", "cote"),
+        ("b@port-argent.example", "--name", "B", "--office", "saint-clair"),  # only in the demo
+    ):
+        result = run_cli("user", "add", *args, *user, env=env)
+        assert result.returncode == 0, (args, result.stderr)
+
+    listed = run_cli("destination", "list", env=env).stdout.splitlines()
+    assert listed[1].split()[:5] == ["baie-dargent", "Europe/Paris", "3", "8", "8"], listed
+    assert listed[2].split()[:5] == ["cote", "America/Martinique", "1", "2", "2"], listed
