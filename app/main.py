@@ -23,9 +23,9 @@ from app.assignment import assign_waiting
 from app.channels import load_connectors, supervise
 from app.dashboard import DashboardError
 from app.db import migrate
+from app.dispatch import supervise_dispatchers
 from app.handover import hand_over
-from app.models import Destination, Office
-from app.outbox import run_dispatchers
+from app.models import Office
 from app.privacy import keep_swept
 from app.realtime import stop
 from app.recovery import keep_replaying
@@ -94,13 +94,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await migrate(services.db.engine)  # a no-op when `concierge run` migrated before the workers
     await load_connectors(services)
     app.state.services = services
-    async with services.db.session() as session:
-        destination_ids = [d.id for d in (await session.exec(select(Destination))).all() if d.id]
     consumer = f"{socket.gethostname()}-{os.getpid()}"
     # Connector leases name the machine and the process (services.worker_id): a worker restarted
     # on the same machine takes over its dead predecessor's lease at once (app/channels.py).
     tasks = [
-        asyncio.create_task(run_dispatchers(services, destination_ids, consumer)),
+        # One outbox dispatcher per destination, those added while the app runs included.
+        asyncio.create_task(supervise_dispatchers(services, consumer), name="outbox"),
         asyncio.create_task(sweep_queues(services)),
         asyncio.create_task(supervise(services, services.worker_id)),
         asyncio.create_task(keep_replaying(services), name="relay"),
