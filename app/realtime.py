@@ -1,7 +1,9 @@
 """The realtime hub: one Redis stream reader per worker, fanned out to that worker's websockets.
 
 Every event goes into the destination's Redis stream (``XADD``); each worker reads the stream
-with one blocking ``XREAD`` and hands each event to the local listeners whose filter accepts it.
+with one blocking ``XREAD`` and hands each event to the local listeners whose filter accepts it:
+the staff's sockets, each asked, and the sockets of the one chat visitor the event is addressed
+to, found by their key (thousands of waiting visitors cost nothing per event).
 Stream entry ids are the events' ids: a client that reconnects with the last id it saw gets the
 backlog from the stream, then live events, with no gap and no duplicate.
 
@@ -73,6 +75,9 @@ class Listener:
     ``None`` says the client fell behind, :data:`CLOSED` that the socket ended."""
 
     accepts: Callable[[Event], bool]
+    # A chat visitor's socket takes only events addressed to its visitor (``visitor_key``):
+    # the hub hands it only those, without asking every visitor socket of the destination.
+    visitor_key: str = ""
     queue: asyncio.Queue[tuple[str, Event] | tuple[str, None] | None] = field(
         default_factory=lambda: asyncio.Queue(maxsize=2000)
     )
@@ -93,7 +98,8 @@ class Listener:
 class Hub:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
-        self._listeners: dict[int, set[Listener]] = {}
+        self._listeners: dict[int, set[Listener]] = {}  # staff sockets: each filters
+        self._visitors: dict[int, dict[str, set[Listener]]] = {}  # by visitor key
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._signal_tasks: dict[int, asyncio.Task[None]] = {}
         self._frames: OrderedDict[tuple[str, int, str], str | None] = OrderedDict()
@@ -165,10 +171,16 @@ class Hub:
 
     def listeners(self) -> int:
         """How many sockets of this worker listen (tests and bench/socket_probe.py)."""
-        return sum(len(group) for group in self._listeners.values())
+        staff = sum(len(group) for group in self._listeners.values())
+        visitors = sum(len(g) for keyed in self._visitors.values() for g in keyed.values())
+        return staff + visitors
 
     def subscribe(self, destination_id: int, listener: Listener) -> None:
-        self._listeners.setdefault(destination_id, set()).add(listener)
+        if listener.visitor_key:
+            keyed = self._visitors.setdefault(destination_id, {})
+            keyed.setdefault(listener.visitor_key, set()).add(listener)
+        else:
+            self._listeners.setdefault(destination_id, set()).add(listener)
         if destination_id not in self._tasks or self._tasks[destination_id].done():
             self._tasks[destination_id] = asyncio.create_task(
                 self._read(destination_id), name=f"hub-reader-{destination_id}"
@@ -180,8 +192,14 @@ class Hub:
 
     def unsubscribe(self, destination_id: int, listener: Listener) -> None:
         """Stops handing events to ``listener`` and wakes its pump for good."""
-        group = self._listeners.get(destination_id, set())
-        group.discard(listener)
+        if listener.visitor_key:
+            keyed = self._visitors.get(destination_id, {})
+            group = keyed.get(listener.visitor_key, set())
+            group.discard(listener)
+            if not group:
+                keyed.pop(listener.visitor_key, None)
+        else:
+            self._listeners.get(destination_id, set()).discard(listener)
         listener.close()
 
     async def close(self) -> None:
@@ -276,7 +294,10 @@ class Hub:
         return text
 
     def _dispatch(self, destination_id: int, event_id: str, event: Event) -> None:
-        for listener in list(self._listeners.get(destination_id, ())):
+        listeners = list(self._listeners.get(destination_id, ()))
+        if event.visitor_key:
+            listeners += self._visitors.get(destination_id, {}).get(event.visitor_key, ())
+        for listener in listeners:
             if listener.overflowed or not listener.accepts(event):
                 continue
             try:

@@ -111,7 +111,7 @@ async def _live(ws: WebSocket, services: Services, admitted: Admitted, lang: str
         answering = await _who_answers(services, session, account, lang)
     await ws.accept()
     visitor = _Visitor(ws, services, account, visitor_id, admitted.guard)
-    listener = Listener(accepts=visitor.accepts)
+    listener = Listener(accepts=visitor.accepts, visitor_key=visitor.key)
     services.hub.subscribe(account.destination_id, listener)
     watch: asyncio.Task[None] | None = None
     pump: asyncio.Task[None] | None = None

@@ -1,0 +1,74 @@
+"""The realtime hub hands an event to the staff's sockets (each filters) and to the sockets of
+the one chat visitor it is addressed to, found by key: the other visitors' filters are never
+asked, whatever their number. Real Redis (the app's own stream)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from app.events import Event, MessageStatus
+from app.realtime import Listener
+from app.services import Services
+
+DESTINATION = 1
+
+
+def status(visitor_key: str, message_id: int) -> MessageStatus:
+    return MessageStatus(
+        conversation_id=7,
+        office_id=1,
+        assignee_id=None,
+        visitor_key=visitor_key,
+        message_id=message_id,
+        status="sent",
+    )
+
+
+async def received(listener: Listener, count: int) -> list[Event]:
+    events: list[Event] = []
+    while len(events) < count:
+        item = await asyncio.wait_for(listener.queue.get(), 5)
+        assert item is not None and item[1] is not None
+        events.append(item[1])
+    return events
+
+
+async def test_an_event_reaches_its_visitor_and_the_staff_and_no_other_visitor_is_asked(
+    services: Services,
+) -> None:
+    asked: list[str] = []
+
+    def visitor_filter(key: str) -> Listener:
+        def accepts(event: Event) -> bool:
+            asked.append(key)
+            return event.visitor_key == key
+
+        return Listener(accepts=accepts, visitor_key=key)
+
+    visitors = {
+        f"chat-port-argent:v{n}": visitor_filter(f"chat-port-argent:v{n}") for n in range(500)
+    }
+    twin = visitor_filter("chat-port-argent:v42")  # the same visitor in a second tab
+    staff = Listener(accepts=lambda event: True)
+    hub = services.hub
+    for listener in [*visitors.values(), twin, staff]:
+        hub.subscribe(DESTINATION, listener)
+    assert hub.listeners() == 502
+    await asyncio.sleep(0.3)  # the reader reads from the stream's end
+
+    await hub.publish(DESTINATION, status("chat-port-argent:v42", 1))
+    await hub.publish(DESTINATION, status("", 2))  # for the staff only
+    assert [e.message_id for e in await received(staff, 2)] == [1, 2]  # type: ignore[attr-defined]
+    for listener in (visitors["chat-port-argent:v42"], twin):
+        assert [e.message_id for e in await received(listener, 1)] == [1]  # type: ignore[attr-defined]
+    assert sorted(asked) == ["chat-port-argent:v42", "chat-port-argent:v42"]
+    assert all(listener.queue.empty() for listener in visitors.values())
+
+    # A socket gone is forgotten, its twin still served.
+    hub.unsubscribe(DESTINATION, visitors["chat-port-argent:v42"])
+    await hub.publish(DESTINATION, status("chat-port-argent:v42", 3))
+    assert [e.message_id for e in await received(twin, 1)] == [3]  # type: ignore[attr-defined]
+    assert hub.listeners() == 501
+    for listener in [*visitors.values(), twin, staff]:
+        hub.unsubscribe(DESTINATION, listener)
+    assert hub.listeners() == 0
