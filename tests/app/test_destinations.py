@@ -157,7 +157,8 @@ async def test_a_user_of_a_sees_nothing_of_b(live: LiveServer, services: Service
     with login(live.url, A_MANAGER, live.logins[A_MANAGER].password) as manager:
         for path in ("/api/metrics", "/api/metrics/live", "/dashboard", "/accounts",
                      "/rota/export.toml", "/rules", "/api/rules", "/dashboard/labels.csv",
-                     "/api/moderation/blocks", "/api/moderation/spam"):  # fmt: skip
+                     "/api/moderation/blocks", "/api/moderation/spam", "/audit",
+                     "/privacy/edit", "/dashboard/weekly"):  # fmt: skip
             response = manager.get(path)
             assert response.status_code == 200, (path, response.status_code)
             assert_nothing_of_b(response.text, path)
@@ -184,6 +185,10 @@ async def test_b_sees_its_own_and_nothing_of_a(live: LiveServer, services: Servi
             response = b.get(path)
             assert response.status_code == 200, path
             assert "Port-Argent" not in response.text and A_WORD not in response.text, path
+    async with websockets.connect(visitor_url(live, account="chat-sauvage", lang="en")) as ws:
+        hello = await recv_until(ws, "hello")
+    assert hello["office"] == "Maison du Tourisme Sauvage"
+    assert hello["privacy_url"].endswith("/privacy/cote-sauvage?lang=en")
     with login(live.url, "agathe@sauvage.example", PASSWORD) as adviser:
         assert [c["id"] for c in adviser.get("/api/conversations?status=all").json()] == [
             pair.b_conversation
@@ -291,6 +296,8 @@ async def test_b_ids_in_a_request_of_a_are_refused(live: LiveServer, services: S
         assert renamed.status_code in (403, 404), renamed.text
         assert manager.delete(f"/api/labels/{pair.b_label}").status_code in (403, 404)
         assert manager.delete(f"/api/answers/{pair.b_answer}").status_code in (403, 404)
+        disabled = manager.post(f"/api/users/{ids['adviser']}/disable")
+        assert disabled.status_code == 404, disabled.text
     with b_manager(live) as b:  # B's conversation, label and answer are as they were
         detail = b.get(f"/api/conversations/{pair.b_conversation}").json()["conversation"]
         assert detail["status"] == "open"
