@@ -422,3 +422,46 @@ def test_destination_office_account_and_user_add(env: dict[str, str]) -> None:
     listed = run_cli("destination", "list", env=env).stdout.splitlines()
     assert listed[1].split()[:5] == ["baie-dargent", "Europe/Paris", "3", "8", "8"], listed
     assert listed[2].split()[:5] == ["cote", "America/Martinique", "1", "2", "2"], listed
+
+
+async def test_a_destination_added_to_a_running_concierge_answers_its_visitors(
+    env: dict[str, str], running: list[Running]
+) -> None:
+    from tests.app.test_ws import recv_until, send_message
+
+    server = Running(env, "--workers", "2")
+    running.append(server)
+    server.wait_ready()
+    where = ("--destination", "cote")
+    for args in (
+        ("destination", "add", "cote", "--name", "Côte Sauvage"),
+        ("office", "add", "le-port", *where, "--name", "Office du Port"),
+        ("account", "add", "chat-le-port", *where, "--office", "le-port",
+         "--channel", "webchat", "--name", "Chat Le Port"),
+        ("user", "add", "paul@le-port.example", "--name", "Paul", "--office", "le-port",
+         *where, "--password", "a-long-password"),
+    ):  # fmt: skip
+        result = await asyncio.to_thread(run_cli, *args, env=env)
+        assert result.returncode == 0, (args, result.stderr)
+    ws_url = server.url.replace("http://", "ws://")
+    with login(server.url, "paul@le-port.example", "a-long-password") as client:
+        cookie = f"concierge_session={client.cookies['concierge_session']}"
+        async with websockets.connect(
+            f"{ws_url}/ws/adviser", additional_headers={"cookie": cookie}
+        ) as adviser:
+            await recv_until(adviser, "hello")
+            async with websockets.connect(f"{ws_url}/ws/visitor?account=chat-le-port") as visitor:
+                hello = await recv_until(visitor, "hello")
+                assert hello["office"] == "Office du Port"
+                await send_message(visitor, "Un ferry ce soir ?")
+                created = await recv_until(adviser, "message.created")
+                reply = await asyncio.to_thread(
+                    client.post,
+                    f"/api/conversations/{created['conversation_id']}/messages",
+                    json={"text": "Oui, à 19 h 30."},
+                )
+                assert reply.status_code == 201, reply.text
+                status = await recv_until(adviser, "message.status", timeout=15)
+                assert status["status"] == "sent"
+                while (await recv_until(visitor, "message"))["message"]["author"] != "adviser":
+                    pass
