@@ -158,6 +158,11 @@ def viewers(destination_id: int, conversation_id: int) -> str:
     return f"concierge:{_tag(destination_id)}:viewers:{conversation_id}"
 
 
+def sweep_lease() -> str:
+    """Held by the worker sweeping the queues: hand-overs and assignment (app/main.py)."""
+    return "concierge:{lease:sweep}"
+
+
 def relay_lease() -> str:
     """Held by the worker replaying owed follow-ups of stored messages (app/recovery.py)."""
     return "concierge:{lease:relay}"

@@ -17,7 +17,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlmodel import select
 
-from app import offline, outage
+from app import keys, leadership, offline, outage
 from app.actions import ActionError
 from app.assignment import assign_waiting
 from app.channels import load_connectors, supervise
@@ -70,10 +70,18 @@ log = logging.getLogger(__name__)
 
 async def sweep_queues(services: Services) -> None:
     """Every few seconds: hands queued conversations over when the duty changes hands, and
-    assigns what no event woke up (an adviser's presence expiring…)."""
+    assigns what no event woke up (an adviser's presence expiring…). One worker of the
+    installation sweeps (app/leadership.py); another takes over within three sweeps of its
+    end. Each pass is safe to run twice (both take their own locks), so a lease lapsing under
+    a stalled worker costs a repeated pass, never a wrong one."""
+    every = services.settings.sweep_seconds
     while True:
-        await asyncio.sleep(services.settings.sweep_seconds)
+        await asyncio.sleep(every)
         try:
+            if not await leadership.holds(
+                services.redis, keys.sweep_lease(), services.worker_id, 3 * every
+            ):
+                continue
             async with services.db.session() as session:
                 offices = (await session.exec(select(Office))).all()
             for destination_id in {o.destination_id for o in offices}:

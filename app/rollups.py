@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import keys
+from app import keys, leadership
 from app.models import CsvRollup, Destination, RollupGrain, TurnRollup
 from rota.timeutil import to_utc
 
@@ -601,12 +601,8 @@ async def _destinations(db: Database) -> list[Destination]:
 
 async def build_pass(services: Services, worker: str) -> int:
     """One batch of stale days per destination, by the worker holding the lease; days rebuilt."""
-    lease = keys.rollup_lease()
-    if not await services.redis.set(lease, worker, nx=True, ex=LEASE_SECONDS):
-        owner: Any = await services.redis.get(lease)
-        if owner is None or (owner.decode() if isinstance(owner, bytes) else owner) != worker:
-            return 0
-        await services.redis.expire(lease, LEASE_SECONDS)
+    if not await leadership.holds(services.redis, keys.rollup_lease(), worker, LEASE_SECONDS):
+        return 0
     built = 0
     now = services.clock.now()
     for destination in await _destinations(services.db):

@@ -25,12 +25,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
-from app import keys, outage, weekly_report
+from app import keys, leadership, outage, weekly_report
 from app.connector_registry import ConfigurationError, connector_for
 from app.i18n import LANGUAGES, Translator
 from app.models import Destination, Role, User
@@ -165,14 +164,7 @@ async def recipients(services: Services, destination_id: int) -> list[User]:
 
 
 async def _hold_lease(services: Services, worker: str) -> bool:
-    lease = keys.weekly_report_lease()
-    if await services.redis.set(lease, worker, nx=True, ex=LEASE_SECONDS):
-        return True
-    owner: Any = await services.redis.get(lease)
-    if owner is None or (owner.decode() if isinstance(owner, bytes) else owner) != worker:
-        return False
-    await services.redis.expire(lease, LEASE_SECONDS)
-    return True
+    return await leadership.holds(services.redis, keys.weekly_report_lease(), worker, LEASE_SECONDS)
 
 
 async def send_pass(services: Services, worker: str) -> Outcome:
