@@ -49,6 +49,7 @@ DESTINATION = 1
 ACCOUNT = "chat-port-argent"
 OPEN_LIMITS = {  # every simulated client comes from 127.0.0.1
     "CONCIERGE_CHAT_NEW_IP_BURST": "1000000",
+    "CONCIERGE_CHAT_NEW_WIDGET_BURST": "1000000",  # and all through one widget
     "CONCIERGE_CONVERSATION_IP_BURST": "1000000",
     "CONCIERGE_SOCKET_IP_BURST": "1000000",
     "CONCIERGE_VISITOR_MAX_TABS": "1000000",
