@@ -33,6 +33,7 @@ from app import (
 # Any constant shared by every process migrating one PostgreSQL database: the advisory lock.
 _MIGRATION_LOCK = 0x636F6E63  # "conc"
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -88,14 +89,17 @@ def _create_private(path: str) -> None:
 
 
 def valid_text(value: str) -> str:
-    """``value`` with each lone UTF-16 surrogate replaced by U+FFFD, which UTF-8 can carry."""
-    if value.isascii():
+    """``value`` with each lone UTF-16 surrogate (which UTF-8 cannot carry) and each NUL
+    (which PostgreSQL's text cannot hold) replaced by U+FFFD."""
+    if value.isascii() and "\x00" not in value:
         return value
-    return _SURROGATE.sub("\ufffd", value)
+    return _UNSTORABLE.sub("\ufffd", value)
 
 
 def _invalid(parameters: Any) -> bool:
     if isinstance(parameters, str):
+        if "\x00" in parameters:
+            return True
         return not parameters.isascii() and _SURROGATE.search(parameters) is not None
     if isinstance(parameters, dict):
         return any(_invalid(value) for value in parameters.values())
@@ -116,10 +120,11 @@ def _cleaned(parameters: Any) -> Any:
 
 def _store_only_valid_text(engine: AsyncEngine) -> None:
     """Text with lone surrogates cannot be encoded for the database (UnicodeEncodeError at
-    insert). HTTP bodies carrying them are refused before any route (``app.web.input_guard``);
-    text arriving any other way — a websocket frame's ``\\ud800`` escape, an e-mail's
-    undecodable bytes kept as surrogates — is stored with U+FFFD in their place instead of
-    failing the whole write."""
+    insert), and PostgreSQL refuses a NUL in text. HTTP bodies carrying surrogates are refused
+    before any route (``app.web.input_guard``); text arriving any other way — a websocket
+    frame's ``\\ud800`` escape, an e-mail's undecodable bytes kept as surrogates, a NUL in a
+    query string or a frame — is stored (or looked up) with U+FFFD in their place, on either
+    engine alike, instead of failing the whole statement."""
 
     @event.listens_for(engine.sync_engine, "before_cursor_execute", retval=True)
     def _clean(

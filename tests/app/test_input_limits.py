@@ -357,6 +357,24 @@ async def test_text_reaching_the_database_another_way_is_stored_with_replacement
     assert valid_text("plain") == "plain"
 
 
+async def test_a_nul_is_stored_and_looked_up_as_a_replacement_on_either_engine(
+    services: Services,
+) -> None:
+    """PostgreSQL's text cannot hold a NUL (SQLite can): the same replacement on both, so a
+    NUL in a socket frame or a query string neither fails the statement nor differs by engine."""
+    async with services.db.session() as session:
+        destination = (await session.exec(select(Destination))).one()
+        assert destination.id is not None
+        session.add(Office(destination_id=destination.id, slug="nul\x00", name="a\x00b"))
+        await session.commit()
+    async with services.db.session() as session:
+        found = (await session.exec(select(Office).where(Office.slug == "nul\x00"))).one()
+        assert (found.slug, found.name) == ("nul\ufffd", "a\ufffdb")
+        missing = await session.exec(select(Office).where(Office.slug == "\x00"))
+        assert missing.first() is None
+    assert valid_text("a\x00") == "a\ufffd"
+
+
 def test_the_rota_calendar_refuses_dates_centuries_away(
     live: LiveServer, client: httpx.Client
 ) -> None:
