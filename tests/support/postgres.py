@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -101,9 +102,24 @@ class PostgresCluster:
 
     def _schema_template(self) -> str:
         if not self._template:
-            self.psql("CREATE DATABASE schema_template TEMPLATE template0 ENCODING 'UTF8'")
-            asyncio.run(_create_tables(self.url("schema_template")))
-            self._template = "schema_template"
+            name = "schema_template"
+            self.psql(f"DROP DATABASE IF EXISTS {name}")  # a half-made one from a failed try
+            self.psql(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8'")
+            # Its own thread and loop: the caller may be a test already running in one.
+            failure: list[BaseException] = []
+
+            def build() -> None:
+                try:
+                    asyncio.run(_create_tables(self.url(name)))
+                except BaseException as exc:  # re-raised in the caller's thread
+                    failure.append(exc)
+
+            thread = threading.Thread(target=build, name="schema-template")
+            thread.start()
+            thread.join()
+            if failure:
+                raise failure[0]
+            self._template = name
         return self._template
 
     def drop_database(self, url: str) -> None:
