@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import html
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -265,10 +266,18 @@ def test_a_reply_that_went_out_on_a_retry_is_not_counted_failed(make_server: obj
     client = redis.Redis.from_url(server.settings.redis_url)
     from app import keys
 
-    client.set(keys.connector_status(1, "x-port-argent"), json.dumps(status))
-    client.close()
     with contextlib.closing(database(server)) as db, db:
         db.execute("update account set active = true where key = 'x-port-argent'")
+    # The running app's connector supervision writes this account's status every few seconds
+    # (here "cannot run": no secret): wait for its write, then put the connector's figures in
+    # its place, read well within the next one.
+    status_key = keys.connector_status(1, "x-port-argent")
+    deadline = time.monotonic() + 15
+    while b'"error"' not in (client.get(status_key) or b""):
+        assert time.monotonic() < deadline, "the supervision never looked at the account"
+        time.sleep(0.05)
+    client.set(status_key, json.dumps(status))
+    client.close()
 
     async def one_failed_reply() -> None:
         """A visitor's chat, answered once: the reply failed for good (its final state)."""
