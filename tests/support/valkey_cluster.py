@@ -93,7 +93,7 @@ class Node:
             self.process.wait(5)
 
 
-def _wait(what: str, check: Callable[[], object], seconds: float = 15.0) -> None:
+def _wait(what: str, check: Callable[[], object], seconds: float = 60.0) -> None:
     deadline = time.monotonic() + seconds
     last: Exception | None = None
     while time.monotonic() < deadline:
@@ -195,7 +195,7 @@ class ValkeyCluster:
                         return next(n for n in self.nodes if n.port == _master_port(serving))
         raise LookupError(f"no master serves slot {slot}")
 
-    def wait_ok(self, seconds: float = 15.0) -> None:
+    def wait_ok(self, seconds: float = 60.0) -> None:
         _wait("cluster_state:ok on the live nodes", self._all_ok, seconds)
 
     def stop(self) -> None:
