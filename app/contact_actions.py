@@ -150,18 +150,21 @@ async def _move_under(session: AsyncSession, root_id: int, other_root_id: int) -
     """Moves a whole profile under ``root_id`` with conditional writes, so that two merges at
     once (A into B while B goes into A) cannot make a chain or a loop: each write checks that
     what was read still holds, else the second one is refused (409). The contact ids moved,
-    the other root first (``unmerge`` makes it a root again)."""
-    still_root = await session.exec(
-        update(Contact)
+    the other root first (``unmerge`` makes it a root again).
+
+    The two rows are written in the order of their ids, whichever is the root: two merges of
+    the same pair at once then queue on the same first row (PostgreSQL would otherwise detect
+    a deadlock, each holding the row the other writes next, and fail one of them)."""
+    writes = {
+        root_id: update(Contact)
         .where(col(Contact.id) == root_id, col(Contact.merged_into_id).is_(None))
-        .values(merged_into_id=None)
-    )
-    moved_root = await session.exec(
-        update(Contact)
+        .values(merged_into_id=None),
+        other_root_id: update(Contact)
         .where(col(Contact.id) == other_root_id, col(Contact.merged_into_id).is_(None))
-        .values(merged_into_id=root_id)
-    )
-    if still_root.rowcount != 1 or moved_root.rowcount != 1:
+        .values(merged_into_id=root_id),
+    }
+    counts = {row: (await session.exec(writes[row])).rowcount for row in sorted(writes)}
+    if counts[root_id] != 1 or counts[other_root_id] != 1:
         raise ActionError("contacts.error.changed", 409)
     rows = await session.exec(
         select(Contact.id).where(Contact.merged_into_id == other_root_id).order_by(col(Contact.id))

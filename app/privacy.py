@@ -78,7 +78,7 @@ async def _visitor_conversations(
         await session.exec(
             select(Conversation)
             .where(col(Conversation.contact_id).in_(ids), repository.visible_filter(user))
-            .order_by(col(Conversation.created_at))
+            .order_by(col(Conversation.created_at), col(Conversation.id))
         )
     ).all()
     return contact, list(found)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 import html
 import sqlite3
-import time
 from pathlib import Path
 from typing import Any
 
 from app.models import Message
 from tests.app.test_cli import run_cli
 from tests.conftest import LiveServer, login
+from tests.support.connector_status import put_after_supervision
 from tests.support.sql import connect as sql_connect
 
 
@@ -247,9 +247,6 @@ def test_quarantine_download_retry_and_dismiss(make_server: object) -> None:
 
 def test_a_reply_that_went_out_on_a_retry_is_not_counted_failed(make_server: object) -> None:
     import asyncio
-    import json
-
-    import redis
 
     server = make_server()  # type: ignore[operator]
     status = {
@@ -263,21 +260,9 @@ def test_a_reply_that_went_out_on_a_retry_is_not_counted_failed(make_server: obj
         # The connector counts attempts: one failed, then the same reply went out.
         "counters": {"received": 12345, "send_failures": 1, "sent": 1},
     }
-    client = redis.Redis.from_url(server.settings.redis_url)
-    from app import keys
-
     with contextlib.closing(database(server)) as db, db:
         db.execute("update account set active = true where key = 'x-port-argent'")
-    # The running app's connector supervision writes this account's status every few seconds
-    # (here "cannot run": no secret): wait for its write, then put the connector's figures in
-    # its place, read well within the next one.
-    status_key = keys.connector_status(1, "x-port-argent")
-    deadline = time.monotonic() + 15
-    while b'"error"' not in (client.get(status_key) or b""):
-        assert time.monotonic() < deadline, "the supervision never looked at the account"
-        time.sleep(0.05)
-    client.set(status_key, json.dumps(status))
-    client.close()
+    put_after_supervision(server.settings.redis_url, 1, "x-port-argent", status)
 
     async def one_failed_reply() -> None:
         """A visitor's chat, answered once: the reply failed for good (its final state)."""

@@ -8,13 +8,12 @@ import json
 import sqlite3
 
 import pytest
-import redis
 from playwright.sync_api import Page, expect
 
-from app import keys
 from tests.conftest import LiveServer
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_a11y import blocking_violations
+from tests.support.connector_status import put_after_supervision
 
 MAIL = (
     b"From: Ana Lopes <ana@example.org>\r\nTo: info@saint-clair.example\r\n"
@@ -24,6 +23,19 @@ MAIL = (
 WORDS = {
     "fr": ("le mail n'a pas pu être lu", "Variable inconnue", "enregistrées", "est entré"),
     "en": ("the mail could not be read", "Unknown placeholder", "saved", "went in"),
+}
+
+# As the X connector would have said it (tests/support/connector_status.py).
+STATUS = {
+    "state": "rate_limited",
+    "detail": "",
+    "notes": [
+        {"code": "x.rate_limited", "params": {"until": "19:40 UTC"}, "scope": "mentions"},
+        {"code": "x.polling", "params": {"seconds": "60"}, "scope": "direct messages"},
+    ],
+    "last_message_at": "2026-07-21T17:14:00+00:00",
+    "last_error_at": "2026-07-21T17:20:00+00:00",
+    "counters": {"received": 12345, "requests_today": 1500, "send_failures": 2, "sent": 40},
 }
 
 
@@ -37,20 +49,6 @@ def seed(live: LiveServer) -> None:
             (MAIL, json.dumps({"uid": "4242", "error": "KeyError: 'boundary'"})),
         )
         db.execute("update account set active = 1 where key = 'x-port-argent'")
-    client = redis.Redis.from_url(live.settings.redis_url)
-    status = {
-        "state": "rate_limited",
-        "detail": "",
-        "notes": [
-            {"code": "x.rate_limited", "params": {"until": "19:40 UTC"}, "scope": "mentions"},
-            {"code": "x.polling", "params": {"seconds": "60"}, "scope": "direct messages"},
-        ],
-        "last_message_at": "2026-07-21T17:14:00+00:00",
-        "last_error_at": "2026-07-21T17:20:00+00:00",
-        "counters": {"received": 12345, "requests_today": 1500, "send_failures": 2, "sent": 40},
-    }
-    client.set(keys.connector_status(1, "x-port-argent"), json.dumps(status))
-    client.close()
 
 
 def manager_login(page: Page, live: LiveServer) -> None:
@@ -80,6 +78,9 @@ def test_accounts_page(
         viewport={"width": width, "height": height},
     )
     manager_login(page, live)
+    # The X account's connector figures, written just before the page reads them
+    # (tests/support/connector_status.py).
+    put_after_supervision(live.settings.redis_url, 1, "x-port-argent", STATUS)
     page.goto(f"{live.url}/accounts")
     unreadable, unknown, saved, went_in = WORDS[language]
     item = page.get_by_test_id("quarantine-item")
