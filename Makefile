@@ -21,8 +21,11 @@ run: $(STAMP)
 system-deps:
 	@sh .ci/system-deps.sh
 
+# Every test on SQLite, then again on a throw-away PostgreSQL server each app test that uses the
+# database under test (tests/conftest.py picks them).
 test: $(STAMP) system-deps
 	$(BIN)/pytest
+	CONCIERGE_TEST_DB=postgresql $(BIN)/pytest tests/app
 
 check: $(STAMP)
 	$(BIN)/ruff format --check .

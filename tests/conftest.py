@@ -43,10 +43,23 @@ def redis_url(redis_server: EmbeddedRedis) -> Iterator[str]:
     yield redis_server.url
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """With CONCIERGE_TEST_DB=postgresql, the few tests bound to the SQLite file are skipped."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With CONCIERGE_TEST_DB=postgresql, the pass runs the tests of the database under test
+    (those using ``database_url``, directly or through the app's fixtures, or a server of
+    their own from ``postgres_cluster``): a test that never opens it — a pure function, a
+    ``concierge`` command on its own SQLite file — ran in the SQLite pass and would only run
+    again. The few tests bound to the SQLite file are skipped."""
     if engine_under_test() != "postgresql":
         return
+    on_database = [
+        item
+        for item in items
+        if {"database_url", "postgres_cluster"} & set(getattr(item, "fixturenames", ()))
+    ]
+    if len(on_database) < len(items):
+        kept = set(on_database)
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = on_database
     for item in items:
         marker = item.get_closest_marker("sqlite_only")
         if marker is not None:
