@@ -394,18 +394,3 @@ def reply_recipient(channel: str, contact: Contact, details: str) -> Author:
             name = contact.name
         return Author(external_id=address.lower(), name=" ".join(name.split()), handle=address)
     return own
-
-
-async def run_dispatchers(services: Services, destination_ids: list[int], consumer: str) -> None:
-    tasks = [
-        asyncio.create_task(Dispatcher(services, d, consumer).run(), name=f"outbox-{d}")
-        for d in destination_ids
-    ]
-    try:
-        await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task

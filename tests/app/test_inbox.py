@@ -11,10 +11,10 @@ from sqlmodel import col, select
 
 from app import actions, keys
 from app.channels import load_connectors
+from app.dispatch import supervise_dispatchers
 from app.events import ConversationChanged, Event, MessageCreated, event_adapter
 from app.inbox import Inbox, UnknownAccountError
 from app.models import Conversation, ConversationStatus, DeliveryStatus, Message, User
-from app.outbox import run_dispatchers
 from app.services import Services
 from connectors.base import Author, Channel, InboundMessage, MessageKind
 
@@ -151,7 +151,7 @@ async def test_the_outbox_survives_redis_losing_its_stream(services: Services) -
         ).first()
         assert user is not None
     await load_connectors(services)
-    task = asyncio.create_task(run_dispatchers(services, [1], "test-worker"))
+    task = asyncio.create_task(supervise_dispatchers(services, "test-worker"))
     try:
         first = await actions.reply(services, user, result.conversation_id, "one")
         assert await wait_sent(services, first.id)

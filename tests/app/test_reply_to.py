@@ -18,10 +18,11 @@ from sqlmodel import col, select
 
 from app import actions, keys, repository
 from app.channels import load_connectors
+from app.dispatch import supervise_dispatchers
 from app.embedded_redis import free_port
 from app.inbox import Inbox
 from app.models import Account, Contact, Conversation, DeliveryStatus, Message, Role, User
-from app.outbox import reply_recipient, run_dispatchers
+from app.outbox import reply_recipient
 from app.services import Services
 from connectors.base import Author, Channel, InboundMessage
 from tests.app.conftest import Collector
@@ -51,7 +52,7 @@ async def sending(services: Services, smtp: tuple[Collector, int]) -> AsyncItera
     with pytest.MonkeyPatch.context() as env:
         env.setenv("CONCIERGE_SECRET_MAIL_PORT_ARGENT_IMAP_PASSWORD", "unused")
         await load_connectors(services)
-        task = asyncio.create_task(run_dispatchers(services, [1], "test-worker"))
+        task = asyncio.create_task(supervise_dispatchers(services, "test-worker"))
         try:
             yield collector
         finally:
