@@ -352,25 +352,13 @@ async def _user_active(settings: Settings, email: str, active: bool) -> None:
     typer.echo(f"{'enabled' if active else 'disabled'} {email.strip().lower()}")
 
 
-async def _destination(session: AsyncSession, slug: str | None) -> Destination:
-    query = select(Destination)
-    if slug:
-        query = query.where(Destination.slug == slug)
-    found = (await session.exec(query)).all()
-    if len(found) != 1:
-        hint = "no destination" if not found else "several destinations: give --destination"
-        raise typer.BadParameter(hint, param_hint="--destination")
-    return found[0]
-
-
 async def _with_destination(settings: Settings, slug: str | None, work: Any) -> Any:
-    db = Database(settings.sqlalchemy_url)
-    try:
-        await migrate(db.engine)
-        async with db.session() as session:
-            return await work(session, await _destination(session, slug))
-    finally:
-        await db.dispose()
+    """``work(session, destination)``, the destination named ``slug`` (or the only one)."""
+
+    async def in_destination(session: AsyncSession) -> Any:
+        return await work(session, await destinations.destination_by_slug(session, slug))
+
+    return await _in_session(settings, in_destination)
 
 
 DestinationOption = Annotated[str | None, typer.Option(help="Destination slug (if several).")]
