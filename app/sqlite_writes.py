@@ -16,13 +16,17 @@ processes on the same file still meet in SQLite's busy handler, as before.
 The lock is awaited from inside SQLAlchemy's synchronous layer through its greenlet bridge
 (``await_only``), which is where every statement of an async engine runs.
 
-Once a connection's first write has gone through (in the driver's thread, where waiting for
-another process's lock cannot stall the event loop), it holds SQLite's write lock and nothing
-can make it wait: the rest of its transaction — a few point writes and the commit, tens of
-microseconds each under WAL — runs on the event loop's thread directly instead of handing each
-statement to the driver's thread and waiting a loop turn for the answer. That hand-off, not
-SQLite, was most of the time the lock was held, and the lock's hold time bounds how many chat
-messages a worker can store per second. Bulk statements (``executemany``) still go to the thread.
+The write opening a transaction is tried on the event loop's thread with no busy timeout:
+SQLite's lock is free unless another process holds it, and then SQLite says so at once; the
+try is rolled back (only the driver's deferred ``BEGIN`` had run) and the statement goes to the
+driver's thread, where waiting for the other process cannot stall the event loop. Once the
+first write has gone through, the connection holds SQLite's write lock and nothing can make it
+wait: the rest of its transaction — a few point writes and the commit, tens of microseconds
+each under WAL — runs on the loop's thread too, instead of handing each statement to the
+driver's thread and waiting for a loop turn to hear back. Under load that hand-off, not SQLite,
+was most of the time the lock was held (the first write alone more than half of it), and the
+lock's hold time bounds how many chat messages a worker can store per second. Bulk statements
+(``executemany``) still go to the thread.
 
 The units of work of the chat's hot path (storing a visitor's message, an adviser's reply, a
 socket's hello) also read on the loop's thread: :func:`quick` marks them. Their reads are point
@@ -73,13 +77,43 @@ class _InlineConnection(aiosqlite.Connection):
     overlap: SQLAlchemy awaits each before the next)."""
 
     inline = False  # this connection's transaction holds the write lock
-    to_thread = False  # the statement under way may wait for another process's lock
+    to_thread = False  # the statement under way may be long: the driver's thread
+    first_write = False  # the statement under way opens a write transaction
+    busy_ms: int | None = None  # the connection's own busy timeout, given back after a try
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        here = (self.inline or _QUICK.get()) and not self.to_thread
-        if here and self._running and self._connection is not None:
+        running = self._running and self._connection is not None
+        if running and self.first_write and not self.to_thread:
+            tried, result = self._try_first_write(fn, *args, **kwargs)
+            if tried:
+                return result
+        elif running and (self.inline or _QUICK.get()) and not self.to_thread:
             return fn(*args, **kwargs)
         return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+
+    def _try_first_write(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Runs the write opening a transaction here, without waiting: SQLite's lock is free
+        unless another process holds it. If it does, the try is undone and the statement
+        goes to the driver's thread to wait there, as if it had never been tried."""
+        driver = self._connection
+        if getattr(fn, "__name__", "") != "execute":  # making or closing a cursor: no lock
+            return True, fn(*args, **kwargs)
+        if driver is None or driver.in_transaction:
+            return False, None
+        if self.busy_ms is None:
+            self.busy_ms = int(driver.execute("PRAGMA busy_timeout").fetchone()[0])
+        driver.execute("PRAGMA busy_timeout=0")
+        try:
+            result = fn(*args, **kwargs)
+        except sqlite3.OperationalError as error:
+            if getattr(error, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY:
+                raise
+            driver.rollback()  # the deferred BEGIN the driver issued; nothing was written
+            return False, None
+        finally:
+            driver.execute(f"PRAGMA busy_timeout={self.busy_ms}")
+        self.first_write, self.inline = False, True  # the lock is this transaction's now
+        return True, result
 
 
 def _can_run_inline() -> bool:
@@ -125,17 +159,18 @@ class WriteQueue:
             return
         await_only(self._take(gate))
         gate.holder = dbapi_connection
-        _set(dbapi_connection, to_thread=True)  # SQLite's lock may still be another process's
+        # SQLite's lock may still be another process's: tried here, waited for off the loop.
+        _set(dbapi_connection, first_write=True)
 
     def after_statement(self, dbapi_connection: Any) -> None:
         gate = self._gate()
         if gate is not None and gate.holder is dbapi_connection:
-            _set(dbapi_connection, inline=True, to_thread=False)
+            _set(dbapi_connection, inline=True, to_thread=False, first_write=False)
         else:
-            _set(dbapi_connection, to_thread=False)
+            _set(dbapi_connection, to_thread=False, first_write=False)
 
     def after_transaction(self, dbapi_connection: Any) -> None:
-        _set(dbapi_connection, inline=False, to_thread=False)
+        _set(dbapi_connection, inline=False, to_thread=False, first_write=False)
         gate = self._gate()
         if gate is not None and gate.holder is dbapi_connection:
             gate.holder = None

@@ -97,6 +97,21 @@ async def test_a_transaction_holding_the_lock_runs_on_the_loop_thread(db: Databa
     assert after != loop_thread  # committed: back to the driver's thread
 
 
+async def test_the_write_opening_a_transaction_runs_on_the_loop_thread_when_the_lock_is_free(
+    db: Database,
+) -> None:
+    loop_thread = threading.get_ident()
+    async with db.session() as session:
+        await run(session, text("INSERT INTO row (n) VALUES (thread_id())"))
+        await session.commit()
+    async with db.session() as session:
+        written = (await run(session, text("SELECT n FROM row"))).scalar_one()
+        # and the connection's busy timeout, set to 0 for that try, is given back
+        busy = (await run(session, text("PRAGMA busy_timeout"))).scalar_one()
+    assert written == loop_thread
+    assert busy == 30000
+
+
 async def test_quick_sessions_read_on_the_loop_thread(db: Database) -> None:
     loop_thread = threading.get_ident()
     async with db.session(quick=True) as session:
@@ -111,7 +126,8 @@ async def test_another_process_lock_is_waited_for_off_the_loop(
     db: Database, tmp_path: Path
 ) -> None:
     """Another process (here a plain sqlite3 connection) holds the write lock for 0.6 s: the
-    quick unit of work waits in the driver's thread, and the event loop keeps turning."""
+    quick unit of work's first write, refused at once on the loop, waits in the driver's
+    thread, and the event loop keeps turning."""
     other = sqlite3.connect(tmp_path / "writes.db", timeout=30, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     other.execute("INSERT INTO row (n) VALUES (0)")
@@ -127,6 +143,7 @@ async def test_another_process_lock_is_waited_for_off_the_loop(
     async def write() -> float:
         start = time.monotonic()
         async with db.session(quick=True) as session:
+            await run(session, text("INSERT INTO row (n) VALUES (thread_id())"))
             await run(session, text("INSERT INTO row (n) VALUES (1)"))
             await session.commit()
         return time.monotonic() - start
@@ -142,5 +159,10 @@ async def test_another_process_lock_is_waited_for_off_the_loop(
     assert waited >= 0.5
     assert ticks >= 20  # ~60 without a blocked loop; 0 if the wait had been on the loop
     async with db.session() as session:
-        rows = (await run(session, text("SELECT n FROM row ORDER BY n"))).scalars().all()
-    assert rows == [0, 1]
+        rows = (await run(session, text("SELECT n FROM row ORDER BY id"))).scalars().all()
+        busy = (await run(session, text("PRAGMA busy_timeout"))).scalar_one()
+    # Tried on the loop at once, refused (busy), undone, then waited for and written by the
+    # driver's thread; the second write of the transaction, holding the lock, on the loop.
+    assert rows[0] == 0 and rows[2] == 1
+    assert rows[1] not in (0, 1, threading.get_ident())
+    assert busy == 30000
