@@ -202,11 +202,13 @@ async def login(base: str, email: str, password: str) -> httpx.AsyncClient:
 Reply = Callable[[int, str], Awaitable[None]]
 
 
-def _project_reply(client: httpx.AsyncClient) -> Reply:
+def _project_reply(client: httpx.AsyncClient, timings: list[float]) -> Reply:
     async def send(conversation_id: int, text: str) -> None:
+        start = time.perf_counter()
         response = await client.post(
             f"/api/conversations/{conversation_id}/messages", json={"text": text}
         )
+        timings.append(time.perf_counter() - start)
         if response.status_code != 201:
             print("reply refused:", response.status_code, response.text[:200], file=sys.stderr)
 
@@ -239,6 +241,7 @@ async def load(
     pending_replies: asyncio.Queue[tuple[str, int, str]] = asyncio.Queue()
     stop = asyncio.Event()
     seen: set[int] = set()  # message ids already received by some adviser
+    reply_requests: list[float] = []  # the project's reply request, sent → 201
 
     for i in range(args.advisers):
         email, password, office = advisers[i % len(advisers)]
@@ -248,7 +251,7 @@ async def load(
         else:
             client = await login(base, email, password)
             clients.append(client)
-            by_office[office].append(_project_reply(client))
+            by_office[office].append(_project_reply(client, reply_requests))
             cookie = f"concierge_session={client.cookies['concierge_session']}"
             ws = await websockets.connect(
                 f"{ws_base}/ws/adviser", additional_headers={"cookie": cookie}, max_queue=None
@@ -264,11 +267,15 @@ async def load(
             tag = frame["message"]["text"].split()[0]
             start = sent_at.get(tag)
             message_id = frame["message"]["id"]
-            if start is not None and message_id not in seen:
-                seen.add(message_id)
-                v2a.append(time.perf_counter() - start)
-                if office == tag.split(":")[0]:
-                    await pending_replies.put((office, frame["conversation_id"], tag))
+            if start is None:
+                continue
+            if message_id in seen:
+                continue
+            # The first adviser to see it answers, from the office it was routed to (the
+            # visitor's own by day, the one on duty in the evening).
+            seen.add(message_id)
+            v2a.append(time.perf_counter() - start)
+            await pending_replies.put((office, frame["conversation_id"], tag))
 
     async def responder() -> None:
         turn = 0
@@ -336,7 +343,15 @@ async def load(
         await ws.close()
     for client in clients:
         await client.aclose()
-    return {"v2a": v2a, "a2v": a2v, "elapsed": elapsed, "sent": len(sent_at)}
+    return {
+        "v2a": v2a,
+        "a2v": a2v,
+        "elapsed": elapsed,
+        "sent": len(sent_at),
+        "replies_sent": len(reply_sent_at) + len(a2v),
+        "replies_waiting": pending_replies.qsize(),
+        "reply_requests": reply_requests,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -393,6 +408,11 @@ def main(argv: list[str] | None = None) -> None:
         f"  throughput         {total / result['elapsed']:.1f} messages/s delivered"
         f" ({result['sent']} visitor messages sent)"
     )
+    print(
+        f"  replies            {result['replies_sent']} sent, {len(a2v)} seen by their visitor,"
+        f" {result['replies_waiting']} still to send at the end"
+    )
+    print(f"  reply request      {fmt(result['reply_requests'])}")
     print(f"  app peak memory    {peak / 1024:.1f} MiB (VmHWM)")
     print(f"  floor: redis pub→sub {fmt(pub)}")
     print(f"  floor: ws echo       {fmt(ws_rtt)}")
