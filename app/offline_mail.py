@@ -57,17 +57,15 @@ def body(lang: str, office: str, reply: str, link: str) -> str:
     )
 
 
-async def deliver(services: Services, message_id: int) -> DeliveryResult | None:
-    """Sends the chat reply ``message_id`` by e-mail when its visitor left an address and has
-    gone; None when it is for the chat only (the visitor is here, left no address, or it is
-    not an adviser's reply)."""
-    async with services.db.session(quick=True) as session:
-        message = await session.get(Message, message_id)
-        if message is None or message.author_kind != AuthorKind.ADVISER:
-            return None
-        conversation = await session.get(Conversation, message.conversation_id)
-        if conversation is None or not conversation.reply_email:
-            return None
+async def deliver(
+    services: Services, message: Message, conversation: Conversation
+) -> DeliveryResult | None:
+    """Sends the chat reply ``message`` (as the outbox has just read it, with its
+    conversation) by e-mail when its visitor left an address and has gone; None when it is for
+    the chat only (the visitor is here, left no address, or it is not an adviser's reply)."""
+    message_id = message.id or 0
+    if message.author_kind != AuthorKind.ADVISER or not conversation.reply_email:
+        return None
     if await _live(services, conversation):
         return None
     # A reload closes the socket and opens another a moment later: not gone.
@@ -75,9 +73,10 @@ async def deliver(services: Services, message_id: int) -> DeliveryResult | None:
     if await _live(services, conversation):
         return None
     async with services.db.session() as session:
-        conversation = await session.get(Conversation, message.conversation_id)
-        if conversation is None or not conversation.reply_email:
+        current = await session.get(Conversation, message.conversation_id)
+        if current is None or not current.reply_email:
             return None  # removed meanwhile
+        conversation = current
         mailbox = await mailbox_for(session, conversation.destination_id, conversation.office_id)
         if mailbox is None or mailbox.id is None:
             return DeliveryResult.failed(

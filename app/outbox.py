@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 from email.utils import getaddresses
 from typing import Any
@@ -200,7 +201,7 @@ class Dispatcher:
         # A chat reply to a visitor who left an address and has gone goes by e-mail (app.offline).
         mailed = None
         if account.channel == Channel.WEBCHAT:
-            mailed = await offline_mail.deliver(self.services, message_id)
+            mailed = await offline_mail.deliver(self.services, message, conversation)
         try:
             connector = None if mailed is not None else connector_for(self.services, account)
         except ConfigurationError as exc:
@@ -229,19 +230,26 @@ class Dispatcher:
             self.not_before[message_id] = loop.time() + backoff(attempts).total_seconds()
             log.info("message %s not sent (attempt %s): %s", message_id, attempts, result.error)
             return False
-        await self._record(message_id, result)
+        await self._record(message_id, result, conversation, account)
         self.attempts.pop(message_id, None)
         self.not_before.pop(message_id, None)
         return True
 
-    async def _record(self, message_id: int, result: DeliveryResult) -> None:
+    async def _record(
+        self,
+        message_id: int,
+        result: DeliveryResult,
+        conversation: Conversation,
+        account: Account,
+    ) -> None:
+        """Stores the outcome of sending ``message_id`` on ``account`` (as read before the
+        send); ``conversation`` is read again for the announcement's audience, which may have
+        changed while the reply was out (an e-mail or X send takes seconds)."""
         async with self.services.db.session(quick=True) as session:
             message = await session.get(Message, message_id)
-            assert message is not None
-            conversation = await session.get(Conversation, message.conversation_id)
-            assert conversation is not None
-            account = await session.get(Account, conversation.account_id)
-            assert account is not None
+            current = await session.get(Conversation, conversation.id)
+            if message is None or current is None:  # erased while it was out
+                return
             message.delivery_status = DeliveryStatus.SENT if result.ok else DeliveryStatus.FAILED
             message.delivery_error = "" if result.ok else result.error[:500]
             # A failure always carries a code: a connector that gave none is "unknown", so the
@@ -256,12 +264,12 @@ class Dispatcher:
                         ThreadRef(
                             account_id=account.id or 0,
                             ref=ref,
-                            conversation_id=conversation.id or 0,
+                            conversation_id=current.id or 0,
                         )
                     )
             session.add(message)
             await session.commit()
-        await self._announce(message, conversation, account)
+        await self._announce(message, current, account)
 
     async def _announce(
         self, message: Message, conversation: Conversation, account: Account
@@ -303,14 +311,17 @@ async def _outbound(
     # The latest inbound messages only (newest first), their ids and details alone: a long
     # conversation's every message (texts, mail HTML) is not read again for each reply. Mailers
     # trim References alike (RFC 5322 3.6.4 lets the middle go); In-Reply-To is the latest.
-    inbound = (
-        await session.exec(
-            select(Message.external_id, Message.details, Message.author_kind)
-            .where(Message.conversation_id == conversation.id, Message.direction == "in")
-            .order_by(col(Message.created_at).desc(), col(Message.id).desc())
-            .limit(REFERENCE_MESSAGES)
-        )
-    ).all()
+    # A chat reply refers to nothing: the visitor's socket is the thread.
+    inbound: Sequence[tuple[str | None, str, str]] = []
+    if conversation.channel != Channel.WEBCHAT:
+        inbound = (
+            await session.exec(
+                select(Message.external_id, Message.details, Message.author_kind)
+                .where(Message.conversation_id == conversation.id, Message.direction == "in")
+                .order_by(col(Message.created_at).desc(), col(Message.id).desc())
+                .limit(REFERENCE_MESSAGES)
+            )
+        ).all()
     # A mail stored apart under a derived id (its Message-ID was another's) is known to its
     # sender's mailer by the shared Message-ID: that is what a reply refers to.
     refs = tuple(

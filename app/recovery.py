@@ -50,11 +50,15 @@ BATCH = 200
 LOCK_MS = 15_000
 
 
-async def hold(session: AsyncSession, message: Message, destination_id: int) -> None:
-    """Adds, in the message's own transaction, the row saying its follow-up is owed."""
+async def hold(
+    session: AsyncSession, message: Message, destination_id: int, *, again: bool = False
+) -> None:
+    """Adds, in the message's own transaction, the row saying its follow-up is owed;
+    ``again`` for a stored message queued once more (a retry): one row per message, the
+    newest. A new message has none to replace."""
     if message.id is None:
         await session.flush()
-    else:  # queued again (a retry): one row per message, the newest
+    if again:
         await session.exec(delete(Relay).where(col(Relay.message_id) == message.id))
     assert message.id is not None
     session.add(

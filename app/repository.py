@@ -7,7 +7,7 @@ import time
 from collections.abc import Collection, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, func, or_
 from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -163,8 +163,7 @@ async def conversations_out(
         return []
     accounts = await cached_by_id(session, Account, {c.account_id for c in rows})
     offices = await cached_by_id(session, Office, {c.office_id for c in rows})
-    contacts = await _by_id(session, Contact, {c.contact_id for c in rows})
-    named = await profile_names(session, [c for c in contacts.values() if not c.name])
+    contacts, named = await contacts_named(session, {c.contact_id for c in rows})
     users = await cached_by_id(session, User, {c.assignee_id for c in rows if c.assignee_id})
     labels = await labels_of(session, [c.id for c in rows if c.id is not None])
     out = []
@@ -224,22 +223,36 @@ async def labels_of(session: AsyncSession, ids: Sequence[int]) -> dict[int, list
     return found
 
 
-async def profile_names(session: AsyncSession, nameless: Sequence[Contact]) -> dict[int, str]:
-    """The names their profiles give to contacts the channel told no name (an anonymous chat
-    visitor merged with their e-mail): per profile root id, the root's name, else the first
-    name one of its identities has. One query for a whole page."""
-    roots = {c.merged_into_id or c.id for c in nameless if c.merged_into_id or c.id}
-    if not roots:
-        return {}
-    query = (
-        select(Contact)
-        .where(or_(col(Contact.id).in_(roots), col(Contact.merged_into_id).in_(roots)))
-        .order_by(col(Contact.merged_into_id).is_not(None), col(Contact.id))
+async def contacts_named(
+    session: AsyncSession, ids: set[int]
+) -> tuple[dict[int, Contact], dict[int, str]]:
+    """The contacts ``ids`` and the names their profiles give to those the channel told no
+    name (an anonymous chat visitor merged with their e-mail), per profile root id: one query
+    for a whole page, which reads each contact with the other identities of its profile (a
+    handful at most)."""
+    roots = select(func.coalesce(col(Contact.merged_into_id), col(Contact.id))).where(
+        col(Contact.id).in_(ids)
     )
+    query = select(Contact).where(
+        or_(
+            col(Contact.id).in_(ids),
+            col(Contact.id).in_(roots),
+            col(Contact.merged_into_id).in_(roots),
+        )
+    )
+    rows = (await session.exec(query)).all()
+    contacts = {c.id: c for c in rows if c.id in ids}
+    nameless = {c.merged_into_id or c.id for c in contacts.values() if not c.name}
+    return contacts, _names(rows, nameless)
+
+
+def _names(members: Sequence[Contact], roots: Collection[int | None]) -> dict[int, str]:
+    """Per profile root id among ``roots``: the root's name, else the first name one of its
+    identities (``members``) has."""
     names: dict[int, str] = {}
-    for member in (await session.exec(query)).all():
+    for member in sorted(members, key=lambda m: (m.merged_into_id is not None, m.id or 0)):
         root = member.merged_into_id or member.id or 0
-        if member.name and not names.get(root):
+        if root in roots and member.name and not names.get(root):
             names[root] = member.name
     return names
 

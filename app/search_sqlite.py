@@ -28,6 +28,16 @@ def _split(ids: Sequence[Any], doc: Any = lambda d: d) -> tuple[list[Any], list[
     return messages, [i for i in ids if doc(i) % 8 != 0]
 
 
+def _run(connection: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """One statement per row set; a single row (a message stored or edited, the usual case)
+    as a plain execute, which app.sqlite_writes runs beside the rest of its transaction
+    rather than as a bulk statement on the driver's thread."""
+    if len(rows) == 1:
+        connection.exec_driver_sql(sql, rows[0])
+    elif rows:
+        connection.exec_driver_sql(sql, list(rows))
+
+
 class SqliteBackend:
     table = TABLE
     meta_table = META_TABLE
@@ -47,19 +57,11 @@ class SqliteBackend:
 
     def put(self, connection: Connection, docs: Sequence[tuple[int, int, str]]) -> None:
         for name, part in zip((TABLE, META_TABLE), _split(docs, lambda d: d[0]), strict=True):
-            if part:
-                connection.exec_driver_sql(
-                    f"INSERT INTO {name} (rowid, ref, body) VALUES (?, ?, ?)",  # noqa: S608 (a constant name)
-                    list(part),
-                )
+            _run(connection, f"INSERT INTO {name} (rowid, ref, body) VALUES (?, ?, ?)", part)  # noqa: S608 (a constant name)
 
     def remove(self, connection: Connection, ids: Sequence[int]) -> None:
         for name, part in zip((TABLE, META_TABLE), _split(ids), strict=True):
-            if part:
-                connection.exec_driver_sql(
-                    f"DELETE FROM {name} WHERE rowid = ?",  # noqa: S608 (a constant name)
-                    [(i,) for i in part],
-                )
+            _run(connection, f"DELETE FROM {name} WHERE rowid = ?", [(i,) for i in part])  # noqa: S608 (a constant name)
 
     def _hits(self, name: str, words: Sequence[str]) -> Select[Any]:
         fts = table(name, column("rowid"), column("ref"), column("body"))

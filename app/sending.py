@@ -99,7 +99,7 @@ async def retry(services: Services, user: User, message_id: int) -> Message:
         # Owed until queued, like a new reply: a Redis failure below is replayed. (A first
         # follow-up done but not yet deleted must not delete this one's row.)
         services.relayed.discard(message_id)
-        await recovery.hold(session, message, account.destination_id)
+        await recovery.hold(session, message, account.destination_id, again=True)
         await session.commit()
         await session.refresh(message)
     async with recovery.following(services, message_id):
