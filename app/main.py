@@ -17,7 +17,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlmodel import select
 
-from app import keys, leadership, offline, outage
+from app import gc_tuning, keys, leadership, offline, outage
 from app.actions import ActionError
 from app.assignment import assign_waiting
 from app.channels import load_connectors, supervise
@@ -117,6 +117,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         asyncio.create_task(offline.keep_noticing(services), name="offline-notice"),
         asyncio.create_task(keep_sending(services, consumer), name="weekly-report"),
     ]
+    gc_tuning.settle()  # start-up's objects stay for the worker's life (app.gc_tuning)
     try:
         yield
     finally:
