@@ -17,6 +17,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -90,15 +91,8 @@ async def find_contact(
     """The contact ``inbound`` comes from, created or refreshed with what the channel says."""
     author = inbound.author
     key = contact_key(account, inbound)
-    contact = (
-        await session.exec(
-            select(Contact).where(
-                Contact.destination_id == account.destination_id,
-                Contact.channel == inbound.channel,
-                Contact.external_id == key,
-            )
-        )
-    ).first()
+    params = {"destination_id": account.destination_id, "channel": inbound.channel, "key": key}
+    contact = (await session.exec(_CONTACT, params=params)).first()
     profile = profile_json(inbound)
     if contact is None:
         contact = Contact(
@@ -148,14 +142,22 @@ def derived_id(external_id: str, fingerprint: str) -> str:
     return external_id[: 512 - len(suffix)] + suffix
 
 
+# Built once (see app.repository): every inbound message runs both.
+_STORED = select(Message).where(
+    Message.account_id == bindparam("account_id"),
+    col(Message.external_id).in_(bindparam("ids", expanding=True)),
+)
+_CONTACT = select(Contact).where(
+    Contact.destination_id == bindparam("destination_id"),
+    Contact.channel == bindparam("channel"),
+    Contact.external_id == bindparam("key"),
+)
+
+
 async def _stored(session: AsyncSession, account_id: int, ids: Sequence[str]) -> list[Message]:
     # An erased message keeps a hash of its id: read again, it stays erased.
     wanted = list(dict.fromkeys([*ids, *(erased_id(i) for i in ids)]))
-    rows = await session.exec(
-        select(Message).where(
-            Message.account_id == account_id, col(Message.external_id).in_(wanted)
-        )
-    )
+    rows = await session.exec(_STORED, params={"account_id": account_id, "ids": wanted})
     return list(rows.all())
 
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -268,6 +269,12 @@ class Inbox:
         return IngestResult(conversation.id, message.id, created=True)
 
 
+_BY_THREAD = select(Conversation).where(
+    Conversation.account_id == bindparam("account_id"),
+    Conversation.thread_key == bindparam("thread_key"),
+)
+
+
 async def _conversation(
     session: AsyncSession,
     account: Account,
@@ -294,14 +301,8 @@ async def _conversation(
                 found = await session.get(Conversation, by_ref[ref])
                 if found is not None:
                     return found, None
-    existing = (
-        await session.exec(
-            select(Conversation).where(
-                Conversation.account_id == account.id,
-                Conversation.thread_key == inbound.thread_key,
-            )
-        )
-    ).first()
+    params = {"account_id": account.id, "thread_key": inbound.thread_key}
+    existing = (await session.exec(_BY_THREAD, params=params)).first()
     if existing is not None:
         return existing, None
     decision = await _decide(session, account, services, at)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -47,6 +48,15 @@ def duty_seconds(schedule: Schedule | None, account: str, start: datetime, end: 
     return total.total_seconds()
 
 
+# Built once (see app.repository): a visitor's message and an adviser's reply run them.
+_ANY_TURN = select(ResponseTurn.id).where(ResponseTurn.conversation_id == bindparam("c")).limit(1)
+_OPEN_TURN = (
+    select(ResponseTurn)
+    .where(ResponseTurn.conversation_id == bindparam("c"), col(ResponseTurn.answered_at).is_(None))
+    .order_by(col(ResponseTurn.id).desc())
+)
+
+
 async def open_turn(
     session: AsyncSession,
     conversation: Conversation,
@@ -68,13 +78,7 @@ async def open_turn(
         office_id = (await _router.decide(session, account, at)).office_id
     earlier = None
     if conversation.id is not None:
-        earlier = (
-            await session.exec(
-                select(ResponseTurn.id)
-                .where(ResponseTurn.conversation_id == conversation.id)
-                .limit(1)
-            )
-        ).first()
+        earlier = (await session.exec(_ANY_TURN, params={"c": conversation.id})).first()
     day = local_day(at, destination.timezone)
     session.add(
         ResponseTurn(
@@ -99,16 +103,7 @@ async def close_turn(
     at: datetime,
     schedule: Schedule | None,
 ) -> ResponseTurn | None:
-    turn = (
-        await session.exec(
-            select(ResponseTurn)
-            .where(
-                ResponseTurn.conversation_id == conversation.id,
-                col(ResponseTurn.answered_at).is_(None),
-            )
-            .order_by(col(ResponseTurn.id).desc())
-        )
-    ).first()
+    turn = (await session.exec(_OPEN_TURN, params={"c": conversation.id})).first()
     if turn is None:
         return None
     turn.answered_at = at

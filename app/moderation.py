@@ -16,12 +16,13 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, and_, delete, or_
+from sqlalchemy import ColumnElement, and_, bindparam, delete, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app import keys
 from app.models import Account, Block, Conversation, Role, User
@@ -192,6 +193,23 @@ async def resync(services: Services, destination_id: int) -> dict[str, str]:
 # --- the ingest's question: in its own transaction, from SQL ---------------------------------
 
 
+def _sender_block(by_address: bool) -> SelectOfScalar[Block]:
+    """Built once per form (see app.repository): every visitor message asks."""
+    subjects = [and_(col(Block.kind) == "contact", col(Block.channel) == bindparam("channel"),
+                     col(Block.value) == bindparam("value"))]  # fmt: skip
+    if by_address:
+        subjects.append(and_(col(Block.kind) == "ip", col(Block.value) == bindparam("ip")))
+    now: Any = bindparam("now")  # typed by the column it is compared with
+    return (
+        select(Block)
+        .where(Block.destination_id == bindparam("d"), or_(*subjects), active(now))
+        .limit(1)
+    )
+
+
+_SENDER, _SENDER_OR_IP = _sender_block(False), _sender_block(True)
+
+
 async def sender_block(
     session: AsyncSession,
     destination_id: int,
@@ -201,13 +219,11 @@ async def sender_block(
     now: datetime,
 ) -> Block | None:
     """The block in force on this sender (or, for a chat message, on its address), if any."""
-    subjects = [and_(col(Block.kind) == "contact", col(Block.channel) == channel,
-                     col(Block.value) == external_id)]  # fmt: skip
     subject = ip_subject(ip) if ip else None
+    params = {"d": destination_id, "channel": channel, "value": external_id, "now": now}
     if subject:
-        subjects.append(and_(col(Block.kind) == "ip", col(Block.value) == subject))
-    query = select(Block).where(Block.destination_id == destination_id, or_(*subjects), active(now))
-    return (await session.exec(query.limit(1))).first()
+        return (await session.exec(_SENDER_OR_IP, params={**params, "ip": subject})).first()
+    return (await session.exec(_SENDER, params=params)).first()
 
 
 # --- what managers see -----------------------------------------------------------------------

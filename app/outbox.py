@@ -18,6 +18,7 @@ from email.utils import getaddresses
 from typing import Any
 
 from redis.exceptions import RedisError, ResponseError
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -365,11 +366,12 @@ async def _outbound(
     )
 
 
+_FILES = select(StoredAttachment).where(StoredAttachment.message_id == bindparam("m"))
+
+
 async def _files(session: AsyncSession, message_id: int) -> tuple[Attachment, ...]:
     """An adviser's files sent with the reply (app.files), contents included."""
-    rows = await session.exec(
-        select(StoredAttachment).where(StoredAttachment.message_id == message_id)
-    )
+    rows = await session.exec(_FILES, params={"m": message_id})
     return tuple(
         Attachment(a.filename, a.content_type, a.size, a.data)
         for a in rows.all()

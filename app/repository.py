@@ -7,10 +7,11 @@ import time
 from collections.abc import Collection, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_
 from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app import visitor_presence
 from app.dashboard import DEFAULT_TARGETS
@@ -43,8 +44,13 @@ from app.services import Services
 T = TypeVar("T", Account, Office, Contact, User)
 
 
+# The chat's hot statements are built once, with bound parameters: building a statement and its
+# cache key costs more than running a point look-up on SQLite.
+_ACCOUNT_BY_KEY = select(Account).where(Account.key == bindparam("key"))
+
+
 async def account_by_key(session: AsyncSession, key: str) -> Account | None:
-    return (await session.exec(select(Account).where(Account.key == key))).first()
+    return (await session.exec(_ACCOUNT_BY_KEY, params={"key": key})).first()
 
 
 async def user_by_email(session: AsyncSession, email: str) -> User | None:
@@ -205,22 +211,42 @@ async def conversations_out(
     return out
 
 
+_LABELS_OF = (
+    select(ConversationLabel.conversation_id, Label)
+    .join(Label, col(Label.id) == ConversationLabel.label_id)
+    .where(col(ConversationLabel.conversation_id).in_(bindparam("ids", expanding=True)))
+    .order_by(col(Label.key))
+)
+
+
 async def labels_of(session: AsyncSession, ids: Sequence[int]) -> dict[int, list[LabelOut]]:
     """The labels of each conversation, by name: one query for a whole page."""
     if not ids:
         return {}
-    rows = await session.exec(
-        select(ConversationLabel.conversation_id, Label)
-        .join(Label, col(Label.id) == ConversationLabel.label_id)
-        .where(col(ConversationLabel.conversation_id).in_(ids))
-        .order_by(col(Label.key))
-    )
+    rows = await session.exec(_LABELS_OF, params={"ids": list(ids)})
     found: dict[int, list[LabelOut]] = {}
     for conversation_id, label in rows.all():
         found.setdefault(conversation_id, []).append(
             LabelOut(id=label.id or 0, name=label.name, color=label.color)
         )
     return found
+
+
+def _contacts_named() -> SelectOfScalar[Contact]:
+    ids: Any = bindparam("ids", expanding=True)
+    roots = select(func.coalesce(col(Contact.merged_into_id), col(Contact.id))).where(
+        col(Contact.id).in_(ids)
+    )
+    return select(Contact).where(
+        or_(
+            col(Contact.id).in_(ids),
+            col(Contact.id).in_(roots),
+            col(Contact.merged_into_id).in_(roots),
+        )
+    )
+
+
+_CONTACTS_NAMED = _contacts_named()
 
 
 async def contacts_named(
@@ -230,17 +256,7 @@ async def contacts_named(
     name (an anonymous chat visitor merged with their e-mail), per profile root id: one query
     for a whole page, which reads each contact with the other identities of its profile (a
     handful at most)."""
-    roots = select(func.coalesce(col(Contact.merged_into_id), col(Contact.id))).where(
-        col(Contact.id).in_(ids)
-    )
-    query = select(Contact).where(
-        or_(
-            col(Contact.id).in_(ids),
-            col(Contact.id).in_(roots),
-            col(Contact.merged_into_id).in_(roots),
-        )
-    )
-    rows = (await session.exec(query)).all()
+    rows = (await session.exec(_CONTACTS_NAMED, params={"ids": list(ids)})).all()
     contacts = {c.id: c for c in rows if c.id in ids}
     nameless = {c.merged_into_id or c.id for c in contacts.values() if not c.name}
     return contacts, _names(rows, nameless)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -33,6 +33,13 @@ class Routed:
     adviser_id: int | None
 
 
+_ACTIVE = (  # built once: every visitor message reads them
+    select(Rule)
+    .where(Rule.destination_id == bindparam("d"), col(Rule.active).is_(True))
+    .order_by(col(Rule.position), col(Rule.id))
+)
+
+
 async def apply(
     session: AsyncSession,
     conversation: Conversation,
@@ -44,13 +51,7 @@ async def apply(
 ) -> tuple[Routed | None, list[Activity]]:
     """Applies the destination's active rules to one visitor message; returns where a rule
     routed it (None: nowhere) and the activity lines to publish after the commit."""
-    rules = (
-        await session.exec(
-            select(Rule)
-            .where(Rule.destination_id == conversation.destination_id, col(Rule.active).is_(True))
-            .order_by(col(Rule.position), col(Rule.id))
-        )
-    ).all()
+    rules = (await session.exec(_ACTIVE, params={"d": conversation.destination_id})).all()
     if not rules:
         return None, []
     prepared = Prepared(fold(f"{subject}\n{text}" if subject else text))
