@@ -233,7 +233,13 @@ async def load(
     by_office: dict[str, list[Reply]] = defaultdict(list)
     clients: list[httpx.AsyncClient] = []
     adviser_sockets = []
-    advisers = [x for x in logins if x[2]]
+    # Advisers taken from every office in turn: whichever office the rota has on duty when the
+    # bench runs (by day each its own, in the evening one for all) has some of them.
+    per_office: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    for entry in logins:
+        if entry[2]:
+            per_office[entry[2]].append(entry)
+    advisers = [x for turn in itertools.zip_longest(*per_office.values()) for x in turn if x]
     sent_at: dict[str, float] = {}
     reply_sent_at: dict[str, float] = {}
     v2a: list[float] = []
