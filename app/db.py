@@ -226,11 +226,13 @@ class Database:
         """A unit of work; ``quick`` for the chat's hot path, whose statements are point
         look-ups and short writes (on SQLite they then skip the driver's thread:
         :mod:`app.sqlite_writes`)."""
-        async with self._sessions() as session:
-            if not quick:
+        if not quick:
+            async with self._sessions() as session:
                 yield session
-                return
-            with sqlite_writes.quick():
+            return
+        # The session's end (the pool's reset of its connection) is part of the unit of work.
+        with sqlite_writes.quick():
+            async with self._sessions() as session:
                 yield session
 
     async def dispose(self) -> None:

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import pytest
 from sqlalchemy import event, text
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -166,3 +167,29 @@ async def test_another_process_lock_is_waited_for_off_the_loop(
     assert rows[0] == 0 and rows[2] == 1
     assert rows[1] not in (0, 1, threading.get_ident())
     assert busy == 30000
+
+
+async def test_a_quick_unit_of_work_never_waits_for_the_driver_thread(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its statements and its end (the pool's reset of the connection) run on the loop: a
+    hand-off to the driver's thread costs a loop turn, more than a point look-up."""
+    handed: list[str] = []
+    to_thread = aiosqlite.Connection._execute
+
+    async def counted(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        handed.append(getattr(fn, "__name__", repr(fn)))
+        return await to_thread(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    async with db.session() as session:  # the connection exists, as in a running worker
+        await run(session, text("SELECT 1"))
+    handed.clear()
+    async with db.session(quick=True) as session:
+        await run(session, text("INSERT INTO row (n) VALUES (1)"))
+        await session.commit()
+        assert (await run(session, text("SELECT count(*) FROM row"))).scalar_one() == 1
+    assert handed == []
+    async with db.session() as session:  # a plain one still reads on the driver's thread
+        await run(session, text("SELECT 1"))
+    assert handed
