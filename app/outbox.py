@@ -249,8 +249,7 @@ class Dispatcher:
         async with self.services.db.session(quick=True) as session:
             message = await session.get(Message, message_id)
             current = await session.get(Conversation, conversation.id)
-            if message is None or current is None:  # erased while it was out
-                return
+            assert message is not None and current is not None  # rows are never deleted
             message.delivery_status = DeliveryStatus.SENT if result.ok else DeliveryStatus.FAILED
             message.delivery_error = "" if result.ok else result.error[:500]
             # A failure always carries a code: a connector that gave none is "unknown", so the

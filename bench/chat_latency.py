@@ -273,9 +273,7 @@ async def load(
             tag = frame["message"]["text"].split()[0]
             start = sent_at.get(tag)
             message_id = frame["message"]["id"]
-            if start is None:
-                continue
-            if message_id in seen:
+            if start is None or message_id in seen:
                 continue
             # The first adviser to see it answers, from the office it was routed to (the
             # visitor's own by day, the one on duty in the evening).
