@@ -18,6 +18,7 @@ from app.realtime import Hub
 from app.routing import Router
 from app.security import SessionStore, VisitorTokens
 from app.settings import Settings
+from app.store_slots import StoreSlots
 from connectors.base import Connector
 
 REDIS_CONNECTIONS = redis_connect.REDIS_CONNECTIONS  # per worker process
@@ -33,6 +34,7 @@ class Services:
     sessions: SessionStore
     visitor_tokens: VisitorTokens
     limiter: RateLimiter
+    store_slots: StoreSlots  # visitor messages stored at once by this worker
     router: Router = field(default_factory=Router)
     connectors: dict[str, Connector] = field(default_factory=dict)  # account key → connector
     local_locks: dict[str, asyncio.Lock] = field(default_factory=dict)  # this worker's only
@@ -70,6 +72,7 @@ class Services:
             sessions=SessionStore(redis, settings.session_max_age),
             visitor_tokens=VisitorTokens(secret, settings.visitor_token_max_age),
             limiter=RateLimiter(redis, settings.rate_window_seconds),
+            store_slots=StoreSlots(settings.ingest_slots, settings.ingest_max_wait_seconds),
         )
 
     async def close(self) -> None:

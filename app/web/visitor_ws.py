@@ -47,6 +47,7 @@ from app.realtime import Listener, stop
 from app.services import Services
 from app.settings import Settings
 from app.socket_guard import Bucket, SocketGuard
+from app.store_slots import Busy
 from app.timefmt import human_when
 from app.web.visitor_admission import Admitted, admit
 from app.web.ws import SOCKET_GONE, pump_events, receive_text, valid_resume_id
@@ -355,13 +356,14 @@ async def _visitor_frame(visitor: _Visitor, inbox: Inbox, ip: str, raw: str, lan
     ws, services, account = visitor.ws, visitor.services, visitor.account
     settings = services.settings
 
-    async def error(code: str, client_id: str = "") -> None:
+    async def error(code: str, client_id: str = "", **extra: Any) -> None:
         await ws.send_json(
             {
                 "type": "error",
                 "code": code,
                 "client_id": client_id,
                 "message": gettext(lang, f"widget.error.{code}"),
+                **extra,
             }
         )
 
@@ -376,6 +378,11 @@ async def _visitor_frame(visitor: _Visitor, inbox: Inbox, ip: str, raw: str, lan
         return
     if isinstance(frame, TypingFrame):  # metered in memory: a flood costs no Redis hit
         await visitor.typed(frame.active)
+        return
+    try:
+        services.store_slots.check()  # the worker is behind: refused before any Redis look-up
+    except Busy as busy:
+        await error("busy", frame.client_id, retry_after=round(busy.retry_after, 1))
         return
     if not await visitor.guard.admit(*_message_buckets(visitor, ip, settings)):
         await error("rate_limited", frame.client_id)  # the widget sends it again a bit later
@@ -395,7 +402,11 @@ async def _visitor_frame(visitor: _Visitor, inbox: Inbox, ip: str, raw: str, lan
     # The address lets a manager block it (app.moderation); kept on the conversation only.
     inbound = dataclasses.replace(inbound, metadata={**inbound.metadata, "ip": ip})
     try:
-        result = await inbox.ingest(inbound)
+        async with services.store_slots.slot():
+            result = await inbox.ingest(inbound)
+    except Busy as busy:  # the worker is behind: kept by the widget, sent again later
+        await error("busy", frame.client_id, retry_after=round(busy.retry_after, 1))
+        return
     except Exception:
         # Stored or not, the socket stays: the widget sends the same client_id again, and the
         # ingest's dedupe answers a stored one with its id, so every stored message gets its ack.

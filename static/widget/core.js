@@ -47,6 +47,7 @@
     retry: 0,
     shown: new Set(), // message ids
     pending: new Map(), // client_id -> {text, node}
+    retrying: new Set(), // client_ids refused for a while, to be sent again
   };
 
   function persist() {
@@ -427,17 +428,21 @@
         state.shown.add(frame.message_id);
         state.pending.delete(frame.client_id);
       }
+      // The last message sent again is stored: its "sent again in a moment" notice goes.
+      if (state.retrying.delete(frame.client_id) && !state.retrying.size) setStatus("");
     } else if (frame.type === "error") {
       setStatus(frame.message, true);
       const pending = frame.client_id && state.pending.get(frame.client_id);
-      // Refused for a while (rate) or not saved just now (unavailable): the same client_id
-      // goes again, and the server stores it once.
-      const retry = frame.code === "rate_limited" || frame.code === "unavailable";
+      // Refused for a while (rate), not saved just now (unavailable) or the server is behind
+      // (busy, with the seconds to wait): the same client_id goes again, stored once.
+      const retry = ["rate_limited", "unavailable", "busy"].includes(frame.code);
       if (pending && !retry) {
         pending.node.remove();
         state.pending.delete(frame.client_id);
       } else if (pending) {
-        setTimeout(() => sendPending(frame.client_id, pending.text, pending.extra), 5000);
+        state.retrying.add(frame.client_id);
+        const seconds = Math.min(Math.max(Number(frame.retry_after) || 5, 1), 60);
+        setTimeout(() => sendPending(frame.client_id, pending.text, pending.extra), seconds * 1000);
       }
     } else if (frame.type === "typing") {
       showTyping(frame);

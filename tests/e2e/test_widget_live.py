@@ -7,6 +7,8 @@ import contextlib
 import re
 import sqlite3
 import threading
+import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +17,7 @@ from redis import Redis as SyncRedis
 
 from app import keys
 from app.events import Typing, event_adapter
+from tests.app.test_store_slots import HeldSlot
 from tests.conftest import OFFICE_HOURS, LiveServer, office_login
 from tests.e2e.conftest import adviser_login, screenshot
 from tests.e2e.test_chat import open_widget, visitor_says
@@ -136,3 +139,40 @@ def test_the_typing_notice_goes_after_six_seconds_without_news(
     visitor_page.wait_for_timeout(4000)
     expect(typing).to_have_text("Camille Martin is typing…", timeout=100)
     expect(typing).to_be_empty(timeout=3_000)
+
+
+def test_a_busy_worker_keeps_the_message_and_the_widget_sends_it_again(
+    make_server: Callable[..., LiveServer], new_page: Any
+) -> None:
+    """The worker's only store slot is taken and one visitor's message waits behind it: the
+    next visitor's message is refused with "busy". Their widget says so, keeps the message
+    marked as not sent, and sends it again after the time it was given: once stored, it is
+    marked sent and the notice goes."""
+    live = make_server(ingest_slots=1, ingest_max_wait_seconds=0.3)
+    first = open_widget(new_page(locale="en-GB"), live)
+    second_page = new_page(locale="fr-FR", viewport={"width": 390, "height": 844})
+    second = open_widget(second_page, live)
+    expect(second.get_by_test_id("widget-status")).to_be_empty()  # connected
+    held = HeldSlot(live)
+    first.get_by_test_id("widget-input").fill("Is the ferry running tonight?")
+    first.get_by_test_id("widget-input").press("Enter")
+    expect(first.locator("[data-author=visitor].pending")).to_have_count(1)
+    time.sleep(0.5)  # the first message has now waited longer than the worker allows
+
+    second.get_by_test_id("widget-input").fill("Le phare est-il ouvert ce soir ?")
+    second.get_by_test_id("widget-input").press("Enter")
+    status = second.get_by_test_id("widget-status")
+    expect(status).to_have_text(
+        "Beaucoup de visiteurs écrivent en ce moment : votre message sera envoyé dans quelques"
+        " secondes."
+    )
+    mine = second.locator("[data-author=visitor]")
+    expect(mine).to_have_text(["Le phare est-il ouvert ce soir ?"])
+    expect(mine.first).to_have_class(re.compile(r"\bpending\b"))
+    screenshot(second_page, "widget-busy")
+
+    held.release()
+    expect(first.locator("[data-author=visitor]:not(.pending)")).to_have_count(1)
+    expect(second.locator("[data-author=visitor]:not(.pending)")).to_have_count(1, timeout=10_000)
+    expect(status).to_be_empty()
+    assert live.services().store_slots.refused >= 1  # type: ignore[attr-defined]

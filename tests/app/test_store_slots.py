@@ -1,0 +1,203 @@
+"""A worker behind on storing visitor messages says "busy" rather than queueing without end:
+the slots themselves, then over a real server's visitor sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+
+import pytest
+import websockets
+
+from app.store_slots import Busy, StoreSlots
+from tests.app.test_socket_limits import hub_of
+from tests.app.test_ws import recv_until, visitor_url
+from tests.conftest import LiveServer
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+async def test_at_most_slots_hold_and_the_waiting_are_served_in_order() -> None:
+    slots = StoreSlots(2, max_wait=60)
+    holding = 0
+    most = 0
+    entered: list[int] = []
+    release = asyncio.Event()
+
+    async def store(n: int) -> None:
+        nonlocal holding, most
+        async with slots.slot():
+            entered.append(n)
+            holding += 1
+            most = max(most, holding)
+            await release.wait()
+            holding -= 1
+
+    tasks = []
+    for n in range(6):
+        tasks.append(asyncio.create_task(store(n)))
+        await asyncio.sleep(0)  # they arrive in this order
+    await asyncio.sleep(0.01)
+    assert entered == [0, 1] and slots.waiting == 4
+    release.set()
+    await asyncio.gather(*tasks)
+    assert entered == [0, 1, 2, 3, 4, 5] and most == 2
+    assert slots.waiting == 0 and slots._free == 2
+
+
+async def test_refused_once_the_oldest_waiting_has_waited_too_long() -> None:
+    clock = Clock()
+    slots = StoreSlots(1, max_wait=1.0, now=clock)
+    release = asyncio.Event()
+    done: list[str] = []
+
+    async def store(name: str) -> None:
+        async with slots.slot():
+            await release.wait()
+            done.append(name)
+
+    holder = asyncio.create_task(store("holder"))
+    await asyncio.sleep(0)
+    first = asyncio.create_task(store("first"))  # waits from t=0
+    await asyncio.sleep(0)
+    clock.t = 0.9
+    second = asyncio.create_task(store("second"))  # the oldest has waited 0.9 s: queued
+    await asyncio.sleep(0)
+    assert slots.waiting == 2
+    clock.t = 1.2
+    with pytest.raises(Busy) as refused:
+        async with slots.slot():
+            pytest.fail("let in while the worker is behind")
+    assert 1.0 <= refused.value.retry_after <= 2.0
+    with pytest.raises(Busy):
+        slots.check()
+    assert slots.refused == 2 and slots.waiting == 2  # a refusal queues nothing
+
+    release.set()
+    await asyncio.gather(holder, first, second)
+    assert done == ["holder", "first", "second"]  # the queued ones are all stored, in order
+    clock.t = 100.0
+    slots.check()  # nobody waiting: not behind, however long ago the last wait was
+    async with slots.slot():
+        pass
+
+
+async def test_a_waiter_cancelled_gives_its_place_back() -> None:
+    slots = StoreSlots(1, max_wait=60)
+    release = asyncio.Event()
+    order: list[str] = []
+
+    async def store(name: str) -> None:
+        async with slots.slot():
+            order.append(name)
+            await release.wait()
+
+    holder = asyncio.create_task(store("holder"))
+    await asyncio.sleep(0)
+    gone = asyncio.create_task(store("gone"))
+    after = asyncio.create_task(store("after"))
+    await asyncio.sleep(0)
+    gone.cancel()  # a socket closed while its message waited
+    await asyncio.sleep(0)
+    assert slots.waiting == 1
+    release.set()
+    await asyncio.gather(holder, after)
+    assert gone.cancelled() and order == ["holder", "after"]
+    assert slots._free == 1 and slots.waiting == 0
+
+
+async def test_a_slot_handed_to_a_waiter_cancelled_at_that_moment_goes_to_the_next() -> None:
+    slots = StoreSlots(1, max_wait=60)
+    order: list[str] = []
+
+    async def store(name: str) -> None:
+        async with slots.slot():
+            order.append(name)
+
+    async with slots.slot():
+        unlucky = asyncio.create_task(store("unlucky"))
+        next_one = asyncio.create_task(store("next"))
+        await asyncio.sleep(0)
+    # The slot was handed to "unlucky" on leaving; it is cancelled before it could run.
+    unlucky.cancel()
+    await asyncio.gather(unlucky, next_one, return_exceptions=True)
+    assert unlucky.cancelled() and order == ["next"]
+    assert slots._free == 1 and slots.waiting == 0
+
+
+class HeldSlot:
+    """The server's only store slot, taken on its own event loop until :meth:`release`."""
+
+    def __init__(self, live: LiveServer) -> None:
+        self.slots: StoreSlots = live.services().store_slots  # type: ignore[attr-defined]
+        self.loop = next(iter(hub_of(live)._tasks.values())).get_loop()
+        taken = asyncio.run_coroutine_threadsafe(self._take(), self.loop)
+        self.event: asyncio.Event = taken.result(5)
+
+    async def _take(self) -> asyncio.Event:
+        event = asyncio.Event()
+        entered = asyncio.Event()
+
+        async def hold() -> None:
+            async with self.slots.slot():
+                entered.set()
+                await event.wait()
+
+        self.task = asyncio.create_task(hold())
+        await entered.wait()
+        return event
+
+    def release(self) -> None:
+        self.loop.call_soon_threadsafe(self.event.set)
+
+
+def message(client_id: str, text: str) -> str:
+    return json.dumps({"type": "message", "client_id": client_id, "text": text})
+
+
+async def test_a_visitor_gets_busy_while_the_worker_is_behind_and_the_message_is_stored_once(
+    make_server: Callable[..., LiveServer],
+) -> None:
+    """One slot, taken; a first visitor's message waits behind it; once it has waited longer
+    than the limit, a second visitor's message is refused with "busy", a time to try again and
+    a text in their language, and nothing is stored for it. Once the worker catches up, the
+    waiting message is stored, and the refused one, sent again with its client id, is stored
+    exactly once."""
+    live = make_server(ingest_slots=1, ingest_max_wait_seconds=0.3)
+    async with (
+        websockets.connect(visitor_url(live, lang="en")) as first,
+        websockets.connect(visitor_url(live, lang="fr")) as second,
+    ):
+        await recv_until(first, "hello")
+        hello = await recv_until(second, "hello")
+        held = HeldSlot(live)
+        await first.send(message("waiting-0001", "Is the ferry running?"))
+        with pytest.raises(TimeoutError):
+            await recv_until(first, "ack", timeout=0.5)  # waiting for the slot, not refused
+
+        await second.send(message("refused-0001", "Le phare est-il ouvert ?"))
+        error = await recv_until(second, "error")
+        assert error["code"] == "busy" and error["client_id"] == "refused-0001"
+        assert 1.0 <= error["retry_after"] <= 2.0
+        assert error["message"].startswith("Beaucoup de visiteurs écrivent")
+        assert held.slots.refused >= 1
+
+        held.release()
+        stored = await recv_until(first, "ack")
+        assert stored["client_id"] == "waiting-0001"
+        await second.send(message("refused-0001", "Le phare est-il ouvert ?"))  # as the widget does
+        ack = await recv_until(second, "ack")
+        await second.send(message("refused-0001", "Le phare est-il ouvert ?"))  # once more: deduped
+        again = await recv_until(second, "ack")
+        assert ack["message_id"] == again["message_id"]
+
+    async with websockets.connect(visitor_url(live, hello["token"], lang="fr")) as back:
+        history = (await recv_until(back, "hello"))["messages"]
+    assert [m["text"] for m in history if m["author"] == "visitor"] == ["Le phare est-il ouvert ?"]
