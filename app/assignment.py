@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from redis.exceptions import LockError
 from sqlalchemy import func
@@ -37,16 +38,27 @@ from app.services import Services
 log = logging.getLogger(__name__)
 
 
-def queue_order(live: set[str]) -> Callable[[Conversation], tuple[Any, ...]]:
+class Queued(Protocol):
+    """What the queue's order reads of a conversation (a row of these columns will do)."""
+
+    id: int | None
+    account_id: int
+    thread_key: str
+    priority: bool
+    waiting_since: datetime | None
+    created_at: datetime
+
+
+def queue_order(live: set[str]) -> Callable[[Queued], tuple[Any, ...]]:
     """Sort key of an office queue: priority conversations (raised by a keyword rule,
     app.rules) first, then live chats, then the longest-waiting visitor, then the oldest
     conversation (one nobody waits on, ``waiting_since`` unset, goes last)."""
 
-    def key(conversation: Conversation) -> tuple[Any, ...]:
+    def key(conversation: Queued) -> tuple[Any, ...]:
         waiting = conversation.waiting_since
         return (
             not conversation.priority,
-            visitor_presence.member_of(conversation) not in live,
+            visitor_presence.member(conversation.account_id, conversation.thread_key) not in live,
             waiting is None,
             waiting or conversation.created_at,
             conversation.created_at,
@@ -130,6 +142,10 @@ async def _assign_pass(services: Services, office_id: int) -> list[int]:
         if not staff:
             return []
         counts = await open_counts(session, {u.id for u in staff if u.id is not None})
+        if min(counts.values(), default=office.adviser_cap) >= office.adviser_cap:
+            # Everyone online is at the cap: nothing to assign, and the queue (all of the
+            # office's waiting conversations, read on each message while it waits) stays unread.
+            return []
         queue = (
             await session.exec(
                 select(Conversation).where(

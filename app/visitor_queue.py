@@ -8,17 +8,20 @@ while someone is on duty; when nobody is, the widget already says when someone w
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as select_core
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import visitor_presence
-from app.assignment import queue_order
+from app.assignment import Queued, queue_order
 from app.models import Account, Conversation, ConversationStatus, ResponseTurn
 from app.services import Services
 
@@ -70,19 +73,28 @@ def _waiting(conversation: Conversation | None) -> bool:
 async def _positions(
     services: Services, session: AsyncSession, destination_id: int, office_id: int
 ) -> dict[int, int]:
-    """Every queued conversation of the office → its place, in assignment order."""
-    queue = (
-        await session.exec(
-            select(Conversation).where(
-                Conversation.office_id == office_id,
-                Conversation.status == ConversationStatus.OPEN,
-                col(Conversation.assignee_id).is_(None),
-            )
-        )
-    ).all()
+    """Every queued conversation of the office → its place, in assignment order (the columns
+    the order reads, not whole conversations: a queue may be hundreds long)."""
+    params = {"office_id": office_id, "open": ConversationStatus.OPEN}
+    rows = (await (await session.connection()).execute(_QUEUED, params)).all()
+    queue = cast(list[Queued], rows)
     live = await visitor_presence.live_members(services, destination_id)
     order = sorted(queue, key=queue_order(live))
     return {c.id: n for n, c in enumerate(order, start=1) if c.id is not None}
+
+
+_QUEUED = select_core(
+    col(Conversation.id),
+    col(Conversation.account_id),
+    col(Conversation.thread_key),
+    col(Conversation.priority),
+    col(Conversation.waiting_since),
+    col(Conversation.created_at),
+).where(
+    col(Conversation.office_id) == bindparam("office_id"),
+    col(Conversation.status) == bindparam("open"),
+    col(Conversation.assignee_id).is_(None),
+)
 
 
 async def _estimate(
@@ -128,28 +140,52 @@ async def shared_standing(
     visitor sockets' refreshes: the office's queue order and the rough wait are read once for
     all its waiting visitors on this worker, then kept a moment, so a hundred waiting visitors
     cost one queue read every couple of seconds, and none of them holds a database connection
-    otherwise. ``fresh`` reads both now (a visitor's first look at a queue is exact)."""
+    otherwise. ``fresh`` asks for reads begun after the call (a visitor's first look at a
+    queue is exact), as does a conversation missing from the board (queued since its read).
+
+    Reads of one office are made one at a time, and one read serves every visitor who asked
+    before it began: a crowd of new visitors arriving together costs a read or two, not one
+    each (each read is the whole queue's)."""
+    asked = time.monotonic()
+    after = asked if fresh else asked - BOARD_SECONDS
+    wait_after = asked if fresh else asked - ESTIMATE_SECONDS
+    positions, estimate = await _boards(services, account, office_id, after, wait_after)
+    if conversation_id not in positions and after < asked:
+        positions, estimate = await _boards(services, account, office_id, asked, wait_after)
+    position = positions.get(conversation_id, 0)
+    return Standing(position, estimate) if position else NOT_WAITING
+
+
+async def _boards(
+    services: Services, account: Account, office_id: int, after: float, wait_after: float
+) -> tuple[dict[int, int], int | None]:
+    """The office's queue order read at or after ``after`` and its rough wait read at or after
+    ``wait_after`` (``time.monotonic()`` instants), from this worker's boards or read now."""
     boards = services.queue_boards
-    now = time.monotonic()
-    key = ("queue", office_id)
-    wait_key = ("wait", office_id)
-    board = boards.get(key)
-    cached = boards.get(wait_key)
-    stale_board = (
-        fresh or board is None or now - board[0] > BOARD_SECONDS or conversation_id not in board[1]
-    )
-    stale_wait = fresh or cached is None or now - cached[0] > ESTIMATE_SECONDS
-    if stale_board or stale_wait:
+    key, wait_key = ("queue", office_id), ("wait", office_id)
+
+    def current() -> tuple[dict[int, int], int | None] | None:
+        board, wait = boards.get(key), boards.get(wait_key)
+        if board is None or wait is None or board[0] < after or wait[0] < wait_after:
+            return None
+        return board[1], wait[1]
+
+    if (found := current()) is not None:
+        return found
+    async with services.local_locks.setdefault(f"queue-board:{office_id}", asyncio.Lock()):
+        if (found := current()) is not None:  # read by the one before, begun after the ask
+            return found
+        began = time.monotonic()
         async with services.db.session() as session:
-            if stale_board:
+            board = boards.get(key)
+            if board is None or board[0] < after:
                 positions = await _positions(services, session, account.destination_id, office_id)
-                board = boards[key] = (now, positions)
-            if stale_wait:
+                boards[key] = (began, positions)
+            wait = boards.get(wait_key)
+            if wait is None or wait[0] < wait_after:
                 estimate = await _estimate(services, session, account, office_id)
-                cached = boards[wait_key] = (now, estimate)
-    assert board is not None and cached is not None
-    position = board[1].get(conversation_id, 0)
-    return Standing(position, cached[1]) if position else NOT_WAITING
+                boards[wait_key] = (began, estimate)
+    return boards[key][1], boards[wait_key][1]
 
 
 async def typical_wait(services: Services, session: AsyncSession, office_id: int) -> int | None:

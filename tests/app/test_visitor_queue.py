@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from sqlalchemy import event
 from sqlmodel import select
 
 from app import visitor_presence, visitor_queue
@@ -130,3 +133,52 @@ async def test_nobody_on_duty_gives_a_place_but_no_wait(services: Services) -> N
     await visitor_writes(services, "night-owl", night - timedelta(minutes=1))
     await add_answers(services, [120.0, 180.0], timedelta(hours=20))
     assert (await standing_of(services, "night-owl")) == visitor_queue.Standing(1, None)
+
+
+async def test_a_crowd_asking_at_once_costs_a_read_or_two_and_each_gets_its_place(
+    services: Services,
+) -> None:
+    """Thirty visitors who just wrote all take their first (exact) look at once: the office's
+    queue is read once or twice for all of them, not thirty times, and each gets their own
+    place. A visitor queued after the last read is not missing from it: their look reads again;
+    a refresh within a couple of seconds reads nothing."""
+    services.clock.set(NOW, frozen=True)
+    visitors = [f"crowd-{n:02d}" for n in range(30)]
+    for n, visitor in enumerate(visitors):
+        await visitor_writes(services, visitor, NOW - timedelta(minutes=60 - n))
+    account = await chat_account(services)
+    async with services.db.session() as session:
+        ids = {c.thread_key: c.id or 0 for c in (await session.exec(select(Conversation))).all()}
+    reads: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "waiting_since" in statement and "assignee_id IS NULL" in statement:
+            reads.append(statement)
+
+    engine = services.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        looks = await asyncio.gather(
+            *(
+                visitor_queue.shared_standing(
+                    services, account, ids[v], account.office_id or 0, fresh=True
+                )
+                for v in visitors
+            )
+        )
+        assert [look.position for look in looks] == list(range(1, 31))  # longest waiting first
+        assert 1 <= len(reads) <= 2
+
+        await visitor_writes(services, "late", NOW)
+        async with services.db.session() as session:
+            late = await visitor_queue.conversation_of(session, account, "late")
+        assert late is not None and late.id is not None
+        reads.clear()
+        look = await visitor_queue.shared_standing(services, account, late.id, late.office_id)
+        assert look.position == 31 and len(reads) == 1
+        again = await visitor_queue.shared_standing(
+            services, account, ids["crowd-05"], late.office_id
+        )
+        assert again.position == 6 and len(reads) == 1  # the board of a moment ago
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
