@@ -26,7 +26,7 @@ each under WAL — runs on the loop's thread too, instead of handing each statem
 driver's thread and waiting for a loop turn to hear back. Under load that hand-off, not SQLite,
 was most of the time the lock was held (the first write alone more than half of it), and the
 lock's hold time bounds how many chat messages a worker can store per second. Bulk statements
-(``executemany``) still go to the thread.
+(``executemany``) still go to the thread, but for those of quick units of work (below).
 
 The units of work of the chat's hot path (storing a visitor's message, an adviser's reply, a
 socket's hello) also read on the loop's thread: :func:`quick` marks them. Their reads are point
@@ -197,8 +197,10 @@ def queue_writes(engine: AsyncEngine) -> WriteQueue:
         raw = _raw(conn.connection)
         if statement.lstrip()[:7].upper().startswith(_OPENS_WRITE):
             queue.before_write(raw)
-        if many:
-            _set(raw, to_thread=True)  # a bulk statement may be long
+        if many and not _QUICK.get():
+            # A bulk statement may be long; a quick unit's (two or three rows of one table,
+            # flushed together) is as short as a single one, and goes to the thread no more.
+            _set(raw, to_thread=True)
 
     @event.listens_for(sync_engine, "after_cursor_execute")
     def _after(
