@@ -22,8 +22,8 @@ class Relay(SQLModel, table=True):
     """A message whose follow-up (its live events, and for a reply its queueing) is owed."""
 
     id: int | None = Field(default=None, primary_key=True)
-    # No foreign key: erasing a visitor deletes messages, and a row left for a message that is
-    # gone is simply dropped by the replay.
+    # No foreign key: a row whose message is not found is simply dropped by the replay (none
+    # is deleted today: erasing a visitor blanks their messages and keeps the rows).
     message_id: int = Field(unique=True)
     destination_id: int
     # Real UTC time (not the app's demo clock): the replay waits a few seconds of it.
