@@ -1,10 +1,15 @@
 """Chat delivery latency under load, against a floor measured in the same run.
 
 Starts ``concierge run`` (embedded Redis, SQLite, demo destination) in a temporary directory,
-connects 20 advisers and 200 visitors over websockets, and for DURATION seconds has every visitor
-write regularly and an adviser of the right office answer each message over HTTP. Prints:
+connects 20 advisers and 200 visitors over websockets (every socket open, 50 at a time, before
+the load begins: the time it took is printed), and for DURATION seconds has every visitor write
+regularly and the first adviser to see each message answer it over HTTP, one reply at a time per
+adviser. Prints:
 
-- visitor → adviser: from the visitor's frame sent to the adviser's socket receiving it;
+- visitor → adviser: from the visitor's frame sent to the adviser's socket receiving it; then
+  apart, each visitor's first message (it opens a conversation: routing, assignment, the queue)
+  and the follow-ups. A message refused "busy" is sent again after the time it was given, as
+  the widget does, and its latency counts from its first send; the refusals are printed;
 - adviser → visitor: from the adviser's POST to the visitor's socket receiving the reply;
 - messages/s through the system; peak memory (VmHWM) of the app process;
 - the floor: a bare Redis PUBLISH → subscriber round trip plus a bare websocket echo round trip
@@ -243,11 +248,13 @@ async def load(
     sent_at: dict[str, float] = {}
     reply_sent_at: dict[str, float] = {}
     v2a: list[float] = []
+    v2a_first: list[float] = []
     a2v: list[float] = []
     pending_replies: asyncio.Queue[tuple[str, int, str]] = asyncio.Queue()
     stop = asyncio.Event()
     seen: set[int] = set()  # message ids already received by some adviser
     reply_requests: list[float] = []  # the project's reply request, sent → 201
+    busy: list[str] = []  # "busy" refusals (client ids), each sent again as the widget does
 
     for i in range(args.advisers):
         email, password, office = advisers[i % len(advisers)]
@@ -279,6 +286,8 @@ async def load(
             # visitor's own by day, the one on duty in the evening).
             seen.add(message_id)
             v2a.append(time.perf_counter() - start)
+            if tag.endswith(":1"):  # a visitor's first message: it opens a conversation
+                v2a_first.append(v2a[-1])
             await pending_replies.put((office, frame["conversation_id"], tag))
 
     async def responder() -> None:
@@ -299,9 +308,24 @@ async def load(
             if floor
             else f"{ws_base}/ws/visitor?account={accounts[office]}"
         )
-        async with websockets.connect(url, max_queue=None) as ws:
-            await ws.recv()
+        try:
+            async with opening:
+                ws = await websockets.connect(url, max_queue=None)
+                await ws.recv()
+        finally:  # a socket that failed to open must not hold the others back
+            opened.append(index)
+            if len(opened) == args.visitors:
+                go.set()
+        await go.wait()  # every socket open before the first message: load, not a connect storm
+        async with ws:
             counter = 0
+            frames: dict[str, str] = {}  # client id → frame, until stored
+            retries: set[asyncio.Task[None]] = set()
+
+            async def again(client_id: str, seconds: float) -> None:
+                await asyncio.sleep(seconds)
+                with contextlib.suppress(websockets.ConnectionClosed):
+                    await ws.send(frames[client_id])
 
             async def reader() -> None:
                 async for raw in ws:
@@ -311,6 +335,14 @@ async def load(
                         start = reply_sent_at.pop(tag, None)
                         if start is not None:
                             a2v.append(time.perf_counter() - start)
+                    elif frame["type"] == "ack":
+                        frames.pop(frame["client_id"], None)
+                    elif frame["type"] == "error" and frame["code"] == "busy":
+                        # Kept and sent again after the time it says, the same client id.
+                        busy.append(frame["client_id"])
+                        task = asyncio.create_task(again(frame["client_id"], frame["retry_after"]))
+                        retries.add(task)
+                        task.add_done_callback(retries.discard)
                     elif frame["type"] == "error":
                         print("visitor error:", frame, file=sys.stderr)
 
@@ -319,24 +351,27 @@ async def load(
             while not stop.is_set():
                 counter += 1
                 tag = f"{office}:{index}:{counter}"
-                sent_at[tag] = time.perf_counter()
-                await ws.send(
-                    json.dumps(
-                        {
-                            "type": "message",
-                            "client_id": f"c{index:04d}x{counter:06d}",
-                            "text": f"{tag} bonjour",
-                        }
-                    )
+                sent_at[tag] = time.perf_counter()  # retries count from the first send
+                client_id = f"c{index:04d}x{counter:06d}"
+                frames[client_id] = json.dumps(
+                    {"type": "message", "client_id": client_id, "text": f"{tag} bonjour"}
                 )
+                await ws.send(frames[client_id])
                 await asyncio.sleep(args.interval)
             await asyncio.sleep(2)
             read_task.cancel()
 
     readers = [asyncio.create_task(adviser_reader(ws, office)) for ws, office in adviser_sockets]
-    responders = [asyncio.create_task(responder()) for _ in range(8)]
-    started = time.perf_counter()
+    # One reply at a time per adviser, as a person answers.
+    responders = [asyncio.create_task(responder()) for _ in range(args.advisers)]
+    opening = asyncio.Semaphore(50)  # sockets opened 50 at a time, as bench.idle_sockets does
+    opened: list[int] = []
+    go = asyncio.Event()
+    began = time.perf_counter()
     visitors = [asyncio.create_task(visitor(i)) for i in range(args.visitors)]
+    await go.wait()
+    open_seconds = time.perf_counter() - began
+    started = time.perf_counter()
     await asyncio.sleep(args.duration)
     stop.set()
     await asyncio.gather(*visitors, return_exceptions=True)
@@ -349,12 +384,15 @@ async def load(
         await client.aclose()
     return {
         "v2a": v2a,
+        "v2a_first": v2a_first,
+        "open_seconds": open_seconds,
         "a2v": a2v,
         "elapsed": elapsed,
         "sent": len(sent_at),
         "replies_sent": len(reply_sent_at) + len(a2v),
         "replies_waiting": pending_replies.qsize(),
         "reply_requests": reply_requests,
+        "busy": busy,
     }
 
 
@@ -407,6 +445,11 @@ def main(argv: list[str] | None = None) -> None:
     v2a, a2v = result["v2a"], result["a2v"]
     total = len(v2a) + len(a2v)
     print(f"  visitor → adviser  {fmt(v2a)}")
+    print(f"    first messages   {fmt(result['v2a_first'])}  (each opens a conversation)")
+    later = sorted(v2a)
+    for value in result["v2a_first"]:
+        later.remove(value)
+    print(f"    follow-ups       {fmt(later)}")
     print(f"  adviser → visitor  {fmt(a2v)}")
     print(
         f"  throughput         {total / result['elapsed']:.1f} messages/s delivered"
@@ -417,6 +460,15 @@ def main(argv: list[str] | None = None) -> None:
         f" {result['replies_waiting']} still to send at the end"
     )
     print(f"  reply request      {fmt(result['reply_requests'])}")
+    refused = result["busy"]
+    print(
+        f"  busy refusals      {len(refused)} ({len(set(refused))} messages refused at least"
+        " once, each sent again after the time it was given)"
+    )
+    print(
+        f"  sockets opened     {result['open_seconds']:.1f} s for {args.visitors}, 50 at a time,"
+        " before the load"
+    )
     print(f"  app peak memory    {peak / 1024:.1f} MiB (VmHWM)")
     print(f"  floor: redis pub→sub {fmt(pub)}")
     print(f"  floor: ws echo       {fmt(ws_rtt)}")

@@ -75,3 +75,7 @@ async def test_the_bench_client_sees_every_message_through_the_floor(redis_url: 
     assert result["sent"] >= 6
     assert len(result["v2a"]) == result["sent"]
     assert len(result["a2v"]) == result["sent"]
+    # Every socket was open before the first message; each visitor's first one is counted apart.
+    assert result["open_seconds"] > 0
+    assert len(result["v2a_first"]) == 6
+    assert result["busy"] == []
