@@ -104,6 +104,10 @@ async def assign_waiting(services: Services, destination_id: int, office_id: int
 
 
 async def _assign_exclusively(services: Services, destination_id: int, office_id: int) -> list[int]:
+    # Nobody of the destination can take a conversation (an evening with nobody on duty): no
+    # lock, no pass. Whoever comes online or back from away runs a pass of their own.
+    if not await presence.available(services, destination_id, services.clock.now()):
+        return []
     lock = services.redis.lock(
         keys.assign_lock(destination_id, office_id), timeout=10, blocking_timeout=5
     )
