@@ -107,7 +107,7 @@ class Settings(BaseSettings):
     # Visitor messages one worker stores at once; more wait in order, and once the oldest has
     # waited this long, new ones get "busy" and the widget sends them again (app/store_slots.py).
     ingest_slots: int = Field(default=16, ge=1)
-    ingest_max_wait_seconds: float = Field(default=2.0, gt=0)
+    ingest_max_wait_seconds: float = Field(default=5.0, gt=0)
     resume_backlog_max: int = 500  # events a resume replays; further behind: "resync"
     resume_max_age_seconds: int = 24 * 3600  # older resume points get "resync" too
     shutdown_grace_seconds: int = 3  # open requests and sockets get this long on SIGTERM
