@@ -20,15 +20,17 @@ from app.services import Services
 from bench.sql_statements import StatementCounter, count_statements
 from connectors.base import Author, Channel, InboundMessage
 
-# Measured 2026-12-04 (warm caches): 27, 16, 14, 8. Before: 29, 17, 16 and 12 (a new message's
+# Measured 2026-12-04 (warm caches): 25, 14, 14, 8 — nobody online: no assignment pass (its
+# session read the office and the staff on every message of a waiting conversation). Before: 27,
+# 16, 14, 8; before that 29, 17, 16 and 12 (a new message's
 # owed-events row deleted before being written; the contact and its profile's
 # names read apart; the delivery reading the reply, its conversation and account again to record
 # the outcome, and a chat reply reading inbound ids it never refers to). Earlier still: 30 (the
 # destination read twice), 17, 17 (the rota read twice per reply), 12 (every inbound message,
 # texts included, read to build References).
 BOUNDS = {
-    "first message": 27,
-    "follow-up message": 16,
+    "first message": 25,
+    "follow-up message": 14,
     "adviser reply": 14,
     "reply delivery": 8,
 }
