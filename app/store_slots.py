@@ -44,10 +44,9 @@ class StoreSlots:
     ) -> None:
         if slots < 1:
             raise ValueError("slots must be at least 1")
-        self.slots = slots
         self.max_wait = max_wait
         self._now = now
-        self._free = slots
+        self._free = slots  # nobody waits while one is free: a freed slot goes to the next
         self._waiters: deque[tuple[float, asyncio.Future[None]]] = deque()
         self.refused = 0  # since start, for the logs and the bench
 
@@ -79,7 +78,7 @@ class StoreSlots:
             self._give()
 
     async def _take(self) -> None:
-        if self._free and not self._waiters:
+        if self._free:
             self._free -= 1
             return
         self.check()

@@ -379,10 +379,14 @@ async def _visitor_frame(visitor: _Visitor, inbox: Inbox, ip: str, raw: str, lan
     if isinstance(frame, TypingFrame):  # metered in memory: a flood costs no Redis hit
         await visitor.typed(frame.active)
         return
+
+    async def refused(busy: Busy) -> None:  # kept by the widget, sent again after retry_after
+        await error("busy", frame.client_id, retry_after=round(busy.retry_after, 1))
+
     try:
         services.store_slots.check()  # the worker is behind: refused before any Redis look-up
     except Busy as busy:
-        await error("busy", frame.client_id, retry_after=round(busy.retry_after, 1))
+        await refused(busy)
         return
     if not await visitor.guard.admit(*_message_buckets(visitor, ip, settings)):
         await error("rate_limited", frame.client_id)  # the widget sends it again a bit later
@@ -404,8 +408,8 @@ async def _visitor_frame(visitor: _Visitor, inbox: Inbox, ip: str, raw: str, lan
     try:
         async with services.store_slots.slot():
             result = await inbox.ingest(inbound)
-    except Busy as busy:  # the worker is behind: kept by the widget, sent again later
-        await error("busy", frame.client_id, retry_after=round(busy.retry_after, 1))
+    except Busy as busy:  # behind since the check above
+        await refused(busy)
         return
     except Exception:
         # Stored or not, the socket stays: the widget sends the same client_id again, and the
