@@ -6,7 +6,8 @@ the holder runs the connector, renewing the lease as it goes. A worker stopping 
 leases back (another takes them within half a second); a worker restarted on the same machine takes
 over the lease its dead predecessor left at once; a worker that died elsewhere leaves its lease to
 lapse (30 s) before another takes over. An account configured while the app runs starts within a
-few seconds, without a restart.
+few seconds, without a restart; one configured again restarts with its new settings, and one
+disabled stops and gives its lease back, alike.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ import contextlib
 import json
 import logging
 import os
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import col, select
 
 from app import keys, outage, realtime
-from app.connector_registry import ConfigurationError, connector_for
+from app.connector_registry import ConfigurationError, built_from, connector_for
 from app.inbox import Inbox
 from app.models import Account
 from app.services import Services
@@ -151,15 +152,28 @@ class Leases:
         (self.held.add if mine else self.held.discard)(key)
         return mine
 
+    async def release(self, key: str) -> None:
+        """Gives ``key`` back if still ours (Redis errors are the caller's)."""
+        await self._release(keys=[key], args=[self.worker])
+        self.held.discard(key)
+
     async def release_all(self) -> None:
         """Gives back every lease still ours, so another worker takes over at once."""
         for key in list(self.held):
             try:
-                await self._release(keys=[key], args=[self.worker])
+                await self.release(key)
             except Exception as exc:  # Redis gone: the lease lapses by itself
                 outage.quiet(exc, "lease release")
                 break
-            self.held.discard(key)
+
+
+@dataclass(eq=False)
+class Running:
+    """A connector this worker runs: its task, the lease it holds, and what it was built from."""
+
+    task: asyncio.Task[None]
+    lease: str
+    source: tuple[str, str, bool]
 
 
 async def supervise(services: Services, worker: str) -> None:
@@ -170,7 +184,7 @@ async def supervise(services: Services, worker: str) -> None:
     refreshed every few seconds; on a clean stop, the connectors stop and the leases are given
     back. A Redis outage is waited out: the connectors keep running and their leases are
     taken again (or lost to nobody) when Redis answers."""
-    running: dict[str, asyncio.Task[None]] = {}
+    running: dict[str, Running] = {}
     leases = Leases(services, worker)
     accounts: list[tuple[Account, Connector]] = []
     refreshed = -float(STATUS_EVERY)
@@ -198,10 +212,10 @@ async def supervise(services: Services, worker: str) -> None:
     finally:
         # Until each has ended, whatever cancels this meanwhile: a connector left running
         # would go on reading its account after its lease was given back (realtime.stop).
-        for task in running.values():
-            while not task.done():
+        for run in running.values():
+            while not run.task.done():
                 with contextlib.suppress(asyncio.CancelledError):
-                    await realtime.stop(task)
+                    await realtime.stop(run.task)
         await asyncio.shield(leases.release_all())
 
 
@@ -220,25 +234,45 @@ async def _runnable(services: Services) -> list[tuple[Account, Connector]]:
 async def _lease_pass(
     services: Services,
     leases: Leases,
-    running: dict[str, asyncio.Task[None]],
+    running: dict[str, Running],
     accounts: list[tuple[Account, Connector]],
     statuses: bool,
 ) -> None:
+    await _retire(leases, running, accounts)
     for account, connector in accounts:
         key = keys.connector_lease(account.destination_id, account.key)
-        task = running.get(account.key)
+        run = running.get(account.key)
         if await leases.take(key):
-            if task is None or task.done():
-                running[account.key] = asyncio.create_task(
+            source = built_from(account)
+            if run is not None and run.source != source:
+                log.info("account %s changed: its connector starts again", account.key)
+                await realtime.stop(run.task)
+            if run is None or run.task.done() or run.source != source:
+                task = asyncio.create_task(
                     _run(services, account, connector), name=f"connector-{account.key}"
                 )
+                running[account.key] = Running(task, key, source)
             if statuses:
                 await write_status(
                     services, account, getattr(connector, "status", ConnectorStatus())
                 )
-        elif task is not None:
-            task.cancel()
+        elif run is not None:
+            run.task.cancel()
             running.pop(account.key)
+
+
+async def _retire(
+    leases: Leases, running: dict[str, Running], accounts: list[tuple[Account, Connector]]
+) -> None:
+    """Stops the connectors of accounts no longer to run (disabled, or no longer buildable)
+    and gives their leases back."""
+    listed = {account.key for account, _ in accounts}
+    for key in [k for k in running if k not in listed]:
+        run = running[key]
+        log.info("account %s is no longer to run here: its connector stops", key)
+        await realtime.stop(run.task)
+        del running[key]
+        await leases.release(run.lease)
 
 
 async def _run(services: Services, account: Account, connector: Connector) -> None:

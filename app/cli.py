@@ -26,7 +26,7 @@ from app.demo import Login, seed
 from app.demo_history import generate
 from app.demo_workspace import seed_workspace
 from app.embedded_redis import EmbeddedRedis
-from app.models import Account, Destination, Role, User
+from app.models import Account, Destination, Office, Role, User
 from app.rollups import build_stale
 from app.security import hash_password
 from app.serving import EXIT_CANNOT_LISTEN, CannotListen, check_address, serve
@@ -41,14 +41,17 @@ cli.add_typer(user_cli, name="user")
 rota_cli = typer.Typer(help="The shared duty rota: import, export, check.", no_args_is_help=True)
 cli.add_typer(rota_cli, name="rota")
 account_cli = typer.Typer(
-    help="Add an office's accounts; configure mailboxes and X accounts.", no_args_is_help=True
+    help="An office's accounts: add, configure mailboxes and X accounts, rename, disable.",
+    no_args_is_help=True,
 )
 cli.add_typer(account_cli, name="account")
 destination_cli = typer.Typer(
-    help="Destinations of this installation: add, list.", no_args_is_help=True
+    help="Destinations of this installation: add, list, rename.", no_args_is_help=True
 )
 cli.add_typer(destination_cli, name="destination")
-office_cli = typer.Typer(help="Tourist offices of a destination.", no_args_is_help=True)
+office_cli = typer.Typer(
+    help="Tourist offices of a destination: add, rename.", no_args_is_help=True
+)
 cli.add_typer(office_cli, name="office")
 db_cli = typer.Typer(
     help="The database schema: upgrade, current, new migrations.", no_args_is_help=True
@@ -361,6 +364,8 @@ async def _with_destination(settings: Settings, slug: str | None, work: Any) -> 
     return await _in_session(settings, in_destination)
 
 
+# Accounts' and offices' names are kept a short while by each worker (app.repository.DISPLAY_TTL).
+RENAMED_NOTE = "A running Concierge uses the new name within 30 seconds; open pages once reloaded."
 DestinationOption = Annotated[str | None, typer.Option(help="Destination slug (if several).")]
 
 
@@ -516,6 +521,20 @@ def destination_list() -> None:
         )
 
 
+@destination_cli.command("rename")
+def destination_rename(
+    slug: Annotated[str, typer.Argument(help="The destination's slug (it stays).")],
+    name: Annotated[str, typer.Option(help="The new name visitors and advisers see.")],
+) -> None:
+    """Rename a destination; its slug stays (it is in URLs)."""
+
+    async def work(session: AsyncSession) -> Destination:
+        return await destinations.rename_destination(session, slug, name)
+
+    found = asyncio.run(_in_session(get_settings(), work))
+    typer.echo(f"destination {found.slug} is now named {found.name}")
+
+
 @office_cli.command("add")
 def office_add(
     slug: Annotated[str, typer.Argument(help="Short name, unique in its destination.")],
@@ -535,6 +554,22 @@ def office_add(
         '--channel webchat --name "…"'
     )
     typer.echo(f'  concierge user add EMAIL --name "…" --office {slug} --destination {destination}')
+
+
+@office_cli.command("rename")
+def office_rename(
+    slug: Annotated[str, typer.Argument(help="The office's slug (it stays: the rota names it).")],
+    name: Annotated[str, typer.Option(help="The office's new name.")],
+    destination: DestinationOption = None,
+) -> None:
+    """Rename an office; its slug stays (the rota names offices by slug)."""
+
+    async def work(session: AsyncSession) -> Office:
+        return await destinations.rename_office(session, slug, name, destination)
+
+    found = asyncio.run(_in_session(get_settings(), work))
+    typer.echo(f"office {found.slug} is now named {found.name}")
+    typer.echo(RENAMED_NOTE)
 
 
 @account_cli.command("add")
@@ -568,6 +603,46 @@ def account_add(
     else:
         typer.echo("Inactive until connected:")
         typer.echo(f"  concierge account x {account.key} --handle H --user-id N")
+
+
+@account_cli.command("rename")
+def account_rename(
+    key: Annotated[str, typer.Argument(help="The account's key (it stays).")],
+    name: Annotated[str, typer.Option(help="The name advisers see.")],
+) -> None:
+    """Rename an account; its key stays (the widget's snippet and the secrets carry it)."""
+
+    async def work(session: AsyncSession) -> Account:
+        return await destinations.rename_account(session, key, name)
+
+    found = asyncio.run(_in_session(get_settings(), work))
+    typer.echo(f"account {found.key} is now named {found.name}")
+    typer.echo(RENAMED_NOTE)
+
+
+@account_cli.command("disable")
+def account_disable(key: Annotated[str, typer.Argument(help="The account's key.")]) -> None:
+    """Disable an account: its mailbox or X account is no longer read nor written from, its
+    widget opens no new chat. Its conversations stay, readable; enable it again at any time."""
+
+    async def work(session: AsyncSession) -> Account:
+        return await destinations.set_active(session, key, False)
+
+    found = asyncio.run(_in_session(get_settings(), work))
+    typer.echo(f"{found.channel} account {found.key} disabled")
+    typer.echo("A running Concierge stops its connector within seconds; nothing stored is removed.")
+
+
+@account_cli.command("enable")
+def account_enable(key: Annotated[str, typer.Argument(help="The account's key.")]) -> None:
+    """Enable a disabled account again (a mailbox or X account must have been connected)."""
+
+    async def work(session: AsyncSession) -> Account:
+        return await destinations.set_active(session, key, True)
+
+    found = asyncio.run(_in_session(get_settings(), work))
+    typer.echo(f"{found.channel} account {found.key} enabled")
+    typer.echo("A running Concierge starts its connector within seconds.")
 
 
 @account_cli.command("target")

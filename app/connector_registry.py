@@ -151,12 +151,23 @@ def _x(account: Account, services: Services) -> Connector:
 FACTORIES["twitter"] = _x
 
 
+def built_from(account: Account) -> tuple[str, str, bool]:
+    """What an account's connector depends on: its channel, connection settings and whether it
+    is active (secrets come from the environment, fixed for the process's life)."""
+    return (account.channel, account.settings, account.active)
+
+
 def connector_for(services: Services, account: Account) -> Connector | None:
     """The account's connector, built on first use (so a newly configured account runs at once
-    in every worker); None when its channel has no factory or it cannot be built yet."""
+    in every worker) and again once the account changed (settings, disabled, enabled again);
+    None when its channel has no factory, it is disabled, or it cannot be built yet."""
+    source = built_from(account)
     existing = services.connectors.get(account.key)
-    if existing is not None:
+    # A connector put there by other means than this function (no source) is kept as it is.
+    if existing is not None and services.connector_sources.get(account.key, source) == source:
         return existing
+    services.connectors.pop(account.key, None)
+    services.connector_sources.pop(account.key, None)
     if account.channel == "webchat":
         connector: Connector = WebchatConnector(account.key)
     else:
@@ -165,4 +176,5 @@ def connector_for(services: Services, account: Account) -> Connector | None:
             return None
         connector = factory(account, services)  # may raise ConfigurationError
     services.connectors[account.key] = connector
+    services.connector_sources[account.key] = source
     return connector

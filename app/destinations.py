@@ -1,4 +1,5 @@
-"""Several destinations in one installation: adding destinations, their offices and accounts.
+"""Several destinations in one installation: adding destinations, their offices and accounts,
+renaming them, and disabling an account (enabling it again).
 
 ``check_*`` validates what a person typed and raises :class:`DestinationError` (the field and
 why); ``add_*`` checks, then writes in the caller's session and commits. Nothing is written when
@@ -176,6 +177,65 @@ async def add_account(
         name=name,
         active=channel == "webchat",
     )
+    session.add(account)
+    await session.commit()
+    await session.refresh(account)
+    return account
+
+
+async def account_by_key(session: AsyncSession, key: str) -> Account:
+    found = (await session.exec(select(Account).where(Account.key == key))).first()
+    if found is None:
+        raise DestinationError("KEY", f"no account {key!r}")
+    return found
+
+
+async def rename_destination(session: AsyncSession, slug: str, name: str) -> Destination:
+    """A new name for visitors and advisers; the slug (in URLs and the widget) stays."""
+    name = check_name(name)
+    destination = await destination_by_slug(session, slug)
+    destination.name = name
+    session.add(destination)
+    await session.commit()
+    await session.refresh(destination)
+    return destination
+
+
+async def rename_office(
+    session: AsyncSession, slug: str, name: str, destination_slug: str | None = None
+) -> Office:
+    """A new name for an office; its slug (which the rota names) stays."""
+    name = check_name(name)
+    office = await office_by_slug(session, slug, destination_slug)
+    office.name = name
+    session.add(office)
+    await session.commit()
+    await session.refresh(office)
+    return office
+
+
+async def rename_account(session: AsyncSession, key: str, name: str) -> Account:
+    """A new name for an account; its key (in the widget's snippet, the secrets' names) stays."""
+    name = check_name(name)
+    account = await account_by_key(session, key)
+    account.name = name
+    session.add(account)
+    await session.commit()
+    await session.refresh(account)
+    return account
+
+
+async def set_active(session: AsyncSession, key: str, active: bool) -> Account:
+    """Disables an account (its connector stops, its widget takes no new chat, nothing stored
+    is removed) or enables it again; a mailbox or an X account is enabled only once connected
+    (``concierge account email|x KEY``, which enables it)."""
+    account = await account_by_key(session, key)
+    if active and account.channel != "webchat" and not account.settings:
+        command = "email" if account.channel == "email" else "x"
+        raise DestinationError(
+            "KEY", f"{key!r} is not connected yet: concierge account {command} {key} …"
+        )
+    account.active = active
     session.add(account)
     await session.commit()
     await session.refresh(account)

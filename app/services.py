@@ -37,6 +37,9 @@ class Services:
     store_slots: StoreSlots  # visitor messages stored at once by this worker
     router: Router = field(default_factory=Router)
     connectors: dict[str, Connector] = field(default_factory=dict)  # account key → connector
+    # What each connector above was built from (app.connector_registry.built_from): a changed
+    # account gets a new one.
+    connector_sources: dict[str, tuple[str, str, bool]] = field(default_factory=dict)
     local_locks: dict[str, asyncio.Lock] = field(default_factory=dict)  # this worker's only
     # Passes asked for and passes started, per key: a pass covers every ask made before it began.
     passes_asked: dict[str, int] = field(default_factory=dict)

@@ -57,6 +57,12 @@ def test_accounts_page_shows_a_missing_secret(make_server: object, live: LiveSer
                 '{"address": "info@saint-clair.example", "imap_host": "127.0.0.1", "imap_user": "info"}',
             ),
         )
+        # Disabled (`concierge account disable`): a widget, and a mailbox once connected.
+        db.execute("update account set active = false where key = 'chat-port-argent'")
+        db.execute(
+            'update account set active = false, settings = \'{"address": "a@b.example"}\''
+            " where key = 'mail-port-argent'"
+        )
     server = make_server()  # type: ignore[operator]
     manager = next(x for x in server.logins.values() if x.email.startswith("manager@"))
     with login(server.url, manager.email, manager.password) as client:
@@ -82,6 +88,10 @@ def test_accounts_page_shows_a_missing_secret(make_server: object, live: LiveSer
     assert ">erreur</b>" in row
     x_row = french.text.split('data-key="x-port-argent"', 1)[1].split("</tr>", 1)[0]
     assert "non configuré" in x_row and "not configured" not in x_row
+    for key in ("chat-port-argent", "mail-port-argent"):
+        english = page.text.split(f'data-key="{key}"', 1)[1].split("</tr>", 1)[0]
+        assert 'data-state="disabled">disabled<' in english, english
+        assert ">désactivé<" in french.text.split(f'data-key="{key}"', 1)[1].split("</tr>")[0]
     adviser = next(x for x in server.logins.values() if x.email.startswith("camille@"))
     with login(server.url, adviser.email, adviser.password) as client:
         assert client.get("/accounts").status_code == 403

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -422,6 +423,69 @@ def test_destination_office_account_and_user_add(env: dict[str, str]) -> None:
     listed = run_cli("destination", "list", env=env).stdout.splitlines()
     assert listed[1].split()[:5] == ["baie-dargent", "Europe/Paris", "3", "8", "8"], listed
     assert listed[2].split()[:5] == ["cote", "America/Martinique", "1", "2", "2"], listed
+
+
+def test_renaming_and_disabling_keep_slugs_keys_and_history(env: dict[str, str]) -> None:
+    assert run_cli("demo", "--days", "2", env=env).returncode == 0
+    for command in (["destination", "rename"], ["office", "rename"], ["account", "rename"],
+                    ["account", "disable"], ["account", "enable"]):  # fmt: skip
+        assert run_cli(*command, "--help", env=env).returncode == 0, command
+
+    def refused(*args: str, says: str) -> None:
+        result = run_cli(*args, env=env)
+        assert result.returncode != 0, (args, result.stdout)
+        text = " ".join(re.sub("[│╭╮╰╯─]", " ", result.stderr).split())  # rich's error box
+        assert says in text, (args, result.stderr)
+
+    def ok(*args: str) -> str:
+        result = run_cli(*args, env=env)
+        assert result.returncode == 0, (args, result.stderr)
+        return result.stdout
+
+    database = Path(env["CONCIERGE_VAR_DIR"]) / "concierge.db"
+
+    def row(sql: str, *params: str) -> tuple[object, ...]:
+        with contextlib.closing(sqlite3.connect(database)) as db:
+            found = db.execute(sql, params).fetchone()
+        assert found is not None, (sql, params)
+        return tuple(found)
+
+    messages = row("SELECT count(*) FROM message")
+    assert "is now named Baie d'Argent & Îles" in ok(
+        "destination", "rename", "baie-dargent", "--name", "  Baie d'Argent & Îles  "
+    )
+    assert row("SELECT slug, name FROM destination") == ("baie-dargent", "Baie d'Argent & Îles")
+    refused("destination", "rename", "atlantis", "--name", "A", says="no destination 'atlantis'")
+    refused("destination", "rename", "baie-dargent", "--name", "   ", says="give a name")
+    refused("destination", "rename", "baie-dargent", "--name", "x" * 201,
+            says="at most 200 characters")  # fmt: skip
+
+    ok("office", "rename", "port-argent", "--name", "Office de Port-Argent (centre)")
+    assert row("SELECT name FROM office WHERE slug = 'port-argent'") == (
+        "Office de Port-Argent (centre)",
+    )
+    refused("office", "rename", "atlantis", "--name", "A", says="no office 'atlantis'")
+
+    ok("account", "rename", "chat-port-argent", "--name", "Chat du port")
+    assert row("SELECT name, active FROM account WHERE key = 'chat-port-argent'") == (
+        "Chat du port",
+        1,
+    )
+    refused("account", "rename", "chat-atlantis", "--name", "C", says="no account 'chat-atlantis'")
+
+    assert "webchat account chat-port-argent disabled" in ok(
+        "account", "disable", "chat-port-argent"
+    )
+    assert row("SELECT active FROM account WHERE key = 'chat-port-argent'") == (0,)
+    ok("account", "enable", "chat-port-argent")
+    assert row("SELECT active FROM account WHERE key = 'chat-port-argent'") == (1,)
+    # The demo's X account was never connected: it cannot be enabled before it is.
+    unconnected = row("SELECT key FROM account WHERE channel = 'twitter' AND settings = ''")
+    refused("account", "enable", str(unconnected[0]),
+            says=f"{unconnected[0]!r} is not connected yet: concierge account x")  # fmt: skip
+    refused("account", "disable", "chat-atlantis", says="no account 'chat-atlantis'")
+    # Nothing stored went with the names or the switch.
+    assert row("SELECT count(*) FROM message") == messages
 
 
 async def test_a_destination_added_to_a_running_concierge_answers_its_visitors(

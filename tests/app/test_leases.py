@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from app import keys
+from app import channels, destinations, keys
 from app.channels import stale_predecessor, supervise
+from app.connector_registry import connector_for
 from app.db import create_tables
 from app.demo import seed
 from app.models import Account, Message
@@ -135,7 +136,64 @@ async def test_a_lease_of_a_live_process_or_another_machine_is_left_to_lapse(
         assert await owner(x_services, key) == holder  # not ours: not given back either
 
 
-async def _is(services: Services, key: str, worker: str) -> bool:
+def connector_tasks() -> list[asyncio.Task[Any]]:
+    return [t for t in asyncio.all_tasks() if t.get_name() == f"connector-{LEASE}"]
+
+
+async def test_an_account_disabled_stops_its_connector_and_runs_again_once_enabled_or_changed(
+    x_services: Services, fake: FakeX, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(channels, "STATUS_EVERY", 0.5)  # the account list is read again sooner
+    key = await lease_key(x_services)
+    me = x_services.worker_id
+    worker = asyncio.create_task(supervise(x_services, me))
+    try:
+        await until(lambda: _is(x_services, key, me), 10)
+        [first] = connector_tasks()
+        fake.add_mention("@PortArgentOT bonjour", username="ana")
+        await until(lambda: _stored(x_services, "bonjour"), 10)
+
+        async with x_services.db.session() as session:
+            await destinations.set_active(session, LEASE, False)
+        await until(lambda: _is(x_services, key, None), 5)  # given back, not left to lapse
+        assert first.done() and not connector_tasks()
+        async with x_services.db.session() as session:
+            account = await destinations.account_by_key(session, LEASE)
+        assert connector_for(x_services, account) is None  # replies are not sent either
+        fake.add_mention("@PortArgentOT écrit pendant la pause", username="ana")
+        await asyncio.sleep(1.5)  # five of its polls, had it still run
+        assert not await _stored(x_services, "pendant la pause")
+
+        async with x_services.db.session() as session:
+            await destinations.set_active(session, LEASE, True)
+        await until(lambda: _is(x_services, key, me), 5)
+        # What was written meanwhile is read on enabling: its cursor was kept.
+        await until(lambda: _stored(x_services, "pendant la pause"), 10)
+        [second] = connector_tasks()
+
+        # Configured again (as `concierge account x` does): it restarts with its new settings.
+        async with x_services.db.session() as session:
+            account = await destinations.account_by_key(session, LEASE)
+            settings = json.loads(account.settings)
+            account.settings = json.dumps({**settings, "poll_interval": 0.2})
+            session.add(account)
+            await session.commit()
+
+        async def restarted() -> bool:
+            running = [t for t in connector_tasks() if not t.done()]
+            return second.done() and len(running) == 1
+
+        await until(restarted, 5)
+        assert x_services.connectors[LEASE].config.poll_interval == 0.2  # type: ignore[attr-defined]
+        fake.add_mention("@PortArgentOT après le changement", username="ana")
+        await until(lambda: _stored(x_services, "après le changement"), 10)
+    finally:
+        await stop(worker)
+    assert await owner(x_services, key) is None
+    assert all(t.done() for t in connector_tasks())
+
+
+async def _is(services: Services, key: str, worker: str | None) -> bool:
     return await owner(services, key) == worker
 
 
