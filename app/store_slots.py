@@ -11,6 +11,12 @@ and a new message is not queued but refused with "busy" and a time to try again:
 keeps it (still marked as not sent) and sends the same ``client_id`` again then, which the
 inbox stores once. Nothing is lost, the ones already queued are still stored, and the work in
 progress stays small enough for replies, acknowledgements and events to keep moving.
+
+A message sent again after a refusal (``again``) is let into the queue until the oldest waiting
+one has waited ``AGAIN`` times as long: while the worker is a little behind, new messages are
+turned away and the ones already turned away once are stored, so a visitor is not refused over
+and over while newcomers get in; far behind, everything is refused alike (the queue stays
+bounded).
 E-mail and X are not held here: their readers pull at their own pace and wait for the store.
 """
 
@@ -22,6 +28,8 @@ import random
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
+
+AGAIN = 2.0  # a message refused once is refused again only this many times further behind
 
 
 class Busy(Exception):
@@ -54,13 +62,15 @@ class StoreSlots:
     def waiting(self) -> int:
         return len(self._waiters)
 
-    def _behind(self) -> bool:
-        return bool(self._waiters) and self._now() - self._waiters[0][0] > self.max_wait
+    def _behind(self, again: bool) -> bool:
+        limit = self.max_wait * (AGAIN if again else 1.0)
+        return bool(self._waiters) and self._now() - self._waiters[0][0] > limit
 
-    def check(self) -> None:
+    def check(self, again: bool = False) -> None:
         """Raises :class:`Busy` now if :meth:`slot` would: a message that is going to be
-        refused should cost nothing else (no rate-limit or block look-up in Redis)."""
-        if self._behind():
+        refused should cost nothing else (no rate-limit or block look-up in Redis).
+        ``again``: the message was refused before (see the module's doc)."""
+        if self._behind(again):
             self.refused += 1
             raise Busy(self.retry_after())
 
@@ -70,18 +80,18 @@ class StoreSlots:
         return max(1.0, self.max_wait) * (1 + random.random())  # noqa: S311 (jitter, not a secret)
 
     @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        await self._take()
+    async def slot(self, again: bool = False) -> AsyncIterator[None]:
+        await self._take(again)
         try:
             yield
         finally:
             self._give()
 
-    async def _take(self) -> None:
+    async def _take(self, again: bool) -> None:
         if self._free:
             self._free -= 1
             return
-        self.check()
+        self.check(again)
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         entry = (self._now(), waiter)
         self._waiters.append(entry)

@@ -15,6 +15,7 @@ import dataclasses
 import json
 import logging
 import time
+from collections import deque
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -58,6 +59,7 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 QUEUE_REFRESH = 15  # seconds between two looks at a waiting visitor's place in the queue
+TURNED_AWAY_KEPT = 20  # the latest client ids refused on one socket
 TOUCH_EVERY = 10  # seconds: frames more frequent than this say nothing new about presence
 
 
@@ -200,6 +202,8 @@ class _Visitor:
         self.queued: tuple[int, int] | None = None  # (conversation id, office id) while queued
         self.first_look = False
         self.wrote = False  # a message of this socket was stored: the conversation exists
+        # Client ids of this socket's messages refused "busy": sent again, they go first.
+        self.turned_away: deque[str] = deque(maxlen=TURNED_AWAY_KEPT)
 
     def opens_conversation(self) -> bool:
         """Whether the next message opens a new conversation (none read at the socket's start,
@@ -381,10 +385,13 @@ async def _visitor_frame(visitor: _Visitor, inbox: Inbox, ip: str, raw: str, lan
         return
 
     async def refused(busy: Busy) -> None:  # kept by the widget, sent again after retry_after
+        if frame.client_id not in visitor.turned_away:
+            visitor.turned_away.append(frame.client_id)
         await error("busy", frame.client_id, retry_after=round(busy.retry_after, 1))
 
+    again = frame.client_id in visitor.turned_away  # refused before: let in further behind
     try:
-        services.store_slots.check()  # the worker is behind: refused before any Redis look-up
+        services.store_slots.check(again)  # the worker is behind: refused before any Redis look-up
     except Busy as busy:
         await refused(busy)
         return
@@ -406,7 +413,7 @@ async def _visitor_frame(visitor: _Visitor, inbox: Inbox, ip: str, raw: str, lan
     # The address lets a manager block it (app.moderation); kept on the conversation only.
     inbound = dataclasses.replace(inbound, metadata={**inbound.metadata, "ip": ip})
     try:
-        async with services.store_slots.slot():
+        async with services.store_slots.slot(again):
             result = await inbox.ingest(inbound)
     except Busy as busy:  # behind since the check above
         await refused(busy)
@@ -418,6 +425,9 @@ async def _visitor_frame(visitor: _Visitor, inbox: Inbox, ip: str, raw: str, lan
         await error("unavailable", frame.client_id)
         return
     visitor.wrote = True
+    if again:
+        with contextlib.suppress(ValueError):  # unless pushed out by later refusals meanwhile
+            visitor.turned_away.remove(frame.client_id)
     visitor.typing.stop()  # the widget says it stopped too; the next keystroke starts afresh
     visitor.wake.set()  # a first message opens a conversation: the visitor may now wait
     await ws.send_json(

@@ -89,6 +89,39 @@ async def test_refused_once_the_oldest_waiting_has_waited_too_long() -> None:
         pass
 
 
+async def test_a_message_refused_once_is_let_in_until_twice_as_far_behind() -> None:
+    clock = Clock()
+    slots = StoreSlots(1, max_wait=1.0, now=clock)
+    release = asyncio.Event()
+    done: list[str] = []
+
+    async def store(name: str, again: bool = False) -> None:
+        async with slots.slot(again):
+            await release.wait()
+            done.append(name)
+
+    holder = asyncio.create_task(store("holder"))
+    await asyncio.sleep(0)
+    first = asyncio.create_task(store("first"))  # waits from t=0
+    await asyncio.sleep(0)
+    clock.t = 1.5  # behind: a new message is refused, one refused before is queued
+    with pytest.raises(Busy):
+        slots.check()
+    slots.check(again=True)
+    retried = asyncio.create_task(store("retried", again=True))
+    await asyncio.sleep(0)
+    assert slots.waiting == 2
+    clock.t = 2.1  # twice as far behind: refused alike, and nothing more is queued
+    for again in (False, True):
+        with pytest.raises(Busy):
+            async with slots.slot(again):
+                pytest.fail("let in while the worker is far behind")
+    assert slots.waiting == 2 and slots.refused == 3
+    release.set()
+    await asyncio.gather(holder, first, retried)
+    assert done == ["holder", "first", "retried"]
+
+
 async def test_a_waiter_cancelled_gives_its_place_back() -> None:
     slots = StoreSlots(1, max_wait=60)
     release = asyncio.Event()
@@ -201,3 +234,33 @@ async def test_a_visitor_gets_busy_while_the_worker_is_behind_and_the_message_is
     async with websockets.connect(visitor_url(live, hello["token"], lang="fr")) as back:
         history = (await recv_until(back, "hello"))["messages"]
     assert [m["text"] for m in history if m["author"] == "visitor"] == ["Le phare est-il ouvert ?"]
+
+
+async def test_a_visitor_refused_once_is_stored_when_sending_again_while_newcomers_are_refused(
+    make_server: Callable[..., LiveServer],
+) -> None:
+    """One slot, taken; a message waits behind it past the limit: a visitor's new message is
+    refused, and sent again soon after (the worker still behind, not twice as far) it is queued
+    and stored, while a newcomer's message is refused then."""
+    live = make_server(ingest_slots=1, ingest_max_wait_seconds=1.0)
+    async with (
+        websockets.connect(visitor_url(live, lang="en")) as first,
+        websockets.connect(visitor_url(live, lang="en")) as second,
+        websockets.connect(visitor_url(live, lang="en")) as newcomer,
+    ):
+        for ws in (first, second, newcomer):
+            await recv_until(ws, "hello")
+        held = HeldSlot(live)
+        await first.send(message("waiting-0001", "Is the ferry running?"))
+        await asyncio.sleep(1.2)  # the waiting message is now past the limit
+        await second.send(message("again-0001", "Is the museum open?"))
+        assert (await recv_until(second, "error"))["code"] == "busy"
+        await second.send(message("again-0001", "Is the museum open?"))  # as the widget does
+        await newcomer.send(message("new-0001", "Where can I park?"))
+        refused = await recv_until(newcomer, "error")
+        assert refused["code"] == "busy" and refused["client_id"] == "new-0001"
+        with pytest.raises(TimeoutError):
+            await recv_until(second, "error", timeout=0.3)  # queued this time, not refused
+        held.release()
+        assert (await recv_until(first, "ack"))["client_id"] == "waiting-0001"
+        assert (await recv_until(second, "ack"))["client_id"] == "again-0001"
