@@ -517,7 +517,11 @@ def run_floor(logins: list[tuple[str, str, str]], args: argparse.Namespace) -> d
             return asyncio.run(load(f"http://127.0.0.1:{port}", logins, args, floor=True))
         finally:
             os.killpg(proc.pid, signal.SIGINT)
-            proc.wait(timeout=30)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # stuck closing its sockets: its figures are in
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=30)
 
 
 if __name__ == "__main__":
