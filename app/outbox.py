@@ -100,6 +100,22 @@ def backoff(attempts: int) -> timedelta:
     return BASE_DELAY * factor
 
 
+# A reply with what sending it needs, in one statement (app.outbox.Dispatcher._attempt)…
+_TO_SEND = (
+    select(Message, Conversation, Account, Contact)
+    .join(Conversation, col(Conversation.id) == Message.conversation_id)
+    .join(Account, col(Account.id) == Conversation.account_id)
+    .join(Contact, col(Contact.id) == Conversation.contact_id)
+    .where(Message.id == bindparam("id"))
+)
+# …and, once sent, the reply and its conversation as they are now, to store the outcome.
+_SENT = (
+    select(Message, Conversation)
+    .join(Conversation, col(Conversation.id) == Message.conversation_id)
+    .where(Message.id == bindparam("id"))
+)
+
+
 class Dispatcher:
     def __init__(self, services: Services, destination_id: int, consumer: str) -> None:
         self.grouped = False
@@ -185,14 +201,10 @@ class Dispatcher:
 
     async def _attempt(self, message_id: int, loop: asyncio.AbstractEventLoop) -> bool:
         async with self.services.db.session(quick=True) as session:
-            message = await session.get(Message, message_id)
-            if message is None:
+            found = (await session.exec(_TO_SEND, params={"id": message_id})).first()
+            if found is None:  # not stored (rows are never deleted, so never joined to nothing)
                 return True
-            conversation = await session.get(Conversation, message.conversation_id)
-            assert conversation is not None
-            account = await session.get(Account, conversation.account_id)
-            contact = await session.get(Contact, conversation.contact_id)
-            assert account is not None and contact is not None
+            message, conversation, account, contact = found
             if message.delivery_status != DeliveryStatus.PENDING:
                 # Done already (an entry queued twice, or one whose outcome was stored but not
                 # announced before Redis failed): say the outcome again, harmlessly.
@@ -231,7 +243,7 @@ class Dispatcher:
             self.not_before[message_id] = loop.time() + backoff(attempts).total_seconds()
             log.info("message %s not sent (attempt %s): %s", message_id, attempts, result.error)
             return False
-        await self._record(message_id, result, conversation, account)
+        await self._record(message_id, result, account)
         self.attempts.pop(message_id, None)
         self.not_before.pop(message_id, None)
         return True
@@ -240,16 +252,14 @@ class Dispatcher:
         self,
         message_id: int,
         result: DeliveryResult,
-        conversation: Conversation,
         account: Account,
     ) -> None:
         """Stores the outcome of sending ``message_id`` on ``account`` (as read before the
-        send); ``conversation`` is read again for the announcement's audience, which may have
+        send); its conversation is read again for the announcement's audience, which may have
         changed while the reply was out (an e-mail or X send takes seconds)."""
         async with self.services.db.session(quick=True) as session:
-            message = await session.get(Message, message_id)
-            current = await session.get(Conversation, conversation.id)
-            assert message is not None and current is not None  # rows are never deleted
+            # Rows are never deleted, nor messages moved to another conversation.
+            message, current = (await session.exec(_SENT, params={"id": message_id})).one()
             message.delivery_status = DeliveryStatus.SENT if result.ok else DeliveryStatus.FAILED
             message.delivery_error = "" if result.ok else result.error[:500]
             # A failure always carries a code: a connector that gave none is "unknown", so the

@@ -20,7 +20,10 @@ from app.services import Services
 from bench.sql_statements import StatementCounter, count_statements
 from connectors.base import Author, Channel, InboundMessage
 
-# Measured 2026-12-04 (warm caches): 25, 14, 14, 8 — nobody online: no assignment pass (its
+# Measured 2026-12-05 (warm caches): 25, 14, 13, 4 — a reply's conversation and account, and a
+# delivery's reply, conversation, account and contact, each read in one joined statement (were
+# gets one by one); the outcome stored after reading the reply and its conversation together.
+# Measured 2026-12-04: 25, 14, 14, 8 — nobody online: no assignment pass (its
 # session read the office and the staff on every message of a waiting conversation). Before: 27,
 # 16, 14, 8; before that 29, 17, 16 and 12 (a new message's
 # owed-events row deleted before being written; the contact and its profile's
@@ -31,8 +34,8 @@ from connectors.base import Author, Channel, InboundMessage
 BOUNDS = {
     "first message": 25,
     "follow-up message": 14,
-    "adviser reply": 14,
-    "reply delivery": 8,
+    "adviser reply": 13,
+    "reply delivery": 4,
 }
 
 
