@@ -131,7 +131,7 @@ async def publish(
     """Sends ``activity.created`` for rows whose transaction has committed."""
     if not rows:
         return
-    async with services.db.session() as session:
+    async with services.db.session(quick=True) as session:  # a few point reads (names)
         views = await activities_out(session, rows)
     audience = repository.audience(conversation, account)
     for view in views:

@@ -205,9 +205,12 @@ async def answer(
     )
     if not fresh:
         return
-    async with services.db.session() as session:
+    # Point reads and one short write, on the chat's path (a night's first messages): quick.
+    async with services.db.session(quick=True) as session:
         destination = await session.get(Destination, account.destination_id)
-        office = await session.get(Office, conversation.office_id)
+        # The office's name, as the lists show it (kept a short while by each worker).
+        offices = await repository.cached_by_id(session, Office, {conversation.office_id})
+        office = offices.get(conversation.office_id)
         assert destination is not None and office is not None
         now = services.clock.now()
         when = (
