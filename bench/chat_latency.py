@@ -21,8 +21,14 @@ adviser. Prints:
   frame on its socket, where the project takes an HTTP POST) is published on the visitor's
   channel. Printed with the project/floor ratios for p50, p99 and messages/s.
 
-Run: ``python -m bench.chat_latency [--duration 30] [--visitors 200] [--advisers 20] [--quick]``
-(``--quick``: 10 s of load and fewer floor samples, for a smoke test).
+The app runs "as if" at a chosen moment of the demo's rota (``--at``), since where and how a
+message goes depends on it: ``evening`` (the default: a Tuesday at 19:00 in Paris, the shared
+duty, one office on duty for all), ``day`` (10:30, each office answering its own accounts),
+``night`` (02:00, nobody on duty: every conversation goes to the office answering next and its
+first message gets the automatic reply), or an instant with its UTC offset.
+
+Run: ``python -m bench.chat_latency [--duration 30] [--visitors 200] [--advisers 20] [--at evening]
+[--quick]`` (``--quick``: 10 s of load and fewer floor samples, for a smoke test).
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -398,6 +405,29 @@ async def load(
     }
 
 
+# Moments of the demo's rota (docs/rota.example.toml), in its destination's time zone.
+MOMENTS = {
+    "evening": "2026-12-08T19:00:00+01:00",
+    "day": "2026-12-08T10:30:00+01:00",
+    "night": "2026-12-09T02:00:00+01:00",
+}
+
+
+def moment(value: str) -> str:
+    """``--at``: a named moment, or an ISO instant that carries its UTC offset."""
+    if value in MOMENTS:
+        return MOMENTS[value]
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: evening, day, night or an ISO instant"
+        ) from None
+    if instant.utcoffset() is None:
+        raise argparse.ArgumentTypeError(f"{value!r}: give its UTC offset, e.g. +01:00")
+    return instant.isoformat()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=30)
@@ -405,6 +435,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--advisers", type=int, default=20)
     parser.add_argument(
         "--interval", type=float, default=5.0, help="seconds between a visitor's messages"
+    )
+    parser.add_argument(
+        "--at",
+        type=moment,
+        default=MOMENTS["evening"],
+        help="the moment the app runs at: evening (default), day, night or an ISO instant",
     )
     parser.add_argument(
         "--quick", action="store_true", help="10 s of load and fewer floor samples (smoke test)"
@@ -426,6 +462,7 @@ def main(argv: list[str] | None = None) -> None:
         "CONCIERGE_SOCKET_IP_BURST": "1000000",
         "CONCIERGE_LOGIN_RATE": "1000",  # and so do the 20 advisers logging in
         "CONCIERGE_DEMO_HISTORY_DAYS": "0",
+        "CONCIERGE_CLOCK_START": args.at,
     }
     with tempfile.TemporaryDirectory() as tmp, running_app(Path(tmp), limits) as app:
         logins = []
@@ -436,7 +473,7 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"chat latency: {args.visitors} visitors, {args.advisers} advisers,"
             f" {args.duration:.0f} s, one message per visitor every {args.interval:.0f} s,"
-            " each answered"
+            f" each answered; the app's clock from {args.at}"
         )
         result = asyncio.run(load(app.base, logins, args))
         peak = vm_hwm_kib(app.pid)
