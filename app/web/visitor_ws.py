@@ -15,7 +15,6 @@ import dataclasses
 import json
 import logging
 import time
-from collections import deque
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -202,8 +201,10 @@ class _Visitor:
         self.queued: tuple[int, int] | None = None  # (conversation id, office id) while queued
         self.first_look = False
         self.wrote = False  # a message of this socket was stored: the conversation exists
-        # Client ids of this socket's messages refused "busy": sent again, they go first.
-        self.turned_away: deque[str] = deque(maxlen=TURNED_AWAY_KEPT)
+        # Client ids of this socket's messages refused "busy": sent again, they are let in
+        # where a newcomer's message is refused (app.store_slots).
+        # (A list, empty on almost every socket: an empty deque would weigh ten times more.)
+        self.turned_away: list[str] = []
 
     def opens_conversation(self) -> bool:
         """Whether the next message opens a new conversation (none read at the socket's start,
@@ -386,7 +387,7 @@ async def _visitor_frame(visitor: _Visitor, inbox: Inbox, ip: str, raw: str, lan
 
     async def refused(busy: Busy) -> None:  # kept by the widget, sent again after retry_after
         if frame.client_id not in visitor.turned_away:
-            visitor.turned_away.append(frame.client_id)
+            visitor.turned_away = [*visitor.turned_away, frame.client_id][-TURNED_AWAY_KEPT:]
         await error("busy", frame.client_id, retry_after=round(busy.retry_after, 1))
 
     again = frame.client_id in visitor.turned_away  # refused before: let in further behind
