@@ -11,13 +11,13 @@ and a new message is not queued but refused with "busy" and a time to try again:
 keeps it (still marked as not sent) and sends the same ``client_id`` again then, which the
 inbox stores once. Nothing is lost, the ones already queued are still stored, and the work in
 progress stays small enough for replies, acknowledgements and events to keep moving.
+E-mail and X are not held here: their readers pull at their own pace and wait for the store.
 
 A message sent again after a refusal (``again``) is let into the queue until the oldest waiting
 one has waited ``AGAIN`` times as long: while the worker is a little behind, new messages are
 turned away and the ones already turned away once are stored, so a visitor is not refused over
 and over while newcomers get in; far behind, everything is refused alike (the queue stays
 bounded).
-E-mail and X are not held here: their readers pull at their own pace and wait for the store.
 """
 
 from __future__ import annotations
