@@ -193,6 +193,8 @@ async def account_by_key(session: AsyncSession, key: str) -> Account:
 async def rename_destination(session: AsyncSession, slug: str, name: str) -> Destination:
     """A new name for visitors and advisers; the slug (in URLs and the widget) stays."""
     name = check_name(name)
+    if not slug:  # not "the only one", as destination_by_slug takes an empty slug to mean
+        raise DestinationError("SLUG", "give the destination's slug")
     destination = await destination_by_slug(session, slug)
     destination.name = name
     session.add(destination)

@@ -456,6 +456,7 @@ def test_renaming_and_disabling_keep_slugs_keys_and_history(env: dict[str, str])
     )
     assert row("SELECT slug, name FROM destination") == ("baie-dargent", "Baie d'Argent & Îles")
     refused("destination", "rename", "atlantis", "--name", "A", says="no destination 'atlantis'")
+    refused("destination", "rename", "", "--name", "A", says="give the destination's slug")
     refused("destination", "rename", "baie-dargent", "--name", "   ", says="give a name")
     refused("destination", "rename", "baie-dargent", "--name", "x" * 201,
             says="at most 200 characters")  # fmt: skip
