@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TypeVar
 from zoneinfo import available_timezones
 
 from sqlalchemy import func
@@ -17,6 +18,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models import Account, Destination, Office, User
+
+Row = TypeVar("Row", Destination, Office, Account)
 
 # Lower-case letters, digits and inner hyphens: slugs and keys appear in URLs (the privacy
 # page, the widget's data-account) and in the names of secrets' environment variables.
@@ -197,10 +200,7 @@ async def rename_destination(session: AsyncSession, slug: str, name: str) -> Des
         raise DestinationError("SLUG", "give the destination's slug")
     destination = await destination_by_slug(session, slug)
     destination.name = name
-    session.add(destination)
-    await session.commit()
-    await session.refresh(destination)
-    return destination
+    return await _saved(session, destination)
 
 
 async def rename_office(
@@ -210,10 +210,7 @@ async def rename_office(
     name = check_name(name)
     office = await office_by_slug(session, slug, destination_slug)
     office.name = name
-    session.add(office)
-    await session.commit()
-    await session.refresh(office)
-    return office
+    return await _saved(session, office)
 
 
 async def rename_account(session: AsyncSession, key: str, name: str) -> Account:
@@ -221,10 +218,7 @@ async def rename_account(session: AsyncSession, key: str, name: str) -> Account:
     name = check_name(name)
     account = await account_by_key(session, key)
     account.name = name
-    session.add(account)
-    await session.commit()
-    await session.refresh(account)
-    return account
+    return await _saved(session, account)
 
 
 async def set_active(session: AsyncSession, key: str, active: bool) -> Account:
@@ -238,10 +232,14 @@ async def set_active(session: AsyncSession, key: str, active: bool) -> Account:
             "KEY", f"{key!r} is not connected yet: concierge account {command} {key} …"
         )
     account.active = active
-    session.add(account)
+    return await _saved(session, account)
+
+
+async def _saved(session: AsyncSession, row: Row) -> Row:
+    session.add(row)
     await session.commit()
-    await session.refresh(account)
-    return account
+    await session.refresh(row)
+    return row
 
 
 async def summaries(session: AsyncSession) -> list[DestinationSummary]:

@@ -52,24 +52,45 @@ async def test_at_most_slots_hold_and_the_waiting_are_served_in_order() -> None:
     assert slots.waiting == 0 and slots._free == 2
 
 
-async def test_refused_once_the_oldest_waiting_has_waited_too_long() -> None:
+class Queue:
+    """Messages stored through ``slots``, each holding its slot until :meth:`finish`."""
+
+    def __init__(self, slots: StoreSlots) -> None:
+        self.slots = slots
+        self.release = asyncio.Event()
+        self.done: list[str] = []
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def _store(self, name: str, again: bool) -> None:
+        async with self.slots.slot(again):
+            await self.release.wait()
+            self.done.append(name)
+
+    async def add(self, name: str, again: bool = False) -> None:
+        """Stores ``name`` (it takes a slot or waits for one, as from now)."""
+        self.tasks.append(asyncio.create_task(self._store(name, again)))
+        await asyncio.sleep(0)
+
+    async def finish(self) -> list[str]:
+        self.release.set()
+        await asyncio.gather(*self.tasks)
+        return self.done
+
+
+async def one_held_one_waiting() -> tuple[Clock, StoreSlots, Queue]:
+    """One slot (1 s of waiting allowed) held by "holder", and "first" waiting from t=0."""
     clock = Clock()
     slots = StoreSlots(1, max_wait=1.0, now=clock)
-    release = asyncio.Event()
-    done: list[str] = []
+    queue = Queue(slots)
+    await queue.add("holder")
+    await queue.add("first")
+    return clock, slots, queue
 
-    async def store(name: str) -> None:
-        async with slots.slot():
-            await release.wait()
-            done.append(name)
 
-    holder = asyncio.create_task(store("holder"))
-    await asyncio.sleep(0)
-    first = asyncio.create_task(store("first"))  # waits from t=0
-    await asyncio.sleep(0)
+async def test_refused_once_the_oldest_waiting_has_waited_too_long() -> None:
+    clock, slots, queue = await one_held_one_waiting()
     clock.t = 0.9
-    second = asyncio.create_task(store("second"))  # the oldest has waited 0.9 s: queued
-    await asyncio.sleep(0)
+    await queue.add("second")  # the oldest has waited 0.9 s: queued
     assert slots.waiting == 2
     clock.t = 1.2
     with pytest.raises(Busy) as refused:
@@ -80,9 +101,8 @@ async def test_refused_once_the_oldest_waiting_has_waited_too_long() -> None:
         slots.check()
     assert slots.refused == 2 and slots.waiting == 2  # a refusal queues nothing
 
-    release.set()
-    await asyncio.gather(holder, first, second)
-    assert done == ["holder", "first", "second"]  # the queued ones are all stored, in order
+    # The queued ones are all stored, in order.
+    assert await queue.finish() == ["holder", "first", "second"]
     clock.t = 100.0
     slots.check()  # nobody waiting: not behind, however long ago the last wait was
     async with slots.slot():
@@ -90,26 +110,12 @@ async def test_refused_once_the_oldest_waiting_has_waited_too_long() -> None:
 
 
 async def test_a_message_refused_once_is_let_in_until_twice_as_far_behind() -> None:
-    clock = Clock()
-    slots = StoreSlots(1, max_wait=1.0, now=clock)
-    release = asyncio.Event()
-    done: list[str] = []
-
-    async def store(name: str, again: bool = False) -> None:
-        async with slots.slot(again):
-            await release.wait()
-            done.append(name)
-
-    holder = asyncio.create_task(store("holder"))
-    await asyncio.sleep(0)
-    first = asyncio.create_task(store("first"))  # waits from t=0
-    await asyncio.sleep(0)
+    clock, slots, queue = await one_held_one_waiting()
     clock.t = 1.5  # behind: a new message is refused, one refused before is queued
     with pytest.raises(Busy):
         slots.check()
     slots.check(again=True)
-    retried = asyncio.create_task(store("retried", again=True))
-    await asyncio.sleep(0)
+    await queue.add("retried", again=True)
     assert slots.waiting == 2
     clock.t = 2.1  # twice as far behind: refused alike, and nothing more is queued
     for again in (False, True):
@@ -117,9 +123,7 @@ async def test_a_message_refused_once_is_let_in_until_twice_as_far_behind() -> N
             async with slots.slot(again):
                 pytest.fail("let in while the worker is far behind")
     assert slots.waiting == 2 and slots.refused == 3
-    release.set()
-    await asyncio.gather(holder, first, retried)
-    assert done == ["holder", "first", "retried"]
+    assert await queue.finish() == ["holder", "first", "retried"]
 
 
 async def test_a_waiter_cancelled_gives_its_place_back() -> None:
