@@ -17,6 +17,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import repository
 from app.models import Account, Destination, Office, User
 
 Row = TypeVar("Row", Destination, Office, Account)
@@ -187,7 +188,8 @@ async def add_account(
 
 
 async def account_by_key(session: AsyncSession, key: str) -> Account:
-    found = (await session.exec(select(Account).where(Account.key == key))).first()
+    """The account ``key`` (:func:`app.repository.account_by_key`), refused when there is none."""
+    found = await repository.account_by_key(session, key)
     if found is None:
         raise DestinationError("KEY", f"no account {key!r}")
     return found
