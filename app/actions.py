@@ -13,7 +13,7 @@ from sqlalchemy import bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import activity, recovery, repository, resolution, sending
+from app import activity, db, recovery, repository, resolution, sending
 from app.assignment import assign_waiting
 from app.events import ConversationChanged, ConversationLeft, MessageCreated
 from app.metrics import close_turn
@@ -24,6 +24,7 @@ from app.models import (
     Conversation,
     ConversationStatus,
     DeliveryStatus,
+    Destination,
     Direction,
     Message,
     Office,
@@ -52,10 +53,12 @@ class Loaded:
     account: Account
 
 
-# A conversation with its account, in one statement: every action on a conversation starts so.
+# A conversation with its account and destination, in one statement: every action on a
+# conversation starts so (a reply's response turn needs the destination's rota).
 _WITH_ACCOUNT = (
-    select(Conversation, Account)
+    select(Conversation, Account, Destination)
     .join(Account, col(Account.id) == Conversation.account_id)
+    .join(Destination, col(Destination.id) == Account.destination_id)
     .where(Conversation.id == bindparam("id"))
 )
 
@@ -65,7 +68,8 @@ async def check_conversation(session: AsyncSession, user: User, conversation_id:
     found = (await session.exec(_WITH_ACCOUNT, params={"id": conversation_id})).first()
     if found is None or not repository.can_see(user, found[0]):
         raise ActionError("error.conversation_not_found", 404)
-    conversation, account = found
+    conversation, account, destination = found
+    db.hold(session, destination)
     return Loaded(conversation, account)
 
 

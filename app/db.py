@@ -212,6 +212,12 @@ def _is_empty(connection: Connection) -> bool:
     return not inspect(connection).get_table_names()
 
 
+def hold(session: AsyncSession, row: SQLModel) -> None:
+    """Keeps ``row`` for the session's life: the identity map holds rows only weakly, and a
+    later ``session.get`` of it in the same unit of work then reads memory, not the database."""
+    session.info.setdefault("held_rows", {})[type(row), getattr(row, "id", None)] = row
+
+
 class Database:
     """Owns the engine; ``session()`` opens a unit of work."""
 

@@ -115,7 +115,7 @@ class Inbox:
         )
         fingerprint = fingerprint_of(inbound)
         async with services.db.session(quick=True) as session:
-            account = await repository.account_by_key(session, inbound.account)
+            account = await repository.account_for_ingest(session, inbound.account)
             if account is None or account.id is None:
                 raise UnknownAccountError(inbound.account)
             # A different mail sharing a stored one's Message-ID comes back under an id of its own.

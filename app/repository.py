@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from app import visitor_presence
+from app import db, visitor_presence
 from app.dashboard import DEFAULT_TARGETS
 from app.events import (
     AttachmentOut,
@@ -32,6 +32,7 @@ from app.models import (
     Conversation,
     ConversationLabel,
     ConversationStatus,
+    Destination,
     Label,
     Message,
     Office,
@@ -47,10 +48,25 @@ T = TypeVar("T", Account, Office, Contact, User)
 # The chat's hot statements are built once, with bound parameters: building a statement and its
 # cache key costs more than running a point look-up on SQLite.
 _ACCOUNT_BY_KEY = select(Account).where(Account.key == bindparam("key"))
+_ACCOUNT_AND_DESTINATION = (
+    select(Account, Destination)
+    .join(Destination, col(Destination.id) == Account.destination_id)
+    .where(Account.key == bindparam("key"))
+)
 
 
 async def account_by_key(session: AsyncSession, key: str) -> Account | None:
     return (await session.exec(_ACCOUNT_BY_KEY, params={"key": key})).first()
+
+
+async def account_for_ingest(session: AsyncSession, key: str) -> Account | None:
+    """The account of ``key``, its destination read in the same statement and held (the
+    router and the response turn ask for it in the same unit)."""
+    found = (await session.exec(_ACCOUNT_AND_DESTINATION, params={"key": key})).first()
+    if found is None:
+        return None
+    db.hold(session, found[1])
+    return found[0]
 
 
 async def user_by_email(session: AsyncSession, email: str) -> User | None:

@@ -24,6 +24,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import db
 from app.models import Account, Conversation, ConversationStatus, Destination, Office
 from rota import RotaValidationError, RouteAnswer, Schedule, loads_toml
 
@@ -89,9 +90,9 @@ class Router:
 
     async def schedule(self, session: AsyncSession, destination_id: int) -> _Compiled:
         destination = await session.get(Destination, destination_id)
-        # Held for the session's life: the identity map keeps only weak references, and the
-        # same request reads the row again (app.inbox opening a response turn) — from memory.
-        session.info.setdefault("held_rows", {})[Destination, destination_id] = destination
+        if destination is not None:
+            # The same unit reads the row again (app.inbox opening a response turn): from memory.
+            db.hold(session, destination)
         text = destination.rota_toml if destination else ""
         digest = hashlib.sha256(text.encode()).hexdigest()
         compiled = self._compiled.get(destination_id)

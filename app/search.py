@@ -205,15 +205,25 @@ def _replace(
     index.put(connection, docs)
 
 
-def _on_message(_mapper: Mapper[Any], connection: Connection, target: Message) -> None:
+def _add(connection: Connection, docs: Sequence[tuple[int, int, str]]) -> None:
+    """The documents of a row just inserted: none can be there yet (rows are never deleted in
+    bulk, and a deleted row's documents go with it), so nothing is removed first."""
+    if docs and _has_index(connection):
+        backend(connection.dialect.name).put(connection, docs)
+
+
+def _message_docs(target: Message) -> list[tuple[int, int, str]]:
     assert target.id is not None
-    docs = message_docs([(target.id, target.conversation_id, target.text)])
-    _replace(connection, [doc_id(Kind.MESSAGE, target.id)], docs)
+    return message_docs([(target.id, target.conversation_id, target.text)])
 
 
-def _on_message_update(mapper: Mapper[Any], connection: Connection, target: Message) -> None:
+def _on_message(_mapper: Mapper[Any], connection: Connection, target: Message) -> None:
+    _add(connection, _message_docs(target))
+
+
+def _on_message_update(_mapper: Mapper[Any], connection: Connection, target: Message) -> None:
     if _changed(target, "text", "conversation_id"):
-        _on_message(mapper, connection, target)
+        _replace(connection, [doc_id(Kind.MESSAGE, target.id or 0)], _message_docs(target))
 
 
 def _on_message_delete(_mapper: Mapper[Any], connection: Connection, target: Message) -> None:
@@ -222,15 +232,16 @@ def _on_message_delete(_mapper: Mapper[Any], connection: Connection, target: Mes
 
 def _on_conversation(_mapper: Mapper[Any], connection: Connection, target: Conversation) -> None:
     assert target.id is not None
-    docs = conversation_docs(target.id, target.subject)
-    _replace(connection, [doc_id(Kind.SUBJECT, target.id)], docs)
+    _add(connection, conversation_docs(target.id, target.subject))
 
 
 def _on_conversation_update(
-    mapper: Mapper[Any], connection: Connection, target: Conversation
+    _mapper: Mapper[Any], connection: Connection, target: Conversation
 ) -> None:
     if _changed(target, "subject"):
-        _on_conversation(mapper, connection, target)
+        assert target.id is not None
+        docs = conversation_docs(target.id, target.subject)
+        _replace(connection, [doc_id(Kind.SUBJECT, target.id)], docs)
 
 
 def _on_conversation_delete(
@@ -244,13 +255,13 @@ def _contact_ids(contact_id: int) -> list[int]:
 
 
 def _on_contact(_mapper: Mapper[Any], connection: Connection, target: Contact) -> None:
-    assert target.id is not None
-    _replace(connection, _contact_ids(target.id), contact_docs(target))
+    _add(connection, contact_docs(target))
 
 
-def _on_contact_update(mapper: Mapper[Any], connection: Connection, target: Contact) -> None:
+def _on_contact_update(_mapper: Mapper[Any], connection: Connection, target: Contact) -> None:
     if _changed(target, "name", "email", "handle", "external_id"):
-        _on_contact(mapper, connection, target)
+        assert target.id is not None
+        _replace(connection, _contact_ids(target.id), contact_docs(target))
 
 
 def _on_contact_delete(_mapper: Mapper[Any], connection: Connection, target: Contact) -> None:
