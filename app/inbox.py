@@ -51,13 +51,18 @@ from app.models import (
 from app.preview import preview
 from app.routing import RouteDecision
 from app.services import Services
-from connectors.base import InboundMessage, IngestResult, MessageKind
+from connectors.base import Channel, InboundMessage, IngestResult, MessageKind
 
 log = logging.getLogger(__name__)
 
 
 class UnknownAccountError(LookupError):
     pass
+
+
+class ClosedAccountError(LookupError):
+    """A chat message to a widget disabled meanwhile (app.widget_closing): refused, not stored.
+    (A mailbox's or X account's connector is stopped instead; what it read before is kept.)"""
 
 
 def _quote_start(inbound: InboundMessage) -> int | None:
@@ -118,6 +123,8 @@ class Inbox:
             account = await repository.account_for_ingest(session, inbound.account)
             if account is None or account.id is None:
                 raise UnknownAccountError(inbound.account)
+            if not account.active and account.channel == Channel.WEBCHAT:
+                raise ClosedAccountError(inbound.account)
             # A different mail sharing a stored one's Message-ID comes back under an id of its own.
             existing, inbound = await already_stored(session, account.id, inbound)
             if existing is not None and existing.id is not None:

@@ -83,6 +83,14 @@ class Listener:
     )
     overflowed: bool = False
     closed: bool = False
+    # Set by :meth:`end`: the close code and reason the socket's pump closes it with.
+    ending: tuple[int, str] | None = None
+
+    def end(self, code: int, reason: str) -> None:
+        """Ends the socket from elsewhere (its chat widget disabled): its pump closes it with
+        ``code`` and ``reason``."""
+        self.ending = (code, reason)
+        self.close()
 
     def close(self) -> None:
         """Wakes whoever waits on the queue with :data:`CLOSED`, so a pump ends even when a
@@ -189,6 +197,17 @@ class Hub:
             self._signal_tasks[destination_id] = asyncio.create_task(
                 self._listen(destination_id), name=f"hub-signals-{destination_id}"
             )
+
+    def visitors_of(self, destination_id: int, account_key: str) -> list[Listener]:
+        """This worker's chat visitor sockets on the widget ``account_key``."""
+        prefix = f"{account_key}:"  # visitor keys are "<account key>:<visitor id>"
+        keyed = self._visitors.get(destination_id, {})
+        return [
+            listener for key, group in keyed.items() if key.startswith(prefix) for listener in group
+        ]
+
+    def has_visitors(self) -> bool:
+        return any(self._visitors.values())
 
     def unsubscribe(self, destination_id: int, listener: Listener) -> None:
         """Stops handing events to ``listener`` and wakes its pump for good."""

@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -21,6 +23,8 @@ from app.embedded_redis import EmbeddedRedis, free_port
 from app.main import create_app
 from app.settings import Settings
 from tests.support.postgres import PostgresCluster, engine_under_test
+
+T = TypeVar("T")
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 OFFICE_HOURS = datetime(2026, 7, 21, 8, 0, tzinfo=UTC)
@@ -141,12 +145,14 @@ def seed_demo(settings: Settings) -> dict[str, DemoLogin]:
         await db.dispose()
         return {x.email: DemoLogin(x.email, x.password, x.office) for x in logins}
 
-    # In a thread of its own: the caller may itself be running an event loop.
-    result: dict[str, dict[str, DemoLogin]] = {}
-    thread = threading.Thread(target=lambda: result.setdefault("logins", asyncio.run(_run())))
-    thread.start()
-    thread.join()
-    return result["logins"]
+    return run_apart(_run)
+
+
+def run_apart(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Runs ``make()`` to its end on an event loop of its own thread: the caller may itself be
+    running one (pytest-asyncio, Playwright's sync API)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result(timeout=120)
 
 
 class _Server(uvicorn.Server):

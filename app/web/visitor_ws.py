@@ -29,6 +29,7 @@ from app import (
     visitor_hello,
     visitor_presence,
     visitor_queue,
+    widget_closing,
 )
 from app.deps import get_services, visitor_language
 from app.events import (
@@ -41,7 +42,7 @@ from app.events import (
     VisitorPresence,
 )
 from app.i18n import gettext, visitor_catalog
-from app.inbox import Inbox
+from app.inbox import ClosedAccountError, Inbox
 from app.models import Account, Conversation, ConversationStatus, Destination, Office
 from app.realtime import Listener, stop
 from app.services import Services
@@ -419,6 +420,9 @@ async def _visitor_frame(visitor: _Visitor, inbox: Inbox, ip: str, raw: str, lan
     except Busy as busy:  # behind since the check above
         await refused(busy)
         return
+    except ClosedAccountError:  # the widget was disabled since the socket opened
+        await ws.close(code=widget_closing.CLOSE_CODE, reason=widget_closing.CLOSE_REASON)
+        raise WebSocketDisconnect(widget_closing.CLOSE_CODE) from None
     except Exception:
         # Stored or not, the socket stays: the widget sends the same client_id again, and the
         # ingest's dedupe answers a stored one with its id, so every stored message gets its ack.

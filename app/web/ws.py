@@ -212,6 +212,8 @@ async def pump_events(
     while True:
         item = await listener.queue.get()
         if listener.closed:
+            if listener.ending is not None:
+                await ws.close(*listener.ending)
             return
         if item is None:
             await ws.close(code=4408, reason="too slow: reconnect and resume")

@@ -111,6 +111,7 @@
       form { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #e2e6eb; }
       textarea { flex: 1; resize: none; font-size: 14px; padding: 8px 10px; border: 1px solid #cfd5dc; border-radius: 10px; height: 42px; max-height: 120px; }
       form button { background: var(--cc-accent); color: var(--cc-on-accent); border: 0; border-radius: 10px; padding: 0 14px; font-weight: 600; cursor: pointer; }
+      form :disabled { opacity: 0.5; cursor: not-allowed; }
       @media (max-width: 480px) {
         .panel, :host([data-position=left]) .panel { right: 0; left: 0; bottom: 0; width: 100vw; max-width: 100vw; height: 100vh; height: 100dvh; max-height: none; border-radius: 0; }
       }
@@ -481,7 +482,12 @@
         state.lastEventId = null;
         persist();
       } else if (ev.code === 4404 || ev.code === 4403 || ev.code === 4451) {
-        setStatus(ev.reason, true);
+        // For good: 4404 on an open chat says its widget was disabled (in the visitor's
+        // language). Nothing more can be sent, and no queue place stays on show.
+        setStatus(ev.code === 4404 ? t("closed", ev.reason) : ev.reason, true);
+        queueNote.textContent = "";
+        typingNote.textContent = "";
+        q("widget-form").querySelectorAll("textarea, button").forEach((el) => (el.disabled = true));
         return;
       }
       setStatus(t("reconnecting", "…"));

@@ -18,7 +18,7 @@ from redis import Redis as SyncRedis
 from app import keys
 from app.events import Typing, event_adapter
 from tests.app.test_store_slots import HeldSlot
-from tests.conftest import OFFICE_HOURS, LiveServer, office_login
+from tests.conftest import OFFICE_HOURS, LiveServer, office_login, run_apart
 from tests.e2e.conftest import adviser_login, screenshot
 from tests.e2e.test_chat import open_widget, visitor_says
 
@@ -176,3 +176,39 @@ def test_a_busy_worker_keeps_the_message_and_the_widget_sends_it_again(
     expect(second.locator("[data-author=visitor]:not(.pending)")).to_have_count(1, timeout=10_000)
     expect(status).to_be_empty()
     assert live.services().store_slots.refused >= 1  # type: ignore[attr-defined]
+
+
+def test_a_widget_disabled_while_open_says_the_chat_is_closed(
+    live: LiveServer, new_page: Any
+) -> None:
+    """``concierge account disable`` while a visitor chats: within seconds their widget says,
+    in their language, that the chat is closed, and does not try to reconnect."""
+    from app import destinations
+    from app.db import Database
+
+    page = new_page(locale="fr-FR", viewport={"width": 390, "height": 844})
+    widget = open_widget(page, live)
+    visitor_says(widget, "Le marché est-il ouvert dimanche ?")
+    status = widget.get_by_test_id("widget-status")
+    expect(status).to_be_empty()
+
+    async def disable() -> None:
+        db = Database(live.settings.sqlalchemy_url)
+        async with db.session() as session:
+            await destinations.set_active(session, "chat-port-argent", False)
+        await db.dispose()
+
+    run_apart(disable)
+    expect(status).to_have_text(
+        "Ce chat est fermé. Merci de nous contacter autrement.", timeout=10_000
+    )
+    expect(status).to_have_class(re.compile(r"\berror\b"))
+    expect(widget.get_by_test_id("widget-queue")).to_be_empty()  # no place in a closed queue
+    expect(widget.get_by_test_id("widget-input")).to_be_disabled()
+    expect(widget.get_by_test_id("widget-send")).to_be_disabled()
+    time.sleep(2)  # no reconnection replaces the notice
+    expect(status).to_have_text("Ce chat est fermé. Merci de nous contacter autrement.")
+    expect(widget.locator("[data-author=visitor]")).to_have_text(
+        ["Le marché est-il ouvert dimanche ?"]
+    )
+    screenshot(page, "widget-closed")

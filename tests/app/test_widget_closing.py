@@ -1,0 +1,126 @@
+"""A chat widget disabled while visitors have it open: its sockets are closed (4404, which the
+widget shows as "chat closed" and does not reconnect after), a message sent on one is refused
+and not stored, new sockets are refused, other widgets carry on; enabled again, it works.
+Over a real server, Redis and database; the closing is the app's own periodic look."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import datetime
+from typing import Any
+
+import pytest
+import websockets
+from sqlmodel import select
+from websockets.exceptions import ConnectionClosed
+
+from app import destinations, widget_closing
+from app.db import Database
+from app.inbox import ClosedAccountError, Inbox
+from app.models import Message
+from app.services import Services
+from connectors.base import Author, Channel, InboundMessage
+from tests.app.test_ws import close_code, recv_until, send_message, visitor_url
+from tests.conftest import LiveServer
+
+OTHER = "chat-saint-clair"
+
+
+async def _set_active(live: LiveServer, key: str, active: bool) -> None:
+    db = Database(live.settings.sqlalchemy_url)
+    try:
+        async with db.session() as session:
+            await destinations.set_active(session, key, active)
+    finally:
+        await db.dispose()
+
+
+async def _stored(live: LiveServer, client_id: str) -> int:
+    db = Database(live.settings.sqlalchemy_url)
+    try:
+        async with db.session() as session:
+            rows = (await session.exec(select(Message).where(Message.client_id == client_id))).all()
+        return len(rows)
+    finally:
+        await db.dispose()
+
+
+async def _closed_with(ws: Any, timeout: float) -> tuple[int, str]:
+    """The close code and reason the server ends ``ws`` with, frames before it skipped."""
+    deadline = time.monotonic() + timeout
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            await asyncio.wait_for(ws.recv(), deadline - time.monotonic())
+    assert closed.value.rcvd is not None, "closed by the client side, not the server"
+    return closed.value.rcvd.code, closed.value.rcvd.reason
+
+
+async def test_a_disabled_widget_closes_its_open_chats_and_takes_no_message(
+    live: LiveServer,
+) -> None:
+    async with (
+        websockets.connect(visitor_url(live)) as writer,
+        websockets.connect(visitor_url(live)) as idle,
+        websockets.connect(visitor_url(live, account=OTHER)) as other,
+    ):
+        for ws in (writer, idle, other):
+            await recv_until(ws, "hello")
+        assert (await send_message(writer, "Bonjour, un parking ?", "before-0001"))["message_id"]
+        await _set_active(live, "chat-port-argent", False)
+
+        # A message on an open socket is refused at once, and nothing is stored.
+        await writer.send(
+            json.dumps({"type": "message", "client_id": "after-0001", "text": "Allo"})
+        )
+        assert await _closed_with(writer, 5) == (4404, widget_closing.CLOSE_REASON)
+        assert await _stored(live, "after-0001") == 0
+        assert await _stored(live, "before-0001") == 1  # what came before stays
+
+        # A socket that sends nothing is closed by the worker's periodic look.
+        code, reason = await _closed_with(idle, widget_closing.EVERY_SECONDS + 5)
+        assert (code, reason) == (4404, widget_closing.CLOSE_REASON)
+        assert await close_code(visitor_url(live)) == 4404  # and no new chat opens
+
+        # Another widget of the destination is untouched.
+        await other.send(json.dumps({"type": "ping"}))
+        assert (await recv_until(other, "pong"))["type"] == "pong"
+        assert (await send_message(other, "Toujours là ?", "other-0001"))["message_id"]
+
+    await _set_active(live, "chat-port-argent", True)
+    async with websockets.connect(visitor_url(live)) as again:
+        await recv_until(again, "hello")
+        assert (await send_message(again, "Rebonjour", "again-0001"))["message_id"]
+        await asyncio.sleep(widget_closing.EVERY_SECONDS + 1)  # a look passes: still open
+        await again.send(json.dumps({"type": "ping"}))
+        assert (await recv_until(again, "pong"))["type"] == "pong"
+
+
+def _inbound(channel: Channel, account: str, external_id: str, at: datetime) -> InboundMessage:
+    return InboundMessage(
+        channel=channel,
+        account=account,
+        external_id=external_id,
+        thread_key=f"thread-{external_id}",
+        author=Author(external_id="ana@visitor.example", name="Ana"),
+        text="Bonjour",
+        received_at=at,
+    )
+
+
+async def test_the_inbox_refuses_a_chat_message_to_a_disabled_widget_only(
+    services: Services,
+) -> None:
+    inbox, now = Inbox(services), services.clock.now()
+    async with services.db.session() as session:
+        await destinations.set_active(session, "chat-port-argent", False)
+        await destinations.set_active(session, "mail-port-argent", False)
+    with pytest.raises(ClosedAccountError):
+        await inbox.ingest(_inbound(Channel.WEBCHAT, "chat-port-argent", "chat-0001", now))
+    async with services.db.session() as session:
+        found = await session.exec(select(Message).where(Message.external_id == "chat-0001"))
+        assert found.all() == []
+    # A mailbox's connector is stopped instead: a mail it read before is kept, not refused.
+    stored = await inbox.ingest(_inbound(Channel.EMAIL, "mail-port-argent", "<m1@x.example>", now))
+    assert stored.created
