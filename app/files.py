@@ -23,7 +23,7 @@ from app.actions import ActionError
 from app.events import MessageOut
 from app.files_check import RASTER_TYPES, CheckedFile, FileRefused, check, human_size
 from app.files_upload import Upload
-from app.inbox import Inbox
+from app.inbox import ClosedAccountError, Inbox
 from app.models import Account, Direction, Message, StoredAttachment, User
 from app.services import Services
 from app.socket_guard import Bucket, SocketGuard
@@ -107,7 +107,10 @@ async def receive(visitor: VisitorCaller, upload: Upload, site: str = "") -> tup
             Attachment(checked.filename, checked.content_type, len(checked.data), checked.data),
         ),
     )
-    result = await Inbox(services).ingest(inbound)
+    try:
+        result = await Inbox(services).ingest(inbound)
+    except ClosedAccountError:  # the widget was disabled since the caller was checked
+        raise ActionError("widget.error.unknown_widget", 404) from None
     async with services.db.session() as session:
         if result.created and checked.thumbnail is not None:
             # Written just after the message: the inbox asks for a thumbnail only once it

@@ -6,6 +6,7 @@ Over a real server, Redis and database; the closing is the app's own periodic lo
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import time
 from datetime import datetime
@@ -13,14 +14,18 @@ from typing import Any
 
 import pytest
 import websockets
+from PIL import Image
 from sqlmodel import select
 from websockets.exceptions import ConnectionClosed
 
-from app import destinations, widget_closing
+from app import destinations, files, widget_closing
+from app.actions import ActionError
 from app.db import Database
+from app.files_upload import Upload
 from app.inbox import ClosedAccountError, Inbox
 from app.models import Message
 from app.services import Services
+from app.web.visitor_api import VisitorCaller
 from connectors.base import Author, Channel, InboundMessage
 from tests.app.test_ws import close_code, recv_until, send_message, visitor_url
 from tests.conftest import LiveServer
@@ -124,3 +129,26 @@ async def test_the_inbox_refuses_a_chat_message_to_a_disabled_widget_only(
     # A mailbox's connector is stopped instead: a mail it read before is kept, not refused.
     stored = await inbox.ingest(_inbound(Channel.EMAIL, "mail-port-argent", "<m1@x.example>", now))
     assert stored.created
+
+
+async def test_a_file_sent_as_its_widget_is_disabled_is_refused_not_stored(
+    services: Services,
+) -> None:
+    """The upload's caller was checked while the widget was active; it is disabled before the
+    file is stored: a 404 like any upload to a disabled widget, and no message."""
+    image = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(image, "PNG")
+    async with services.db.session() as session:
+        account = await destinations.account_by_key(session, "chat-port-argent")
+    caller = VisitorCaller(
+        services, account, "v-files", "chat-port-argent:v-files", "192.0.2.7", "fr"
+    )
+    async with services.db.session() as session:
+        await destinations.set_active(session, "chat-port-argent", False)
+    upload = Upload("plan.png", image.getvalue(), client_id="file-0001")
+    with pytest.raises(ActionError) as refused:
+        await files.receive(caller, upload)
+    assert (refused.value.status, refused.value.code) == (404, "widget.error.unknown_widget")
+    async with services.db.session() as session:
+        found = await session.exec(select(Message).where(Message.client_id == "file-0001"))
+        assert found.all() == []
