@@ -1,5 +1,6 @@
-"""Accounts for managers: each connector's status in the reader's language and time zone, the
-out-of-hours automatic replies of each account, and the quarantine (download, retry, dismiss).
+"""Accounts for managers: each connector's status in the reader's language and time zone, each
+account's name and whether it is active, the out-of-hours automatic replies of each account, and
+the quarantine (download, retry, dismiss).
 
 Office managers see and edit their office's accounts only, destination managers all of them;
 an account or an item of another office answers 404, never revealing it exists.
@@ -25,7 +26,15 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from app import auto_reply, offline, quarantine, timefmt, widget_look
+from app import (
+    auto_reply,
+    destinations,
+    offline,
+    quarantine,
+    repository,
+    timefmt,
+    widget_look,
+)
 from app.actions import ActionError
 from app.channels import read_status
 from app.deps import (
@@ -159,6 +168,7 @@ async def _page(
     status_code: int = 200,
     form: dict[str, Any] | None = None,
     saved: str = "",
+    managed: str = "",
 ) -> Response:
     t = translator(request, user)
     async with services.db.session() as session:
@@ -197,6 +207,8 @@ async def _page(
     for account in accounts:
         if account.key == saved:  # named from the database, never echoed from the address
             notice = t("accounts.auto_reply.saved", account=account.name)
+        if account.key == managed:
+            notice = t("accounts.manage.saved", account=account.name)
         status = await read_status(services, account) if account.channel != "webchat" else None
         state, detail = say_status(t, status, timezone, now) if status else ("", "")
         counters = dict(status.get("counters") or {}) if status else {}
@@ -214,8 +226,11 @@ async def _page(
                 "quarantined": waiting.get(account.key, 0),
                 "policy": policy,
                 "texts": edited["texts"] if edited else policy.texts,
+                "name": edited["name"] if edited and "name" in edited else account.name,
             }
         )
+    naming = bool(form and "name" in form)  # the name form was refused, not the reply's
+    query_key = request.query_params.get("key", "")
     listed = [
         {
             "row": item.row,
@@ -237,7 +252,10 @@ async def _page(
         max_text=auto_reply.MAX_TEXT,
         max_text_x=auto_reply.MAX_TEXT_X,
         defaults={lang: gettext(lang, "auto.nobody_on_duty") for lang in LANGUAGES},
-        open_key=(form or {}).get("key", request.query_params.get("key", "")),
+        # The form just saved or refused stays open: the automatic reply's, or the name's.
+        open_key="" if naming or managed else (form or {}).get("key", query_key),
+        manage_key=(form or {}).get("key", "") if naming else managed,
+        name_max=destinations.NAME_MAX,
         status_code=status_code,
         **parts,
     )
@@ -254,8 +272,63 @@ async def accounts_page(request: Request, services: ServicesDep) -> Response:
     notice = ""
     if done in ("retried", "dismissed"):
         notice = t(f"accounts.quarantine.{done}")
-    saved = request.query_params.get("key", "") if done == "saved" else ""
-    return await _page(request, services, user, notice=notice, saved=saved)
+    key = request.query_params.get("key", "")
+    saved = key if done == "saved" else ""
+    managed = key if done == "managed" else ""
+    return await _page(request, services, user, notice=notice, saved=saved, managed=managed)
+
+
+async def _manage(
+    services: Services, user: User, key: str, name: str, active: bool
+) -> tuple[Account | None, str, dict[str, Any]]:
+    """Renames ``key`` and enables or disables it (app.destinations, as the CLI does): the
+    account, or None when the user may not manage it; a translation key and its parameters
+    when the change is refused (nothing is then written)."""
+    async with services.db.session() as session:
+        account = await repository.account_by_key(session, key)
+        if account is None or not quarantine.may_manage(user, account):
+            return None, "", {}
+        try:
+            destinations.check_name(name)
+        except destinations.DestinationError:
+            return account, "accounts.manage.bad_name", {"max": destinations.NAME_MAX}
+        try:
+            if active != account.active:  # first: an account not connected is refused alone
+                account = await destinations.set_active(session, key, active)
+            if name.strip() != account.name:
+                account = await destinations.rename_account(session, key, name)
+        except destinations.DestinationError:
+            command = "email" if account.channel == "email" else "x"
+            return account, "accounts.manage.not_connected", {"command": command, "account": key}
+    return account, "", {}
+
+
+@router.post("/accounts/{key}/manage", response_class=HTMLResponse)
+async def manage_account(
+    request: Request,
+    services: ServicesDep,
+    key: str,
+    name: Annotated[str, Form(max_length=1000)] = "",
+    active: Annotated[bool, Form()] = False,
+    csrf_token: Token = "",
+) -> Response:
+    """A new name for the account, and whether it is active (a disabled account is no longer
+    read nor written from; its widget opens no chat and ends those open)."""
+    user = await _manager(request)
+    if not isinstance(user, User):
+        return user
+    t = translator(request, user)
+    if not _csrf_ok(request, csrf_token):
+        return PlainTextResponse(t("error.csrf"), status_code=403)
+    account, refused, params = await _manage(services, user, key, name, active)
+    if account is None:
+        return await _page(request, services, user, error=t("accounts.not_found"), status_code=404)
+    if refused:
+        form = {"key": key, "name": name, "texts": auto_reply.policy_of(account).texts}
+        error = t(refused, **params)
+        return await _page(request, services, user, error=error, status_code=422, form=form)
+    where = quote(account.key, safe="")
+    return RedirectResponse(f"/accounts?done=managed&key={where}#manage-{where}", status_code=303)
 
 
 @router.post("/accounts/{key}/auto-reply", response_class=HTMLResponse)
@@ -397,3 +470,36 @@ async def put_auto_reply(
         session.add(stored)
         await session.commit()
     return JSONResponse(auto_reply.AutoReplyPolicy.model_validate_json(value).model_dump())
+
+
+class AccountIn(BaseModel):
+    """What ``PATCH /api/accounts/{key}`` changes; a field left out stays as it is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    active: bool | None = None
+
+
+@router.patch("/api/accounts/{key}", dependencies=[CsrfChecked])
+async def patch_account(
+    request: Request, key: str, body: AccountIn, user: CurrentManager, services: ServicesDep
+) -> Response:
+    """Renames the account and/or enables or disables it; 422 with a translated ``detail``."""
+    current = await _managed(services, user, key)
+    name = current.name if body.name is None else body.name
+    active = current.active if body.active is None else body.active
+    account, refused, params = await _manage(services, user, key, name, active)
+    if account is None:  # its office changed since: as unknown
+        raise ActionError("accounts.not_found", 404)
+    if refused:
+        detail = translator(request, user)(refused, **params)
+        return JSONResponse({"detail": detail, "code": refused}, status_code=422)
+    return JSONResponse(
+        {
+            "key": account.key,
+            "name": account.name,
+            "channel": account.channel,
+            "active": account.active,
+        }
+    )

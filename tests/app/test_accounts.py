@@ -424,3 +424,98 @@ def test_every_counter_a_connector_keeps_has_a_label() -> None:
     for language in ("fr", "en"):
         known = catalog(language)
         assert sorted(n for n in names if f"accounts.counter.{n}" not in known) == [], language
+
+
+def account_row(live: LiveServer, key: str) -> tuple[str, bool]:
+    with contextlib.closing(database(live)) as db:
+        name, active = db.execute(
+            "select name, active from account where key = ?", (key,)
+        ).fetchone()
+    return str(name), bool(active)
+
+
+def test_managers_rename_and_disable_accounts_from_the_page(make_server: object) -> None:
+    """The accounts page's name-and-activity forms: saved as the CLI would (keys stay), refused
+    in the reader's language (empty or too long a name, a mailbox not connected yet), checked for
+    CSRF and per office; the state column says disabled."""
+    server = make_server()  # type: ignore[operator]
+    manager = next(x for x in server.logins.values() if x.email.startswith("manager@"))
+    chef = office_manager(server, "saint-clair")
+    with login(server.url, manager.email, manager.password) as client:
+        token = client.headers["X-CSRF-Token"]
+        page = client.get("/accounts", headers={"accept-language": "fr"})
+        assert 'data-testid="account-manage" data-key="chat-port-argent"' in page.text
+        renamed = client.post(
+            "/accounts/chat-port-argent/manage",
+            data={"csrf_token": token, "name": "  Chat <b>du port</b>  "},  # active unticked
+        )
+        assert renamed.status_code == 303
+        assert account_row(server, "chat-port-argent") == ("Chat <b>du port</b>", False)
+        shown = client.get(renamed.headers["location"], headers={"accept-language": "fr"})
+        assert "Chat &lt;b&gt;du port&lt;/b&gt; : enregistré." in shown.text  # escaped
+        row = shown.text.split('data-testid="account-row" data-key="chat-port-argent"', 1)[1]
+        assert 'data-state="disabled"' in row.split("</tr>", 1)[0]
+        again = client.post(
+            "/accounts/chat-port-argent/manage",
+            data={"csrf_token": token, "name": "Chat du port", "active": "true"},
+        )
+        assert again.status_code == 303
+        assert account_row(server, "chat-port-argent") == ("Chat du port", True)
+        for name, language, words in (
+            ("   ", "en", "Give a name of 1 to 200 characters."),
+            ("x" * 201, "fr", "Donnez un nom de 1 à 200 caractères."),
+        ):
+            refused = client.post(
+                "/accounts/chat-port-argent/manage",
+                data={"csrf_token": token, "name": name, "active": "true"},
+                headers={"accept-language": language},
+            )
+            assert refused.status_code == 422 and words in html.unescape(refused.text)
+        # A mailbox not connected yet cannot be enabled; the name change is not half-made.
+        mailbox = account_row(server, "mail-port-argent")
+        refused = client.post(
+            "/accounts/mail-port-argent/manage",
+            data={"csrf_token": token, "name": "Courrier", "active": "true"},
+            headers={"accept-language": "en"},
+        )
+        assert refused.status_code == 422
+        assert "concierge account email mail-port-argent" in html.unescape(refused.text)
+        assert account_row(server, "mail-port-argent") == mailbox
+        client.headers.pop("X-CSRF-Token")
+        forged = client.post("/accounts/chat-port-argent/manage", data={"name": "Pirate"})
+        assert forged.status_code == 403
+        assert account_row(server, "chat-port-argent") == ("Chat du port", True)
+    with login(server.url, *chef) as client:
+        token = client.headers["X-CSRF-Token"]
+        other = client.post(
+            "/accounts/chat-port-argent/manage", data={"csrf_token": token, "name": "Mine"}
+        )
+        assert other.status_code == 404
+        own = client.post(
+            "/accounts/chat-saint-clair/manage",
+            data={"csrf_token": token, "name": "Chat de Saint-Clair", "active": "true"},
+        )
+        assert own.status_code == 303
+        # Through the API: a field left out stays; the same refusals, as JSON.
+        api = "/api/accounts/chat-saint-clair"
+        off = client.patch(api, json={"active": False})
+        assert off.status_code == 200
+        assert off.json() == {
+            "key": "chat-saint-clair",
+            "name": "Chat de Saint-Clair",
+            "channel": "webchat",
+            "active": False,
+        }
+        bad = client.patch(api, json={"name": ""}, headers={"accept-language": "en"})
+        assert bad.status_code == 422 and bad.json()["code"] == "accounts.manage.bad_name"
+        assert client.patch(api, json={"colour": "red"}).status_code == 422
+        assert client.patch("/api/accounts/chat-port-argent", json={}).status_code == 404
+    assert account_row(server, "chat-saint-clair") == ("Chat de Saint-Clair", False)
+    adviser = next(x for x in server.logins.values() if x.email.startswith("camille@"))
+    with login(server.url, adviser.email, adviser.password) as client:
+        token = client.headers["X-CSRF-Token"]
+        denied = client.post(
+            "/accounts/chat-port-argent/manage", data={"csrf_token": token, "name": "Moi"}
+        )
+        assert denied.status_code == 403
+        assert client.patch("/api/accounts/chat-port-argent", json={}).status_code == 403

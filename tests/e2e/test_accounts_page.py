@@ -25,6 +25,8 @@ WORDS = {
     "en": ("the mail could not be read", "Unknown placeholder", "saved", "went in"),
 }
 
+DISABLED = {"fr": "désactivé", "en": "disabled"}
+
 # As the X connector would have said it (tests/support/connector_status.py).
 STATUS = {
     "state": "rate_limited",
@@ -108,6 +110,23 @@ def test_accounts_page(
     fits(page)
     screenshot(page, f"accounts-{device}-{language}-saved")
     # With a quarantined item listed and a form open: no serious accessibility violation.
+    assert blocking_violations(page) == []
+
+    # Renamed and disabled from its name-and-activity form: the table says so at once.
+    manage = page.locator('[data-testid=account-manage][data-key="chat-saint-clair"]')
+    manage.locator("summary").click()
+    manage.get_by_test_id("account-name").fill("Chat · Saint-Clair")
+    manage.get_by_test_id("account-active").uncheck()
+    manage.get_by_test_id("account-save").click()
+    expect(page.get_by_test_id("accounts-notice")).to_contain_text("Chat · Saint-Clair")
+    row = page.locator('[data-testid=account-row][data-key="chat-saint-clair"]')
+    expect(row.get_by_test_id("account-status")).to_have_text(DISABLED[language])
+    expect(row).to_contain_text("Chat · Saint-Clair")
+    reopened = page.locator('[data-testid=account-manage][data-key="chat-saint-clair"]')
+    expect(reopened).to_have_attribute("open", "")
+    expect(reopened.get_by_test_id("account-active")).not_to_be_checked()
+    fits(page)
+    screenshot(page, f"accounts-{device}-{language}-managed")
     assert blocking_violations(page) == []
 
     page.get_by_test_id("quarantine-retry").click()
