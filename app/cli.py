@@ -819,8 +819,9 @@ def db_upgrade() -> None:
 
 @cli.command("migrate")
 def migrate_command() -> None:
-    """Bring the database to the newest schema: `concierge db upgrade` (run it before rolling
-    out a new version; processes migrating at once wait for each other and migrate once)."""
+    """Bring the database to the newest schema (as `concierge db upgrade`).
+
+    Run it before rolling out a new version; processes started together migrate only once."""
     db_upgrade()
 
 
