@@ -623,14 +623,18 @@ def account_rename(
 @account_cli.command("disable")
 def account_disable(key: Annotated[str, typer.Argument(help="The account's key.")]) -> None:
     """Disable an account: its mailbox or X account is no longer read nor written from, its
-    widget opens no new chat. Its conversations stay, readable; enable it again at any time."""
+    widget opens no new chat and ends those open. Its conversations stay; enable it again at any
+    time."""
 
     async def work(session: AsyncSession) -> Account:
         return await destinations.set_active(session, key, False)
 
     found = asyncio.run(_in_session(get_settings(), work))
     typer.echo(f"{found.channel} account {found.key} disabled")
-    typer.echo("A running Concierge stops its connector within seconds; nothing stored is removed.")
+    typer.echo(
+        "A running Concierge stops its connector (or closes its widget's chats) within seconds;"
+        " nothing stored is removed."
+    )
 
 
 @account_cli.command("enable")
