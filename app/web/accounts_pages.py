@@ -152,6 +152,18 @@ async def _manager(request: Request) -> User | Response:
     return user
 
 
+async def _form_manager(request: Request, form_token: str) -> tuple[User, Translator] | Response:
+    """The manager posting a form, with their translator; the answer to give instead when
+    they are not signed in, not a manager, or the form's CSRF token is wrong."""
+    user = await _manager(request)
+    if not isinstance(user, User):
+        return user
+    t = translator(request, user)
+    if not _csrf_ok(request, form_token):
+        return PlainTextResponse(t("error.csrf"), status_code=403)
+    return user, t
+
+
 def _csrf_ok(request: Request, form_token: str) -> bool:
     """The double-submit token, from the form (a page's POST) or the header (a script's)."""
     sent = form_token or request.headers.get(CSRF_HEADER, "")
@@ -314,12 +326,10 @@ async def manage_account(
 ) -> Response:
     """A new name for the account, and whether it is active (a disabled account is no longer
     read nor written from; its widget opens no chat and ends those open)."""
-    user = await _manager(request)
-    if not isinstance(user, User):
-        return user
-    t = translator(request, user)
-    if not _csrf_ok(request, csrf_token):
-        return PlainTextResponse(t("error.csrf"), status_code=403)
+    caller = await _form_manager(request, csrf_token)
+    if isinstance(caller, Response):
+        return caller
+    user, t = caller
     account, refused, params = await _manage(services, user, key, name, active)
     if account is None:
         return await _page(request, services, user, error=t("accounts.not_found"), status_code=404)
@@ -343,12 +353,10 @@ async def save_auto_reply(
     csrf_token: Token = "",
 ) -> Response:
     """Saves which conversations of the account get an automatic reply, and its texts."""
-    user = await _manager(request)
-    if not isinstance(user, User):
-        return user
-    t = translator(request, user)
-    if not _csrf_ok(request, csrf_token):
-        return PlainTextResponse(t("error.csrf"), status_code=403)
+    caller = await _form_manager(request, csrf_token)
+    if isinstance(caller, Response):
+        return caller
+    user, t = caller
     texts = {"fr": text_fr, "en": text_en}
     async with services.db.session() as session:
         account = (await session.exec(select(Account).where(Account.key == key))).first()
