@@ -217,23 +217,37 @@ async def rename_office(
 
 async def rename_account(session: AsyncSession, key: str, name: str) -> Account:
     """A new name for an account; its key (in the widget's snippet, the secrets' names) stays."""
-    name = check_name(name)
-    account = await account_by_key(session, key)
-    account.name = name
-    return await _saved(session, account)
+    return await change_account(session, await account_by_key(session, key), name=name)
 
 
 async def set_active(session: AsyncSession, key: str, active: bool) -> Account:
-    """Disables an account (its connector stops, its widget takes no new chat, nothing stored
-    is removed) or enables it again; a mailbox or an X account is enabled only once connected
-    (``concierge account email|x KEY``, which enables it)."""
-    account = await account_by_key(session, key)
+    """Disables an account (its connector stops, its widget takes no new chat and ends those
+    open, nothing stored is removed) or enables it again; a mailbox or an X account is enabled
+    only once connected (``concierge account email|x KEY``, which enables it)."""
+    return await change_account(session, await account_by_key(session, key), active=active)
+
+
+def connect_command(account: Account) -> str:
+    """The ``concierge account`` command that connects a mailbox or an X account."""
+    return "email" if account.channel == "email" else "x"
+
+
+async def change_account(
+    session: AsyncSession, account: Account, *, name: str | None = None, active: bool | None = None
+) -> Account:
+    """Renames ``account`` and/or enables or disables it (None: unchanged), saved at once;
+    refused (``DestinationError``, field ``--name`` or ``KEY``) before anything changes."""
+    if name is not None:
+        name = check_name(name)
     if active and account.channel != "webchat" and not account.settings:
-        command = "email" if account.channel == "email" else "x"
+        key, command = account.key, connect_command(account)
         raise DestinationError(
             "KEY", f"{key!r} is not connected yet: concierge account {command} {key} …"
         )
-    account.active = active
+    if name is not None:
+        account.name = name
+    if active is not None:
+        account.active = active
     return await _saved(session, account)
 
 

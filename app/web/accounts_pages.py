@@ -170,6 +170,14 @@ def _csrf_ok(request: Request, form_token: str) -> bool:
     return same_token(request.cookies.get(CSRF_COOKIE), sent)
 
 
+def _off(account: Account) -> str:
+    """Why the account is off: "disabled", "unconfigured" (a mailbox or X account never
+    connected), or "" when it is active."""
+    if account.active:
+        return ""
+    return "disabled" if account.settings or account.channel == "webchat" else "unconfigured"
+
+
 async def _page(
     request: Request,
     services: Services,
@@ -239,6 +247,7 @@ async def _page(
                 "policy": policy,
                 "texts": edited["texts"] if edited else policy.texts,
                 "name": edited["name"] if edited and "name" in edited else account.name,
+                "off": _off(account),
             }
         )
     naming = bool(form and "name" in form)  # the name form was refused, not the reply's
@@ -291,26 +300,21 @@ async def accounts_page(request: Request, services: ServicesDep) -> Response:
 
 
 async def _manage(
-    services: Services, user: User, key: str, name: str, active: bool
+    services: Services, user: User, key: str, name: str | None, active: bool | None
 ) -> tuple[Account | None, str, dict[str, Any]]:
-    """Renames ``key`` and enables or disables it (app.destinations, as the CLI does): the
-    account, or None when the user may not manage it; a translation key and its parameters
-    when the change is refused (nothing is then written)."""
+    """Renames ``key`` and/or enables or disables it (None: unchanged), as the CLI does
+    (:func:`app.destinations.change_account`): the account, or None when the user may not manage
+    it; a translation key and its parameters when the change is refused (nothing is written)."""
     async with services.db.session() as session:
         account = await repository.account_by_key(session, key)
         if account is None or not quarantine.may_manage(user, account):
             return None, "", {}
         try:
-            destinations.check_name(name)
-        except destinations.DestinationError:
-            return account, "accounts.manage.bad_name", {"max": destinations.NAME_MAX}
-        try:
-            if active != account.active:  # first: an account not connected is refused alone
-                account = await destinations.set_active(session, key, active)
-            if name.strip() != account.name:
-                account = await destinations.rename_account(session, key, name)
-        except destinations.DestinationError:
-            command = "email" if account.channel == "email" else "x"
+            account = await destinations.change_account(session, account, name=name, active=active)
+        except destinations.DestinationError as exc:
+            if exc.field == "--name":
+                return account, "accounts.manage.bad_name", {"max": destinations.NAME_MAX}
+            command = destinations.connect_command(account)
             return account, "accounts.manage.not_connected", {"command": command, "account": key}
     return account, "", {}
 
@@ -494,11 +498,8 @@ async def patch_account(
     request: Request, key: str, body: AccountIn, user: CurrentManager, services: ServicesDep
 ) -> Response:
     """Renames the account and/or enables or disables it; 422 with a translated ``detail``."""
-    current = await _managed(services, user, key)
-    name = current.name if body.name is None else body.name
-    active = current.active if body.active is None else body.active
-    account, refused, params = await _manage(services, user, key, name, active)
-    if account is None:  # its office changed since: as unknown
+    account, refused, params = await _manage(services, user, key, body.name, body.active)
+    if account is None:
         raise ActionError("accounts.not_found", 404)
     if refused:
         detail = translator(request, user)(refused, **params)
