@@ -56,6 +56,9 @@ async def check_sendable(
         raise actions.ActionError("error.tweet_too_long")
     if not await connector_running(services, account):
         raise actions.ActionError("error.no_connector")
+    if account.channel == "webchat" and not account.active and not conversation.reply_email:
+        # The widget's chats are closed (app.widget_closing): only an e-mail can reach them.
+        raise actions.ActionError("error.widget_closed")
     return split_thread and public
 
 

@@ -18,15 +18,17 @@ from PIL import Image
 from sqlmodel import select
 from websockets.exceptions import ConnectionClosed
 
-from app import destinations, files, widget_closing
+from app import actions, destinations, files, widget_closing
 from app.actions import ActionError
 from app.db import Database
 from app.files_upload import Upload
+from app.i18n import gettext
 from app.inbox import ClosedAccountError, Inbox
-from app.models import Message
+from app.models import Conversation, DeliveryStatus, Message
 from app.services import Services
 from app.web.visitor_api import VisitorCaller
 from connectors.base import Author, Channel, InboundMessage
+from tests.app.test_metrics import adviser_of
 from tests.app.test_ws import close_code, recv_until, send_message, visitor_url
 from tests.conftest import LiveServer
 
@@ -152,3 +154,32 @@ async def test_a_file_sent_as_its_widget_is_disabled_is_refused_not_stored(
     async with services.db.session() as session:
         found = await session.exec(select(Message).where(Message.client_id == "file-0001"))
         assert found.all() == []
+
+
+async def test_a_reply_to_a_chat_of_a_disabled_widget_needs_the_visitors_address(
+    services: Services,
+) -> None:
+    """Nothing can reach the visitor of a disabled widget but an e-mail: without their address
+    the reply is refused and nothing stored; with it, the reply is taken (the outbox mails it)."""
+    inbox = Inbox(services)
+    stored = await inbox.ingest(
+        _inbound(Channel.WEBCHAT, "chat-port-argent", "chat-0002", services.clock.now())
+    )
+    conversation_id = stored.conversation_id
+    adviser = await adviser_of(services, conversation_id)
+    async with services.db.session() as session:
+        await destinations.set_active(session, "chat-port-argent", False)
+    with pytest.raises(ActionError) as refused:
+        await actions.reply(services, adviser, conversation_id, "Oui, au port.", "closed-0001")
+    assert (refused.value.status, refused.value.code) == (422, "error.widget_closed")
+    assert gettext("en", "error.widget_closed").startswith("This chat widget is disabled")
+    async with services.db.session() as session:
+        found = await session.exec(select(Message).where(Message.client_id == "closed-0001"))
+        assert found.all() == []
+        conversation = await session.get(Conversation, conversation_id)
+        assert conversation is not None
+        conversation.reply_email = "ana@visitor.example"
+        session.add(conversation)
+        await session.commit()
+    sent = await actions.reply(services, adviser, conversation_id, "Oui, au port.", "closed-0002")
+    assert sent.id is not None and sent.delivery_status == DeliveryStatus.PENDING
