@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import destinations, migrations, redis_connect, rota_admin
+from app import destinations, migrations, redis_connect, removal, rota_admin
 from app.clock import Clock
 from app.connector_registry import readable, secret_variable
 from app.db import Database, migrate
@@ -572,6 +572,21 @@ def office_rename(
     typer.echo(RENAMED_NOTE)
 
 
+@office_cli.command("remove")
+def office_remove(
+    slug: Annotated[str, typer.Argument(help="The office's slug.")],
+    destination: DestinationOption = None,
+) -> None:
+    """Remove an office added by mistake: only one nothing refers to (no user, account or
+    conversation; not named by the rota)."""
+
+    async def work(session: AsyncSession) -> Office:
+        return await removal.remove_office(session, slug, destination)
+
+    found = asyncio.run(_in_session(get_settings(), work))
+    typer.echo(f"removed office {found.slug} ({found.name})")
+
+
 @account_cli.command("add")
 def account_add(
     key: Annotated[str, typer.Argument(help="Unique key, e.g. chat-port-argent.")],
@@ -647,6 +662,19 @@ def account_enable(key: Annotated[str, typer.Argument(help="The account's key.")
     found = asyncio.run(_in_session(get_settings(), work))
     typer.echo(f"{found.channel} account {found.key} enabled")
     typer.echo("A running Concierge starts its connector within seconds.")
+
+
+@account_cli.command("remove")
+def account_remove(key: Annotated[str, typer.Argument(help="The account's key.")]) -> None:
+    """Remove a disabled account added by mistake: only one that has served no visitor (no
+    conversation, message or quarantined mail; not named by the rota). One that has stays
+    disabled, with its conversations."""
+
+    async def work(session: AsyncSession) -> Account:
+        return await removal.remove_account(session, key)
+
+    found = asyncio.run(_in_session(get_settings(), work))
+    typer.echo(f"removed {found.channel} account {found.key} ({found.name})")
 
 
 @account_cli.command("target")

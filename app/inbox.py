@@ -61,8 +61,9 @@ class UnknownAccountError(LookupError):
 
 
 class ClosedAccountError(LookupError):
-    """A chat message to a widget disabled meanwhile (app.widget_closing): refused, not stored.
-    (A mailbox's or X account's connector is stopped instead; what it read before is kept.)"""
+    """A chat message to a widget disabled (app.widget_closing) or removed (app.removal)
+    meanwhile: refused, not stored. (A mailbox's or X account's connector is stopped instead;
+    what it read before is kept.)"""
 
 
 def _quote_start(inbound: InboundMessage) -> int | None:
@@ -122,6 +123,8 @@ class Inbox:
         async with services.db.session(quick=True) as session:
             account = await repository.account_for_ingest(session, inbound.account)
             if account is None or account.id is None:
+                if inbound.channel == Channel.WEBCHAT:  # removed since the socket opened
+                    raise ClosedAccountError(inbound.account)
                 raise UnknownAccountError(inbound.account)
             if not account.active and account.channel == Channel.WEBCHAT:
                 raise ClosedAccountError(inbound.account)

@@ -428,7 +428,8 @@ def test_destination_office_account_and_user_add(env: dict[str, str]) -> None:
 def test_renaming_and_disabling_keep_slugs_keys_and_history(env: dict[str, str]) -> None:
     assert run_cli("demo", "--days", "2", env=env).returncode == 0
     for command in (["destination", "rename"], ["office", "rename"], ["account", "rename"],
-                    ["account", "disable"], ["account", "enable"]):  # fmt: skip
+                    ["account", "disable"], ["account", "enable"], ["account", "remove"],
+                    ["office", "remove"]):  # fmt: skip
         assert run_cli(*command, "--help", env=env).returncode == 0, command
 
     def refused(*args: str, says: str) -> None:
@@ -486,6 +487,22 @@ def test_renaming_and_disabling_keep_slugs_keys_and_history(env: dict[str, str])
             says=f"{unconnected[0]!r} is not connected yet: concierge account x")  # fmt: skip
     refused("account", "disable", "chat-atlantis", says="no account 'chat-atlantis'")
     # Nothing stored went with the names or the switch.
+    assert row("SELECT count(*) FROM message") == messages
+
+    # What was added by mistake goes; what has served visitors stays (app.removal).
+    refused("account", "remove", "chat-port-argent", says="is enabled: disable it first")
+    ok("account", "disable", "chat-port-argent")
+    refused("account", "remove", "chat-port-argent", says="has served visitors (conversation:")
+    ok("account", "add", "chat-typo", "--destination", "baie-dargent", "--office", "port-argent",
+       "--channel", "webchat", "--name", "Typo")  # fmt: skip
+    ok("account", "disable", "chat-typo")
+    assert "removed webchat account chat-typo (Typo)" in ok("account", "remove", "chat-typo")
+    ok("office", "add", "typo", "--destination", "baie-dargent", "--name", "Typo")
+    assert "removed office typo (Typo)" in ok("office", "remove", "typo")
+    refused("office", "remove", "port-argent", says="is in use (")
+    assert row("SELECT count(*) FROM account WHERE key IN ('chat-typo', 'chat-port-argent')") == (
+        1,
+    )
     assert row("SELECT count(*) FROM message") == messages
 
 
