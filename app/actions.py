@@ -39,12 +39,14 @@ from app.services import Services
 
 
 class ActionError(Exception):
-    """A refusal an adviser can read: ``code`` is a translation key, ``status`` an HTTP code."""
+    """A refusal an adviser can read: ``code`` is a translation key (filled with ``params``),
+    ``status`` an HTTP code."""
 
-    def __init__(self, code: str, status: int = 422) -> None:
+    def __init__(self, code: str, status: int = 422, params: dict[str, str] | None = None) -> None:
         super().__init__(code)
         self.code = code
         self.status = status
+        self.params = params or {}
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import destinations, migrations, redis_connect, removal, rota_admin
+from app import destinations, migrations, redis_connect, removal, rota_admin, widget_look
 from app.clock import Clock
 from app.connector_registry import readable, secret_variable
 from app.db import Database, migrate
@@ -606,10 +606,7 @@ def account_add(
     typer.echo(f"added {account.channel} account {account.key} to {office} ({destination})")
     if account.channel == "webchat":
         typer.echo("Put the chat widget on the office's website:")
-        typer.echo(
-            f'  <script src="{settings.base_url}/static/widget.js" '
-            f'data-account="{account.key}" async></script>'
-        )
+        typer.echo("  " + widget_look.embed_snippet(settings.base_url, account.key))
     elif account.channel == "email":
         typer.echo("Inactive until connected:")
         typer.echo(

@@ -30,12 +30,18 @@ NAME_MAX = 200
 
 
 class DestinationError(ValueError):
-    """Refused input: ``field`` is the option or argument it is about."""
+    """Refused input: ``field`` is the option or argument it is about, ``reason`` the CLI's
+    English; ``code`` (with ``params``) names the refusal for pages that say it in the
+    reader's language ("" where no page meets it)."""
 
-    def __init__(self, field: str, reason: str) -> None:
+    def __init__(
+        self, field: str, reason: str, code: str = "", params: dict[str, str] | None = None
+    ) -> None:
         super().__init__(reason)
         self.field = field
         self.reason = reason
+        self.code = code
+        self.params = params or {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +60,7 @@ def check_slug(value: str, field: str) -> str:
             field,
             f"{value!r}: use 1 to 64 lower-case letters, digits and hyphens "
             "(not at the start or the end)",
+            "bad_slug",
         )
     return value
 
@@ -61,9 +68,9 @@ def check_slug(value: str, field: str) -> str:
 def check_name(value: str) -> str:
     name = value.strip()
     if not name:
-        raise DestinationError("--name", "give a name")
+        raise DestinationError("--name", "give a name", "bad_name")
     if len(name) > NAME_MAX:
-        raise DestinationError("--name", f"at most {NAME_MAX} characters")
+        raise DestinationError("--name", f"at most {NAME_MAX} characters", "bad_name")
     return name
 
 
@@ -165,13 +172,20 @@ async def add_account(
     """A new account of an office. Its key is unique in the whole installation (the widget and
     the secrets' names carry it). A chat widget works at once; a mailbox or an X account stays
     inactive until ``concierge account email|x KEY`` configures it."""
+    office = await office_by_slug(session, office_slug, destination_slug)
+    return await add_account_to(session, office, key, channel, name)
+
+
+async def add_account_to(
+    session: AsyncSession, office: Office, key: str, channel: str, name: str
+) -> Account:
+    """:func:`add_account` to an office already found (a manager's page knows it by id)."""
     check_slug(key, "KEY")
     check_channel(channel)
     name = check_name(name)
-    office = await office_by_slug(session, office_slug, destination_slug)
     taken = await session.exec(select(Account.id).where(Account.key == key))
     if taken.first() is not None:
-        raise DestinationError("KEY", f"an account {key!r} exists")
+        raise DestinationError("KEY", f"an account {key!r} exists", "key_taken", {"key": key})
     assert office.id is not None
     account = Account(
         destination_id=office.destination_id,

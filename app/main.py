@@ -33,6 +33,7 @@ from app.rollups import keep_built
 from app.services import Services
 from app.settings import Settings, get_settings
 from app.web import (
+    account_setup,
     accounts_pages,
     answers_api,
     api,
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dashboard_pages.router)
     app.include_router(weekly_report_pages.router)
     app.include_router(accounts_pages.router)
+    app.include_router(account_setup.router)
     app.include_router(ws.router)
     app.include_router(visitor_ws.router)
     app.include_router(x_api.router)

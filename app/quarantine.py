@@ -18,9 +18,10 @@ from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.i18n import Translator, catalog
-from app.models import Account, Quarantine, Role, User
+from app.models import Account, Office, Quarantine, Role, User
 from app.services import Services
 from connectors.base import InboundMessage, IngestResult
 
@@ -89,6 +90,18 @@ def accounts_of(user: User) -> Any:
     if user.role != Role.DESTINATION_MANAGER:
         return query.where(col(Account.id).is_(None))
     return query
+
+
+def offices_of(user: User) -> SelectOfScalar[Office]:
+    """The query of the offices ``user`` manages (their accounts, and where they may add a
+    chat widget): a destination manager's every office, an office manager's own, none for
+    anyone else."""
+    query = select(Office).where(Office.destination_id == user.destination_id)
+    if user.role == Role.OFFICE_MANAGER:
+        return query.where(Office.id == user.office_id)
+    if user.role != Role.DESTINATION_MANAGER:
+        return query.where(col(Office.id).is_(None))
+    return query.order_by(col(Office.name), col(Office.id))
 
 
 async def waiting(session: AsyncSession, user: User) -> list[Item]:

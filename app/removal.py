@@ -75,7 +75,9 @@ async def remove_account(session: AsyncSession, key: str) -> Account:
     assert account.id is not None
     if account.active:
         raise DestinationError(
-            "KEY", f"{key!r} is enabled: disable it first (concierge account disable {key})"
+            "KEY",
+            f"{key!r} is enabled: disable it first (concierge account disable {key})",
+            "enabled",
         )
     uses = await _uses(session, "account", account.id, _OWNED_BY_ACCOUNT)
     quarantined = await _count(
@@ -88,10 +90,13 @@ async def remove_account(session: AsyncSession, key: str) -> Account:
             "KEY",
             f"{key!r} has served visitors ({', '.join(uses)}): it stays, disabled, with what it"
             " received",
+            "in_use",
         )
     rota = await _rota(session, account.destination_id)
     if rota and any(key in office.accounts for office in rota.offices):
-        raise DestinationError("KEY", f"the rota names {key!r}: take it out of the rota first")
+        raise DestinationError(
+            "KEY", f"the rota names {key!r}: take it out of the rota first", "in_rota"
+        )
     await session.exec(delete(WidgetLogo).where(col(WidgetLogo.account_id) == account.id))
     await session.delete(account)
     await session.commit()
@@ -111,10 +116,13 @@ async def remove_office(
             "SLUG",
             f"{slug!r} is in use ({', '.join(uses)}): move or remove those first; an office"
             " that has served visitors stays",
+            "in_use",
         )
     rota = await _rota(session, office.destination_id)
     if rota and any(named.id == slug for named in rota.offices):
-        raise DestinationError("SLUG", f"the rota names {slug!r}: take it out of the rota first")
+        raise DestinationError(
+            "SLUG", f"the rota names {slug!r}: take it out of the rota first", "in_rota"
+        )
     await session.delete(office)
     await session.commit()
     return office

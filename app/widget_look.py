@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.i18n import VISITOR_LANGUAGES, gettext
 from app.models import Account, WidgetLogo
 from app.services import Services
+from app.settings import Settings
 
 DEFAULT_COLOR = "#0b6e77"  # the teal of the helpdesk
 DARK_TEXT = "#1d2430"
@@ -69,6 +70,19 @@ class WidgetLook(BaseModel):
     ask: Ask = "none"  # asked before the first message
     ask_required: bool = False  # …and whether the visitor may skip it
     title_badge: bool = True  # "(2) Page title" while replies wait unread
+
+
+def site_url(settings: Settings, request_base_url: str) -> str:
+    """The helpdesk's address for a website's widget code: ``public_url`` when set, else the
+    address the manager's browser reached it by."""
+    return (settings.public_url or request_base_url).rstrip("/")
+
+
+def embed_snippet(base_url: str, key: str) -> str:
+    """The HTML an office pastes into its website to show the chat widget ``key`` (a slug:
+    nothing in it needs escaping here; a page showing it escapes it as any text)."""
+    src = f"{base_url.rstrip('/')}/static/widget.js"
+    return f'<script src="{src}" data-account="{key}" async></script>'
 
 
 def look_of(account: Account) -> WidgetLook:
@@ -347,9 +361,10 @@ edited: ContextVar[dict[str, Any] | None] = ContextVar("widget_look_edited", def
 
 
 async def accounts_context(
-    services: Services, session: AsyncSession, accounts: list[Account], lang: str
+    services: Services, session: AsyncSession, accounts: list[Account], lang: str, site: str
 ) -> dict[str, Any]:
-    """What ``templates/accounts/_widget.html`` needs on the /accounts page."""
+    """What ``templates/accounts/_widget.html`` needs on the /accounts page; ``site``: the
+    helpdesk's address the widget's code names (:func:`site_url`)."""
     form = edited.get()
     widgets = []
     for account in accounts:
@@ -369,6 +384,7 @@ async def accounts_context(
                 "form": values,
                 "text_color": text_color(look.color),
                 "logo": logo_path(account, logo) if logo else "",
+                "snippet": embed_snippet(site, account.key),
             }
         )
     return {

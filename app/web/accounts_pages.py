@@ -189,8 +189,14 @@ async def _page(
     form: dict[str, Any] | None = None,
     saved: str = "",
     managed: str = "",
+    added: str = "",
+    adding: dict[str, str] | None = None,
+    manage_open: str = "",
 ) -> Response:
+    """The page; ``form`` an account's refused name or reply form, ``adding`` the refused
+    add-a-widget form (app.web.account_setup), ``manage_open`` an account's settings to open."""
     t = translator(request, user)
+    site = widget_look.site_url(services.settings, str(request.base_url))
     async with services.db.session() as session:
         accounts = (
             await session.exec(
@@ -212,10 +218,13 @@ async def _page(
         )
         items = await quarantine.waiting(session, user)
         destination = await session.get(Destination, user.destination_id)
+        own_offices = (await session.exec(quarantine.offices_of(user))).all()
         # The visitor's side: each chat widget's look, and the mailbox a gone visitor's reply
         # needs (templates/accounts/_widget.html, _mailbox_notice.html).
         parts = {
-            **await widget_look.accounts_context(services, session, list(accounts), t.language),
+            **await widget_look.accounts_context(
+                services, session, list(accounts), t.language, site
+            ),
             **await offline.accounts_context(services, session, list(accounts), t.language),
         }
     timezone = destination.timezone if destination else "Europe/Paris"
@@ -229,6 +238,8 @@ async def _page(
             notice = t("accounts.auto_reply.saved", account=account.name)
         if account.key == managed:
             notice = t("accounts.manage.saved", account=account.name)
+        if account.key == added:
+            notice = t("accounts.add.added", account=account.name)
         status = await read_status(services, account) if account.channel != "webchat" else None
         state, detail = say_status(t, status, timezone, now) if status else ("", "")
         counters = dict(status.get("counters") or {}) if status else {}
@@ -275,7 +286,9 @@ async def _page(
         defaults={lang: gettext(lang, "auto.nobody_on_duty") for lang in LANGUAGES},
         # The form just saved or refused stays open: the automatic reply's, or the name's.
         open_key="" if naming or managed else (form or {}).get("key", query_key),
-        manage_key=(form or {}).get("key", "") if naming else managed,
+        manage_key=(form or {}).get("key", "") if naming else managed or manage_open,
+        own_offices=own_offices,
+        adding=adding or {},
         name_max=destinations.NAME_MAX,
         status_code=status_code,
         **parts,
@@ -294,9 +307,14 @@ async def accounts_page(request: Request, services: ServicesDep) -> Response:
     if done in ("retried", "dismissed"):
         notice = t(f"accounts.quarantine.{done}")
     key = request.query_params.get("key", "")
+    if done == "removed":
+        notice = t("accounts.remove.removed")
     saved = key if done == "saved" else ""
     managed = key if done == "managed" else ""
-    return await _page(request, services, user, notice=notice, saved=saved, managed=managed)
+    added = key if done == "added" else ""
+    return await _page(
+        request, services, user, notice=notice, saved=saved, managed=managed, added=added
+    )
 
 
 async def _manage(

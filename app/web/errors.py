@@ -77,11 +77,12 @@ async def validation_error_response(request: Request, exc: Exception) -> JSONRes
 async def action_error_response(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ActionError)
     if request.url.path.startswith(VISITOR_PATHS):  # a visitor: their widget's language
-        detail = gettext(visitor_language(request), exc.code)
+        detail = gettext(visitor_language(request), exc.code, **exc.params)
         return JSONResponse({"detail": detail, "code": exc.code}, status_code=exc.status)
     # In the language the user chose, wherever they sign in, not only the browser's.
     t = translator(request, await optional_user(request))
-    return JSONResponse({"detail": t(exc.code), "code": exc.code}, status_code=exc.status)
+    detail = t(exc.code, **exc.params)
+    return JSONResponse({"detail": detail, "code": exc.code}, status_code=exc.status)
 
 
 async def overflow_response(request: Request, exc: Exception) -> JSONResponse:

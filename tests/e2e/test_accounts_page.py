@@ -133,3 +133,63 @@ def test_accounts_page(
     expect(page.get_by_test_id("accounts-notice")).to_contain_text(went_in)
     expect(page.get_by_test_id("quarantine-item")).to_have_count(0)
     expect(page.get_by_test_id("quarantine-empty")).to_be_visible()
+
+
+ADDED = {"fr": ("widget ajouté", "Copié.", "Le compte a été supprimé."),
+         "en": ("widget added", "Copied.", "The account was removed.")}  # fmt: skip
+
+
+@pytest.mark.parametrize(("language", "width", "height"), [("fr", 1366, 768), ("en", 390, 844)])
+def test_a_widget_added_on_the_page_shows_its_code_and_a_mistaken_one_goes(
+    new_page: object, live: LiveServer, language: str, width: int, height: int
+) -> None:
+    page: Page = new_page(  # type: ignore[operator]
+        locale="fr-FR" if language == "fr" else "en-GB",
+        viewport={"width": width, "height": height},
+    )
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    manager_login(page, live)
+    page.goto(f"{live.url}/accounts")
+    added, copied, removed = ADDED[language]
+    adding = page.get_by_test_id("add-widget-form")
+    adding.get_by_test_id("add-widget-office").select_option(
+        label="Office de Tourisme de Saint-Clair"
+    )
+    adding.get_by_test_id("add-widget-name").fill("Chat du camping")
+    # A key with capitals and a space: the browser says so before anything is sent.
+    adding.get_by_test_id("add-widget-key").fill("Chat Camping")
+    adding.get_by_test_id("add-widget-submit").click()
+    assert page.url.endswith("/accounts")
+    assert adding.get_by_test_id("add-widget-key").evaluate("e => !e.validity.valid")
+    adding.get_by_test_id("add-widget-key").fill("chat-camping")
+    adding.scroll_into_view_if_needed()
+    screenshot(page, f"accounts-add-{language}-{width}")
+    adding.get_by_test_id("add-widget-submit").click()
+    expect(page.get_by_test_id("accounts-notice")).to_contain_text(added)
+    # Its settings open on the code to paste, which the button copies.
+    panel = page.locator('[data-testid=widget-look][data-key="chat-camping"]')
+    expect(panel).to_have_attribute("open", "")
+    code = panel.get_by_test_id("widget-snippet-code")
+    expect(code).to_have_value(
+        f'<script src="{live.url}/static/widget.js" data-account="chat-camping" async></script>'
+    )
+    panel.get_by_test_id("widget-snippet-copy").click()
+    expect(panel.locator("[data-copy-status]")).to_have_text(copied)
+    assert page.evaluate("navigator.clipboard.readText()") == code.input_value()
+    fits(page)
+    screenshot(page, f"accounts-added-{language}-{width}")
+    assert blocking_violations(page) == []
+
+    # Disabled, then removed: the confirmation is asked for first.
+    manage = page.locator('[data-testid=account-manage][data-key="chat-camping"]')
+    manage.locator("summary").click()
+    manage.get_by_test_id("account-active").uncheck()
+    manage.get_by_test_id("account-save").click()
+    manage = page.locator('[data-testid=account-manage][data-key="chat-camping"]')
+    manage.get_by_test_id("account-remove-confirm").check()
+    manage.scroll_into_view_if_needed()
+    screenshot(page, f"accounts-remove-{language}-{width}")
+    manage.get_by_test_id("account-remove").click()
+    expect(page.get_by_test_id("accounts-notice")).to_have_text(removed)
+    expect(page.locator('[data-testid=account-row][data-key="chat-camping"]')).to_have_count(0)
+    fits(page)
