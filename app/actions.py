@@ -133,7 +133,7 @@ async def reply(
                 file.message_id = message.id or 0
                 session.add(file)
         compiled = await services.router.schedule(session, account.destination_id)
-        await close_turn(session, conversation, account, user, now, compiled.schedule)
+        await close_turn(session, conversation, account, user, now, compiled)
         # Answered: it stays with its office until the duty in place now ends (app.handover).
         rota = lead_of(compiled, account, now)  # the rota read above: no second read
         conversation.routed_office_id = rota_choice(rota, conversation.office_id)

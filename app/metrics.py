@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models import Account, Conversation, Destination, ResponseTurn, User
 from app.rollups import day_changed
-from app.routing import Router
+from app.routing import CompiledRota, Router
 from rota import Schedule
 
 # The rota's answer for a later turn (compiled once per worker, like the app's own router).
@@ -33,14 +33,21 @@ def local_day(at: datetime, timezone: str) -> str:
     return at.astimezone(ZoneInfo(timezone)).date().isoformat()
 
 
-def duty_seconds(schedule: Schedule | None, account: str, start: datetime, end: datetime) -> float:
-    """Seconds between two instants when someone was on duty for ``account``."""
+def duty_seconds(
+    schedule: Schedule | None,
+    account: str,
+    start: datetime,
+    end: datetime,
+    office: str | None = None,
+) -> float:
+    """Seconds between two instants when someone was on duty for ``account`` (``office``: its
+    office's slug, its owner when the rota does not name it)."""
     if schedule is None:
         return (end - start).total_seconds()
     total = timedelta(0)
     at = start
     while at < end:
-        answer = schedule.route(account, at)
+        answer = schedule.route(account, at, office)
         until = min(answer.valid_until, end)
         if answer.office is not None:
             total += until - at
@@ -101,7 +108,7 @@ async def close_turn(
     account: Account,
     responder: User,
     at: datetime,
-    schedule: Schedule | None,
+    rota: CompiledRota,
 ) -> ResponseTurn | None:
     turn = (await session.exec(_OPEN_TURN, params={"c": conversation.id})).first()
     if turn is None:
@@ -111,7 +118,9 @@ async def close_turn(
     turn.responder_office_id = responder.office_id
     turn.wall_seconds = max(0.0, (at - turn.started_at).total_seconds())
     turn.duty_seconds = (
-        duty_seconds(schedule, account.key, turn.started_at, at) if at > turn.started_at else 0.0
+        duty_seconds(rota.schedule, account.key, turn.started_at, at, rota.office_of(account))
+        if at > turn.started_at
+        else 0.0
     )
     session.add(turn)
     await day_changed(session, conversation.destination_id, turn.local_day)

@@ -45,10 +45,21 @@ class RouteDecision:
 
 
 @dataclass(frozen=True, slots=True)
-class _Compiled:
+class CompiledRota:
+    """A destination's rota, compiled once per text (:meth:`Router.schedule`), with the
+    destination's offices."""
+
     digest: str
     schedule: Schedule | None
     offices: dict[str, int]  # office slug → id
+
+    def office_of(self, account: Account) -> str | None:
+        """The slug of ``account``'s office: its owner for the rota when the rota does not
+        name the account (:meth:`rota.Schedule.route`)."""
+        for slug, office_id in self.offices.items():
+            if office_id == account.office_id:
+                return slug
+        return None
 
 
 def share(candidates: Sequence[int], loads: Mapping[int, int]) -> int:
@@ -86,9 +97,9 @@ def rota_choice(decision: RouteDecision, office_id: int) -> int:
 
 class Router:
     def __init__(self) -> None:
-        self._compiled: dict[int, _Compiled] = {}
+        self._compiled: dict[int, CompiledRota] = {}
 
-    async def schedule(self, session: AsyncSession, destination_id: int) -> _Compiled:
+    async def schedule(self, session: AsyncSession, destination_id: int) -> CompiledRota:
         destination = await session.get(Destination, destination_id)
         if destination is not None:
             # The same unit reads the row again (app.inbox opening a response turn): from memory.
@@ -107,7 +118,7 @@ class Router:
         rows = (
             await session.exec(select(Office).where(Office.destination_id == destination_id))
         ).all()
-        compiled = _Compiled(digest, schedule, {o.slug: o.id for o in rows if o.id is not None})
+        compiled = CompiledRota(digest, schedule, {o.slug: o.id for o in rows if o.id is not None})
         self._compiled[destination_id] = compiled
         return compiled
 
@@ -136,11 +147,11 @@ class Router:
         return lead_of(await self.schedule(session, account.destination_id), account, at)
 
 
-def lead_of(compiled: _Compiled, account: Account, at: datetime) -> RouteDecision:
+def lead_of(compiled: CompiledRota, account: Account, at: datetime) -> RouteDecision:
     """:meth:`Router.lead` with the destination's rota already at hand (no database read)."""
     if compiled.schedule is None:
         return RouteDecision(account.office_id, "account_office", on_duty=(account.office_id,))
-    answer = compiled.schedule.route(account.key, at)
+    answer = compiled.schedule.route(account.key, at, compiled.office_of(account))
     if answer.office is not None and answer.office in compiled.offices:
         on_duty = _on_duty(answer, compiled.offices)
         return RouteDecision(on_duty[0], answer.reason, on_duty=on_duty)

@@ -101,7 +101,7 @@ async def _replay_turns(
     destination = await session.get(Destination, conversation.destination_id)
     account = await session.get(Account, conversation.account_id)
     assert destination is not None and account is not None
-    schedule = (await services.router.schedule(session, destination.id or 0)).schedule
+    rota = await services.router.schedule(session, destination.id or 0)
     users = await repository.cached_by_id(
         session, User, {m.author_user_id for m in rows if m.author_user_id}
     )
@@ -115,7 +115,7 @@ async def _replay_turns(
         elif m.direction == Direction.OUT and m.author_kind == AuthorKind.ADVISER and waiting:
             responder = users.get(m.author_user_id or 0)
             if responder is not None:
-                await close_turn(session, conversation, account, responder, m.created_at, schedule)
+                await close_turn(session, conversation, account, responder, m.created_at, rota)
                 await session.flush()
             waiting = False
 

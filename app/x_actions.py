@@ -274,7 +274,7 @@ async def _store_invitation(
     )
     session.add(message)
     compiled = await services.router.schedule(session, account.destination_id)
-    await close_turn(session, conversation, account, user, now, compiled.schedule)
+    await close_turn(session, conversation, account, user, now, compiled)
     if conversation.assignee_id is None:
         conversation.assignee_id = user.id
     conversation.status = ConversationStatus.OPEN

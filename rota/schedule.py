@@ -263,15 +263,21 @@ class Schedule:
         """The office's next own opening after ``after`` (within two years), else None."""
         return self.hours.next_opening(office_id, require_aware(after, "after"))
 
-    def route(self, account: str, at: datetime) -> RouteAnswer:
+    def route(self, account: str, at: datetime, office: str | None = None) -> RouteAnswer:
         """Who answers a conversation written to ``account`` at ``at``.
 
         The owning office in its own hours; otherwise the office on shared duty; otherwise
         nobody, with who answers next and from when (the duty or the owner's opening). When the
         owner opens at the instant a duty starts, the owner is next (it answers then).
+
+        The owner is the office whose ``accounts`` name ``account``; for an account the rota
+        does not name (added after the rota was written), ``office``, the office the account
+        belongs to, when the rota has that office.
         """
         at = require_aware(at)
         owner = self.owners.get(account)
+        if owner is None and office in self.hours.zones:
+            owner = office
         if owner is not None:
             closes = self.hours.closes(owner, at)
             if closes is not None:

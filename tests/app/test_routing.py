@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import websockets
 from sqlmodel import col, select
 
+from app import destinations
 from app.handover import hand_over
 from app.inbox import Inbox
+from app.metrics import duty_seconds
 from app.models import AuthorKind, Conversation, Destination, Message, Office, RoutingDecision
 from app.routing import share
 from app.services import Services
@@ -192,3 +194,34 @@ def test_sharing_the_load_is_deterministic() -> None:
     assert share(offices, {3: 1, 1: 1}) == 2
     assert share(offices, {3: 2, 1: 1, 2: 1}) == 1  # a tie among the others: the rota's order
     assert share(offices, {3: 0, 1: 0, 2: 0, 4: 0}) == 3  # offices off duty do not count
+
+
+async def test_an_account_added_after_the_rota_answers_in_its_office_s_hours(
+    services: Services,
+) -> None:
+    """The rota names each office's accounts; one added since (a new widget) belongs to its
+    office all the same: routed as the office's named accounts at every hour of a week (own
+    hours, duty, nobody), and its response times counted against the same duty."""
+    async with services.db.session() as session:
+        added = await destinations.add_account(
+            session, "chat-saint-clair-port", "baie-dargent", "saint-clair", "webchat", "Port"
+        )
+        named = await destinations.account_by_key(session, "chat-saint-clair")
+        compiled = await services.router.schedule(session, named.destination_id)
+        monday = datetime(2026, 7, 20, 0, 0, tzinfo=UTC)
+        for hour in range(7 * 24):
+            at = monday + timedelta(hours=hour, minutes=10)
+            assert await services.router.lead(session, added, at) == await services.router.lead(
+                session, named, at
+            ), at
+    # Tuesday 10:00 in Paris: Saint-Clair is open, no duty runs: its own office answers.
+    tuesday_10 = datetime(2026, 7, 21, 8, 0, tzinfo=UTC)
+    opened = await Inbox(services).ingest(chat("chat-saint-clair-port", 90, tuesday_10))
+    assert await office_of(services, opened.conversation_id) == "saint-clair"
+    assert await decisions(services, opened.conversation_id) == [("own_hours", "saint-clair")]
+    start, end = tuesday_10, tuesday_10 + timedelta(hours=6)  # past its 17:30 closing
+    office = compiled.office_of(added)
+    assert office == "saint-clair"
+    assert duty_seconds(compiled.schedule, added.key, start, end, office) == duty_seconds(
+        compiled.schedule, named.key, start, end
+    )

@@ -194,6 +194,23 @@ def test_route_is_own_hours_then_duty_then_the_next_answer(at: datetime, account
         assert SCHEDULE.route(account, answer.valid_until).office == answer.next_office
 
 
+@given(instants, st.sampled_from(["chat-a", "chat-b", "chat-c"]))
+@settings(max_examples=300, deadline=None)
+def test_an_account_the_rota_does_not_name_routes_as_its_office_s_own(
+    at: datetime, named: str
+) -> None:
+    """An account added after the rota was written, given its office, is answered exactly as
+    the accounts the rota names for that office; an office the rota lacks changes nothing."""
+    office = ROTA.account_office(named)
+    answer = SCHEDULE.route("chat-added-later", at, office)
+    assert answer == SCHEDULE.route(named, at)
+    assert SCHEDULE.route("chat-added-later", at, "no-such-office") == SCHEDULE.route(
+        "chat-added-later", at
+    )
+    # A named account keeps the rota's owner whatever office is given.
+    assert SCHEDULE.route(named, at, "no-such-office") == SCHEDULE.route(named, at)
+
+
 @given(
     st.lists(st.integers(min_value=1, max_value=4), min_size=1, max_size=4),
     st.dates(min_value=date(2026, 11, 1), max_value=date(2027, 1, 31)),
