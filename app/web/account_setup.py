@@ -10,7 +10,7 @@ adds to and removes from their office only; a destination manager any office of 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -20,6 +20,7 @@ from app import destinations, quarantine, removal, repository, widget_look
 from app.actions import ActionError
 from app.deps import CsrfChecked, CurrentManager, ServicesDep
 from app.destinations import DestinationError
+from app.i18n import Translator
 from app.models import Account, Office, User
 from app.services import Services
 from app.web.accounts_pages import _form_manager, _page
@@ -59,13 +60,13 @@ async def add_widget(
 
 async def remove_account(
     services: Services, user: User, key: str, confirmed: bool = True
-) -> Account | None:
-    """Removes ``key`` (app.removal's rules), once ``confirmed``; None when ``user`` may not
-    manage it."""
+) -> Account:
+    """Removes ``key`` (app.removal's rules), once ``confirmed``; 404 when ``user`` may not
+    manage it (as if it did not exist)."""
     async with services.db.session() as session:
         account = await repository.account_by_key(session, key)
         if account is None or not quarantine.may_manage(user, account):
-            return None
+            raise ActionError("accounts.not_found", 404)
         if not confirmed:
             raise ActionError("accounts.remove.unconfirmed", 422)
         try:
@@ -92,15 +93,8 @@ async def add_widget_form(
     try:
         account = await add_widget(services, user, office, key, name)
     except ActionError as refused:
-        adding = {"office": str(office), "key": key, "name": name}
-        return await _page(
-            request,
-            services,
-            user,
-            error=t(refused.code, **refused.params),
-            status_code=refused.status,
-            adding=adding,
-        )
+        kept = {"office": str(office), "key": key, "name": name}
+        return await _refused_page(request, services, user, t, refused, adding=kept)
     return RedirectResponse(
         f"/accounts?done=added&key={account.key}#widget-{account.key}", status_code=303
     )
@@ -120,19 +114,24 @@ async def remove_account_form(
         return caller
     user, t = caller
     try:
-        removed = await remove_account(services, user, key, confirmed=confirm)
+        await remove_account(services, user, key, confirmed=confirm)
     except ActionError as refused:
-        return await _page(
-            request,
-            services,
-            user,
-            error=t(refused.code, **refused.params),
-            status_code=refused.status,
-            manage_open=key,
-        )
-    if removed is None:
-        return await _page(request, services, user, error=t("accounts.not_found"), status_code=404)
+        return await _refused_page(request, services, user, t, refused, manage_open=key)
     return RedirectResponse("/accounts?done=removed", status_code=303)
+
+
+async def _refused_page(
+    request: Request,
+    services: Services,
+    user: User,
+    t: Translator,
+    refused: ActionError,
+    **kept: Any,
+) -> Response:
+    """The page again, saying in the reader's language why the form was refused; ``kept``:
+    what it shows as typed or open (``_page``'s arguments)."""
+    error = t(refused.code, **refused.params)
+    return await _page(request, services, user, error=error, status_code=refused.status, **kept)
 
 
 class WidgetIn(BaseModel):
@@ -169,7 +168,5 @@ async def post_widget(
 async def delete_account(key: str, user: CurrentManager, services: ServicesDep) -> Response:
     """Removes an account added by mistake: 204; 409 with a translated ``detail`` when it is
     enabled, has served or the rota names it; 404 when it is not the manager's."""
-    removed = await remove_account(services, user, key)
-    if removed is None:
-        raise ActionError("accounts.not_found", 404)
+    await remove_account(services, user, key)
     return Response(status_code=204)
