@@ -309,6 +309,50 @@ async def _user_add(
     typer.echo(f"added {role} {email}")
 
 
+@user_cli.command("password")
+def user_password(
+    email: Annotated[str, typer.Argument(help="Login e-mail.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True, hide_input=True, confirmation_prompt=True, help="New password (prompted)."
+        ),
+    ] = "",
+) -> None:
+    """Set a user's password (a forgotten one): their open sessions end. Users change their own
+    on /password."""
+    asyncio.run(_user_password(get_settings(), email, password))
+
+
+async def _user_password(settings: Settings, email: str, password: str) -> None:
+    from app import passwords, session_end
+    from app.actions import ActionError
+    from app.i18n import gettext
+    from app.services import Services
+
+    db = Database(settings.sqlalchemy_url)
+    try:
+        await migrate(db.engine)
+        user = await passwords.reset(db, email, password)
+    except ActionError as exc:
+        raise typer.BadParameter(
+            gettext("en", exc.code, **exc.params), param_hint="--password"
+        ) from None
+    finally:
+        await db.dispose()
+    if user is None:
+        raise typer.BadParameter("no such user", param_hint="EMAIL")
+    ended = ""
+    if settings.redis_url:  # the embedded server's password is the running app's own
+        services = Services.create(settings)
+        try:
+            count = await session_end.end_user_sessions(services, user)
+            ended = f"; {count} session(s) ended"
+        finally:
+            await services.close()
+    typer.echo(f"password of {user.email} set{ended}")
+
+
 @user_cli.command("disable")
 def user_disable(email: Annotated[str, typer.Argument(help="Login e-mail.")]) -> None:
     """Disable a user: no more sign-in; their sessions and open sockets end (at once when

@@ -11,7 +11,7 @@ from starlette.requests import HTTPConnection
 from app.actions import ActionError  # refusals in the reader's language (app.web.errors)
 from app.i18n import LANGUAGES, VISITOR_LANGUAGES, Translator, negotiate
 from app.models import Role, User
-from app.security import same_token
+from app.security import password_stamp, same_token
 from app.services import Services
 
 SESSION_COOKIE = "concierge_session"
@@ -42,16 +42,23 @@ def get_services(conn: HTTPConnection) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-async def optional_user(conn: HTTPConnection) -> User | None:
-    services = get_services(conn)
-    data = await services.sessions.get(conn.cookies.get(SESSION_COOKIE))
+async def session_user(services: Services, session_id: str | None) -> User | None:
+    """The user of a session that still holds: it exists, its user is active, and it was opened
+    with the user's current password (``password_stamp``; sessions from before stamps pass)."""
+    data = await services.sessions.get(session_id)
     if data is None:
         return None
     async with services.db.session(quick=True) as session:
         user = await session.get(User, data.user_id)
     if user is None or not user.active:
         return None
+    if data.stamp and data.stamp != password_stamp(user.password_hash):
+        return None
     return user
+
+
+async def optional_user(conn: HTTPConnection) -> User | None:
+    return await session_user(get_services(conn), conn.cookies.get(SESSION_COOKIE))
 
 
 async def current_user(request: Request) -> User:

@@ -46,6 +46,7 @@ from app.web import (
     moderation_api,
     offline_api,
     pages,
+    password_pages,
     rota_pages,
     rules_api,
     search_api,
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(weekly_report_pages.router)
     app.include_router(accounts_pages.router)
     app.include_router(account_setup.router)
+    app.include_router(password_pages.router)
     app.include_router(ws.router)
     app.include_router(visitor_ws.router)
     app.include_router(x_api.router)

@@ -35,11 +35,18 @@ def verify_password(password: str, password_hash: str) -> bool:
 DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 
+def password_stamp(password_hash: str) -> str:
+    """A short fingerprint of a password hash, kept in each session: a session opened before
+    the password changed no longer matches its user (app.deps.session_user)."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
 @dataclass(frozen=True, slots=True)
 class SessionData:
     session_id: str
     user_id: int
     csrf: str
+    stamp: str = ""  # password_stamp() at sign-in ("" in sessions opened before stamps)
 
 
 class SessionStore:
@@ -49,9 +56,9 @@ class SessionStore:
         self.redis = redis
         self.max_age = max_age
 
-    async def create(self, user_id: int) -> SessionData:
-        data = SessionData(secrets.token_urlsafe(32), user_id, secrets.token_urlsafe(32))
-        payload = json.dumps({"user_id": user_id, "csrf": data.csrf})
+    async def create(self, user_id: int, stamp: str = "") -> SessionData:
+        data = SessionData(secrets.token_urlsafe(32), user_id, secrets.token_urlsafe(32), stamp)
+        payload = json.dumps({"user_id": user_id, "csrf": data.csrf, "stamp": stamp})
         now = time.time()
         index = keys.user_sessions(user_id)
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -69,7 +76,21 @@ class SessionStore:
         if raw is None:
             return None
         payload = json.loads(raw)
-        return SessionData(session_id, int(payload["user_id"]), str(payload["csrf"]))
+        return SessionData(
+            session_id,
+            int(payload["user_id"]),
+            str(payload["csrf"]),
+            str(payload.get("stamp", "")),
+        )
+
+    async def restamp(self, session_id: str, stamp: str) -> None:
+        """Gives a session its user's new password stamp (the browser that changed it), its
+        lifetime unchanged; nothing when it has ended."""
+        data = await self.get(session_id)
+        if data is None:
+            return
+        payload = json.dumps({"user_id": data.user_id, "csrf": data.csrf, "stamp": stamp})
+        await self.redis.set(keys.session(session_id), payload, keepttl=True, xx=True)
 
     async def delete(self, session_id: str) -> SessionData | None:
         """Ends one session; returns what it was (None if it had already ended)."""
@@ -90,6 +111,21 @@ class SessionStore:
             pipe.delete(index)
             results = await pipe.execute()
         return sum(int(n) for n in results[:-1])
+
+    async def delete_others(self, user_id: int, keep: str) -> list[str]:
+        """Ends every session of a user but ``keep`` (a password changed from it); returns the
+        ids of those that were open."""
+        index = keys.user_sessions(user_id)
+        members: list[Any] = list(await self.redis.zrange(index, 0, -1))
+        ids = [_text(m) for m in members if _text(m) != keep]
+        if not ids:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for session_id in ids:
+                pipe.delete(keys.session(session_id))
+            pipe.zrem(index, *ids)
+            results = await pipe.execute()
+        return [i for i, n in zip(ids, results[:-1], strict=True) if int(n)]
 
 
 def session_tag(session_id: str) -> str:

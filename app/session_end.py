@@ -51,6 +51,23 @@ async def end_user_sessions(services: Services, user: User) -> int:
     return ended
 
 
+async def end_other_sessions(services: Services, user: User, keep: str) -> int:
+    """Ends every session of ``user`` but ``keep`` (the browser that changed the password), and
+    closes those sessions' sockets; returns how many were open."""
+    assert user.id is not None
+    ended = await services.sessions.delete_others(user.id, keep)
+    for session_id in ended:
+        await services.hub.publish(
+            user.destination_id,
+            SessionEnded(
+                conversation_id=0, office_id=0, user_id=user.id, session=session_tag(session_id)
+            ),
+        )
+    if ended:
+        log.info("ended %s other sessions of user %s", len(ended), user.id)
+    return len(ended)
+
+
 async def set_active(services: Services, user_id: int, active: bool) -> User | None:
     """Disables (or enables again) a user; disabling ends their sessions and sockets at once.
     Returns the user, None when there is no such user."""

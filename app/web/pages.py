@@ -22,7 +22,7 @@ from app.deps import (
 )
 from app.i18n import LANGUAGES
 from app.models import Account, Destination, Office, Role, User
-from app.security import DUMMY_HASH, same_token, verify_password
+from app.security import DUMMY_HASH, password_stamp, same_token, verify_password
 from app.web.render import render
 
 router = APIRouter()
@@ -74,7 +74,7 @@ async def login(
     if user is None or not valid or not user.active or user.id is None:
         await login_limits.failed(services, email)
         return render(request, "login.html", error="error.bad_login", email=email, status_code=401)
-    data = await services.sessions.create(user.id)
+    data = await services.sessions.create(user.id, password_stamp(user.password_hash))
     response = RedirectResponse("/inbox", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

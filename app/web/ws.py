@@ -23,7 +23,14 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from app import presence, repository
 from app.assignment import assign_waiting
-from app.deps import SESSION_COOKIE, get_services, optional_user, same_origin, translator
+from app.deps import (
+    SESSION_COOKIE,
+    get_services,
+    optional_user,
+    same_origin,
+    session_user,
+    translator,
+)
 from app.events import (
     AudienceFields,
     Event,
@@ -123,12 +130,9 @@ class SessionWatch:
             self.listener.queue.get_nowait()
 
     async def holds(self) -> bool:
-        """Whether the session is still there and its user still active."""
-        if await self.services.sessions.get(self.session_id) is None:
-            return False
-        async with self.services.db.session(quick=True) as session:
-            user = await session.get(User, self.user.id)
-        return user is not None and user.active
+        """Whether the session still holds (``app.deps.session_user``) for the same user."""
+        user = await session_user(self.services, self.session_id)
+        return user is not None and user.id == self.user.id
 
     async def watch(self) -> None:
         """Looks again every few seconds: covers a stream entry this worker did not read."""

@@ -22,6 +22,7 @@ PAGES = [
     ("rota-month", "/rota?view=month", "rota-calendar"),
     ("accounts", "/accounts", "accounts"),
     ("privacy", "/privacy", "retention"),
+    ("password", "/password", "password-form"),
     ("demo", "/demo", "demo-accounts"),
 ]
 
@@ -76,10 +77,15 @@ def assert_top_bar_in_view(page: Page, width: int) -> None:
     for testid in ("logout", "language-fr", "language-en"):
         box = page.get_by_test_id(testid).bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, testid
+    # The password link: in the top row on a laptop, among the links on a phone; one shown.
+    shown = page.locator('[data-testid^="nav-password"]:visible')
+    expect(shown).to_have_count(1)
+    box = shown.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
     bar = page.get_by_test_id("topbar").bounding_box()
     assert bar is not None and bar["height"] <= (100 if width < 700 else 56)
     # Every link of the main navigation is on the screen, none hidden past its edge.
-    for link in page.get_by_test_id("topnav").locator("a").all():
+    for link in page.get_by_test_id("topnav").locator("a:visible").all():
         box = link.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
 
