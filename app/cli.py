@@ -28,7 +28,6 @@ from app.demo_workspace import seed_workspace
 from app.embedded_redis import EmbeddedRedis
 from app.models import Account, Destination, Office, Role, User
 from app.rollups import build_stale
-from app.security import hash_password
 from app.serving import EXIT_CANNOT_LISTEN, CannotListen, check_address, serve
 from app.settings import Settings, get_settings
 from rota import Plan, Problem, RotaValidationError, Schedule, check, dumps_toml, plan
@@ -264,15 +263,14 @@ async def _user_add(
     password: str,
     destination_slug: str | None = None,
 ) -> None:
-    email = email.strip().lower()
-    if "@" not in email:
-        raise typer.BadParameter("not an e-mail address", param_hint="EMAIL")
-    if len(password) < 10:
-        raise typer.BadParameter("use at least 10 characters", param_hint="--password")
-    if language not in ("", "fr", "en"):
-        raise typer.BadParameter("fr, en or empty", param_hint="--language")
+    from app import team_admin
+    from app.actions import ActionError
+    from app.i18n import gettext
+
     if role != Role.DESTINATION_MANAGER and not office_slug:
         raise typer.BadParameter("required for advisers and office managers", param_hint="--office")
+    if role == Role.DESTINATION_MANAGER and office_slug:
+        raise typer.BadParameter("a destination manager has no office", param_hint="--office")
     db = Database(settings.sqlalchemy_url)
     try:
         await migrate(db.engine)
@@ -288,25 +286,23 @@ async def _user_add(
                     found = await destinations.destination_by_slug(session, destination_slug)
                     assert found.id is not None
                     destination_id = found.id
-            except destinations.DestinationError as exc:
-                raise typer.BadParameter(exc.reason, param_hint=exc.field) from None
-            if (await session.exec(select(User).where(User.email == email))).first():
-                raise typer.BadParameter("a user with this e-mail exists", param_hint="EMAIL")
-            session.add(
-                User(
+                user = await team_admin.create_user(
+                    session,
                     destination_id=destination_id,
                     office_id=office.id if office else None,
                     email=email,
                     name=name,
-                    password_hash=hash_password(password),
                     role=role,
+                    password=password,
                     language=language,
                 )
-            )
-            await session.commit()
+            except destinations.DestinationError as exc:
+                raise typer.BadParameter(exc.reason, param_hint=exc.field) from None
+            except ActionError as exc:
+                raise typer.BadParameter(gettext("en", exc.code, **exc.params)) from None
     finally:
         await db.dispose()
-    typer.echo(f"added {role} {email}")
+    typer.echo(f"added {role} {user.email}")
 
 
 @user_cli.command("password")

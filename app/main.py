@@ -52,6 +52,7 @@ from app.web import (
     search_api,
     survey_pages,
     team_api,
+    team_pages,
     users_api,
     visitor_data_api,
     visitor_ws,
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts_pages.router)
     app.include_router(account_setup.router)
     app.include_router(password_pages.router)
+    app.include_router(team_pages.router)
     app.include_router(ws.router)
     app.include_router(visitor_ws.router)
     app.include_router(x_api.router)

@@ -18,7 +18,7 @@ class UserState(BaseModel):
     active: bool
 
 
-async def _check_target(services: ServicesDep, manager: User, user_id: int) -> User:
+async def check_target(services: ServicesDep, manager: User, user_id: int) -> User:
     """The user a manager may disable: in their destination (an office manager: in their
     office), not themselves. Anyone else is "not found", never revealing who exists."""
     if not 0 < user_id < 2**63:
@@ -42,7 +42,7 @@ async def _check_target(services: ServicesDep, manager: User, user_id: int) -> U
 async def disable_user(user_id: RowId, manager: CurrentManager, services: ServicesDep) -> UserState:
     """Disables a user: they can no longer sign in, and every session and open socket of
     theirs ends at once, on every worker (the sockets close with 4401)."""
-    target = await _check_target(services, manager, user_id)
+    target = await check_target(services, manager, user_id)
     assert target.id is not None
     await session_end.set_active(services, target.id, False)
     return UserState(id=target.id, active=False)
@@ -51,7 +51,7 @@ async def disable_user(user_id: RowId, manager: CurrentManager, services: Servic
 @router.post("/users/{user_id}/enable", dependencies=[CsrfChecked])
 async def enable_user(user_id: RowId, manager: CurrentManager, services: ServicesDep) -> UserState:
     """Lets a disabled user sign in again (their old sessions stay ended)."""
-    target = await _check_target(services, manager, user_id)
+    target = await check_target(services, manager, user_id)
     assert target.id is not None
     await session_end.set_active(services, target.id, True)
     return UserState(id=target.id, active=True)

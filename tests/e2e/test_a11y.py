@@ -42,6 +42,8 @@ def test_manager_pages_have_no_serious_violation(
         ("/rota", "rota-calendar"),
         ("/rota?view=month", "rota-calendar"),
         ("/accounts", "accounts"),
+        ("/team", "team"),
+        ("/password", "password-form"),
         ("/privacy", "retention"),
     ):
         page.goto(f"{live.url}{path}")

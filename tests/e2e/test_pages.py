@@ -21,6 +21,7 @@ PAGES = [
     ("rota-week", "/rota", "rota-calendar"),
     ("rota-month", "/rota?view=month", "rota-calendar"),
     ("accounts", "/accounts", "accounts"),
+    ("team", "/team", "team"),
     ("privacy", "/privacy", "retention"),
     ("password", "/password", "password-form"),
     ("demo", "/demo", "demo-accounts"),
