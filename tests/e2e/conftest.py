@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import DemoLogin, LiveServer
 
@@ -21,6 +21,12 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+# An expectation waits as long as an action (the pages' default, below): on a loaded 2-core
+# machine a reply may take more than Playwright's 5 s to come back, and what is checked is that
+# it comes, not how fast (bench/ measures that).
+expect.set_options(timeout=10_000)
 
 
 @pytest.fixture(scope="session")
