@@ -60,10 +60,11 @@ class UnknownAccountError(LookupError):
     pass
 
 
-class ClosedAccountError(LookupError):
+class ClosedAccountError(UnknownAccountError):
     """A chat message to a widget disabled (app.widget_closing) or removed (app.removal)
-    meanwhile: refused, not stored. (A mailbox's or X account's connector is stopped instead;
-    what it read before is kept.)"""
+    meanwhile — or never there: refused, not stored; the visitor's socket is closed as on a
+    closed chat. (A mailbox's or X account's connector is stopped instead; what it read
+    before is kept.)"""
 
 
 def _quote_start(inbound: InboundMessage) -> int | None:

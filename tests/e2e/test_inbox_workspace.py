@@ -3,12 +3,13 @@ the keyboard, typing indicators and the accessibility scan — in a real Chromiu
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page, expect
+from playwright.sync_api import APIResponse, Page, Route, expect
 
 from tests.conftest import LiveServer, office_login
 from tests.e2e.conftest import adviser_login, screenshot
@@ -204,6 +205,42 @@ def test_the_visitor_typing_is_shown_to_the_adviser(live: LiveServer, new_page: 
     item_of(page, "Hello!").click()
     widget.get_by_test_id("widget-input").press_sequentially("Is the ", delay=30)
     expect(page.get_by_test_id("typing")).to_contain_text("écrit")
+
+
+def test_a_reply_sent_while_its_thread_loads_stays_in_view(live: LiveServer, new_page: Any) -> None:
+    """The thread is read from the server while the adviser already answers (a slow network, a
+    loaded server): the reply must not vanish when the thread, read before it, is drawn."""
+    chat(live, "Visitor: is there a ferry tonight?")
+    page = new_page(locale="en-GB")
+    adviser_login(page, live, office_login(live, "port-argent"))
+    held: list[tuple[Route, APIResponse]] = []
+    thread = re.compile(r"/api/conversations/\d+$")
+    released = False
+
+    def hold(route: Route) -> None:
+        # The thread's first read is made now, and handed to the page only once released below.
+        if released:
+            route.continue_()
+        else:
+            held.append((route, route.fetch()))
+
+    page.route(thread, hold)
+    item_of(page, "ferry tonight").click()
+    deadline = time.monotonic() + 10
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert held, "the thread was not read"
+    reply = page.get_by_test_id("reply-text")
+    reply.fill("Yes, at 19:30 from the harbour.")
+    reply.press("Control+Enter")
+    sent = page.locator("[data-testid=message][data-direction=out]")
+    expect(sent).to_have_count(1)
+    released = True
+    for route, response in held:
+        route.fulfill(response=response)
+    expect(page.locator("[data-testid=message][data-direction=in]")).to_have_count(1)
+    expect(sent).to_have_count(1)
+    expect(sent).to_contain_text("Yes, at 19:30 from the harbour.")
 
 
 def test_keyboard_only_triage_and_bulk_resolve(live: LiveServer, new_page: Any) -> None:

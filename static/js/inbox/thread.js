@@ -140,7 +140,17 @@ function noteReplyTo(m) {
   if (c.id === state.selected) emit("head", c);
 }
 
+// While a thread is read from the server, what is shown for it meanwhile (the reply just sent,
+// a visitor's message, an activity) is kept here: the thread was read before it, and drawing
+// the thread would otherwise wipe it. It is shown again once the thread is drawn.
+let loading = null; // {id, later: [[kind, item]]}
+
+function keep(kind, item) {
+  if (loading && loading.id === state.selected) loading.later.push([kind, item]);
+}
+
 export function appendMessage(m) {
+  keep("m", m);
   if (shown.has(`m${m.id}`)) return;
   shown.add(`m${m.id}`);
   noteReplyTo(m);
@@ -150,6 +160,7 @@ export function appendMessage(m) {
 }
 
 export function appendActivity(a) {
+  keep("a", a);
   if (shown.has(`a${a.id}`)) return;
   shown.add(`a${a.id}`);
   const nearBottom = messagesEl.scrollHeight - messagesEl.scrollTop - messagesEl.clientHeight < 120;
@@ -238,15 +249,19 @@ export async function open(id, fromHistory, atMessage) {
   const cached = state.conversations.get(id);
   if (cached) renderHead(cached);
   let data;
+  const reading = { id, later: [] };
+  loading = reading;
   try {
     data = await api(`/api/conversations/${id}`);
   } catch (err) {
+    if (loading === reading) loading = null;
     if (state.selected === id) {
       $("thread-notice").textContent = err.message;
       $("thread-notice").hidden = false;
     }
     return;
   }
+  if (loading === reading) loading = null;
   if (state.selected !== id) return;
   state.conversations.set(id, data.conversation);
   renderHead(data.conversation);
@@ -254,6 +269,8 @@ export async function open(id, fromHistory, atMessage) {
   messagesEl.replaceChildren();
   for (const m of data.messages) appendMessage(m);
   for (const a of data.activities || []) appendActivity(a);
+  // What arrived while it was read: what the thread has already is drawn from the thread.
+  for (const [kind, item] of reading.later) (kind === "m" ? appendMessage : appendActivity)(item);
   messagesEl.scrollTop = messagesEl.scrollHeight;
   const hit = atMessage ? messagesEl.querySelector(`[data-testid=message][data-id="${atMessage}"]`) : null;
   if (hit) {
