@@ -110,8 +110,16 @@ class ValkeyCluster:
     def __init__(self, base: Path, masters: int = 3, replicas: int = 1) -> None:
         self.password = secrets.token_hex(16)
         self.nodes: list[Node] = []
-        for n in range(masters * (1 + replicas)):
-            port, bus = free_port(), free_port()
+        count = masters * (1 + replicas)
+        # Each free_port() is free only once closed, so two calls may return the same port:
+        # a node's port and another's bus port then collide ("Address already in use").
+        ports: list[int] = []
+        while len(ports) < 2 * count:
+            port = free_port()
+            if port not in ports:
+                ports.append(port)
+        for n in range(count):
+            port, bus = ports[2 * n], ports[2 * n + 1]
             node = Node(port, base / f"node-{n}", self.password)
             node.args = [
                 "--bind", "127.0.0.1",
