@@ -105,7 +105,8 @@ class Settings(BaseSettings):
     socket_frames_burst: int = 60  # frames of one socket taken at once, then…
     socket_frames_per_second: float = 5  # …this many a second; past that the socket is closed
     # Visitor messages one worker stores at once; more wait in order, and once the oldest has
-    # waited this long, new ones get "busy" and the widget sends them again (app/store_slots.py).
+    # waited this long since it reached the worker, new ones get "busy" and the widget sends
+    # them again (app/store_slots.py).
     ingest_slots: int = Field(default=16, ge=1)
     ingest_max_wait_seconds: float = Field(default=5.0, gt=0)
     resume_backlog_max: int = 500  # events a resume replays; further behind: "resync"

@@ -13,6 +13,13 @@ inbox stores once. Nothing is lost, the ones already queued are still stored, an
 progress stays small enough for replies, acknowledgements and events to keep moving.
 E-mail and X are not held here: their readers pull at their own pace and wait for the store.
 
+A message's wait counts from when it reached the worker (``since``), not from when it asked for
+a slot: a visitor socket reads its frames as they come and stores its messages one after
+another, so a message may have waited behind its own socket's earlier ones first. Counted from
+the slot alone, a worker past its capacity with few sockets (each sending faster than its
+messages were stored) never looked behind — its queue held at most one message per socket —
+while every socket's own backlog, and the advisers' wait, grew without end.
+
 A message sent again after a refusal (``again``) is let into the queue until the oldest waiting
 one has waited ``AGAIN`` times as long: while the worker is a little behind, new messages are
 turned away and the ones already turned away once are stored, so a visitor is not refused over
@@ -62,17 +69,27 @@ class StoreSlots:
     def waiting(self) -> int:
         return len(self._waiters)
 
-    def _behind(self, again: bool) -> bool:
+    def _behind(self, again: bool, since: float | None) -> bool:
+        """Whether the oldest message waiting — queued, or ``since`` for the one asking when
+        it would have to queue (no slot free) — has waited past the limit."""
         limit = self.max_wait * (AGAIN if again else 1.0)
-        return bool(self._waiters) and self._now() - self._waiters[0][0] > limit
+        oldest = self._waiters[0][0] if self._waiters else None
+        if since is not None and not self._free:
+            oldest = since if oldest is None else min(oldest, since)
+        return oldest is not None and self._now() - oldest > limit
 
-    def check(self, again: bool = False) -> None:
+    def check(self, again: bool = False, since: float | None = None) -> None:
         """Raises :class:`Busy` now if :meth:`slot` would: a message that is going to be
         refused should cost nothing else (no rate-limit or block look-up in Redis).
-        ``again``: the message was refused before (see the module's doc)."""
-        if self._behind(again):
-            self.refused += 1
-            raise Busy(self.retry_after())
+        ``again``: the message was refused before (see the module's doc); ``since``: when it
+        reached the worker (on the clock given, :func:`time.monotonic` by default)."""
+        if self._behind(again, since):
+            raise self.refusal()
+
+    def refusal(self) -> Busy:
+        """A "busy" refusal, counted (also for a socket whose own queue is full)."""
+        self.refused += 1
+        return Busy(self.retry_after())
 
     def retry_after(self) -> float:
         """One to two times ``max_wait`` (at least a second): the queue is that far behind, and
@@ -80,20 +97,20 @@ class StoreSlots:
         return max(1.0, self.max_wait) * (1 + random.random())  # noqa: S311 (jitter, not a secret)
 
     @contextlib.asynccontextmanager
-    async def slot(self, again: bool = False) -> AsyncIterator[None]:
-        await self._take(again)
+    async def slot(self, again: bool = False, since: float | None = None) -> AsyncIterator[None]:
+        await self._take(again, since)
         try:
             yield
         finally:
             self._give()
 
-    async def _take(self, again: bool) -> None:
+    async def _take(self, again: bool, since: float | None) -> None:
         if self._free:
             self._free -= 1
             return
-        self.check(again)
+        self.check(again, since)
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        entry = (self._now(), waiter)
+        entry = (self._now() if since is None else min(since, self._now()), waiter)
         self._waiters.append(entry)
         try:
             await waiter

@@ -263,6 +263,7 @@ async def load(
     seen: set[int] = set()  # message ids already received by some adviser
     reply_requests: list[float] = []  # the project's reply request, sent → 201
     busy: list[str] = []  # "busy" refusals (client ids), each sent again as the widget does
+    dropped: list[str] = []  # visitor sockets closed under the bench (close codes)
 
     for i in range(args.advisers):
         email, password, office = advisers[i % len(advisers)]
@@ -336,6 +337,12 @@ async def load(
                     await ws.send(frames[client_id])
 
             async def reader() -> None:
+                try:
+                    await read_frames()
+                except websockets.ConnectionClosed as closed:  # counted, not a crash
+                    dropped.append(f"{closed.rcvd.code if closed.rcvd else 'none'}")
+
+            async def read_frames() -> None:
                 async for raw in ws:
                     frame = json.loads(raw)
                     if frame["type"] == "message" and frame["message"]["author"] == "adviser":
@@ -402,6 +409,7 @@ async def load(
         "replies_waiting": pending_replies.qsize(),
         "reply_requests": reply_requests,
         "busy": busy,
+        "dropped": dropped,
     }
 
 
@@ -501,6 +509,12 @@ def main(argv: list[str] | None = None) -> None:
         f"  busy refusals      {len(refused)} ({len(set(refused))} messages refused at least"
         " once, each sent again after the time it was given)"
     )
+    print(
+        f"  not yet seen       {result['sent'] - len(v2a)} visitor messages no adviser had seen"
+        " when the run ended (2 s after the load)"
+    )
+    if result["dropped"]:
+        print(f"  sockets dropped    {len(result['dropped'])} (close codes: {result['dropped']})")
     print(
         f"  sockets opened     {result['open_seconds']:.1f} s for {args.visitors}, 50 at a time,"
         " before the load"

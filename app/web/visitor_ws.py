@@ -17,7 +17,7 @@ import logging
 import time
 from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -52,7 +52,14 @@ from app.store_slots import Busy
 from app.timefmt import human_when
 from app.web.visitor_admission import Admitted, admit
 from app.web.ws import SOCKET_GONE, pump_events, receive_text, valid_resume_id
-from connectors.webchat.frames import FrameError, PingFrame, TypingFrame, parse_frame, to_inbound
+from connectors.webchat.frames import (
+    FrameError,
+    PingFrame,
+    TypingFrame,
+    VisitorMessageFrame,
+    parse_frame,
+    to_inbound,
+)
 from connectors.webchat.meter import Every, FrameMeter, TypingMeter
 
 log = logging.getLogger(__name__)
@@ -60,6 +67,8 @@ router = APIRouter()
 
 QUEUE_REFRESH = 15  # seconds between two looks at a waiting visitor's place in the queue
 TURNED_AWAY_KEPT = 20  # the latest client ids refused on one socket
+PENDING_KEPT = 32  # a socket's messages waiting to be stored; one more is told "busy"
+WRITER_DRAIN = 10.0  # seconds a closed socket's message being stored is given to finish
 TOUCH_EVERY = 10  # seconds: frames more frequent than this say nothing new about presence
 
 
@@ -118,6 +127,7 @@ async def _live(ws: WebSocket, services: Services, admitted: Admitted, lang: str
     services.hub.subscribe(account.destination_id, listener)
     watch: asyncio.Task[None] | None = None
     pump: asyncio.Task[None] | None = None
+    writer: _Writer | None = None
     try:
         first_socket = await visitor_presence.opened(
             services, account.destination_id, account.id or 0, visitor_id
@@ -157,19 +167,22 @@ async def _live(ws: WebSocket, services: Services, admitted: Admitted, lang: str
                 conversation_id=visitor.audience["conversation_id"] if visitor.audience else 0,
             )
         )
-        inbox = Inbox(services)
+        writer = _Writer(visitor, Inbox(services), ip, lang)
         frames = FrameMeter(settings.socket_frames_burst, settings.socket_frames_per_second)
-        while not pump.done():
+        while not pump.done() and not visitor.closing:
             raw = await receive_text(ws)
-            if not frames.admit(time.monotonic()):
+            arrived = time.monotonic()
+            if not frames.admit(arrived):
                 await ws.close(code=4429, reason="too many frames: slow down")
                 break
-            await _visitor_frame(visitor, inbox, ip, raw, lang)
+            await _visitor_frame(visitor, writer, raw, lang, arrived)
     except SOCKET_GONE:
         pass
     finally:
         # Unsubscribing wakes the pump for good, even if its cancellation below is lost.
         services.hub.unsubscribe(account.destination_id, listener)
+        if writer is not None:
+            await writer.finish()
         await stop(pump)
         await stop(watch)
         await visitor.gone()
@@ -206,6 +219,7 @@ class _Visitor:
         # where a newcomer's message is refused (app.store_slots).
         # (A list, empty on almost every socket: an empty deque would weigh ten times more.)
         self.turned_away: list[str] = []
+        self.closing = False  # closed by the server (a block, the widget disabled) meanwhile
 
     def opens_conversation(self) -> bool:
         """Whether the next message opens a new conversation (none read at the socket's start,
@@ -358,25 +372,28 @@ async def _visitor_history(services: Services, account: Account, visitor_id: str
     return frames
 
 
-async def _visitor_frame(visitor: _Visitor, inbox: Inbox, ip: str, raw: str, lang: str) -> None:
-    ws, services, account = visitor.ws, visitor.services, visitor.account
-    settings = services.settings
+async def _error(ws: WebSocket, lang: str, code: str, client_id: str = "", **extra: Any) -> None:
+    await ws.send_json(
+        {
+            "type": "error",
+            "code": code,
+            "client_id": client_id,
+            "message": gettext(lang, f"widget.error.{code}"),
+            **extra,
+        }
+    )
 
-    async def error(code: str, client_id: str = "", **extra: Any) -> None:
-        await ws.send_json(
-            {
-                "type": "error",
-                "code": code,
-                "client_id": client_id,
-                "message": gettext(lang, f"widget.error.{code}"),
-                **extra,
-            }
-        )
 
+async def _visitor_frame(
+    visitor: _Visitor, writer: _Writer, raw: str, lang: str, arrived: float
+) -> None:
+    """One frame, as it arrives: a ping or typing at once, a message queued for the writer
+    (so the frames after it, and how long it waits, are seen while earlier ones are stored)."""
+    ws, services = visitor.ws, visitor.services
     try:
-        frame = parse_frame(raw, settings.max_message_chars)
+        frame = parse_frame(raw, services.settings.max_message_chars)
     except FrameError as exc:
-        await error(exc.code, _client_id_of(raw))
+        await _error(ws, lang, exc.code, _client_id_of(raw))
         return
     await visitor.seen()
     if isinstance(frame, PingFrame):
@@ -385,15 +402,88 @@ async def _visitor_frame(visitor: _Visitor, inbox: Inbox, ip: str, raw: str, lan
     if isinstance(frame, TypingFrame):  # metered in memory: a flood costs no Redis hit
         await visitor.typed(frame.active)
         return
+    again = frame.client_id in visitor.turned_away  # refused before: let in further behind
+    try:
+        services.store_slots.check(again)  # behind already: refused now, not after a wait
+    except Busy as busy:
+        await _refused(visitor, lang, frame.client_id, busy)
+        return
+    if not writer.add(arrived, frame):  # a socket sending far faster than it is stored
+        await _refused(visitor, lang, frame.client_id, services.store_slots.refusal())
 
-    async def refused(busy: Busy) -> None:  # kept by the widget, sent again after retry_after
-        if frame.client_id not in visitor.turned_away:
-            visitor.turned_away = [*visitor.turned_away, frame.client_id][-TURNED_AWAY_KEPT:]
-        await error("busy", frame.client_id, retry_after=round(busy.retry_after, 1))
+
+async def _refused(visitor: _Visitor, lang: str, client_id: str, busy: Busy) -> None:
+    """Says "busy": the widget keeps the message and sends it again after ``retry_after``."""
+    if client_id not in visitor.turned_away:
+        visitor.turned_away = [*visitor.turned_away, client_id][-TURNED_AWAY_KEPT:]
+    await _error(visitor.ws, lang, "busy", client_id, retry_after=round(busy.retry_after, 1))
+
+
+class _Writer:
+    """Stores one socket's messages one after another, in the order they came, from a task
+    started while some are waiting (an idle socket has none). Each keeps the moment it
+    arrived: a message that has waited past the limit behind the worker's backlog is refused
+    "busy" (app.store_slots), wherever it waited."""
+
+    def __init__(self, visitor: _Visitor, inbox: Inbox, ip: str, lang: str) -> None:
+        self.visitor, self.inbox, self.ip, self.lang = visitor, inbox, ip, lang
+        self.pending: list[tuple[float, VisitorMessageFrame]] = []
+        self.task: asyncio.Task[None] | None = None
+
+    def add(self, arrived: float, frame: VisitorMessageFrame) -> bool:
+        """Queues ``frame``; False when too many of the socket's messages wait already."""
+        if len(self.pending) >= PENDING_KEPT:
+            return False
+        self.pending.append((arrived, frame))
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._run())
+        return True
+
+    async def _run(self) -> None:
+        visitor = self.visitor
+        while self.pending and not visitor.closing:
+            arrived, frame = self.pending.pop(0)
+            try:
+                await _store_message(visitor, self.inbox, self.ip, frame, self.lang, arrived)
+            except SOCKET_GONE:
+                return  # not acknowledged: the widget sends it again on its next socket
+            except Exception:
+                # The socket stays; the widget sends the same client_id again ("unavailable").
+                log.exception("message %s of visitor %s failed", frame.client_id, visitor.key)
+                with contextlib.suppress(*SOCKET_GONE):
+                    await _error(visitor.ws, self.lang, "unavailable", frame.client_id)
+
+    async def finish(self) -> None:
+        """The socket has ended: the message being stored is given time to finish (its
+        events are owed to the advisers); the ones not started are dropped, unacknowledged, so
+        the widget sends them again."""
+        self.pending.clear()
+        if self.task is not None:
+            await asyncio.wait({self.task}, timeout=WRITER_DRAIN)
+            await stop(self.task)
+
+
+async def _store_message(
+    visitor: _Visitor,
+    inbox: Inbox,
+    ip: str,
+    frame: VisitorMessageFrame,
+    lang: str,
+    arrived: float,
+) -> None:
+    ws, services, account = visitor.ws, visitor.services, visitor.account
+    settings = services.settings
+
+    async def error(code: str, client_id: str = "", **extra: Any) -> None:
+        await _error(ws, lang, code, client_id, **extra)
+
+    async def refused(busy: Busy) -> None:
+        await _refused(visitor, lang, frame.client_id, busy)
 
     again = frame.client_id in visitor.turned_away  # refused before: let in further behind
     try:
-        services.store_slots.check(again)  # the worker is behind: refused before any Redis look-up
+        # The worker is behind: refused before any Redis look-up.
+        services.store_slots.check(again, since=arrived)
     except Busy as busy:
         await refused(busy)
         return
@@ -402,8 +492,9 @@ async def _visitor_frame(visitor: _Visitor, inbox: Inbox, ip: str, raw: str, lan
         return
     # A visitor (or address) blocked since the socket opened: refused like a new socket (4451).
     if blocked := await moderation.refusal(services, account, visitor.visitor_id, ip):
+        visitor.closing = True
         await ws.close(code=moderation.BLOCKED_CLOSE, reason=blocked)
-        raise WebSocketDisconnect(moderation.BLOCKED_CLOSE)
+        return
     inbound = to_inbound(
         frame,
         account=account.key,
@@ -415,14 +506,15 @@ async def _visitor_frame(visitor: _Visitor, inbox: Inbox, ip: str, raw: str, lan
     # The address lets a manager block it (app.moderation); kept on the conversation only.
     inbound = dataclasses.replace(inbound, metadata={**inbound.metadata, "ip": ip})
     try:
-        async with services.store_slots.slot(again):
+        async with services.store_slots.slot(again, since=arrived):
             result = await inbox.ingest(inbound)
     except Busy as busy:  # behind since the check above
         await refused(busy)
         return
     except ClosedAccountError:  # the widget was disabled since the socket opened
+        visitor.closing = True
         await ws.close(code=widget_closing.CLOSE_CODE, reason=widget_closing.CLOSE_REASON)
-        raise WebSocketDisconnect(widget_closing.CLOSE_CODE) from None
+        return
     except Exception:
         # Stored or not, the socket stays: the widget sends the same client_id again, and the
         # ingest's dedupe answers a stored one with its id, so every stored message gets its ack.

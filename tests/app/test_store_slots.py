@@ -126,6 +126,50 @@ async def test_a_message_refused_once_is_let_in_until_twice_as_far_behind() -> N
     assert await queue.finish() == ["holder", "first", "retried"]
 
 
+async def test_a_message_s_wait_counts_from_its_arrival_when_no_slot_is_free() -> None:
+    """A message that reached the worker at ``since`` and waited elsewhere first (behind its
+    own socket's earlier messages) is refused once that wait is past the limit, if it would
+    have to queue; with a slot free it is stored at once, however long it waited."""
+    clock = Clock()
+    slots = StoreSlots(1, max_wait=1.0, now=clock)
+    clock.t = 5.0
+    slots.check(since=0.0)  # a slot is free: not behind
+    async with slots.slot(since=0.0):
+        with pytest.raises(Busy):
+            slots.check(since=3.9)  # would queue, having waited 1.1 s already
+        slots.check(since=4.5)  # 0.5 s: queued
+        slots.check(again=True, since=3.5)  # refused once before: twice the limit
+        with pytest.raises(Busy):
+            async with slots.slot(since=3.9):
+                pytest.fail("queued though it had waited past the limit")
+    assert slots.waiting == 0 and slots._free == 1 and slots.refused == 2
+
+
+async def test_a_waiter_is_aged_from_its_arrival() -> None:
+    clock = Clock()
+    slots = StoreSlots(1, max_wait=1.0, now=clock)
+    release = asyncio.Event()
+    stored: list[str] = []
+
+    async def store(name: str, since: float) -> None:
+        async with slots.slot(since=since):
+            stored.append(name)
+            await release.wait()
+
+    clock.t = 10.0
+    holder = asyncio.create_task(store("holder", 10.0))
+    await asyncio.sleep(0)
+    late = asyncio.create_task(store("late", 9.5))  # arrived 0.5 s ago, queued now
+    await asyncio.sleep(0)
+    assert slots.waiting == 1
+    clock.t = 10.6  # the waiter has been here 1.1 s, though in the queue only 0.6 s
+    with pytest.raises(Busy):
+        slots.check()
+    release.set()
+    await asyncio.gather(holder, late)
+    assert stored == ["holder", "late"]
+
+
 async def test_a_waiter_cancelled_gives_its_place_back() -> None:
     slots = StoreSlots(1, max_wait=60)
     release = asyncio.Event()
@@ -170,15 +214,16 @@ async def test_a_slot_handed_to_a_waiter_cancelled_at_that_moment_goes_to_the_ne
 
 
 class HeldSlot:
-    """The server's only store slot, taken on its own event loop until :meth:`release`."""
+    """The server's only store slot, taken on its own event loop until :meth:`release`
+    (``queued``: asked for now, behind whoever holds or waits for it, and held once had)."""
 
-    def __init__(self, live: LiveServer) -> None:
+    def __init__(self, live: LiveServer, queued: bool = False) -> None:
         self.slots: StoreSlots = live.services().store_slots  # type: ignore[attr-defined]
         self.loop = next(iter(hub_of(live)._tasks.values())).get_loop()
-        taken = asyncio.run_coroutine_threadsafe(self._take(), self.loop)
+        taken = asyncio.run_coroutine_threadsafe(self._take(queued), self.loop)
         self.event: asyncio.Event = taken.result(5)
 
-    async def _take(self) -> asyncio.Event:
+    async def _take(self, queued: bool) -> asyncio.Event:
         event = asyncio.Event()
         entered = asyncio.Event()
 
@@ -188,7 +233,10 @@ class HeldSlot:
                 await event.wait()
 
         self.task = asyncio.create_task(hold())
-        await entered.wait()
+        if queued:
+            await asyncio.sleep(0)  # in the queue now
+        else:
+            await entered.wait()
         return event
 
     def release(self) -> None:
@@ -268,3 +316,48 @@ async def test_a_visitor_refused_once_is_stored_when_sending_again_while_newcome
         held.release()
         assert (await recv_until(first, "ack"))["client_id"] == "waiting-0001"
         assert (await recv_until(second, "ack"))["client_id"] == "again-0001"
+
+
+async def test_a_message_that_waited_behind_its_own_socket_is_refused_from_its_arrival(
+    make_server: Callable[..., LiveServer],
+) -> None:
+    """A visitor sends two messages at once while the worker is behind: the second waits
+    behind the first, on its own socket, then would wait for a slot again — its wait counts
+    from when it arrived, so past the limit it is told "busy" (before, it was never seen as
+    waiting: a worker with few, fast sockets fell behind without end and refused nothing).
+    Sent again once the worker has caught up, it is stored, once."""
+    live = make_server(ingest_slots=1, ingest_max_wait_seconds=0.5)
+    async with websockets.connect(visitor_url(live, lang="en")) as ws:
+        await recv_until(ws, "hello")
+        held = HeldSlot(live)
+        await ws.send(message("first-0001", "Is the ferry running?"))
+        await ws.send(message("second-0001", "And on Sundays?"))
+        await asyncio.sleep(0.2)  # both here: the first waits for the slot, the second behind it
+        after = HeldSlot(live, queued=True)  # another store, in line behind the first
+        await asyncio.sleep(0.6)  # the second has waited past the limit
+        held.release()
+        assert (await recv_until(ws, "ack"))["client_id"] == "first-0001"
+        error = await recv_until(ws, "error")
+        assert error["code"] == "busy" and error["client_id"] == "second-0001"
+        after.release()
+        await ws.send(message("second-0001", "And on Sundays?"))  # as the widget does
+        ack = await recv_until(ws, "ack")
+        assert ack["client_id"] == "second-0001"
+
+
+async def test_a_ping_is_answered_while_the_socket_s_message_waits_to_be_stored(
+    make_server: Callable[..., LiveServer],
+) -> None:
+    """Frames are read as they come: a ping (or typing) is not held behind a message the
+    worker has not stored yet."""
+    live = make_server(ingest_slots=1, ingest_max_wait_seconds=30)
+    async with websockets.connect(visitor_url(live, lang="en")) as ws:
+        await recv_until(ws, "hello")
+        held = HeldSlot(live)
+        await ws.send(message("held-0001", "Is the ferry running?"))
+        await ws.send(json.dumps({"type": "ping"}))
+        await recv_until(ws, "pong", timeout=2)
+        with pytest.raises(TimeoutError):
+            await recv_until(ws, "ack", timeout=0.3)  # still waiting for the slot
+        held.release()
+        assert (await recv_until(ws, "ack"))["client_id"] == "held-0001"
