@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import websockets
 
 from app.store_slots import Busy, StoreSlots
+from app.web.visitor_ws import PENDING_KEPT
 from tests.app.test_socket_limits import hub_of
 from tests.app.test_ws import recv_until, visitor_url
 from tests.conftest import LiveServer
@@ -361,3 +363,42 @@ async def test_a_ping_is_answered_while_the_socket_s_message_waits_to_be_stored(
             await recv_until(ws, "ack", timeout=0.3)  # still waiting for the slot
         held.release()
         assert (await recv_until(ws, "ack"))["client_id"] == "held-0001"
+
+
+async def test_a_burst_on_one_socket_is_stored_in_order_and_what_overflows_is_busy(
+    make_server: Callable[..., LiveServer],
+) -> None:
+    """A widget sending many messages at once (a reconnect after a long time offline): they
+    wait behind each other on the socket, in order; past the socket's own bound the next ones
+    are refused "busy" at once. Sent again, all are stored once, in the order written."""
+    live = make_server(ingest_slots=1, ingest_max_wait_seconds=30, visitor_rate=1000)
+    burst = PENDING_KEPT + 3
+    client_ids = [f"burst-{n:04d}" for n in range(burst)]
+    async with websockets.connect(visitor_url(live, lang="en")) as ws:
+        hello = await recv_until(ws, "hello")
+        held = HeldSlot(live)  # nothing is stored meanwhile
+        for n, client_id in enumerate(client_ids):
+            await ws.send(message(client_id, f"Message {n}"))
+        await asyncio.sleep(0.5)
+        held.release()
+        answers = [await recv_until_any(ws, ("ack", "error")) for _ in range(burst)]
+        refused = [a["client_id"] for a in answers if a["type"] == "error"]
+        assert {a["code"] for a in answers if a["type"] == "error"} == {"busy"}
+        # The socket holds one being stored and PENDING_KEPT waiting: the rest, the last ones.
+        assert 1 <= len(refused) <= 3 and refused == client_ids[burst - len(refused) :]
+        stored = [a["client_id"] for a in answers if a["type"] == "ack"]
+        assert stored == client_ids[: burst - len(refused)]  # in order
+        for client_id in refused:  # as the widget does
+            await ws.send(message(client_id, f"Message {client_ids.index(client_id)}"))
+            assert (await recv_until(ws, "ack"))["client_id"] == client_id
+    async with websockets.connect(visitor_url(live, hello["token"], lang="en")) as back:
+        history = (await recv_until(back, "hello"))["messages"]
+    texts = [m["text"] for m in history if m["author"] == "visitor"]
+    assert texts == [f"Message {n}" for n in range(burst)]
+
+
+async def recv_until_any(ws: Any, wanted: tuple[str, ...]) -> dict[str, Any]:
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        if frame["type"] in wanted:
+            return frame
