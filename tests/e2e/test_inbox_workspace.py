@@ -218,8 +218,9 @@ def test_a_reply_sent_while_its_thread_loads_stays_in_view(live: LiveServer, new
     released = False
 
     def hold(route: Route) -> None:
-        # The thread's first read is made now, and handed to the page only once released below.
-        if released:
+        # The thread's first read is made now, and handed to the page only once released below;
+        # any later read goes through.
+        if released or held:
             route.continue_()
         else:
             held.append((route, route.fetch()))
@@ -235,12 +236,38 @@ def test_a_reply_sent_while_its_thread_loads_stays_in_view(live: LiveServer, new
     reply.press("Control+Enter")
     sent = page.locator("[data-testid=message][data-direction=out]")
     expect(sent).to_have_count(1)
+    expect(sent.locator(".meta")).to_contain_text("Sent")  # delivered before the thread is drawn
     released = True
     for route, response in held:
         route.fulfill(response=response)
     expect(page.locator("[data-testid=message][data-direction=in]")).to_have_count(1)
     expect(sent).to_have_count(1)
     expect(sent).to_contain_text("Yes, at 19:30 from the harbour.")
+    # Its delivery, heard while the thread was read, is not drawn over by the older thread.
+    expect(sent.locator(".meta")).to_contain_text("Sent")
+
+
+def test_a_reply_s_delivery_is_drawn_from_its_event_without_reading_the_thread_again(
+    live: LiveServer, new_page: Any
+) -> None:
+    """"Sending…" then "Sent": the status event says it all; the open thread is not read
+    again from the server for it (each reply used to cost every adviser viewing the
+    conversation a read of the whole thread)."""
+    chat(live, "Visitor: where do the ferries leave from?")
+    page = new_page(locale="en-GB")
+    adviser_login(page, live, office_login(live, "port-argent"))
+    item_of(page, "ferries leave").click()
+    expect(page.locator("[data-testid=message][data-direction=in]")).to_have_count(1)
+    reads: list[str] = []
+    thread = re.compile(r"/api/conversations/\d+$")
+    page.on("request", lambda r: reads.append(r.url) if thread.search(r.url) else None)
+    reply = page.get_by_test_id("reply-text")
+    reply.fill("From the harbour, quay 2.")
+    reply.press("Control+Enter")
+    sent = page.locator("[data-testid=message][data-direction=out]")
+    expect(sent.locator(".meta")).to_contain_text("Sent")
+    page.wait_for_timeout(300)  # a read it would have started on the event
+    assert reads == []
 
 
 def test_keyboard_only_triage_and_bulk_resolve(live: LiveServer, new_page: Any) -> None:

@@ -13,7 +13,7 @@ import "./search.js";
 import { drop, loadList, refreshCounts, renderList, upsert } from "./list.js";
 import { loadColleagues } from "./presence.js";
 import { connect } from "./socket.js";
-import { appendActivity, appendMessage, markRead, open, refreshMessage } from "./thread.js";
+import { appendActivity, appendMessage, applyStatus, markRead, open } from "./thread.js";
 
 function dispatch(frame) {
   switch (frame.type) {
@@ -43,7 +43,7 @@ function dispatch(frame) {
       else appendActivity(frame.activity);
       break;
     case "message.status":
-      if (frame.conversation_id === state.selected) refreshMessage(state.selected, frame.message_id).catch(() => {});
+      if (frame.conversation_id === state.selected) applyStatus(frame);
       break;
     case "error":
       break;

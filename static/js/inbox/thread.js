@@ -141,9 +141,10 @@ function noteReplyTo(m) {
 }
 
 // While a thread is read from the server, what is shown for it meanwhile (the reply just sent,
-// a visitor's message, an activity) is kept here: the thread was read before it, and drawing
-// the thread would otherwise wipe it. It is shown again once the thread is drawn.
+// a visitor's message, an activity, a reply's delivery) is kept here: the thread was read before
+// it, and drawing the thread would otherwise wipe it. It is shown again once the thread is drawn.
 let loading = null; // {id, later: [[kind, item]]}
+const drawn = new Map(); // message id -> the message as drawn in the open thread
 
 function keep(kind, item) {
   if (loading && loading.id === state.selected) loading.later.push([kind, item]);
@@ -153,6 +154,7 @@ export function appendMessage(m) {
   keep("m", m);
   if (shown.has(`m${m.id}`)) return;
   shown.add(`m${m.id}`);
+  drawn.set(m.id, m);
   noteReplyTo(m);
   const nearBottom = messagesEl.scrollHeight - messagesEl.scrollTop - messagesEl.clientHeight < 120;
   place(messageNode(m), m.created_at);
@@ -170,7 +172,29 @@ export function appendActivity(a) {
 
 export function replaceMessage(m) {
   const node = messagesEl.querySelector(`[data-testid=message][data-id="${m.id}"]`);
-  if (node) node.replaceWith(messageNode(m));
+  if (!node) return;
+  drawn.set(m.id, m);
+  node.replaceWith(messageNode(m));
+}
+
+// A message's status changed (message.status). A reply's delivery (sent, not sent and why,
+// sending again) is in the event itself: drawn anew from it, without reading the thread again.
+// Any other change (an action on X on a visitor's tweet) is read from the server.
+export function applyStatus(frame) {
+  keep("s", frame);
+  const m = drawn.get(frame.message_id);
+  if (!m || frame.conversation_id !== state.selected) return;
+  if (m.direction !== "out") {
+    refreshMessage(frame.conversation_id, frame.message_id).catch(() => {});
+    return;
+  }
+  replaceMessage({
+    ...m,
+    delivery_status: frame.status,
+    delivery_error: frame.error || "",
+    delivery_code: frame.code || "",
+    delivery_params: frame.params || {},
+  });
 }
 
 async function resend(id, button) {
@@ -266,11 +290,13 @@ export async function open(id, fromHistory, atMessage) {
   state.conversations.set(id, data.conversation);
   renderHead(data.conversation);
   shown.clear();
+  drawn.clear();
   messagesEl.replaceChildren();
   for (const m of data.messages) appendMessage(m);
   for (const a of data.activities || []) appendActivity(a);
   // What arrived while it was read: what the thread has already is drawn from the thread.
-  for (const [kind, item] of reading.later) (kind === "m" ? appendMessage : appendActivity)(item);
+  const replay = { m: appendMessage, a: appendActivity, s: applyStatus };
+  for (const [kind, item] of reading.later) replay[kind](item);
   messagesEl.scrollTop = messagesEl.scrollHeight;
   const hit = atMessage ? messagesEl.querySelector(`[data-testid=message][data-id="${atMessage}"]`) : null;
   if (hit) {
