@@ -250,7 +250,7 @@ def test_a_reply_sent_while_its_thread_loads_stays_in_view(live: LiveServer, new
 def test_a_reply_s_delivery_is_drawn_from_its_event_without_reading_the_thread_again(
     live: LiveServer, new_page: Any
 ) -> None:
-    """"Sending…" then "Sent": the status event says it all; the open thread is not read
+    """A reply shows "Sending…" then "Sent": the status event says it all; the thread is not read
     again from the server for it (each reply used to cost every adviser viewing the
     conversation a read of the whole thread)."""
     chat(live, "Visitor: where do the ferries leave from?")
