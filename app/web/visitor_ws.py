@@ -474,21 +474,17 @@ async def _store_message(
     ws, services, account = visitor.ws, visitor.services, visitor.account
     settings = services.settings
 
-    async def error(code: str, client_id: str = "", **extra: Any) -> None:
-        await _error(ws, lang, code, client_id, **extra)
-
-    async def refused(busy: Busy) -> None:
-        await _refused(visitor, lang, frame.client_id, busy)
-
     again = frame.client_id in visitor.turned_away  # refused before: let in further behind
     try:
         # The worker is behind: refused before any Redis look-up.
         services.store_slots.check(again, since=arrived)
     except Busy as busy:
-        await refused(busy)
+        await _refused(visitor, lang, frame.client_id, busy)
         return
     if not await visitor.guard.admit(*_message_buckets(visitor, ip, settings)):
-        await error("rate_limited", frame.client_id)  # the widget sends it again a bit later
+        await _error(
+            ws, lang, "rate_limited", frame.client_id
+        )  # the widget sends it again a bit later
         return
     # A visitor (or address) blocked since the socket opened: refused like a new socket (4451).
     if blocked := await moderation.refusal(services, account, visitor.visitor_id, ip):
@@ -509,7 +505,7 @@ async def _store_message(
         async with services.store_slots.slot(again, since=arrived):
             result = await inbox.ingest(inbound)
     except Busy as busy:  # behind since the check above
-        await refused(busy)
+        await _refused(visitor, lang, frame.client_id, busy)
         return
     except ClosedAccountError:  # the widget was disabled since the socket opened
         visitor.closing = True
@@ -519,7 +515,7 @@ async def _store_message(
         # Stored or not, the socket stays: the widget sends the same client_id again, and the
         # ingest's dedupe answers a stored one with its id, so every stored message gets its ack.
         log.exception("message %s of visitor %s not ingested", frame.client_id, visitor.key)
-        await error("unavailable", frame.client_id)
+        await _error(ws, lang, "unavailable", frame.client_id)
         return
     visitor.wrote = True
     if again:

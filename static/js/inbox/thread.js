@@ -6,7 +6,8 @@ import { bodyNode, filesNode, infoNode, marksNode, quotedNode } from "./message.
 import { xActionsNode } from "./xactions.js";
 
 const messagesEl = $("messages");
-const shown = new Set(); // "m<id>" and "a<id>" of the items in the thread
+const drawn = new Map(); // message id -> the message as drawn in the open thread
+const activitiesShown = new Set(); // ids of the activities in the open thread
 
 // The visitor's name and the subject are isolated from each other: an Arabic name before a
 // French subject keeps each in its own direction.
@@ -144,7 +145,6 @@ function noteReplyTo(m) {
 // a visitor's message, an activity, a reply's delivery) is kept here: the thread was read before
 // it, and drawing the thread would otherwise wipe it. It is shown again once the thread is drawn.
 let loading = null; // {id, later: [[kind, item]]}
-const drawn = new Map(); // message id -> the message as drawn in the open thread
 
 function keep(kind, item) {
   if (loading && loading.id === state.selected) loading.later.push([kind, item]);
@@ -152,8 +152,7 @@ function keep(kind, item) {
 
 export function appendMessage(m) {
   keep("m", m);
-  if (shown.has(`m${m.id}`)) return;
-  shown.add(`m${m.id}`);
+  if (drawn.has(m.id)) return;
   drawn.set(m.id, m);
   noteReplyTo(m);
   const nearBottom = messagesEl.scrollHeight - messagesEl.scrollTop - messagesEl.clientHeight < 120;
@@ -163,8 +162,8 @@ export function appendMessage(m) {
 
 export function appendActivity(a) {
   keep("a", a);
-  if (shown.has(`a${a.id}`)) return;
-  shown.add(`a${a.id}`);
+  if (activitiesShown.has(a.id)) return;
+  activitiesShown.add(a.id);
   const nearBottom = messagesEl.scrollHeight - messagesEl.scrollTop - messagesEl.clientHeight < 120;
   place(activityNode(a), a.at);
   if (nearBottom) messagesEl.scrollTop = messagesEl.scrollHeight;
@@ -289,8 +288,8 @@ export async function open(id, fromHistory, atMessage) {
   if (state.selected !== id) return;
   state.conversations.set(id, data.conversation);
   renderHead(data.conversation);
-  shown.clear();
   drawn.clear();
+  activitiesShown.clear();
   messagesEl.replaceChildren();
   for (const m of data.messages) appendMessage(m);
   for (const a of data.activities || []) appendActivity(a);
