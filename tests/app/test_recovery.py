@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from app import actions, keys, presence, recovery
+from app import actions, keys, outbox, presence, recovery
 from app.db import create_tables
 from app.demo import seed
 from app.embedded_redis import EmbeddedRedis
@@ -302,3 +302,48 @@ async def test_replies_queued_before_redis_lost_its_data_are_sent(own: Services)
     finally:
         await stop(task)  # a loop around Redis calls: cancelled until it has ended
     assert (await stored(own, message.id)).delivery_status == DeliveryStatus.SENT
+
+
+async def test_a_dead_worker_s_whole_backlog_is_claimed_pass_after_pass(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replies a worker read from the outbox and never finished (it died) are claimed by
+    another: more than one claim's batch of them, each batch at the next pass — not one batch
+    per look for claimable entries (the looks are spaced, ``CLAIM_EVERY``)."""
+    monkeypatch.setattr(outbox, "CLAIM_IDLE_MS", 50)
+    monkeypatch.setattr(outbox, "CLAIM_EVERY", 3600.0)  # one look, then batches pass after pass
+    first = await Inbox(services).ingest(chat("Bonjour", "b0"))
+    user = await adviser(services, first.conversation_id)
+    replies = [
+        await actions.reply(services, user, first.conversation_id, f"Réponse {i}")
+        for i in range(outbox.CLAIM_BATCH * 2 + 5)
+    ]
+    destination = (await stored_account(services, first.conversation_id)).destination_id
+    stream = keys.outbox(destination)
+    await outbox.ensure_group(services, destination)
+    taken: Any = await services.redis.xreadgroup(
+        keys.OUTBOX_GROUP, "dead-worker", {stream: ">"}, count=1000
+    )
+    assert len(taken[0][1]) == len(replies)  # all read by the worker that then died
+    await asyncio.sleep(0.1)  # idle for longer than CLAIM_IDLE_MS
+    task = asyncio.create_task(Dispatcher(services, destination, "live-worker").run())
+    try:
+        for _ in range(200):
+            pending: Any = await services.redis.xpending(stream, keys.OUTBOX_GROUP)
+            if pending["pending"] == 0:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await stop(task)
+    statuses = {(await stored(services, m.id or 0)).delivery_status for m in replies}
+    assert statuses == {DeliveryStatus.SENT}
+    assert pending["pending"] == 0
+
+
+async def stored_account(services: Services, conversation_id: int) -> Account:
+    async with services.db.session() as session:
+        conversation = await session.get(Conversation, conversation_id)
+        assert conversation is not None
+        account = await session.get(Account, conversation.account_id)
+        assert account is not None
+        return account
