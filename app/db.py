@@ -7,12 +7,12 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, event, inspect
+from sqlalchemy import Connection, Executable, event, inspect
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -216,6 +216,16 @@ def hold(session: AsyncSession, row: SQLModel) -> None:
     """Keeps ``row`` for the session's life: the identity map holds rows only weakly, and a
     later ``session.get`` of it in the same unit of work then reads memory, not the database."""
     session.info.setdefault("held_rows", {})[type(row), getattr(row, "id", None)] = row
+
+
+async def plain_rows(
+    session: AsyncSession, statement: Executable, params: Mapping[str, Any]
+) -> Sequence[Any]:
+    """The rows of ``statement`` read on the session's connection, past the ORM: columns by
+    name, no objects built or tracked — for the chat's hot path, whose reads of rows it only
+    looks at (a ``select(Model)`` gives the model's columns) cost a third as much this way."""
+    connection = await session.connection()
+    return (await connection.execute(statement, dict(params))).all()
 
 
 class Database:

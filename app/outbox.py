@@ -24,6 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import keys, offline_mail, outage, repository
 from app.connector_registry import ConfigurationError, connector_for
+from app.db import plain_rows
 from app.events import MessageStatus
 from app.models import (
     ERASED,
@@ -390,11 +391,9 @@ _FILES = select(StoredAttachment).where(StoredAttachment.message_id == bindparam
 
 async def _files(session: AsyncSession, message_id: int) -> tuple[Attachment, ...]:
     """An adviser's files sent with the reply (app.files), contents included."""
-    rows = await session.exec(_FILES, params={"m": message_id})
+    rows = await plain_rows(session, _FILES, {"m": message_id})
     return tuple(
-        Attachment(a.filename, a.content_type, a.size, a.data)
-        for a in rows.all()
-        if a.data is not None
+        Attachment(a.filename, a.content_type, a.size, a.data) for a in rows if a.data is not None
     )
 
 

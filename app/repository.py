@@ -228,7 +228,7 @@ async def conversations_out(
 
 
 _LABELS_OF = (
-    select(ConversationLabel.conversation_id, Label)
+    select(ConversationLabel.conversation_id, Label.id, Label.name, Label.color)
     .join(Label, col(Label.id) == ConversationLabel.label_id)
     .where(col(ConversationLabel.conversation_id).in_(bindparam("ids", expanding=True)))
     .order_by(col(Label.key))
@@ -239,12 +239,11 @@ async def labels_of(session: AsyncSession, ids: Sequence[int]) -> dict[int, list
     """The labels of each conversation, by name: one query for a whole page."""
     if not ids:
         return {}
-    rows = await session.exec(_LABELS_OF, params={"ids": list(ids)})
     found: dict[int, list[LabelOut]] = {}
-    for conversation_id, label in rows.all():
-        found.setdefault(conversation_id, []).append(
-            LabelOut(id=label.id or 0, name=label.name, color=label.color)
-        )
+    for conversation_id, label_id, name, color in await db.plain_rows(
+        session, _LABELS_OF, {"ids": list(ids)}
+    ):
+        found.setdefault(conversation_id, []).append(LabelOut(id=label_id, name=name, color=color))
     return found
 
 

@@ -11,14 +11,17 @@ assigns it); if their account was disabled since, it waits in their office's que
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import activity
+from app.db import plain_rows
 from app.models import Activity, Conversation, ConversationLabel, Label, RoutingDecision, Rule, User
 from app.rule_match import Prepared, compile_stored, matches
 from app.textnorm import fold
@@ -51,7 +54,8 @@ async def apply(
 ) -> tuple[Routed | None, list[Activity]]:
     """Applies the destination's active rules to one visitor message; returns where a rule
     routed it (None: nowhere) and the activity lines to publish after the commit."""
-    rules = (await session.exec(_ACTIVE, params={"d": conversation.destination_id})).all()
+    # Read past the ORM (every visitor message reads them): rows with the rule's columns.
+    rules: Sequence[Any] = await plain_rows(session, _ACTIVE, {"d": conversation.destination_id})
     if not rules:
         return None, []
     prepared = Prepared(fold(f"{subject}\n{text}" if subject else text))
