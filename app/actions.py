@@ -104,6 +104,8 @@ async def reply(
     """An adviser's reply: stored, shown live, and queued for its channel's connector.
     ``files`` (checked by app.files) go with it; with files, the text may be empty."""
     async with services.db.session(quick=True) as session:
+        # No read below needs the reply flushed first: one flush, in recovery.hold.
+        session.autoflush = False
         loaded = check_writable(await check_conversation(session, user, conversation_id))
         if files and not (isinstance(text, str) and text.strip()):
             body = ""
@@ -158,12 +160,14 @@ async def reply(
         async with services.db.session(quick=True) as session:
             view = await repository.live_view(services, session, conversation)
         audience = repository.audience(conversation, account)
-        await services.hub.publish(
+        await services.hub.publish_many(
             account.destination_id,
-            MessageCreated(**audience, message=repository.message_out(message, user.name, files)),
-        )
-        await services.hub.publish(
-            account.destination_id, ConversationChanged(**audience, conversation=view)
+            [
+                MessageCreated(
+                    **audience, message=repository.message_out(message, user.name, files)
+                ),
+                ConversationChanged(**audience, conversation=view),
+            ],
         )
         await activity.publish(services, conversation, account, lines)
         await enqueue(services, account.destination_id, message.id)

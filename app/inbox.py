@@ -31,7 +31,7 @@ from app import (
     spam,
 )
 from app.assignment import assign_waiting
-from app.events import ConversationChanged, ConversationLeft, MessageCreated
+from app.events import ConversationChanged, ConversationLeft, Event, MessageCreated
 from app.inbound_identity import FINGERPRINT_KEY, already_stored, find_contact, fingerprint_of
 from app.metrics import open_turn
 from app.models import (
@@ -122,6 +122,9 @@ class Inbox:
         )
         fingerprint = fingerprint_of(inbound)
         async with services.db.session(quick=True) as session:
+            # No read below needs a row added here flushed first (those that need an id flush
+            # for it): the changes go out together, in recovery.hold's one flush.
+            session.autoflush = False
             account = await repository.account_for_ingest(session, inbound.account)
             if account is None or account.id is None:
                 if inbound.channel == Channel.WEBCHAT:  # removed since the socket opened
@@ -232,25 +235,21 @@ class Inbox:
         async with recovery.following(services, message.id):
             async with services.db.session(quick=True) as session:
                 view = await repository.live_view(services, session, conversation)
-            audience = repository.audience(conversation, account)
+            audience = spam.audience_of(
+                repository.audience(conversation, account), conversation, lines
+            )
+            events: list[Event] = []
             if previous_office != conversation.office_id:  # rerouted on reopening: nothing private
-                await services.hub.publish(
-                    account.destination_id,
-                    ConversationLeft(conversation_id=conversation.id, office_id=previous_office),
+                events.append(
+                    ConversationLeft(conversation_id=conversation.id, office_id=previous_office)
                 )
-            await services.hub.publish(
-                account.destination_id,
-                ConversationChanged(
-                    **spam.audience_of(audience, conversation, lines), conversation=view
-                ),
-            )
-            await services.hub.publish(
-                account.destination_id,
+            events.append(ConversationChanged(**audience, conversation=view))
+            events.append(
                 MessageCreated(
-                    **spam.audience_of(audience, conversation, lines),
-                    message=repository.message_out(message, contact.name, files),
-                ),
+                    **audience, message=repository.message_out(message, contact.name, files)
+                )
             )
+            await services.hub.publish_many(account.destination_id, events)
             await activity.publish(services, conversation, account, lines)
         try:
             if conversation.assignee_id is None and conversation.status == ConversationStatus.OPEN:

@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 from redis.exceptions import RedisError
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -44,6 +44,7 @@ from app.services import Services
 
 log = logging.getLogger(__name__)
 
+_HOLD = insert(Relay)
 GRACE = timedelta(seconds=3)  # a writer still publishing (on another worker) is left to finish
 EVERY = 1.0  # seconds between two replay passes (and two deletions of the rows done)
 BATCH = 200
@@ -61,8 +62,16 @@ async def hold(
     if again:
         await session.exec(delete(Relay).where(col(Relay.message_id) == message.id))
     assert message.id is not None
-    session.add(
-        Relay(message_id=message.id, destination_id=destination_id, created_at=datetime.now(UTC))
+    # Written on the transaction's connection, not added to the session: a chat message's
+    # unit of work then ends with no second flush (a row nothing reads back).
+    connection = await session.connection()
+    await connection.execute(
+        _HOLD,
+        {
+            "message_id": message.id,
+            "destination_id": destination_id,
+            "created_at": datetime.now(UTC),
+        },
     )
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 
-from app.events import Event, MessageStatus
-from app.realtime import Listener
+from app import keys
+from app.events import Event, MessageStatus, event_adapter
+from app.realtime import Listener, parse_id
 from app.services import Services
 
 DESTINATION = 1
@@ -72,3 +73,28 @@ async def test_an_event_reaches_its_visitor_and_the_staff_and_no_other_visitor_i
     for listener in [*visitors.values(), twin, staff]:
         hub.unsubscribe(DESTINATION, listener)
     assert hub.listeners() == 0
+
+
+async def test_events_published_together_keep_their_order_in_both_streams(
+    services: Services,
+) -> None:
+    """``publish_many``: one round trip, the same as publishing one by one — the destination's
+    stream in order, the visitor's events also in their conversation's stream with the same
+    ids, and the visitor's script run even when the server's script cache was emptied."""
+    hub = services.hub
+    await services.redis.script_flush()
+    events: list[Event] = [
+        status("chat-port-argent:v9", 1),
+        status("", 2),  # for the staff only: not in the conversation's stream
+        status("chat-port-argent:v9", 3),
+    ]
+    ids = await hub.publish_many(DESTINATION, events)
+    assert len(ids) == 3 and ids == sorted(ids, key=parse_id)
+    destination_rows = await services.redis.xrange(keys.events(DESTINATION), min=ids[0])
+    assert [row[0].decode() for row in destination_rows] == ids
+    assert [
+        event_adapter.validate_json(row[1][b"e"]).message_id  # type: ignore[union-attr]
+        for row in destination_rows
+    ] == [1, 2, 3]
+    chat_rows = await services.redis.xrange(keys.conversation_events(DESTINATION, 7), min=ids[0])
+    assert [row[0].decode() for row in chat_rows] == [ids[0], ids[2]]
