@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, or_
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_
+from sqlalchemy import select as select_core
 from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import SelectOfScalar
 
 from app import db, visitor_presence
 from app.dashboard import DEFAULT_TARGETS
@@ -247,12 +248,29 @@ async def labels_of(session: AsyncSession, ids: Sequence[int]) -> dict[int, list
     return found
 
 
-def _contacts_named() -> SelectOfScalar[Contact]:
+@dataclass(frozen=True, slots=True)
+class ContactName:
+    """What a conversation's line shows of its contact (read without building the model)."""
+
+    id: int
+    name: str
+    handle: str
+    profile: str
+    merged_into_id: int | None
+
+
+def _contacts_named() -> Select[int | None, str, str, str, int | None]:
     ids: Any = bindparam("ids", expanding=True)
     roots = select(func.coalesce(col(Contact.merged_into_id), col(Contact.id))).where(
         col(Contact.id).in_(ids)
     )
-    return select(Contact).where(
+    return select_core(
+        col(Contact.id),
+        col(Contact.name),
+        col(Contact.handle),
+        col(Contact.profile),
+        col(Contact.merged_into_id),
+    ).where(
         or_(
             col(Contact.id).in_(ids),
             col(Contact.id).in_(roots),
@@ -266,23 +284,26 @@ _CONTACTS_NAMED = _contacts_named()
 
 async def contacts_named(
     session: AsyncSession, ids: set[int]
-) -> tuple[dict[int, Contact], dict[int, str]]:
+) -> tuple[dict[int, ContactName], dict[int, str]]:
     """The contacts ``ids`` and the names their profiles give to those the channel told no
     name (an anonymous chat visitor merged with their e-mail), per profile root id: one query
     for a whole page, which reads each contact with the other identities of its profile (a
-    handful at most)."""
-    rows = (await session.exec(_CONTACTS_NAMED, params={"ids": list(ids)})).all()
+    handful at most). Read past the ORM: every live event of a conversation reads them."""
+    rows = [
+        ContactName(*row)
+        for row in await db.plain_rows(session, _CONTACTS_NAMED, {"ids": list(ids)})
+    ]
     contacts = {c.id: c for c in rows if c.id in ids}
     nameless = {c.merged_into_id or c.id for c in contacts.values() if not c.name}
     return contacts, _names(rows, nameless)
 
 
-def _names(members: Sequence[Contact], roots: Collection[int | None]) -> dict[int, str]:
+def _names(members: Sequence[ContactName], roots: Collection[int | None]) -> dict[int, str]:
     """Per profile root id among ``roots``: the root's name, else the first name one of its
     identities (``members``) has."""
     names: dict[int, str] = {}
-    for member in sorted(members, key=lambda m: (m.merged_into_id is not None, m.id or 0)):
-        root = member.merged_into_id or member.id or 0
+    for member in sorted(members, key=lambda m: (m.merged_into_id is not None, m.id)):
+        root = member.merged_into_id or member.id
         if root in roots and member.name and not names.get(root):
             names[root] = member.name
     return names
