@@ -223,7 +223,11 @@ async def plain_rows(
 ) -> Sequence[Any]:
     """The rows of ``statement`` read on the session's connection, past the ORM: columns by
     name, no objects built or tracked — for the chat's hot path, whose reads of rows it only
-    looks at (a ``select(Model)`` gives the model's columns) cost a third as much this way."""
+    looks at (a ``select(Model)`` gives the model's columns) cost a third as much this way.
+    Like an ORM read, it sees what the unit of work changed: pending changes are flushed first
+    (unless autoflush is off)."""
+    if session.autoflush and (session.new or session.deleted or session.dirty):
+        await session.flush()
     connection = await session.connection()
     return (await connection.execute(statement, dict(params))).all()
 
