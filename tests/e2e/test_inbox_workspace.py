@@ -3,7 +3,9 @@ the keyboard, typing indicators and the accessibility scan — in a real Chromiu
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sqlite3
 import time
 from typing import Any
 
@@ -267,6 +269,42 @@ def test_a_reply_s_delivery_is_drawn_from_its_event_without_reading_the_thread_a
     sent = page.locator("[data-testid=message][data-direction=out]")
     expect(sent.locator(".meta")).to_contain_text("Sent")
     page.wait_for_timeout(300)  # a read it would have started on the event
+    assert reads == []
+
+
+def test_a_reply_sent_again_is_drawn_from_its_events_without_reading_the_thread_again(
+    live: LiveServer, new_page: Any
+) -> None:
+    """A reply that was not sent offers "Send again"; once clicked, its events say "Sending…"
+    then "Sent" — the thread is not read again (a read answered after the "sent" event could
+    draw "Sending…" back over it)."""
+    chat(live, "Visitor: is the lighthouse open on Sundays?")
+    page = new_page(locale="en-GB")
+    adviser_login(page, live, office_login(live, "port-argent"))
+    item_of(page, "lighthouse open").click()
+    reply = page.get_by_test_id("reply-text")
+    reply.fill("Yes, 10:00 to 18:00.")
+    reply.press("Control+Enter")
+    sent = page.locator("[data-testid=message][data-direction=out]")
+    expect(sent.locator(".meta")).to_contain_text("Sent")
+    path = live.settings.database_url.split(":///", 1)[1]
+    with contextlib.closing(sqlite3.connect(path)) as db, db:  # as a connector that failed
+        changed = db.execute(
+            "UPDATE message SET delivery_status = 'FAILED', delivery_code = 'no_connector',"
+            " delivery_error = 'no connector' WHERE text = 'Yes, 10:00 to 18:00.'"
+        ).rowcount
+    assert changed == 1
+    page.reload()
+    item_of(page, "10:00 to 18:00").click()  # the list shows the last message
+    again = page.get_by_test_id("retry")
+    expect(again).to_have_text("Send again")
+    reads: list[str] = []
+    thread = re.compile(r"/api/conversations/\d+$")
+    page.on("request", lambda r: reads.append(r.url) if thread.search(r.url) else None)
+    again.click()
+    expect(sent.locator(".meta")).to_contain_text("Sent")
+    expect(page.get_by_test_id("retry")).to_have_count(0)
+    page.wait_for_timeout(300)  # a read it would have started after the answer
     assert reads == []
 
 

@@ -196,12 +196,15 @@ export function applyStatus(frame) {
   });
 }
 
+// Sends a failed reply again. Its delivery is then drawn from the status events that follow
+// (sending, then sent or not), not by reading the thread again; the answer is drawn only when no
+// event came first (the socket reconnecting), so it never draws "Sending…" over "Sent".
 async function resend(id, button) {
   button.disabled = true;
   try {
-    await api(`/api/messages/${id}/retry`, { method: "POST", body: {} });
-    const c = state.conversations.get(state.selected);
-    if (c) refreshMessage(c.id, id);
+    const m = await api(`/api/messages/${id}/retry`, { method: "POST", body: {} });
+    const shown = drawn.get(id);
+    if (shown && shown.delivery_status === "failed" && m.conversation_id === state.selected) replaceMessage(m);
   } catch (err) {
     $("reply-error").textContent = err.message;
     button.disabled = false;
