@@ -8,6 +8,7 @@ import sys
 BENCHMARKS = (
     "chat_latency",
     "sql_statements",
+    "hot_path",
     "rota_bench",
     "metrics_bench",
     "email_bench",
@@ -40,6 +41,7 @@ def main() -> None:
         module.main([]) if name in (
             "chat_latency",
             "sql_statements",
+            "hot_path",
             "metrics_bench",
             "redis_kill",
             "answers_bench",
