@@ -12,20 +12,20 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from email.utils import getaddresses
 from typing import Any
 
 from redis.exceptions import RedisError, ResponseError
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import keys, offline_mail, outage, repository
 from app.connector_registry import ConfigurationError, connector_for
 from app.db import plain_rows
-from app.events import MessageStatus
+from app.events import AudienceFields, MessageStatus
 from app.models import (
     ERASED,
     Account,
@@ -113,12 +113,15 @@ _TO_SEND = (
     .join(Contact, col(Contact.id) == Conversation.contact_id)
     .where(Message.id == bindparam("id"))
 )
-# …and, once sent, the reply and its conversation as they are now, to store the outcome.
-_SENT = (
-    select(Message, Conversation)
-    .join(Conversation, col(Conversation.id) == Message.conversation_id)
+# …and, once sent, who hears of the outcome: the reply's conversation as it is now.
+_AUDIENCE = (
+    select(
+        Conversation.id, Conversation.office_id, Conversation.assignee_id, Conversation.thread_key
+    )
+    .join(Message, col(Message.conversation_id) == Conversation.id)
     .where(Message.id == bindparam("id"))
 )
+_RECORD = update(Message).where(col(Message.id) == bindparam("message_id"))
 
 
 class Dispatcher:
@@ -267,45 +270,64 @@ class Dispatcher:
     ) -> None:
         """Stores the outcome of sending ``message_id`` on ``account`` (as read before the
         send); its conversation is read again for the announcement's audience, which may have
-        changed while the reply was out (an e-mail or X send takes seconds)."""
+        changed while the reply was out (an e-mail or X send takes seconds). Written past the
+        ORM: a few columns of one row (nothing the search index keeps), and its thread refs."""
+        # A failure always carries a code: a connector that gave none is "unknown", so the
+        # browser still says something in the adviser's language (and ``error`` in detail).
+        code, params = _coded(result)
+        outcome: dict[str, Any] = {
+            "delivery_status": DeliveryStatus.SENT if result.ok else DeliveryStatus.FAILED,
+            "delivery_error": "" if result.ok else result.error[:500],
+            "delivery_code": code,
+            "delivery_params": json.dumps(params) if params else "",
+        }
+        if result.external_ids:
+            outcome["external_id"] = result.external_ids[0]
         async with self.services.db.session(quick=True) as session:
             # Rows are never deleted, nor messages moved to another conversation.
-            message, current = (await session.exec(_SENT, params={"id": message_id})).one()
-            message.delivery_status = DeliveryStatus.SENT if result.ok else DeliveryStatus.FAILED
-            message.delivery_error = "" if result.ok else result.error[:500]
-            # A failure always carries a code: a connector that gave none is "unknown", so the
-            # browser still says something in the adviser's language (and ``error`` in detail).
-            code, params = _coded(result)
-            message.delivery_code = code
-            message.delivery_params = json.dumps(params) if params else ""
+            current = (await plain_rows(session, _AUDIENCE, {"id": message_id}))[0]
+            connection = await session.connection()
+            await connection.execute(_RECORD.values(**outcome), {"message_id": message_id})
             if result.external_ids:
-                message.external_id = result.external_ids[0]
-                for ref in result.external_ids:
-                    session.add(
-                        ThreadRef(
-                            account_id=account.id or 0,
-                            ref=ref,
-                            conversation_id=current.id or 0,
-                        )
-                    )
-            session.add(message)
+                await connection.execute(
+                    insert(ThreadRef),
+                    [
+                        {"account_id": account.id, "ref": ref, "conversation_id": current.id}
+                        for ref in result.external_ids
+                    ],
+                )
             await session.commit()
-        await self._announce(message, current, account)
+        await self._say(account, repository.audience(current, account), message_id, outcome)
 
     async def _announce(
         self, message: Message, conversation: Conversation, account: Account
     ) -> None:
         """Publishes the reply's stored outcome (sent, failed with its code, pending)."""
         assert message.id is not None
-        params: dict[str, str] = json.loads(message.delivery_params or "{}")
+        outcome = {
+            "delivery_status": message.delivery_status,
+            "delivery_error": message.delivery_error,
+            "delivery_code": message.delivery_code,
+            "delivery_params": message.delivery_params,
+        }
+        await self._say(account, repository.audience(conversation, account), message.id, outcome)
+
+    async def _say(
+        self,
+        account: Account,
+        audience: AudienceFields,
+        message_id: int,
+        outcome: Mapping[str, Any],
+    ) -> None:
+        params: dict[str, str] = json.loads(outcome["delivery_params"] or "{}")
         await self.services.hub.publish(
             account.destination_id,
             MessageStatus(
-                **repository.audience(conversation, account),
-                message_id=message.id,
-                status=message.delivery_status,
-                error=message.delivery_error,
-                code=message.delivery_code,
+                **audience,
+                message_id=message_id,
+                status=outcome["delivery_status"],
+                error=outcome["delivery_error"],
+                code=outcome["delivery_code"],
                 params=params,
             ),
         )
