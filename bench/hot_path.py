@@ -38,15 +38,12 @@ from sqlmodel import col, select
 
 from app import actions, sqlite_writes
 from app.channels import load_connectors
-from app.db import create_tables
-from app.demo import seed
 from app.embedded_redis import EmbeddedRedis
 from app.inbox import Inbox
 from app.models import Account, Conversation, User
 from app.outbox import Dispatcher
 from app.services import Services
-from app.settings import Settings
-from bench.sql_statements import ACCOUNT, OPEN_HOURS
+from bench.sql_statements import ACCOUNT, seeded_services
 from connectors.webchat.frames import VisitorMessageFrame, to_inbound
 
 VISITORS = 50
@@ -176,24 +173,9 @@ def _ms(values: list[float]) -> str:
 
 async def _run(cycles: int) -> None:
     with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis(Path(tmp), persist=False) as redis:
-        database = Path(tmp) / "concierge.db"
-        settings = Settings(
-            redis_url=redis.url,
-            database_url=f"sqlite+aiosqlite:///{database}",
-            secret_key="bench-secret-" + "x" * 40,
-            var_dir=Path(tmp) / "var",
-            demo=False,
-            clock_start=OPEN_HOURS,
-        )
-        services = Services.create(settings)
-        try:
-            await create_tables(services.db.engine)
-            async with services.db.session() as session:
-                await seed(session)
+        async with seeded_services(Path(tmp), redis.url) as services:
             snapshot = Path(tmp) / "floor.db"
-            times, capture = await _cycles(services, cycles, database, snapshot)
-        finally:
-            await services.close()
+            times, capture = await _cycles(services, cycles, Path(tmp) / "concierge.db", snapshot)
         floor = _floor(snapshot, capture.statements, cycles)
     total = [sum(step) for step in zip(*times.values(), strict=True)]
     print(f"chat hot path in one process: {cycles} cycles (SQLite, embedded Redis)")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -130,24 +130,32 @@ async def _destination(services: Services, conversation: Conversation) -> int:
     return account.destination_id
 
 
+@contextlib.asynccontextmanager
+async def seeded_services(tmp: Path, redis_url: str) -> AsyncIterator[Services]:
+    """The app's services on a seeded demo database in ``tmp/concierge.db`` (SQLite), during
+    the demo offices' opening hours; closed on leaving."""
+    settings = Settings(
+        redis_url=redis_url,
+        database_url=f"sqlite+aiosqlite:///{tmp / 'concierge.db'}",
+        secret_key="bench-secret-" + "x" * 40,
+        var_dir=tmp / "var",
+        demo=False,
+        clock_start=OPEN_HOURS,
+    )
+    services = Services.create(settings)
+    try:
+        await create_tables(services.db.engine)
+        async with services.db.session() as session:
+            await seed(session)
+        yield services
+    finally:
+        await services.close()
+
+
 async def _run(verbose: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis(Path(tmp), persist=False) as redis:
-        settings = Settings(
-            redis_url=redis.url,
-            database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'concierge.db'}",
-            secret_key="bench-secret-" + "x" * 40,
-            var_dir=Path(tmp) / "var",
-            demo=False,
-            clock_start=OPEN_HOURS,
-        )
-        services = Services.create(settings)
-        try:
-            await create_tables(services.db.engine)
-            async with services.db.session() as session:
-                await seed(session)
+        async with seeded_services(Path(tmp), redis.url) as services:
             counts = await count_statements(services)
-        finally:
-            await services.close()
     print("SQL statements per message (SQLite):")
     for kind, statements in counts.items():
         print(f"  {kind:<18} {len(statements):3d}")
