@@ -50,6 +50,7 @@ from app.settings import Settings
 from app.socket_guard import Bucket, SocketGuard
 from app.store_slots import Busy
 from app.timefmt import human_when
+from app.visitor_order import SendOrder
 from app.web.visitor_admission import Admitted, admit
 from app.web.ws import SOCKET_GONE, pump_events, receive_text, valid_resume_id
 from connectors.webchat.frames import (
@@ -219,6 +220,7 @@ class _Visitor:
         # where a newcomer's message is refused (app.store_slots).
         # (A list, empty on almost every socket: an empty deque would weigh ten times more.)
         self.turned_away: list[str] = []
+        self.order = SendOrder()  # later messages wait for a refused one (app.visitor_order)
         self.closing = False  # closed by the server (a block, the widget disabled) meanwhile
 
     def opens_conversation(self) -> bool:
@@ -402,21 +404,37 @@ async def _visitor_frame(
     if isinstance(frame, TypingFrame):  # metered in memory: a flood costs no Redis hit
         await visitor.typed(frame.active)
         return
+    seq, held = visitor.order.arrived(frame.client_id)
+    if held:  # an earlier message was refused: it must come back first
+        await _refused(visitor, lang, frame.client_id, seq, held.code, held.retry_after)
+        return
     again = frame.client_id in visitor.turned_away  # refused before: let in further behind
     try:
         services.store_slots.check(again)  # behind already: refused now, not after a wait
     except Busy as busy:
-        await _refused(visitor, lang, frame.client_id, busy)
+        await _refused(visitor, lang, frame.client_id, seq, "busy", busy.retry_after)
         return
-    if not writer.add(arrived, frame):  # a socket sending far faster than it is stored
-        await _refused(visitor, lang, frame.client_id, services.store_slots.refusal())
+    if not writer.add(arrived, seq, frame):  # a socket sending far faster than it is stored
+        wait = services.store_slots.refusal().retry_after
+        await _refused(visitor, lang, frame.client_id, seq, "busy", wait)
 
 
-async def _refused(visitor: _Visitor, lang: str, client_id: str, busy: Busy) -> None:
-    """Says "busy": the widget keeps the message and sends it again after ``retry_after``."""
-    if client_id not in visitor.turned_away:
+async def _refused(
+    visitor: _Visitor,
+    lang: str,
+    client_id: str,
+    seq: int,
+    code: str,
+    retry_after: float | None = None,
+) -> None:
+    """Refused for a while ("busy", "rate_limited", "unavailable"): the widget keeps the
+    message and sends it again after ``retry_after`` (or its own delay), and the socket's
+    later messages are refused until this one comes back (app.visitor_order)."""
+    visitor.order.refused(client_id, seq, code, retry_after)
+    if code == "busy" and client_id not in visitor.turned_away:
         visitor.turned_away = [*visitor.turned_away, client_id][-TURNED_AWAY_KEPT:]
-    await _error(visitor.ws, lang, "busy", client_id, retry_after=round(busy.retry_after, 1))
+    extra = {} if retry_after is None else {"retry_after": round(retry_after, 1)}
+    await _error(visitor.ws, lang, code, client_id, **extra)
 
 
 class _Writer:
@@ -427,14 +445,15 @@ class _Writer:
 
     def __init__(self, visitor: _Visitor, inbox: Inbox, ip: str, lang: str) -> None:
         self.visitor, self.inbox, self.ip, self.lang = visitor, inbox, ip, lang
-        self.pending: list[tuple[float, VisitorMessageFrame]] = []
+        self.pending: list[tuple[float, int, VisitorMessageFrame]] = []
         self.task: asyncio.Task[None] | None = None
 
-    def add(self, arrived: float, frame: VisitorMessageFrame) -> bool:
-        """Queues ``frame``; False when too many of the socket's messages wait already."""
+    def add(self, arrived: float, seq: int, frame: VisitorMessageFrame) -> bool:
+        """Queues ``frame`` (``seq``: its number on the socket); False when too many of the
+        socket's messages wait already."""
         if len(self.pending) >= PENDING_KEPT:
             return False
-        self.pending.append((arrived, frame))
+        self.pending.append((arrived, seq, frame))
         if self.task is None or self.task.done():
             self.task = asyncio.create_task(self._run())
         return True
@@ -442,16 +461,16 @@ class _Writer:
     async def _run(self) -> None:
         visitor = self.visitor
         while self.pending and not visitor.closing:
-            arrived, frame = self.pending.pop(0)
+            arrived, seq, frame = self.pending.pop(0)
             try:
-                await _store_message(visitor, self.inbox, self.ip, frame, self.lang, arrived)
+                await _store_message(visitor, self.inbox, self.ip, frame, self.lang, arrived, seq)
             except SOCKET_GONE:
                 return  # not acknowledged: the widget sends it again on its next socket
             except Exception:
                 # The socket stays; the widget sends the same client_id again ("unavailable").
                 log.exception("message %s of visitor %s failed", frame.client_id, visitor.key)
                 with contextlib.suppress(*SOCKET_GONE):
-                    await _error(visitor.ws, self.lang, "unavailable", frame.client_id)
+                    await _refused(visitor, self.lang, frame.client_id, seq, "unavailable")
 
     async def finish(self) -> None:
         """The socket has ended: the message being stored is given time to finish (its
@@ -470,21 +489,24 @@ async def _store_message(
     frame: VisitorMessageFrame,
     lang: str,
     arrived: float,
+    seq: int,
 ) -> None:
     ws, services, account = visitor.ws, visitor.services, visitor.account
     settings = services.settings
 
+    # An earlier message of the socket was refused while this one waited: it goes after it.
+    if held := visitor.order.behind(frame.client_id, seq):
+        await _refused(visitor, lang, frame.client_id, seq, held.code, held.retry_after)
+        return
     again = frame.client_id in visitor.turned_away  # refused before: let in further behind
     try:
         # The worker is behind: refused before any Redis look-up.
         services.store_slots.check(again, since=arrived)
     except Busy as busy:
-        await _refused(visitor, lang, frame.client_id, busy)
+        await _refused(visitor, lang, frame.client_id, seq, "busy", busy.retry_after)
         return
     if not await visitor.guard.admit(*_message_buckets(visitor, ip, settings)):
-        await _error(
-            ws, lang, "rate_limited", frame.client_id
-        )  # the widget sends it again a bit later
+        await _refused(visitor, lang, frame.client_id, seq, "rate_limited")  # sent again later
         return
     # A visitor (or address) blocked since the socket opened: refused like a new socket (4451).
     if blocked := await moderation.refusal(services, account, visitor.visitor_id, ip):
@@ -505,7 +527,7 @@ async def _store_message(
         async with services.store_slots.slot(again, since=arrived):
             result = await inbox.ingest(inbound)
     except Busy as busy:  # behind since the check above
-        await _refused(visitor, lang, frame.client_id, busy)
+        await _refused(visitor, lang, frame.client_id, seq, "busy", busy.retry_after)
         return
     except ClosedAccountError:  # the widget was disabled since the socket opened
         visitor.closing = True
@@ -515,9 +537,10 @@ async def _store_message(
         # Stored or not, the socket stays: the widget sends the same client_id again, and the
         # ingest's dedupe answers a stored one with its id, so every stored message gets its ack.
         log.exception("message %s of visitor %s not ingested", frame.client_id, visitor.key)
-        await _error(ws, lang, "unavailable", frame.client_id)
+        await _refused(visitor, lang, frame.client_id, seq, "unavailable")
         return
     visitor.wrote = True
+    visitor.order.done(frame.client_id)
     if again:
         with contextlib.suppress(ValueError):  # unless pushed out by later refusals meanwhile
             visitor.turned_away.remove(frame.client_id)

@@ -46,8 +46,9 @@
     socket: null,
     retry: 0,
     shown: new Set(), // message ids
-    pending: new Map(), // client_id -> {text, node}
+    pending: new Map(), // client_id -> {text, node, extra, held}, in the order written
     retrying: new Set(), // client_ids refused for a while, to be sent again
+    holding: null, // timer while a refused message waits: the ones after it wait with it
   };
 
   function persist() {
@@ -391,10 +392,29 @@
     stamp(li, new Date().toISOString());
     list.append(li);
     list.scrollTop = list.scrollHeight;
-    state.pending.set(clientId, { text, node: li, extra });
+    // Written while an earlier message waits to be sent again: it goes after it, not before.
+    const held = Boolean(state.holding);
+    state.pending.set(clientId, { text, node: li, extra, held });
     input.value = "";
-    setStatus("");
-    sendPending(clientId, text, extra);
+    if (!held) {
+      setStatus("");
+      sendPending(clientId, text, extra);
+    }
+  }
+
+  // A message refused for a while holds the ones written after it (the server refuses them
+  // too until it comes back): once its time has passed, all go again, in the order written.
+  function holdBack(seconds) {
+    if (!state.holding) state.holding = setTimeout(sendHeld, seconds * 1000);
+  }
+  function sendHeld() {
+    clearTimeout(state.holding);
+    state.holding = null;
+    state.pending.forEach((p, clientId) => {
+      if (!p.held) return;
+      p.held = false;
+      sendPending(clientId, p.text, p.extra);
+    });
   }
 
   function onFrame(frame) {
@@ -417,8 +437,9 @@
       });
       if (list.firstChild !== welcome) list.prepend(welcome);
       setStatus("");
-      // Messages typed while offline go now; the server stores each client_id once.
-      state.pending.forEach((p, clientId) => sendPending(clientId, p.text, p.extra));
+      // Messages typed while offline (or held) go now, in order; each client_id is stored once.
+      state.pending.forEach((p) => (p.held = true));
+      sendHeld();
     } else if (frame.type === "message") {
       addMessage(frame.message);
     } else if (frame.type === "ack") {
@@ -442,8 +463,8 @@
         state.pending.delete(frame.client_id);
       } else if (pending) {
         state.retrying.add(frame.client_id);
-        const seconds = Math.min(Math.max(Number(frame.retry_after) || 5, 1), 60);
-        setTimeout(() => sendPending(frame.client_id, pending.text, pending.extra), seconds * 1000);
+        pending.held = true;
+        holdBack(Math.min(Math.max(Number(frame.retry_after) || 5, 1), 60));
       }
     } else if (frame.type === "typing") {
       showTyping(frame);

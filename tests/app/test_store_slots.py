@@ -404,3 +404,79 @@ async def recv_until_any(ws: Any, wanted: tuple[str, ...]) -> dict[str, Any]:
         frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
         if frame["type"] in wanted:
             return frame
+
+
+async def test_a_message_written_after_a_refused_one_is_not_stored_before_it(
+    make_server: Callable[..., LiveServer],
+) -> None:
+    """A visitor's message is refused "busy"; the worker catches up before the widget sends it
+    again, and the visitor writes another meanwhile: that one is refused too, with the time left
+    to wait, until the first comes back. Then both are stored, in the order written, and the
+    adviser never reads the second before the first."""
+    live = make_server(ingest_slots=1, ingest_max_wait_seconds=0.5, visitor_rate=1000)
+    async with websockets.connect(visitor_url(live, lang="en")) as ws:
+        hello = await recv_until(ws, "hello")
+        held = HeldSlot(live)
+        await ws.send(message("first-0001", "Is the ferry running?"))
+        await ws.send(message("second-0001", "And on Sundays?"))
+        await asyncio.sleep(0.2)  # both here: the first waits for the slot, the second behind it
+        after = HeldSlot(live, queued=True)  # another store, in line behind the first
+        await asyncio.sleep(0.6)  # the second has waited past the limit
+        held.release()
+        assert (await recv_until(ws, "ack"))["client_id"] == "first-0001"
+        refused = await recv_until(ws, "error")
+        assert refused["code"] == "busy" and refused["client_id"] == "second-0001"
+        after.release()  # caught up: a new message would be stored at once
+
+        await ws.send(message("third-0001", "Do you sell tickets?"))
+        held_back = await recv_until(ws, "error")
+        assert held_back["code"] == "busy" and held_back["client_id"] == "third-0001"
+        assert 0.5 <= held_back["retry_after"] <= refused["retry_after"]
+        await ws.send(message("third-0001", "Do you sell tickets?"))  # again, still too early
+        assert (await recv_until(ws, "error"))["client_id"] == "third-0001"
+
+        await ws.send(message("second-0001", "And on Sundays?"))  # as the widget does: in order
+        await ws.send(message("third-0001", "Do you sell tickets?"))
+        acks = [await recv_until_any(ws, ("ack", "error")) for _ in range(2)]
+        assert [(a["type"], a["client_id"]) for a in acks] == [
+            ("ack", "second-0001"),
+            ("ack", "third-0001"),
+        ]
+    async with websockets.connect(visitor_url(live, hello["token"], lang="en")) as back:
+        history = (await recv_until(back, "hello"))["messages"]
+    texts = [m["text"] for m in history if m["author"] == "visitor"]
+    assert texts == ["Is the ferry running?", "And on Sundays?", "Do you sell tickets?"]
+
+
+async def test_a_message_refused_for_its_rate_holds_the_ones_queued_behind_it(
+    make_server: Callable[..., LiveServer],
+) -> None:
+    """Three messages at once from a visitor allowed two a minute: the third is refused for
+    its rate, and so is a fourth written after it even once the rate would let one through
+    (the old widget's own delay); sent again in order, they are stored in order."""
+    live = make_server(visitor_rate=2, rate_window_seconds=2)
+    async with websockets.connect(visitor_url(live, lang="en")) as ws:
+        hello = await recv_until(ws, "hello")
+        for n in range(3):
+            await ws.send(message(f"rate-{n:04d}", f"Message {n}"))
+        answers = [await recv_until_any(ws, ("ack", "error")) for _ in range(3)]
+        assert [a["type"] for a in answers] == ["ack", "ack", "error"]
+        assert answers[2]["code"] == "rate_limited"
+        await asyncio.sleep(1.2)  # a token is back
+        await ws.send(message("rate-0003", "Message 3"))
+        held_back = await recv_until(ws, "error")
+        assert held_back["code"] == "rate_limited" and held_back["client_id"] == "rate-0003"
+        assert held_back["retry_after"] > 0
+        for n in (2, 3):
+            await ws.send(message(f"rate-{n:04d}", f"Message {n}"))
+            answer = await recv_until_any(ws, ("ack", "error"))
+            while answer["type"] == "error":  # the rate again: as the widget does, later
+                assert answer["code"] == "rate_limited"
+                await asyncio.sleep(answer.get("retry_after", 1.0))
+                await ws.send(message(f"rate-{n:04d}", f"Message {n}"))
+                answer = await recv_until_any(ws, ("ack", "error"))
+            assert answer["client_id"] == f"rate-{n:04d}"
+    async with websockets.connect(visitor_url(live, hello["token"], lang="en")) as back:
+        history = (await recv_until(back, "hello"))["messages"]
+    texts = [m["text"] for m in history if m["author"] == "visitor"]
+    assert texts == [f"Message {n}" for n in range(4)]

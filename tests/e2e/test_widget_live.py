@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import sqlite3
 import threading
@@ -176,6 +177,49 @@ def test_a_busy_worker_keeps_the_message_and_the_widget_sends_it_again(
     expect(second.locator("[data-author=visitor]:not(.pending)")).to_have_count(1, timeout=10_000)
     expect(status).to_be_empty()
     assert live.services().store_slots.refused >= 1  # type: ignore[attr-defined]
+
+
+def test_a_message_written_while_another_waits_to_be_sent_again_goes_after_it(
+    make_server: Callable[..., LiveServer], new_page: Any
+) -> None:
+    """A visitor's message is refused "busy"; the worker catches up at once, and the visitor
+    writes a second one before the first's time has come. The widget holds the second (marked
+    not sent) and sends both together, the first first: the conversation has them in the order
+    written, as it shows after a reload."""
+    live = make_server(ingest_slots=1, ingest_max_wait_seconds=0.3)
+    first = open_widget(new_page(locale="en-GB"), live)
+    page = new_page(locale="en-GB", viewport={"width": 390, "height": 844})
+    sent: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(str(payload))))
+    widget = open_widget(page, live)
+    expect(widget.get_by_test_id("widget-status")).to_be_empty()  # connected
+    held = HeldSlot(live)
+    first.get_by_test_id("widget-input").fill("Is the ferry running tonight?")
+    first.get_by_test_id("widget-input").press("Enter")
+    expect(first.locator("[data-author=visitor].pending")).to_have_count(1)
+    time.sleep(0.5)  # the first visitor's message has now waited longer than the worker allows
+
+    box = widget.get_by_test_id("widget-input")
+    box.fill("Is the lighthouse open?")
+    box.press("Enter")
+    expect(widget.get_by_test_id("widget-status")).not_to_be_empty()  # refused: "busy"
+    held.release()  # caught up: a message sent now would be stored at once
+    expect(first.locator("[data-author=visitor]:not(.pending)")).to_have_count(1)
+    box.fill("And until what time?")
+    box.press("Enter")
+    mine = widget.locator("[data-author=visitor]")
+    expect(mine).to_have_text(["Is the lighthouse open?", "And until what time?"])
+    expect(mine.nth(1)).to_have_class(re.compile(r"\bpending\b"))
+    expect(widget.locator("[data-author=visitor]:not(.pending)")).to_have_count(2, timeout=10_000)
+
+    texts = [frame["text"] for frame in map(json.loads, sent) if frame.get("type") == "message"]
+    # The second went out only once the first was sent again, after it, never before.
+    assert texts == ["Is the lighthouse open?", "Is the lighthouse open?", "And until what time?"]
+    page.reload()
+    widget = page.locator("[data-concierge-widget]")
+    expect(widget.locator("[data-author=visitor]")).to_have_text(
+        ["Is the lighthouse open?", "And until what time?"]
+    )
 
 
 def test_a_widget_disabled_while_open_says_the_chat_is_closed(
