@@ -8,8 +8,9 @@ adviser. Prints:
 
 - visitor → adviser: from the visitor's frame sent to the adviser's socket receiving it; then
   apart, each visitor's first message (it opens a conversation: routing, assignment, the queue)
-  and the follow-ups. A message refused "busy" is sent again after the time it was given, as
-  the widget does, and its latency counts from its first send; the refusals are printed;
+  and the follow-ups. A message refused "busy" is sent again after the time it was given, with
+  the ones written after it, in order, as the widget does, and its latency counts from its first
+  send; the refusals are printed;
 - adviser → visitor: from the adviser's POST to the visitor's socket receiving the reply;
 - messages/s through the system; peak memory (VmHWM) of the app process;
 - the floor: a bare Redis PUBLISH → subscriber round trip plus a bare websocket echo round trip
@@ -329,12 +330,24 @@ async def load(
         async with ws:
             counter = 0
             frames: dict[str, str] = {}  # client id → frame, until stored
-            retries: set[asyncio.Task[None]] = set()
+            # As the widget does: once a message is refused, it and the ones written after it
+            # wait, and go again together, in the order written, after the time it was given.
+            held: set[str] = set()
+            holding: list[asyncio.Task[None]] = []
 
-            async def again(client_id: str, seconds: float) -> None:
+            async def send_held(seconds: float) -> None:
                 await asyncio.sleep(seconds)
+                holding.clear()
+                going = sorted(held)  # fixed-width counters: the order written
+                held.clear()
                 with contextlib.suppress(websockets.ConnectionClosed):
-                    await ws.send(frames[client_id])
+                    for client_id in going:
+                        await ws.send(frames[client_id])
+
+            def hold(client_id: str, seconds: float) -> None:
+                held.add(client_id)
+                if not holding:
+                    holding.append(asyncio.create_task(send_held(seconds)))
 
             async def reader() -> None:
                 try:
@@ -355,9 +368,7 @@ async def load(
                     elif frame["type"] == "error" and frame["code"] == "busy":
                         # Kept and sent again after the time it says, the same client id.
                         busy.append(frame["client_id"])
-                        task = asyncio.create_task(again(frame["client_id"], frame["retry_after"]))
-                        retries.add(task)
-                        task.add_done_callback(retries.discard)
+                        hold(frame["client_id"], frame["retry_after"])
                     elif frame["type"] == "error":
                         print("visitor error:", frame, file=sys.stderr)
 
@@ -371,7 +382,10 @@ async def load(
                 frames[client_id] = json.dumps(
                     {"type": "message", "client_id": client_id, "text": f"{tag} bonjour"}
                 )
-                await ws.send(frames[client_id])
+                if holding:  # an earlier one waits to go again: this one goes after it
+                    held.add(client_id)
+                else:
+                    await ws.send(frames[client_id])
                 await asyncio.sleep(args.interval)
             await asyncio.sleep(2)
             read_task.cancel()
