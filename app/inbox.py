@@ -104,17 +104,19 @@ class Inbox:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    async def ingest(self, message: InboundMessage) -> IngestResult:
+    async def ingest(self, message: InboundMessage, *, live: bool = False) -> IngestResult:
+        """Stores ``message`` once and tells the browsers (``live``: it came over its chat
+        visitor's open socket, so their widget is open: no presence look-up)."""
         for attempt in range(3):
             try:
-                return await self._ingest_once(message)
+                return await self._ingest_once(message, live)
             except IntegrityError:
                 # Another worker stored the same message (or opened the same thread) meanwhile.
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
 
-    async def _ingest_once(self, inbound: InboundMessage) -> IngestResult:
+    async def _ingest_once(self, inbound: InboundMessage, live: bool) -> IngestResult:
         services = self.services
         now = services.clock.now()
         at = arrival(
@@ -234,7 +236,7 @@ class Inbox:
 
         async with recovery.following(services, message.id):
             async with services.db.session(quick=True) as session:
-                view = await repository.live_view(services, session, conversation)
+                view = await repository.live_view(services, session, conversation, live=live)
             audience = spam.audience_of(
                 repository.audience(conversation, account), conversation, lines
             )

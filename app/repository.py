@@ -310,11 +310,17 @@ def _names(members: Sequence[ContactName], roots: Collection[int | None]) -> dic
 
 
 async def live_view(
-    services: Services, session: AsyncSession, conversation: Conversation
+    services: Services, session: AsyncSession, conversation: Conversation, *, live: bool = False
 ) -> ConversationOut:
-    """One conversation as the browsers see it, ``visitor_live`` included."""
-    live = await live_visitors(services, [conversation])
-    return await conversation_out(session, conversation, live)
+    """One conversation as the browsers see it, ``visitor_live`` included (``live``: known
+    to be, its visitor having just written over their open socket)."""
+    if live:
+        return await conversation_out(
+            session, conversation, {visitor_presence.member_of(conversation)}
+        )
+    return await conversation_out(
+        session, conversation, await live_visitors(services, [conversation])
+    )
 
 
 async def conversation_out(

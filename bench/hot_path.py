@@ -90,7 +90,7 @@ async def _cycles(
             language="fr",
         )
 
-    opened = await inbox.ingest(inbound("w0", "v-warm-up"))
+    opened = await inbox.ingest(inbound("w0", "v-warm-up"), live=True)
     async with services.db.session() as session:
         conversation = await session.get(Conversation, opened.conversation_id)
         assert conversation is not None
@@ -115,7 +115,7 @@ async def _cycles(
                 # The visitor socket's and the reply API's units of work run as "quick" ones.
                 started = time.perf_counter()
                 with sqlite_writes.quick():
-                    stored = await inbox.ingest(inbound(f"c{i}", f"v{i % VISITORS}"))
+                    stored = await inbox.ingest(inbound(f"c{i}", f"v{i % VISITORS}"), live=True)
                 stored_at = time.perf_counter()
                 with sqlite_writes.quick():
                     reply = await actions.reply(services, user, stored.conversation_id, f"Oui {i}")

@@ -525,7 +525,7 @@ async def _store_message(
     inbound = dataclasses.replace(inbound, metadata={**inbound.metadata, "ip": ip})
     try:
         async with services.store_slots.slot(again, since=arrived):
-            result = await inbox.ingest(inbound)
+            result = await inbox.ingest(inbound, live=True)  # their widget is open: this socket
     except Busy as busy:  # behind since the check above
         await _refused(visitor, lang, frame.client_id, seq, "busy", busy.retry_after)
         return

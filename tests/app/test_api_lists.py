@@ -193,6 +193,22 @@ async def test_events_of_a_live_visitor_say_so(services: Services) -> None:
     ]
 
 
+async def test_a_message_from_its_visitor_s_socket_says_they_are_live_without_a_look_up(
+    services: Services,
+) -> None:
+    """The visitor socket stores a message with ``live``: its widget is open, whatever the
+    presence set says (here nothing: no look-up is made); other messages are looked up."""
+    await Inbox(services).ingest(chat(0), live=True)
+    await Inbox(services).ingest(chat(1))
+    rows = await services.redis.xrange(keys.events(1))
+    changed = [
+        event.conversation.visitor_live
+        for _id, fields in rows
+        if isinstance(event := event_adapter.validate_json(fields[b"e"]), ConversationChanged)
+    ]
+    assert changed == [True, False]
+
+
 def test_cursors_keep_the_exact_instant() -> None:
     at = datetime(2026, 7, 21, 8, 0, 0, 123_457, tzinfo=UTC)
     cursor = pagination.decode(pagination.encode(at, 42))
