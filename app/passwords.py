@@ -1,5 +1,6 @@
 """Changing a password: a signed-in user changes their own (``/password``, the current one
-asked first), an administrator sets a forgotten one (``concierge user password EMAIL``).
+asked first); a manager sets a forgotten one for someone of their team (``/team``), an
+administrator for anyone (``concierge user password EMAIL``).
 
 The rules are those of ``concierge user add``: 10 to 1,024 characters. A change ends the user's
 other sessions, and their sockets, on every worker (app.session_end): a browser left signed in
@@ -13,12 +14,16 @@ to guess it.
 
 from __future__ import annotations
 
+import logging
+
 from app import repository, session_end
 from app.actions import ActionError
 from app.db import Database
 from app.models import User
 from app.security import hash_password, password_stamp, verify_password
 from app.services import Services
+
+log = logging.getLogger(__name__)
 
 MIN_LENGTH = 10
 MAX_LENGTH = 1024
@@ -56,6 +61,24 @@ async def change(
     # is ended at once (its sockets too).
     await services.sessions.restamp(session_id, stamp)
     return await session_end.end_other_sessions(services, user, session_id)
+
+
+async def set_by_manager(services: Services, manager: User, target: User, new: str) -> int:
+    """Sets the password of ``target`` (checked by the caller as someone ``manager`` looks
+    after): a forgotten one, or one someone else may know. Every session of theirs ends, and
+    their sockets; returns how many were open. Refused (422) before anything changes when the
+    password breaks the rules."""
+    check_new(new, new)
+    assert target.id is not None
+    async with services.db.session() as session:
+        stored = await session.get(User, target.id)
+        if stored is None:
+            raise ActionError("error.unknown_user", 404)
+        stored.password_hash = hash_password(new)
+        session.add(stored)
+        await session.commit()
+    log.info("password of user %s set by manager %s", target.id, manager.id)
+    return await session_end.end_user_sessions(services, target)
 
 
 async def reset(database: Database, email: str, new: str) -> User | None:

@@ -1,6 +1,7 @@
 """``/team``: managers see the people they look after, add one, disable or enable one
 (app.team_admin; disabling ends their sessions and sockets at once, as ``POST
-/api/users/{id}/disable`` does). Forms, so it works without JavaScript; CSRF-checked."""
+/api/users/{id}/disable`` does), set a new password for one who forgot theirs (app.passwords;
+their sessions end too). Forms, so it works without JavaScript; CSRF-checked."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ NOTICES = {
     "added": "team.added",
     "disabled": "team.disabled_notice",
     "enabled": "team.enabled_notice",
+    "password": "team.password_notice",
 }
 
 
@@ -129,6 +131,28 @@ async def set_member_active(
     await session_end.set_active(services, target.id, active)
     done = "enabled" if active else "disabled"
     return RedirectResponse(f"/team?done={done}&id={target.id}#user-{target.id}", status_code=303)
+
+
+@router.post("/team/{user_id}/password", response_class=HTMLResponse)
+async def set_member_password(
+    request: Request,
+    services: ServicesDep,
+    user_id: int,
+    password: Annotated[str, Form(max_length=4 * passwords.MAX_LENGTH)] = "",
+    csrf_token: Token = "",
+) -> Response:
+    """Sets a new password for a member of the team (a forgotten one): every session of
+    theirs ends; the manager gives them the password, and they change it on /password."""
+    caller = await _form_manager(request, csrf_token)
+    if isinstance(caller, Response):
+        return caller
+    manager, t = caller
+    try:
+        target = await check_target(services, manager, user_id, itself="team.error.own_password")
+        await passwords.set_by_manager(services, manager, target, password)
+    except ActionError as refused:
+        return await _refused(request, services, manager, t, refused)
+    return RedirectResponse(f"/team?done=password&id={user_id}#user-{user_id}", status_code=303)
 
 
 async def _refused(

@@ -18,9 +18,12 @@ class UserState(BaseModel):
     active: bool
 
 
-async def check_target(services: ServicesDep, manager: User, user_id: int) -> User:
-    """The user a manager may disable: in their destination (an office manager: in their
-    office), not themselves. Anyone else is "not found", never revealing who exists."""
+async def check_target(
+    services: ServicesDep, manager: User, user_id: int, itself: str = "error.disable_self"
+) -> User:
+    """The user a manager may disable (or set a password for): in their destination (an
+    office manager: in their office), not themselves (refused with ``itself``). Anyone else is
+    "not found", never revealing who exists."""
     if not 0 < user_id < 2**63:
         raise ActionError("error.unknown_user", 404)
     async with services.db.session() as session:
@@ -32,7 +35,7 @@ async def check_target(services: ServicesDep, manager: User, user_id: int) -> Us
     ):
         raise ActionError("error.unknown_user", 404)
     if target.id == manager.id:
-        raise ActionError("error.disable_self", 409)
+        raise ActionError(itself, 409)
     if manager.role == Role.OFFICE_MANAGER and target.role == Role.DESTINATION_MANAGER:
         raise ActionError("error.unknown_user", 404)
     return target

@@ -13,7 +13,7 @@ import httpx
 
 from tests.app.test_account_setup import _manager, _office_id
 from tests.app.test_accounts import database, office_manager
-from tests.conftest import LiveServer, login
+from tests.conftest import LiveServer, login, office_login
 
 FIRST = "premier mot de passe 1"
 
@@ -147,3 +147,72 @@ def test_an_office_manager_adds_advisers_to_their_office_only(make_server: Any) 
         denied = _add(client, email="z@z.example", name="Z", role="adviser", office=str(port))
         assert denied.status_code == 403
     assert "z@z.example" not in _users(live)
+
+
+def _login_status(live: LiveServer, email: str, password: str) -> int:
+    """The status of a sign-in through the real form (303: in)."""
+    with httpx.Client(base_url=live.url, follow_redirects=False, timeout=10) as client:
+        page = client.get("/login")
+        token = page.text.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+        data = {"email": email, "password": password, "csrf_token": token}
+        return client.post("/login", data=data).status_code
+
+
+def test_a_manager_sets_a_new_password_for_a_member_who_forgot_theirs(make_server: Any) -> None:
+    """An office manager sets a new password for an adviser of their office: the adviser's
+    open session ends at once, the old password no longer signs in and the new one does. A
+    password breaking the rules is refused in the reader's language with nothing changed; not
+    for oneself, nor for someone of another office (as if they did not exist); CSRF."""
+    live: LiveServer = make_server()
+    adviser = office_login(live, "saint-clair")
+    new = "nouveau mot de passe 7"
+    manager = office_manager(live, "saint-clair")
+    with login(live.url, *manager) as client:
+        page = client.get("/team", headers={"accept-language": "fr"}).text
+        row = page.split(f'data-email="{adviser.email}"', 1)[1].split("</tr>", 1)[0]
+        assert 'data-testid="team-password-form"' in row and "Nouveau mot de passe" in row
+        target = page.split(f'data-email="{adviser.email}"')[0].rsplit('id="user-', 1)[1]
+        target_id = target.split('"', 1)[0]
+        token = client.headers["X-CSRF-Token"]
+
+        with login(live.url, adviser.email, adviser.password) as theirs:
+            assert theirs.get("/inbox").status_code == 200
+            short = client.post(
+                f"/team/{target_id}/password",
+                data={"csrf_token": token, "password": "court"},
+                headers={"accept-language": "fr"},
+            )
+            assert short.status_code == 422 and "au moins 10 caractères" in html.unescape(
+                short.text
+            )
+            assert "court" not in short.text.split('data-testid="team"', 1)[1]
+            assert theirs.get("/inbox").status_code == 200  # refused: nothing ended
+            done = client.post(
+                f"/team/{target_id}/password", data={"csrf_token": token, "password": new}
+            )
+            assert done.status_code == 303
+            assert theirs.get("/inbox").status_code == 303  # signed out at once
+        notice = client.get(done.headers["location"], headers={"accept-language": "en"}).text
+        assert "has a new password: their sessions ended." in html.unescape(notice)
+        assert new not in notice
+
+        me = page.split("(vous)")[0].rsplit('id="user-', 1)[1].split('"')[0]
+        own = client.post(f"/team/{me}/password", data={"csrf_token": token, "password": new})
+        assert own.status_code == 409
+        assert "Changez votre propre mot de passe sur la page" in html.unescape(own.text)
+        with contextlib.closing(database(live)) as db:
+            (other,) = db.execute(
+                "select id from \"user\" where email like '%@port-argent.example' limit 1"
+            ).fetchone()
+        elsewhere = client.post(
+            f"/team/{other}/password", data={"csrf_token": token, "password": new}
+        )
+        assert elsewhere.status_code == 404
+        client.headers.pop("X-CSRF-Token")
+        forged = client.post(f"/team/{target_id}/password", data={"password": "forged password 9"})
+        assert forged.status_code == 403
+
+    assert _login_status(live, adviser.email, adviser.password) != 303
+    assert _login_status(live, adviser.email, "forged password 9") != 303
+    assert _login_status(live, adviser.email, new) == 303
+    assert _login_status(live, *manager) == 303  # theirs unchanged
