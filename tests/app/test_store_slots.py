@@ -331,20 +331,29 @@ async def test_a_message_that_waited_behind_its_own_socket_is_refused_from_its_a
     live = make_server(ingest_slots=1, ingest_max_wait_seconds=0.5)
     async with websockets.connect(visitor_url(live, lang="en")) as ws:
         await recv_until(ws, "hello")
-        held = HeldSlot(live)
-        await ws.send(message("first-0001", "Is the ferry running?"))
-        await ws.send(message("second-0001", "And on Sundays?"))
-        await asyncio.sleep(0.2)  # both here: the first waits for the slot, the second behind it
-        after = HeldSlot(live, queued=True)  # another store, in line behind the first
-        await asyncio.sleep(0.6)  # the second has waited past the limit
-        held.release()
-        assert (await recv_until(ws, "ack"))["client_id"] == "first-0001"
-        error = await recv_until(ws, "error")
+        error, after = await second_refused_behind_the_first(live, ws)
         assert error["code"] == "busy" and error["client_id"] == "second-0001"
         after.release()
         await ws.send(message("second-0001", "And on Sundays?"))  # as the widget does
         ack = await recv_until(ws, "ack")
         assert ack["client_id"] == "second-0001"
+
+
+async def second_refused_behind_the_first(
+    live: LiveServer, ws: Any
+) -> tuple[dict[str, Any], HeldSlot]:
+    """Two messages at once while the worker is behind (a store limit of 0.5 s): the first is
+    stored once it catches up, the second, having waited past the limit behind it, is refused.
+    Returns the refusal, and the store still holding the slot (to release)."""
+    held = HeldSlot(live)
+    await ws.send(message("first-0001", "Is the ferry running?"))
+    await ws.send(message("second-0001", "And on Sundays?"))
+    await asyncio.sleep(0.2)  # both here: the first waits for the slot, the second behind it
+    after = HeldSlot(live, queued=True)  # another store, in line behind the first
+    await asyncio.sleep(0.6)  # the second has waited past the limit
+    held.release()
+    assert (await recv_until(ws, "ack"))["client_id"] == "first-0001"
+    return await recv_until(ws, "error"), after
 
 
 async def test_a_ping_is_answered_while_the_socket_s_message_waits_to_be_stored(
@@ -416,15 +425,7 @@ async def test_a_message_written_after_a_refused_one_is_not_stored_before_it(
     live = make_server(ingest_slots=1, ingest_max_wait_seconds=0.5, visitor_rate=1000)
     async with websockets.connect(visitor_url(live, lang="en")) as ws:
         hello = await recv_until(ws, "hello")
-        held = HeldSlot(live)
-        await ws.send(message("first-0001", "Is the ferry running?"))
-        await ws.send(message("second-0001", "And on Sundays?"))
-        await asyncio.sleep(0.2)  # both here: the first waits for the slot, the second behind it
-        after = HeldSlot(live, queued=True)  # another store, in line behind the first
-        await asyncio.sleep(0.6)  # the second has waited past the limit
-        held.release()
-        assert (await recv_until(ws, "ack"))["client_id"] == "first-0001"
-        refused = await recv_until(ws, "error")
+        refused, after = await second_refused_behind_the_first(live, ws)
         assert refused["code"] == "busy" and refused["client_id"] == "second-0001"
         after.release()  # caught up: a new message would be stored at once
 

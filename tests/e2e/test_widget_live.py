@@ -142,6 +142,17 @@ def test_the_typing_notice_goes_after_six_seconds_without_news(
     expect(typing).to_be_empty(timeout=3_000)
 
 
+def worker_behind(live: LiveServer, first: Any) -> HeldSlot:
+    """The worker's only store slot taken, and the ``first`` widget's message waiting behind it
+    longer than the worker allows (0.3 s): the next message of anyone is refused "busy"."""
+    held = HeldSlot(live)
+    first.get_by_test_id("widget-input").fill("Is the ferry running tonight?")
+    first.get_by_test_id("widget-input").press("Enter")
+    expect(first.locator("[data-author=visitor].pending")).to_have_count(1)
+    time.sleep(0.5)
+    return held
+
+
 def test_a_busy_worker_keeps_the_message_and_the_widget_sends_it_again(
     make_server: Callable[..., LiveServer], new_page: Any
 ) -> None:
@@ -154,11 +165,7 @@ def test_a_busy_worker_keeps_the_message_and_the_widget_sends_it_again(
     second_page = new_page(locale="fr-FR", viewport={"width": 390, "height": 844})
     second = open_widget(second_page, live)
     expect(second.get_by_test_id("widget-status")).to_be_empty()  # connected
-    held = HeldSlot(live)
-    first.get_by_test_id("widget-input").fill("Is the ferry running tonight?")
-    first.get_by_test_id("widget-input").press("Enter")
-    expect(first.locator("[data-author=visitor].pending")).to_have_count(1)
-    time.sleep(0.5)  # the first message has now waited longer than the worker allows
+    held = worker_behind(live, first)
 
     second.get_by_test_id("widget-input").fill("Le phare est-il ouvert ce soir ?")
     second.get_by_test_id("widget-input").press("Enter")
@@ -193,11 +200,7 @@ def test_a_message_written_while_another_waits_to_be_sent_again_goes_after_it(
     page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(str(payload))))
     widget = open_widget(page, live)
     expect(widget.get_by_test_id("widget-status")).to_be_empty()  # connected
-    held = HeldSlot(live)
-    first.get_by_test_id("widget-input").fill("Is the ferry running tonight?")
-    first.get_by_test_id("widget-input").press("Enter")
-    expect(first.locator("[data-author=visitor].pending")).to_have_count(1)
-    time.sleep(0.5)  # the first visitor's message has now waited longer than the worker allows
+    held = worker_behind(live, first)
 
     box = widget.get_by_test_id("widget-input")
     box.fill("Is the lighthouse open?")
