@@ -39,7 +39,13 @@ def get_services(conn: HTTPConnection) -> Services:
     return services
 
 
-ServicesDep = Annotated[Services, Depends(get_services)]
+async def _services(conn: HTTPConnection) -> Services:
+    """``get_services`` as a dependency. A coroutine: FastAPI runs a plain function dependency
+    in a worker thread, a hop of every request there and back for nothing."""
+    return get_services(conn)
+
+
+ServicesDep = Annotated[Services, Depends(_services)]
 
 
 async def session_user(services: Services, session_id: str | None) -> User | None:
@@ -92,8 +98,9 @@ def csrf_token(conn: HTTPConnection) -> str:
     return str(conn.state.new_csrf)
 
 
-def require_csrf_header(request: Request) -> None:
-    """State-changing JSON calls must echo the CSRF cookie in the X-CSRF-Token header."""
+async def require_csrf_header(request: Request) -> None:
+    """State-changing JSON calls must echo the CSRF cookie in the X-CSRF-Token header (a
+    coroutine, run on the event loop rather than in a worker thread)."""
     if not same_token(request.cookies.get(CSRF_COOKIE), request.headers.get(CSRF_HEADER)):
         raise ActionError("error.csrf_header", 403)
 
