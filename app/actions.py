@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -102,7 +103,49 @@ async def reply(
     files: Sequence[StoredAttachment] = (),
 ) -> Message:
     """An adviser's reply: stored, shown live, and queued for its channel's connector.
-    ``files`` (checked by app.files) go with it; with files, the text may be empty."""
+    ``files`` (checked by app.files) go with it; with files, the text may be empty. A reply
+    sent again with the ``client_id`` of one stored in the conversation (a second press, a
+    request retried after its answer was lost) is that reply, not sent twice."""
+    client_id = client_id[:64]
+    try:
+        return await _reply(services, user, conversation_id, text, client_id, split_thread, files)
+    except IntegrityError:  # the conversation's unique client id (ux_message_reply_client)
+        if (stored := await _sent_already(services, user, conversation_id, client_id)) is None:
+            raise
+        return stored
+
+
+async def _sent_already(
+    services: Services, user: User, conversation_id: int, client_id: str
+) -> Message | None:
+    """The reply stored under ``client_id`` in the conversation, by ``user`` (409 when by
+    someone else: client ids are the browser's random ones, so never by chance)."""
+    if not client_id:
+        return None
+    async with services.db.session() as session:
+        stored = (
+            await session.exec(
+                select(Message).where(
+                    Message.conversation_id == conversation_id,
+                    Message.direction == Direction.OUT,
+                    Message.client_id == client_id,
+                )
+            )
+        ).first()
+    if stored is not None and stored.author_user_id != user.id:
+        raise ActionError("error.client_id_taken", 409)
+    return stored
+
+
+async def _reply(
+    services: Services,
+    user: User,
+    conversation_id: int,
+    text: object,
+    client_id: str,
+    split_thread: bool,
+    files: Sequence[StoredAttachment],
+) -> Message:
     async with services.db.session(quick=True) as session:
         # No read below needs the reply flushed first: one flush, in recovery.hold.
         session.autoflush = False
@@ -122,7 +165,7 @@ async def reply(
             direction=Direction.OUT,
             author_kind=AuthorKind.ADVISER,
             author_user_id=user.id,
-            client_id=client_id[:64],
+            client_id=client_id,
             text=body,
             created_at=now,
             delivery_status=DeliveryStatus.PENDING,

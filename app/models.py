@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Index, TypeDecorator, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Dialect
 from sqlmodel import Column, Field, SQLModel
 
@@ -211,6 +212,9 @@ class Conversation(SQLModel, table=True):
     )
 
 
+_REPLIES = "direction = 'OUT' AND client_id <> ''"  # the rows of ux_message_reply_client
+
+
 class Message(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
@@ -239,7 +243,19 @@ class Message(SQLModel, table=True):
     # forwarded mail's headers, the tweet's link, quoted tweet and links (docs/api.md).
     details: str = Field(default="", sa_column_kwargs={"server_default": ""})
 
-    __table_args__ = (UniqueConstraint("account_id", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "external_id"),
+        # An adviser's reply once per client id in its conversation: a send repeated returns
+        # the one stored (app.actions.reply; migration 0013).
+        Index(
+            "ux_message_reply_client",
+            "conversation_id",
+            "client_id",
+            unique=True,
+            sqlite_where=sql_text(_REPLIES),
+            postgresql_where=sql_text(_REPLIES),
+        ),
+    )
 
 
 ERASED = "erased:"  # what erased identifiers start with (app.privacy)

@@ -15,6 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, func, inspect, text
 from sqlalchemy import select as sa_select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -94,12 +95,15 @@ TABLES_ADDED_LATER = {  # 0004, 0005, 0007, 0010
     "conversation_label",
 }
 OF_0003 = ("delivery_code", "delivery_params")
+INDEXES_ADDED_LATER = ("ux_message_reply_client",)  # 0013
 
 
 def after_0003(difference: tuple[Any, ...]) -> bool:
     """A difference left by downgrading past a revision newer than 0003 (the tests of 0002 and
     0003 assert their own differences only)."""
     kind, target = difference[0], difference[-1]
+    if kind == "add_index" and target.name in INDEXES_ADDED_LATER:
+        return True
     if kind == "add_index" and target.table.name not in TABLES_ADDED_LATER:
         later = ADDED_LATER.get(target.table.name, ())
         return any(c.name in later and c.name not in OF_0003 for c in target.columns)
@@ -120,6 +124,8 @@ async def create_all_as_before_migrations(
     ]
     async with engine.begin() as conn:
         await conn.run_sync(lambda c: SQLModel.metadata.create_all(c, tables=made))
+        for index in INDEXES_ADDED_LATER:
+            await conn.exec_driver_sql(f"DROP INDEX {index}")
     await drop_later_columns(engine, early=True)
     if not rows_first:  # else the caller drops them once its rows are in
         await drop_later_columns(engine)
@@ -421,6 +427,78 @@ async def test_0012_counts_a_reopened_conversation_once_and_marks_its_days_chang
         (other, "2026-07-19", 1),
     ]
     assert days == {"2026-07-18": 0, "2026-07-19": 0, "2026-07-20": 1}
+
+
+async def test_0013_keeps_one_reply_per_client_id_and_refuses_a_second(
+    engine: AsyncEngine,
+) -> None:
+    """A reply stored twice under one client id before 0013 keeps both copies (they were sent),
+    the later one without its client id; the same id elsewhere (another conversation, a
+    visitor's message, a note) is untouched. From then on a second reply with that id in that
+    conversation is refused by the database."""
+    async with engine.begin() as conn:
+        await conn.run_sync(migrations.upgrade, "0012")
+    first = await add_a_conversation(engine)
+    row = (
+        "INSERT INTO message (conversation_id, account_id, direction, author_kind, client_id,"
+        " kind, text, split_thread, created_at, delivery_status, delivery_error) VALUES (:c, 1,"
+        " :direction, 'ADVISER', :client, 'normal', :text, 0, :at, 'SENT', '')"
+    )
+    async with engine.begin() as conn:
+        other = (
+            await conn.execute(
+                text(
+                    "INSERT INTO conversation (destination_id, account_id, contact_id, office_id,"
+                    " channel, thread_key, subject, status, unread, created_at, last_message_at,"
+                    " preview) VALUES (1, 1, 1, 1, 'webchat', 'v-2', '', 'OPEN', 0, :at, :at, '')"
+                ),
+                {"at": T0},
+            )
+        ).lastrowid
+        for c, direction, client, said in (
+            (first, "OUT", "c-1", "Bonjour"),
+            (first, "OUT", "c-1", "Bonjour"),  # sent twice
+            (first, "OUT", "c-1", "Bonjour"),  # three times
+            (first, "OUT", "c-2", "Au revoir"),
+            (first, "OUT", "", "Sans identifiant"),
+            (first, "OUT", "", "Sans identifiant"),
+            (first, "IN", "c-1", "Question"),
+            (first, "NOTE", "c-1", "Note"),
+            (other, "OUT", "c-1", "Ailleurs"),
+        ):
+            await conn.execute(
+                text(row),
+                {"c": c, "direction": direction, "client": client, "text": said, "at": T0},
+            )
+
+    assert await migrate(engine) == ("0012", HEAD)
+    async with engine.connect() as conn:
+        kept = (
+            await conn.execute(
+                text("SELECT conversation_id, direction, client_id, text FROM message ORDER BY id")
+            )
+        ).all()
+    assert [tuple(r) for r in kept] == [
+        (first, "OUT", "c-1", "Bonjour"),
+        (first, "OUT", "", "Bonjour"),
+        (first, "OUT", "", "Bonjour"),
+        (first, "OUT", "c-2", "Au revoir"),
+        (first, "OUT", "", "Sans identifiant"),
+        (first, "OUT", "", "Sans identifiant"),
+        (first, "IN", "c-1", "Question"),
+        (first, "NOTE", "c-1", "Note"),
+        (other, "OUT", "c-1", "Ailleurs"),
+    ]
+    with pytest.raises(IntegrityError):
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(row),
+                {"c": first, "direction": "OUT", "client": "c-2", "text": "Encore", "at": T0},
+            )
+    async with engine.begin() as conn:  # without an id, as often as wanted
+        await conn.execute(
+            text(row), {"c": first, "direction": "OUT", "client": "", "text": "Encore", "at": T0}
+        )
 
 
 async def test_downgrade_to_base_removes_every_table(engine: AsyncEngine) -> None:

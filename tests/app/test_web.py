@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import httpx
 
 from tests.conftest import LiveServer, login, office_login
@@ -134,6 +136,43 @@ def test_adviser_replies_and_resolves(live: LiveServer) -> None:
             f"/api/conversations/{conversation_id}/status", json={"status": "open"}
         ).json()
         assert reopened["status"] == "open"
+
+
+def test_a_reply_sent_again_with_its_client_id_is_stored_and_sent_once(live: LiveServer) -> None:
+    """A second press while the first was on its way, or a request retried after its answer
+    was lost: the same client id in the conversation is the reply already stored (even two at
+    the same moment), never a second one. A colleague's reply with that id is refused; the
+    same id in another conversation is another reply."""
+    conversation_id = _visitor_conversation(live, "chat-port-argent", "Le phare ?")
+    other_id = _visitor_conversation(live, "chat-port-argent", "Le musée ?")
+    adviser = office_login(live, "port-argent")
+    colleague = office_login(live, "port-argent", 1)
+    path = f"/api/conversations/{conversation_id}/messages"
+    body = {"text": "De 10 h à 18 h.", "client_id": "c0ffee-0001"}
+    with login(live.url, adviser.email, adviser.password) as client:
+        first = client.post(path, json=body)
+        again = client.post(path, json=body)
+        assert first.status_code == again.status_code == 201
+        assert again.json()["id"] == first.json()["id"]
+        assert again.json()["client_id"] == "c0ffee-0001"
+        # Two at once: one is stored, both answer with it.
+        both = {**body, "client_id": "c0ffee-0002"}
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(lambda _: client.post(path, json=both), range(2)))
+        assert [a.status_code for a in answers] == [201, 201]
+        assert answers[0].json()["id"] == answers[1].json()["id"]
+        elsewhere = client.post(f"/api/conversations/{other_id}/messages", json=body)
+        assert elsewhere.status_code == 201 and elsewhere.json()["id"] != first.json()["id"]
+        sent = [
+            m
+            for m in client.get(f"/api/conversations/{conversation_id}").json()["messages"]
+            if m["direction"] == "out"
+        ]
+        assert [m["client_id"] for m in sent] == ["c0ffee-0001", "c0ffee-0002"]
+    with login(live.url, colleague.email, colleague.password) as client:
+        taken = client.post(path, json=body, headers={"accept-language": "en"})
+        assert taken.status_code == 409
+        assert "sent already under the same identifier" in taken.json()["detail"]
 
 
 def test_reply_without_csrf_header_is_refused_and_nothing_stored(live: LiveServer) -> None:

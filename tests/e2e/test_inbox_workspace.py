@@ -383,3 +383,66 @@ def test_the_transfer_dialog_says_who_is_on_duty_and_online(
     screenshot(page, "inbox-transfer-dialog")
     page.get_by_test_id("transfer-cancel").click()
     expect(page.get_by_test_id("transfer-dialog")).to_be_hidden()
+
+
+def test_a_reply_pressed_twice_or_sent_again_after_a_lost_answer_is_sent_once(
+    live: LiveServer, new_page: Any
+) -> None:
+    """Ctrl+Enter pressed again while the reply is on its way sends nothing more; a reply
+    whose answer was lost on the way (stored, but the browser saw an error) sent again with the
+    same text is the stored one: the visitor gets each reply once."""
+    chat(live, "Visitor: can I bring my dog on the ferry?")
+    page = new_page(locale="en-GB")
+    adviser_login(page, live, office_login(live, "port-argent"))
+    item_of(page, "bring my dog").click()
+    posts: list[str] = []
+    held: list[Route] = []
+    lose = {"next": False}
+
+    def on_post(route: Route) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        posts.append(route.request.post_data_json["client_id"])
+        if lose["next"]:  # the server stores it; the answer never reaches the browser
+            lose["next"] = False
+            route.fetch()
+            route.abort("connectionreset")
+        else:
+            held.append(route)
+
+    page.route(re.compile(r"/api/conversations/\d+/messages$"), on_post)
+    reply = page.get_by_test_id("reply-text")
+    reply.fill("Yes, on a lead.")
+    for _ in range(3):
+        reply.press("Control+Enter")
+    deadline = time.monotonic() + 10
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    page.wait_for_timeout(300)  # time for a second request, were one sent
+    assert len(posts) == 1
+    held[0].continue_()
+    sent = page.locator("[data-testid=message][data-direction=out]")
+    expect(sent).to_have_count(1)
+    expect(reply).to_have_value("")
+
+    lose["next"] = True
+    reply.fill("Muzzled, please.")
+    reply.press("Control+Enter")
+    expect(page.get_by_test_id("reply-error")).not_to_be_empty()
+    expect(reply).to_have_value("Muzzled, please.")  # kept, to send again
+    reply.press("Control+Enter")
+    while len(held) < 2 and time.monotonic() < deadline + 10:
+        page.wait_for_timeout(50)
+    held[1].continue_()
+    expect(reply).to_have_value("")
+    assert posts[1] == posts[2]  # the same client id, sent again
+    page.reload()
+    item_of(page, "Muzzled").click()
+    expect(sent).to_have_text([re.compile("Yes, on a lead."), re.compile("Muzzled, please.")])
+    path = live.settings.database_url.split(":///", 1)[1]
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        stored = db.execute(
+            "SELECT text FROM message WHERE direction = 'OUT' ORDER BY id"
+        ).fetchall()
+    assert [text for (text,) in stored] == ["Yes, on a lead.", "Muzzled, please."]

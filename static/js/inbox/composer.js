@@ -92,10 +92,24 @@ function mentionedIds(text) {
   return state.colleagues.filter((u) => text.includes(`@${u.name}`)).map((u) => u.id);
 }
 
+// A reply on its way, per conversation: a second press (a key held down, a double click)
+// sends nothing more. Its client id is kept until it is stored, so that sending the same text
+// again after an error (an answer lost on the way) is that reply, which the server stores once.
+const sending = new Set();
+const unsent = new Map(); // conversation id -> {key: mode and text, clientId}
+
+function clientIdFor(id, key) {
+  const kept = unsent.get(id);
+  if (kept && kept.key === key) return kept.clientId;
+  const clientId = (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`).replace(/[^A-Za-z0-9_-]/g, "");
+  unsent.set(id, { key, clientId });
+  return clientId;
+}
+
 export async function send(confirmed) {
   const id = state.selected;
   const c = state.conversations.get(id);
-  if (!c) return;
+  if (!c || sending.has(id)) return;
   const text = replyEl.value;
   const problem = refusal(c, text);
   $("reply-error").textContent = problem;
@@ -110,11 +124,13 @@ export async function send(confirmed) {
   $("confirm-bar").hidden = true;
   const button = $("reply-send");
   button.disabled = true;
-  const clientId = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now())).replace(/[^A-Za-z0-9_-]/g, "");
+  sending.add(id);
+  const clientId = clientIdFor(id, `${note ? "note" : "reply"}:${split.checked}:${text}`);
   try {
     const path = note ? `/api/conversations/${id}/notes` : `/api/conversations/${id}/messages`;
     const body = note ? { text, client_id: clientId, mentions: mentionedIds(text) } : { text, client_id: clientId, split_thread: split.checked };
     const message = await api(path, { method: "POST", body });
+    unsent.delete(id);
     if (state.selected === id) {
       appendMessage(message);
       replyEl.value = "";
@@ -127,6 +143,7 @@ export async function send(confirmed) {
   } catch (err) {
     if (state.selected === id) $("reply-error").textContent = err.message;
   } finally {
+    sending.delete(id);
     button.disabled = false;
   }
 }
