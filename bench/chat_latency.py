@@ -11,7 +11,8 @@ adviser. Prints:
   and the follow-ups. A message refused "busy" is sent again after the time it was given, with
   the ones written after it, in order, as the widget does, and its latency counts from its first
   send; the refusals are printed;
-- adviser → visitor: from the adviser's POST to the visitor's socket receiving the reply;
+- adviser → visitor: from the adviser's reply sent (a frame on their socket, as the inbox sends
+  it, or with ``--http-replies`` a POST) to the visitor's socket receiving it;
 - messages/s through the system; peak memory (VmHWM) of the app process;
 - the floor: a bare Redis PUBLISH → subscriber round trip plus a bare websocket echo round trip
   on this machine, and the ratio project p99 / floor p99;
@@ -215,7 +216,7 @@ async def login(base: str, email: str, password: str) -> httpx.AsyncClient:
 Reply = Callable[[int, str], Awaitable[None]]
 
 
-def _project_reply(client: httpx.AsyncClient, timings: list[float]) -> Reply:
+def _project_http_reply(client: httpx.AsyncClient, timings: list[float]) -> Reply:
     async def send(conversation_id: int, text: str) -> None:
         start = time.perf_counter()
         response = await client.post(
@@ -224,6 +225,27 @@ def _project_reply(client: httpx.AsyncClient, timings: list[float]) -> Reply:
         timings.append(time.perf_counter() - start)
         if response.status_code != 201:
             print("reply refused:", response.status_code, response.text[:200], file=sys.stderr)
+
+    return send
+
+
+def _project_socket_reply(
+    ws: Any, timings: list[float], answers: dict[str, asyncio.Future[dict[str, Any]]]
+) -> Reply:
+    """A reply over the adviser's socket, as the inbox sends it (app.web.ws_reply): timed
+    from the frame sent to its ``reply.stored``, which the socket's reader hands over."""
+    numbers = itertools.count()
+
+    async def send(conversation_id: int, text: str) -> None:
+        client_id = f"b{id(ws)}x{next(numbers)}"
+        answers[client_id] = asyncio.get_running_loop().create_future()
+        start = time.perf_counter()
+        frame = {"type": "reply", "conversation_id": conversation_id, "text": text}
+        await ws.send(json.dumps({**frame, "client_id": client_id}))
+        answer = await asyncio.wait_for(answers[client_id], 60)
+        timings.append(time.perf_counter() - start)
+        if answer["type"] != "reply.stored":
+            print("reply refused:", answer, file=sys.stderr)
 
     return send
 
@@ -262,7 +284,8 @@ async def load(
     pending_replies: asyncio.Queue[tuple[str, int, str]] = asyncio.Queue()
     stop = asyncio.Event()
     seen: set[int] = set()  # message ids already received by some adviser
-    reply_requests: list[float] = []  # the project's reply request, sent → 201
+    reply_requests: list[float] = []  # the project's reply, sent → stored (201 over HTTP)
+    answers: dict[str, asyncio.Future[dict[str, Any]]] = {}  # socket replies awaiting theirs
     busy: list[str] = []  # "busy" refusals (client ids), each sent again as the widget does
     dropped: list[str] = []  # visitor sockets closed under the bench (close codes)
 
@@ -274,10 +297,14 @@ async def load(
         else:
             client = await login(base, email, password)
             clients.append(client)
-            by_office[office].append(_project_reply(client, reply_requests))
             cookie = f"concierge_session={client.cookies['concierge_session']}"
             ws = await websockets.connect(
                 f"{ws_base}/ws/adviser", additional_headers={"cookie": cookie}, max_queue=None
+            )
+            by_office[office].append(
+                _project_http_reply(client, reply_requests)
+                if args.http_replies
+                else _project_socket_reply(ws, reply_requests, answers)
             )
         await ws.recv()
         adviser_sockets.append((ws, office))
@@ -285,6 +312,9 @@ async def load(
     async def adviser_reader(ws: Any, office: str) -> None:
         async for raw in ws:
             frame = json.loads(raw)
+            if frame["type"] in ("reply.stored", "reply.refused"):
+                answers.pop(frame["client_id"]).set_result(frame)
+                continue
             if frame["type"] != "message.created" or frame["message"]["direction"] != "in":
                 continue
             tag = frame["message"]["text"].split()[0]
@@ -467,6 +497,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--quick", action="store_true", help="10 s of load and fewer floor samples (smoke test)"
     )
+    parser.add_argument(
+        "--http-replies",
+        action="store_true",
+        help="advisers reply with POST .../messages instead of over their socket (as the inbox does)",
+    )
     parser.add_argument("--serve-floor", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--redis-url", default="", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -517,7 +552,8 @@ def main(argv: list[str] | None = None) -> None:
         f"  replies            {result['replies_sent']} sent, {len(a2v)} seen by their visitor,"
         f" {result['replies_waiting']} still to send at the end"
     )
-    print(f"  reply request      {fmt(result['reply_requests'])}")
+    way = "HTTP request" if args.http_replies else "socket frame"
+    print(f"  reply ({way}) {fmt(result['reply_requests'])}")
     refused = result["busy"]
     print(
         f"  busy refusals      {len(refused)} ({len(set(refused))} messages refused at least"

@@ -45,6 +45,8 @@ from app.models import Account, Conversation, Role, User
 from app.realtime import Listener, parse_id, stop
 from app.security import session_tag
 from app.services import Services
+from app.socket_guard import BYTES_PER_CHAR, ENVELOPE_BYTES
+from app.web.ws_reply import socket_reply
 
 # The client is gone: it said so (WebSocketDisconnect), or a send found the socket already
 # closed (Starlette's WebSocketDisconnected; a plain RuntimeError before Starlette 1.x).
@@ -252,11 +254,13 @@ def adviser_frame(event_id: str, event: Event) -> dict[str, Any] | None:
 class AdviserFrames:
     """What one adviser's socket says besides pings: which conversation they view, and that
     they type. Each is checked against what the adviser may see (the answer kept a few seconds
-    per socket), then signalled to the conversation's audience; nothing is stored in SQL."""
+    per socket), then signalled to the conversation's audience; nothing is stored in SQL. And
+    their replies (app.web.ws_reply), stored as ``POST .../messages`` stores them."""
 
-    def __init__(self, services: Services, user: User, t: Translator) -> None:
+    def __init__(self, services: Services, user: User, t: Translator, session_id: str) -> None:
         assert user.id is not None
         self.services = services
+        self.session_id = session_id
         self.user = user
         self.user_id = user.id
         self.t = t
@@ -286,13 +290,16 @@ class AdviserFrames:
         return found
 
     async def handle(self, raw: str) -> dict[str, Any] | None:
-        """Acts on one frame; returns the error frame to send back, if any."""
-        frame = parse_frame(raw)
+        """Acts on one frame; returns the frame to send back (an error, a reply's outcome),
+        if any."""
+        frame = parse_frame(raw, self.services.settings.max_message_chars)
         if frame is None:
             return self.error("malformed")
         kind = frame.get("type")
         if kind == "ping":
             return None
+        if kind == "reply":
+            return await socket_reply(self.services, self.session_id, self.t, frame)
         if kind not in ("viewing", "typing"):
             return self.error("unknown_type")
         if "conversation_id" not in frame:
@@ -372,8 +379,10 @@ class AdviserFrames:
                 await self.typing(conversation_id, audience, False)
 
 
-def parse_frame(raw: str) -> dict[str, Any] | None:
-    if len(raw) > MAX_FRAME:
+def parse_frame(raw: str, max_message_chars: int) -> dict[str, Any] | None:
+    """A frame's JSON object; None when it is not one, or longer than any frame can be (a
+    reply of ``max_message_chars``, every character escaped, and its envelope)."""
+    if len(raw) > max(MAX_FRAME, max_message_chars * BYTES_PER_CHAR + ENVELOPE_BYTES):
         return None
     try:
         frame = json.loads(raw)
@@ -401,7 +410,7 @@ async def adviser_socket(ws: WebSocket) -> None:
     listener = watch.listener
     destination_id = user.destination_id
     services.hub.subscribe(destination_id, listener)
-    frames = AdviserFrames(services, user, translator(ws, user))
+    frames = AdviserFrames(services, user, translator(ws, user), ws.cookies.get(SESSION_COOKIE, ""))
 
     pump: asyncio.Task[None] | None = None
     ended = asyncio.create_task(watch.ended.wait())

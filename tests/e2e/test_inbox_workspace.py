@@ -4,6 +4,7 @@ the keyboard, typing indicators and the accessibility scan — in a real Chromiu
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import sqlite3
 import time
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import APIResponse, Page, Route, expect
+from playwright.sync_api import APIResponse, Page, Route, WebSocketRoute, expect
 
 from tests.conftest import LiveServer, office_login
 from tests.e2e.conftest import adviser_login, screenshot
@@ -388,30 +389,52 @@ def test_the_transfer_dialog_says_who_is_on_duty_and_online(
 def test_a_reply_pressed_twice_or_sent_again_after_a_lost_answer_is_sent_once(
     live: LiveServer, new_page: Any
 ) -> None:
-    """Ctrl+Enter pressed again while the reply is on its way sends nothing more; a reply
-    whose answer was lost on the way (stored, but the browser saw an error) sent again with the
-    same text is the stored one: the visitor gets each reply once."""
+    """A reply goes over the inbox's socket. Ctrl+Enter pressed again while it is on its way
+    sends nothing more; a reply stored but whose answer was lost (the socket dropped just
+    then) is sent again over HTTP with the same client id, and is the stored one: the visitor
+    gets each reply once."""
     chat(live, "Visitor: can I bring my dog on the ferry?")
     page = new_page(locale="en-GB")
+    frames: list[dict[str, Any]] = []  # reply frames the page sent
+    held: list[str] = []
+    mode = {"hold": True, "lose": False}
+    servers: list[WebSocketRoute] = []
+
+    def on_socket(route: WebSocketRoute) -> None:
+        server = route.connect_to_server()
+        servers.append(server)
+
+        def from_page(message: str | bytes) -> None:
+            frame = json.loads(message)
+            if frame.get("type") == "reply":
+                frames.append(frame)
+                if mode["hold"]:
+                    held.append(str(message))
+                    return
+            server.send(message)
+
+        def from_server(message: str | bytes) -> None:
+            if mode["lose"] and json.loads(message).get("type") == "reply.stored":
+                mode["lose"] = False
+                route.close(code=1011, reason="dropped")  # stored, but the page never hears it
+                return
+            route.send(message)
+
+        route.on_message(from_page)
+        server.on_message(from_server)
+
+    page.route_web_socket(re.compile(r"/ws/adviser"), on_socket)
+    posts: list[str] = []
+    page.on(
+        "request",
+        lambda r: (
+            posts.append(r.post_data_json["client_id"])
+            if r.method == "POST" and re.search(r"/api/conversations/\d+/messages$", r.url)
+            else None
+        ),
+    )
     adviser_login(page, live, office_login(live, "port-argent"))
     item_of(page, "bring my dog").click()
-    posts: list[str] = []
-    held: list[Route] = []
-    lose = {"next": False}
-
-    def on_post(route: Route) -> None:
-        if route.request.method != "POST":
-            route.continue_()
-            return
-        posts.append(route.request.post_data_json["client_id"])
-        if lose["next"]:  # the server stores it; the answer never reaches the browser
-            lose["next"] = False
-            route.fetch()
-            route.abort("connectionreset")
-        else:
-            held.append(route)
-
-    page.route(re.compile(r"/api/conversations/\d+/messages$"), on_post)
     reply = page.get_by_test_id("reply-text")
     reply.fill("Yes, on a lead.")
     for _ in range(3):
@@ -419,24 +442,21 @@ def test_a_reply_pressed_twice_or_sent_again_after_a_lost_answer_is_sent_once(
     deadline = time.monotonic() + 10
     while not held and time.monotonic() < deadline:
         page.wait_for_timeout(50)
-    page.wait_for_timeout(300)  # time for a second request, were one sent
-    assert len(posts) == 1
-    held[0].continue_()
+    page.wait_for_timeout(300)  # time for a second frame or request, were one sent
+    assert len(frames) == 1 and posts == []
+    mode["hold"] = False
+    servers[-1].send(held[0])  # on its way at last
     sent = page.locator("[data-testid=message][data-direction=out]")
     expect(sent).to_have_count(1)
     expect(reply).to_have_value("")
 
-    lose["next"] = True
+    mode["lose"] = True
     reply.fill("Muzzled, please.")
     reply.press("Control+Enter")
-    expect(page.get_by_test_id("reply-error")).not_to_be_empty()
-    expect(reply).to_have_value("Muzzled, please.")  # kept, to send again
-    reply.press("Control+Enter")
-    while len(held) < 2 and time.monotonic() < deadline + 10:
-        page.wait_for_timeout(50)
-    held[1].continue_()
-    expect(reply).to_have_value("")
-    assert posts[1] == posts[2]  # the same client id, sent again
+    expect(reply).to_have_value("")  # sent again over HTTP once the socket dropped
+    assert [f["text"] for f in frames] == ["Yes, on a lead.", "Muzzled, please."]
+    assert posts == [frames[1]["client_id"]]  # the same client id
+    expect(sent).to_have_count(2)
     page.reload()
     item_of(page, "Muzzled").click()
     expect(sent).to_have_text([re.compile("Yes, on a lead."), re.compile("Muzzled, please.")])

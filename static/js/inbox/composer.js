@@ -1,7 +1,8 @@
 // The composer: one draft per conversation (kept in the browser across reloads, cleared once
 // sent), reply or internal note with @mentions, the X length and thread option, and a check
 // before answering in a colleague's conversation.
-import { $, api, el, emit, me, on, replyAddress, state, t } from "./core.js";
+import { $, ApiError, api, el, emit, me, on, replyAddress, state, t } from "./core.js";
+import { request } from "./socket.js";
 import { appendMessage } from "./thread.js";
 import { tweetLength } from "./tweet.js";
 
@@ -106,6 +107,29 @@ function clientIdFor(id, key) {
   return clientId;
 }
 
+// A reply goes over the live socket (app/web/ws_reply.py: no request around it); when the
+// socket cannot answer — closed, silent, a service down — over HTTP, with the same client id,
+// which the server stores once. A long text goes over HTTP at once (the socket's frames are
+// bounded).
+const SOCKET_TEXT = 2000;
+const SOCKET_WAIT = 8000; // ms
+
+async function postReply(id, body) {
+  if (body.text.length <= SOCKET_TEXT) {
+    let answer = null;
+    try {
+      answer = await request({ type: "reply", conversation_id: id, ...body }, SOCKET_WAIT);
+    } catch (err) {
+      answer = null; // not answered: HTTP below
+    }
+    if (answer && answer.type === "reply.stored") return answer.message;
+    if (answer && answer.status >= 400 && answer.status < 500 && answer.status !== 401) {
+      throw new ApiError(answer.message, answer.status, answer.code);
+    }
+  }
+  return api(`/api/conversations/${id}/messages`, { method: "POST", body });
+}
+
 export async function send(confirmed) {
   const id = state.selected;
   const c = state.conversations.get(id);
@@ -127,9 +151,9 @@ export async function send(confirmed) {
   sending.add(id);
   const clientId = clientIdFor(id, `${note ? "note" : "reply"}:${split.checked}:${text}`);
   try {
-    const path = note ? `/api/conversations/${id}/notes` : `/api/conversations/${id}/messages`;
-    const body = note ? { text, client_id: clientId, mentions: mentionedIds(text) } : { text, client_id: clientId, split_thread: split.checked };
-    const message = await api(path, { method: "POST", body });
+    const message = note
+      ? await api(`/api/conversations/${id}/notes`, { method: "POST", body: { text, client_id: clientId, mentions: mentionedIds(text) } })
+      : await postReply(id, { text, client_id: clientId, split_thread: split.checked });
     unsent.delete(id);
     if (state.selected === id) {
       appendMessage(message);

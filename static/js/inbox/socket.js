@@ -3,6 +3,31 @@ import { $, emit, state, t } from "./core.js";
 
 const liveEl = $("live-status");
 
+// Frames sent that await their answer (a reply's outcome), by client id.
+const awaiting = new Map(); // client_id -> {resolve, reject, timer}
+
+function settle(clientId, error, frame) {
+  const waiting = awaiting.get(clientId);
+  if (!waiting) return;
+  awaiting.delete(clientId);
+  clearTimeout(waiting.timer);
+  if (error) waiting.reject(error);
+  else waiting.resolve(frame);
+}
+
+// Sends ``frame`` (with its client_id) and resolves with the frame answering it; rejects when
+// the socket is not open, closes first or says nothing within ``ms`` (the caller then uses
+// HTTP, with the same client id).
+export function request(frame, ms) {
+  const socket = state.socket;
+  if (!socket || socket.readyState !== WebSocket.OPEN) return Promise.reject(new Error("offline"));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => settle(frame.client_id, new Error("timeout")), ms);
+    awaiting.set(frame.client_id, { resolve, reject, timer });
+    socket.send(JSON.stringify(frame));
+  });
+}
+
 export function connect(dispatch) {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const resume = state.lastEventId ? `?last_event_id=${encodeURIComponent(state.lastEventId)}` : "";
@@ -14,6 +39,10 @@ export function connect(dispatch) {
     try {
       frame = JSON.parse(msg.data);
     } catch (err) {
+      return;
+    }
+    if (frame.type === "reply.stored" || frame.type === "reply.refused") {
+      settle(frame.client_id, null, frame);
       return;
     }
     if (frame.event_id) state.lastEventId = frame.event_id;
@@ -32,6 +61,7 @@ export function connect(dispatch) {
     dispatch(frame);
   });
   socket.addEventListener("close", (ev) => {
+    for (const clientId of [...awaiting.keys()]) settle(clientId, new Error("closed"));
     liveEl.dataset.state = "offline";
     liveEl.setAttribute("aria-label", t("inbox.offline"));
     liveEl.title = t("inbox.offline");
