@@ -371,6 +371,22 @@ async def test_0011_gives_open_conversations_the_rotas_last_choice(engine: Async
     )
 
 
+async def another_conversation(conn: Any) -> int:
+    """A second open chat of the contact ``add_a_conversation`` made (raw SQL: any revision)."""
+    return int(
+        (
+            await conn.execute(
+                text(
+                    "INSERT INTO conversation (destination_id, account_id, contact_id, office_id,"
+                    " channel, thread_key, subject, status, unread, created_at, last_message_at,"
+                    " preview) VALUES (1, 1, 1, 1, 'webchat', 'v-2', '', 'OPEN', 0, :at, :at, '')"
+                ),
+                {"at": T0},
+            )
+        ).lastrowid
+    )
+
+
 async def test_0012_counts_a_reopened_conversation_once_and_marks_its_days_changed(
     engine: AsyncEngine,
 ) -> None:
@@ -383,16 +399,7 @@ async def test_0012_counts_a_reopened_conversation_once_and_marks_its_days_chang
         " :at, 0, :day)"
     )
     async with engine.begin() as conn:
-        other = (
-            await conn.execute(
-                text(
-                    "INSERT INTO conversation (destination_id, account_id, contact_id, office_id,"
-                    " channel, thread_key, subject, status, unread, created_at, last_message_at,"
-                    " preview) VALUES (1, 1, 1, 1, 'webchat', 'v-2', '', 'OPEN', 0, :at, :at, '')"
-                ),
-                {"at": T0},
-            )
-        ).lastrowid
+        other = await another_conversation(conn)
         rows = [  # (conversation, first, started, local day)
             (conversation, True, T0, "2026-07-18"),
             (conversation, False, T0.replace(hour=20), "2026-07-18"),
@@ -445,16 +452,7 @@ async def test_0013_keeps_one_reply_per_client_id_and_refuses_a_second(
         " :direction, 'ADVISER', :client, 'normal', :text, 0, :at, 'SENT', '')"
     )
     async with engine.begin() as conn:
-        other = (
-            await conn.execute(
-                text(
-                    "INSERT INTO conversation (destination_id, account_id, contact_id, office_id,"
-                    " channel, thread_key, subject, status, unread, created_at, last_message_at,"
-                    " preview) VALUES (1, 1, 1, 1, 'webchat', 'v-2', '', 'OPEN', 0, :at, :at, '')"
-                ),
-                {"at": T0},
-            )
-        ).lastrowid
+        other = await another_conversation(conn)
         for c, direction, client, said in (
             (first, "OUT", "c-1", "Bonjour"),
             (first, "OUT", "c-1", "Bonjour"),  # sent twice

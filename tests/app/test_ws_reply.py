@@ -13,7 +13,7 @@ from typing import Any
 import websockets
 
 from tests.app.test_ws import recv_until, send_message, visitor_url
-from tests.conftest import LiveServer, login, office_login
+from tests.conftest import DemoLogin, LiveServer, login, office_login
 
 
 @asynccontextmanager
@@ -33,6 +33,15 @@ async def ask(ws: Any, **frame: Any) -> dict[str, Any]:
         answer = json.loads(await asyncio.wait_for(ws.recv(), 5))
         if answer["type"] in ("reply.stored", "reply.refused"):
             return answer
+
+
+async def visitor_writes(live: LiveServer, adviser: DemoLogin, text: str) -> int:
+    """A visitor opens a conversation with ``text``: its id, as ``adviser`` lists it."""
+    async with websockets.connect(visitor_url(live)) as visitor:
+        await recv_until(visitor, "hello")
+        await send_message(visitor, text)
+    with login(live.url, adviser.email, adviser.password) as client:
+        return int(client.get("/api/conversations").json()[0]["id"])
 
 
 async def test_a_reply_over_the_socket_reaches_the_visitor_once(live: LiveServer) -> None:
@@ -77,11 +86,7 @@ async def test_refusals_come_back_in_the_adviser_s_language_and_store_nothing(
 ) -> None:
     adviser = office_login(live, "port-argent")
     other = office_login(live, "saint-clair")
-    async with websockets.connect(visitor_url(live)) as visitor:
-        await recv_until(visitor, "hello")
-        await send_message(visitor, "Un parking près du port ?")
-    with login(live.url, adviser.email, adviser.password) as client:
-        conversation_id = client.get("/api/conversations").json()[0]["id"]
+    conversation_id = await visitor_writes(live, adviser, "Un parking près du port ?")
     with login(live.url, other.email, other.password) as client:
         async with adviser_socket(live, client, lang="en") as ws:
             for frame, code, status in (
@@ -117,11 +122,8 @@ async def test_refusals_come_back_in_the_adviser_s_language_and_store_nothing(
 
 async def test_a_reply_over_a_socket_whose_session_ended_is_refused(live: LiveServer) -> None:
     adviser = office_login(live, "port-argent")
-    async with websockets.connect(visitor_url(live)) as visitor:
-        await recv_until(visitor, "hello")
-        await send_message(visitor, "Bonsoir")
+    conversation_id = await visitor_writes(live, adviser, "Bonsoir")
     with login(live.url, adviser.email, adviser.password) as client:
-        conversation_id = client.get("/api/conversations").json()[0]["id"]
         async with adviser_socket(live, client) as ws:
             client.post("/logout", data={"csrf_token": client.headers["X-CSRF-Token"]})
             await ws.send(
