@@ -38,7 +38,7 @@ class ReplyFrame(ReplyIn):
     client_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
 
 
-def _refused(client_id: str, code: str, status: int, message: str) -> dict[str, Any]:
+def _refusal(client_id: str, code: str, status: int, message: str) -> dict[str, Any]:
     return {
         "type": "reply.refused",
         "client_id": client_id,
@@ -57,11 +57,11 @@ async def socket_reply(
     try:
         asked = ReplyFrame.model_validate(frame)
     except ValidationError:
-        return _refused(client_id, "malformed", 422, t("ws.error.malformed"))
+        return _refusal(client_id, "malformed", 422, t("ws.error.malformed"))
     try:
         user = await session_user(services, session_id)
         if user is None:  # the socket closes too (4401) once it hears of it
-            return _refused(client_id, "login", 401, t("error.login_required"))
+            return _refusal(client_id, "login", 401, t("error.login_required"))
         message = await actions.reply(
             services,
             user,
@@ -72,9 +72,9 @@ async def socket_reply(
         )
     except ActionError as refused:
         text = t(refused.code, **refused.params)
-        return _refused(client_id, refused.code, refused.status, text)
+        return _refusal(client_id, refused.code, refused.status, text)
     except Exception:  # the inbox sends it again over HTTP, which says what is wrong
         log.exception("reply %s over the socket failed", client_id)
-        return _refused(client_id, "unavailable", 503, t("error.service_unavailable"))
+        return _refusal(client_id, "unavailable", 503, t("error.service_unavailable"))
     out = repository.message_out(message, user.name)
     return {"type": "reply.stored", "client_id": client_id, "message": out.model_dump(mode="json")}
