@@ -110,16 +110,18 @@ async def reply(
     try:
         return await _reply(services, user, conversation_id, text, client_id, split_thread, files)
     except IntegrityError:  # the conversation's unique client id (ux_message_reply_client)
-        if (stored := await _sent_already(services, user, conversation_id, client_id)) is None:
+        stored = await stored_under(services, user, conversation_id, client_id, Direction.OUT)
+        if stored is None:
             raise
         return stored
 
 
-async def _sent_already(
-    services: Services, user: User, conversation_id: int, client_id: str
+async def stored_under(
+    services: Services, user: User, conversation_id: int, client_id: str, direction: Direction
 ) -> Message | None:
-    """The reply stored under ``client_id`` in the conversation, by ``user`` (409 when by
-    someone else: client ids are the browser's random ones, so never by chance)."""
+    """The reply or note (``direction``) stored under ``client_id`` in the conversation, by
+    ``user`` (409 when by someone else: client ids are the browser's random ones, so never by
+    chance)."""
     if not client_id:
         return None
     async with services.db.session() as session:
@@ -127,7 +129,7 @@ async def _sent_already(
             await session.exec(
                 select(Message).where(
                     Message.conversation_id == conversation_id,
-                    Message.direction == Direction.OUT,
+                    Message.direction == direction,
                     Message.client_id == client_id,
                 )
             )

@@ -213,6 +213,7 @@ class Conversation(SQLModel, table=True):
 
 
 _REPLIES = "direction = 'OUT' AND client_id <> ''"  # the rows of ux_message_reply_client
+_NOTES = "direction = 'NOTE' AND client_id <> ''"  # the rows of ux_message_note_client
 
 
 class Message(SQLModel, table=True):
@@ -254,6 +255,15 @@ class Message(SQLModel, table=True):
             unique=True,
             sqlite_where=sql_text(_REPLIES),
             postgresql_where=sql_text(_REPLIES),
+        ),
+        # An internal note likewise (app.notes.add_note; migration 0014).
+        Index(
+            "ux_message_note_client",
+            "conversation_id",
+            "client_id",
+            unique=True,
+            sqlite_where=sql_text(_NOTES),
+            postgresql_where=sql_text(_NOTES),
         ),
     )
 

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import activity, repository
-from app.actions import ActionError, check_conversation, check_text, check_writable
+from app.actions import (
+    ActionError,
+    check_conversation,
+    check_text,
+    check_writable,
+    stored_under,
+)
 from app.events import MessageCreated
 from app.models import (
+    Activity,
     AuthorKind,
     Conversation,
     DeliveryStatus,
@@ -60,7 +68,33 @@ async def add_note(
     mentions: Sequence[object] = (),
 ) -> tuple[Message, list[int]]:
     """Stores an internal note and its mentions; shows it live to the conversation's advisers
-    (the mentioned ones included: each may see it). Returns the note and the mentioned ids."""
+    (the mentioned ones included: each may see it). Returns the note and the mentioned ids. A
+    note sent again with the ``client_id`` of one stored in the conversation (a request retried
+    after its answer was lost) is that note: stored, shown and its colleagues alerted once."""
+    client_id = client_id[:64]
+    try:
+        return await _add_note(services, user, conversation_id, text, client_id, mentions)
+    except IntegrityError:  # the conversation's unique client id (ux_message_note_client)
+        stored = await stored_under(services, user, conversation_id, client_id, Direction.NOTE)
+        if stored is None:
+            raise
+    async with services.db.session() as session:
+        mentioned = await session.exec(
+            select(Activity.user_id)
+            .where(Activity.message_id == stored.id, Activity.kind == "mention")
+            .order_by(col(Activity.id))
+        )
+        return stored, [i for i in mentioned.all() if i is not None]
+
+
+async def _add_note(
+    services: Services,
+    user: User,
+    conversation_id: int,
+    text: object,
+    client_id: str,
+    mentions: Sequence[object],
+) -> tuple[Message, list[int]]:
     async with services.db.session() as session:
         loaded = check_writable(await check_conversation(session, user, conversation_id))
         conversation, account = loaded.conversation, loaded.account
@@ -73,7 +107,7 @@ async def add_note(
             direction=Direction.NOTE,
             author_kind=AuthorKind.ADVISER,
             author_user_id=user.id,
-            client_id=client_id[:64],
+            client_id=client_id,
             text=body,
             kind="note",
             created_at=now,

@@ -4,6 +4,7 @@ live to the mentioned colleague, refused for colleagues out of reach."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import websockets
@@ -106,6 +107,53 @@ async def test_a_note_mentions_a_colleague_and_never_reaches_the_visitor(
     async with websockets.connect(visitor_url(live)) as again:
         hello = json.loads(await again.recv())
         assert all("horaires ?" not in m["text"] for m in hello.get("messages", []))
+
+
+async def test_a_note_sent_again_with_its_client_id_is_stored_and_announced_once(
+    live: LiveServer, services: Services
+) -> None:
+    """A request retried after its answer was lost carries the note's client id again: it
+    answers with the note stored, its mentions included, and alerts nobody a second time (two
+    at the same moment too). A colleague's note with that id is refused; the same id in another
+    conversation, or on a reply, is another message."""
+    camille, hugo = office_login(live, "port-argent", 0), office_login(live, "port-argent", 1)
+    hugo_id = (await user_named(services, hugo.email)).id
+    async with websockets.connect(visitor_url(live)) as visitor:
+        await recv_until(visitor, "hello")
+        await send_message(visitor, "Le musée ?")
+    async with websockets.connect(visitor_url(live)) as visitor:
+        await recv_until(visitor, "hello")
+        await send_message(visitor, "Le port ?")
+    with login(live.url, camille.email, camille.password) as a:
+        listed = {c["preview"]: c["id"] for c in a.get("/api/conversations").json()}
+        cid, other = listed["Le musée ?"], listed["Le port ?"]
+        path = f"/api/conversations/{cid}/notes"
+        body = {"text": "@Hugo horaires ?", "client_id": "n-0001", "mentions": [hugo_id]}
+        first = a.post(path, json=body)
+        again = a.post(path, json={**body, "mentions": []})
+        assert first.status_code == again.status_code == 201, again.text
+        assert again.json()["id"] == first.json()["id"]
+        assert again.json()["mentions"] == [hugo_id]
+        both = {**body, "client_id": "n-0002"}
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(lambda _: a.post(path, json=both), range(2)))
+        assert [x.status_code for x in answers] == [201, 201]
+        assert answers[0].json()["id"] == answers[1].json()["id"]
+        elsewhere = a.post(f"/api/conversations/{other}/notes", json=body)
+        assert elsewhere.status_code == 201 and elsewhere.json()["id"] != first.json()["id"]
+        reply = a.post(
+            f"/api/conversations/{cid}/messages", json={"text": "Oui.", "client_id": "n-0001"}
+        )
+        assert reply.status_code == 201 and reply.json()["direction"] == "out"
+        detail = a.get(f"/api/conversations/{cid}").json()
+        notes = [m for m in detail["messages"] if m["direction"] == "note"]
+        assert [n["client_id"] for n in notes] == ["n-0001", "n-0002"]
+        mentions = [x for x in detail["activities"] if x["kind"] == "mention"]
+        assert [x["message_id"] for x in mentions] == [first.json()["id"], answers[0].json()["id"]]
+    with login(live.url, hugo.email, hugo.password) as b:
+        taken = b.post(path, json=body, headers={"accept-language": "en"})
+        assert taken.status_code == 409
+        assert taken.json()["code"] == "error.client_id_taken"
 
 
 async def test_mentions_out_of_reach_are_refused_and_nothing_is_stored(

@@ -95,7 +95,7 @@ TABLES_ADDED_LATER = {  # 0004, 0005, 0007, 0010
     "conversation_label",
 }
 OF_0003 = ("delivery_code", "delivery_params")
-INDEXES_ADDED_LATER = ("ux_message_reply_client",)  # 0013
+INDEXES_ADDED_LATER = ("ux_message_reply_client", "ux_message_note_client")  # 0013, 0014
 
 
 def after_0003(difference: tuple[Any, ...]) -> bool:
@@ -436,66 +436,63 @@ async def test_0012_counts_a_reopened_conversation_once_and_marks_its_days_chang
     assert days == {"2026-07-18": 0, "2026-07-19": 0, "2026-07-20": 1}
 
 
-async def test_0013_keeps_one_reply_per_client_id_and_refuses_a_second(
-    engine: AsyncEngine,
+@pytest.mark.parametrize(
+    ("before", "repeated", "other"),
+    [("0012", "OUT", "NOTE"), ("0013", "NOTE", "OUT")],
+    ids=["0013-replies", "0014-notes"],
+)
+async def test_0013_and_0014_keep_one_reply_or_note_per_client_id_and_refuse_a_second(
+    engine: AsyncEngine, before: str, repeated: str, other: str
 ) -> None:
-    """A reply stored twice under one client id before 0013 keeps both copies (they were sent),
-    the later one without its client id; the same id elsewhere (another conversation, a
-    visitor's message, a note) is untouched. From then on a second reply with that id in that
-    conversation is refused by the database."""
+    """A reply (0013) or a note (0014) stored twice under one client id before its revision
+    keeps every copy (a reply was sent), the later ones without their client id; the same id
+    elsewhere (another conversation, a visitor's message, the other kind) is untouched. From
+    then on a second one with that id in that conversation is refused by the database."""
     async with engine.begin() as conn:
-        await conn.run_sync(migrations.upgrade, "0012")
+        await conn.run_sync(migrations.upgrade, before)
     first = await add_a_conversation(engine)
     row = (
         "INSERT INTO message (conversation_id, account_id, direction, author_kind, client_id,"
         " kind, text, split_thread, created_at, delivery_status, delivery_error) VALUES (:c, 1,"
         " :direction, 'ADVISER', :client, 'normal', :text, 0, :at, 'SENT', '')"
     )
+    rows = [  # (conversation, direction, client id, text, client id kept)
+        (first, repeated, "c-1", "Bonjour", "c-1"),
+        (first, repeated, "c-1", "Bonjour", ""),  # stored twice
+        (first, repeated, "c-1", "Bonjour", ""),  # three times
+        (first, repeated, "c-2", "Au revoir", "c-2"),
+        (first, repeated, "", "Sans identifiant", ""),
+        (first, repeated, "", "Sans identifiant", ""),
+        (first, "IN", "c-1", "Question", "c-1"),
+        (first, other, "c-1", "L'autre sorte", "c-1"),
+    ]
     async with engine.begin() as conn:
-        other = await another_conversation(conn)
-        for c, direction, client, said in (
-            (first, "OUT", "c-1", "Bonjour"),
-            (first, "OUT", "c-1", "Bonjour"),  # sent twice
-            (first, "OUT", "c-1", "Bonjour"),  # three times
-            (first, "OUT", "c-2", "Au revoir"),
-            (first, "OUT", "", "Sans identifiant"),
-            (first, "OUT", "", "Sans identifiant"),
-            (first, "IN", "c-1", "Question"),
-            (first, "NOTE", "c-1", "Note"),
-            (other, "OUT", "c-1", "Ailleurs"),
-        ):
+        elsewhere = await another_conversation(conn)
+        rows.append((elsewhere, repeated, "c-1", "Ailleurs", "c-1"))
+        for c, direction, client, said, _ in rows:
             await conn.execute(
                 text(row),
                 {"c": c, "direction": direction, "client": client, "text": said, "at": T0},
             )
 
-    assert await migrate(engine) == ("0012", HEAD)
+    assert await migrate(engine) == (before, HEAD)
     async with engine.connect() as conn:
         kept = (
             await conn.execute(
                 text("SELECT conversation_id, direction, client_id, text FROM message ORDER BY id")
             )
         ).all()
-    assert [tuple(r) for r in kept] == [
-        (first, "OUT", "c-1", "Bonjour"),
-        (first, "OUT", "", "Bonjour"),
-        (first, "OUT", "", "Bonjour"),
-        (first, "OUT", "c-2", "Au revoir"),
-        (first, "OUT", "", "Sans identifiant"),
-        (first, "OUT", "", "Sans identifiant"),
-        (first, "IN", "c-1", "Question"),
-        (first, "NOTE", "c-1", "Note"),
-        (other, "OUT", "c-1", "Ailleurs"),
-    ]
+    assert [tuple(r) for r in kept] == [(c, d, k, said) for c, d, _, said, k in rows]
     with pytest.raises(IntegrityError):
         async with engine.begin() as conn:
             await conn.execute(
                 text(row),
-                {"c": first, "direction": "OUT", "client": "c-2", "text": "Encore", "at": T0},
+                {"c": first, "direction": repeated, "client": "c-2", "text": "Encore", "at": T0},
             )
     async with engine.begin() as conn:  # without an id, as often as wanted
         await conn.execute(
-            text(row), {"c": first, "direction": "OUT", "client": "", "text": "Encore", "at": T0}
+            text(row),
+            {"c": first, "direction": repeated, "client": "", "text": "Encore", "at": T0},
         )
 
 
