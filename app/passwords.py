@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from app import repository, session_end
 from app.actions import ActionError
 from app.db import Database
@@ -40,6 +42,14 @@ def check_new(new: str, confirm: str) -> str:
     return new
 
 
+async def _store(session: AsyncSession, user: User, new: str) -> str:
+    """Stores ``new`` (checked) as ``user``'s password; returns its session stamp."""
+    user.password_hash = hash_password(new)
+    session.add(user)
+    await session.commit()
+    return password_stamp(user.password_hash)
+
+
 async def change(
     services: Services, user: User, session_id: str, current: str, new: str, confirm: str
 ) -> int:
@@ -53,10 +63,7 @@ async def change(
         stored = await session.get(User, user.id)
         if stored is None or not verify_password(current, stored.password_hash):
             raise ActionError("password.wrong_current", 403)
-        stored.password_hash = hash_password(check_new(new, confirm))
-        stamp = password_stamp(stored.password_hash)
-        session.add(stored)
-        await session.commit()
+        stamp = await _store(session, stored, check_new(new, confirm))
     # This browser stays signed in; every other session stops matching the new password, and
     # is ended at once (its sockets too).
     await services.sessions.restamp(session_id, stamp)
@@ -74,9 +81,7 @@ async def set_by_manager(services: Services, manager: User, target: User, new: s
         stored = await session.get(User, target.id)
         if stored is None:
             raise ActionError("error.unknown_user", 404)
-        stored.password_hash = hash_password(new)
-        session.add(stored)
-        await session.commit()
+        await _store(session, stored, new)
     log.info("password of user %s set by manager %s", target.id, manager.id)
     return await session_end.end_user_sessions(services, target)
 
@@ -89,8 +94,6 @@ async def reset(database: Database, email: str, new: str) -> User | None:
         user = await repository.user_by_email(session, email)
         if user is None:
             return None
-        user.password_hash = hash_password(new)
-        session.add(user)
-        await session.commit()
+        await _store(session, user, new)
         await session.refresh(user)
         return user
