@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from redis.exceptions import RedisError
 from sqlmodel import col, select
 
 from app import keys, outage, realtime
@@ -84,6 +85,19 @@ async def write_status(services: Services, account: Account, status: ConnectorSt
         json.dumps(data),
         ex=LEASE_SECONDS * 4,
     )
+
+
+async def forget(services: Services, account: Account) -> None:
+    """Drops what Redis keeps of a removed account's connector (its cursors, its status), so
+    that an account added later under the same key starts afresh. Best effort: the account is
+    gone already, and what stays is only read again under its key."""
+    try:
+        await services.redis.delete(
+            keys.cursor(account.destination_id, account.key),
+            keys.connector_status(account.destination_id, account.key),
+        )
+    except RedisError as exc:
+        log.warning("removed account %s: its cursors stay in Redis (%s)", account.key, exc)
 
 
 async def read_status(services: Services, account: Account) -> dict[str, Any] | None:

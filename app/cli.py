@@ -710,8 +710,22 @@ def account_remove(key: Annotated[str, typer.Argument(help="The account's key.")
     async def work(session: AsyncSession) -> Account:
         return await removal.remove_account(session, key)
 
-    found = asyncio.run(_in_session(get_settings(), work))
+    settings = get_settings()
+    found = asyncio.run(_in_session(settings, work))
+    if settings.redis_url:  # the embedded server's password is the running app's own
+        asyncio.run(_forget_connector(settings, found))
     typer.echo(f"removed {found.channel} account {found.key} ({found.name})")
+
+
+async def _forget_connector(settings: Settings, account: Account) -> None:
+    from app import channels  # the app's services: only this command needs them
+    from app.services import Services
+
+    services = Services.create(settings)
+    try:
+        await channels.forget(services, account)
+    finally:
+        await services.close()
 
 
 @account_cli.command("target")

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from app import destinations, quarantine, removal, repository, widget_look
+from app import channels, destinations, quarantine, removal, repository, widget_look
 from app.actions import ActionError
 from app.deps import CsrfChecked, CurrentManager, ServicesDep
 from app.destinations import DestinationError
@@ -70,9 +70,11 @@ async def remove_account(
         if not confirmed:
             raise ActionError("accounts.remove.unconfirmed", 422)
         try:
-            return await removal.remove_account(session, key)
+            removed = await removal.remove_account(session, key)
         except DestinationError as exc:
             raise _refused(exc, "accounts.remove") from None
+    await channels.forget(services, removed)
+    return removed
 
 
 @router.post("/accounts/add-widget", response_class=HTMLResponse)

@@ -12,7 +12,9 @@ from typing import Any
 
 import httpx
 import websockets
+from redis import Redis
 
+from app import keys
 from tests.app.test_accounts import database, office_manager
 from tests.app.test_ws import recv_until, visitor_url
 from tests.conftest import LiveServer, login
@@ -221,3 +223,37 @@ def test_office_managers_add_and_remove_in_their_office_only_and_the_api_says_wh
         assert refused.status_code == 403
         assert client.delete("/api/accounts/chat-port-argent").status_code == 403
     assert "chat-conseil" not in _accounts(live)
+
+
+def test_a_removed_mailbox_leaves_no_cursor_for_an_account_added_later_under_its_key(
+    make_server: object,
+) -> None:
+    """The connector's cursors (the last UID read, an X timeline's last id) and status are
+    dropped with the account: a mailbox added again under that key reads its own from the
+    start. Another account's are untouched."""
+    live: LiveServer = make_server()  # type: ignore[operator]
+    saint = _office_id(live, "saint-clair")
+    with contextlib.closing(database(live)) as db, db:
+        (destination,) = db.execute("select destination_id from office where id = ?", (saint,))
+        destination_id = int(destination[0])
+        db.execute(
+            "insert into account (destination_id, office_id, channel, key, name,"
+            " allowed_origins, settings, active, auto_reply, widget)"
+            " values (?, ?, 'email', 'mail-essai', 'Essai', '', '', ?, '', '')",
+            (destination_id, saint, False),
+        )
+    redis = Redis.from_url(live.settings.redis_url)
+    mine = (
+        keys.cursor(destination_id, "mail-essai"),
+        keys.connector_status(destination_id, "mail-essai"),
+    )
+    other = keys.cursor(destination_id, "mail-port-argent")
+    with contextlib.closing(redis):
+        redis.hset(mine[0], "INBOX", "1700000000:42")
+        redis.set(mine[1], '{"state": "error"}')
+        redis.hset(other, "INBOX", "1700000001:7")
+        with login(live.url, *_manager(live)) as client:
+            assert client.delete("/api/accounts/mail-essai").status_code == 204
+        assert redis.exists(*mine) == 0
+        assert redis.hget(other, "INBOX") == b"1700000001:7"
+    assert "mail-essai" not in _accounts(live)

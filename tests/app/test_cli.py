@@ -19,7 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 import websockets
+from redis import Redis as SyncRedis
 
+from app import keys
 from app.embedded_redis import free_port
 from tests.conftest import login
 from tests.support.postgres import PostgresCluster
@@ -423,6 +425,31 @@ def test_destination_office_account_and_user_add(env: dict[str, str]) -> None:
     listed = run_cli("destination", "list", env=env).stdout.splitlines()
     assert listed[1].split()[:5] == ["baie-dargent", "Europe/Paris", "3", "8", "8"], listed
     assert listed[2].split()[:5] == ["cote", "America/Martinique", "1", "2", "2"], listed
+
+
+def test_the_cli_drops_a_removed_accounts_cursors_from_the_redis_it_is_given(
+    env: dict[str, str], redis_url: str
+) -> None:
+    """With ``REDIS_URL``, removing an account also drops its connector's cursors and status
+    (an account added later under the key starts afresh); others' stay."""
+    env = {**env, "REDIS_URL": redis_url}
+    assert run_cli("demo", "--days", "1", env=env).returncode == 0
+    for args in (
+        ["account", "add", "chat-essai", "--destination", "baie-dargent", "--office",
+         "port-argent", "--channel", "webchat", "--name", "Essai"],
+        ["account", "disable", "chat-essai"],
+    ):  # fmt: skip
+        assert run_cli(*args, env=env).returncode == 0, args
+    mine = (keys.cursor(1, "chat-essai"), keys.connector_status(1, "chat-essai"))
+    other = keys.cursor(1, "mail-port-argent")
+    with contextlib.closing(SyncRedis.from_url(redis_url)) as redis:
+        redis.hset(mine[0], "INBOX", "1700000000:42")
+        redis.set(mine[1], '{"state": "error"}')
+        redis.hset(other, "INBOX", "1700000001:7")
+        removed = run_cli("account", "remove", "chat-essai", env=env)
+        assert removed.returncode == 0, removed.stderr
+        assert redis.exists(*mine) == 0
+        assert redis.hget(other, "INBOX") == b"1700000001:7"
 
 
 def test_renaming_and_disabling_keep_slugs_keys_and_history(env: dict[str, str]) -> None:
