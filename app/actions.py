@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import activity, db, recovery, repository, resolution, sending
+from app import activity, db, offline_mail, recovery, repository, resolution, sending
 from app.assignment import assign_waiting
 from app.events import ConversationChanged, ConversationLeft, MessageCreated
 from app.metrics import close_turn
@@ -161,6 +161,7 @@ async def _reply(
             services, account, conversation, body, split_thread
         )
         now = services.clock.now()
+        queued = offline_mail.queued(account, conversation, AuthorKind.ADVISER)
         message = Message(
             conversation_id=conversation_id,
             account_id=account.id or 0,
@@ -170,7 +171,7 @@ async def _reply(
             client_id=client_id,
             text=body,
             created_at=now,
-            delivery_status=DeliveryStatus.PENDING,
+            delivery_status=DeliveryStatus.PENDING if queued else DeliveryStatus.SENT,
             split_thread=split_thread,
         )
         session.add(message)
@@ -215,7 +216,8 @@ async def _reply(
             ],
         )
         await activity.publish(services, conversation, account, lines)
-        await enqueue(services, account.destination_id, message.id)
+        if queued:
+            await enqueue(services, account.destination_id, message.id)
     return message
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from app import activity, keys, recovery, repository
+from app import activity, keys, offline_mail, recovery, repository
 from app.events import MessageCreated
 from app.i18n import LANGUAGES, gettext
 from app.models import (
@@ -219,6 +219,7 @@ async def answer(
             else None
         )
         text = compose(policy, language, office.name, when)
+        queued = offline_mail.queued(account, conversation, AuthorKind.SYSTEM)
         message = Message(
             conversation_id=conversation.id or 0,
             account_id=account.id or 0,
@@ -227,7 +228,7 @@ async def answer(
             kind="auto_reply",
             text=text,
             created_at=now,
-            delivery_status=DeliveryStatus.PENDING,
+            delivery_status=DeliveryStatus.PENDING if queued else DeliveryStatus.SENT,
         )
         session.add(message)
         await session.flush()
@@ -251,4 +252,5 @@ async def answer(
             ),
         )
         await activity.publish(services, conversation, account, [line])
-        await enqueue(services, account.destination_id, message.id)
+        if queued:
+            await enqueue(services, account.destination_id, message.id)

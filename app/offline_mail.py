@@ -57,6 +57,20 @@ def body(lang: str, office: str, reply: str, link: str) -> str:
     )
 
 
+def may_mail(author_kind: AuthorKind, conversation: Conversation) -> bool:
+    """Whether a chat message by ``author_kind`` may go by e-mail: an adviser's reply once the
+    visitor left an address."""
+    return author_kind == AuthorKind.ADVISER and bool(conversation.reply_email)
+
+
+def queued(account: Account, conversation: Conversation, author_kind: AuthorKind) -> bool:
+    """Whether a reply (or an automatic one) goes through the outbox (app.outbox) to be sent. A
+    chat one does not: the live event that announces it is how it reaches the visitor
+    (connectors.webchat), so it is sent once stored — unless it may go by e-mail, when the
+    outbox decides at sending time whether the visitor has gone (:func:`deliver`)."""
+    return account.channel != Channel.WEBCHAT or may_mail(author_kind, conversation)
+
+
 async def deliver(
     services: Services, message: Message, conversation: Conversation
 ) -> DeliveryResult | None:
@@ -64,7 +78,7 @@ async def deliver(
     conversation) by e-mail when its visitor left an address and has gone; None when it is for
     the chat only (the visitor is here, left no address, or it is not an adviser's reply)."""
     message_id = message.id or 0
-    if message.author_kind != AuthorKind.ADVISER or not conversation.reply_email:
+    if not may_mail(message.author_kind, conversation):
         return None
     if await _live(services, conversation):
         return None

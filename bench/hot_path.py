@@ -6,7 +6,10 @@ writing in turn (their first messages are a warm-up, not counted):
 
 - a visitor's follow-up message: ``Inbox.ingest``;
 - an adviser's reply to it: ``actions.reply``;
-- the reply's delivery: one outbox dispatch (the chat connector sends it).
+- the reply's delivery, when the outbox has it to send: one dispatch. A chat reply has none
+  since 2026-12-06 (it is sent once stored: the event announcing it is how it reaches the
+  visitor); ``--addressed`` gives the visitors an e-mail address, which queues their replies
+  (the outbox then decides between the chat and a mail, app.offline_mail).
 
 The floor is the database's own work for the same cycle: the SQL statements the last cycle sent,
 with their parameters, run again on the bare ``sqlite3`` driver on a copy of the database taken
@@ -40,10 +43,10 @@ from app import actions, sqlite_writes
 from app.channels import load_connectors
 from app.embedded_redis import EmbeddedRedis
 from app.inbox import Inbox
-from app.models import Account, Conversation, User
+from app.models import Account, Conversation, DeliveryStatus, User
 from app.outbox import Dispatcher
 from app.services import Services
-from bench.sql_statements import ACCOUNT, seeded_services
+from bench.sql_statements import ACCOUNT, leave_an_address, seeded_services
 from connectors.webchat.frames import VisitorMessageFrame, to_inbound
 
 VISITORS = 50
@@ -73,7 +76,7 @@ class Capture:
 
 
 async def _cycles(
-    services: Services, cycles: int, database: Path, snapshot: Path
+    services: Services, cycles: int, database: Path, snapshot: Path, addressed: bool
 ) -> tuple[dict[str, list[float]], Capture]:
     """Times each step of each cycle; the last cycle's statements are captured, and the
     database copied to ``snapshot`` just before it (where its rows are not written yet)."""
@@ -116,12 +119,15 @@ async def _cycles(
                 started = time.perf_counter()
                 with sqlite_writes.quick():
                     stored = await inbox.ingest(inbound(f"c{i}", f"v{i % VISITORS}"), live=True)
+                if addressed and not counted:
+                    await leave_an_address(services, stored.conversation_id)
                 stored_at = time.perf_counter()
                 with sqlite_writes.quick():
                     reply = await actions.reply(services, user, stored.conversation_id, f"Oui {i}")
                 replied_at = time.perf_counter()
                 assert reply.id is not None
-                await dispatcher._handle(reply.id)
+                if reply.delivery_status == DeliveryStatus.PENDING:  # queued for the outbox
+                    await dispatcher._handle(reply.id)
                 delivered_at = time.perf_counter()
             if counted:
                 times["message"].append(stored_at - started)
@@ -171,15 +177,20 @@ def _ms(values: list[float]) -> str:
     return f"mean {statistics.fmean(values) * 1000:6.2f} ms   p99 {p99 * 1000:6.2f} ms"
 
 
-async def _run(cycles: int) -> None:
+async def _run(cycles: int, addressed: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis(Path(tmp), persist=False) as redis:
         async with seeded_services(Path(tmp), redis.url) as services:
             snapshot = Path(tmp) / "floor.db"
-            times, capture = await _cycles(services, cycles, Path(tmp) / "concierge.db", snapshot)
+            database = Path(tmp) / "concierge.db"
+            times, capture = await _cycles(services, cycles, database, snapshot, addressed)
         floor = _floor(snapshot, capture.statements, cycles)
     total = [sum(step) for step in zip(*times.values(), strict=True)]
-    print(f"chat hot path in one process: {cycles} cycles (SQLite, embedded Redis)")
+    who = "visitors who left an e-mail address" if addressed else "visitors without an address"
+    print(f"chat hot path in one process: {cycles} cycles (SQLite, embedded Redis), {who}")
     for step in STEPS:
+        if step == "delivery" and not addressed:
+            print("  delivery  none: a chat reply is sent once stored (nothing queued)")
+            continue
         print(f"  {step:<9} {_ms(times[step])}")
     print(f"  cycle     {_ms(total)}   ({1 / statistics.fmean(total):.0f} cycles/s)")
     print(f"  floor: the cycle's {len(capture.statements)} SQL statements on the bare driver")
@@ -191,10 +202,15 @@ async def _run(cycles: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cycles", type=int, default=1500, help="counted cycles")
+    parser.add_argument(
+        "--addressed",
+        action="store_true",
+        help="visitors who left an e-mail address: their replies go through the outbox",
+    )
     args = parser.parse_args(argv)
     if args.cycles < 1:
         parser.error("--cycles must be at least 1")
-    asyncio.run(_run(args.cycles))
+    asyncio.run(_run(args.cycles, args.addressed))
 
 
 if __name__ == "__main__":

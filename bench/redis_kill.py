@@ -3,8 +3,8 @@
 Runs ``concierge run`` in a temporary directory twice — with its embedded Redis (which it
 supervises and restarts itself), then with an external Redis server this script starts, kills and
 starts again after a pause, as an operator's service manager would. In each run visitors write
-over the chat widget's socket (sending again what was not acknowledged, as the widget does), the
-manager answers every visitor message over HTTP, and the manager's inbox socket stays open
+over the chat widget's socket (sending again what was not acknowledged, as the widget does) and
+leave an e-mail address (so the replies to them go through the outbox), the manager answers every visitor message over HTTP, and the manager's inbox socket stays open
 (reconnecting with ``last_event_id`` when it drops, as the browser does). Redis gets SIGKILL in
 the middle. Prints, per run:
 
@@ -87,9 +87,26 @@ async def inbox_socket(ws_base: str, cookie: str, seen: Seen, stop: asyncio.Even
         await asyncio.sleep(0.3)
 
 
+async def leave_address(ws_base: str, token: str, n: int) -> bool:
+    """The visitor's e-mail address, left as the widget's form does; True once stored."""
+    base = ws_base.replace("ws://", "http://", 1)
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=5) as client:
+            response = await client.post(
+                "/api/visitor/contact",
+                json={"email": f"visitor{n:03d}@example.org"},
+                headers={"authorization": f"Bearer {token}"},
+            )
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200
+
+
 async def visitor(ws_base: str, account: str, n: int, seen: Seen, stop: asyncio.Event) -> None:
-    """Writes every second; a message not acknowledged is sent again with its client id."""
-    token, count, pending = "", 0, ""
+    """Writes every second; a message not acknowledged is sent again with its client id. Leaves
+    an e-mail address once it has written, so the replies to it go through the outbox (a chat
+    reply to a visitor without one is sent once stored)."""
+    token, count, pending, addressed = "", 0, "", False
     while not stop.is_set():
         url = f"{ws_base}/ws/visitor?account={account}" + (f"&token={token}" if token else "")
         try:
@@ -114,6 +131,7 @@ async def visitor(ws_base: str, account: str, n: int, seen: Seen, stop: asyncio.
                         if frame["type"] == "ack":
                             seen.acked.add(frame["message_id"])
                             pending, acked = "", True
+                            addressed = addressed or await leave_address(ws_base, token, n)
                         elif frame["type"] == "error":
                             break
                     await asyncio.sleep(1.0 if acked else 0.5)
@@ -123,7 +141,8 @@ async def visitor(ws_base: str, account: str, n: int, seen: Seen, stop: asyncio.
 
 async def replier(client: httpx.AsyncClient, seen: Seen, stop: asyncio.Event) -> None:
     """Answers, as the manager, ten times a second through the conversations visitors opened
-    (chat replies, sent by the outbox) — on through the outage, as an adviser would keep trying."""
+    (chat replies to visitors who left an address, sent by the outbox) — on through the outage,
+    as an adviser would keep trying."""
     n = 0
     while not stop.is_set():
         await asyncio.sleep(0.1)

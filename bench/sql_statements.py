@@ -4,8 +4,10 @@ Counts the statements the database receives (``before_cursor_execute``) for:
 
 - a visitor's first message (a new conversation): ``Inbox.ingest`` as the visitor socket calls it;
 - a follow-up message of the same visitor;
-- an adviser's reply: ``actions.reply`` as the API calls it;
-- the reply's delivery: one outbox dispatch of that reply (the webchat connector sends it).
+- an adviser's reply: ``actions.reply`` as the API calls it (a chat reply: sent once stored,
+  nothing queued);
+- a reply's delivery: one outbox dispatch of a reply queued for it — the visitor left an e-mail
+  address and is still here, so the outbox sends it on the chat (app.offline_mail).
 
 Another visitor writes first, so the worker's caches are warm (a busy worker's steady state).
 
@@ -26,13 +28,13 @@ from typing import Any
 from sqlalchemy import event
 from sqlmodel import col, select
 
-from app import actions
+from app import actions, visitor_presence
 from app.channels import load_connectors
 from app.db import create_tables
 from app.demo import seed
 from app.embedded_redis import EmbeddedRedis
 from app.inbox import Inbox
-from app.models import Account, Conversation, User
+from app.models import Account, Conversation, DeliveryStatus, User
 from app.outbox import Dispatcher
 from app.services import Services
 from app.settings import Settings
@@ -113,14 +115,33 @@ async def count_statements(services: Services) -> dict[str, list[str]]:
         with counter.counting() as replied:
             message = await actions.reply(services, user, opened.conversation_id, "Oui, 10–18 h.")
         result["adviser reply"] = list(replied)
+        assert message.delivery_status == DeliveryStatus.SENT  # nothing left to deliver
+        await leave_an_address(services, opened.conversation_id)
+        queued = await actions.reply(services, user, opened.conversation_id, "Je vous écris.")
+        assert queued.id is not None and queued.delivery_status == DeliveryStatus.PENDING
         dispatcher = Dispatcher(services, await _destination(services, conversation), "bench")
         with counter.counting() as delivered:
-            assert message.id is not None
-            await dispatcher._handle(message.id)
+            await dispatcher._handle(queued.id)
         result["reply delivery"] = list(delivered)
     finally:
         counter.close()
     return result
+
+
+async def leave_an_address(services: Services, conversation_id: int) -> None:
+    """The conversation's chat visitor leaves an e-mail address and stays: replies to them are
+    queued for the outbox, which sends them on the chat."""
+    async with services.db.session() as session:
+        conversation = await session.get(Conversation, conversation_id)
+        assert conversation is not None
+        conversation.reply_email = "visitor@example.org"
+        session.add(conversation)
+        await session.commit()
+        account = await session.get(Account, conversation.account_id)
+        assert account is not None
+    await visitor_presence.touch(
+        services, account.destination_id, conversation.account_id, conversation.thread_key
+    )
 
 
 async def _destination(services: Services, conversation: Conversation) -> int:

@@ -4,13 +4,15 @@ visitor's language with the manager's own text (app/auto_reply.py), through a re
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
+from app import keys
 from app.auto_reply import PolicyError, check_policy, check_text, robot_address
 from app.inbox import Inbox
-from app.models import Account, AuthorKind, Message
+from app.models import Account, AuthorKind, DeliveryStatus, Message
 from app.services import Services
 from connectors.base import Author, Channel, InboundMessage, MessageKind
 
@@ -124,6 +126,24 @@ async def test_people_get_one_on_every_channel_by_default(night: Services) -> No
     ):
         result = await inbox.ingest(message)
         assert len(await automatic(night, result.conversation_id)) == 1, message.account
+    # The chat's is sent once stored (its live event reaches the visitor); the others are
+    # queued for their connectors.
+    async with night.db.session() as session:
+        stored = await session.exec(
+            select(Account.channel, Message.id, Message.delivery_status)
+            .join(Account, col(Account.id) == col(Message.account_id))
+            .where(Message.author_kind == AuthorKind.SYSTEM)
+            .order_by(col(Message.id))
+        )
+        statuses = [(channel, status) for channel, _, status in stored.all()]
+    queued: Any = await night.redis.xrange(keys.outbox(1))
+    assert statuses == [
+        ("email", DeliveryStatus.PENDING),
+        ("email", DeliveryStatus.PENDING),
+        ("webchat", DeliveryStatus.SENT),
+        ("twitter", DeliveryStatus.PENDING),
+    ]
+    assert len(queued) == 3
 
 
 async def test_x_public_mentions_are_off_by_default_and_managers_choose(

@@ -64,7 +64,7 @@ async def test_an_adviser_sends_a_pdf_to_the_chat_visitor(
         sent = send_file(client, conversation_id, "plan vélo.pdf", crafted.pdf(), "Voici le plan")
         assert sent.status_code == 201, sent.text
         message = sent.json()
-        assert message["text"] == "Voici le plan" and message["delivery_status"] == "pending"
+        assert message["text"] == "Voici le plan" and message["delivery_status"] == "sent"
         (file,) = message["attachments"]
         assert file["filename"] == "plan vélo.pdf" and file["content_type"] == "application/pdf"
         only_file = send_file(client, conversation_id, "horaires.png", crafted.png())

@@ -11,10 +11,13 @@ import pytest
 from bench.hot_path import main
 
 
+@pytest.mark.parametrize(("addressed", "steps"), [(False, 2), (True, 3)])
 def test_the_hot_path_bench_times_each_step_against_its_sql_replayed(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], addressed: bool, steps: int
 ) -> None:
-    main(["--cycles", "3"])
+    """A chat reply is sent once stored: no delivery step; one to a visitor who left an
+    address is queued, and its delivery timed."""
+    main(["--cycles", "3", *(["--addressed"] if addressed else [])])
     out = capsys.readouterr().out
     means = {
         step: float(value)
@@ -22,10 +25,13 @@ def test_the_hot_path_bench_times_each_step_against_its_sql_replayed(
             r"^\s+(message|reply|delivery|cycle)\s+mean\s+([\d.]+) ms", out, re.M
         )
     }
-    assert means.keys() == {"message", "reply", "delivery", "cycle"}
+    timed = {"message", "reply", "delivery"} if addressed else {"message", "reply"}
+    assert means.keys() == timed | {"cycle"} and len(timed) == steps
     assert all(value > 0 for value in means.values())
+    assert ("delivery  none" in out) is not addressed
     statements = int(re.search(r"the cycle's (\d+) SQL statements", out).group(1))  # type: ignore[union-attr]
-    assert 20 <= statements <= 40  # bench.sql_statements: 13 + 11 + 4, and the outbox's own
+    # bench.sql_statements: 13 + 11, and 4 and the outbox's own when queued
+    assert (20 <= statements <= 30) if not addressed else (28 <= statements <= 40)
     ratio = float(re.search(r"ratio cycle / floor \(means\): ([\d.]+)x", out).group(1))  # type: ignore[union-attr]
     assert ratio > 1  # the app does more than its SQL
 

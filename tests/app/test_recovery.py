@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from app import actions, keys, outbox, presence, recovery
+from app import actions, keys, outbox, presence, recovery, visitor_presence
 from app.db import create_tables
 from app.demo import seed
 from app.embedded_redis import EmbeddedRedis
@@ -78,6 +78,32 @@ def chat(text: str, external_id: str, thread: str = "visitor-1") -> InboundMessa
     )  # fmt: skip
 
 
+async def queued_chat(services: Services, text: str, external_id: str) -> int:
+    """A chat opened by ``text`` whose visitor left an e-mail address and is here: its replies
+    go through the outbox (app.actions), which sends them on the chat (app.offline_mail)."""
+    first = await Inbox(services).ingest(chat(text, external_id))
+    async with services.db.session() as session:
+        conversation = await session.get(Conversation, first.conversation_id)
+        assert conversation is not None
+        conversation.reply_email = "ana@visitor.example"
+        session.add(conversation)
+        await session.commit()
+    await here(services, first.conversation_id)
+    return first.conversation_id
+
+
+async def here(services: Services, conversation_id: int) -> None:
+    """The conversation's chat visitor has the widget open."""
+    async with services.db.session() as session:
+        conversation = await session.get(Conversation, conversation_id)
+        assert conversation is not None
+        account = await session.get(Account, conversation.account_id)
+        assert account is not None
+    await visitor_presence.touch(
+        services, account.destination_id, conversation.account_id, conversation.thread_key
+    )
+
+
 async def adviser(services: Services, conversation_id: int) -> User:
     """An adviser of the office the conversation went to."""
     async with services.db.session() as session:
@@ -117,14 +143,14 @@ async def drain(listener: Listener, seconds: float) -> list[Any]:
 async def test_a_reply_stored_when_redis_fails_after_the_commit_is_sent_once_it_is_back(
     own: Services, server: EmbeddedRedis
 ) -> None:
-    first = await Inbox(own).ingest(chat("Bonjour, le phare ouvre à quelle heure ?", "w1"))
-    user = await adviser(own, first.conversation_id)
+    conversation_id = await queued_chat(own, "Bonjour, le phare ouvre à quelle heure ?", "w1")
+    user = await adviser(own, conversation_id)
     await recovery.flush_done(own)  # the visitor's message was announced: nothing owed
     kill(server)
 
     # Redis is gone between the reply's commit and its publish/queueing: no error escapes
     # (the adviser's request is answered), the reply is stored pending and owed its follow-up.
-    message = await actions.reply(own, user, first.conversation_id, "À 10 h, bonne visite !")
+    message = await actions.reply(own, user, conversation_id, "À 10 h, bonne visite !")
     assert message.id is not None
     assert (await stored(own, message.id)).delivery_status == DeliveryStatus.PENDING
     assert [r.message_id for r in await relay_rows(own)] == [message.id]
@@ -281,17 +307,14 @@ async def test_a_reply_queued_twice_is_sent_once(x_services: Services, fake: Fak
 async def test_replies_queued_before_redis_lost_its_data_are_sent(own: Services) -> None:
     """A Redis restarted empty (an external one without persistence) lost the outbox entries:
     the replies pending in SQL are queued again and sent."""
-    first = await Inbox(own).ingest(chat("Bonjour", "d1"))
-    user = await adviser(own, first.conversation_id)
-    message = await actions.reply(own, user, first.conversation_id, "Bonjour Ana")
+    conversation_id = await queued_chat(own, "Bonjour", "d1")
+    user = await adviser(own, conversation_id)
+    message = await actions.reply(own, user, conversation_id, "Bonjour Ana")
     assert message.id is not None
-    async with own.db.session() as session:
-        conversation = await session.get(Conversation, first.conversation_id)
-        assert conversation is not None
-        account = await session.get(Account, conversation.account_id)
-        assert account is not None
+    account = await stored_account(own, conversation_id)
     await recovery.flush_done(own)  # queued: nothing owed any more
     await own.redis.flushall()  # …then lost with everything else in Redis
+    await here(own, conversation_id)  # the visitor's widget says so again
     dispatcher = Dispatcher(own, account.destination_id, "test-worker")
     task = asyncio.create_task(dispatcher.run())
     try:
@@ -312,13 +335,13 @@ async def test_a_dead_worker_s_whole_backlog_is_claimed_pass_after_pass(
     per look for claimable entries (the looks are spaced, ``CLAIM_EVERY``)."""
     monkeypatch.setattr(outbox, "CLAIM_IDLE_MS", 50)
     monkeypatch.setattr(outbox, "CLAIM_EVERY", 3600.0)  # one look, then batches pass after pass
-    first = await Inbox(services).ingest(chat("Bonjour", "b0"))
-    user = await adviser(services, first.conversation_id)
+    conversation_id = await queued_chat(services, "Bonjour", "b0")
+    user = await adviser(services, conversation_id)
     replies = [
-        await actions.reply(services, user, first.conversation_id, f"Réponse {i}")
+        await actions.reply(services, user, conversation_id, f"Réponse {i}")
         for i in range(outbox.CLAIM_BATCH * 2 + 5)
     ]
-    destination = (await stored_account(services, first.conversation_id)).destination_id
+    destination = (await stored_account(services, conversation_id)).destination_id
     stream = keys.outbox(destination)
     await outbox.ensure_group(services, destination)
     taken: Any = await services.redis.xreadgroup(
@@ -347,3 +370,34 @@ async def stored_account(services: Services, conversation_id: int) -> Account:
         account = await session.get(Account, conversation.account_id)
         assert account is not None
         return account
+
+
+async def test_a_chat_reply_is_sent_once_stored_and_one_to_a_visitor_with_an_address_is_queued(
+    services: Services,
+) -> None:
+    """A chat reply reaches the visitor by the live event that announces it: stored sent, with
+    nothing queued for the outbox (nor any status to announce later). Once the visitor left an
+    e-mail address, replies are queued: the outbox decides, when sending, between the chat and
+    a mail (app.offline_mail). (An X reply, always queued: the test of a reply queued twice.)"""
+    plain = await Inbox(services).ingest(chat("Bonjour", "q1", thread="visitor-q1"))
+    user = await adviser(services, plain.conversation_id)
+    destination = (await stored_account(services, plain.conversation_id)).destination_id
+    listener = Listener(accepts=lambda event: True)
+    services.hub.subscribe(destination, listener)
+    await asyncio.sleep(0.3)  # the reader is reading from the stream's end
+    try:
+        sent = await actions.reply(services, user, plain.conversation_id, "Oui, à 10 h.")
+        assert sent.delivery_status == DeliveryStatus.SENT
+        assert (await stored(services, sent.id or 0)).delivery_status == DeliveryStatus.SENT
+        events = await drain(listener, 0.5)
+    finally:
+        services.hub.unsubscribe(destination, listener)
+    created = [e for e in events if isinstance(e, MessageCreated) and e.message.id == sent.id]
+    assert [e.message.delivery_status for e in created] == [DeliveryStatus.SENT]
+    assert not [e for e in events if isinstance(e, MessageStatus)]
+
+    addressed = await queued_chat(services, "Bonsoir", "q2")
+    waiting = await actions.reply(services, user, addressed, "Nous vous écrivons.")
+    assert waiting.delivery_status == DeliveryStatus.PENDING
+    queued: Any = await services.redis.xrange(keys.outbox(destination))
+    assert [int(fields[b"m"]) for _id, fields in queued] == [waiting.id]
