@@ -355,12 +355,14 @@ async def cached_by_id(session: AsyncSession, model: type[T], ids: set[int]) -> 
     return found
 
 
-async def messages(session: AsyncSession, conversation_id: int) -> list[Message]:
-    query = (
-        select(Message)
-        .where(Message.conversation_id == conversation_id)
-        .order_by(col(Message.created_at), col(Message.id))
-    )
+async def messages(
+    session: AsyncSession, conversation_id: int, message_id: int | None = None
+) -> list[Message]:
+    """The conversation's messages in order; only ``message_id`` when given."""
+    query = select(Message).where(Message.conversation_id == conversation_id)
+    if message_id is not None:
+        query = query.where(Message.id == message_id)
+    query = query.order_by(col(Message.created_at), col(Message.id))
     return list((await session.exec(query)).all())
 
 
@@ -433,8 +435,11 @@ def json_object(value: str) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
-async def messages_out(session: AsyncSession, conversation_id: int) -> list[MessageOut]:
-    rows = await messages(session, conversation_id)
+async def messages_out(
+    session: AsyncSession, conversation_id: int, message_id: int | None = None
+) -> list[MessageOut]:
+    """The conversation's messages as the thread shows them; only ``message_id`` when given."""
+    rows = await messages(session, conversation_id, message_id)
     names = await author_names(session, rows)
     files: dict[int, list[StoredAttachment]] = {}
     ids = [m.id for m in rows if m.id is not None]
@@ -447,7 +452,7 @@ async def messages_out(session: AsyncSession, conversation_id: int) -> list[Mess
         )
         for row in (await session.exec(query)).all():
             files.setdefault(row.message_id, []).append(row)
-    mentions = await mentions_of(session, conversation_id)
+    mentions = await mentions_of(session, conversation_id, message_id)
     return [
         message_out(
             m,
@@ -459,15 +464,17 @@ async def messages_out(session: AsyncSession, conversation_id: int) -> list[Mess
     ]
 
 
-async def mentions_of(session: AsyncSession, conversation_id: int) -> dict[int, list[int]]:
-    """The colleagues each note of a conversation mentions: message id → user ids."""
-    rows = (
-        await session.exec(
-            select(Activity.message_id, Activity.user_id)
-            .where(Activity.conversation_id == conversation_id, Activity.kind == "mention")
-            .order_by(col(Activity.id))
-        )
-    ).all()
+async def mentions_of(
+    session: AsyncSession, conversation_id: int, message_id: int | None = None
+) -> dict[int, list[int]]:
+    """The colleagues each note of a conversation (or only ``message_id``) mentions: message
+    id → user ids."""
+    query = select(Activity.message_id, Activity.user_id).where(
+        Activity.conversation_id == conversation_id, Activity.kind == "mention"
+    )
+    if message_id is not None:
+        query = query.where(Activity.message_id == message_id)
+    rows = (await session.exec(query.order_by(col(Activity.id)))).all()
     found: dict[int, list[int]] = {}
     for message_id, user_id in rows:
         if message_id is not None and user_id is not None:

@@ -183,6 +183,20 @@ async def get_conversation(
     return ConversationDetail(conversation=view, messages=msgs, activities=lines)
 
 
+@router.get("/conversations/{conversation_id}/messages/{message_id}")
+async def get_message(
+    conversation_id: RowId, message_id: RowId, user: CurrentUser, services: ServicesDep
+) -> MessageOut:
+    """One message of a conversation as the thread shows it: what changed after an action on
+    X, read without the whole thread. 404 ``error.message_not_found`` for one not in it."""
+    async with services.db.session() as session:
+        await actions.check_conversation(session, user, conversation_id)
+        found = await repository.messages_out(session, conversation_id, message_id)
+    if not found:
+        raise ActionError("error.message_not_found", 404)
+    return found[0]
+
+
 @router.post("/conversations/{conversation_id}/read", dependencies=[CsrfChecked])
 async def post_read(
     conversation_id: RowId, user: CurrentUser, services: ServicesDep

@@ -175,6 +175,36 @@ def test_a_reply_sent_again_with_its_client_id_is_stored_and_sent_once(live: Liv
         assert "sent already under the same identifier" in taken.json()["detail"]
 
 
+def test_one_message_is_read_alone_by_whoever_may_see_its_conversation(
+    live: LiveServer,
+) -> None:
+    conversation_id = _visitor_conversation(live, "chat-port-argent", "Le <b>phare</b> ?")
+    other_id = _visitor_conversation(live, "chat-port-argent", "Le musée ?")
+    adviser = office_login(live, "port-argent")
+    with login(live.url, adviser.email, adviser.password) as client:
+        whole = client.get(f"/api/conversations/{conversation_id}").json()["messages"]
+        reply = client.post(
+            f"/api/conversations/{conversation_id}/messages", json={"text": "Oui."}
+        ).json()
+        first = client.get(f"/api/conversations/{conversation_id}/messages/{whole[0]['id']}")
+        assert first.status_code == 200 and first.json() == whole[0]
+        assert first.json()["text"] == "Le <b>phare</b> ?"  # as stored: the page escapes it
+        again = client.get(f"/api/conversations/{conversation_id}/messages/{reply['id']}")
+        assert again.json()["id"] == reply["id"] and again.json()["direction"] == "out"
+        elsewhere = client.get(
+            f"/api/conversations/{other_id}/messages/{whole[0]['id']}",
+            headers={"accept-language": "en"},
+        )
+        assert elsewhere.status_code == 404
+        assert elsewhere.json()["code"] == "error.message_not_found"
+        assert client.get(f"/api/conversations/{conversation_id}/messages/0").status_code == 404
+    stranger = office_login(live, "saint-clair")
+    with login(live.url, stranger.email, stranger.password) as client:
+        hidden = client.get(f"/api/conversations/{conversation_id}/messages/{whole[0]['id']}")
+        assert hidden.status_code == 404
+        assert hidden.json()["code"] == "error.conversation_not_found"
+
+
 def test_reply_without_csrf_header_is_refused_and_nothing_stored(live: LiveServer) -> None:
     conversation_id = _visitor_conversation(live, "chat-port-argent", "Parking ?")
     adviser = office_login(live, "port-argent")

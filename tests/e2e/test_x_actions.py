@@ -4,6 +4,7 @@ with the invitation prefilled in the visitor's language, edited, then sent."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -55,6 +56,8 @@ def test_like_and_move_to_dm_from_the_thread(
     expect(like).to_have_text("J'aime" if fr else "Like")
     like.focus()
     page.evaluate("() => { window.pressedLike = document.activeElement; }")
+    reads: list[str] = []
+    page.on("request", lambda r: reads.append(r.url) if r.method == "GET" else None)
     page.keyboard.press("Enter")
     expect(like).to_have_attribute("aria-pressed", "true")
     expect(like).to_have_text("Je n'aime plus" if fr else "Unlike")
@@ -67,6 +70,9 @@ def test_like_and_move_to_dm_from_the_thread(
             " && document.activeElement !== window.pressedLike && document.activeElement.isConnected"
         )
     )
+    # …read alone, not with the whole thread.
+    assert [u for u in reads if re.search(r"/api/conversations/\d+/messages/\d+$", u)]
+    assert not [u for u in reads if re.search(r"/api/conversations/\d+$", u)]
     # Hiding the first tweet of the visitor's own thread is refused, in the adviser's language.
     bar.get_by_test_id("x-hide").click()
     expect(bar.get_by_test_id("x-error")).to_have_text(

@@ -223,10 +223,10 @@ export async function markRead(id) {
   }
 }
 
+// One message read again (an action on X changed it), not the whole thread.
 export async function refreshMessage(conversationId, messageId) {
-  const data = await api(`/api/conversations/${conversationId}`);
-  const m = data.messages.find((x) => x.id === messageId);
-  if (m && state.selected === conversationId) replaceMessage(m);
+  const m = await api(`/api/conversations/${conversationId}/messages/${messageId}`);
+  if (state.selected === conversationId) replaceMessage(m);
 }
 
 export function renderViewers() {
