@@ -50,7 +50,8 @@ ServicesDep = Annotated[Services, Depends(_services)]
 
 async def session_user(services: Services, session_id: str | None) -> User | None:
     """The user of a session that still holds: it exists, its user is active, and it was opened
-    with the user's current password (``password_stamp``; sessions from before stamps pass)."""
+    with the user's current password (``password_stamp``: one from before stamps existed, which
+    a password set from the CLI without Redis could not end, no longer holds)."""
     data = await services.sessions.get(session_id)
     if data is None:
         return None
@@ -58,7 +59,7 @@ async def session_user(services: Services, session_id: str | None) -> User | Non
         user = await session.get(User, data.user_id)
     if user is None or not user.active:
         return None
-    if data.stamp and data.stamp != password_stamp(user.password_hash):
+    if data.stamp != password_stamp(user.password_hash):
         return None
     return user
 

@@ -46,7 +46,7 @@ class SessionData:
     session_id: str
     user_id: int
     csrf: str
-    stamp: str = ""  # password_stamp() at sign-in ("" in sessions opened before stamps)
+    stamp: str = ""  # password_stamp() at sign-in ("" in sessions opened before stamps: ended)
 
 
 class SessionStore:
@@ -56,7 +56,7 @@ class SessionStore:
         self.redis = redis
         self.max_age = max_age
 
-    async def create(self, user_id: int, stamp: str = "") -> SessionData:
+    async def create(self, user_id: int, stamp: str) -> SessionData:
         data = SessionData(secrets.token_urlsafe(32), user_id, secrets.token_urlsafe(32), stamp)
         payload = json.dumps({"user_id": user_id, "csrf": data.csrf, "stamp": stamp})
         now = time.time()
