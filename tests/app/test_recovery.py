@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from app import actions, keys, outbox, presence, recovery, visitor_presence
+from app import actions, keys, outbox, presence, recovery
 from app.db import create_tables
 from app.demo import seed
 from app.embedded_redis import EmbeddedRedis
@@ -35,6 +35,7 @@ from app.realtime import Listener, stop
 from app.relay_rows import Relay
 from app.services import Services
 from app.settings import Settings
+from bench.sql_statements import leave_an_address
 from connectors.base import Author, Channel, InboundMessage
 from tests.app.test_leases import x_services  # noqa: F401  (the X account, configured)
 from tests.support.fake_x import FakeX
@@ -82,26 +83,8 @@ async def queued_chat(services: Services, text: str, external_id: str) -> int:
     """A chat opened by ``text`` whose visitor left an e-mail address and is here: its replies
     go through the outbox (app.actions), which sends them on the chat (app.offline_mail)."""
     first = await Inbox(services).ingest(chat(text, external_id))
-    async with services.db.session() as session:
-        conversation = await session.get(Conversation, first.conversation_id)
-        assert conversation is not None
-        conversation.reply_email = "ana@visitor.example"
-        session.add(conversation)
-        await session.commit()
-    await here(services, first.conversation_id)
+    await leave_an_address(services, first.conversation_id)
     return first.conversation_id
-
-
-async def here(services: Services, conversation_id: int) -> None:
-    """The conversation's chat visitor has the widget open."""
-    async with services.db.session() as session:
-        conversation = await session.get(Conversation, conversation_id)
-        assert conversation is not None
-        account = await session.get(Account, conversation.account_id)
-        assert account is not None
-    await visitor_presence.touch(
-        services, account.destination_id, conversation.account_id, conversation.thread_key
-    )
 
 
 async def adviser(services: Services, conversation_id: int) -> User:
@@ -314,7 +297,7 @@ async def test_replies_queued_before_redis_lost_its_data_are_sent(own: Services)
     account = await stored_account(own, conversation_id)
     await recovery.flush_done(own)  # queued: nothing owed any more
     await own.redis.flushall()  # …then lost with everything else in Redis
-    await here(own, conversation_id)  # the visitor's widget says so again
+    await leave_an_address(own, conversation_id)  # the visitor's widget says it is open again
     dispatcher = Dispatcher(own, account.destination_id, "test-worker")
     task = asyncio.create_task(dispatcher.run())
     try:
