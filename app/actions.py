@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import activity, db, offline_mail, recovery, repository, resolution, sending
 from app.assignment import assign_waiting
-from app.events import ConversationChanged, ConversationLeft, MessageCreated
+from app.events import ConversationChanged, ConversationLeft, Event, MessageCreated
 from app.metrics import close_turn
 from app.models import (
     ERASED,
@@ -33,7 +33,7 @@ from app.models import (
     StoredAttachment,
     User,
 )
-from app.outbox import enqueue
+from app.outbox import enqueue, sent_status
 from app.preview import preview
 from app.routing import lead_of, rota_choice
 from app.services import Services
@@ -197,8 +197,8 @@ async def _reply(
         conversation.last_message_at = now
         conversation.preview = preview(body or " ".join(f.filename for f in files))
         session.add(conversation)
-        # Owed until published and queued: a Redis failure below leaves the reply stored as
-        # pending and app.recovery queues it (the adviser gets 201 with status pending).
+        # Owed until published (and queued): a Redis failure below leaves the reply stored and
+        # app.recovery publishes (and queues) it (the adviser gets 201).
         await recovery.hold(session, message, account.destination_id)
         await session.commit()
     assert message.id is not None
@@ -206,15 +206,13 @@ async def _reply(
         async with services.db.session(quick=True) as session:
             view = await repository.live_view(services, session, conversation)
         audience = repository.audience(conversation, account)
-        await services.hub.publish_many(
-            account.destination_id,
-            [
-                MessageCreated(
-                    **audience, message=repository.message_out(message, user.name, files)
-                ),
-                ConversationChanged(**audience, conversation=view),
-            ],
-        )
+        events: list[Event] = [
+            MessageCreated(**audience, message=repository.message_out(message, user.name, files)),
+            ConversationChanged(**audience, conversation=view),
+        ]
+        if not queued:  # its outcome, as the outbox says it of the replies it sends
+            events.append(sent_status(audience, message.id))
+        await services.hub.publish_many(account.destination_id, events)
         await activity.publish(services, conversation, account, lines)
         if queued:
             await enqueue(services, account.destination_id, message.id)

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from app import activity, keys, offline_mail, recovery, repository
-from app.events import MessageCreated
+from app.events import Event, MessageCreated
 from app.i18n import LANGUAGES, gettext
 from app.models import (
     Account,
@@ -32,7 +32,7 @@ from app.models import (
     Message,
     Office,
 )
-from app.outbox import enqueue
+from app.outbox import enqueue, sent_status
 from app.routing import RouteDecision
 from app.services import Services
 from app.timefmt import human_when
@@ -244,13 +244,11 @@ async def answer(
         await session.commit()
     assert message.id is not None
     async with recovery.following(services, message.id):
-        await services.hub.publish(
-            account.destination_id,
-            MessageCreated(
-                **repository.audience(conversation, account),
-                message=repository.message_out(message),
-            ),
-        )
+        audience = repository.audience(conversation, account)
+        events: list[Event] = [MessageCreated(**audience, message=repository.message_out(message))]
+        if not queued:
+            events.append(sent_status(audience, message.id))
+        await services.hub.publish_many(account.destination_id, events)
         await activity.publish(services, conversation, account, [line])
         if queued:
             await enqueue(services, account.destination_id, message.id)

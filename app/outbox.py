@@ -59,6 +59,12 @@ async def enqueue(services: Services, destination_id: int, message_id: int) -> N
     await services.redis.xadd(keys.outbox(destination_id), {"m": str(message_id)})
 
 
+def sent_status(audience: AudienceFields, message_id: int) -> MessageStatus:
+    """The ``message.status`` of a reply sent as it was stored, without the outbox (a chat one,
+    app.offline_mail.queued): every reply's outcome is announced, whoever sent it."""
+    return MessageStatus(**audience, message_id=message_id, status=DeliveryStatus.SENT)
+
+
 async def ensure_group(services: Services, destination_id: int) -> bool:
     """Makes the outbox's consumer group; True when it was missing (a new or emptied Redis)."""
     try:

@@ -359,7 +359,7 @@ async def test_a_chat_reply_is_sent_once_stored_and_one_to_a_visitor_with_an_add
     services: Services,
 ) -> None:
     """A chat reply reaches the visitor by the live event that announces it: stored sent, with
-    nothing queued for the outbox (nor any status to announce later). Once the visitor left an
+    nothing queued for the outbox, its outcome announced with it. Once the visitor left an
     e-mail address, replies are queued: the outbox decides, when sending, between the chat and
     a mail (app.offline_mail). (An X reply, always queued: the test of a reply queued twice.)"""
     plain = await Inbox(services).ingest(chat("Bonjour", "q1", thread="visitor-q1"))
@@ -377,7 +377,9 @@ async def test_a_chat_reply_is_sent_once_stored_and_one_to_a_visitor_with_an_add
         services.hub.unsubscribe(destination, listener)
     created = [e for e in events if isinstance(e, MessageCreated) and e.message.id == sent.id]
     assert [e.message.delivery_status for e in created] == [DeliveryStatus.SENT]
-    assert not [e for e in events if isinstance(e, MessageStatus)]
+    statuses = [e for e in events if isinstance(e, MessageStatus)]
+    assert [(e.message_id, e.status) for e in statuses] == [(sent.id, DeliveryStatus.SENT)]
+    assert events.index(statuses[0]) > events.index(created[0])
 
     addressed = await queued_chat(services, "Bonsoir", "q2")
     waiting = await actions.reply(services, user, addressed, "Nous vous écrivons.")
