@@ -23,7 +23,6 @@ from app.actions import (
 )
 from app.events import MessageCreated
 from app.models import (
-    Activity,
     AuthorKind,
     Conversation,
     DeliveryStatus,
@@ -79,12 +78,8 @@ async def add_note(
         if stored is None:
             raise
     async with services.db.session() as session:
-        mentioned = await session.exec(
-            select(Activity.user_id)
-            .where(Activity.message_id == stored.id, Activity.kind == "mention")
-            .order_by(col(Activity.id))
-        )
-        return stored, [i for i in mentioned.all() if i is not None]
+        mentioned = await repository.mentions_of(session, conversation_id, stored.id)
+    return stored, mentioned.get(stored.id or 0, [])
 
 
 async def _add_note(
