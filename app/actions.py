@@ -200,11 +200,12 @@ async def _reply(
         # Owed until published (and queued): a Redis failure below leaves the reply stored and
         # app.recovery publishes (and queues) it (the adviser gets 201).
         await recovery.hold(session, message, account.destination_id)
+        # The live event's line, read once flushed: no second session after the commit.
+        view = await repository.conversation_out(session, conversation)
         await session.commit()
     assert message.id is not None
     async with recovery.following(services, message.id):
-        async with services.db.session(quick=True) as session:
-            view = await repository.live_view(services, session, conversation)
+        view = await repository.with_presence(services, view, conversation, account)
         audience = repository.audience(conversation, account)
         events: list[Event] = [
             MessageCreated(**audience, message=repository.message_out(message, user.name, files)),

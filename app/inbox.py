@@ -231,12 +231,13 @@ class Inbox:
             # Committed with the message: its live events are owed until published (replayed
             # by app.recovery when Redis fails below), so no stored message goes unseen.
             await recovery.hold(session, message, account.destination_id)
+            # The live event's line, read once flushed: no second session after the commit.
+            view = await repository.conversation_out(session, conversation)
             await session.commit()
             assert message.id is not None and conversation.id is not None
 
         async with recovery.following(services, message.id):
-            async with services.db.session(quick=True) as session:
-                view = await repository.live_view(services, session, conversation, live=live)
+            view = await repository.with_presence(services, view, conversation, account, live=live)
             audience = spam.audience_of(
                 repository.audience(conversation, account), conversation, lines
             )

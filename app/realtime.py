@@ -240,6 +240,12 @@ class Hub:
     def has_visitors(self) -> bool:
         return any(self._visitors.values())
 
+    def has_visitor(self, destination_id: int, visitor_key: str) -> bool:
+        """Whether a socket of the chat visitor ``visitor_key`` is open on this worker: their
+        widget is open then, which nobody needs to ask Redis."""
+        group = self._visitors.get(destination_id, {}).get(visitor_key, ())
+        return any(not listener.closed for listener in group)
+
     def unsubscribe(self, destination_id: int, listener: Listener) -> None:
         """Stops handing events to ``listener`` and wakes its pump for good."""
         if listener.visitor_key:

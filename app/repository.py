@@ -329,6 +329,27 @@ async def conversation_out(
     return (await conversations_out(session, [conversation], live))[0]
 
 
+async def with_presence(
+    services: Services,
+    view: ConversationOut,
+    conversation: Conversation,
+    account: Account,
+    *,
+    live: bool = False,
+) -> ConversationOut:
+    """``view`` (read in the unit of work that wrote it, before its commit) with its chat
+    visitor's presence: ``live`` when known (they just wrote over their open socket), else
+    this worker's sockets, else Redis — never asked while the unit of work holds its write."""
+    if conversation.channel != "webchat":
+        return view
+    visitor_key = audience(conversation, account)["visitor_key"]
+    if live or services.hub.has_visitor(conversation.destination_id, visitor_key):
+        here = True
+    else:
+        here = is_live(conversation, await live_visitors(services, [conversation]))
+    return view if view.visitor_live == here else view.model_copy(update={"visitor_live": here})
+
+
 async def _by_id(session: AsyncSession, model: type[T], ids: set[int]) -> dict[int, T]:
     rows = (await session.exec(select(model).where(col(model.id).in_(ids)))).all()
     return {row.id: row for row in rows if row.id is not None}

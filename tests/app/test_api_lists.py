@@ -10,11 +10,13 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from app import keys, pagination, repository, visitor_presence
+from app import actions, keys, pagination, repository, visitor_presence
 from app.events import ConversationChanged, event_adapter
 from app.inbox import Inbox
+from app.realtime import Listener
 from app.services import Services
 from connectors.base import Author, Channel, InboundMessage
+from tests.app.test_metrics import adviser_of
 from tests.conftest import LiveServer, login, office_login
 from tests.support.sql import connect as sql_connect
 
@@ -207,6 +209,52 @@ async def test_a_message_from_its_visitor_s_socket_says_they_are_live_without_a_
         if isinstance(event := event_adapter.validate_json(fields[b"e"]), ConversationChanged)
     ]
     assert changed == [True, False]
+
+
+async def test_a_reply_says_whether_its_visitor_is_live_from_this_worker_s_sockets_or_redis(
+    services: Services,
+) -> None:
+    """A reply's line says its chat visitor is live when their socket is open on this worker
+    (no presence entry needed), or when Redis says so (a socket on another worker); a socket
+    that has ended says nothing. An e-mail's line is never live."""
+    opened = [(await Inbox(services).ingest(chat(n))).conversation_id for n in range(3)]
+    here = Listener(accepts=lambda _event: True, visitor_key="chat-port-argent:visitor-0")
+    gone = Listener(accepts=lambda _event: True, visitor_key="chat-port-argent:visitor-2")
+    services.hub.subscribe(1, here)
+    services.hub.subscribe(1, gone)
+    services.hub.unsubscribe(1, gone)
+    await visitor_presence.touch(services, 1, 1, "visitor-1")  # a socket on another worker
+    try:
+        start = await services.hub.tail_id(1)
+        for conversation_id in opened:
+            user = await adviser_of(services, conversation_id)
+            await actions.reply(services, user, conversation_id, "Bonjour !")
+        mail = await Inbox(services).ingest(
+            InboundMessage(
+                channel=Channel.EMAIL,
+                account="mail-port-argent",
+                external_id="<m@x>",
+                thread_key="<m@x>",
+                author=Author(external_id="v@example.org"),
+                text="Bonjour",
+                received_at=EIGHT,
+            )
+        )
+    finally:
+        services.hub.unsubscribe(1, here)
+    rows = await services.redis.xrange(keys.events(1), min=f"({start}")
+    live = {
+        event.conversation.id: event.conversation.visitor_live
+        for _id, fields in rows
+        if isinstance(event := event_adapter.validate_json(fields[b"e"]), ConversationChanged)
+    }
+    assert live == {
+        opened[0]: True,
+        opened[1]: True,
+        opened[2]: False,
+        mail.conversation_id: False,
+    }
+    assert await services.redis.zscore(keys.live_visitors(1), "1:visitor-0") is None
 
 
 def test_cursors_keep_the_exact_instant() -> None:
