@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -192,12 +192,14 @@ class Inbox:
                 delivery_status=DeliveryStatus.RECEIVED,
             )
             session.add(message)
-            session.add(
-                ThreadRef(
-                    account_id=account.id,
-                    ref=inbound.external_id,
-                    conversation_id=conversation.id or 0,
-                )
+            # Written on the connection: nothing reads it back in this unit of work.
+            await (await session.connection()).execute(
+                _ADD_REF,
+                {
+                    "account_id": account.id,
+                    "ref": inbound.external_id,
+                    "conversation_id": conversation.id or 0,
+                },
             )
             files: list[StoredAttachment] = []  # listed in the live event (app.files)
             if inbound.attachments:
@@ -282,6 +284,7 @@ class Inbox:
         return IngestResult(conversation.id, message.id, created=True)
 
 
+_ADD_REF = insert(ThreadRef)
 _BY_THREAD = select(Conversation).where(
     Conversation.account_id == bindparam("account_id"),
     Conversation.thread_key == bindparam("thread_key"),

@@ -11,10 +11,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy import select as select_core
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import db
 from app.models import Account, Conversation, Destination, ResponseTurn, User
 from app.rollups import day_changed
 from app.routing import CompiledRota, Router
@@ -55,13 +57,19 @@ def duty_seconds(
     return total.total_seconds()
 
 
-# Built once (see app.repository): a visitor's message and an adviser's reply run them.
+# Built once (see app.repository): a visitor's message and an adviser's reply run them, past
+# the ORM (a turn is written once and updated once, by these functions alone: no object needed).
 _ANY_TURN = select(ResponseTurn.id).where(ResponseTurn.conversation_id == bindparam("c")).limit(1)
 _OPEN_TURN = (
-    select(ResponseTurn)
-    .where(ResponseTurn.conversation_id == bindparam("c"), col(ResponseTurn.answered_at).is_(None))
+    select_core(col(ResponseTurn.id), col(ResponseTurn.started_at), col(ResponseTurn.local_day))
+    .where(
+        col(ResponseTurn.conversation_id) == bindparam("c"), col(ResponseTurn.answered_at).is_(None)
+    )
     .order_by(col(ResponseTurn.id).desc())
+    .limit(1)
 )
+_ADD_TURN = insert(ResponseTurn)
+_CLOSE_TURN = update(ResponseTurn).where(col(ResponseTurn.id) == bindparam("turn"))
 
 
 async def open_turn(
@@ -87,17 +95,20 @@ async def open_turn(
     if conversation.id is not None:
         earlier = (await session.exec(_ANY_TURN, params={"c": conversation.id})).first()
     day = local_day(at, destination.timezone)
-    session.add(
-        ResponseTurn(
-            conversation_id=conversation.id or 0,
-            account_id=conversation.account_id,
-            channel=conversation.channel,
-            office_on_duty_id=office_id,
-            first=earlier is None,
-            started_at=at,
-            hour_of_week=hour_of_week(at, destination.timezone),
-            local_day=day,
-        )
+    assert conversation.id is not None  # flushed: the turn points at it
+    connection = await session.connection()
+    await connection.execute(
+        _ADD_TURN,
+        {
+            "conversation_id": conversation.id,
+            "account_id": conversation.account_id,
+            "channel": conversation.channel,
+            "office_on_duty_id": office_id,
+            "first": earlier is None,
+            "started_at": at,
+            "hour_of_week": hour_of_week(at, destination.timezone),
+            "local_day": day,
+        },
     )
     await day_changed(session, conversation.destination_id, day)
 
@@ -109,19 +120,28 @@ async def close_turn(
     responder: User,
     at: datetime,
     rota: CompiledRota,
-) -> ResponseTurn | None:
-    turn = (await session.exec(_OPEN_TURN, params={"c": conversation.id})).first()
-    if turn is None:
-        return None
-    turn.answered_at = at
-    turn.responder_id = responder.id
-    turn.responder_office_id = responder.office_id
-    turn.wall_seconds = max(0.0, (at - turn.started_at).total_seconds())
-    turn.duty_seconds = (
-        duty_seconds(rota.schedule, account.key, turn.started_at, at, rota.office_of(account))
-        if at > turn.started_at
-        else 0.0
+) -> bool:
+    """Closes the conversation's open turn, answered at ``at`` by ``responder``; False when
+    none is open (nobody was waiting)."""
+    found = await db.plain_rows(session, _OPEN_TURN, {"c": conversation.id})
+    if not found:
+        return False
+    turn_id, started_at, day = found[0]
+    connection = await session.connection()
+    await connection.execute(
+        _CLOSE_TURN,
+        {
+            "turn": turn_id,
+            "answered_at": at,
+            "responder_id": responder.id,
+            "responder_office_id": responder.office_id,
+            "wall_seconds": max(0.0, (at - started_at).total_seconds()),
+            "duty_seconds": (
+                duty_seconds(rota.schedule, account.key, started_at, at, rota.office_of(account))
+                if at > started_at
+                else 0.0
+            ),
+        },
     )
-    session.add(turn)
-    await day_changed(session, conversation.destination_id, turn.local_day)
-    return turn
+    await day_changed(session, conversation.destination_id, day)
+    return True
