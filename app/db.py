@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
@@ -27,6 +28,7 @@ from app import (
     models,  # noqa: F401  (registers the tables)
     relay_rows,  # noqa: F401  (registers the transactional outbox's table)
     search,
+    sqlite_checkpoint,
     sqlite_writes,
 )
 
@@ -36,7 +38,18 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-def make_engine(url: str) -> AsyncEngine:
+def sqlite_file(url: str) -> str:
+    """The file of a SQLite URL naming a plain file ("" for any other database, an in-memory
+    one, or a URI with options)."""
+    if not url.startswith("sqlite") or ":///" not in url:
+        return ""
+    path = url.split(":///", 1)[1]
+    return path if path and path != ":memory:" and "?" not in path else ""
+
+
+def make_engine(url: str, *, checkpoints_apart: bool = False) -> AsyncEngine:
+    """``checkpoints_apart``: SQLite's connections leave WAL checkpoints to the process's
+    :class:`app.sqlite_checkpoint.Checkpointer` (a plain file only)."""
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:":
@@ -44,6 +57,7 @@ def make_engine(url: str) -> AsyncEngine:
             if "?" not in path:  # a plain file name, not a URI with options
                 _create_private(path)
                 _start_in_wal_mode(path)
+        apart = checkpoints_apart and bool(sqlite_file(url))
         # check_same_thread: a writing transaction runs its statements on the event loop's thread
         # once it holds the lock (app.sqlite_writes), the rest on the driver's.
         engine = create_async_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
@@ -58,6 +72,8 @@ def make_engine(url: str) -> AsyncEngine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
+            if apart:
+                sqlite_checkpoint.pragmas(cursor)
             cursor.close()
 
         return engine
@@ -235,10 +251,16 @@ async def plain_rows(
 class Database:
     """Owns the engine; ``session()`` opens a unit of work."""
 
-    def __init__(self, url: str) -> None:
-        self.engine = make_engine(url)
+    def __init__(self, url: str, *, checkpoints_apart: bool = False) -> None:
+        """``checkpoints_apart`` for a serving worker: on a SQLite file, a thread of its own
+        checkpoints the WAL instead of the commits that fill it (:mod:`app.sqlite_checkpoint`)."""
+        self.engine = make_engine(url, checkpoints_apart=checkpoints_apart)
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
+        )
+        path = sqlite_file(url)
+        self.checkpointer = (
+            sqlite_checkpoint.Checkpointer(path) if checkpoints_apart and path else None
         )
 
     @asynccontextmanager
@@ -257,3 +279,5 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.checkpointer is not None:  # its connection, closing last, checkpoints all
+            await asyncio.to_thread(self.checkpointer.stop)

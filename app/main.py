@@ -100,7 +100,7 @@ async def sweep_queues(services: Services) -> None:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    services = Services.create(settings)
+    services = Services.create(settings, serving=True)
     outage.install_log_filter()  # one line per Redis outage, not a traceback per socket
     await migrate(services.db.engine)  # a no-op when `concierge run` migrated before the workers
     await load_connectors(services)

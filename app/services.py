@@ -61,14 +61,16 @@ class Services:
         return f"{self.machine}/{os.getpid()}"
 
     @classmethod
-    def create(cls, settings: Settings) -> Services:
+    def create(cls, settings: Settings, *, serving: bool = False) -> Services:
+        """``serving`` for a worker serving the app: SQLite's checkpoints then run apart from
+        its commits (app.sqlite_checkpoint)."""
         # One server, a Redis Cluster or a Sentinel-watched master, as REDIS_URL says
         # (app.redis_connect); a REDIS_URL it cannot use stops the start with its reason.
         redis = redis_connect.connect(settings.redis_url)
         secret = settings.secret_key.get_secret_value()
         return cls(
             settings=settings,
-            db=Database(settings.sqlalchemy_url),
+            db=Database(settings.sqlalchemy_url, checkpoints_apart=serving),
             redis=redis,
             clock=Clock(settings.clock_start),
             hub=Hub(redis),

@@ -163,7 +163,7 @@ async def seeded_services(tmp: Path, redis_url: str) -> AsyncIterator[Services]:
         demo=False,
         clock_start=OPEN_HOURS,
     )
-    services = Services.create(settings)
+    services = Services.create(settings, serving=True)  # as a serving worker's
     try:
         await create_tables(services.db.engine)
         async with services.db.session() as session:
