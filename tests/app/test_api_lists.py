@@ -34,6 +34,15 @@ def chat(
     )  # fmt: skip
 
 
+def a_mail(message_id: str) -> InboundMessage:
+    """An e-mail to the Port-Argent mailbox, opening a conversation of its own."""
+    return InboundMessage(
+        channel=Channel.EMAIL, account="mail-port-argent", external_id=message_id,
+        thread_key=message_id, author=Author(external_id="ana@example.org"), text="Bonjour",
+        received_at=EIGHT,
+    )  # fmt: skip
+
+
 async def open_chats(
     services: Services, count: int, at: datetime = EIGHT, account: str = "chat-port-argent"
 ) -> list[int]:
@@ -147,17 +156,7 @@ async def test_visitor_live_and_target_seconds(live: LiveServer, services: Servi
     # Workers keep accounts for their names a few seconds; this process ran earlier tests.
     repository._display.clear()
     live_id, idle_id = await open_chats(services, 2)
-    mail = await Inbox(services).ingest(
-        InboundMessage(
-            channel=Channel.EMAIL,
-            account="mail-port-argent",
-            external_id="m1@example.org",
-            thread_key="m1@example.org",
-            author=Author(external_id="ana@example.org"),
-            text="Bonjour",
-            received_at=EIGHT,
-        )
-    )
+    mail = await Inbox(services).ingest(a_mail("m1@example.org"))
     # Visitor 0's widget is open now (as the visitor socket records it), visitor 1's is not.
     await visitor_presence.touch(services, 1, 1, "visitor-0")
     adviser = office_login(live, "port-argent")
@@ -229,17 +228,7 @@ async def test_a_reply_says_whether_its_visitor_is_live_from_this_worker_s_socke
         for conversation_id in opened:
             user = await adviser_of(services, conversation_id)
             await actions.reply(services, user, conversation_id, "Bonjour !")
-        mail = await Inbox(services).ingest(
-            InboundMessage(
-                channel=Channel.EMAIL,
-                account="mail-port-argent",
-                external_id="<m@x>",
-                thread_key="<m@x>",
-                author=Author(external_id="v@example.org"),
-                text="Bonjour",
-                received_at=EIGHT,
-            )
-        )
+        mail = await Inbox(services).ingest(a_mail("m2@example.org"))
     finally:
         services.hub.unsubscribe(1, here)
     rows = await services.redis.xrange(keys.events(1), min=f"({start}")
