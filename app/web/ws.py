@@ -80,15 +80,23 @@ def adviser_accepts(user: User) -> Callable[[Event], bool]:
     removal notice ``conversation.left`` is addressed to the office a conversation left, and
     carries nothing of it. ``session.ended`` is never sent to anyone."""
 
+    # Read once, not from the model at every event (this runs for each event of the
+    # destination on each adviser socket); a socket's user does not change while it is open.
+    manager, user_id, user_office_id = (
+        user.role == Role.DESTINATION_MANAGER,
+        user.id,
+        user.office_id,
+    )
+
     def accepts(event: Event) -> bool:
         if isinstance(event, SessionEnded):
             return False
         if event.staff:
             return True
         return staff_sees(
-            manager=user.role == Role.DESTINATION_MANAGER,
-            user_id=user.id,
-            user_office_id=user.office_id,
+            manager=manager,
+            user_id=user_id,
+            user_office_id=user_office_id,
             office_id=event.office_id,
             assignee_id=event.assignee_id,
         )
@@ -107,6 +115,7 @@ class SessionWatch:
     def __init__(self, services: Services, user: User, session_id: str) -> None:
         self.services = services
         self.user = user
+        self.user_id = user.id  # read at every event: kept apart from the model
         self.session_id = session_id
         self.tag = session_tag(session_id)
         self.allowed = adviser_accepts(user)
@@ -118,7 +127,7 @@ class SessionWatch:
             return False
         if (
             isinstance(event, SessionEnded)
-            and event.user_id == self.user.id
+            and event.user_id == self.user_id
             and event.session in ("", self.tag)
         ):
             self.end()
