@@ -47,6 +47,7 @@ from app.security import session_tag
 from app.services import Services
 from app.socket_guard import BYTES_PER_CHAR, ENVELOPE_BYTES
 from app.web.ws_reply import socket_reply
+from connectors.webchat.meter import Every
 
 # The client is gone: it said so (WebSocketDisconnect), or a send found the socket already
 # closed (Starlette's WebSocketDisconnected; a plain RuntimeError before Starlette 1.x).
@@ -66,6 +67,9 @@ SEEN_FOR = 15.0  # seconds a socket reuses its answer to "may this adviser see i
 SEEN_KEPT = 500  # conversations a socket remembers that answer for
 MAX_FRAME = 4096  # characters: no frame of the adviser's socket is longer
 SESSION_CHECK = 10.0  # seconds between two looks at whether the socket's session still holds
+# Seconds between two refreshes of an adviser's presence and of the conversation they view, well
+# inside both entries' lives (presence.CONNECTED_TTL, presence.VIEWING_TTL).
+PRESENCE_EVERY = 10.0
 
 
 async def refuse(ws: WebSocket, code: int, reason: str) -> None:
@@ -442,6 +446,10 @@ async def adviser_socket(ws: WebSocket) -> None:
         pump = asyncio.create_task(
             pump_events(ws, services, destination_id, listener, resume, adviser_frame)
         )
+        # Presence is refreshed once per period, not at every frame (a reply, a keystroke's
+        # typing): frames closer than that say nothing new, and each refresh is Redis writes.
+        keep = Every(PRESENCE_EVERY)
+        keep.due(time.monotonic())  # connecting marked them
         while True:
             receive = asyncio.create_task(receive_text(ws))  # binary: close 1003
             done, _ = await asyncio.wait(
@@ -461,8 +469,9 @@ async def adviser_socket(ws: WebSocket) -> None:
                     await ws.send_json(error)
             else:
                 receive.cancel()
-            await presence.still_connected(services, user)
-            await frames.still_viewing()
+            if keep.due(time.monotonic()):
+                await presence.still_connected(services, user)
+                await frames.still_viewing()
     except SOCKET_GONE:
         pass
     finally:
