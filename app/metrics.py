@@ -91,11 +91,9 @@ async def open_turn(
         office_id = conversation.office_id
     else:
         office_id = (await _router.decide(session, account, at)).office_id
-    earlier = None
-    if conversation.id is not None:
-        earlier = (await session.exec(_ANY_TURN, params={"c": conversation.id})).first()
-    day = local_day(at, destination.timezone)
     assert conversation.id is not None  # flushed: the turn points at it
+    earlier = (await session.exec(_ANY_TURN, params={"c": conversation.id})).first()
+    day = local_day(at, destination.timezone)
     connection = await session.connection()
     await connection.execute(
         _ADD_TURN,
