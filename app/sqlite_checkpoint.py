@@ -51,7 +51,11 @@ class Checkpointer:
 
     def _run(self) -> None:
         failing = False
-        connection = sqlite3.connect(self.path, timeout=5, check_same_thread=False)
+        try:
+            connection = sqlite3.connect(self.path, timeout=5, check_same_thread=False)
+        except sqlite3.Error as exc:  # the worker's connections do not checkpoint: said loudly
+            log.error("SQLite checkpoints not started (%s): the WAL grows until it closes", exc)
+            return
         try:
             while not self._stop.wait(self.every):
                 try:
