@@ -2,9 +2,10 @@
 
 In WAL mode a commit appends the pages it changed to the ``-wal`` file, and a *checkpoint* copies
 them back into the database file. By default SQLite runs one inside the commit that takes the
-WAL past 1,000 pages. A chat message changes about 25 (the message, the conversation, their
-indexes, the search index, the response turn), so under a chat load every twentieth commit or so
-stalled for milliseconds while it copied 4 MB: that was the tail of the hot path
+WAL past 1,000 pages. A chat message or reply changes about 16 (the message, the conversation,
+their indexes, the search index, the response turn: 33 WAL frames for the two), so under a chat
+load one commit in sixty or so stalled for milliseconds while it copied 4 MB: that was the tail
+of the hot path
 (``bench.hot_path``, four runs each: a message's p99 5.7–6.5 ms for a mean of 2.8 ms; 3.8–4.7 ms
 with the checkpoints on their thread, the mean unchanged).
 
