@@ -48,8 +48,8 @@ def sqlite_file(url: str) -> str:
 
 
 def make_engine(url: str, *, checkpoints_apart: bool = False) -> AsyncEngine:
-    """``checkpoints_apart``: SQLite's connections leave WAL checkpoints to the process's
-    :class:`app.sqlite_checkpoint.Checkpointer` (a plain file only)."""
+    """``checkpoints_apart`` (a SQLite file's, see :func:`sqlite_file`): the connections leave
+    WAL checkpoints to the process's :class:`app.sqlite_checkpoint.Checkpointer`."""
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:":
@@ -57,7 +57,6 @@ def make_engine(url: str, *, checkpoints_apart: bool = False) -> AsyncEngine:
             if "?" not in path:  # a plain file name, not a URI with options
                 _create_private(path)
                 _start_in_wal_mode(path)
-        apart = checkpoints_apart and bool(sqlite_file(url))
         # check_same_thread: a writing transaction runs its statements on the event loop's thread
         # once it holds the lock (app.sqlite_writes), the rest on the driver's.
         engine = create_async_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
@@ -72,7 +71,7 @@ def make_engine(url: str, *, checkpoints_apart: bool = False) -> AsyncEngine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
-            if apart:
+            if checkpoints_apart:
                 sqlite_checkpoint.pragmas(cursor)
             cursor.close()
 
@@ -254,14 +253,12 @@ class Database:
     def __init__(self, url: str, *, checkpoints_apart: bool = False) -> None:
         """``checkpoints_apart`` for a serving worker: on a SQLite file, a thread of its own
         checkpoints the WAL instead of the commits that fill it (:mod:`app.sqlite_checkpoint`)."""
-        self.engine = make_engine(url, checkpoints_apart=checkpoints_apart)
+        path = sqlite_file(url) if checkpoints_apart else ""
+        self.engine = make_engine(url, checkpoints_apart=bool(path))
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
-        path = sqlite_file(url)
-        self.checkpointer = (
-            sqlite_checkpoint.Checkpointer(path) if checkpoints_apart and path else None
-        )
+        self.checkpointer = sqlite_checkpoint.Checkpointer(path) if path else None
 
     @asynccontextmanager
     async def session(self, *, quick: bool = False) -> AsyncIterator[AsyncSession]:

@@ -5,9 +5,8 @@ them back into the database file. By default SQLite runs one inside the commit t
 WAL past 1,000 pages. A chat message or reply changes about 16 (the message, the conversation,
 their indexes, the search index, the response turn: 33 WAL frames for the two), so under a chat
 load one commit in sixty or so stalled for milliseconds while it copied 4 MB: that was the tail
-of the hot path
-(``bench.hot_path``, four runs each: a message's p99 5.7–6.5 ms for a mean of 2.8 ms; 3.8–4.7 ms
-with the checkpoints on their thread, the mean unchanged).
+of the hot path (``bench.hot_path``, four runs each: a message's p99 5.7–6.5 ms for a mean of
+2.8 ms; 3.8–4.7 ms with the checkpoints on their thread, the mean unchanged).
 
 A serving worker's connections turn that off (``wal_autocheckpoint=0``) and a thread of the
 worker checkpoints instead, every :data:`EVERY` seconds, on a connection of its own. Its
