@@ -14,7 +14,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import activity, db, offline_mail, recovery, repository, resolution, sending
+from app import (
+    activity,
+    db,
+    message_insert,
+    offline_mail,
+    recovery,
+    repository,
+    resolution,
+    sending,
+)
 from app.assignment import assign_waiting
 from app.events import ConversationChanged, ConversationLeft, Event, MessageCreated
 from app.metrics import close_turn
@@ -174,9 +183,8 @@ async def _reply(
             delivery_status=DeliveryStatus.PENDING if queued else DeliveryStatus.SENT,
             split_thread=split_thread,
         )
-        session.add(message)
+        await message_insert.add(session, message)
         if files:
-            await session.flush()
             for file in files:
                 file.message_id = message.id or 0
                 session.add(file)

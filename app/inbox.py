@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import (
     activity,
     auto_reply,
+    message_insert,
     outage,
     recovery,
     repository,
@@ -191,7 +192,7 @@ class Inbox:
                 details=details_json(inbound.details, fingerprint),
                 delivery_status=DeliveryStatus.RECEIVED,
             )
-            session.add(message)
+            await message_insert.add(session, message)
             # Written on the connection: nothing reads it back in this unit of work.
             await (await session.connection()).execute(
                 _ADD_REF,
@@ -203,7 +204,6 @@ class Inbox:
             )
             files: list[StoredAttachment] = []  # listed in the live event (app.files)
             if inbound.attachments:
-                await session.flush()
                 for attachment in inbound.attachments:
                     files.append(
                         StoredAttachment(

@@ -190,6 +190,12 @@ def reindex_messages(connection: Connection, rows: Sequence[tuple[int, int, str]
     index.put(connection, message_docs(rows))
 
 
+def index_messages(connection: Connection, rows: Sequence[tuple[int, int, str]]) -> None:
+    """Indexes ``(message id, conversation id, text)`` rows just inserted without the ORM
+    (``app.message_insert``), as its hook indexes those it inserts."""
+    _add(connection, message_docs(rows))
+
+
 def _changed(target: Any, *names: str) -> bool:
     state = inspect(target)
     return any(state.attrs[n].history.has_changes() for n in names)
