@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_
 from sqlalchemy import select as select_core
@@ -228,11 +228,15 @@ async def conversations_out(
     return out
 
 
-_LABELS_OF = (
-    select(ConversationLabel.conversation_id, Label.id, Label.name, Label.color)
-    .join(Label, col(Label.id) == ConversationLabel.label_id)
-    .where(col(ConversationLabel.conversation_id).in_(bindparam("ids", expanding=True)))
-    .order_by(col(Label.key))
+_LABELS = select(ConversationLabel.conversation_id, Label.id, Label.name, Label.color).join(
+    Label, col(Label.id) == ConversationLabel.label_id
+)
+_LABELS_OF = _LABELS.where(
+    col(ConversationLabel.conversation_id).in_(bindparam("ids", expanding=True))
+).order_by(col(Label.key))
+# One conversation's (a live event's): no parameter to expand at each call.
+_LABELS_OF_ONE = _LABELS.where(col(ConversationLabel.conversation_id) == bindparam("id")).order_by(
+    col(Label.key)
 )
 
 
@@ -241,9 +245,12 @@ async def labels_of(session: AsyncSession, ids: Sequence[int]) -> dict[int, list
     if not ids:
         return {}
     found: dict[int, list[LabelOut]] = {}
-    for conversation_id, label_id, name, color in await db.plain_rows(
-        session, _LABELS_OF, {"ids": list(ids)}
-    ):
+    params: dict[str, Any]
+    if len(ids) == 1:
+        statement, params = _LABELS_OF_ONE, {"id": ids[0]}
+    else:
+        statement, params = _LABELS_OF, {"ids": list(ids)}
+    for conversation_id, label_id, name, color in await db.plain_rows(session, statement, params):
         found.setdefault(conversation_id, []).append(LabelOut(id=label_id, name=name, color=color))
     return found
 
@@ -259,10 +266,17 @@ class ContactName:
     merged_into_id: int | None
 
 
-def _contacts_named() -> Select[int | None, str, str, str, int | None]:
-    ids: Any = bindparam("ids", expanding=True)
+def _contacts_named(one: bool) -> Select[int | None, str, str, str, int | None]:
+    """The read of :func:`contacts_named`; ``one``: of a single contact, whose statement needs
+    no expanding of its parameter at each call (a live event's, on the chat's hot path)."""
+
+    def among(column: Any) -> ColumnElement[bool]:
+        if one:
+            return cast(ColumnElement[bool], column == bindparam("id"))
+        return cast(ColumnElement[bool], column.in_(bindparam("ids", expanding=True)))
+
     roots = select(func.coalesce(col(Contact.merged_into_id), col(Contact.id))).where(
-        col(Contact.id).in_(ids)
+        among(col(Contact.id))
     )
     return select_core(
         col(Contact.id),
@@ -272,14 +286,15 @@ def _contacts_named() -> Select[int | None, str, str, str, int | None]:
         col(Contact.merged_into_id),
     ).where(
         or_(
-            col(Contact.id).in_(ids),
+            among(col(Contact.id)),
             col(Contact.id).in_(roots),
             col(Contact.merged_into_id).in_(roots),
         )
     )
 
 
-_CONTACTS_NAMED = _contacts_named()
+_CONTACTS_NAMED = _contacts_named(one=False)
+_CONTACT_NAMED = _contacts_named(one=True)
 
 
 async def contacts_named(
@@ -289,10 +304,12 @@ async def contacts_named(
     name (an anonymous chat visitor merged with their e-mail), per profile root id: one query
     for a whole page, which reads each contact with the other identities of its profile (a
     handful at most). Read past the ORM: every live event of a conversation reads them."""
-    rows = [
-        ContactName(*row)
-        for row in await db.plain_rows(session, _CONTACTS_NAMED, {"ids": list(ids)})
-    ]
+    params: dict[str, Any]
+    if len(ids) == 1:
+        statement, params = _CONTACT_NAMED, {"id": next(iter(ids))}
+    else:
+        statement, params = _CONTACTS_NAMED, {"ids": list(ids)}
+    rows = [ContactName(*row) for row in await db.plain_rows(session, statement, params)]
     contacts = {c.id: c for c in rows if c.id in ids}
     nameless = {c.merged_into_id or c.id for c in contacts.values() if not c.name}
     return contacts, _names(rows, nameless)
