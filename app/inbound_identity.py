@@ -18,9 +18,11 @@ import json
 from collections.abc import Sequence
 
 from sqlalchemy import bindparam
+from sqlalchemy import select as select_core
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import db
 from app.models import ERASED, ERASED_DETAILS, Account, Contact, Message, erased_id
 from app.repository import json_object
 from app.services import Services
@@ -143,10 +145,14 @@ def derived_id(external_id: str, fingerprint: str) -> str:
 
 
 # Built once (see app.repository): every inbound message runs both.
-_STORED = select(Message).where(
-    Message.account_id == bindparam("account_id"),
+_STORED_UNDER = (
+    col(Message.account_id) == bindparam("account_id"),
     col(Message.external_id).in_(bindparam("ids", expanding=True)),
 )
+_STORED = select(Message).where(*_STORED_UNDER)
+# Asked first, past the ORM: nearly every message is new, and finding none this way costs
+# half what the ORM's read does.
+_ANY_STORED = select_core(col(Message.id)).where(*_STORED_UNDER).limit(1)
 _CONTACT = select(Contact).where(
     Contact.destination_id == bindparam("destination_id"),
     Contact.channel == bindparam("channel"),
@@ -157,7 +163,10 @@ _CONTACT = select(Contact).where(
 async def _stored(session: AsyncSession, account_id: int, ids: Sequence[str]) -> list[Message]:
     # An erased message keeps a hash of its id: read again, it stays erased.
     wanted = list(dict.fromkeys([*ids, *(erased_id(i) for i in ids)]))
-    rows = await session.exec(_STORED, params={"account_id": account_id, "ids": wanted})
+    params = {"account_id": account_id, "ids": wanted}
+    if not await db.plain_rows(session, _ANY_STORED, params):
+        return []
+    rows = await session.exec(_STORED, params=params)
     return list(rows.all())
 
 

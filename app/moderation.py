@@ -15,16 +15,17 @@ import ipaddress
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, and_, bindparam, delete, or_
+from sqlalchemy import ColumnElement, Select, and_, bindparam, delete, or_
+from sqlalchemy import select as select_core
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import SelectOfScalar
 
-from app import keys
+from app import db, keys
 from app.models import Account, Block, Conversation, Role, User
 from app.services import Services
 
@@ -193,7 +194,7 @@ async def resync(services: Services, destination_id: int) -> dict[str, str]:
 # --- the ingest's question: in its own transaction, from SQL ---------------------------------
 
 
-def _sender_block(by_address: bool) -> SelectOfScalar[Block]:
+def _sender_block(by_address: bool) -> Select[int | None, str]:
     """Built once per form (see app.repository): every visitor message asks."""
     subjects = [and_(col(Block.kind) == "contact", col(Block.channel) == bindparam("channel"),
                      col(Block.value) == bindparam("value"))]  # fmt: skip
@@ -201,13 +202,21 @@ def _sender_block(by_address: bool) -> SelectOfScalar[Block]:
         subjects.append(and_(col(Block.kind) == "ip", col(Block.value) == bindparam("ip")))
     now: Any = bindparam("now")  # typed by the column it is compared with
     return (
-        select(Block)
-        .where(Block.destination_id == bindparam("d"), or_(*subjects), active(now))
+        select_core(col(Block.id), col(Block.kind))
+        .where(col(Block.destination_id) == bindparam("d"), or_(*subjects), active(now))
         .limit(1)
     )
 
 
 _SENDER, _SENDER_OR_IP = _sender_block(False), _sender_block(True)
+
+
+@dataclass(frozen=True, slots=True)
+class SenderBlock:
+    """A block in force on a message's sender: what the ingest logs of it."""
+
+    id: int
+    kind: str  # contact | ip
 
 
 async def sender_block(
@@ -217,13 +226,21 @@ async def sender_block(
     external_id: str,
     ip: str,
     now: datetime,
-) -> Block | None:
-    """The block in force on this sender (or, for a chat message, on its address), if any."""
+) -> SenderBlock | None:
+    """The block in force on this sender (or, for a chat message, on its address), if any:
+    read past the ORM (every message asks, and nearly all find none)."""
     subject = ip_subject(ip) if ip else None
-    params = {"d": destination_id, "channel": channel, "value": external_id, "now": now}
+    params: dict[str, Any] = {
+        "d": destination_id,
+        "channel": channel,
+        "value": external_id,
+        "now": now,
+    }
+    statement = _SENDER
     if subject:
-        return (await session.exec(_SENDER_OR_IP, params={**params, "ip": subject})).first()
-    return (await session.exec(_SENDER, params=params)).first()
+        statement, params["ip"] = _SENDER_OR_IP, subject
+    found = await db.plain_rows(session, statement, params)
+    return SenderBlock(*found[0]) if found else None
 
 
 # --- what managers see -----------------------------------------------------------------------
