@@ -112,15 +112,28 @@ def valid_text(value: str) -> str:
 
 
 def _invalid(parameters: Any) -> bool:
+    """Whether a statement's parameters hold text the database cannot store. Every statement
+    is checked, so the usual case (a flat dict or tuple of numbers and clean text) is looked
+    at in one loop, without a call per value."""
     if isinstance(parameters, str):
-        if "\x00" in parameters:
-            return True
-        return not parameters.isascii() and _SURROGATE.search(parameters) is not None
+        return _invalid_text(parameters)
     if isinstance(parameters, dict):
-        return any(_invalid(value) for value in parameters.values())
-    if isinstance(parameters, (list, tuple)):
-        return any(_invalid(value) for value in parameters)
+        values: Any = parameters.values()
+    elif isinstance(parameters, (list, tuple)):
+        values = parameters
+    else:
+        return False
+    for value in values:
+        if type(value) is str:
+            if "\x00" in value or (not value.isascii() and _SURROGATE.search(value)):
+                return True
+        elif isinstance(value, (str, dict, list, tuple)) and _invalid(value):
+            return True
     return False
+
+
+def _invalid_text(value: str) -> bool:
+    return "\x00" in value or (not value.isascii() and _SURROGATE.search(value) is not None)
 
 
 def _cleaned(parameters: Any) -> Any:

@@ -163,11 +163,14 @@ class WriteQueue:
         _set(dbapi_connection, first_write=True)
 
     def after_statement(self, dbapi_connection: Any) -> None:
+        # Runs after every statement: the flags are set directly, not through _set.
+        driver = getattr(dbapi_connection, "_connection", None)
+        if not isinstance(driver, _InlineConnection):
+            return
         gate = self._gate()
         if gate is not None and gate.holder is dbapi_connection:
-            _set(dbapi_connection, inline=True, to_thread=False, first_write=False)
-        else:
-            _set(dbapi_connection, to_thread=False, first_write=False)
+            driver.inline = True
+        driver.to_thread = driver.first_write = False
 
     def after_transaction(self, dbapi_connection: Any) -> None:
         _set(dbapi_connection, inline=False, to_thread=False, first_write=False)
@@ -195,7 +198,7 @@ def queue_writes(engine: AsyncEngine) -> WriteQueue:
         conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, many: bool
     ) -> None:
         raw = _raw(conn.connection)
-        if statement.lstrip()[:7].upper().startswith(_OPENS_WRITE):
+        if _opens_write(statement):
             queue.before_write(raw)
         if many and not _QUICK.get():
             # A bulk statement may be long; a quick unit's (two or three rows of one table,
@@ -244,6 +247,19 @@ def queue_writes(engine: AsyncEngine) -> WriteQueue:
             queue.after_transaction(dbapi_connection)
 
     return queue
+
+
+_WRITES: dict[str, bool] = {}  # per statement text: whether it opens a write (asked each time)
+_WRITES_KEPT = 4096
+
+
+def _opens_write(statement: str) -> bool:
+    found = _WRITES.get(statement)
+    if found is None:
+        found = statement.lstrip()[:7].upper().startswith(_OPENS_WRITE)
+        if len(_WRITES) < _WRITES_KEPT:  # the app's statements are a few hundred texts
+            _WRITES[statement] = found
+    return found
 
 
 def _raw(connection: Any) -> Any:
