@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import (
     activity,
     auto_reply,
+    db,
     message_insert,
     outage,
     recovery,
@@ -194,7 +195,7 @@ class Inbox:
             )
             await message_insert.add(session, message)
             # Written on the connection: nothing reads it back in this unit of work.
-            await (await session.connection()).execute(
+            await (await db.connection_of(session)).execute(
                 _ADD_REF,
                 {
                     "account_id": account.id,

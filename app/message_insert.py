@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlalchemy import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import search
+from app import db, search
 from app.models import Message
 
 _COLUMNS = tuple(
@@ -28,7 +28,7 @@ async def add(session: AsyncSession, message: Message) -> int:
     """Inserts ``message`` (no id yet) in the session's transaction and returns its new id,
     also set on the object. A duplicate raises ``IntegrityError`` here, as the flush would."""
     assert message.id is None, "a stored message is not inserted again"
-    connection = await session.connection()
+    connection = await db.connection_of(session)
     result = await connection.execute(_INSERT, {key: getattr(message, key) for key in _COLUMNS})
     inserted = result.inserted_primary_key
     assert inserted is not None

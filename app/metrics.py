@@ -94,7 +94,7 @@ async def open_turn(
     assert conversation.id is not None  # flushed: the turn points at it
     earlier = (await session.exec(_ANY_TURN, params={"c": conversation.id})).first()
     day = local_day(at, destination.timezone)
-    connection = await session.connection()
+    connection = await db.connection_of(session)
     await connection.execute(
         _ADD_TURN,
         {
@@ -125,7 +125,7 @@ async def close_turn(
     if not found:
         return False
     turn_id, started_at, day = found[0]
-    connection = await session.connection()
+    connection = await db.connection_of(session)
     await connection.execute(
         _CLOSE_TURN,
         {

@@ -24,7 +24,7 @@ from sqlalchemy import delete, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import keys, outage, repository, spam
+from app import db, keys, outage, repository, spam
 from app.assignment import assign_waiting
 from app.events import ConversationChanged, MessageCreated
 from app.models import (
@@ -64,7 +64,7 @@ async def hold(
     assert message.id is not None
     # Written on the transaction's connection, not added to the session: a chat message's
     # unit of work then ends with no second flush (a row nothing reads back).
-    connection = await session.connection()
+    connection = await db.connection_of(session)
     await connection.execute(
         _HOLD,
         {

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import keys, leadership
+from app import db, keys, leadership
 from app.models import CsvRollup, Destination, RollupGrain, TurnRollup
 from rota.timeutil import to_utc
 
@@ -71,7 +71,7 @@ _BUMP = text(
 
 async def day_changed(session: AsyncSession, destination_id: int, day: str) -> None:
     """Marks a local day's rollups stale; call in the transaction that writes its turns."""
-    await (await session.connection()).execute(_BUMP, {"d": destination_id, "day": day})
+    await (await db.connection_of(session)).execute(_BUMP, {"d": destination_id, "day": day})
 
 
 # --- pieces: the unit both paths produce --------------------------------------------------------

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from app import repository
+from sqlalchemy import insert
+from sqlalchemy import select as select_core
+from sqlmodel import col
+
+from app import db, repository
 from app.inbox import Inbox
 from app.models import Contact, Conversation, ConversationLabel, Label
 from app.services import Services
@@ -54,3 +58,33 @@ async def test_reads_past_the_orm_see_the_unit_of_work_s_changes(services: Servi
     async with services.db.session() as session:
         contacts, _ = await repository.contacts_named(session, {contact_id})
         assert contacts[contact_id].name == "Ana"  # nothing of the above was committed
+
+
+async def test_a_session_s_kept_connection_is_its_transaction_s_and_no_later_one_s(
+    services: Services,
+) -> None:
+    """``db.connection_of`` keeps the connection for the rest of the transaction only: what is
+    written on it is committed or rolled back with the session, and the next transaction asks
+    the session again."""
+    added = insert(Label)
+
+    def label(key: str) -> dict[str, object]:
+        return {"destination_id": 1, "name": key, "key": key, "created_at": AT}
+
+    async with services.db.session() as session:
+        first = await db.connection_of(session)
+        assert await db.connection_of(session) is first  # kept within the transaction
+        await first.execute(added, label("kept-committed"))
+        await session.commit()
+        second = await db.connection_of(session)
+        assert second is not first  # a new transaction asked the session again
+        await second.execute(added, label("kept-rolled-back"))
+        await session.rollback()
+        third = await db.connection_of(session)
+        assert third is not second
+        await third.execute(added, label("kept-closed"))  # never committed
+    async with services.db.session() as session:
+        keys = await db.plain_rows(session, select_core(col(Label.key)), {})
+    found = {key for (key,) in keys}
+    assert "kept-committed" in found
+    assert not {"kept-rolled-back", "kept-closed"} & found
