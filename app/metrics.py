@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy import select as select_core
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import db
@@ -59,7 +59,11 @@ def duty_seconds(
 
 # Built once (see app.repository): a visitor's message and an adviser's reply run them, past
 # the ORM (a turn is written once and updated once, by these functions alone: no object needed).
-_ANY_TURN = select(ResponseTurn.id).where(ResponseTurn.conversation_id == bindparam("c")).limit(1)
+_ANY_TURN = (
+    select_core(col(ResponseTurn.id))
+    .where(col(ResponseTurn.conversation_id) == bindparam("c"))
+    .limit(1)
+)
 _OPEN_TURN = (
     select_core(col(ResponseTurn.id), col(ResponseTurn.started_at), col(ResponseTurn.local_day))
     .where(
@@ -92,7 +96,7 @@ async def open_turn(
     else:
         office_id = (await _router.decide(session, account, at)).office_id
     assert conversation.id is not None  # flushed: the turn points at it
-    earlier = (await session.exec(_ANY_TURN, params={"c": conversation.id})).first()
+    earlier = await db.plain_rows(session, _ANY_TURN, {"c": conversation.id})  # past the ORM
     day = local_day(at, destination.timezone)
     connection = await db.connection_of(session)
     await connection.execute(
@@ -102,7 +106,7 @@ async def open_turn(
             "account_id": conversation.account_id,
             "channel": conversation.channel,
             "office_on_duty_id": office_id,
-            "first": earlier is None,
+            "first": not earlier,
             "started_at": at,
             "hour_of_week": hour_of_week(at, destination.timezone),
             "local_day": day,
