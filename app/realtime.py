@@ -53,25 +53,40 @@ CHAT_STREAM_MAXLEN = 1000
 CHAT_STREAM_TTL = 7 * 24 * 3600  # longer than any resume age accepted (resume_max_age)
 CLOSED: tuple[str, None] = ("", None)  # queued by Listener.close: the socket has ended
 
-# The destination's XADD then the visitor's with the entry id it returned, in one script: the
-# visitor's stream gets the same ids in the same order even when two workers publish at once.
-_PUBLISH_TWICE = """
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[1])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], id, 'e', ARGV[1])
-redis.call('EXPIRE', KEYS[2], ARGV[4])
-return id
+# Events appended in one script, in order: each to the destination's stream, and an event a
+# visitor may see also to its conversation's with the entry id the first XADD returned, so that
+# the visitor's stream gets the same ids in the same order even when two workers publish at once.
+# KEYS: the destination's stream, then the conversations' streams (one hash tag: a cluster
+# runs the script on one node). ARGV: the two bounds and the TTL, then per event its JSON and
+# the index in KEYS of its conversation's stream (0: none).
+_PUBLISH = """
+local ids = {}
+for i = 4, #ARGV, 2 do
+  local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[i])
+  local k = tonumber(ARGV[i + 1])
+  if k > 0 then
+    redis.call('XADD', KEYS[k], 'MAXLEN', '~', ARGV[2], id, 'e', ARGV[i])
+    redis.call('EXPIRE', KEYS[k], ARGV[3])
+  end
+  ids[#ids + 1] = id
+end
+return ids
 """
 
 
-def _twice_keys(destination_id: int, event: Event) -> list[str]:
-    return [
-        keys.events(destination_id),
-        keys.conversation_events(destination_id, event.conversation_id),
-    ]
-
-
-def _twice_args(data: bytes) -> list[Any]:
-    return [data, STREAM_MAXLEN, CHAT_STREAM_MAXLEN, CHAT_STREAM_TTL]
+def _publish_arguments(destination_id: int, events: Sequence[Event]) -> tuple[list[str], list[Any]]:
+    """The keys and arguments of :data:`_PUBLISH` for ``events``."""
+    stream_keys = [keys.events(destination_id)]
+    arguments: list[Any] = [STREAM_MAXLEN, CHAT_STREAM_MAXLEN, CHAT_STREAM_TTL]
+    for event in events:
+        index = 0
+        if event.visitor_key:
+            stream = keys.conversation_events(destination_id, event.conversation_id)
+            if stream not in stream_keys:
+                stream_keys.append(stream)
+            index = stream_keys.index(stream) + 1  # Lua counts from 1
+        arguments += [event_adapter.dump_json(event), index]
+    return stream_keys, arguments
 
 
 def parse_id(event_id: str) -> tuple[int, int]:
@@ -122,45 +137,21 @@ class Hub:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._signal_tasks: dict[int, asyncio.Task[None]] = {}
         self._frames: OrderedDict[tuple[str, int, str], str | None] = OrderedDict()
-        self._publish_twice = redis.register_script(_PUBLISH_TWICE)
+        self._publish = redis.register_script(_PUBLISH)
         self._sharded = is_cluster(redis)  # signals by sharded pub/sub on a cluster
 
     async def publish(self, destination_id: int, event: Event) -> str:
         """Appends an event to the destination's stream (and to its chat conversation's, when a
         visitor may see it); returns its id."""
-        data = event_adapter.dump_json(event)
-        if event.visitor_key:
-            event_id: Any = await self._publish_twice(
-                keys=_twice_keys(destination_id, event), args=_twice_args(data)
-            )
-        else:
-            event_id = await self.redis.xadd(
-                keys.events(destination_id), {"e": data}, maxlen=STREAM_MAXLEN, approximate=True
-            )
-        return _decode(event_id)
+        return (await self.publish_many(destination_id, [event]))[0]
 
     async def publish_many(self, destination_id: int, events: Sequence[Event]) -> list[str]:
-        """:meth:`publish` for several events, in order, in one round trip (a pipeline, not a
-        transaction: as when published one by one, a failure may leave the first ones sent)."""
-        if len(events) < 2 or self._sharded:  # a cluster's pipeline: one by one, as simple
-            return [await self.publish(destination_id, event) for event in events]
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for event in events:
-                data = event_adapter.dump_json(event)
-                if event.visitor_key:
-                    # EVAL, not EVALSHA: a pipeline cannot load a script missing from the
-                    # server's cache without one more round trip each time.
-                    pipe.eval(
-                        _PUBLISH_TWICE, 2, *_twice_keys(destination_id, event), *_twice_args(data)
-                    )
-                else:
-                    pipe.xadd(
-                        keys.events(destination_id),
-                        {"e": data},
-                        maxlen=STREAM_MAXLEN,
-                        approximate=True,
-                    )
-            ids: list[Any] = await pipe.execute()
+        """:meth:`publish` for several events, in order, in one round trip: one script, which
+        Redis runs whole, no other client's command between its appends."""
+        if not events:
+            return []
+        stream_keys, arguments = _publish_arguments(destination_id, events)
+        ids: list[Any] = await self._publish(keys=stream_keys, args=arguments)
         return [_decode(event_id) for event_id in ids]
 
     async def signal(self, destination_id: int, event: Event) -> None:
