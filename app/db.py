@@ -8,7 +8,8 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+import types
+from collections.abc import AsyncIterator, Coroutine, Generator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, cast
@@ -277,6 +278,48 @@ async def connection_of(session: AsyncSession) -> AsyncConnection:
 _CONNECTION = "transaction_connection"
 
 
+async def _close(session: AsyncSession) -> None:
+    """``session.close()``, run by this task as far as it goes without waiting, which for a
+    quick unit of work is all of it (the pool's reset runs on the loop's thread:
+    :mod:`app.sqlite_writes`). SQLAlchemy's own exit runs the close in a task of its own,
+    which costs two turns of the event loop at the end of every unit of work, and another
+    task may run first at each. If the close does wait, its rest is finished as SQLAlchemy
+    would: in a task of its own, which a cancellation of this one cannot abandon."""
+    closing = session.close()
+    try:
+        awaited = closing.send(None)
+    except StopIteration:
+        return
+    finish = asyncio.ensure_future(_resume(closing, awaited))
+    cancelled: asyncio.CancelledError | None = None
+    while not finish.done():
+        try:
+            await asyncio.shield(finish)
+        except asyncio.CancelledError as error:
+            cancelled = error
+    finish.result()
+    if cancelled is not None:
+        raise cancelled
+
+
+@types.coroutine
+def _resume(coroutine: Coroutine[Any, Any, Any], awaited: Any) -> Generator[Any, Any, Any]:
+    """Goes on with ``coroutine``, started elsewhere and now waiting on ``awaited``."""
+    while True:
+        try:
+            sent = yield awaited
+        except BaseException as error:  # thrown in by the task: passed on
+            try:
+                awaited = coroutine.throw(error)
+            except StopIteration as done:
+                return done.value
+        else:
+            try:
+                awaited = coroutine.send(sent)
+            except StopIteration as done:
+                return done.value
+
+
 class Database:
     """Owns the engine; ``session()`` opens a unit of work."""
 
@@ -301,8 +344,11 @@ class Database:
             return
         # The session's end (the pool's reset of its connection) is part of the unit of work.
         with sqlite_writes.quick():
-            async with self._sessions() as session:
+            session = self._sessions()
+            try:
                 yield session
+            finally:
+                await _close(session)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

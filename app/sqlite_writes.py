@@ -257,8 +257,11 @@ class WriteQueue:
         return gate
 
     async def _take(self, gate: _Gate) -> None:
+        # A free lock is taken at once: no task, no turn of the event loop (``wait_for``
+        # would make both, and another unit of work could run before this one goes on).
         try:
-            await asyncio.wait_for(gate.lock.acquire(), WAIT_SECONDS)
+            async with asyncio.timeout(WAIT_SECONDS):
+                await gate.lock.acquire()
         except TimeoutError:
             raise sqlite3.OperationalError("database is locked") from None
 

@@ -193,3 +193,55 @@ async def test_a_quick_unit_of_work_never_waits_for_the_driver_thread(
     async with db.session() as session:  # a plain one still reads on the driver's thread
         await run(session, text("SELECT 1"))
     assert handed
+
+
+async def test_a_quick_unit_of_work_ends_without_a_turn_of_the_event_loop(db: Database) -> None:
+    """Its session's close (the pool's reset) runs in the unit's own task: another task cannot
+    run between its commit and what the unit does next (publishing the message)."""
+    turned: list[int] = []
+    async with db.session(quick=True) as session:
+        await run(session, text("INSERT INTO row (n) VALUES (1)"))
+        await session.commit()
+        asyncio.get_running_loop().call_soon(turned.append, 1)
+    assert turned == []
+    assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_a_close_that_waits_is_finished_even_when_its_task_is_cancelled(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the close does wait (here its rollback goes to the driver's thread and is held
+    there), a cancellation of the unit's task is raised only once the connection is back in
+    the pool, with its write undone and SQLite's lock given back."""
+    held, waiting = asyncio.Event(), asyncio.Event()
+    to_thread = aiosqlite.Connection._execute
+
+    async def slow_rollback(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(fn, "__name__", "") == "rollback":
+            waiting.set()
+            await held.wait()
+        return await to_thread(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", slow_rollback)
+
+    async def unit() -> None:
+        async with db.session(quick=True) as session:
+            await run(session, text("INSERT INTO row (n) VALUES (7)"))
+            adapted = (await session.connection()).sync_connection.connection.dbapi_connection  # type: ignore[union-attr]
+            adapted._connection.to_thread = True  # type: ignore[union-attr]
+
+    task = asyncio.create_task(unit())
+    await asyncio.wait_for(waiting.wait(), 5)
+    task.cancel()
+    await asyncio.sleep(0.05)
+    assert not task.done()  # still closing, whatever the cancellation
+    held.set()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 5)
+    assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    async with db.session(quick=True) as session:  # the lock is free: written at once
+        await run(session, text("INSERT INTO row (n) VALUES (8)"))
+        await session.commit()
+    async with db.session() as session:
+        rows = (await run(session, text("SELECT n FROM row"))).scalars().all()
+    assert rows == [8]
