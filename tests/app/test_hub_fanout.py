@@ -98,3 +98,22 @@ async def test_events_published_together_keep_their_order_in_both_streams(
     ] == [1, 2, 3]
     chat_rows = await services.redis.xrange(keys.conversation_events(DESTINATION, 7), min=ids[0])
     assert [row[0].decode() for row in chat_rows] == [ids[0], ids[2]]
+
+
+async def test_events_of_two_conversations_published_together_each_reach_their_own_stream(
+    services: Services,
+) -> None:
+    """One script for any events: each visitor's event goes to its own conversation's stream,
+    with the id it has in the destination's."""
+    hub = services.hub
+    other = status("chat-port-argent:v8", 2).model_copy(update={"conversation_id": 8})
+    ids = await hub.publish_many(
+        DESTINATION, [status("chat-port-argent:v9", 1), other, status("chat-port-argent:v9", 3)]
+    )
+    assert ids == sorted(ids, key=parse_id) and len(set(ids)) == 3
+    for conversation_id, expected in ((7, [ids[0], ids[2]]), (8, [ids[1]])):
+        rows = await services.redis.xrange(
+            keys.conversation_events(DESTINATION, conversation_id), min=ids[0]
+        )
+        assert [row[0].decode() for row in rows] == expected
+        assert await services.redis.ttl(keys.conversation_events(DESTINATION, conversation_id)) > 0
