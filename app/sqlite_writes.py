@@ -205,24 +205,23 @@ class _InlineAdaptedConnection(AsyncAdapt_aiosqlite_connection):
     _cursor_cls = _InlineCursor
 
     def commit(self) -> None:
-        driver = self._connection
-        if isinstance(driver, _InlineConnection) and driver.runs_here():
-            try:
-                driver._conn.commit()
-            except Exception as error:
-                self._handle_exception(error)
-        else:
+        if not self._ended_here("commit"):
             super().commit()
 
     def rollback(self) -> None:
-        driver = self._connection
-        if isinstance(driver, _InlineConnection) and driver.runs_here():
-            try:
-                driver._conn.rollback()
-            except Exception as error:
-                self._handle_exception(error)
-        else:
+        if not self._ended_here("rollback"):
             super().rollback()
+
+    def _ended_here(self, ending: str) -> bool:
+        """Commits or rolls back (``ending``) on this thread if the connection runs here."""
+        driver = self._connection
+        if not isinstance(driver, _InlineConnection) or not driver.runs_here():
+            return False
+        try:
+            getattr(driver._conn, ending)()
+        except Exception as error:
+            self._handle_exception(error)
+        return True
 
 
 def _can_run_inline() -> bool:
