@@ -135,7 +135,8 @@ class _InlineCursor(AsyncAdapt_aiosqlite_cursor):
     the greenlet bridge and its thread (or, inline, a coroutine of its own). A statement its
     connection would run on this thread (:meth:`_InlineConnection.runs_here`) is run by one
     coroutine of this cursor's, still awaited once: SQLAlchemy's async connection requires
-    each statement to await something. Together about a quarter of a quick statement's time.
+    each statement to await something. Measured: about 6 µs of a quick statement's 40–50
+    (``bench.hot_path``: 3–4 % of a cycle).
     """
 
     __slots__ = ()
@@ -168,7 +169,7 @@ class _InlineCursor(AsyncAdapt_aiosqlite_cursor):
     async def _execute_here(
         self, driver: _InlineConnection, operation: Any, parameters: Any
     ) -> Any:
-        cursor = cast(aiosqlite.Cursor, self._cursor)._cursor
+        cursor = self._driver_cursor()
         arguments = () if parameters is None else parameters
         if not driver.first_write:
             cursor.execute(operation, arguments)
@@ -190,11 +191,13 @@ class _InlineCursor(AsyncAdapt_aiosqlite_cursor):
             and not self._soft_closed_memoized
         ):
             self._rows.clear()
-            cast(
-                aiosqlite.Cursor, self._cursor
-            )._cursor.close()  # closing a cursor takes no lock and never waits
+            self._driver_cursor().close()  # takes no lock and never waits
             return
         super().close()
+
+    def _driver_cursor(self) -> sqlite3.Cursor:
+        """The ``sqlite3`` cursor inside aiosqlite's."""
+        return cast(aiosqlite.Cursor, self._cursor)._cursor
 
 
 class _InlineAdaptedConnection(AsyncAdapt_aiosqlite_connection):
