@@ -9,6 +9,7 @@ import re
 import sqlite3
 import time
 import types
+import weakref
 from collections.abc import AsyncIterator, Coroutine, Generator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -268,10 +269,15 @@ async def connection_of(session: AsyncSession) -> AsyncConnection:
     commit or a rollback) asks the session again."""
     transaction = session.sync_session.get_transaction()
     kept = session.info.get(_CONNECTION)
-    if kept is not None and transaction is not None and kept[0] is transaction:
+    if kept is not None and transaction is not None and kept[0]() is transaction:
         return cast(AsyncConnection, kept[1])
     connection = await session.connection()
-    session.info[_CONNECTION] = (session.sync_session.get_transaction(), connection)
+    # The transaction weakly: it refers to the session, whose ``info`` this is, and a cycle
+    # would leave every unit of work (and the rows it held) to the garbage collector, whose
+    # pauses the chat's tail then shows (app.gc_tuning).
+    begun = session.sync_session.get_transaction()
+    assert begun is not None  # ``session.connection()`` begins one
+    session.info[_CONNECTION] = (weakref.ref(begun), connection)
     return connection
 
 

@@ -26,7 +26,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, Select, event, inspect, text
-from sqlalchemy.orm import Mapper
+from sqlalchemy.orm import Mapper, PassiveFlag
+from sqlalchemy.orm.attributes import get_history
 
 from app.models import ERASED, Contact, Conversation, Message
 from app.textnorm import fold
@@ -197,8 +198,12 @@ def index_messages(connection: Connection, rows: Sequence[tuple[int, int, str]])
 
 
 def _changed(target: Any, *names: str) -> bool:
-    state = inspect(target)
-    return any(state.attrs[n].history.has_changes() for n in names)
+    # ``get_history`` rather than ``inspect(target).attrs[n].history``, which reads the same
+    # but first builds a view of every attribute, kept on the object's state: a reference cycle
+    # per row updated, left for the garbage collector, whose pauses the chat's tail then shows.
+    return any(
+        get_history(target, n, PassiveFlag.PASSIVE_NO_INITIALIZE).has_changes() for n in names
+    )
 
 
 def _replace(
