@@ -3,8 +3,8 @@
 Every object of their units of work (the session, its transaction and connection, the rows it
 read) is freed by reference counting as the unit ends. Objects caught in a reference cycle wait
 for a collection instead, and a collection pauses the worker's event loop (app.gc_tuning): with
-a few hundred such objects per message, the chat bench's worker paused about 3 ms every second
-at 40 messages a second, which its p99 showed.
+about 190 such objects per message and its reply, the chat bench's worker paused about 3 ms every
+second at 40 messages a second, which its p99 showed.
 """
 
 from __future__ import annotations
@@ -16,14 +16,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlmodel import col, select
 
 from app import actions, sqlite_writes
 from app.inbox import Inbox
-from app.models import Conversation, Role, User
 from app.services import Services
 from connectors.base import InboundMessage
 from connectors.webchat.frames import VisitorMessageFrame, to_inbound
+from tests.app.test_metrics import adviser_of
 
 SATURDAY_2114 = datetime(2026, 7, 18, 19, 14, tzinfo=UTC)  # 21:14 in Paris: an office on duty
 
@@ -37,19 +36,6 @@ def chat(services: Services, n: int, visitor: str) -> InboundMessage:
         received_at=services.clock.now(),
         language="fr",
     )
-
-
-async def adviser_of(services: Services, conversation_id: int) -> User:
-    async with services.db.session() as session:
-        conversation = await session.get(Conversation, conversation_id)
-        assert conversation is not None
-        return (
-            await session.exec(
-                select(User)
-                .where(User.office_id == conversation.office_id, User.role == Role.ADVISER)
-                .order_by(col(User.id))
-            )
-        ).first() or pytest.fail("no adviser in the office on duty")
 
 
 @pytest.fixture
@@ -89,4 +75,3 @@ async def test_a_message_and_its_reply_leave_no_reference_cycle(
     cycles_kept.extend(gc.garbage)
 
     assert cycles_kept == [], _names(cycles_kept)
-
