@@ -38,23 +38,30 @@ def chat(services: Services, n: int, visitor: str) -> InboundMessage:
     )
 
 
-@pytest.fixture
-def cycles_kept() -> Iterator[list[object]]:
-    """What the collector found in cycles while the test ran with ``gc.DEBUG_SAVEALL``; the
-    collector is put back as it was, whatever the test's outcome."""
+@contextlib.contextmanager
+def cycles_made() -> Iterator[list[object]]:
+    """What the block leaves in reference cycles, as a collection at its end finds it: of the
+    project or of the libraries a unit of work runs (a cycle the test process makes elsewhere
+    meanwhile, in the test runner or asyncio, is not the block's; the dicts and tuples of a
+    unit's cycle always come with one of these). The collector is put back as it was."""
     found: list[object] = []
-    yield found
-    gc.set_debug(0)
-    gc.garbage.clear()
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)  # what a collection finds is kept, to be listed
+    try:
+        yield found
+        gc.collect()
+        found.extend(o for o in gc.garbage if type(o).__module__.partition(".")[0] in _UNIT_OF_WORK)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
 
 
-def _names(objects: list[object]) -> list[tuple[str, int]]:
-    return Counter(type(o).__qualname__ for o in objects).most_common(8)
+_UNIT_OF_WORK = {"app", "connectors", "sqlalchemy", "sqlmodel", "pydantic", "redis", "aiosqlite"}
 
 
 @pytest.mark.parametrize("quick", [True, False], ids=["socket", "request"])
 async def test_a_message_and_its_reply_leave_no_reference_cycle(
-    services: Services, cycles_kept: list[object], quick: bool
+    services: Services, quick: bool
 ) -> None:
     services.clock.set(SATURDAY_2114, frozen=True)
     inbox = Inbox(services)
@@ -63,25 +70,12 @@ async def test_a_message_and_its_reply_leave_no_reference_cycle(
     adviser = await adviser_of(services, opened.conversation_id)
     await actions.reply(services, adviser, opened.conversation_id, "Bonjour !")
 
-    gc.collect()
-    gc.set_debug(gc.DEBUG_SAVEALL)  # what a collection finds is kept, for the assertion
-    for n in range(1, 4):
-        with sqlite_writes.quick() if quick else contextlib.nullcontext():
-            stored = await inbox.ingest(chat(services, n, "visitor-cycles"), live=True)
-        assert stored.conversation_id == opened.conversation_id and stored.created
-        with sqlite_writes.quick() if quick else contextlib.nullcontext():
-            await actions.reply(services, adviser, stored.conversation_id, f"Oui ({n})")
-    gc.collect()
-    cycles_kept.extend(o for o in gc.garbage if _made_by_a_unit_of_work(o))
+    with cycles_made() as cycles:
+        for n in range(1, 4):
+            with sqlite_writes.quick() if quick else contextlib.nullcontext():
+                stored = await inbox.ingest(chat(services, n, "visitor-cycles"), live=True)
+            assert stored.conversation_id == opened.conversation_id and stored.created
+            with sqlite_writes.quick() if quick else contextlib.nullcontext():
+                await actions.reply(services, adviser, stored.conversation_id, f"Oui ({n})")
 
-    assert cycles_kept == [], _names(cycles_kept)
-
-
-def _made_by_a_unit_of_work(thing: object) -> bool:
-    """Of the project or of the libraries a unit of work runs (a cycle the test process makes
-    elsewhere meanwhile, in the test runner or asyncio, is not the unit's). Dicts, tuples and
-    the like of a unit's cycle always come with one of these."""
-    return type(thing).__module__.partition(".")[0] in _UNIT_OF_WORK
-
-
-_UNIT_OF_WORK = {"app", "connectors", "sqlalchemy", "sqlmodel", "pydantic", "redis", "aiosqlite"}
+    assert cycles == [], Counter(type(o).__qualname__ for o in cycles).most_common(8)
