@@ -390,20 +390,30 @@ async def _visitor_frame(
     visitor: _Visitor, writer: _Writer, raw: str, lang: str, arrived: float
 ) -> None:
     """One frame, as it arrives: a ping or typing at once, a message queued for the writer
-    (so the frames after it, and how long it waits, are seen while earlier ones are stored)."""
+    (so the frames after it, and how long it waits, are seen while earlier ones are stored).
+
+    The frame says the visitor is still here (:meth:`_Visitor.seen`) once it is handled: a
+    message's store starts before those Redis writes, not after them."""
     ws, services = visitor.ws, visitor.services
     try:
         frame = parse_frame(raw, services.settings.max_message_chars)
     except FrameError as exc:
         await _error(ws, lang, exc.code, _client_id_of(raw))
         return
-    await visitor.seen()
     if isinstance(frame, PingFrame):
         await ws.send_json({"type": "pong"})
-        return
-    if isinstance(frame, TypingFrame):  # metered in memory: a flood costs no Redis hit
+    elif isinstance(frame, TypingFrame):  # metered in memory: a flood costs no Redis hit
         await visitor.typed(frame.active)
-        return
+    else:
+        await _message_frame(visitor, writer, frame, lang, arrived)
+    await visitor.seen()
+
+
+async def _message_frame(
+    visitor: _Visitor, writer: _Writer, frame: VisitorMessageFrame, lang: str, arrived: float
+) -> None:
+    """A message: queued for the writer, or refused at once (see :func:`_visitor_frame`)."""
+    services = visitor.services
     seq, held = visitor.order.arrived(frame.client_id)
     if held:  # an earlier message was refused: it must come back first
         await _refused(visitor, lang, frame.client_id, seq, held.code, held.retry_after)

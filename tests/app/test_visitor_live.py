@@ -175,3 +175,51 @@ async def test_a_waiting_visitor_is_told_their_place_and_when_it_is_their_turn(
                 assert (await recv_until(second, "queue", timeout=2))["position"] == 0
                 await asyncio.sleep(1.2)
                 await no_frame(second, "queue", timeout=0.3)  # nothing new: nothing sent
+
+
+def live_expiry(live: LiveServer, prefix: str) -> float:
+    """When the live entry of the one visitor whose member starts with ``prefix`` expires."""
+    client = SyncRedis.from_url(live.settings.redis_url)
+    try:
+        entries = client.zrange(keys.live_visitors(DESTINATION), 0, -1, withscores=True)
+    finally:
+        client.close()
+    (expiry,) = [score for member, score in entries if member.decode().startswith(prefix)]
+    return float(expiry)
+
+
+async def expiry_after(live: LiveServer, prefix: str, before: float) -> float:
+    """The live entry's expiry once it has moved past ``before`` (within two seconds)."""
+    for _ in range(40):
+        expiry = live_expiry(live, prefix)
+        if expiry > before:
+            return expiry
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the live entry still expires at {before}")
+
+
+async def test_each_kind_of_frame_says_the_visitor_is_still_here(
+    live: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every frame touches (in use, once per TOUCH_EVERY seconds): a message's touch comes after
+    # it is queued for storing, a ping's after its pong, a typing frame's after its signal.
+    monkeypatch.setattr(visitor_ws, "TOUCH_EVERY", 0)
+    async with websockets.connect(visitor_url(live)) as visitor:
+        await recv_until(visitor, "hello")
+        await send_message(visitor, "Le phare est-il ouvert ?")
+        adviser = office_login(live, "port-argent")
+        with login(live.url, adviser.email, adviser.password) as client:
+            account_id = client.get("/api/conversations").json()[0]["account_id"]
+        prefix = f"{account_id}:"
+        expiry = await expiry_after(live, prefix, 0)
+        frames = [
+            json.dumps({"type": "message", "client_id": "client-0002", "text": "Et le musée ?"}),
+            json.dumps({"type": "ping"}),
+            json.dumps({"type": "typing"}),
+        ]
+        for frame in frames:
+            await asyncio.sleep(1.1)  # the expiry is counted in seconds from now
+            await visitor.send(frame)
+            expiry = await expiry_after(live, prefix, expiry + 1)
+        assert (await recv_until(visitor, "ack"))["client_id"] == "client-0002"
+        assert await recv_until(visitor, "pong") == {"type": "pong"}
