@@ -28,6 +28,8 @@ from redis.connection import parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from app.redis_send import quick
+
 REDIS_CONNECTIONS = 400  # per worker process (per node on a cluster)
 SOCKET_TIMEOUT = 30.0  # longer than any blocking read the app makes (XREAD BLOCK 5 s)
 CONNECT_TIMEOUT = 5.0
@@ -182,6 +184,8 @@ def connect(url: str) -> Redis:
             retry_on_error=[RedisConnectionError, RedisTimeoutError],
             **common,
         )
+        # Commands written in the caller's step when the socket has room (app/redis_send.py).
+        pool.connection_class = quick(pool.connection_class)
         return Redis.from_pool(pool)
     target = parse(url)
     if target.mode == "cluster":
