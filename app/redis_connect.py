@@ -184,7 +184,8 @@ def connect(url: str) -> Redis:
             retry_on_error=[RedisConnectionError, RedisTimeoutError],
             **common,
         )
-        # Commands written in the caller's step when the socket has room (app/redis_send.py).
+        # Commands written in the caller's step when the socket has room (app/redis_send.py);
+        # so too through Sentinel, below. A cluster's nodes keep redis-py's write.
         pool.connection_class = quick(pool.connection_class)
         return Redis.from_pool(pool)
     target = parse(url)
@@ -217,6 +218,7 @@ def connect(url: str) -> Redis:
         **common,
     )
     master: SentinelMaster = sentinel.master_for(target.service, redis_class=SentinelMaster)
+    master.connection_pool.connection_class = quick(master.connection_pool.connection_class)
     master.watchers = sentinel
     return master
 

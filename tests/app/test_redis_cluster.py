@@ -32,6 +32,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from app import keys, redis_connect
 from app.embedded_redis import free_port
+from app.redis_send import QuickSend
 from app.settings import Settings
 from tests.app.test_cli import CONCIERGE
 from tests.app.test_ws import recv_until, send_message, visitor_url
@@ -421,6 +422,8 @@ async def test_the_app_follows_a_sentinel_failover(
             print(f"sentinel failover: chat again {got.get('après', 0) - began:.2f} s after")
             assert {"avant", "après"} <= set(got)
             assert client.get("/api/conversations").status_code == 200  # the session survived
+        pool = live.services().redis.connection_pool  # type: ignore[attr-defined]
+        assert issubclass(pool.connection_class, QuickSend)  # app/redis_send.py
     finally:
         stop_server(server, thread)
 
