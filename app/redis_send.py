@@ -3,9 +3,9 @@
 redis-py bounds a command's write by its ``socket_timeout`` with ``asyncio.wait_for``. On Python
 3.11 that call wraps the write in a new task, and the command leaves only when the event loop
 gets to that task, behind every callback ready before it. A busy worker sends about nine
-commands per chat message and its reply (the rate limit, the block list, the live event, the
-session…); each paid about 14 µs of CPU more than the write itself (59 against 45 µs per
-``GET``), and waited its turn on the loop.
+commands per chat message and its reply (the rate limit, the block list, the live events, the
+session…); through the app's pool each paid about 8 µs of CPU for that task (69 against 62 µs
+a ``GET``), and waited its turn on the loop.
 
 A write can only wait when the connection's transport is full: ``drain`` suspends once its
 buffer passes the high-water mark. When the command fits below it, :class:`QuickSend` writes it
