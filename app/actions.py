@@ -45,6 +45,7 @@ from app.models import (
 from app.outbox import enqueue, sent_status
 from app.preview import preview
 from app.routing import lead_of, rota_choice
+from app.security import SessionData
 from app.services import Services
 
 
@@ -115,14 +116,56 @@ async def reply(
     ``files`` (checked by app.files) go with it; with files, the text may be empty. A reply
     sent again with the ``client_id`` of one stored in the conversation (a second press, a
     request retried after its answer was lost) is that reply, not sent twice."""
+    replied, _user = await _reply_once(
+        services, user, conversation_id, text, client_id, split_thread, files
+    )
+    return replied
+
+
+async def reply_in_session(
+    services: Services,
+    signed: SessionData,
+    conversation_id: int,
+    text: object,
+    client_id: str = "",
+    split_thread: bool = False,
+) -> tuple[Message, User]:
+    """:func:`reply` by the user of the session ``signed`` (an inbox socket's), with that user.
+    The user is read, and the session checked to hold (``repository.session_holder``), in the
+    reply's own unit of work rather than in one of their own before it; a session that no
+    longer holds is refused 401 (``error.login_required``) and nothing is stored."""
+    return await _reply_once(services, signed, conversation_id, text, client_id, split_thread, ())
+
+
+async def _reply_once(
+    services: Services,
+    who: User | SessionData,
+    conversation_id: int,
+    text: object,
+    client_id: str,
+    split_thread: bool,
+    files: Sequence[StoredAttachment],
+) -> tuple[Message, User]:
     client_id = client_id[:64]
     try:
-        return await _reply(services, user, conversation_id, text, client_id, split_thread, files)
+        return await _reply(services, who, conversation_id, text, client_id, split_thread, files)
     except IntegrityError:  # the conversation's unique client id (ux_message_reply_client)
+        if isinstance(who, User):
+            user = who
+        else:
+            async with services.db.session(quick=True) as session:
+                holder = await repository.session_holder(session, who)
+            user = _signed_in(holder)
         stored = await stored_under(services, user, conversation_id, client_id, Direction.OUT)
         if stored is None:
             raise
-        return stored
+        return stored, user
+
+
+def _signed_in(user: User | None) -> User:
+    if user is None:
+        raise ActionError("error.login_required", 401)
+    return user
 
 
 async def stored_under(
@@ -150,16 +193,20 @@ async def stored_under(
 
 async def _reply(
     services: Services,
-    user: User,
+    who: User | SessionData,
     conversation_id: int,
     text: object,
     client_id: str,
     split_thread: bool,
     files: Sequence[StoredAttachment],
-) -> Message:
+) -> tuple[Message, User]:
     async with services.db.session(quick=True) as session:
         # No read below needs the reply flushed first: one flush, in recovery.hold.
         session.autoflush = False
+        if isinstance(who, User):
+            user = who
+        else:
+            user = _signed_in(await repository.session_holder(session, who))
         loaded = check_writable(await check_conversation(session, user, conversation_id))
         if files and not (isinstance(text, str) and text.strip()):
             body = ""
@@ -225,7 +272,7 @@ async def _reply(
         await activity.publish(services, conversation, account, lines)
         if queued:
             await enqueue(services, account.destination_id, message.id)
-    return message
+    return message, user
 
 
 async def set_status(

@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import Depends, Path, Request, WebSocket
 from starlette.requests import HTTPConnection
 
+from app import repository
 from app.actions import ActionError  # refusals in the reader's language (app.web.errors)
 from app.i18n import LANGUAGES, VISITOR_LANGUAGES, Translator, negotiate
 from app.models import Role, User
-from app.security import password_stamp, same_token
+from app.security import same_token
 from app.services import Services
 
 SESSION_COOKIE = "concierge_session"
@@ -49,19 +50,12 @@ ServicesDep = Annotated[Services, Depends(_services)]
 
 
 async def session_user(services: Services, session_id: str | None) -> User | None:
-    """The user of a session that still holds: it exists, its user is active, and it was opened
-    with the user's current password (``password_stamp``: one from before stamps existed, which
-    a password set from the CLI without Redis could not end, no longer holds)."""
-    data = await services.sessions.get(session_id)
-    if data is None:
+    """The user of a session that still holds (``repository.session_holder``)."""
+    signed = await services.sessions.get(session_id)
+    if signed is None:
         return None
     async with services.db.session(quick=True) as session:
-        user = await session.get(User, data.user_id)
-    if user is None or not user.active:
-        return None
-    if data.stamp != password_stamp(user.password_hash):
-        return None
-    return user
+        return await repository.session_holder(session, signed)
 
 
 async def optional_user(conn: HTTPConnection) -> User | None:

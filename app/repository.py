@@ -41,6 +41,7 @@ from app.models import (
     StoredAttachment,
     User,
 )
+from app.security import SessionData, password_stamp
 from app.services import Services
 
 T = TypeVar("T", Account, Office, Contact, User)
@@ -68,6 +69,17 @@ async def account_for_ingest(session: AsyncSession, key: str) -> Account | None:
         return None
     db.hold(session, found[1])
     return found[0]
+
+
+async def session_holder(session: AsyncSession, signed: SessionData) -> User | None:
+    """The user of the session ``signed`` if it still holds, read in ``session``'s unit of
+    work: the user exists, is active, and the session was opened with their current password
+    (``password_stamp``: one from before stamps existed, which a password set from the CLI
+    without Redis could not end, no longer holds)."""
+    user = await session.get(User, signed.user_id)
+    if user is None or not user.active or signed.stamp != password_stamp(user.password_hash):
+        return None
+    return user
 
 
 async def user_by_email(session: AsyncSession, email: str) -> User | None:

@@ -7,7 +7,8 @@ The same reply as the HTTP call — the same checks, the same storing (app.actio
 without a request's cost around it: the headers, the session cookie and CSRF token, the
 routing and the middleware of each request, on both ends. The user is read again from the
 session for each reply, as a request would, so a reply is never written with rights the adviser
-lost since the socket opened. The socket's origin was checked when it opened (a page of another
+lost since the socket opened: in the reply's own unit of work (``actions.reply_in_session``), not
+in one of its own before it. The socket's origin was checked when it opened (a page of another
 site cannot open it); that check stands in for the CSRF token.
 
 When the socket cannot answer (a service down, the socket gone), the inbox sends the reply
@@ -24,7 +25,6 @@ from pydantic import Field, ValidationError
 
 from app import actions, repository
 from app.actions import ActionError
-from app.deps import session_user
 from app.i18n import Translator
 from app.services import Services
 from app.web.api import ReplyIn
@@ -59,12 +59,12 @@ async def socket_reply(
     except ValidationError:
         return _refusal(client_id, "malformed", 422, t("ws.error.malformed"))
     try:
-        user = await session_user(services, session_id)
-        if user is None:  # the socket closes too (4401) once it hears of it
+        signed = await services.sessions.get(session_id)
+        if signed is None:  # the socket closes too (4401) once it hears of it
             return _refusal(client_id, "login", 401, t("error.login_required"))
-        message = await actions.reply(
+        message, user = await actions.reply_in_session(
             services,
-            user,
+            signed,
             asked.conversation_id,
             asked.text,
             asked.client_id,
@@ -72,7 +72,8 @@ async def socket_reply(
         )
     except ActionError as refused:
         text = t(refused.code, **refused.params)
-        return _refusal(client_id, refused.code, refused.status, text)
+        code = "login" if refused.status == 401 else refused.code
+        return _refusal(client_id, code, refused.status, text)
     except Exception:  # the inbox sends it again over HTTP, which says what is wrong
         log.exception("reply %s over the socket failed", client_id)
         return _refusal(client_id, "unavailable", 503, t("error.service_unavailable"))

@@ -1,6 +1,6 @@
 """Replies over the adviser's socket (app.web.ws_reply): stored and sent as over HTTP, with the
 same checks and refusals in the adviser's language; the same client id stored once, whichever
-way it came; a session ended refuses them. Real server, Redis and database."""
+way it came; a session ended, or its user disabled or their password changed, refuses them. Real server, Redis and database."""
 
 from __future__ import annotations
 
@@ -10,8 +10,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
 import websockets
+from sqlmodel import select
 
+from app.db import Database
+from app.models import User
+from app.security import hash_password
+from app.web import ws as ws_module
 from tests.app.test_ws import recv_until, send_message, visitor_url
 from tests.conftest import DemoLogin, LiveServer, login, office_login
 
@@ -145,3 +151,55 @@ async def test_a_reply_over_a_socket_whose_session_ended_is_refused(live: LiveSe
     with login(live.url, adviser.email, adviser.password) as client:
         thread = client.get(f"/api/conversations/{conversation_id}").json()["messages"]
         assert [m["direction"] for m in thread] == ["in"]
+
+
+async def set_user(live: LiveServer, email: str, **values: Any) -> dict[str, Any]:
+    """Changes the user's row in the database alone, as another worker or the CLI would,
+    leaving their sessions in Redis; returns what the changed columns held."""
+    db = Database(live.settings.sqlalchemy_url)
+    try:
+        async with db.session() as session:
+            user = (await session.exec(select(User).where(User.email == email))).one()
+            before = {key: getattr(user, key) for key in values}
+            for key, value in values.items():
+                setattr(user, key, value)
+            session.add(user)
+            await session.commit()
+        return before
+    finally:
+        await db.dispose()
+
+
+async def test_a_reply_by_a_user_no_longer_entitled_is_refused_though_the_session_is_kept(
+    live: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session still in Redis, the user read again for the reply says no: disabled, or a
+    password that changed since the session opened. Nothing is stored; put back, it is."""
+    monkeypatch.setattr(ws_module, "SESSION_CHECK", 3600.0)  # the socket's own look stays away
+    adviser = office_login(live, "port-argent")
+    conversation_id = await visitor_writes(live, adviser, "Bonsoir")
+    with login(live.url, adviser.email, adviser.password) as client:
+        async with adviser_socket(live, client, lang="en") as ws:
+            for n, change in enumerate(
+                ({"active": False}, {"password_hash": hash_password("another-password-1")})
+            ):
+                before = await set_user(live, adviser.email, **change)
+                refused = await ask(
+                    ws, conversation_id=conversation_id, text="Bonsoir !", client_id=f"e-{n}"
+                )
+                assert refused == {
+                    "type": "reply.refused",
+                    "client_id": f"e-{n}",
+                    "code": "login",
+                    "status": 401,
+                    "message": refused["message"],
+                }, change
+                assert refused["message"] and "{" not in refused["message"]
+                await set_user(live, adviser.email, **before)
+            stored = await ask(
+                ws, conversation_id=conversation_id, text="Bonsoir !", client_id="e-2"
+            )
+            assert stored["type"] == "reply.stored"
+            assert stored["message"]["author_name"] == "Camille Martin"
+        thread = client.get(f"/api/conversations/{conversation_id}").json()["messages"]
+        assert [m["text"] for m in thread if m["direction"] == "out"] == ["Bonsoir !"]
