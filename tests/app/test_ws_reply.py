@@ -1,6 +1,7 @@
 """Replies over the adviser's socket (app.web.ws_reply): stored and sent as over HTTP, with the
 same checks and refusals in the adviser's language; the same client id stored once, whichever
-way it came; a session ended, or its user disabled or their password changed, refuses them. Real server, Redis and database."""
+way it came; a session ended, or its user disabled or their password changed, refuses them.
+Real server, Redis and database."""
 
 from __future__ import annotations
 
