@@ -116,10 +116,16 @@ async def reply(
     ``files`` (checked by app.files) go with it; with files, the text may be empty. A reply
     sent again with the ``client_id`` of one stored in the conversation (a second press, a
     request retried after its answer was lost) is that reply, not sent twice."""
-    replied, _user = await _reply_once(
-        services, user, conversation_id, text, client_id, split_thread, files
-    )
-    return replied
+    client_id = client_id[:64]
+    try:
+        return (
+            await _reply(services, user, conversation_id, text, client_id, split_thread, files)
+        )[0]
+    except IntegrityError:  # the conversation's unique client id (ux_message_reply_client)
+        stored = await stored_under(services, user, conversation_id, client_id, Direction.OUT)
+        if stored is None:
+            raise
+        return stored
 
 
 async def reply_in_session(
@@ -134,28 +140,12 @@ async def reply_in_session(
     The user is read, and the session checked to hold (``repository.session_holder``), in the
     reply's own unit of work rather than in one of their own before it; a session that no
     longer holds is refused 401 (``error.login_required``) and nothing is stored."""
-    return await _reply_once(services, signed, conversation_id, text, client_id, split_thread, ())
-
-
-async def _reply_once(
-    services: Services,
-    who: User | SessionData,
-    conversation_id: int,
-    text: object,
-    client_id: str,
-    split_thread: bool,
-    files: Sequence[StoredAttachment],
-) -> tuple[Message, User]:
     client_id = client_id[:64]
     try:
-        return await _reply(services, who, conversation_id, text, client_id, split_thread, files)
-    except IntegrityError:  # the conversation's unique client id (ux_message_reply_client)
-        if isinstance(who, User):
-            user = who
-        else:
-            async with services.db.session(quick=True) as session:
-                holder = await repository.session_holder(session, who)
-            user = _signed_in(holder)
+        return await _reply(services, signed, conversation_id, text, client_id, split_thread, ())
+    except IntegrityError:  # as in reply: the one stored under this client id, by this user
+        async with services.db.session(quick=True) as session:
+            user = _signed_in(await repository.session_holder(session, signed))
         stored = await stored_under(services, user, conversation_id, client_id, Direction.OUT)
         if stored is None:
             raise
