@@ -31,6 +31,7 @@ from app import (
     relay_rows,  # noqa: F401  (registers the transactional outbox's table)
     search,
     sqlite_checkpoint,
+    sqlite_reads,
     sqlite_writes,
 )
 
@@ -259,6 +260,11 @@ async def plain_rows(
     if session.autoflush and (session.new or session.deleted or session.dirty):
         await session.flush()
     connection = await connection_of(session)
+    sync = connection.sync_connection
+    if sync is not None and sync.dialect.name == "sqlite":  # on the driver when it runs here
+        found = sqlite_reads.rows(sync, statement, params)
+        if found is not None:
+            return found
     return (await connection.execute(statement, dict(params))).all()
 
 

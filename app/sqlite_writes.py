@@ -381,3 +381,16 @@ def _opens_write(statement: str) -> bool:
 def _raw(connection: Any) -> Any:
     """The driver's connection behind the pool's proxy (a new proxy each checkout)."""
     return getattr(connection, "dbapi_connection", connection)
+
+
+def driver_here(dbapi_connection: Any) -> sqlite3.Connection | None:
+    """The ``sqlite3`` connection under SQLAlchemy's ``dbapi_connection`` when a read may run
+    on it here and now (:mod:`app.sqlite_reads`): a connection of this module's whose calls
+    run on this thread (:meth:`_InlineConnection.runs_here`), not opening a write, with no
+    other call under way; None otherwise."""
+    driver = getattr(dbapi_connection, "_connection", None)
+    if not isinstance(driver, _InlineConnection) or driver.first_write or not driver.runs_here():
+        return None
+    if dbapi_connection._execute_mutex.locked():
+        return None
+    return driver._connection
