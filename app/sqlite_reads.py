@@ -115,6 +115,8 @@ def _compiled(statement: object, dialect: Dialect) -> _Plan | None:
     compiled: Any = statement.compile(dialect=dialect)
     binds = compiled.binds
     names = tuple(compiled.positiontup or ())
+    if any(name not in binds for name in names):  # an escaped name: left to SQLAlchemy
+        return None
     if any(binds[name].expanding or binds[name].literal_execute for name in names):
         return None
     if compiled.literal_execute_params or compiled.post_compile_params:
