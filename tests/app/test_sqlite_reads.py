@@ -10,17 +10,31 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import column, event, exc, select, table
+from sqlalchemy import bindparam, column, event, exc, select, table
 
-from app import db, metrics, moderation, outbox, repository, rule_ingest, sqlite_reads
-from app.inbound_identity import _ANY_STORED
+from app import (
+    db,
+    inbound_identity,
+    metrics,
+    moderation,
+    outbox,
+    repository,
+    rule_ingest,
+    sqlite_reads,
+)
 from app.inbox import Inbox
-from app.models import Block, Conversation, ConversationLabel, Label, Rule
+from app.models import Block, Conversation, ConversationLabel, Label, Message, Rule
 from app.services import Services
 from connectors.base import Author, Channel, InboundMessage
 
 AT = datetime(2026, 7, 21, 8, 0, tzinfo=UTC)
 NOW = AT + timedelta(hours=1)  # when the reads ask (a whole second: its text form matters)
+# A statement with a list parameter (expanding): SQLAlchemy builds its text at each run.
+_MESSAGES = Message.__table__.c  # type: ignore[attr-defined]
+_ANY_OF = select(_MESSAGES.id).where(
+    _MESSAGES.account_id == bindparam("account_id"),
+    _MESSAGES.external_id.in_(bindparam("ids", expanding=True)),
+)
 
 
 async def a_conversation(services: Services) -> Conversation:
@@ -81,6 +95,16 @@ def hot_reads(conversation: Conversation) -> list[tuple[Any, dict[str, Any]]]:
         (moderation._SENDER, {**sender, "value": "v-lapsed"}),
         (rule_ingest._ACTIVE, {"d": conversation.destination_id}),
         (outbox._FILES, {"m": 1}),
+        (  # the message's ids, each its own parameter: one of them stored
+            inbound_identity._ANY_STORED,
+            {
+                "account_id": conversation.account_id,
+                "id0": "r0",
+                "id1": "r1",
+                "id2": "r0",
+                "id3": "r0",
+            },
+        ),
     ]
 
 
@@ -102,7 +126,7 @@ async def test_each_hot_read_gives_the_rows_sqlalchemy_gives(services: Services)
                 if isinstance(value, datetime):
                     assert value.tzinfo is not None  # aware, as the column type gives it
         found_rows += len(here)
-    assert found_rows == 7  # one row each, but the lapsed block's and the files (none)
+    assert found_rows == 8  # one row each, but the lapsed block's and the files (none)
 
 
 async def test_a_quick_unit_reads_on_the_driver_each_statement_seen_and_its_text_cleaned(
@@ -145,8 +169,8 @@ async def test_a_quick_unit_reads_on_the_driver_each_statement_seen_and_its_text
         assert connection is not None
         params = {"account_id": conversation.account_id, "ids": ["r1"]}
         for _ in range(2):
-            assert sqlite_reads.rows(connection, _ANY_STORED, params) is None
-            assert len(await db.plain_rows(session, _ANY_STORED, params)) == 1
+            assert sqlite_reads.rows(connection, _ANY_OF, params) is None
+            assert len(await db.plain_rows(session, _ANY_OF, params)) == 1
         # Nor a statement built for each call, never run twice: compiling it here would cost
         # more than SQLAlchemy's cache, which finds it by its cache key.
         for _ in range(2):
