@@ -19,6 +19,7 @@ from app import (
     db,
     message_insert,
     offline_mail,
+    orm_reads,
     recovery,
     repository,
     resolution,
@@ -77,11 +78,13 @@ _WITH_ACCOUNT = (
 
 
 async def check_conversation(session: AsyncSession, user: User, conversation_id: int) -> Loaded:
-    """The conversation if ``user`` may see it; 404 otherwise (never reveal it exists)."""
-    found = (await session.exec(_WITH_ACCOUNT, params={"id": conversation_id})).first()
-    if found is None or not repository.can_see(user, found[0]):
+    """The conversation if ``user`` may see it; 404 otherwise (never reveal it exists). Its
+    account and destination are read in the same statement (the destination held for the
+    unit's later look-ups), made past the ORM's loading (app.orm_reads)."""
+    found = await orm_reads.objects(session, _WITH_ACCOUNT, {"id": conversation_id})
+    if not found or not repository.can_see(user, found[0][0]):
         raise ActionError("error.conversation_not_found", 404)
-    conversation, account, destination = found
+    conversation, account, destination = found[0]
     db.hold(session, destination)
     return Loaded(conversation, account)
 

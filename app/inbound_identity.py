@@ -22,7 +22,7 @@ from sqlalchemy import select as select_core
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import db
+from app import db, orm_reads
 from app.models import ERASED, ERASED_DETAILS, Account, Contact, Message, erased_id
 from app.repository import json_object
 from app.services import Services
@@ -94,7 +94,8 @@ async def find_contact(
     author = inbound.author
     key = contact_key(account, inbound)
     params = {"destination_id": account.destination_id, "channel": inbound.channel, "key": key}
-    contact = (await session.exec(_CONTACT, params=params)).first()
+    found = await orm_reads.objects(session, _CONTACT, params)
+    contact: Contact | None = found[0] if found else None
     profile = profile_json(inbound)
     if contact is None:
         contact = Contact(

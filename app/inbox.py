@@ -25,6 +25,7 @@ from app import (
     auto_reply,
     db,
     message_insert,
+    orm_reads,
     outage,
     recovery,
     repository,
@@ -319,9 +320,9 @@ async def _conversation(
                 if found is not None:
                     return found, None
     params = {"account_id": account.id, "thread_key": inbound.thread_key}
-    existing = (await session.exec(_BY_THREAD, params=params)).first()
-    if existing is not None:
-        return existing, None
+    threaded: list[Conversation] = await orm_reads.objects(session, _BY_THREAD, params)
+    if threaded:
+        return threaded[0], None
     decision = await _decide(session, account, services, at)
     conversation = Conversation(
         destination_id=account.destination_id,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import db, visitor_presence
+from app import db, orm_reads, visitor_presence
 from app.dashboard import DEFAULT_TARGETS
 from app.events import (
     AttachmentOut,
@@ -63,12 +63,14 @@ async def account_by_key(session: AsyncSession, key: str) -> Account | None:
 
 async def account_for_ingest(session: AsyncSession, key: str) -> Account | None:
     """The account of ``key``, its destination read in the same statement and held (the
-    router and the response turn ask for it in the same unit)."""
-    found = (await session.exec(_ACCOUNT_AND_DESTINATION, params={"key": key})).first()
-    if found is None:
+    router and the response turn ask for it in the same unit), both made past the ORM's
+    loading (app.orm_reads)."""
+    found = await orm_reads.objects(session, _ACCOUNT_AND_DESTINATION, {"key": key})
+    if not found:
         return None
-    db.hold(session, found[1])
-    return found[0]
+    account, destination = found[0]
+    db.hold(session, destination)
+    return cast(Account, account)
 
 
 async def session_holder(session: AsyncSession, signed: SessionData) -> User | None:
@@ -76,7 +78,7 @@ async def session_holder(session: AsyncSession, signed: SessionData) -> User | N
     work: the user exists, is active, and the session was opened with their current password
     (``password_stamp``: one from before stamps existed, which a password set from the CLI
     without Redis could not end, no longer holds)."""
-    user = await session.get(User, signed.user_id)
+    user = await orm_reads.get(session, User, signed.user_id)
     if user is None or not user.active or signed.stamp != password_stamp(user.password_hash):
         return None
     return user
