@@ -122,7 +122,10 @@ def _compiled(statement: object, dialect: Dialect) -> _Plan | None:
     if compiled.literal_execute_params or compiled.post_compile_params:
         return None
     columns = list(statement.selected_columns)
-    keys = [str(column.key) for column in columns if _plain_name(column.key)]
+    # The keys SQLAlchemy's rows have: a joined select's repeated names made unique ("id_1").
+    # (A column collection iterates over its columns, not its keys.)
+    named = statement.selected_columns.keys()
+    keys = [str(key) for key in named if _plain_name(key)]
     if len(keys) != len(columns) or len(set(keys)) != len(keys):
         return None
     shape = collections.namedtuple("Row", keys)  # type: ignore[misc]

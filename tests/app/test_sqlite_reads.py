@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import bindparam, column, event, exc, select, table
 
 from app import (
+    actions,
     db,
     inbound_identity,
     metrics,
@@ -95,6 +96,10 @@ def hot_reads(conversation: Conversation) -> list[tuple[Any, dict[str, Any]]]:
         (moderation._SENDER, {**sender, "value": "v-lapsed"}),
         (rule_ingest._ACTIVE, {"d": conversation.destination_id}),
         (outbox._FILES, {"m": 1}),
+        # Joined selects of whole models, their repeated names made unique as SQLAlchemy's
+        # rows make them ("id_1"): the account with its destination, the conversation with both.
+        (repository._ACCOUNT_AND_DESTINATION, {"key": "chat-port-argent"}),
+        (actions._WITH_ACCOUNT, {"id": conversation.id}),
         (  # the message's ids, each its own parameter: one of them stored
             inbound_identity._ANY_STORED,
             {
@@ -126,7 +131,7 @@ async def test_each_hot_read_gives_the_rows_sqlalchemy_gives(services: Services)
                 if isinstance(value, datetime):
                     assert value.tzinfo is not None  # aware, as the column type gives it
         found_rows += len(here)
-    assert found_rows == 8  # one row each, but the lapsed block's and the files (none)
+    assert found_rows == 10  # one row each, but the lapsed block's and the files (none)
 
 
 async def test_a_quick_unit_reads_on_the_driver_each_statement_seen_and_its_text_cleaned(
