@@ -23,6 +23,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Executable, Select, bindparam, inspect
 from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
+from sqlalchemy.orm.exc import UnmappedColumnError
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -111,7 +112,7 @@ def _shapes(statement: Executable) -> tuple[_Shape, ...]:
         own = columns[start : start + len(wanted)]
         try:
             attributes = tuple(mapper.get_property_by_column(column).key for column in own)
-        except Exception:  # a column of another model (some of this one's missing)
+        except UnmappedColumnError:  # a column of another model (some of this one's missing)
             raise ValueError(_REFUSED) from None
         if set(attributes) != wanted:
             raise ValueError(_REFUSED)
