@@ -196,7 +196,8 @@ class Inbox:
             )
             await message_insert.add(session, message)
             # Written on the connection: nothing reads it back in this unit of work.
-            await (await db.connection_of(session)).execute(
+            await db.plain_write(
+                session,
                 _ADD_REF,
                 {
                     "account_id": account.id,

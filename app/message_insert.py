@@ -3,9 +3,10 @@ and one per reply.
 
 The ORM's flush of a new ``Message`` cost about twice its ``INSERT`` (its unit-of-work sort,
 its events, the identity map); this writes the same row in one statement on the unit of work's
-connection, indexes its text for search as the ORM's hook would (``app.search``), and gives the
-object its id. The object stays out of the session: nothing of the unit of work reads it back,
-and the caller keeps it for the live event.
+connection (on SQLite's quick path, once its transaction holds the write lock, the driver
+itself: ``db.plain_write``), indexes its text for search as the ORM's hook would
+(``app.search``), and gives the object its id. The object stays out of the session: nothing
+of the unit of work reads it back, and the caller keeps it for the live event.
 """
 
 from __future__ import annotations
@@ -28,13 +29,19 @@ async def add(session: AsyncSession, message: Message) -> int:
     """Inserts ``message`` (no id yet) in the session's transaction and returns its new id,
     also set on the object. A duplicate raises ``IntegrityError`` here, as the flush would."""
     assert message.id is None, "a stored message is not inserted again"
-    connection = await db.connection_of(session)
-    result = await connection.execute(_INSERT, {key: getattr(message, key) for key in _COLUMNS})
-    inserted = result.inserted_primary_key
-    assert inserted is not None
-    message_id = int(inserted[0])
-    message.id = message_id
+    written = await db.plain_write(
+        session, _INSERT, {key: getattr(message, key) for key in _COLUMNS}
+    )
+    assert written.lastrowid is not None
+    message_id = message.id = written.lastrowid
     if message.text:
-        row = (message_id, message.conversation_id, message.text)
-        await connection.run_sync(lambda sync: search.index_messages(sync, [row]))
+        connection = await db.connection_of(session)
+        index = search.message_write(
+            connection.sync_engine, message_id, message.conversation_id, message.text
+        )
+        if index is not None:  # the one document, written as the row was
+            await db.plain_write(session, *index)
+        else:
+            row = (message_id, message.conversation_id, message.text)
+            await connection.run_sync(lambda sync: search.index_messages(sync, [row]))
     return message_id

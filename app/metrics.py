@@ -98,8 +98,8 @@ async def open_turn(
     assert conversation.id is not None  # flushed: the turn points at it
     earlier = await db.plain_rows(session, _ANY_TURN, {"c": conversation.id})  # past the ORM
     day = local_day(at, destination.timezone)
-    connection = await db.connection_of(session)
-    await connection.execute(
+    await db.plain_write(
+        session,
         _ADD_TURN,
         {
             "conversation_id": conversation.id,
@@ -129,8 +129,8 @@ async def close_turn(
     if not found:
         return False
     turn_id, started_at, day = found[0]
-    connection = await db.connection_of(session)
-    await connection.execute(
+    await db.plain_write(
+        session,
         _CLOSE_TURN,
         {
             "turn": turn_id,

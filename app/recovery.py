@@ -64,8 +64,8 @@ async def hold(
     assert message.id is not None
     # Written on the transaction's connection, not added to the session: a chat message's
     # unit of work then ends with no second flush (a row nothing reads back).
-    connection = await db.connection_of(session)
-    await connection.execute(
+    await db.plain_write(
+        session,
         _HOLD,
         {
             "message_id": message.id,

@@ -71,7 +71,7 @@ _BUMP = text(
 
 async def day_changed(session: AsyncSession, destination_id: int, day: str) -> None:
     """Marks a local day's rollups stale; call in the transaction that writes its turns."""
-    await (await db.connection_of(session)).execute(_BUMP, {"d": destination_id, "day": day})
+    await db.plain_write(session, _BUMP, {"d": destination_id, "day": day})
 
 
 # --- pieces: the unit both paths produce --------------------------------------------------------

@@ -25,7 +25,7 @@ import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, Select, event, inspect, text
+from sqlalchemy import Connection, Engine, Executable, Select, event, inspect, text
 from sqlalchemy.orm import Mapper, PassiveFlag
 from sqlalchemy.orm.attributes import get_history
 
@@ -81,6 +81,11 @@ class Backend(Protocol):
     def drop(self, connection: Connection) -> None: ...
     def put(self, connection: Connection, docs: Sequence[tuple[int, int, str]]) -> None: ...
     def remove(self, connection: Connection, ids: Sequence[int]) -> None: ...
+    def put_one(self, doc: tuple[int, int, str]) -> tuple[Executable, dict[str, Any]]:
+        """The statement writing one document, and its parameters (:meth:`put` of one, run
+        by its caller on a connection of its own choosing)."""
+        ...
+
     def hits(self, words: Sequence[str]) -> Select[Any]:
         """The documents holding every word (the last one as a prefix): ``(doc, ref)``."""
         ...
@@ -195,6 +200,19 @@ def index_messages(connection: Connection, rows: Sequence[tuple[int, int, str]])
     """Indexes ``(message id, conversation id, text)`` rows just inserted without the ORM
     (``app.message_insert``), as its hook indexes those it inserts."""
     _add(connection, message_docs(rows))
+
+
+def message_write(
+    engine: Engine, message_id: int, conversation_id: int, body: str
+) -> tuple[Executable, dict[str, Any]] | None:
+    """The statement indexing a message just inserted without the ORM, and its parameters,
+    for its caller to run in the message's transaction (``app.message_insert``); None when
+    the text makes no document, or when the engine's index is not known to be there yet —
+    :func:`index_messages` then looks."""
+    docs = message_docs([(message_id, conversation_id, body)])
+    if not docs or engine not in _ready:
+        return None
+    return backend(engine.dialect.name).put_one(docs[0])
 
 
 def _changed(target: Any, *names: str) -> bool:

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Executable,
     Select,
     TableClause,
     column,
@@ -29,6 +30,7 @@ def _table(name: str) -> TableClause:
 
 
 _docs, _meta = _table(TABLE), _table(META_TABLE)
+_PUT_ONE = {True: _docs.insert(), False: _meta.insert()}  # a message's document, or another's
 
 
 def tsquery(words: Sequence[str]) -> str:
@@ -62,6 +64,10 @@ class PostgresBackend:
             part = [{"id": d, "ref": r, "body": b} for d, r, b in docs if (d % 8 == 0) == kind0]
             if part:
                 connection.execute(into.insert(), part)
+
+    def put_one(self, doc: tuple[int, int, str]) -> tuple[Executable, dict[str, Any]]:
+        doc_id, ref, body = doc
+        return _PUT_ONE[doc_id % 8 == 0], {"id": doc_id, "ref": ref, "body": body}
 
     def remove(self, connection: Connection, ids: Sequence[int]) -> None:
         for into, kind0 in ((_docs, True), (_meta, False)):

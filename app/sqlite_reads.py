@@ -20,6 +20,14 @@ tests). Any other case goes through SQLAlchemy as before: another engine, a stat
 once so far or built for each call, one with an expanding or literal parameter or unnamed
 columns, a connection on the driver's thread. A driver error is raised as SQLAlchemy's
 execution raises it (``sqlalchemy.exc.DBAPIError`` and its kinds).
+
+The hot path's point writes go the same way (:func:`write`: an ``INSERT``, ``UPDATE`` or
+``DELETE`` of one table, or a ``text()`` statement), once their transaction holds SQLite's
+write lock — the first write of a transaction goes through SQLAlchemy, which queues it behind
+the worker's other writers and tries the lock (:mod:`app.sqlite_writes`). An insert or update
+is compiled for its parameters' keys, as SQLAlchemy's execution compiles it; one whose
+compiled form would have SQLAlchemy evaluate a column default, or return rows, goes through
+SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -29,11 +37,11 @@ import keyword
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Delete, Insert, Select, TextClause, Update
 
 from app import sqlite_writes
 
@@ -41,7 +49,8 @@ from app import sqlite_writes
 @dataclass(frozen=True, slots=True)
 class _Plan:
     """A statement compiled once: its SQL, its compiled form (for its parameters' defaults),
-    its positional parameters with their processors, and its rows' shape."""
+    its positional parameters with their processors, and its rows' shape (a read's); a
+    write's is compiled for the parameter keys it was first run with (``keys``)."""
 
     sql: str
     compiled: Any
@@ -49,6 +58,15 @@ class _Plan:
     binds: tuple[Callable[[Any], Any] | None, ...]
     columns: tuple[Callable[[Any], Any] | None, ...]
     row: Callable[[Sequence[Any]], tuple[Any, ...]]
+    keys: frozenset[str] | None = None
+    inserts: bool = False  # an insert: the new row's id is the cursor's
+
+
+class Written(NamedTuple):
+    """What a write did: the rows it changed, and for an insert the new row's id."""
+
+    rowcount: int
+    lastrowid: int | None
 
 
 # By the statement's id, the statement kept with it (an id is unique only while it lives):
@@ -68,9 +86,35 @@ def rows(
     driver = sqlite_writes.driver_here(connection.connection.dbapi_connection)
     if driver is None:
         return None
-    plan = _plan(statement, connection.dialect)
-    if plan is None:
+    plan = _plan(statement, connection.dialect, params)
+    if plan is None or plan.keys is not None:
         return None
+    found, _ = _run(connection, driver, plan, params)
+    processors = plan.columns
+    return [
+        plan.row([v if p is None else p(v) for v, p in zip(row, processors, strict=True)])
+        for row in found
+    ]
+
+
+def write(connection: Connection, statement: object, params: Mapping[str, Any]) -> Written | None:
+    """Runs the write ``statement`` on ``connection``'s driver here and now, or returns None
+    when it cannot be (the caller then runs it through SQLAlchemy)."""
+    driver = sqlite_writes.writer_here(connection.connection.dbapi_connection)
+    if driver is None:
+        return None
+    plan = _plan(statement, connection.dialect, params)
+    if plan is None or plan.keys is None or params.keys() != plan.keys:
+        return None
+    _, written = _run(connection, driver, plan, params)
+    return written if plan.inserts else written._replace(lastrowid=None)
+
+
+def _run(
+    connection: Connection, driver: sqlite3.Connection, plan: _Plan, params: Mapping[str, Any]
+) -> tuple[list[Any], Written]:
+    """The statement's rows, and what it wrote, run on ``driver`` between the engine's cursor
+    events."""
     values = plan.compiled.construct_params(params)
     arguments: Any = tuple(
         value if process is None else process(value)
@@ -83,36 +127,69 @@ def rows(
         for before in dispatch.before_cursor_execute:
             sql, arguments = before(connection, cursor, sql, arguments, None, False)
         try:
-            found = cursor.execute(sql, arguments).fetchall()
+            cursor.execute(sql, arguments)
+            found = cursor.fetchall() if cursor.description else []
         except sqlite3.Error as error:
             raise exc.DBAPIError.instance(sql, arguments, error, sqlite3.Error) from error
         for after in dispatch.after_cursor_execute:
             after(connection, cursor, sql, arguments, None, False)
+        return found, Written(cursor.rowcount, cursor.lastrowid)
     finally:
         cursor.close()
-    processors = plan.columns
-    return [
-        plan.row([v if p is None else p(v) for v, p in zip(row, processors, strict=True)])
-        for row in found
-    ]
 
 
-def _plan(statement: object, dialect: Dialect) -> _Plan | None:
+def _plan(statement: object, dialect: Dialect, params: Mapping[str, Any]) -> _Plan | None:
     kept = _PLANS.get(id(statement))
     if kept is not None and kept[0] is statement and kept[1] is not _ONCE:
         return cast(_Plan | None, kept[1])
     seen_once = kept is not None and kept[0] is statement
-    plan = _compiled(statement, dialect) if seen_once else None
+    plan = _compiled(statement, dialect, params) if seen_once else None
     if len(_PLANS) >= _PLANS_KEPT:  # statements built per call, run once each: not kept
         _PLANS.clear()
     _PLANS[id(statement)] = (statement, plan if seen_once else _ONCE)
     return plan
 
 
-def _compiled(statement: object, dialect: Dialect) -> _Plan | None:
-    if not isinstance(statement, Select) or dialect.name != "sqlite" or not dialect.positional:
+def _compiled(statement: object, dialect: Dialect, params: Mapping[str, Any]) -> _Plan | None:
+    if dialect.name != "sqlite" or not dialect.positional:
         return None
-    compiled: Any = statement.compile(dialect=dialect)
+    if isinstance(statement, Select):
+        return _read(statement, dialect)
+    if isinstance(statement, (Insert, Update, Delete, TextClause)):
+        return _written(statement, dialect, params)
+    return None
+
+
+def _written(
+    statement: Insert | Update | Delete | TextClause, dialect: Dialect, params: Mapping[str, Any]
+) -> _Plan | None:
+    # SQLAlchemy's execution compiles an insert or an update for its parameters' keys (the
+    # columns it sets); a column default it would evaluate, or rows returned, are left to it.
+    keys = sorted(params)
+    compiled: Any = statement.compile(dialect=dialect, column_keys=keys)
+    if compiled.insert_prefetch or compiled.update_prefetch or compiled.effective_returning:
+        return None
+    return _bound(
+        compiled,
+        dialect,
+        columns=(),
+        row=tuple,
+        keys=frozenset(keys),
+        inserts=keyed_insert(statement),
+    )
+
+
+def keyed_insert(statement: object) -> bool:
+    """Whether ``statement`` is an ``insert()`` of a table with one integer key, whose new
+    row's id a write gives back."""
+    table = getattr(statement, "table", None) if isinstance(statement, Insert) else None
+    return getattr(table, "autoincrement_column", None) is not None
+
+
+def _bound(compiled: Any, dialect: Dialect, **shape: Any) -> _Plan | None:
+    """The plan of ``compiled``, with its positional parameters' names and processors, or
+    None if SQLAlchemy must build its text at each run (an expanding or literal parameter)
+    or renamed one."""
     binds = compiled.binds
     names = tuple(compiled.positiontup or ())
     if any(name not in binds for name in names):  # an escaped name: left to SQLAlchemy
@@ -121,6 +198,18 @@ def _compiled(statement: object, dialect: Dialect) -> _Plan | None:
         return None
     if compiled.literal_execute_params or compiled.post_compile_params:
         return None
+    return _Plan(
+        sql=compiled.string,
+        compiled=compiled,
+        names=names,
+        binds=tuple(
+            binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+        ),
+        **shape,
+    )
+
+
+def _read(statement: Select[Any], dialect: Dialect) -> _Plan | None:
     columns = list(statement.selected_columns)
     # The keys SQLAlchemy's rows have: a joined select's repeated names made unique ("id_1").
     # (A column collection iterates over its columns, not its keys.)
@@ -129,13 +218,9 @@ def _compiled(statement: object, dialect: Dialect) -> _Plan | None:
     if len(keys) != len(columns) or len(set(keys)) != len(keys):
         return None
     shape = collections.namedtuple("Row", keys)  # type: ignore[misc]
-    return _Plan(
-        sql=compiled.string,
-        compiled=compiled,
-        names=names,
-        binds=tuple(
-            binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
-        ),
+    return _bound(
+        statement.compile(dialect=dialect),
+        dialect,
         columns=tuple(
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
         ),

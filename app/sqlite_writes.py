@@ -394,3 +394,14 @@ def driver_here(dbapi_connection: Any) -> sqlite3.Connection | None:
     if dbapi_connection._execute_mutex.locked():
         return None
     return driver._connection
+
+
+def writer_here(dbapi_connection: Any) -> sqlite3.Connection | None:
+    """The ``sqlite3`` connection under ``dbapi_connection`` when a write may run on it here
+    and now (:mod:`app.sqlite_reads`): as :func:`driver_here`, and its transaction already
+    holds the write lock (a write that would open one goes through SQLAlchemy, which queues
+    it and tries SQLite's lock); None otherwise."""
+    driver = getattr(dbapi_connection, "_connection", None)
+    if not isinstance(driver, _InlineConnection) or not driver.inline:
+        return None
+    return driver_here(dbapi_connection)
