@@ -276,11 +276,18 @@ async def plain_write(
     """Runs the write ``statement`` (an insert, update or delete of rows nothing of the unit of
     work reads back as objects) on the session's connection, past the ORM; returns the rows it
     changed, and the new row's id for an ``insert()`` of a table with one. On SQLite's quick
-    path, once the transaction holds the write lock, the driver itself runs it
-    (:func:`app.sqlite_reads.write`): about a third of SQLAlchemy's execution."""
+    path the driver itself runs it (:func:`app.sqlite_reads.write`), about a third of
+    SQLAlchemy's execution, once the transaction holds the write lock
+    (:func:`app.sqlite_writes.lock_here` takes it for the first write)."""
     connection = await connection_of(session)
     sync = connection.sync_connection
-    if sync is not None and sync.dialect.name == "sqlite":
+    # The transaction's first write takes the lock as SQLAlchemy's would (when it can here,
+    # on the loop's thread), then runs on the driver too.
+    if (
+        sync is not None
+        and sync.dialect.name == "sqlite"
+        and await sqlite_writes.lock_here(sync.connection.dbapi_connection)
+    ):
         written = sqlite_reads.write(sync, statement, params)
         if written is not None:
             return written

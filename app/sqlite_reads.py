@@ -23,8 +23,9 @@ execution raises it (``sqlalchemy.exc.DBAPIError`` and its kinds).
 
 The hot path's point writes go the same way (:func:`write`: an ``INSERT``, ``UPDATE`` or
 ``DELETE`` of one table, or a ``text()`` statement), once their transaction holds SQLite's
-write lock — the first write of a transaction goes through SQLAlchemy, which queues it behind
-the worker's other writers and tries the lock (:mod:`app.sqlite_writes`). An insert or update
+write lock: ``db.plain_write`` takes it for a transaction's first write as SQLAlchemy's
+execution would, behind the worker's other writers (:func:`app.sqlite_writes.lock_here`;
+a lock held by another process sends the write through SQLAlchemy). An insert or update
 is compiled for its parameters' keys, as SQLAlchemy's execution compiles it; one whose
 compiled form would have SQLAlchemy evaluate a column default, or return rows, goes through
 SQLAlchemy.

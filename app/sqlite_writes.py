@@ -85,6 +85,7 @@ class _InlineConnection(aiosqlite.Connection):
     to_thread = False  # the statement under way may be long: the driver's thread
     first_write = False  # the statement under way opens a write transaction
     busy_ms: int | None = None  # the connection's own busy timeout, given back after a try
+    queue: WriteQueue | None = None  # the writers' queue of its engine, in this process
 
     def runs_here(self) -> bool:
         """Whether the call under way runs (or, opening a write, is tried) on this thread."""
@@ -334,6 +335,7 @@ def queue_writes(engine: AsyncEngine) -> WriteQueue:
         driver = getattr(dbapi_connection, "_connection", None)
         if inline and type(driver) is aiosqlite.Connection:
             driver.__class__ = _InlineConnection  # same objects, a few methods more
+            cast(_InlineConnection, driver).queue = queue
             if type(dbapi_connection) is AsyncAdapt_aiosqlite_connection:
                 dbapi_connection.__class__ = _InlineAdaptedConnection
 
@@ -394,6 +396,39 @@ def driver_here(dbapi_connection: Any) -> sqlite3.Connection | None:
     if dbapi_connection._execute_mutex.locked():
         return None
     return driver._connection
+
+
+async def lock_here(dbapi_connection: Any) -> bool:
+    """Makes the transaction of ``dbapi_connection`` hold the write lock for a write about to
+    run on its driver here (:func:`app.sqlite_reads.write`), as a write through SQLAlchemy
+    takes it: the worker's writers' turn, awaited, then SQLite's lock, tried without waiting
+    (``BEGIN IMMEDIATE``). True when the transaction holds both. False when the connection
+    does not run on this thread, or another process holds SQLite's lock: the write then goes
+    through SQLAlchemy, which tries it again and waits on the driver's thread."""
+    driver = getattr(dbapi_connection, "_connection", None)
+    if not isinstance(driver, _InlineConnection) or driver.queue is None:
+        return False
+    if driver.inline:
+        return True
+    sqlite = driver._connection
+    if (
+        sqlite is None
+        or sqlite.in_transaction
+        or driver.first_write
+        or not driver.runs_here()
+        or dbapi_connection._execute_mutex.locked()
+    ):
+        return False
+    gate = driver.queue._gate()
+    if gate is None:
+        return False
+    if gate.holder is not dbapi_connection:
+        await driver.queue._take(gate)
+        gate.holder = dbapi_connection
+    tried, _ = driver._try_first_write(sqlite.execute, "BEGIN IMMEDIATE")
+    if not tried:  # another process writes: the statement's own try, then the thread
+        driver.first_write = True
+    return bool(tried)
 
 
 def writer_here(dbapi_connection: Any) -> sqlite3.Connection | None:

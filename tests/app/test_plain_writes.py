@@ -1,8 +1,9 @@
-"""The hot path's writes past the ORM (``db.plain_write``; on SQLite's quick path, once the
-transaction holds the write lock, the driver itself: app.sqlite_reads.write): the rows stored
+"""The hot path's writes past the ORM (``db.plain_write``; on SQLite's quick path the driver
+itself, the first write taking the write lock as SQLAlchemy's would: app.sqlite_reads.write,
+app.sqlite_writes.lock_here): the rows stored
 as SQLAlchemy's execution stores them, byte for byte, the new row's id given back, a duplicate
 raised as SQLAlchemy raises it, and SQLAlchemy's own execution wherever the driver may not
-run (the transaction's first write, another database, a column default to fill).
+run (a first write off the quick path, another database, a column default to fill).
 Real SQLite or PostgreSQL, real Redis."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import db, inbox, metrics, recovery, rollups, search
 from app.inbox import Inbox
-from app.models import Conversation, ResponseTurn, User
+from app.models import Conversation, ResponseTurn, ThreadRef, User
 from app.services import Services
 from connectors.base import Author, Channel, InboundMessage
 from tests.app.test_sqlite_reads import a_conversation
@@ -92,14 +93,18 @@ async def test_each_hot_write_stores_what_sqlalchemy_stores(services: Services) 
     async with services.db.session() as session:
         user = await session.get(User, 1)
         assert user is not None
+    bump = {"d": conversation.destination_id, "day": "2026-07-19"}  # a day of no turn
+    for _ in range(2):  # the statement compiled once (app.sqlite_reads), nothing kept
+        async with services.db.session(quick=True) as session:
+            await db.plain_write(session, rollups._BUMP, bump)
+            await session.rollback()
     async with services.db.session(quick=True) as session:
         connection = await db.connection_of(session)
         on_sqlite = connection.dialect.name == "sqlite"
-        # The transaction's first write: SQLAlchemy's, which queues it and takes the lock.
-        bump = {"d": conversation.destination_id, "day": "2026-07-19"}  # a day of no turn
+        # The transaction's first write takes the lock itself (app.sqlite_writes.lock_here).
         with executions(services) as through_sqlalchemy:
             written = await db.plain_write(session, rollups._BUMP, bump)
-        assert written == (1, None) and len(through_sqlalchemy) == 1
+        assert written == (1, None) and len(through_sqlalchemy) == (0 if on_sqlite else 1)
         for table, statement, params, differs in hot_writes(conversation, user):
             ids = []
             for n in range(3):
@@ -169,10 +174,11 @@ async def test_a_message_s_search_document_is_written_as_the_index_writes_it(
     assert set(docs) <= {row[0] for row in hits}
 
 
-async def test_a_transaction_s_first_write_goes_through_sqlalchemy(services: Services) -> None:
-    """It queues behind the worker's other writers and tries SQLite's lock; the writes after
-    it, in a quick unit of work or another (whose transaction then runs on the event loop's
-    thread: app.sqlite_writes), run on the driver."""
+async def test_a_quick_unit_s_first_write_runs_on_the_driver_too(services: Services) -> None:
+    """It takes the worker's writers' turn and SQLite's lock itself (app.sqlite_writes:
+    tested there with other writers and another process). In another unit of work, the
+    first write goes through SQLAlchemy, and the writes after it (its transaction then runs
+    on the event loop's thread) on the driver."""
     conversation = await a_conversation(services)
     for quick in (True, False):
         async with services.db.session(quick=quick) as session:
@@ -181,10 +187,13 @@ async def test_a_transaction_s_first_write_goes_through_sqlalchemy(services: Ser
                           "conversation_id": conversation.id}  # fmt: skip
                 with executions(services) as through_sqlalchemy:
                     written = await db.plain_write(session, inbox._ADD_REF, params)
-                on_driver = n > 0 and session.bind.dialect.name == "sqlite"
-                assert len(through_sqlalchemy) == (0 if on_driver else 1)
+                on_driver = (quick or n > 0) and session.bind.dialect.name == "sqlite"
+                assert len(through_sqlalchemy) == (0 if on_driver else 1), (quick, n)
                 assert written.rowcount == 1 and written.lastrowid is not None
             await session.commit()
+        async with services.db.session() as session:
+            stored = await session.get(ThreadRef, written.lastrowid)
+            assert stored is not None and stored.ref == f"first-{quick}-2"
 
 
 async def test_a_duplicate_is_sqlalchemy_s_integrity_error_and_the_unit_goes_on(
@@ -236,10 +245,11 @@ async def test_a_column_default_to_fill_is_left_to_sqlalchemy(services: Services
             assert turn is not None and turn.first is False and turn.local_day == ""
 
 
-async def test_a_follow_up_message_runs_one_statement_through_sqlalchemy(
+async def test_a_follow_up_message_runs_no_statement_through_sqlalchemy(
     services: Services,
 ) -> None:
-    """Its first write: every other read and write of the unit on SQLite's driver."""
+    """Every read and write of the unit on SQLite's driver, the first write included; the
+    unit's transaction begun and committed by SQLAlchemy."""
     inbox_ = Inbox(services)
 
     def message(n: int) -> InboundMessage:
@@ -257,6 +267,6 @@ async def test_a_follow_up_message_runs_one_statement_through_sqlalchemy(
     async with services.db.session() as session:
         dialect = (await db.connection_of(session)).dialect.name
     if dialect == "sqlite":
-        assert counts[-1] == 1, counts
+        assert counts[-1] == 0, counts
     else:  # PostgreSQL: SQLAlchemy's execution throughout
         assert counts[-1] >= 10, counts

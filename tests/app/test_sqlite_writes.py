@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import event, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import Database
+from app.db import Database, plain_write
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -245,3 +245,74 @@ async def test_a_close_that_waits_is_finished_even_when_its_task_is_cancelled(
     async with db.session() as session:
         rows = (await run(session, text("SELECT n FROM row"))).scalars().all()
     assert rows == [8]
+
+
+# The hot path's writes past SQLAlchemy (db.plain_write): statements built once, as the app's.
+_INSERT_THREAD = text("INSERT INTO row (n) VALUES (thread_id())")
+_INSERT_N = text("INSERT INTO row (n) VALUES (:n)")
+
+
+async def test_a_plain_first_write_takes_its_turn_and_the_lock_on_the_loop(db: Database) -> None:
+    """``db.plain_write`` opening a transaction takes the worker's writers' turn and SQLite's
+    lock itself (app.sqlite_writes.lock_here), then runs on the driver on the loop's thread:
+    30 units writing at once with no busy timeout at all all succeed, in turns."""
+
+    @event.listens_for(db.engine.sync_engine, "connect")
+    def _no_wait(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA busy_timeout=0")
+        cursor.close()
+
+    await db.engine.dispose()
+    for _ in range(2):  # each statement's second run is compiled once (app.sqlite_reads)
+        async with db.session(quick=True) as session:
+            await plain_write(session, _INSERT_THREAD, {})
+            await plain_write(session, _INSERT_N, {"n": -1})
+            await session.rollback()
+    through_sqlalchemy: list[Any] = []
+    event.listen(db.engine.sync_engine, "before_execute", lambda *a: through_sqlalchemy.append(a))
+
+    async def unit(n: int) -> None:
+        async with db.session(quick=True) as session:
+            await plain_write(session, _INSERT_N, {"n": n})
+            await asyncio.sleep(0.005)  # the lock is held across an await, as in the app
+            await plain_write(session, _INSERT_THREAD, {})
+            await session.commit()
+
+    await asyncio.gather(*(unit(n) for n in range(30)))
+    assert through_sqlalchemy == []
+    async with db.session() as session:
+        rows = (await run(session, text("SELECT n FROM row ORDER BY id"))).scalars().all()
+    loop_thread = threading.get_ident()
+    assert sorted(rows[0::2]) == list(range(30)) and rows[1::2] == [loop_thread] * 30
+
+
+async def test_a_plain_first_write_waits_for_another_process_off_the_loop(
+    db: Database, tmp_path: Path
+) -> None:
+    """SQLite's lock held by another process: the lock's try on the loop is refused at once,
+    and the write goes through SQLAlchemy, waiting in the driver's thread."""
+    for _ in range(2):
+        async with db.session(quick=True) as session:
+            await plain_write(session, _INSERT_THREAD, {})
+            await session.rollback()
+    other = sqlite3.connect(tmp_path / "writes.db", timeout=30, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO row (n) VALUES (0)")
+
+    async def write() -> None:
+        async with db.session(quick=True) as session:
+            await plain_write(session, _INSERT_THREAD, {})
+            await plain_write(session, _INSERT_N, {"n": 1})
+            await session.commit()
+
+    writing = asyncio.create_task(write())
+    await asyncio.sleep(0.5)
+    assert not writing.done()
+    other.execute("COMMIT")
+    other.close()
+    await asyncio.wait_for(writing, 10)
+    async with db.session() as session:
+        rows = (await run(session, text("SELECT n FROM row ORDER BY id"))).scalars().all()
+    assert rows[0] == 0 and rows[2] == 1
+    assert rows[1] not in (0, 1, threading.get_ident())  # the driver's thread
