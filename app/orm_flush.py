@@ -9,13 +9,14 @@ session whose only changes are column values of persistent objects has each obje
 changed columns written by one ``UPDATE … WHERE id = ?`` (on SQLite's quick path, the driver
 itself: :func:`app.sqlite_reads.write`), and the objects then registered as flushed by the
 session's own means — as the flush leaves them: unchanged, their values committed, part of
-the transaction (a rollback expires them). The mapper's ``before_update`` / ``after_update``
-listeners run as the flush runs them (the search index's, ``app.search``), with its
-connection. A row no longer there raises ``StaleDataError``, as the flush does.
+the transaction (a rollback expires them). The mapper's ``after_update`` listeners run as the
+flush runs them (the search index's, ``app.search``), with its connection. A row no longer
+there raises ``StaleDataError``, as the flush does.
 
 Anything else is the ORM's flush, as before: new or deleted objects, a session with flush
-listeners, a changed key or relationship, a value that is a SQL expression, a mapper with a
-version counter or columns set on update, several tables.
+listeners, a mapper with ``before_update`` listeners (they may change the object), a changed
+key or relationship, a value that is a SQL expression, a mapper with a version counter or
+columns set on update, several tables.
 
 :func:`flush` runs inside the session's synchronous layer: a ``before_commit`` listener
 (:func:`install`) so that every commit of the app goes this way, and ``db.plain_rows``'s
@@ -76,17 +77,10 @@ def flush(session: Session) -> None:
         session.flush()
         return
     connection = session.connection()
-    for state, mapper, _ in work:
-        if mapper.dispatch.before_update:
-            mapper.dispatch.before_update(mapper, connection, state)
     for state, mapper, changes in work:
-        # A before_update listener may change more: the changes are those of now.
-        now = _changes(state, _writable(mapper)) if mapper.dispatch.before_update else changes
-        if now is None:
-            raise RuntimeError("a before_update listener made a change the ORM must flush")
-        if now:
-            _update(connection, mapper, state, now)
-        if mapper.dispatch.after_update:
+        if changes:
+            _update(connection, mapper, state, changes)
+        if mapper.dispatch.after_update:  # for each object, changed or not, as the flush
             mapper.dispatch.after_update(mapper, connection, state)
     # As the flush's end does: values committed, unmodified, part of the transaction.
     session._register_persistent({state for state, _, _ in work})
@@ -100,6 +94,8 @@ def _work(
         if state.key is None or state.deleted or state.was_deleted:
             return None
         mapper = state.mapper
+        if mapper.dispatch.before_update:  # it may change the object: the ORM's to flush
+            return None
         writable = _writable(mapper)
         changes = None if writable is None else _changes(state, writable)
         if changes is None:
@@ -124,7 +120,7 @@ def _writable(mapper: Mapper[Any]) -> _Table | None:
         (key,) = mapper.primary_key
         columns = {}
         for prop in mapper.column_attrs:
-            if len(prop.columns) == 1 and prop.columns[0].table is table:
+            if len(prop.columns) == 1 and getattr(prop.columns[0], "table", None) is table:
                 columns[prop.key] = prop.columns[0]
         found = _Table(table, key, {k: c for k, c in columns.items() if c is not key})
     _MAPPERS[mapper] = found

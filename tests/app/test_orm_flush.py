@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -201,3 +201,28 @@ async def test_what_only_the_orm_can_flush_is_left_to_it(services: Services) -> 
         assert stored is not None and stored.unread == unread + 3
         assert stored.preview == "avec un nouvel objet"
         assert await session.get(Label, label.id) is not None
+
+
+async def test_a_mapper_with_a_before_update_listener_is_the_orm_s_to_flush(
+    services: Services,
+) -> None:
+    """Such a listener may change the object it is given: the ORM's flush writes that too."""
+    conversation_id = await a_conversation(services)
+
+    def signed(_mapper: Any, _connection: Any, target: Conversation) -> None:
+        target.preview = f"{target.preview} (relu)"
+
+    event.listen(Conversation, "before_update", signed)
+    try:
+        async with services.db.session(quick=True) as session:
+            conversation = await orm_reads.get(session, Conversation, conversation_id)
+            assert conversation is not None
+            conversation.preview = "Changé"
+            with orm_flushes(session) as flushed:
+                await session.commit()
+            assert flushed == [1]
+    finally:
+        event.remove(Conversation, "before_update", signed)
+    async with services.db.session() as session:
+        stored = await session.get(Conversation, conversation_id)
+        assert stored is not None and stored.preview == "Changé (relu)"
