@@ -55,6 +55,19 @@ def orm_flushes(session: AsyncSession) -> Iterator[list[int]]:
         del sync.flush
 
 
+async def committed(services: Services, conversation_id: int, **values: Any) -> list[int]:
+    """Sets ``values`` on the stored conversation in a quick unit of work and commits it; the
+    calls of the ORM's own flush that took."""
+    async with services.db.session(quick=True) as session:
+        conversation = await orm_reads.get(session, Conversation, conversation_id)
+        assert conversation is not None
+        for name, value in values.items():
+            setattr(conversation, name, value)
+        with orm_flushes(session) as flushed:
+            await session.commit()
+    return flushed
+
+
 def set_columns(statement: str) -> set[str]:
     found = re.search(r"\bSET (.*) WHERE", statement, re.S)
     assert found is not None, statement
@@ -109,13 +122,7 @@ async def test_an_object_set_to_its_own_values_writes_nothing(services: Services
 async def test_the_subject_s_search_document_follows_the_change(services: Services) -> None:
     conversation_id = await a_conversation(services)
     doc = search.doc_id(search.Kind.SUBJECT, conversation_id)
-    async with services.db.session(quick=True) as session:
-        conversation = await orm_reads.get(session, Conversation, conversation_id)
-        assert conversation is not None
-        conversation.subject = "Marées d'équinoxe"
-        with orm_flushes(session) as flushed:
-            await session.commit()
-        assert flushed == []
+    assert await committed(services, conversation_id, subject="Marées d'équinoxe") == []
     async with services.db.session() as session:
         connection = await db.connection_of(session)
         index = search.backend(connection.dialect.name)
@@ -214,13 +221,7 @@ async def test_a_mapper_with_a_before_update_listener_is_the_orm_s_to_flush(
 
     event.listen(Conversation, "before_update", signed)
     try:
-        async with services.db.session(quick=True) as session:
-            conversation = await orm_reads.get(session, Conversation, conversation_id)
-            assert conversation is not None
-            conversation.preview = "Changé"
-            with orm_flushes(session) as flushed:
-                await session.commit()
-            assert flushed == [1]
+        assert await committed(services, conversation_id, preview="Changé") == [1]
     finally:
         event.remove(Conversation, "before_update", signed)
     async with services.db.session() as session:
