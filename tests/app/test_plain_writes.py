@@ -21,6 +21,7 @@ from app import db, inbox, metrics, recovery, rollups, search
 from app.inbox import Inbox
 from app.models import Conversation, ResponseTurn, ThreadRef, User
 from app.services import Services
+from app.sqlite_reads import Written
 from connectors.base import Author, Channel, InboundMessage
 from tests.app.test_sqlite_reads import a_conversation
 
@@ -115,11 +116,12 @@ async def test_each_hot_write_stores_what_sqlalchemy_stores(services: Services) 
                         assert len(through_sqlalchemy) == (0 if on_sqlite else 1)
                 else:  # SQLAlchemy's execution, as before
                     result = await connection.execute(statement, params(n))
-                    written = (result.rowcount, db.new_id(statement, result))
+                    written = Written(result.rowcount, db.new_id(statement, result))
                 assert written[0] == 1 and written[1] is not None
                 ids.append(written[1])
             rows = [(await stored(connection, table, "id", i))[0] for i in ids]
-            names = list(ResponseTurn.__table__.c.keys()) if table == "responseturn" else None
+            turns = ResponseTurn.__table__  # type: ignore[attr-defined]
+            names = list(turns.c.keys()) if table == "responseturn" else None
             for row in rows:
                 assert row[0] in ids  # the id given back is the row's
             # Every column stored alike, the id and the column told apart aside.
@@ -187,7 +189,8 @@ async def test_a_quick_unit_s_first_write_runs_on_the_driver_too(services: Servi
                           "conversation_id": conversation.id}  # fmt: skip
                 with executions(services) as through_sqlalchemy:
                     written = await db.plain_write(session, inbox._ADD_REF, params)
-                on_driver = (quick or n > 0) and session.bind.dialect.name == "sqlite"
+                dialect = (await db.connection_of(session)).dialect.name
+                on_driver = (quick or n > 0) and dialect == "sqlite"
                 assert len(through_sqlalchemy) == (0 if on_driver else 1), (quick, n)
                 assert written.rowcount == 1 and written.lastrowid is not None
             await session.commit()
