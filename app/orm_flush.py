@@ -50,6 +50,9 @@ class _Table:
     columns: dict[str, Any]  # by attribute name: the column it maps (key excluded)
 
 
+# The session's registration of flushed objects, which the flush's end calls: were a version
+# of SQLAlchemy to lack it (or the identity map's set of changed objects), the ORM flushes.
+_REGISTERS = callable(getattr(Session, "_register_persistent", None))
 _MAPPERS: dict[Mapper[Any], _Table | None] = {}
 _STATEMENTS: dict[tuple[Table, tuple[str, ...]], Update] = {}
 _STATEMENTS_KEPT = 512
@@ -64,10 +67,11 @@ def install(sessions: type[Session]) -> None:
 def flush(session: Session) -> None:
     """Writes the session's changes: past the ORM's flush when they are only column values
     of persistent objects (see the module's text), else by ``session.flush()``."""
-    if session.new or session.deleted:
+    modified = getattr(session.identity_map, "_modified", None)  # SQLAlchemy's own means
+    if session.new or session.deleted or modified is None or not _REGISTERS:
         session.flush()
         return
-    states = [state for state in session.identity_map._modified if state.modified]
+    states = [state for state in modified if state.modified]
     if not states:
         return
     dispatch = session.dispatch

@@ -48,7 +48,7 @@ from contextvars import ContextVar
 from typing import Any, cast
 
 import aiosqlite
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
     AsyncAdapt_aiosqlite_cursor,
@@ -425,7 +425,10 @@ async def lock_here(dbapi_connection: Any) -> bool:
     if gate.holder is not dbapi_connection:
         await driver.queue._take(gate)
         gate.holder = dbapi_connection
-    tried, _ = driver._try_first_write(sqlite.execute, "BEGIN IMMEDIATE")
+    try:
+        tried, _ = driver._try_first_write(sqlite.execute, "BEGIN IMMEDIATE")
+    except sqlite3.Error as error:  # as SQLAlchemy's execution would raise it
+        raise exc.DBAPIError.instance("BEGIN IMMEDIATE", (), error, sqlite3.Error) from error
     if not tried:  # another process writes: the statement's own try, then the thread
         driver.first_write = True
     return bool(tried)
