@@ -76,7 +76,7 @@ def set_columns(statement: str) -> set[str]:
 
 async def test_a_change_is_one_update_of_the_changed_columns(services: Services) -> None:
     conversation_id = await a_conversation(services)
-    evening = datetime(2026, 10, 25, 2, 30, tzinfo=PARIS)  # the DST night's second 02:30
+    evening = datetime(2026, 10, 25, 2, 30, tzinfo=PARIS)  # the night 02:30 comes twice
     for quick in (False, True):
         with updates(services) as sent:
             async with services.db.session(quick=quick) as session:
