@@ -190,7 +190,7 @@ def keyed_insert(statement: object) -> bool:
 def _bound(compiled: Any, dialect: Dialect, **shape: Any) -> _Plan | None:
     """The plan of ``compiled``, with its positional parameters' names and processors, or
     None if SQLAlchemy must build its text at each run (an expanding or literal parameter)
-    or renamed one."""
+    or renamed a parameter."""
     binds = compiled.binds
     names = tuple(compiled.positiontup or ())
     if any(name not in binds for name in names):  # an escaped name: left to SQLAlchemy
