@@ -515,11 +515,16 @@ async def _store_message(
     except Busy as busy:
         await _refused(visitor, lang, frame.client_id, seq, "busy", busy.retry_after)
         return
-    if not await visitor.guard.admit(*_message_buckets(visitor, ip, settings)):
+    # The rate limits and the blocks are asked at once (two round trips in the time of one).
+    admitted, blocked = await asyncio.gather(
+        visitor.guard.admit(*_message_buckets(visitor, ip, settings)),
+        moderation.refusal(services, account, visitor.visitor_id, ip),
+    )
+    if not admitted:
         await _refused(visitor, lang, frame.client_id, seq, "rate_limited")  # sent again later
         return
     # A visitor (or address) blocked since the socket opened: refused like a new socket (4451).
-    if blocked := await moderation.refusal(services, account, visitor.visitor_id, ip):
+    if blocked:
         visitor.closing = True
         await ws.close(code=moderation.BLOCKED_CLOSE, reason=blocked)
         return
