@@ -81,18 +81,20 @@ def flush(session: Session) -> None:
         session.flush()
         return
     connection = session.connection()
-    for state, mapper, changes in work:
+    for state, mapper, writable, changes in work:
         if changes:
-            _update(connection, mapper, state, changes)
+            _update(connection, writable, state, changes)
         if mapper.dispatch.after_update:  # for each object, changed or not, as the flush
             mapper.dispatch.after_update(mapper, connection, state)
     # As the flush's end does: values committed, unmodified, part of the transaction.
-    session._register_persistent({state for state, _, _ in work})
+    session._register_persistent({state for state, *_ in work})
 
 
 def _work(
     states: Iterable[InstanceState[Any]],
-) -> list[tuple[InstanceState[Any], Mapper[Any], dict[str, Any]]] | None:
+) -> list[tuple[InstanceState[Any], Mapper[Any], _Table, dict[str, Any]]] | None:
+    """Each object with its mapper, its table's shape and its changed columns, or None when
+    one of the changes is the ORM's flush's to write."""
     work = []
     for state in states:
         if state.key is None or state.deleted or state.was_deleted:
@@ -102,9 +104,9 @@ def _work(
             return None
         writable = _writable(mapper)
         changes = None if writable is None else _changes(state, writable)
-        if changes is None:
+        if writable is None or changes is None:
             return None
-        work.append((state, mapper, changes))
+        work.append((state, mapper, writable, changes))
     return work
 
 
@@ -131,11 +133,9 @@ def _writable(mapper: Mapper[Any]) -> _Table | None:
     return found
 
 
-def _changes(state: InstanceState[Any], writable: _Table | None) -> dict[str, Any] | None:
+def _changes(state: InstanceState[Any], writable: _Table) -> dict[str, Any] | None:
     """The changed columns' new values by column name ({} for none), or None when the
     change is one for the ORM's flush."""
-    if writable is None:
-        return None
     values = state.dict
     manager = state.manager
     changes: dict[str, Any] = {}
@@ -152,10 +152,8 @@ def _changes(state: InstanceState[Any], writable: _Table | None) -> dict[str, An
 
 
 def _update(
-    connection: Connection, mapper: Mapper[Any], state: InstanceState[Any], changes: dict[str, Any]
+    connection: Connection, writable: _Table, state: InstanceState[Any], changes: dict[str, Any]
 ) -> None:
-    writable = _writable(mapper)
-    assert writable is not None
     names = tuple(sorted(changes))
     statement = _STATEMENTS.get((writable.table, names))
     if statement is None:
