@@ -7,12 +7,6 @@ to, found by their key (thousands of waiting visitors cost nothing per event).
 Stream entry ids are the events' ids: a client that reconnects with the last id it saw gets the
 backlog from the stream, then live events, with no gap and no duplicate.
 
-A worker hands the events it publishes to its own listeners at once, without waiting for its
-reader to read them back, when nothing of another worker came between: the script gives back the
-stream's id before its first append, and when that is where the worker's reader has got to, the
-events are the stream's next ones, in order; the reader then moves past them and skips them when
-its read returns them. Otherwise the reader delivers them in the stream's order, as any other's.
-
 A backlog is bounded: at most ``limit`` events are read (``XRANGE … COUNT``), and a client
 further behind than that, or than ``max_age``, is told to ``resync`` (reload what it shows)
 instead. The events of a chat visitor's conversation are also written, with the same entry id
@@ -64,11 +58,9 @@ CLOSED: tuple[str, None] = ("", None)  # queued by Listener.close: the socket ha
 # the visitor's stream gets the same ids in the same order even when two workers publish at once.
 # KEYS: the destination's stream, then the conversations' streams (one hash tag: a cluster
 # runs the script on one node). ARGV: the two bounds and the TTL, then per event its JSON and
-# the index in KEYS of its conversation's stream (0: none). Returns the id of the destination's
-# stream's last entry before the first append ("0-0": none), then the events' ids.
+# the index in KEYS of its conversation's stream (0: none).
 _PUBLISH = """
-local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-local ids = {last[1] and last[1][1] or '0-0'}
+local ids = {}
 for i = 4, #ARGV, 2 do
   local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[i])
   local k = tonumber(ARGV[i + 1])
@@ -82,20 +74,18 @@ return ids
 """
 
 
-def _publish_arguments(
-    destination_id: int, texts: Sequence[bytes], events: Sequence[Event]
-) -> tuple[list[str], list[Any]]:
-    """The keys and arguments of :data:`_PUBLISH` for ``events`` (``texts``: their JSON)."""
+def _publish_arguments(destination_id: int, events: Sequence[Event]) -> tuple[list[str], list[Any]]:
+    """The keys and arguments of :data:`_PUBLISH` for ``events``."""
     stream_keys = [keys.events(destination_id)]
     arguments: list[Any] = [STREAM_MAXLEN, CHAT_STREAM_MAXLEN, CHAT_STREAM_TTL]
-    for text, event in zip(texts, events, strict=True):
+    for event in events:
         index = 0
         if event.visitor_key:
             stream = keys.conversation_events(destination_id, event.conversation_id)
             if stream not in stream_keys:
                 stream_keys.append(stream)
             index = stream_keys.index(stream) + 1  # Lua counts from 1
-        arguments += [text, index]
+        arguments += [event_adapter.dump_json(event), index]
     return stream_keys, arguments
 
 
@@ -145,9 +135,6 @@ class Hub:
         self._listeners: dict[int, set[Listener]] = {}  # staff sockets: each filters
         self._visitors: dict[int, dict[str, set[Listener]]] = {}  # by visitor key
         self._tasks: dict[int, asyncio.Task[None]] = {}
-        # Per destination, the stream id up to which this worker's listeners have been handed
-        # the events (by the reader, or at once by the publisher): the reader's next read.
-        self._positions: dict[int, str] = {}
         self._signal_tasks: dict[int, asyncio.Task[None]] = {}
         self._frames: OrderedDict[tuple[str, int, str], str | None] = OrderedDict()
         self._publish = redis.register_script(_PUBLISH)
@@ -163,28 +150,9 @@ class Hub:
         Redis runs whole, no other client's command between its appends."""
         if not events:
             return []
-        texts = [event_adapter.dump_json(event) for event in events]
-        stream_keys, arguments = _publish_arguments(destination_id, texts, events)
-        found: list[Any] = await self._publish(keys=stream_keys, args=arguments)
-        before, *ids = (_decode(event_id) for event_id in found)
-        self._deliver_here(destination_id, before, ids, texts)
-        return ids
-
-    def _deliver_here(
-        self, destination_id: int, before: str, ids: list[str], texts: list[bytes]
-    ) -> None:
-        """Hands just published events to this worker's listeners, when they follow what its
-        reader has delivered with nothing between (``before``: the stream's entry before the
-        first of them). Each is read from the JSON written to the stream, as the reader reads
-        it, so every worker's sockets get the same event."""
-        reader = self._tasks.get(destination_id)
-        if reader is None or reader.done() or self._positions.get(destination_id) != before:
-            return  # the reader delivers them in the stream's order
-        self._positions[destination_id] = ids[-1]
-        for event_id, text in zip(ids, texts, strict=True):
-            event = _parsed(event_id, text)
-            if event is not None:
-                self._dispatch(destination_id, event_id, event)
+        stream_keys, arguments = _publish_arguments(destination_id, events)
+        ids: list[Any] = await self._publish(keys=stream_keys, args=arguments)
+        return [_decode(event_id) for event_id in ids]
 
     async def signal(self, destination_id: int, event: Event) -> None:
         """Sends an ephemeral event to the listeners of every worker, now, and keeps nothing."""
@@ -322,14 +290,10 @@ class Hub:
 
     async def _read(self, destination_id: int) -> None:
         stream = keys.events(destination_id)
-        positions = self._positions
-        positions.pop(destination_id, None)  # a reader started again starts from the tail
+        last = ""  # read inside the loop: a Redis down when the reader starts is waited out
         while True:
             try:
-                if destination_id not in positions:
-                    # Read inside the loop: a Redis down when the reader starts is waited out.
-                    positions[destination_id] = await self.tail_id(destination_id)
-                last = positions[destination_id]
+                last = last or await self.tail_id(destination_id)
                 batches: Any = await self.redis.xread({stream: last}, block=5000, count=500)
             except (RedisConnectionError, ResponseError, OSError) as exc:
                 if not outage.quiet(exc, "event stream"):  # a Redis outage is said once
@@ -344,11 +308,8 @@ class Hub:
                 continue
             for _stream, rows in batches or []:
                 for row in rows:
-                    # Published by this worker while the read waited: delivered already.
-                    if parse_id(_decode(row[0])) <= parse_id(positions[destination_id]):
-                        continue
                     event_id, event = _entry(row)
-                    positions[destination_id] = event_id
+                    last = event_id
                     if event is not None:
                         self._dispatch(destination_id, event_id, event)
 
@@ -420,15 +381,8 @@ def _decode(value: bytes | str) -> str:
 def _entry(row: Any) -> tuple[str, Event | None]:
     event_id = _decode(row[0])
     fields = {_decode(k): v for k, v in row[1].items()}
-    return event_id, _parsed(event_id, fields.get("e"))
-
-
-def _parsed(event_id: str, text: bytes | str | None) -> Event | None:
-    """The event of a stream entry's JSON; None (logged) for one unreadable."""
     try:
-        if text is None:
-            raise ValueError("no event field")
-        return event_adapter.validate_json(text)
-    except ValueError:
+        return event_id, event_adapter.validate_json(fields["e"])
+    except (KeyError, ValueError):
         log.error("skipping unreadable event %s", event_id)
-        return None
+        return event_id, None

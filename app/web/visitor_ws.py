@@ -515,16 +515,11 @@ async def _store_message(
     except Busy as busy:
         await _refused(visitor, lang, frame.client_id, seq, "busy", busy.retry_after)
         return
-    # The rate limits and the blocks are asked at once (two round trips in the time of one).
-    admitted, blocked = await asyncio.gather(
-        visitor.guard.admit(*_message_buckets(visitor, ip, settings)),
-        moderation.refusal(services, account, visitor.visitor_id, ip),
-    )
-    if not admitted:
+    if not await visitor.guard.admit(*_message_buckets(visitor, ip, settings)):
         await _refused(visitor, lang, frame.client_id, seq, "rate_limited")  # sent again later
         return
     # A visitor (or address) blocked since the socket opened: refused like a new socket (4451).
-    if blocked:
+    if blocked := await moderation.refusal(services, account, visitor.visitor_id, ip):
         visitor.closing = True
         await ws.close(code=moderation.BLOCKED_CLOSE, reason=blocked)
         return

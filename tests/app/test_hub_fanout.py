@@ -8,7 +8,7 @@ import asyncio
 
 from app import keys
 from app.events import Event, MessageStatus, event_adapter
-from app.realtime import Hub, Listener, parse_id
+from app.realtime import Listener, parse_id
 from app.services import Services
 
 DESTINATION = 1
@@ -117,85 +117,3 @@ async def test_events_of_two_conversations_published_together_each_reach_their_o
         )
         assert [row[0].decode() for row in rows] == expected
         assert await services.redis.ttl(keys.conversation_events(DESTINATION, conversation_id)) > 0
-
-
-def drained(listener: Listener) -> list[tuple[str, Event]]:
-    """What the listener's queue holds now, without waiting."""
-    items: list[tuple[str, Event]] = []
-    while not listener.queue.empty():
-        item = listener.queue.get_nowait()
-        assert item is not None and item[1] is not None
-        items.append((item[0], item[1]))
-    return items
-
-
-async def test_a_workers_own_events_reach_its_sockets_at_publish_and_once(
-    services: Services,
-) -> None:
-    """The publishing worker's sockets get its events from the publication itself, not from
-    its reader's read (here the reader's connection is cut, so it is reconnecting): parsed from
-    what was written, equal to what another worker reads, and not handed over again when the
-    reader reads on."""
-    hub, other = services.hub, Hub(services.redis)
-    asked_in: list[str] = []
-
-    def accepts(event: Event) -> bool:
-        asked_in.append(asyncio.current_task().get_name())  # type: ignore[union-attr]
-        return True
-
-    here, there = Listener(accepts=accepts), Listener(accepts=lambda event: True)
-    hub.subscribe(DESTINATION, here)
-    other.subscribe(DESTINATION, there)
-    try:
-        await asyncio.sleep(0.3)  # both readers at the stream's end, waiting in XREAD
-        readers = [c for c in await services.redis.client_list() if c["cmd"] == "xread"]
-        assert len(readers) == 2
-        for client in readers:
-            await services.redis.client_kill_filter(_id=client["id"])
-        await asyncio.sleep(0.05)  # the readers have seen their connection go (they wait 0.5 s)
-        ids = await hub.publish_many(DESTINATION, [status("chat-port-argent:v9", 1), status("", 2)])
-        delivered = drained(here)  # no wait: handed over by the publication itself
-        assert [event_id for event_id, _ in delivered] == ids
-        assert asked_in == [asyncio.current_task().get_name()] * 2  # type: ignore[union-attr]
-        assert there.queue.empty()  # the other worker reads them once its reader is back
-        seen_there = [await asyncio.wait_for(there.queue.get(), 5) for _ in ids]
-        assert delivered == seen_there  # the same events, whichever worker published
-        later = await other.publish(DESTINATION, status("", 3))  # another worker's: read
-        item = await asyncio.wait_for(here.queue.get(), 5)
-        assert item is not None and item[0] == later
-        assert drained(here) == []  # nothing twice
-    finally:
-        await other.close()
-        hub.unsubscribe(DESTINATION, here)
-
-
-async def test_two_workers_publishing_at_once_deliver_the_stream_in_order_everywhere(
-    services: Services,
-) -> None:
-    """Events published by two workers at once, from several tasks each: every socket of
-    either worker gets every event once, in the stream's order, whether handed over at
-    publication or read back."""
-    hub, other = services.hub, Hub(services.redis)
-    here, there = Listener(accepts=lambda event: True), Listener(accepts=lambda event: True)
-    hub.subscribe(DESTINATION, here)
-    other.subscribe(DESTINATION, there)
-    try:
-        await asyncio.sleep(0.3)
-        start = await hub.tail_id(DESTINATION)
-
-        async def publisher(worker: Hub, first: int) -> None:
-            for n in range(first, first + 40):
-                await worker.publish(DESTINATION, status("", n))
-
-        await asyncio.gather(*(publisher(w, k * 100) for k, w in enumerate([hub, other] * 3)))
-        rows = await services.redis.xrange(keys.events(DESTINATION), min=f"({start}")
-        stream = [row[0].decode() for row in rows]
-        assert len(stream) == 240
-        for listener in (here, there):
-            got = [await asyncio.wait_for(listener.queue.get(), 5) for _ in stream]
-            assert [item[0] for item in got if item is not None] == stream
-            await asyncio.sleep(0.2)
-            assert drained(listener) == []  # nothing twice
-    finally:
-        await other.close()
-        hub.unsubscribe(DESTINATION, here)
