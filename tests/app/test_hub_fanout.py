@@ -8,7 +8,7 @@ import asyncio
 
 from app import keys
 from app.events import Event, MessageStatus, event_adapter
-from app.realtime import Listener, parse_id
+from app.realtime import Hub, Listener, parse_id
 from app.services import Services
 
 DESTINATION = 1
@@ -117,3 +117,44 @@ async def test_events_of_two_conversations_published_together_each_reach_their_o
         )
         assert [row[0].decode() for row in rows] == expected
         assert await services.redis.ttl(keys.conversation_events(DESTINATION, conversation_id)) > 0
+
+
+def drained(listener: Listener) -> list[tuple[str, Event]]:
+    """What the listener's queue holds now, without waiting."""
+    items: list[tuple[str, Event]] = []
+    while not listener.queue.empty():
+        item = listener.queue.get_nowait()
+        assert item is not None and item[1] is not None
+        items.append((item[0], item[1]))
+    return items
+
+
+async def test_two_workers_publishing_at_once_deliver_the_stream_in_order_everywhere(
+    services: Services,
+) -> None:
+    """Events published by two workers at once, from several tasks each: every socket of
+    either worker gets every event once, in the stream's order."""
+    hub, other = services.hub, Hub(services.redis)
+    here, there = Listener(accepts=lambda event: True), Listener(accepts=lambda event: True)
+    hub.subscribe(DESTINATION, here)
+    other.subscribe(DESTINATION, there)
+    try:
+        await asyncio.sleep(0.3)
+        start = await hub.tail_id(DESTINATION)
+
+        async def publisher(worker: Hub, first: int) -> None:
+            for n in range(first, first + 40):
+                await worker.publish(DESTINATION, status("", n))
+
+        await asyncio.gather(*(publisher(w, k * 100) for k, w in enumerate([hub, other] * 3)))
+        rows = await services.redis.xrange(keys.events(DESTINATION), min=f"({start}")
+        stream = [row[0].decode() for row in rows]
+        assert len(stream) == 240
+        for listener in (here, there):
+            got = [await asyncio.wait_for(listener.queue.get(), 5) for _ in stream]
+            assert [item[0] for item in got if item is not None] == stream
+            await asyncio.sleep(0.2)
+            assert drained(listener) == []  # nothing twice
+    finally:
+        await other.close()
+        hub.unsubscribe(DESTINATION, here)
