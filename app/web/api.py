@@ -23,7 +23,15 @@ from app import (
     repository,
 )
 from app.actions import ActionError
-from app.deps import MAX_ROW_ID, CsrfChecked, CurrentUser, RowId, ServicesDep, client_ip
+from app.deps import (
+    MAX_ROW_ID,
+    CsrfChecked,
+    CurrentUser,
+    RowId,
+    ServicesDep,
+    SignedSession,
+    client_ip,
+)
 from app.events import ActivityOut, ConversationOut, MessageOut
 from app.models import Conversation, ConversationStatus, Office
 
@@ -213,11 +221,12 @@ async def post_read(
     "/conversations/{conversation_id}/messages", dependencies=[CsrfChecked], status_code=201
 )
 async def post_reply(
-    conversation_id: RowId, body: ReplyIn, user: CurrentUser, services: ServicesDep
+    conversation_id: RowId, body: ReplyIn, signed: SignedSession, services: ServicesDep
 ) -> MessageOut:
-    """Replies to the visitor on the conversation's channel."""
-    message = await actions.reply(
-        services, user, conversation_id, body.text, body.client_id, body.split_thread
+    """Replies to the visitor on the conversation's channel. The adviser is read, and their
+    session checked to hold, in the reply's own unit of work (401 when it no longer does)."""
+    message, user = await actions.reply_in_session(
+        services, signed, conversation_id, body.text, body.client_id, body.split_thread
     )
     return repository.message_out(message, user.name)
 

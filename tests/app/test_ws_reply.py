@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import pytest
 import websockets
 from sqlmodel import select
@@ -204,3 +205,34 @@ async def test_a_reply_by_a_user_no_longer_entitled_is_refused_though_the_sessio
             assert stored["message"]["author_name"] == "Camille Martin"
         thread = client.get(f"/api/conversations/{conversation_id}").json()["messages"]
         assert [m["text"] for m in thread if m["direction"] == "out"] == ["Bonsoir !"]
+
+
+async def test_an_http_reply_by_a_user_no_longer_entitled_is_refused_and_stores_nothing(
+    live: LiveServer,
+) -> None:
+    """The inbox's own way to reply (POST): the adviser is read in the reply's unit of work,
+    and a session still in Redis whose user was disabled or whose password changed is refused
+    401 in the user's language, nothing stored; put back, the same reply is stored once."""
+    adviser = office_login(live, "port-argent")
+    conversation_id = await visitor_writes(live, adviser, "Bonsoir")
+    path = f"/api/conversations/{conversation_id}/messages"
+    with login(live.url, adviser.email, adviser.password) as client:
+        for n, change in enumerate(
+            ({"active": False}, {"password_hash": hash_password("another-password-1")})
+        ):
+            before = await set_user(live, adviser.email, **change)
+            refused = client.post(path, json={"text": "Bonsoir !", "client_id": f"h-{n}"})
+            assert refused.status_code == 401, change
+            assert refused.json()["detail"] and "{" not in refused.json()["detail"]
+            await set_user(live, adviser.email, **before)
+        stored = client.post(path, json={"text": "Bonsoir !", "client_id": "h-2"})
+        assert stored.status_code == 201
+        assert stored.json()["author_name"] == "Camille Martin"
+        again = client.post(path, json={"text": "Bonsoir !", "client_id": "h-2"})
+        assert again.status_code == 201 and again.json()["id"] == stored.json()["id"]
+        thread = client.get(f"/api/conversations/{conversation_id}").json()["messages"]
+        assert [m["text"] for m in thread if m["direction"] == "out"] == ["Bonsoir !"]
+    token = "t" * 32  # a CSRF pair of its own, but no session at all
+    with httpx.Client(base_url=live.url, cookies={"concierge_csrf": token}) as stranger:
+        refused = stranger.post(path, json={"text": "Bonsoir !"}, headers={"X-CSRF-Token": token})
+        assert refused.status_code == 401
