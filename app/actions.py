@@ -26,7 +26,13 @@ from app import (
     sending,
 )
 from app.assignment import assign_waiting
-from app.events import ConversationChanged, ConversationLeft, Event, MessageCreated
+from app.events import (
+    ConversationChanged,
+    ConversationLeft,
+    ConversationOut,
+    Event,
+    MessageCreated,
+)
 from app.metrics import close_turn
 from app.models import (
     ERASED,
@@ -308,17 +314,20 @@ async def change_status(
     return conversation, True
 
 
-async def mark_read(services: Services, user: User, conversation_id: int) -> None:
+async def mark_read(services: Services, user: User, conversation_id: int) -> ConversationOut:
+    """Marks the conversation read (its unread count back to 0, announced live) if ``user``
+    may see it; its line as the browsers see it, read in the same unit of work."""
     async with services.db.session(quick=True) as session:
         loaded = await check_conversation(session, user, conversation_id)
         conversation, account = loaded.conversation, loaded.account
         if conversation.unread == 0:
-            return
+            return await repository.live_view(services, session, conversation)
         conversation.unread = 0
         session.add(conversation)
         await session.commit()
         view = await repository.live_view(services, session, conversation)
     await activity.publish_change(services, conversation, account, view)
+    return view
 
 
 async def take(services: Services, user: User, conversation_id: int) -> Conversation:

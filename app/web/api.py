@@ -211,10 +211,7 @@ async def post_read(
 ) -> ConversationOut:
     """Marks a conversation read (its unread count back to 0, announced live); the inbox calls
     it when the adviser opens the conversation or new messages arrive in the open one."""
-    await actions.mark_read(services, user, conversation_id)  # checks the permission too
-    async with services.db.session() as session:
-        loaded = await actions.check_conversation(session, user, conversation_id)
-        return await repository.live_view(services, session, loaded.conversation)
+    return await actions.mark_read(services, user, conversation_id)  # the permission too
 
 
 @router.post(

@@ -55,6 +55,11 @@ async def test_get_leaves_unread_and_post_marks_read(live: LiveServer) -> None:
                 if changed["id"] == cid and changed["unread"] == 0:
                     break
         assert unread_of(client, cid) == 0
+        again = client.post(f"/api/conversations/{cid}/read")  # read already: its line
+        assert again.status_code == 200
+        assert {k: v for k, v in again.json().items() if k != "visitor_live"} == {
+            k: v for k, v in marked.json().items() if k != "visitor_live"
+        }
 
 
 async def test_marking_read_needs_csrf_and_the_right_to_see_it(live: LiveServer) -> None:
