@@ -2,10 +2,10 @@
 read, each timed from the client, against a floor measured in the same run.
 
 The app runs in its own process (embedded Redis, SQLite in a temporary directory, the demo
-destination); a chat visitor opens a conversation, then one signed-in adviser sends ``--requests``
-replies to it over HTTP (``POST /api/conversations/{id}/messages``, as the inbox does), each
-followed by ``POST .../read`` (which the inbox sends for every message arriving in the open
-conversation). The floor is the same client's ``GET /healthz``: the same HTTP stack and
+destination, by day); a chat visitor opens a conversation on an adviser's office's widget,
+then that adviser, signed in, sends ``--requests`` replies to it over HTTP
+(``POST /api/conversations/{id}/messages``, as the inbox does), each followed by
+``POST .../read`` (which the inbox sends for every message arriving in the open conversation). The floor is the same client's ``GET /healthz``: the same HTTP stack and
 middleware, one Redis round trip, no unit of work. Nothing else runs: the figures are a
 request's own cost (client, loopback and server), not a load test's (``bench.chat_latency``).
 
@@ -50,11 +50,15 @@ async def measure(
         await visitor.recv()
         first = {"type": "message", "client_id": "c0000x000001", "text": "Bonsoir"}
         await visitor.send(json.dumps(first))
-        while json.loads(await visitor.recv())["type"] != "ack":
-            pass
+        while (frame := json.loads(await visitor.recv()))["type"] != "ack":
+            if frame["type"] == "error":
+                raise RuntimeError(f"the visitor's message was refused: {frame}")
         client = await login(base, email, password)
         try:
-            conversation = (await client.get("/api/conversations")).json()[0]["id"]
+            listed = (await client.get("/api/conversations")).json()
+            if not listed:
+                raise RuntimeError(f"{email} does not see the visitor's conversation")
+            conversation = listed[0]["id"]
             path = f"/api/conversations/{conversation}"
             times: dict[str, list[float]] = {"reply": [], "read": [], "floor": []}
             for n in range(WARM_UP + requests):
@@ -78,7 +82,8 @@ def main() -> None:
     args = parser.parse_args()
     settings = {
         "CONCIERGE_DEMO_HISTORY_DAYS": "0",
-        "CONCIERGE_CLOCK_START": MOMENTS["evening"],
+        # By day each office answers its own widget: the adviser sees the conversation.
+        "CONCIERGE_CLOCK_START": MOMENTS["day"],
     }
     with tempfile.TemporaryDirectory() as tmp, running_app(Path(tmp), settings) as app:
         adviser = None
