@@ -212,7 +212,7 @@ async def test_an_http_reply_by_a_user_no_longer_entitled_is_refused_and_stores_
 ) -> None:
     """The inbox's own way to reply (POST): the adviser is read in the reply's unit of work,
     and a session still in Redis whose user was disabled or whose password changed is refused
-    401 in the user's language, nothing stored; put back, the same reply is stored once."""
+    401 with a readable message, nothing stored; put back, the same reply is stored once."""
     adviser = office_login(live, "port-argent")
     conversation_id = await visitor_writes(live, adviser, "Bonsoir")
     path = f"/api/conversations/{conversation_id}/messages"
