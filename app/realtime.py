@@ -350,10 +350,13 @@ class Hub:
             try:
                 listener.queue.put_nowait((event_id, event))
             except asyncio.QueueFull:
-                # A client too slow to keep up is told to reconnect and resume from its last id.
+                # A client too slow to keep up is told to reconnect and resume from the last
+                # event it got: what waits for it is dropped whole (dropping only the oldest
+                # would have it get the later ones, then resume past the one it never got).
                 listener.overflowed = True
                 with contextlib.suppress(asyncio.QueueEmpty):
-                    listener.queue.get_nowait()
+                    while True:
+                        listener.queue.get_nowait()
                 listener.queue.put_nowait(None)
 
 

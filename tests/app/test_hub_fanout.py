@@ -158,3 +158,27 @@ async def test_two_workers_publishing_at_once_deliver_the_stream_in_order_everyw
     finally:
         await other.close()
         hub.unsubscribe(DESTINATION, here)
+
+
+async def test_a_socket_too_slow_is_given_up_whole_so_it_resumes_from_what_it_got(
+    services: Services,
+) -> None:
+    """A listener whose queue fills is handed nothing more, and what waited is dropped with
+    the notice: its socket closes (4408) after the last event it sent and resumes from there.
+    Dropping only the oldest would have the socket send the later ones, then resume past the
+    one it never sent."""
+    hub = services.hub
+    slow = Listener(accepts=lambda event: True, queue=asyncio.Queue(maxsize=3))
+    keeping = Listener(accepts=lambda event: True)
+    hub.subscribe(DESTINATION, slow)
+    hub.subscribe(DESTINATION, keeping)
+    await asyncio.sleep(0.3)  # the reader reads from the stream's end
+    await hub.publish_many(DESTINATION, [status("", n) for n in range(1, 6)])
+    assert [e.message_id for e in await received(keeping, 5)] == [1, 2, 3, 4, 5]  # type: ignore[attr-defined]
+    assert slow.overflowed
+    assert slow.queue.qsize() == 1 and slow.queue.get_nowait() is None
+    await hub.publish(DESTINATION, status("", 6))
+    assert [e.message_id for e in await received(keeping, 1)] == [6]  # type: ignore[attr-defined]
+    assert slow.queue.empty()
+    hub.unsubscribe(DESTINATION, slow)
+    hub.unsubscribe(DESTINATION, keeping)
