@@ -63,6 +63,13 @@ from bench.app_process import running_app
 from bench.figures import pct
 
 
+def frames_of(raw: str | bytes) -> list[dict[str, Any]]:
+    """The frames in one websocket frame: the project's sockets, asked with ``batch=1``, send
+    the events that waited together as a JSON array (docs/api.md)."""
+    data = json.loads(raw)
+    return data if isinstance(data, list) else [data]
+
+
 def fmt(values: list[float]) -> str:
     p50, p99 = pct(values, 50) * 1000, pct(values, 99) * 1000
     return f"p50 {p50:7.2f} ms   p99 {p99:7.2f} ms   (n={len(values)})"
@@ -299,7 +306,9 @@ async def load(
             clients.append(client)
             cookie = f"concierge_session={client.cookies['concierge_session']}"
             ws = await websockets.connect(
-                f"{ws_base}/ws/adviser", additional_headers={"cookie": cookie}, max_queue=None
+                f"{ws_base}/ws/adviser?batch=1",
+                additional_headers={"cookie": cookie},
+                max_queue=None,
             )
             by_office[office].append(
                 _project_http_reply(client, reply_requests)
@@ -311,24 +320,27 @@ async def load(
 
     async def adviser_reader(ws: Any, office: str) -> None:
         async for raw in ws:
-            frame = json.loads(raw)
-            if frame["type"] in ("reply.stored", "reply.refused"):
-                answers.pop(frame["client_id"]).set_result(frame)
-                continue
-            if frame["type"] != "message.created" or frame["message"]["direction"] != "in":
-                continue
-            tag = frame["message"]["text"].split()[0]
-            start = sent_at.get(tag)
-            message_id = frame["message"]["id"]
-            if start is None or message_id in seen:
-                continue
-            # The first adviser to see it answers, from the office it was routed to (the
-            # visitor's own by day, the one on duty in the evening).
-            seen.add(message_id)
-            v2a.append(time.perf_counter() - start)
-            # A visitor's first message opens a conversation: counted apart.
-            (v2a_first if tag.endswith(":1") else v2a_later).append(v2a[-1])
-            await pending_replies.put((office, frame["conversation_id"], tag))
+            for frame in frames_of(raw):
+                await adviser_frame(frame, office)
+
+    async def adviser_frame(frame: dict[str, Any], office: str) -> None:
+        if frame["type"] in ("reply.stored", "reply.refused"):
+            answers.pop(frame["client_id"]).set_result(frame)
+            return
+        if frame["type"] != "message.created" or frame["message"]["direction"] != "in":
+            return
+        tag = frame["message"]["text"].split()[0]
+        start = sent_at.get(tag)
+        message_id = frame["message"]["id"]
+        if start is None or message_id in seen:
+            return
+        # The first adviser to see it answers, from the office it was routed to (the
+        # visitor's own by day, the one on duty in the evening).
+        seen.add(message_id)
+        v2a.append(time.perf_counter() - start)
+        # A visitor's first message opens a conversation: counted apart.
+        (v2a_first if tag.endswith(":1") else v2a_later).append(v2a[-1])
+        await pending_replies.put((office, frame["conversation_id"], tag))
 
     async def responder() -> None:
         turn = 0
@@ -346,7 +358,7 @@ async def load(
         url = (
             f"{ws_base}/visitor?office={office}&visitor={index}"
             if floor
-            else f"{ws_base}/ws/visitor?account={accounts[office]}"
+            else f"{ws_base}/ws/visitor?account={accounts[office]}&batch=1"
         )
         try:
             async with opening:
@@ -387,20 +399,23 @@ async def load(
 
             async def read_frames() -> None:
                 async for raw in ws:
-                    frame = json.loads(raw)
-                    if frame["type"] == "message" and frame["message"]["author"] == "adviser":
-                        tag = frame["message"]["text"].split()[0]
-                        start = reply_sent_at.pop(tag, None)
-                        if start is not None:
-                            a2v.append(time.perf_counter() - start)
-                    elif frame["type"] == "ack":
-                        frames.pop(frame["client_id"], None)
-                    elif frame["type"] == "error" and frame["code"] == "busy":
-                        # Kept and sent again after the time it says, the same client id.
-                        busy.append(frame["client_id"])
-                        hold(frame["client_id"], frame["retry_after"])
-                    elif frame["type"] == "error":
-                        print("visitor error:", frame, file=sys.stderr)
+                    for frame in frames_of(raw):
+                        read_frame(frame)
+
+            def read_frame(frame: dict[str, Any]) -> None:
+                if frame["type"] == "message" and frame["message"]["author"] == "adviser":
+                    tag = frame["message"]["text"].split()[0]
+                    start = reply_sent_at.pop(tag, None)
+                    if start is not None:
+                        a2v.append(time.perf_counter() - start)
+                elif frame["type"] == "ack":
+                    frames.pop(frame["client_id"], None)
+                elif frame["type"] == "error" and frame["code"] == "busy":
+                    # Kept and sent again after the time it says, the same client id.
+                    busy.append(frame["client_id"])
+                    hold(frame["client_id"], frame["retry_after"])
+                elif frame["type"] == "error":
+                    print("visitor error:", frame, file=sys.stderr)
 
             read_task = asyncio.create_task(reader())
             await asyncio.sleep(args.interval * index / args.visitors)  # spread the load

@@ -52,7 +52,7 @@ from app.store_slots import Busy
 from app.timefmt import human_when
 from app.visitor_order import SendOrder
 from app.web.visitor_admission import Admitted, admit
-from app.web.ws import SOCKET_GONE, pump_events, receive_text, valid_resume_id
+from app.web.ws import SOCKET_GONE, pump_events, receive_text, valid_resume_id, wants_batches
 from connectors.webchat.frames import (
     FrameError,
     PingFrame,
@@ -138,6 +138,7 @@ async def _live(ws: WebSocket, services: Services, admitted: Admitted, lang: str
             await visitor.signal_presence(live=True)
         tail = await services.hub.tail_id(account.destination_id)
         resume = valid_resume_id(ws.query_params.get("last_event_id"))
+        batch = wants_batches(ws)
         history = [] if resume else await _visitor_history(services, account, visitor_id)
         await ws.send_json(
             {
@@ -153,6 +154,7 @@ async def _live(ws: WebSocket, services: Services, admitted: Admitted, lang: str
                 "privacy_url": await visitor_data.privacy_url(services, account, lang),
                 # Each part of the visitor's side: look, offline, survey, data (app.visitor_hello).
                 **await visitor_hello.extras(services, account, visitor_id, lang),
+                **({"batch": True} if batch else {}),
             }
         )
         await visitor.send_standing(standing)
@@ -166,6 +168,7 @@ async def _live(ws: WebSocket, services: Services, admitted: Admitted, lang: str
                 resume,
                 visitor_frame,
                 conversation_id=visitor.audience["conversation_id"] if visitor.audience else 0,
+                batch=batch,
             )
         )
         writer = _Writer(visitor, Inbox(services), ip, lang)

@@ -48,10 +48,11 @@
 
   function connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${location.host}/ws/adviser`);
+    const socket = new WebSocket(`${scheme}://${location.host}/ws/adviser?batch=1`);
     socket.addEventListener("message", (ev) => {
-      const frame = JSON.parse(ev.data);
-      if (frame.type === "message.created" || frame.type === "conversation.changed") soon();
+      const data = JSON.parse(ev.data);
+      const frames = Array.isArray(data) ? data : [data]; // events that waited together
+      if (frames.some((f) => f.type === "message.created" || f.type === "conversation.changed")) soon();
     });
     socket.addEventListener("close", () => setTimeout(connect, 3000));
   }

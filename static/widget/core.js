@@ -479,13 +479,16 @@
   }
 
   function connect() {
-    const params = new URLSearchParams({ account });
+    const params = new URLSearchParams({ account, batch: "1" }); // events together: an array
     if (state.lang) params.set("lang", state.lang);
     if (state.token) params.set("token", state.token);
     if (state.lastEventId) params.set("last_event_id", state.lastEventId);
     const socket = new WebSocket(`${wsOrigin}/ws/visitor?${params}`);
     state.socket = socket;
-    socket.addEventListener("message", (ev) => onFrame(JSON.parse(ev.data)));
+    socket.addEventListener("message", (ev) => {
+      const data = JSON.parse(ev.data);
+      for (const frame of Array.isArray(data) ? data : [data]) onFrame(frame);
+    });
     socket.addEventListener("open", () => {
       state.retry = 0;
     });

@@ -16,12 +16,17 @@ from tests.e2e.test_chat import open_widget, visitor_says
 
 
 def frames_of(page: Page, path: str) -> list[dict[str, Any]]:
-    """Every frame the page's sockets to ``path`` receive, parsed, in order."""
+    """Every frame the page's sockets to ``path`` receive, parsed, in order (the events of
+    one frame holding several, as the page asks for them, one by one)."""
     frames: list[dict[str, Any]] = []
+
+    def received(payload: str | bytes) -> None:
+        data = json.loads(payload)
+        frames.extend(data if isinstance(data, list) else [data])
 
     def watch(ws: WebSocket) -> None:
         if path in ws.url:
-            ws.on("framereceived", lambda payload: frames.append(json.loads(payload)))
+            ws.on("framereceived", received)
 
     page.on("websocket", watch)
     return frames

@@ -30,17 +30,23 @@ export function request(frame, ms) {
 
 export function connect(dispatch) {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const resume = state.lastEventId ? `?last_event_id=${encodeURIComponent(state.lastEventId)}` : "";
-  const socket = new WebSocket(`${scheme}://${location.host}/ws/adviser${resume}`);
+  // Events that wait together come in one frame, as an array (docs/api.md, "batch").
+  const params = new URLSearchParams({ batch: "1" });
+  if (state.lastEventId) params.set("last_event_id", state.lastEventId);
+  const socket = new WebSocket(`${scheme}://${location.host}/ws/adviser?${params}`);
   state.socket = socket;
   let first = !state.lastEventId;
   socket.addEventListener("message", (msg) => {
-    let frame;
+    let data;
     try {
-      frame = JSON.parse(msg.data);
+      data = JSON.parse(msg.data);
     } catch (err) {
       return;
     }
+    for (const frame of Array.isArray(data) ? data : [data]) handle(frame);
+  });
+
+  function handle(frame) {
     if (frame.type === "reply.stored" || frame.type === "reply.refused") {
       settle(frame.client_id, null, frame);
       return;
@@ -59,7 +65,7 @@ export function connect(dispatch) {
       return;
     }
     dispatch(frame);
-  });
+  }
   socket.addEventListener("close", (ev) => {
     for (const clientId of [...awaiting.keys()]) settle(clientId, new Error("closed"));
     liveEl.dataset.state = "offline";
