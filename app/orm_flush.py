@@ -103,8 +103,10 @@ def _work(
         if mapper.dispatch.before_update:  # it may change the object: the ORM's to flush
             return None
         writable = _writable(mapper)
-        changes = None if writable is None else _changes(state, writable)
-        if writable is None or changes is None:
+        if writable is None:
+            return None
+        changes = _changes(state, writable)
+        if changes is None:
             return None
         work.append((state, mapper, writable, changes))
     return work
