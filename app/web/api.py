@@ -207,11 +207,13 @@ async def get_message(
 
 @router.post("/conversations/{conversation_id}/read", dependencies=[CsrfChecked])
 async def post_read(
-    conversation_id: RowId, user: CurrentUser, services: ServicesDep
+    conversation_id: RowId, signed: SignedSession, services: ServicesDep
 ) -> ConversationOut:
     """Marks a conversation read (its unread count back to 0, announced live); the inbox calls
-    it when the adviser opens the conversation or new messages arrive in the open one."""
-    return await actions.mark_read(services, user, conversation_id)  # the permission too
+    it when the adviser opens the conversation or new messages arrive in the open one. The
+    adviser is read, and their session checked to hold, in its own unit of work (401 when it
+    no longer does)."""
+    return await actions.mark_read(services, signed, conversation_id)  # the permission too
 
 
 @router.post(

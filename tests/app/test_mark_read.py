@@ -8,11 +8,14 @@ import sqlite3
 import time
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 import websockets
 
+from app.security import hash_password
 from tests.app.test_session_end import cookie_of
 from tests.app.test_ws import recv_until, send_message, visitor_url
+from tests.app.test_ws_reply import set_user
 from tests.conftest import LiveServer, login, office_login
 
 
@@ -80,6 +83,30 @@ async def test_marking_read_needs_csrf_and_the_right_to_see_it(live: LiveServer)
         assert outsider.post(f"/api/conversations/{cid}/read").status_code == 404
         assert client.post("/api/conversations/999999/read").status_code == 404
         assert unread_of(client, cid) == 1
+
+
+async def test_marking_read_by_a_user_no_longer_entitled_is_refused_and_changes_nothing(
+    live: LiveServer,
+) -> None:
+    """The adviser is read in the marking's own unit of work: a session still in Redis whose
+    user was disabled, or whose password changed, is refused 401 and the conversation stays
+    unread; put back, it is marked read."""
+    cid = await unread_conversation(live)
+    adviser = office_login(live, "port-argent")
+    with login(live.url, adviser.email, adviser.password) as client:
+        for change in ({"active": False}, {"password_hash": hash_password("another-password-1")}):
+            before = await set_user(live, adviser.email, **change)
+            refused = client.post(f"/api/conversations/{cid}/read")
+            assert refused.status_code == 401, change
+            assert refused.json()["detail"] and "{" not in refused.json()["detail"]
+            await set_user(live, adviser.email, **before)
+            assert unread_of(client, cid) == 1
+        marked = client.post(f"/api/conversations/{cid}/read")
+        assert marked.status_code == 200 and marked.json()["unread"] == 0
+    token = "t" * 32  # a CSRF pair of its own, but no session at all
+    with httpx.Client(base_url=live.url, cookies={"concierge_csrf": token}) as stranger:
+        refused = stranger.post(f"/api/conversations/{cid}/read", headers={"X-CSRF-Token": token})
+        assert refused.status_code == 401
 
 
 def database_rows(live: LiveServer) -> list[str]:
