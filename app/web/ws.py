@@ -211,9 +211,10 @@ async def pump_events(
 
     With ``batch`` (the client asked for it), the events waiting when the socket is free to
     send go out together, as one frame holding a JSON array of them (at most
-    :data:`BATCH_MAX`); one event alone is its own frame, as without. A message and the
-    conversation line it changed arrive in one frame instead of two: one system call and one
-    wake-up of the client instead of two, for each socket."""
+    :data:`BATCH_MAX`, and :data:`BATCH_CHARS` of text but for the last one); one event alone
+    is its own frame, as without. A message and the conversation line it changed arrive in
+    one frame instead of two: one system call and one wake-up of the client instead of two,
+    for each socket."""
     out = _Frames(ws, batch)
     sent = parse_id(last_event_id) if last_event_id else (0, 0)
     if last_event_id:
@@ -266,7 +267,10 @@ async def pump_events(
         await out.send()
 
 
-BATCH_MAX = 64  # events in one frame of a socket that asked for them together
+# A frame of events together (a socket that asked for them) takes at most this many, and no more
+# once its text has reached BATCH_CHARS: a long thread's backlog comes in several frames.
+BATCH_MAX = 64
+BATCH_CHARS = 256_000
 
 
 class _Frames:
@@ -277,18 +281,23 @@ class _Frames:
         self.ws = ws
         self.batch = batch
         self.texts: list[str] = []
+        self.chars = 0
 
     @property
     def full(self) -> bool:
-        """Whether to send now: a frame each without ``batch``, else at most BATCH_MAX."""
-        return len(self.texts) >= (BATCH_MAX if self.batch else 1)
+        """Whether to send now: a frame each without ``batch``, else at BATCH_MAX events or
+        BATCH_CHARS characters."""
+        if not self.batch:
+            return bool(self.texts)
+        return len(self.texts) >= BATCH_MAX or self.chars >= BATCH_CHARS
 
     def add(self, text: str | None) -> None:
         if text is not None:
             self.texts.append(text)
+            self.chars += len(text)
 
     async def send(self) -> None:
-        texts, self.texts = self.texts, []
+        texts, self.texts, self.chars = self.texts, [], 0
         if self.batch and len(texts) > 1:
             await self.ws.send_text("[" + ",".join(texts) + "]")
             return

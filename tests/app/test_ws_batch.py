@@ -8,8 +8,10 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 import websockets
 
+from app.web import ws as ws_module
 from tests.app.test_ws import recv_until, send_message, visitor_url
 from tests.conftest import LiveServer, login, office_login
 
@@ -22,6 +24,10 @@ async def frames_until(ws: Any, done: Any, timeout: float = 5) -> list[Any]:
     while not done(flat(frames)):
         frames.append(json.loads(await asyncio.wait_for(ws.recv(), deadline - loop.time())))
     return frames
+
+
+def compact(event: dict[str, Any]) -> str:
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
 
 
 def flat(frames: list[Any]) -> list[dict[str, Any]]:
@@ -143,3 +149,69 @@ async def test_a_visitor_socket_asking_gets_its_backlog_together(live: LiveServe
     ]
     texts = [e["message"]["text"] for e in flat(frames) if e["type"] == "message"]
     assert texts == ["answer 1", "answer 2"]
+
+
+async def backlog_of_replies(live: LiveServer, texts: list[str]) -> tuple[dict[str, str], str]:
+    """A visitor's conversation, then ``texts`` answered over HTTP while the adviser's socket
+    is away: the adviser's cookie header and the last event id their socket had seen."""
+    adviser = office_login(live, "port-argent")
+    with login(live.url, adviser.email, adviser.password) as client:
+        cookie = {"cookie": f"concierge_session={client.cookies['concierge_session']}"}
+        async with websockets.connect(visitor_url(live)) as visitor_ws:
+            await recv_until(visitor_ws, "hello")
+            async with websockets.connect(
+                f"{live.ws_url}/ws/adviser", additional_headers=cookie
+            ) as ws:
+                await recv_until(ws, "hello")
+                await send_message(visitor_ws, "Bonsoir")
+                seen = await recv_until(ws, "message.created")
+        path = f"/api/conversations/{seen['conversation_id']}/messages"
+        for text in texts:
+            assert client.post(path, json={"text": text}).status_code == 201
+    return cookie, seen["event_id"]
+
+
+async def resumed(live: LiveServer, cookie: dict[str, str], last: str, query: str) -> list[Any]:
+    """The frames of a socket resuming from ``last`` until the last reply has come."""
+    url = f"{live.ws_url}/ws/adviser?last_event_id={last}{query}"
+    async with websockets.connect(url, additional_headers=cookie, max_size=None) as ws:
+        assert json.loads(await ws.recv())["type"] == "hello"
+        return await frames_until(ws, has_message("end"))
+
+
+def through_end(frames: list[Any]) -> list[tuple[str, str]]:
+    """The stream's events of ``frames`` up to the last reply's (a frame may hold more)."""
+    events = flat(frames)
+    end = next(i for i, e in enumerate(events) if e.get("message", {}).get("text") == "end")
+    return staff_events(events[: end + 1])
+
+
+async def test_a_long_backlog_comes_in_frames_of_at_most_64_events(live: LiveServer) -> None:
+    cookie, last = await backlog_of_replies(live, [f"réponse {n}" for n in range(30)] + ["end"])
+    grouped = await resumed(live, cookie, last, "&batch=1")
+    single = await resumed(live, cookie, last, "")
+    assert len(flat(single)) > 64  # more than one frame's worth
+    assert through_end(grouped) == through_end(single)
+    sizes = [len(frame) if isinstance(frame, list) else 1 for frame in grouped]
+    assert sizes[0] == 64 and all(size <= 64 for size in sizes), sizes
+
+
+async def test_a_backlog_of_long_messages_comes_in_frames_of_bounded_text(
+    live: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No more events go in a frame once its text has reached BATCH_CHARS (made small here:
+    the server runs in this process)."""
+    monkeypatch.setattr(ws_module, "BATCH_CHARS", 10_000)
+    long_texts = [f"{n} " + "é" * 3000 for n in range(8)]
+    cookie, last = await backlog_of_replies(live, [*long_texts, "end"])
+    grouped = await resumed(live, cookie, last, "&batch=1")
+    single = await resumed(live, cookie, last, "")
+    assert through_end(grouped) == through_end(single)
+    arrays = [frame for frame in grouped if isinstance(frame, list)]
+    assert len(arrays) >= 2, [len(json.dumps(frame)) for frame in grouped]
+    for frame in arrays:
+        # Under the bound before its last event (the bound counts each event's text, compact).
+        before_last = sum(len(compact(event)) for event in frame[:-1])
+        assert before_last < 10_000, before_last
+    texts = [e["message"]["text"] for e in flat(grouped) if e["type"] == "message.created"]
+    assert texts == [*long_texts, "end"]
