@@ -67,6 +67,17 @@ async def test_an_adviser_socket_asking_gets_a_message_and_its_line_in_one_frame
             await send_message(visitor_ws, "Et le dimanche ?", "client-0002")
             grouped = await frames_until(together, has_message("Et le dimanche ?"))
             single = await frames_until(apart, has_message("Et le dimanche ?"))
+            # A reply: the message, its conversation's line and its status, published together.
+            created = next(e for e in flat(grouped) if e["type"] == "message.created")
+            path = f"/api/conversations/{created['conversation_id']}/messages"
+            with login(live.url, adviser.email, adviser.password) as client:
+                reply = client.post(path, json={"text": "Oui, de 10 h à 18 h."}).json()
+
+            def its_status(events: list[dict[str, Any]]) -> bool:
+                return any(e.get("message_id") == reply["id"] for e in events)
+
+            grouped += await frames_until(together, its_status)
+            single += await frames_until(apart, its_status)
     # Without asking, one event per frame, never an array.
     assert all(isinstance(frame, dict) for frame in single)
     # Asking: the same events of the stream, in the same order, each once…
@@ -79,6 +90,13 @@ async def test_an_adviser_socket_asking_gets_a_message_and_its_line_in_one_frame
         {"message.created", "conversation.changed"} <= {event["type"] for event in frame}
         for frame in arrays
     ), grouped
+    reply_frame = next(f for f in arrays if any(e.get("message_id") == reply["id"] for e in f))
+    assert [e["type"] for e in reply_frame][-3:] == [
+        "message.created",
+        "conversation.changed",
+        "message.status",
+    ]
+    assert reply_frame[-3]["message"]["id"] == reply["id"]
     assert all(len(frame) > 1 for frame in arrays)  # one event alone is a frame of its own
     assert len(grouped) < len(single)
 
