@@ -13,7 +13,7 @@ import websockets
 
 from app.web import ws as ws_module
 from tests.app.test_ws import recv_until, send_message, visitor_url
-from tests.conftest import LiveServer, login, office_login
+from tests.conftest import DemoLogin, LiveServer, login, office_login
 
 
 async def frames_until(ws: Any, done: Any, timeout: float = 5) -> list[Any]:
@@ -46,12 +46,17 @@ def staff_events(events: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [(e["event_id"], e["type"]) for e in events if e.get("event_id")]
 
 
+def signed_in(live: LiveServer) -> tuple[DemoLogin, dict[str, str]]:
+    """An adviser of Port-Argent and the cookie header of a session of theirs."""
+    adviser = office_login(live, "port-argent")
+    with login(live.url, adviser.email, adviser.password) as client:
+        return adviser, {"cookie": f"concierge_session={client.cookies['concierge_session']}"}
+
+
 async def test_an_adviser_socket_asking_gets_a_message_and_its_line_in_one_frame(
     live: LiveServer,
 ) -> None:
-    adviser = office_login(live, "port-argent")
-    with login(live.url, adviser.email, adviser.password) as client:
-        cookie = {"cookie": f"concierge_session={client.cookies['concierge_session']}"}
+    adviser, cookie = signed_in(live)
     url = f"{live.ws_url}/ws/adviser"
     async with (
         websockets.connect(f"{url}?batch=1", additional_headers=cookie) as together,
@@ -104,9 +109,7 @@ async def test_an_adviser_socket_asking_gets_a_message_and_its_line_in_one_frame
 async def test_a_resume_asking_gets_its_backlog_together_then_live_events(
     live: LiveServer,
 ) -> None:
-    adviser = office_login(live, "port-argent")
-    with login(live.url, adviser.email, adviser.password) as client:
-        cookie = {"cookie": f"concierge_session={client.cookies['concierge_session']}"}
+    _, cookie = signed_in(live)
     url = f"{live.ws_url}/ws/adviser"
     async with websockets.connect(visitor_url(live)) as visitor_ws:
         await recv_until(visitor_ws, "hello")
