@@ -2,7 +2,8 @@
 
 Starts ``concierge run`` (embedded Redis, SQLite, demo destination) in a temporary directory,
 connects 20 advisers and 200 visitors over websockets (every socket open, 50 at a time, before
-the load begins: the time it took is printed), and for DURATION seconds has every visitor write
+the load begins: the time it took is printed; each asks for events together, ``batch=1``, as the
+inbox and the widget do), and for DURATION seconds has every visitor write
 regularly and the first adviser to see each message answer it over HTTP, one reply at a time per
 adviser. Prints:
 
