@@ -315,17 +315,14 @@ async def change_status(
 
 
 async def mark_read(
-    services: Services, who: User | SessionData, conversation_id: int
+    services: Services, signed: SessionData, conversation_id: int
 ) -> ConversationOut:
-    """Marks the conversation read (its unread count back to 0, announced live) if the user
-    may see it; its line as the browsers see it, read in the same unit of work. ``who`` is the
-    user, or the session as Redis keeps it (the inbox's request): its user is then read, and
-    the session checked to hold, in this unit of work (401 when it no longer does)."""
+    """Marks the conversation read (its unread count back to 0, announced live) if the signed-in
+    user may see it; its line as the browsers see it, read in the same unit of work. ``signed``
+    is the session as Redis keeps it: its user is read, and the session checked to still hold,
+    in this unit of work (401 when it no longer does)."""
     async with services.db.session(quick=True) as session:
-        if isinstance(who, User):
-            user = who
-        else:
-            user = _signed_in(await repository.session_holder(session, who))
+        user = _signed_in(await repository.session_holder(session, signed))
         loaded = await check_conversation(session, user, conversation_id)
         conversation, account = loaded.conversation, loaded.account
         if conversation.unread == 0:
