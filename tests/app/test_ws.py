@@ -228,18 +228,25 @@ async def test_adviser_socket_needs_a_session_and_our_origin(live: LiveServer) -
         raise AssertionError("cross-site socket accepted")
 
 
+async def first_seen_by_adviser(live: LiveServer, cookie: dict[str, str], visitor_ws: Any) -> str:
+    """A first message ("one") from a visitor's socket just opened, as an adviser's socket
+    (``cookie``) sees it: its event id, to resume from. The adviser's socket is closed after."""
+    await recv_until(visitor_ws, "hello")
+    url = f"{live.ws_url}/ws/adviser"
+    async with websockets.connect(url, additional_headers=cookie) as ws:
+        await recv_until(ws, "hello")
+        await send_message(visitor_ws, "one", client_id="client-0001")
+        seen = await recv_until(ws, "message.created")
+    return str(seen["event_id"])
+
+
 async def test_adviser_resumes_from_last_event_without_gap_or_duplicate(live: LiveServer) -> None:
     adviser = office_login(live, "port-argent")
     with login(live.url, adviser.email, adviser.password) as client:
         cookie = {"cookie": f"concierge_session={client.cookies['concierge_session']}"}
     url = f"{live.ws_url}/ws/adviser"
     async with websockets.connect(visitor_url(live)) as visitor_ws:
-        await recv_until(visitor_ws, "hello")
-        async with websockets.connect(url, additional_headers=cookie) as ws:
-            await recv_until(ws, "hello")
-            await send_message(visitor_ws, "one", client_id="client-0001")
-            seen = await recv_until(ws, "message.created")
-            last = seen["event_id"]
+        last = await first_seen_by_adviser(live, cookie, visitor_ws)
         # Offline: two more messages arrive.
         await send_message(visitor_ws, "two", client_id="client-0002")
         await send_message(visitor_ws, "three", client_id="client-0003")

@@ -12,7 +12,7 @@ import pytest
 import websockets
 
 from app.web import ws as ws_module
-from tests.app.test_ws import recv_until, send_message, visitor_url
+from tests.app.test_ws import first_seen_by_adviser, recv_until, send_message, visitor_url
 from tests.conftest import DemoLogin, LiveServer, login, office_login
 
 
@@ -112,11 +112,7 @@ async def test_a_resume_asking_gets_its_backlog_together_then_live_events(
     _, cookie = signed_in(live)
     url = f"{live.ws_url}/ws/adviser"
     async with websockets.connect(visitor_url(live)) as visitor_ws:
-        await recv_until(visitor_ws, "hello")
-        async with websockets.connect(url, additional_headers=cookie) as ws:
-            await recv_until(ws, "hello")
-            await send_message(visitor_ws, "one", client_id="client-0001")
-            last = (await recv_until(ws, "message.created"))["event_id"]
+        last = await first_seen_by_adviser(live, cookie, visitor_ws)
         for n, text in enumerate(["two", "three", "four"], start=2):  # while it is away
             await send_message(visitor_ws, text, client_id=f"client-000{n}")
         async with (
