@@ -25,11 +25,11 @@ def test_every_step_is_timed_on_the_hot_path_and_put_back(
         )
     }
     assert set(rows) == {label.strip() for _, _, label in STEPS}
-    # A reply to each message but the one of the warm-up left unanswered; a commit each.
-    assert rows[MESSAGE][0] == 1.0 and 0.9 <= rows[REPLY][0] < 1.0
-    assert rows["commit (the ORM's flush and SQLite's commit)"][0] == pytest.approx(
-        1 + rows[REPLY][0], abs=0.05
-    )
+    # The counted cycles only (bench.hot_path's warm-up opens 50 conversations, and its first
+    # message has no reply): a message and its reply each, a commit each.
+    assert "3 messages and 3 replies timed" in out
+    assert rows[MESSAGE][0] == rows[REPLY][0] == 1.0
+    assert rows["commit (the ORM's flush and SQLite's commit)"][0] == 2.0
     assert all(mean > 0 for _, mean in rows.values())
 
 
