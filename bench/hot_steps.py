@@ -21,6 +21,7 @@ Run: ``python -m bench.hot_steps [--cycles 1500]``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import inspect
 import time
@@ -134,15 +135,21 @@ def steps_timed() -> Iterator[dict[str, Totals]]:
     put back after."""
     found: dict[str, Totals] = {}
     warmup = _Warmup(messages=1 + hot_path.VISITORS)
-    originals = [(owner, name, getattr(owner, name)) for owner, name, _ in STEPS]
+    # Each step's own attribute, None when inherited (then only the wrapper is removed after).
+    originals = [(owner, name, vars(owner).get(name)) for owner, name, _ in STEPS]
     try:
-        for (owner, name, label), (_, _, original) in zip(STEPS, originals, strict=True):
+        for owner, name, label in STEPS:
             found[label] = Totals()
-            setattr(owner, name, _timed(original, found[label], warmup, label == MESSAGE))
+            timed = _timed(getattr(owner, name), found[label], warmup, label == MESSAGE)
+            setattr(owner, name, timed)
         yield found
     finally:
         for owner, name, original in originals:
-            setattr(owner, name, original)
+            if original is None:
+                with contextlib.suppress(AttributeError):
+                    delattr(owner, name)
+            else:
+                setattr(owner, name, original)
 
 
 def report(found: dict[str, Totals]) -> None:
