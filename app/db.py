@@ -236,6 +236,7 @@ async def create_tables(engine: AsyncEngine) -> None:
         if fresh:
             await conn.run_sync(SQLModel.metadata.create_all)
             await conn.run_sync(search.create)  # the full-text index is no model: made apart
+            await conn.run_sync(search.create_mark)
             await conn.run_sync(migrations.stamp)
     if not fresh:
         await migrate(engine)

@@ -17,7 +17,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlmodel import select
 
-from app import gc_tuning, keys, leadership, offline, outage, widget_closing
+from app import gc_tuning, keys, leadership, offline, outage, search_backlog, widget_closing
 from app.actions import ActionError
 from app.assignment import assign_waiting
 from app.channels import load_connectors, supervise
@@ -120,6 +120,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         asyncio.create_task(offline.keep_noticing(services), name="offline-notice"),
         asyncio.create_task(keep_sending(services, consumer), name="weekly-report"),
         asyncio.create_task(widget_closing.keep_closing(services), name="widget-closing"),
+        asyncio.create_task(search_backlog.keep_indexed(services), name="search-index"),
     ]
     gc_tuning.settle()  # start-up's objects stay for the worker's life (app.gc_tuning)
     try:

@@ -12,6 +12,8 @@ ids grow with time, so a query reads message hits newest first and stops early
 Mapper events write the documents through the flush's own connection, so every path that
 stores a message, a subject or a contact through the ORM (ingest, replies, notes, automatic
 replies, corrections, erasure) is indexed or purged in its transaction — rolled back with it.
+One exception, on SQLite: a *new* message's document is written after its transaction, with
+others, by :mod:`app.search_backlog` (:func:`indexed_later`); a search catches up first.
 Bulk ``update()``/``delete()`` statements bypass mapper events: none of them touches an indexed
 column today (``app.sending`` changes a reply's delivery status only); a new one must call
 :func:`reindex_messages`.
@@ -76,6 +78,8 @@ class Backend(Protocol):
 
     table: str  # messages and notes, ids growing with time
     meta_table: str  # subjects and visitors: few, read whole
+    # Where one is, messages are indexed after their transaction (app.search_backlog).
+    mark_table: str | None
 
     def create(self, connection: Connection) -> None: ...
     def drop(self, connection: Connection) -> None: ...
@@ -132,6 +136,8 @@ def owned_table(name: str) -> bool:
 # Engines whose database has the index. A database made before it (migrated later, or a test's
 # old schema) gets no writes until its migration made the index and backfilled it.
 _ready: weakref.WeakSet[Engine] = weakref.WeakSet()
+# Those among them whose messages are indexed after their transaction (app.search_backlog).
+_later: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
 def _has_index(connection: Connection) -> bool:
@@ -139,22 +145,44 @@ def _has_index(connection: Connection) -> bool:
     if engine in _ready:
         return True
     names = inspect(connection).get_table_names()
+    index = backend(connection.dialect.name)
     # The table of subjects and visitors came last (migration 0009): both are there with it.
-    if backend(connection.dialect.name).meta_table in names:
+    if index.meta_table in names:
         _ready.add(engine)
+        if index.mark_table in names:
+            _later.add(engine)
         return True
     return False
 
 
-def forget(connection: Connection) -> None:
-    """The index was dropped (a downgrade): stop writing to it."""
-    _ready.discard(connection.engine)
+def indexed_later(connection: Connection) -> bool:
+    """Whether the messages stored on this database are indexed after their transaction, in
+    batches, by :mod:`app.search_backlog` — on SQLite, where a full-text write in each chat
+    message's transaction made FTS5 merge its many small segments over and over."""
+    return _has_index(connection) and connection.engine in _later
+
+
+def forget(connection: Connection, *, mark_only: bool = False) -> None:
+    """The index (or only its mark: a downgrade past it) was dropped: stop relying on it."""
+    _later.discard(connection.engine)
+    if not mark_only:
+        _ready.discard(connection.engine)
 
 
 def create(connection: Connection) -> None:
     """Makes the index, empty (a fresh database, ``app.db.create_tables``)."""
     backend(connection.dialect.name).create(connection)
     _ready.add(connection.engine)
+
+
+def create_mark(connection: Connection) -> None:
+    """From now on, where the engine has one, messages are indexed later: the mark is made at
+    the newest message stored (a fresh database, migration 0015)."""
+    if backend(connection.dialect.name).mark_table:
+        from app.search_sqlite import create_mark
+
+        create_mark(connection)
+        _later.add(connection.engine)
 
 
 def indexed(text: str) -> str:
@@ -199,7 +227,8 @@ def reindex_messages(connection: Connection, rows: Sequence[tuple[int, int, str]
 def index_messages(connection: Connection, rows: Sequence[tuple[int, int, str]]) -> None:
     """Indexes ``(message id, conversation id, text)`` rows just inserted without the ORM
     (``app.message_insert``), as its hook indexes those it inserts."""
-    _add(connection, message_docs(rows))
+    if not indexed_later(connection):
+        _add(connection, message_docs(rows))
 
 
 def message_write(
@@ -213,6 +242,12 @@ def message_write(
     if not docs or engine not in _ready:
         return None
     return backend(engine.dialect.name).put_one(docs[0])
+
+
+def known_later(engine: Engine) -> bool:
+    """Whether ``engine``'s messages are known to be indexed later (:func:`indexed_later`),
+    without a look at the database: its writers then leave them to :mod:`app.search_backlog`."""
+    return engine in _later
 
 
 def _changed(target: Any, *names: str) -> bool:
@@ -247,7 +282,8 @@ def _message_docs(target: Message) -> list[tuple[int, int, str]]:
 
 
 def _on_message(_mapper: Mapper[Any], connection: Connection, target: Message) -> None:
-    _add(connection, _message_docs(target))
+    if not indexed_later(connection):
+        _add(connection, _message_docs(target))
 
 
 def _on_message_update(_mapper: Mapper[Any], connection: Connection, target: Message) -> None:
@@ -257,6 +293,12 @@ def _on_message_update(_mapper: Mapper[Any], connection: Connection, target: Mes
 
 def _on_message_delete(_mapper: Mapper[Any], connection: Connection, target: Message) -> None:
     _replace(connection, [doc_id(Kind.MESSAGE, target.id or 0)], [])
+    if indexed_later(connection):
+        # SQLite gives the newest row's id again once it is deleted: a later message with it
+        # must not pass for one already indexed.
+        from app.search_sqlite import lower_mark
+
+        lower_mark(connection)
 
 
 def _on_conversation(_mapper: Mapper[Any], connection: Connection, target: Conversation) -> None:

@@ -43,6 +43,9 @@ def tsquery(words: Sequence[str]) -> str:
 class PostgresBackend:
     table = TABLE
     meta_table = META_TABLE
+    # Messages are indexed in their own transaction: the GIN index's pending list already
+    # gathers new entries and merges them in bulk.
+    mark_table: str | None = None
 
     def create(self, connection: Connection) -> None:
         for name in (TABLE, META_TABLE):

@@ -14,7 +14,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import repository, search
+from app import repository, search, search_backlog
 from app.models import (
     Contact,
     Conversation,
@@ -119,7 +119,9 @@ async def ranked(
 
     Message hits are read newest first from the index in growing chunks and stop as soon as the
     page is full, so a common word costs a page, not its every hit; subject and visitor hits
-    are few and read whole."""
+    are few and read whole. The messages stored a moment ago are indexed first
+    (:func:`app.search_backlog.catch_up`; on SQLite it commits the session's transaction)."""
+    await search_backlog.catch_up(session)
     bind = await session.connection()
     index = search.backend(bind.dialect.name)
     zone = ZoneInfo(await _timezone(session, user.destination_id))

@@ -22,6 +22,9 @@ from sqlalchemy.sql.expression import ColumnClause
 
 TABLE = "search_fts"  # messages and notes: rowid = message id * 8
 META_TABLE = "search_meta_fts"  # subjects, names, e-mail addresses, handles
+# One row: the newest message whose document is written; the messages stored since are indexed
+# after their transaction, in batches (app.search_backlog).
+MARK_TABLE = "search_mark"
 
 
 # One document, written by the statement's caller: built once, so the hot path's driver-side
@@ -56,9 +59,31 @@ def _run(connection: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> N
         connection.exec_driver_sql(sql, list(rows))
 
 
+def create_mark(connection: Connection) -> None:
+    """The mark, at the newest message: every message so far has its document."""
+    connection.exec_driver_sql(
+        f"CREATE TABLE IF NOT EXISTS {MARK_TABLE}"
+        " (id INTEGER PRIMARY KEY CHECK (id = 1), message_id INTEGER NOT NULL)"
+    )
+    connection.exec_driver_sql(
+        f"INSERT OR IGNORE INTO {MARK_TABLE} (id, message_id)"  # noqa: S608 (a constant name)
+        " SELECT 1, coalesce(max(id), 0) FROM message"
+    )
+
+
+def lower_mark(connection: Connection) -> None:
+    """The mark no higher than the newest message left (messages were deleted: SQLite gives
+    the newest row's id to the next row)."""
+    connection.exec_driver_sql(
+        f"UPDATE {MARK_TABLE} SET message_id"  # noqa: S608 (a constant name)
+        " = min(message_id, (SELECT coalesce(max(id), 0) FROM message))"
+    )
+
+
 class SqliteBackend:
     table = TABLE
     meta_table = META_TABLE
+    mark_table: str | None = MARK_TABLE
 
     def create(self, connection: Connection) -> None:
         # The text is folded before it is stored, so the tokenizer's own diacritics removal only

@@ -9,7 +9,10 @@ writing in turn (their first messages are a warm-up, not counted):
 - the reply's delivery, when the outbox has it to send: one dispatch. A chat reply has none
   since 2026-12-06 (it is sent once stored: the event announcing it is how it reaches the
   visitor); ``--addressed`` gives the visitors an e-mail address, which queues their replies
-  (the outbox then decides between the chat and a mail, app.offline_mail).
+  (the outbox then decides between the chat and a mail, app.offline_mail);
+- every ``INDEX_EVERY`` cycles, the search index's catch-up with the messages stored since the
+  last one (app.search_backlog: on SQLite a message's document is written after its
+  transaction, in batches), timed apart and printed per cycle and per document.
 
 The floor is the database's own work for the same cycle: the SQL statements the last cycle sent,
 with their parameters, run again on the bare ``sqlite3`` driver on a copy of the database taken
@@ -39,7 +42,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlmodel import col, select
 
-from app import actions, sqlite_writes
+from app import actions, search_backlog, sqlite_writes
 from app.channels import load_connectors
 from app.embedded_redis import EmbeddedRedis
 from app.inbox import Inbox
@@ -50,6 +53,9 @@ from bench.sql_statements import ACCOUNT, leave_an_address, seeded_services
 from connectors.webchat.frames import VisitorMessageFrame, to_inbound
 
 VISITORS = 50
+# Cycles between two catch-ups of the search index (app.search_backlog): a serving worker runs
+# one every half second, some fifty cycles at this bench's pace.
+INDEX_EVERY = 50
 STEPS = ("message", "reply", "delivery")
 
 
@@ -77,9 +83,10 @@ class Capture:
 
 async def _cycles(
     services: Services, cycles: int, database: Path, snapshot: Path, addressed: bool
-) -> tuple[dict[str, list[float]], Capture]:
-    """Times each step of each cycle; the last cycle's statements are captured, and the
-    database copied to ``snapshot`` just before it (where its rows are not written yet)."""
+) -> tuple[dict[str, list[float]], Capture, list[tuple[float, int]]]:
+    """Times each step of each cycle, and each catch-up of the search index (every
+    ``INDEX_EVERY`` cycles and after the last); the last cycle's statements are captured, and
+    the database copied to ``snapshot`` just before it (where its rows are not written yet)."""
     inbox = Inbox(services)
     await load_connectors(services)
 
@@ -108,6 +115,7 @@ async def _cycles(
     capture = Capture()
     event.listen(services.db.engine.sync_engine, "before_cursor_execute", capture.seen)
     times: dict[str, list[float]] = {step: [] for step in STEPS}
+    indexed: list[tuple[float, int]] = []  # (seconds, documents) of each catch-up
     try:
         for i in range(VISITORS + cycles):
             counted = i >= VISITORS  # the first message of each visitor opens a conversation
@@ -133,9 +141,22 @@ async def _cycles(
                 times["message"].append(stored_at - started)
                 times["reply"].append(replied_at - stored_at)
                 times["delivery"].append(delivered_at - replied_at)
+            done = i + 1 - VISITORS  # counted cycles done
+            if done == 0:  # the warm-up's documents: not the counted cycles' work
+                await _catch_up(services)
+            elif done % INDEX_EVERY == 0 or last:
+                started = time.perf_counter()
+                written = await _catch_up(services)
+                indexed.append((time.perf_counter() - started, written))
     finally:
         event.remove(services.db.engine.sync_engine, "before_cursor_execute", capture.seen)
-    return times, capture
+    return times, capture, indexed
+
+
+async def _catch_up(services: Services) -> int:
+    """The search index's catch-up, as a serving worker runs it twice a second."""
+    async with services.db.session() as session:
+        return await search_backlog.catch_up(session)
 
 
 def _copy(source: Path, target: Path) -> None:
@@ -182,7 +203,7 @@ async def _run(cycles: int, addressed: bool) -> None:
         async with seeded_services(Path(tmp), redis.url) as services:
             snapshot = Path(tmp) / "floor.db"
             database = Path(tmp) / "concierge.db"
-            times, capture = await _cycles(services, cycles, database, snapshot, addressed)
+            times, capture, indexed = await _cycles(services, cycles, database, snapshot, addressed)
         floor = _floor(snapshot, capture.statements, cycles)
     total = [sum(step) for step in zip(*times.values(), strict=True)]
     who = "visitors who left an e-mail address" if addressed else "visitors without an address"
@@ -193,6 +214,12 @@ async def _run(cycles: int, addressed: bool) -> None:
             continue
         print(f"  {step:<9} {_ms(times[step])}")
     print(f"  cycle     {_ms(total)}   ({1 / statistics.fmean(total):.0f} cycles/s)")
+    seconds, documents = sum(t for t, _ in indexed), sum(n for _, n in indexed)
+    print(
+        f"  search    {len(indexed)} catch-ups of the index, {documents} documents:"
+        f" {seconds / len(indexed) * 1000:.2f} ms each, {seconds / max(1, documents) * 1e6:.0f} µs a"
+        f" document, {seconds / cycles * 1000:.2f} ms a cycle (not in the cycle's figures)"
+    )
     print(f"  floor: the cycle's {len(capture.statements)} SQL statements on the bare driver")
     print(f"            {_ms(floor)}")
     ratio = statistics.fmean(total) / statistics.fmean(floor)

@@ -26,7 +26,6 @@ import functools
 import inspect
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +39,7 @@ from app import (
     recovery,
     repository,
     rule_ingest,
+    search_backlog,
     spam,
     sqlite_writes,
 )
@@ -59,7 +59,7 @@ STEPS: list[tuple[Any, str, str]] = [
     (inbox, "_conversation", "their conversation"),
     (spam, "screen", "spam screen"),
     (rule_ingest, "apply", "keyword rules"),
-    (message_insert, "add", "message written (row, search index, relay)"),
+    (message_insert, "add", "message written (row, relay; on PostgreSQL its search document)"),
     (inbox, "open_turn", "response turn opened"),
     (actions, "check_conversation", "reply: the conversation read, permission"),
     (actions, "close_turn", "reply: response turn closed"),
@@ -72,6 +72,7 @@ STEPS: list[tuple[Any, str, str]] = [
     (Hub, "publish_many", "events published (one Redis script)"),
     (db, "plain_rows", "statements read past the ORM"),
     (db, "plain_write", "statements written past the ORM"),
+    (search_backlog, "catch_up", "search documents, in batches (after the cycles)"),
 ]
 
 
@@ -128,7 +129,7 @@ def _timed(
     return timed
 
 
-@contextmanager
+@contextlib.contextmanager
 def steps_timed() -> Iterator[dict[str, Totals]]:
     """Each of :data:`STEPS` timed while the block runs, in ``bench.hot_path``'s counted cycles
     (after its warm-up: a message of its own, then a message and a reply for each visitor), and

@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy import text
 from sqlmodel import select
 
-from app import search, search_postgres, search_sqlite
+from app import search, search_backlog, search_postgres, search_sqlite
 from app.inbox import Inbox
 from app.models import Contact, Message
 from app.services import Services
@@ -219,6 +219,8 @@ async def test_erasure_purges_the_visitors_words_and_name(
 
 async def test_a_rolled_back_write_leaves_the_index_as_it_was(services: Services) -> None:
     (cid,) = await ingest(services, chat(50, "Avant"))
+    async with services.db.session() as session:
+        await search_backlog.catch_up(session)  # as every worker does within a second
     async with services.db.session() as session:
         message = (await session.exec(select(Message).where(Message.conversation_id == cid))).one()
         message.text = "Remplacé par Gwenaëlle"

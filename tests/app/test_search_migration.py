@@ -14,7 +14,7 @@ from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import migrations, search
+from app import migrations, search, search_backlog
 from app.db import make_engine, migrate
 from app.models import (
     Account,
@@ -158,6 +158,8 @@ async def test_0009_moves_subjects_and_visitors_out_of_the_message_index_and_bac
 ) -> None:
     await migrate(engine)
     conversation_id, contact_id, _ = await add_rows(engine)
+    async with AsyncSession(engine) as session:
+        assert await search_backlog.catch_up(session) == 2  # the message and the note
 
     def tables(connection: Connection) -> dict[str, list[int]]:
         names = inspect(connection).get_table_names()
@@ -180,3 +182,50 @@ async def test_0009_moves_subjects_and_visitors_out_of_the_message_index_and_bac
             "search_fts": [8, 16], "search_meta_fts": subject_and_visitor,
         }  # fmt: skip
         assert await conn.run_sync(hits, "ecomusee") == [(8 * conversation_id + 1, conversation_id)]
+
+
+async def test_0015_marks_what_is_indexed_and_going_back_writes_what_is_owed(
+    engine: AsyncEngine,
+) -> None:
+    async with engine.begin() as conn:
+        await conn.run_sync(migrations.upgrade, "0014")
+    conversation_id, _, _ = await add_rows(engine)  # indexed in their transaction, as before
+    assert await migrate(engine) == ("0014", migrations.head())
+
+    async def mark() -> int | None:
+        async with engine.connect() as conn:
+            if "search_mark" not in await conn.run_sync(lambda c: inspect(c).get_table_names()):
+                return None
+            return int(
+                (await conn.exec_driver_sql("SELECT message_id FROM search_mark")).scalar_one()
+            )
+
+    async def add(words: str) -> int:
+        async with AsyncSession(engine, expire_on_commit=False) as session:
+            message = Message(conversation_id=conversation_id, account_id=1,
+                              direction=Direction.IN, author_kind=AuthorKind.VISITOR,
+                              text=words, created_at=T0)  # fmt: skip
+            session.add(message)
+            await session.commit()
+            return message.id or 0
+
+    async def found(word: str) -> list[tuple[int, int]]:
+        async with engine.connect() as conn:
+            return await conn.run_sync(hits, word)
+
+    assert await mark() == 2  # the message and the note, both indexed already
+    owed = await add("Le sentier des douaniers")
+    assert await found("douaniers") == []  # left to the next catch-up
+    async with engine.begin() as conn:
+        await conn.run_sync(migrations.downgrade, "0014")
+    assert await mark() is None
+    assert await found("douaniers") == [(8 * owed, conversation_id)]  # written on the way back
+    inline = await add("Les menhirs de Carnac")
+    assert await found("carnac") == [(8 * inline, conversation_id)]  # in its own transaction
+    assert await migrate(engine) == ("0014", migrations.head())
+    assert await mark() == inline
+    later = await add("Les alignements de Kerzerho")
+    async with AsyncSession(engine) as session:
+        assert await search_backlog.catch_up(session) == 1
+    assert await found("kerzerho") == [(8 * later, conversation_id)]
+    assert await found("carnac") == [(8 * inline, conversation_id)]
