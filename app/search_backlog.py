@@ -26,6 +26,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import search
@@ -80,7 +81,6 @@ async def catch_up(session: AsyncSession, batch: int = BATCH) -> int:
     on PostgreSQL): one read, no lock."""
     connection = await session.connection()
     if not await connection.run_sync(_behind):
-        await session.rollback()
         return 0
     done = 0
     while True:
@@ -90,6 +90,17 @@ async def catch_up(session: AsyncSession, batch: int = BATCH) -> int:
         done += written
         if written < batch:
             return done
+
+
+async def before_search(session: AsyncSession) -> None:
+    """:func:`catch_up` before a search reads; when the database will not let it write (its
+    lock held elsewhere past the busy timeout), the search reads the index as it is — a
+    reader is never kept waiting by a writer — rather than failing."""
+    try:
+        await catch_up(session)
+    except OperationalError as exc:
+        await session.rollback()
+        log.warning("search read the index without the newest messages: %s", exc.orig)
 
 
 async def keep_indexed(services: Services, every: float = EVERY_SECONDS) -> None:

@@ -120,8 +120,9 @@ async def ranked(
     Message hits are read newest first from the index in growing chunks and stop as soon as the
     page is full, so a common word costs a page, not its every hit; subject and visitor hits
     are few and read whole. The messages stored a moment ago are indexed first
-    (:func:`app.search_backlog.catch_up`; on SQLite it commits the session's transaction)."""
-    await search_backlog.catch_up(session)
+    (:func:`app.search_backlog.before_search`; on SQLite it commits the session's
+    transaction)."""
+    await search_backlog.before_search(session)
     bind = await session.connection()
     index = search.backend(bind.dialect.name)
     zone = ZoneInfo(await _timezone(session, user.destination_id))

@@ -112,12 +112,17 @@ async def test_marking_read_by_a_user_no_longer_entitled_is_refused_and_changes_
 def database_rows(live: LiveServer) -> list[str]:
     """The whole database, once the background follow-up of the last writes is done: the
     transactional outbox's rows (app.recovery) are deleted a moment after their events went
-    out, by the app itself, whatever the requests."""
+    out, and the new messages' search documents written (app.search_backlog), by the app
+    itself, whatever the requests."""
     path = live.settings.sqlalchemy_url.split("///", 1)[1]
     deadline = time.monotonic() + 10
+    owed = "SELECT (SELECT max(id) FROM message) > message_id FROM search_mark"
     with sqlite3.connect(path) as db:
         while db.execute("SELECT count(*) FROM relay").fetchone()[0]:
             assert time.monotonic() < deadline, "the relay rows were never deleted"
+            time.sleep(0.1)
+        while db.execute(owed).fetchone()[0]:
+            assert time.monotonic() < deadline, "the new messages were never indexed"
             time.sleep(0.1)
         # A manager's read of visitor data is recorded (app.audit): the only write a GET makes.
         return [row for row in db.iterdump() if not row.startswith('INSERT INTO "audit_entry"')]

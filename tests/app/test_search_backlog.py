@@ -7,14 +7,16 @@ document is written with the message, and there is nothing to catch up."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
+import pytest
 from sqlalchemy import text
 from sqlmodel import col, select
 
-from app import search, search_backlog
+from app import search, search_backlog, search_results
 from app.db import Database
 from app.inbox import Inbox
-from app.models import Message
+from app.models import Message, Role, User
 from app.realtime import stop
 from app.services import Services
 from tests.app.test_search import chat, ingest
@@ -167,3 +169,30 @@ async def test_the_newest_message_deleted_then_its_id_given_again_is_indexed(
         assert again.id == newest  # SQLite gives the id again
     await catch_up(services)
     assert await documents(services, "molene") == [search.doc_id(search.Kind.MESSAGE, again.id)]
+
+
+@pytest.mark.sqlite_only(reason="a read-only SQLite file: the catch-up's write is refused")
+async def test_a_search_that_cannot_write_reads_the_index_as_it_is(
+    services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    (indexed,) = await ingest(services, chat(80, "Criée de Loctudy, horaires"))
+    await catch_up(services)
+    await ingest(services, chat(81, "Criée de Loctudy, visites"))
+    path = services.settings.sqlalchemy_url.split("///", 1)[1]
+    reader = Database(f"sqlite+aiosqlite:///file:{path}?mode=ro&uri=true")
+    try:
+        async with reader.session() as session:  # as a request's user: read apart
+            manager = (
+                await session.exec(select(User).where(User.role == Role.DESTINATION_MANAGER))
+            ).first()
+            assert manager is not None
+        async with reader.session() as session:
+            with caplog.at_level(logging.WARNING, "app.search_backlog"):
+                found = await search_results.page(
+                    session, manager, ["loctudy"], search_results.Filters(), 50, None
+                )
+    finally:
+        await reader.dispose()
+    assert [c.id for c in found] == [indexed]  # the newest message waits for a writer
+    assert "without the newest messages" in caplog.text
+    assert await catch_up(services) == 1  # the next catch-up that can write
