@@ -145,9 +145,9 @@ async def _cycles(
             if done == 0:  # the warm-up's documents: not the counted cycles' work
                 await _catch_up(services)
             elif done % INDEX_EVERY == 0 or last:
-                started = time.perf_counter()
+                began = time.perf_counter()
                 written = await _catch_up(services)
-                indexed.append((time.perf_counter() - started, written))
+                indexed.append((time.perf_counter() - began, written))
     finally:
         event.remove(services.db.engine.sync_engine, "before_cursor_execute", capture.seen)
     return times, capture, indexed
