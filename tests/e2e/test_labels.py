@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
+from app import labels
 from tests.conftest import LiveServer, login, office_login
 from tests.e2e.conftest import adviser_login, screenshot
 from tests.e2e.seeding import many_chats
@@ -90,6 +91,38 @@ def test_label_from_the_header_with_the_keyboard_then_filter(
     screenshot(page, f"{name}-filtered")
     page.get_by_test_id("label-filter").select_option(value="")
     expect(rows.nth(10)).to_be_visible()
+
+
+def test_the_dialog_opened_before_the_labels_arrive_fills_when_they_do(
+    live: LiveServer, new_page: Any
+) -> None:
+    """A manager quick enough to open "Manage labels" before the page's first read of the labels
+    gets the colours and the rows as soon as that read answers, and can create a label."""
+    labelled_inbox(live)
+    page: Page = new_page(locale="en-GB", viewport=DESKTOP)
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route("**/api/labels", hold)
+    boss = next(x for x in live.logins.values() if x.email.startswith("manager@"))
+    adviser_login(page, live, boss)
+    page.get_by_test_id("labels-manage").click()
+    expect(page.get_by_test_id("labels-dialog")).to_be_visible()
+    expect(page.get_by_test_id("label-swatch")).to_have_count(0)
+    assert held, "the page read the labels"
+    page.route("**/api/labels", lambda route: route.continue_())
+    for route in held:
+        route.continue_()
+    expect(page.get_by_test_id("label-swatch")).to_have_count(len(labels.PALETTE))
+    expect(page.get_by_test_id("label-swatch").first).to_be_checked()
+    expect(page.get_by_test_id("label-admin-row")).to_have_count(len(NAMES) + 1)
+    page.get_by_test_id("label-new-name").fill("Parkings")
+    page.get_by_test_id("label-swatch").nth(2).check()
+    page.get_by_test_id("label-create-submit").click()
+    row = page.get_by_test_id("label-admin-row").filter(has=page.locator("input[value=Parkings]"))
+    expect(row.get_by_test_id("label-edit-color")).to_have_value(labels.PALETTE[2])
 
 
 def test_a_manager_manages_labels_and_labels_in_bulk(live: LiveServer, new_page: Any) -> None:

@@ -5,7 +5,7 @@ import { $, api, el, on, state, t } from "./core.js";
 import { chip, priorityFlag } from "./labelchips.js";
 import { renderList, setFilter, showListNotice, upsert } from "./list.js";
 
-const labels = { all: [], palette: [], mayManage: false };
+const labels = { all: [], palette: [], mayManage: false, loaded: false };
 state.labelId = null; // the list's label filter (list.js reads it)
 
 // `admin`: rebuild the open "Manage labels" rows too (after the manager's own change only, so a
@@ -19,9 +19,12 @@ export async function loadLabels(admin) {
   } catch (err) {
     return;
   }
+  const first = !labels.loaded;
+  labels.loaded = true;
   renderFilter();
   renderBulk();
-  if (admin || !dialog || !dialog.open) renderAdmin();
+  // A dialog opened before the first answer has no colours and no rows yet: fill it now.
+  if (admin || first || !dialog || !dialog.open) renderAdmin();
   const c = state.conversations.get(state.selected);
   if (c) renderThread(c);
 }
@@ -263,6 +266,7 @@ async function manage(path, method, body) {
 
 if (dialog) {
   $("labels-manage").addEventListener("click", () => {
+    if (!labels.loaded) loadLabels();
     renderAdmin();
     $("labels-error").textContent = "";
     dialog.showModal();
