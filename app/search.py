@@ -83,6 +83,14 @@ class Backend(Protocol):
 
     def create(self, connection: Connection) -> None: ...
     def drop(self, connection: Connection) -> None: ...
+    def create_mark(self, connection: Connection) -> None:
+        """Makes the mark, at the newest message (where :attr:`mark_table` is one)."""
+        ...
+
+    def lower_mark(self, connection: Connection) -> None:
+        """Messages were deleted: the mark no higher than the newest one left."""
+        ...
+
     def put(self, connection: Connection, docs: Sequence[tuple[int, int, str]]) -> None: ...
     def remove(self, connection: Connection, ids: Sequence[int]) -> None: ...
     def put_one(self, doc: tuple[int, int, str]) -> tuple[Executable, dict[str, Any]]:
@@ -178,10 +186,9 @@ def create(connection: Connection) -> None:
 def create_mark(connection: Connection) -> None:
     """From now on, where the engine has one, messages are indexed later: the mark is made at
     the newest message stored (a fresh database, migration 0015)."""
-    if backend(connection.dialect.name).mark_table:
-        from app.search_sqlite import create_mark
-
-        create_mark(connection)
+    index = backend(connection.dialect.name)
+    if index.mark_table:
+        index.create_mark(connection)
         _later.add(connection.engine)
 
 
@@ -296,9 +303,7 @@ def _on_message_delete(_mapper: Mapper[Any], connection: Connection, target: Mes
     if indexed_later(connection):
         # SQLite gives the newest row's id again once it is deleted: a later message with it
         # must not pass for one already indexed.
-        from app.search_sqlite import lower_mark
-
-        lower_mark(connection)
+        backend(connection.dialect.name).lower_mark(connection)
 
 
 def _on_conversation(_mapper: Mapper[Any], connection: Connection, target: Conversation) -> None:

@@ -62,6 +62,12 @@ class PostgresBackend:
         for name in (TABLE, META_TABLE):
             connection.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
 
+    def create_mark(self, connection: Connection) -> None:
+        pass  # no mark: messages are indexed in their own transaction
+
+    def lower_mark(self, connection: Connection) -> None:
+        pass
+
     def put(self, connection: Connection, docs: Sequence[tuple[int, int, str]]) -> None:
         for into, kind0 in ((_docs, True), (_meta, False)):
             part = [{"id": d, "ref": r, "body": b} for d, r, b in docs if (d % 8 == 0) == kind0]

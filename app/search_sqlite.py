@@ -59,27 +59,6 @@ def _run(connection: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> N
         connection.exec_driver_sql(sql, list(rows))
 
 
-def create_mark(connection: Connection) -> None:
-    """The mark, at the newest message: every message so far has its document."""
-    connection.exec_driver_sql(
-        f"CREATE TABLE IF NOT EXISTS {MARK_TABLE}"
-        " (id INTEGER PRIMARY KEY CHECK (id = 1), message_id INTEGER NOT NULL)"
-    )
-    connection.exec_driver_sql(
-        f"INSERT OR IGNORE INTO {MARK_TABLE} (id, message_id)"  # noqa: S608 (a constant name)
-        " SELECT 1, coalesce(max(id), 0) FROM message"
-    )
-
-
-def lower_mark(connection: Connection) -> None:
-    """The mark no higher than the newest message left (messages were deleted: SQLite gives
-    the newest row's id to the next row)."""
-    connection.exec_driver_sql(
-        f"UPDATE {MARK_TABLE} SET message_id"  # noqa: S608 (a constant name)
-        " = min(message_id, (SELECT coalesce(max(id), 0) FROM message))"
-    )
-
-
 class SqliteBackend:
     table = TABLE
     meta_table = META_TABLE
@@ -97,6 +76,25 @@ class SqliteBackend:
     def drop(self, connection: Connection) -> None:
         for name in (TABLE, META_TABLE):
             connection.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+
+    def create_mark(self, connection: Connection) -> None:
+        """The mark, at the newest message: every message so far has its document."""
+        connection.exec_driver_sql(
+            f"CREATE TABLE IF NOT EXISTS {MARK_TABLE}"
+            " (id INTEGER PRIMARY KEY CHECK (id = 1), message_id INTEGER NOT NULL)"
+        )
+        connection.exec_driver_sql(
+            f"INSERT OR IGNORE INTO {MARK_TABLE} (id, message_id)"  # noqa: S608 (a constant name)
+            " SELECT 1, coalesce(max(id), 0) FROM message"
+        )
+
+    def lower_mark(self, connection: Connection) -> None:
+        """The mark no higher than the newest message left (messages were deleted: SQLite
+        gives the newest row's id to the next row)."""
+        connection.exec_driver_sql(
+            f"UPDATE {MARK_TABLE} SET message_id"  # noqa: S608 (a constant name)
+            " = min(message_id, (SELECT coalesce(max(id), 0) FROM message))"
+        )
 
     def put(self, connection: Connection, docs: Sequence[tuple[int, int, str]]) -> None:
         for name, part in zip((TABLE, META_TABLE), _split(docs, lambda d: d[0]), strict=True):
