@@ -5,7 +5,10 @@ connects 20 advisers and 200 visitors over websockets (every socket open, 50 at 
 the load begins: the time it took is printed; each asks for events together, ``batch=1``, as the
 inbox and the widget do), and for DURATION seconds has every visitor write
 regularly and the first adviser to see each message answer it over HTTP, one reply at a time per
-adviser. Prints:
+adviser. Before the load, ``--warm-up`` other visitors (20) each write twice and are answered,
+one message at a time: the figures are a serving worker's, not those of a process running its
+code for the first time (its first messages cost tens of milliseconds more: SQL compiled, the
+rota's year worked out); the warm-up's own latencies are printed apart. Prints:
 
 - visitor → adviser: from the visitor's frame sent to the adviser's socket receiving it; then
   apart, each visitor's first message (it opens a conversation: routing, assignment, the queue)
@@ -63,6 +66,9 @@ from app.embedded_redis import EmbeddedRedis, free_port
 from bench.app_process import running_app
 from bench.figures import pct
 
+WARM = "warm-"  # the warm-up's messages' tags begin with it
+WARM_MESSAGES = 2  # each warm-up visitor's: a first message and a follow-up, each answered
+
 
 def frames_of(raw: str | bytes) -> list[dict[str, Any]]:
     """The frames in one websocket frame: the project's sockets, asked with ``batch=1``, send
@@ -74,6 +80,10 @@ def frames_of(raw: str | bytes) -> list[dict[str, Any]]:
 def fmt(values: list[float]) -> str:
     p50, p99 = pct(values, 50) * 1000, pct(values, 99) * 1000
     return f"p50 {p50:7.2f} ms   p99 {p99:7.2f} ms   (n={len(values)})"
+
+
+def fmt_max(values: list[float]) -> str:
+    return f"p50 {pct(values, 50) * 1000:.1f} ms, max {max(values) * 1000:.1f} ms"
 
 
 async def floor(samples: int = 2000) -> tuple[list[float], list[float]]:
@@ -289,6 +299,8 @@ async def load(
     v2a_first: list[float] = []
     v2a_later: list[float] = []
     a2v: list[float] = []
+    warm_v2a: list[float] = []  # the warm-up's messages (not counted)
+    warm_a2v: list[float] = []
     pending_replies: asyncio.Queue[tuple[str, int, str]] = asyncio.Queue()
     stop = asyncio.Event()
     seen: set[int] = set()  # message ids already received by some adviser
@@ -338,9 +350,12 @@ async def load(
         # The first adviser to see it answers, from the office it was routed to (the
         # visitor's own by day, the one on duty in the evening).
         seen.add(message_id)
-        v2a.append(time.perf_counter() - start)
-        # A visitor's first message opens a conversation: counted apart.
-        (v2a_first if tag.endswith(":1") else v2a_later).append(v2a[-1])
+        if tag.startswith(WARM):  # before the measured load: kept apart
+            warm_v2a.append(time.perf_counter() - start)
+        else:
+            v2a.append(time.perf_counter() - start)
+            # A visitor's first message opens a conversation: counted apart.
+            (v2a_first if tag.endswith(":1") else v2a_later).append(v2a[-1])
         await pending_replies.put((office, frame["conversation_id"], tag))
 
     async def responder() -> None:
@@ -436,9 +451,46 @@ async def load(
             await asyncio.sleep(2)
             read_task.cancel()
 
+    async def warm_visitor(index: int) -> None:
+        """A visitor of the warm-up: writes WARM_MESSAGES messages, each once the last was
+        answered, then leaves."""
+        office = offices[index % len(offices)]
+        url = (
+            f"{ws_base}/visitor?office={office}&visitor={index}"
+            if floor
+            else f"{ws_base}/ws/visitor?account={accounts[office]}&batch=1"
+        )
+        async with websockets.connect(url, max_queue=None) as ws:
+            await ws.recv()
+            for counter in range(1, WARM_MESSAGES + 1):
+                tag = f"{WARM}{office}:{index}:{counter}"
+                sent_at[tag] = time.perf_counter()
+                client_id = f"w{index:04d}x{counter:06d}"
+                await ws.send(
+                    json.dumps(
+                        {"type": "message", "client_id": client_id, "text": f"{tag} bonjour"}
+                    )
+                )
+                answered = False
+                while not answered:
+                    for frame in frames_of(await ws.recv()):
+                        if frame["type"] == "message" and frame["message"]["author"] == "adviser":
+                            reply_tag = frame["message"]["text"].split()[0]
+                            start = reply_sent_at.pop(reply_tag, None)
+                            if start is not None:
+                                warm_a2v.append(time.perf_counter() - start)
+                            answered = answered or reply_tag == "r" + tag
+                sent_at.pop(tag)
+
     readers = [asyncio.create_task(adviser_reader(ws, office)) for ws, office in adviser_sockets]
     # One reply at a time per adviser, as a person answers.
     responders = [asyncio.create_task(responder()) for _ in range(args.advisers)]
+    # A worker that has served for a while, not one just started: the first messages and
+    # replies of a new process pay for its code's first run (SQL compiled, the rota's year
+    # worked out…), which the warm-up's visitors pay instead, and which is printed apart.
+    warm_up = [warm_visitor(args.visitors + i) for i in range(args.warm_up)]
+    await asyncio.wait_for(asyncio.gather(*warm_up), timeout=60)
+    reply_requests.clear()  # the warm-up's replies: not the load's
     opening = asyncio.Semaphore(50)  # sockets opened 50 at a time, as bench.idle_sockets does
     opened: list[int] = []
     go = asyncio.Event()
@@ -461,6 +513,8 @@ async def load(
         "v2a": v2a,
         "v2a_first": v2a_first,
         "v2a_later": v2a_later,
+        "warm_v2a": warm_v2a,
+        "warm_a2v": warm_a2v,
         "open_seconds": open_seconds,
         "a2v": a2v,
         "elapsed": elapsed,
@@ -511,6 +565,12 @@ def main(argv: list[str] | None = None) -> None:
         help="the moment the app runs at: evening (default), day, night or an ISO instant",
     )
     parser.add_argument(
+        "--warm-up",
+        type=int,
+        default=20,
+        help="visitors who write and are answered before the measured load (not counted)",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="10 s of load and fewer floor samples (smoke test)"
     )
     parser.add_argument(
@@ -556,6 +616,12 @@ def main(argv: list[str] | None = None) -> None:
     floor_samples = [a + b for a, b in zip(pub, ws_rtt, strict=False)]
     v2a, a2v = result["v2a"], result["a2v"]
     total = len(v2a) + len(a2v)
+    if args.warm_up:
+        print(
+            f"  warm-up            {args.warm_up} visitors, {WARM_MESSAGES} messages each, answered"
+            " before the load (not counted): visitor → adviser"
+            f" {fmt_max(result['warm_v2a'])}, adviser → visitor {fmt_max(result['warm_a2v'])}"
+        )
     print(f"  visitor → adviser  {fmt(v2a)}")
     print(f"    first messages   {fmt(result['v2a_first'])}  (each opens a conversation)")
     print(f"    follow-ups       {fmt(result['v2a_later'])}")

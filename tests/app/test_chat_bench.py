@@ -68,7 +68,7 @@ async def test_the_bench_client_sees_every_message_through_the_floor(redis_url: 
         ("a@port-argent.example", "", "port-argent"),
         ("b@saint-clair.example", "", "saint-clair"),
     ]
-    args = argparse.Namespace(duration=1.5, visitors=6, advisers=4, interval=0.5)
+    args = argparse.Namespace(duration=1.5, visitors=6, advisers=4, interval=0.5, warm_up=3)
     async with floor_server(redis_url) as base:
         result = await load(base.replace("ws://", "http://"), logins, args, floor=True)
     # Every visitor message reached an adviser once, and every reply its visitor.
@@ -78,4 +78,6 @@ async def test_the_bench_client_sees_every_message_through_the_floor(redis_url: 
     # Every socket was open before the first message; each visitor's first one is counted apart.
     assert result["open_seconds"] > 0
     assert len(result["v2a_first"]) == 6
+    # The warm-up's visitors wrote and were answered first, counted apart from the load.
+    assert len(result["warm_v2a"]) == len(result["warm_a2v"]) == 3 * 2
     assert result["busy"] == []
