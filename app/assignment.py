@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -104,9 +105,19 @@ async def assign_waiting(services: Services, destination_id: int, office_id: int
 
 
 async def _assign_exclusively(services: Services, destination_id: int, office_id: int) -> list[int]:
+    now = services.clock.now()
     # Nobody of the destination can take a conversation (an evening with nobody on duty): no
     # lock, no pass. Whoever comes online or back from away runs a pass of their own.
-    if not await presence.available(services, destination_id, services.clock.now()):
+    online = await presence.available(services, destination_id, now)
+    if not online:
+        return []
+    # Nobody of the office online with room (everyone at the cap, as in a busy evening: a pass
+    # asked by each new conversation): no lock either. Read outside the lock, this is safe: a
+    # slot is only freed by a commit (a resolution, a transfer…) whose own pass follows it, and
+    # reads the queue after it; whichever of the two commits last sees the other's row.
+    async with services.db.session() as session:
+        room = await _room(session, office_id, online)
+    if room is None:
         return []
     lock = services.redis.lock(
         keys.assign_lock(destination_id, office_id), timeout=10, blocking_timeout=5
@@ -115,7 +126,7 @@ async def _assign_exclusively(services: Services, destination_id: int, office_id
         log.warning("assignment lock for office %s busy; the next pass will assign", office_id)
         return []
     try:
-        return await _assign_pass(services, office_id)
+        return await _assign_pass(services, destination_id, office_id, room, now)
     finally:
         try:
             await lock.release()
@@ -125,28 +136,43 @@ async def _assign_exclusively(services: Services, destination_id: int, office_id
             log.warning("assignment lock for office %s lapsed during the pass", office_id)
 
 
-async def _assign_pass(services: Services, office_id: int) -> list[int]:
-    now = services.clock.now()
+@dataclass(frozen=True, slots=True)
+class _Room:
+    """An office's online staff, and its cap, when one of them has room."""
+
+    cap: int
+    staff: frozenset[int]
+
+
+async def _room(session: AsyncSession, office_id: int, online: set[int]) -> _Room | None:
+    office = await session.get(Office, office_id)
+    if office is None:
+        return None
+    staff = (
+        await session.exec(
+            select(User.id).where(
+                User.office_id == office_id,
+                User.active == True,  # noqa: E712
+                col(User.role).in_([Role.ADVISER, Role.OFFICE_MANAGER]),
+                col(User.id).in_(online),
+            )
+        )
+    ).all()
+    ids = frozenset(i for i in staff if i is not None)
+    counts = await open_counts(session, set(ids))
+    if min(counts.values(), default=office.adviser_cap) >= office.adviser_cap:
+        return None
+    return _Room(office.adviser_cap, ids)
+
+
+async def _assign_pass(
+    services: Services, destination_id: int, office_id: int, room: _Room, now: datetime
+) -> list[int]:
     assigned: list[tuple[Conversation, Account, Activity]] = []
     async with services.db.session() as session:
-        office = await session.get(Office, office_id)
-        if office is None:
-            return []
-        online = await presence.available(services, office.destination_id, now)
-        staff = (
-            await session.exec(
-                select(User).where(
-                    User.office_id == office_id,
-                    User.active == True,  # noqa: E712
-                    col(User.role).in_([Role.ADVISER, Role.OFFICE_MANAGER]),
-                    col(User.id).in_(online),
-                )
-            )
-        ).all()
-        if not staff:
-            return []
-        counts = await open_counts(session, {u.id for u in staff if u.id is not None})
-        if min(counts.values(), default=office.adviser_cap) >= office.adviser_cap:
+        # Counted again under the lock: a pass of another worker may have filled the room.
+        counts = await open_counts(session, set(room.staff))
+        if min(counts.values(), default=room.cap) >= room.cap:
             # Everyone online is at the cap: nothing to assign, and the queue (all of the
             # office's waiting conversations, read on each message while it waits) stays unread.
             return []
@@ -159,12 +185,10 @@ async def _assign_pass(services: Services, office_id: int) -> list[int]:
                 )
             )
         ).all()
-        live = (
-            await visitor_presence.live_members(services, office.destination_id) if queue else set()
-        )
+        live = await visitor_presence.live_members(services, destination_id) if queue else set()
         for conversation in sorted(queue, key=queue_order(live)):
             adviser_id = min(counts, key=lambda a: (counts[a], a))
-            if counts[adviser_id] >= office.adviser_cap:
+            if counts[adviser_id] >= room.cap:
                 break
             counts[adviser_id] += 1
             conversation.assignee_id = adviser_id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,6 +12,8 @@ import httpx
 import pytest
 import websockets
 
+from app import keys
+from app.redis_connect import connect
 from tests.app.test_ws import recv_until, send_message, visitor_url
 from tests.conftest import LiveServer, login, office_login
 from tests.support.sql import connect as sql_connect
@@ -180,3 +183,40 @@ async def test_a_live_chat_goes_before_older_backlog(live: LiveServer) -> None:
                 assert line["activity"]["kind"] == "assigned"
                 assert line["activity"]["user_name"] == "Camille Martin"
                 assert line["activity"]["office_name"] == "Office de Tourisme de Port-Argent"
+
+
+async def test_with_everyone_at_the_cap_a_new_conversation_waits_without_the_lock(
+    live: LiveServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A busy evening: everyone online is at the cap, and each new conversation asks for a
+    pass. It joins the queue at once, without the office's lock: another worker's pass holding
+    it keeps no visitor's message waiting. A slot freed later still goes to it."""
+    set_cap(live, "port-argent", 1)
+    with contextlib.closing(sql_connect(live.settings.sqlalchemy_url)) as db:
+        office_id, destination_id = db.execute(
+            "SELECT id, destination_id FROM office WHERE slug = 'port-argent'"
+        ).fetchone()
+    lock = keys.assign_lock(destination_id, office_id)
+    redis = connect(live.settings.redis_url)
+    camille = office_login(live, "port-argent", 0)
+    try:
+        with login(live.url, camille.email, camille.password) as a:
+            async with online(live, a):
+                await visitor_writes(live, "one")
+                rows = conversations(a)
+                assert rows["one"]["assignee_name"] == "Camille Martin"
+                await redis.set(lock, "another worker's pass", ex=60)
+                started = time.monotonic()
+                await visitor_writes(live, "two")
+                assert time.monotonic() - started < 2.5  # the lock is waited for up to 5 s
+                assert conversations(a)["two"]["assignee_id"] is None
+                assert await redis.get(lock) == b"another worker's pass"
+                await redis.delete(lock)
+                resolved = a.post(
+                    f"/api/conversations/{rows['one']['id']}/status", json={"status": "resolved"}
+                )
+                assert resolved.status_code == 200
+                assert conversations(a)["two"]["assignee_name"] == "Camille Martin"
+    finally:
+        await redis.aclose()
+    assert "assignment lock" not in caplog.text
