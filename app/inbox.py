@@ -231,7 +231,9 @@ class Inbox:
                     conversation.waiting_since = at
                     destination = await session.get(Destination, account.destination_id)
                     assert destination is not None
-                    await open_turn(session, conversation, destination, at, opened or reopened)
+                    await open_turn(
+                        session, conversation, destination, at, opened or reopened, new=opened
+                    )
             session.add(conversation)
             # Committed with the message: its live events are owed until published (replayed
             # by app.recovery when Redis fails below), so no stored message goes unseen.

@@ -82,6 +82,8 @@ async def open_turn(
     destination: Destination,
     at: datetime,
     first: bool,
+    *,
+    new: bool = False,
 ) -> None:
     """Records a visitor turn opening at ``at``.
 
@@ -89,14 +91,15 @@ async def open_turn(
     the office on duty is then the one it was routed to. Otherwise the rota says who was on duty
     at ``at`` (the office it would route a new conversation to, the next one when nobody is), not
     where the conversation sits now. The turn is the conversation's first turn only if it has no
-    turn yet: a reopened conversation opens a later turn, never a new conversation."""
+    turn yet: a reopened conversation opens a later turn, never a new conversation. ``new``
+    says the conversation was made in this unit of work: it has no turn, none is read."""
     account = await session.get(Account, conversation.account_id)
     if first or account is None:
         office_id = conversation.office_id
     else:
         office_id = (await _router.decide(session, account, at)).office_id
     assert conversation.id is not None  # flushed: the turn points at it
-    earlier = await db.plain_rows(session, _ANY_TURN, {"c": conversation.id})  # past the ORM
+    earlier = [] if new else await db.plain_rows(session, _ANY_TURN, {"c": conversation.id})
     day = local_day(at, destination.timezone)
     await db.plain_write(
         session,
