@@ -26,7 +26,7 @@ for _ in range(100):  # garbage made while serving: cycles only a collection fre
 del a, b
 print(json.dumps({
     "frozen": frozen, "again": again, "threshold": gc.get_threshold(),
-    "collected": gc.collect(), "young": gc_tuning.YOUNG,
+    "collected": gc.collect(), "young": gc_tuning.YOUNG, "middle": gc_tuning.MIDDLE,
 }))
 """
 
@@ -39,4 +39,7 @@ def test_settle_freezes_start_up_once_and_later_cycles_are_still_collected() -> 
     assert seen["frozen"] >= 1000  # the start-up objects at least
     assert seen["again"] == seen["frozen"]  # once per process
     assert seen["threshold"][0] == seen["young"] > 700
+    # The middle generation collected more often than CPython's 10, in shorter pauses.
+    assert seen["threshold"][1] == seen["middle"] < 10
+    assert seen["threshold"][2] == 10  # the oldest's threshold left as CPython has it
     assert seen["collected"] >= 200  # the 100 pairs made after settling
