@@ -10,11 +10,11 @@ generation (``gc.freeze``), which full collections no longer walk, and makes the
 generation larger so short-lived request objects are collected less often, in larger batches.
 Reference counting still frees almost everything at once; only cycles wait for a collection.
 
-The middle generation is collected every 3 young collections instead of 10: each of its
-collections walks every object that survived the young ones since the last, so a tenth as
-often meant a pause three times as long for the same work — under the chat bench, after its
-220 sockets opened, one collection of 40–52 ms (the first messages' worst latency) where it
-now takes 15–21 ms, an object being walked there once either way.
+The middle generation is collected every 3 young collections instead of CPython's 10: each of
+its collections walks every object that survived the young ones since the last, so every 10
+meant pauses about three times as long for the same work (an object is walked there once
+either way) — under the chat bench, after its 220 sockets opened, one collection of 40–52 ms
+(the first messages' worst latency) where each now takes 15–21 ms.
 """
 
 from __future__ import annotations
